@@ -1,0 +1,285 @@
+"""Request field rules of the BSG One API, defined once for the sandbox, the client's callers and
+the forms.
+
+Each ``*_error`` function returns None when the value is valid, else one sentence for a person
+that names the limit. The sandbox calls them on decoded JSON, so they take what JSON gives and
+check types the way BSG's JSON does: an integer field wants an ``int`` (``True``, ``12.0`` and
+``"12"`` are not integers), a string field wants a ``str``.
+
+Numbers come from the vendor pages in /work/shared/bsg-docs/ (sms-campaigns-all-methods.txt,
+sms-send-groups.txt, sms-send-individual.txt, rcs-send-groups.txt) unless a comment cites BSG's
+OpenAPI description (the YAML).
+"""
+
+import re
+import string
+import unicodedata
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# "It is possible to specify no more than 10 000 contacts for one campaign." (all SMS pages)
+MAX_SMS_RECIPIENTS = 10_000
+# YAML, SendRcsCampaign.phones: maxItems 5000.
+MAX_RCS_RECIPIENTS = 5_000
+# "Maximum date for scheduling is 30 days." (SMS pages); RCS: "30 days (including the current
+# date) - until 23:59:59 of the 30th day" (rcs-send-groups.txt).
+MAX_SCHEDULE_DAYS = 30
+# Every date BSG takes or gives: "yyyy-mm-dd hh:mm:ss", in a time zone nobody documents (one
+# setting, passed in as ``time_zone``).
+BSG_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# Sender: "1 to 11 characters for the Sender alphanumeric name (consists of Latin letters,
+# symbols, numbers, spaces); 1 to 15 characters for the Sender numeric name" (SMS pages).
+_ALPHANUMERIC_SENDER_MAX = 11
+_NUMERIC_SENDER_MAX = 15
+# The YAML says "from 3 to 11 ... 3 to 15": we accept the pages' 1 and only warn under 3.
+_SENDER_WARN_UNDER = 3
+# "Symbols" is read as the ASCII punctuation that is one GSM 03.38 septet. An alphanumeric
+# sender travels in the SMS originator address as GSM-7, at most 11 septets (3GPP TS 23.040
+# §9.1.2.5); an extension character (^ { } \ [ ~ ] |) would take two of them and the backtick
+# has no GSM-7 code at all, so we refuse them rather than let a network rewrite the name.
+_SENDER_SYMBOLS = "".join(c for c in string.punctuation if c not in "^{}\\[~]|`")
+_SENDER_CHARACTERS = frozenset(string.ascii_letters + string.digits + " " + _SENDER_SYMBOLS)
+_DIGITS = frozenset(string.digits)
+
+# "The name of the agent used to send the rcs message. From 1 to 40 characters."
+_RCS_AGENT_MAX = 40
+# "Integer from 1 to 72. By default 72 hours."
+_VALIDITY_MIN, _VALIDITY_MAX = 1, 72
+# "The parameter format is an integer from 0 to 9."
+_TARIFF_MIN, _TARIFF_MAX = 0, 9
+# "From 9 to 15 digits (phone number is specified without +)"; the YAML's PhoneNumber is an
+# integer from 100000000 to 999999999999999, so a leading zero cannot be sent either.
+_PHONE_MIN_DIGITS, _PHONE_MAX_DIGITS = 9, 15
+# "String up to 32 characters containing /a-zA-Z0-9/"
+_REFERENCE_ID_MAX = 32
+_REFERENCE_ID = re.compile(r"[a-zA-Z0-9]+")
+
+
+def sender_error(sender: str) -> str | None:
+    """None for a valid SMS sender name, else why BSG would refuse it.
+
+    A numeric sender is 1-15 ASCII digits. Anything else is an alphanumeric sender: 1-11 of
+    Latin letters, digits, spaces and the one-septet ASCII symbols (see ``_SENDER_SYMBOLS``);
+    Cyrillic, accented letters and emoji are refused.
+    """
+    if not isinstance(sender, str):
+        return f"The sender must be text, not {sender!r}."
+    if not sender:
+        return "The sender is empty; it needs 1 to 11 characters, or 1 to 15 digits."
+    if not sender.strip(" "):
+        return "The sender is only spaces; it needs at least one letter, digit or symbol."
+    if _DIGITS.issuperset(sender):
+        if len(sender) > _NUMERIC_SENDER_MAX:
+            return (
+                f"Sender '{sender}' is {len(sender)} digits; a numeric sender is at most "
+                f"{_NUMERIC_SENDER_MAX}."
+            )
+        return None
+    refused = list(dict.fromkeys(c for c in sender if c not in _SENDER_CHARACTERS))
+    if refused:
+        return (
+            f"Sender '{sender}' contains {_describe_all(refused)}; an alphanumeric sender may use "
+            f"only Latin letters, digits, spaces and these symbols: {_SENDER_SYMBOLS}"
+        )
+    if len(sender) > _ALPHANUMERIC_SENDER_MAX:
+        hint = ""
+        if sender.startswith("+") and _DIGITS.issuperset(sender[1:]):
+            hint = f" (a numeric sender may have up to {_NUMERIC_SENDER_MAX} digits, without '+')"
+        return (
+            f"Sender '{sender}' is {len(sender)} characters; an alphanumeric sender is at most "
+            f"{_ALPHANUMERIC_SENDER_MAX}{hint}."
+        )
+    return None
+
+
+def sender_warning(sender: str) -> str | None:
+    """A caution for a valid sender shorter than 3 characters, which the YAML (3-11 / 3-15) would
+    refuse though the vendor pages (1-11 / 1-15) allow it. None otherwise, and None for an
+    invalid sender (``sender_error`` speaks for it)."""
+    if sender_error(sender) is not None or len(sender) >= _SENDER_WARN_UNDER:
+        return None
+    return (
+        f"Sender '{sender}' is {len(sender)} character{'s' if len(sender) != 1 else ''}; BSG's "
+        f"API description asks for at least {_SENDER_WARN_UNDER}, so BSG may refuse it."
+    )
+
+
+def rcs_agent_error(name: str) -> str | None:
+    """None for a valid RCS agent name (the ``sender`` of an RCS campaign): 1-40 characters."""
+    if not isinstance(name, str):
+        return f"The RCS agent name must be text, not {name!r}."
+    if not name.strip():
+        return "The RCS agent name is empty."
+    if len(name) > _RCS_AGENT_MAX:
+        return (
+            f"RCS agent name '{name}' is {len(name)} characters; an RCS agent name is at most "
+            f"{_RCS_AGENT_MAX}."
+        )
+    return None
+
+
+def validity_error(hours: object) -> str | None:
+    """None for a valid validity period: an ``int`` of hours from 1 to 72.
+
+    Only ``int`` is accepted (not ``bool``, ``float`` or a digit string): the sandbox checks
+    decoded JSON, where BSG's field is an integer, and forms convert before they ask.
+    """
+    # bool is a subclass of int, but JSON's true is not BSG's 1.
+    if isinstance(hours, bool) or not isinstance(hours, int):
+        return f"Validity must be a whole number of hours from 1 to 72, not {hours!r}."
+    if not _VALIDITY_MIN <= hours <= _VALIDITY_MAX:
+        return f"Validity {hours} hours is outside BSG's {_VALIDITY_MIN} to {_VALIDITY_MAX} hours."
+    return None
+
+
+def tariff_error(code: object) -> str | None:
+    """None for a valid tariff code: an ``int`` from 0 to 9 (not ``bool``, ``float`` or a string).
+
+    Whether the tariff is connected to the account only BSG knows ("Tariff was not found", 422).
+    """
+    if isinstance(code, bool) or not isinstance(code, int):
+        return f"The tariff code must be a whole number from 0 to 9, not {code!r}."
+    if not _TARIFF_MIN <= code <= _TARIFF_MAX:
+        return f"Tariff code {code} is outside BSG's {_TARIFF_MIN} to {_TARIFF_MAX}."
+    return None
+
+
+def phone_error(number: object) -> str | None:
+    """None for a valid recipient number: an ``int`` or a string of ASCII digits, 9-15 digits,
+    in international format without '+' (so no leading zero: BSG takes it as an integer)."""
+    if isinstance(number, bool) or not isinstance(number, int | str):
+        return f"The phone number must be digits, not {number!r}."
+    digits = str(number)
+    if digits.startswith("+"):
+        return f"Phone number '{digits}' must be digits only, without '+'."
+    if not (digits.isascii() and digits.isdigit()):
+        return f"Phone number '{digits}' must be digits only, without spaces or other signs."
+    if digits.startswith("0"):
+        return (
+            f"Phone number '{digits}' starts with 0; give it in international format without "
+            "'+' or leading zeros, e.g. 380501234567."
+        )
+    if not _PHONE_MIN_DIGITS <= len(digits) <= _PHONE_MAX_DIGITS:
+        return (
+            f"Phone number '{digits}' is {len(digits)} digits; BSG needs "
+            f"{_PHONE_MIN_DIGITS} to {_PHONE_MAX_DIGITS}."
+        )
+    return None
+
+
+def reference_id_error(ref: object) -> str | None:
+    """None for a valid ``reference_id``: 1-32 Latin letters and digits. An absent reference is
+    the caller's business (the field is optional); an empty string is refused."""
+    if not isinstance(ref, str):
+        return f"The reference id must be text, not {ref!r}."
+    if not ref:
+        return "The reference id is empty; give 1 to 32 Latin letters and digits, or none."
+    if not _REFERENCE_ID.fullmatch(ref):
+        refused = list(dict.fromkeys(c for c in ref if not _REFERENCE_ID.fullmatch(c)))
+        return (
+            f"Reference id '{ref}' contains {_describe_all(refused)}; BSG accepts only Latin "
+            "letters and digits (a-z, A-Z, 0-9)."
+        )
+    if len(ref) > _REFERENCE_ID_MAX:
+        return (
+            f"Reference id '{ref}' is {len(ref)} characters; BSG accepts at most "
+            f"{_REFERENCE_ID_MAX}."
+        )
+    return None
+
+
+def start_at_error(start_at: datetime, now: datetime) -> str | None:
+    """None when an SMS campaign may be scheduled for ``start_at``: at most 30 days after ``now``.
+
+    "Maximum date for scheduling is 30 days" (SMS pages) is read as ``start_at <= now + 30 x 24
+    hours``, counted in absolute time so that a daylight-saving change inside the window moves
+    nothing. A ``start_at`` in the past is not refused: BSG's behaviour is undocumented and we
+    treat it as "now" (send at once). Both datetimes must be timezone-aware (ValueError if not).
+    """
+    _require_aware(start_at=start_at, now=now)
+    latest = now.astimezone(UTC) + timedelta(days=MAX_SCHEDULE_DAYS)
+    if start_at <= latest:
+        return None
+    zone = start_at.tzinfo
+    return (
+        f"Start time {_show(start_at)} is more than {MAX_SCHEDULE_DAYS} days ahead; BSG "
+        f"schedules SMS campaigns at most until {_show(latest.astimezone(zone))}."
+    )
+
+
+def rcs_start_at_error(start_at: datetime, now: datetime, time_zone: str) -> str | None:
+    """None when an RCS campaign may be scheduled for ``start_at``.
+
+    rcs-send-groups.txt: "The maximum allowable date and time for scheduling a mailing is 30 days
+    (including the current date) - until 23:59:59 of the 30th day." Today in BSG's time zone is
+    day 1, so the last moment is 23:59:59 of today + 29 days there; anything before the next
+    midnight passes. A past ``start_at`` is not refused (treated as "now", as for SMS). Both
+    datetimes must be timezone-aware (ValueError if not).
+    """
+    _require_aware(start_at=start_at, now=now)
+    zone = ZoneInfo(time_zone)
+    last_day = now.astimezone(zone).date() + timedelta(days=MAX_SCHEDULE_DAYS - 1)
+    too_late = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+    if start_at < too_late:
+        return None
+    return (
+        f"Start time {format_bsg_datetime(start_at, time_zone)} ({time_zone}) is too late; BSG "
+        f"schedules RCS campaigns at most until {last_day:%Y-%m-%d} 23:59:59, the end of the "
+        f"{MAX_SCHEDULE_DAYS}th day counting today."
+    )
+
+
+def format_bsg_datetime(moment: datetime, time_zone: str) -> str:
+    """An aware datetime as BSG writes it, "YYYY-MM-DD hh:mm:ss" in ``time_zone``.
+
+    Fractions of a second are dropped (BSG's format has none). ValueError for a naive datetime:
+    guessing its zone is how campaigns go out an hour early.
+    """
+    _require_aware(moment=moment)
+    return moment.astimezone(ZoneInfo(time_zone)).strftime(BSG_DATETIME_FORMAT)
+
+
+def parse_bsg_datetime(value: str, time_zone: str) -> datetime | None:
+    """An aware datetime in ``time_zone`` from a BSG date, or None when it is not a date.
+
+    Tolerant, because BSG's answers are not uniform (the YAML's samples mix
+    "2025-04-14 10:43:13" with "2000-01-23T04:56:07.000+00:00"): any ISO 8601 form Python reads
+    is accepted, a "T" or a space, fractions, "Z" or an offset, or a bare date (midnight). A
+    value without an offset is read as wall time in ``time_zone`` (for an ambiguous hour at a
+    daylight-saving change, the first one); one with an offset is converted to ``time_zone``.
+    None for anything else: garbage, "", None, "0000-00-00 00:00:00".
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    zone = ZoneInfo(time_zone)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=zone)
+    return parsed.astimezone(zone)
+
+
+def _require_aware(**moments: datetime) -> None:
+    for name, moment in moments.items():
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime, not {moment!r}")
+
+
+def _show(moment: datetime) -> str:
+    return f"{moment.strftime(BSG_DATETIME_FORMAT)} {moment.tzname()}"
+
+
+def _describe_all(characters: list[str]) -> str:
+    """Each character with its code point; invisible ones by name, e.g. "tab (U+0009)"."""
+    shown = []
+    for character in characters:
+        code = f"U+{ord(character):04X}"
+        if character.isprintable() and not character.isspace():
+            shown.append(f"{character} ({code})")
+        else:
+            name = unicodedata.name(character, "")
+            shown.append(f"{name.lower()} ({code})" if name else code)
+    return ", ".join(shown)

@@ -1,0 +1,21 @@
+"""A local stand-in for the BSG One API: same paths, request rules, answers, tokens and errors.
+
+The dashboard is developed, demonstrated and tested against it with no internet, so its fidelity
+to BSG's contract (/work/shared/bsg-api.md, the vendor pages and BSG's OpenAPI YAML) matters as
+much as the app's. Plain Python on Werkzeug; no Django.
+
+    server.py      SandboxServer (threaded Werkzeug server) and the public names
+    config.py      SandboxConfig: the account and how the sandbox behaves
+    app.py         WSGI app: routing, auth, duplicate guard, faults, request log, /_sandbox/
+    api.py         one method per BSG endpoint
+    validation.py  request checks built on bsg.rules and bsg.smstext, in BSG's 422 shape
+    shapes.py      BSG's answer shapes, field for field
+    store.py       state: messages in in-process SQLite, the rest in Python objects
+    lifecycle.py   campaign and message statuses as pure functions of time
+    faults.py      seeded fault injection
+    tokens.py      HS256 JWT bearer tokens
+    clock.py       the sandbox clock (freeze, advance)
+    requestlog.py  what GET /_sandbox/requests shows
+    state.py       everything a running sandbox holds; ``server.state``
+    __main__.py    python -m bsg.sandbox
+"""

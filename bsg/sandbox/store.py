@@ -1,0 +1,586 @@
+"""The sandbox account's state: campaigns, messages, contact book, balance.
+
+Messages are the only thing that grows large (the sandbox must hold a million), so they live in
+an in-process SQLite database; everything else is a few thousand Python objects at most.
+
+Layout choices, for memory and speed at a million rows:
+- A campaign's messages get consecutive ids, so "the messages of campaign C" and "messages of
+  campaigns created between A and B" (campaign ids grow with creation time) are rowid ranges:
+  no index on campaign_id is needed.
+- reference_id has a partial UNIQUE index (only rows that have one): reference ids are unique
+  across the account (YAML: "messages with duplicate reference_id will be rejected"), and
+  GET /api/messages?filter[reference_id]=... finds a message by it.
+- A message's text and sender are stored only when they differ from the campaign's (E2
+  personalisation, E3), so a 10,000-phone E1 campaign stores its text once.
+- Statuses are not stored: ``lifecycle`` computes them from the campaign's timeline.
+
+One connection serves every thread, guarded by the store's lock; every public method takes it,
+so a campaign's checks (reference ids, balance) and its insert happen as one step.
+"""
+
+import math
+import sqlite3
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bsg.sandbox import lifecycle
+from bsg.sandbox.config import SandboxConfig
+from bsg.sandbox.validation import (
+    DUPLICATE_IN_ACCOUNT,
+    SmsFallback,
+    refusal,
+)
+
+# First ids, in the ranges BSG's samples show (campaign 53703353, message 4419393338, list
+# 1864620, contact 248452959, field 387714): clients see realistic, large integers.
+FIRST_CAMPAIGN_ID = 53_703_401
+FIRST_MESSAGE_ID = 4_419_393_401
+FIRST_GROUP_ID = 1_864_701
+FIRST_CONTACT_ID = 248_453_001
+FIRST_FIELD_ID = 388_101
+
+_SCHEMA = """
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    campaign_id INTEGER NOT NULL,
+    phone INTEGER NOT NULL,
+    reference_id TEXT,
+    text TEXT,
+    sender TEXT,
+    parts INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX messages_reference_id ON messages (reference_id)
+    WHERE reference_id IS NOT NULL;
+"""
+_COLUMNS = "id, campaign_id, phone, reference_id, text, sender, parts"
+# SQLite's default bound-variable limit is 32,766; stay well under it.
+_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: int
+    campaign_id: int
+    phone: int
+    reference_id: str | None
+    text: str | None
+    sender: str | None
+    parts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    phone: int
+    reference_id: str | None
+    text: str | None  # None = the campaign's text
+    sender: str | None  # None = the campaign's sender
+    parts: int
+
+
+@dataclass
+class Campaign:
+    id: int
+    kind: str  # lifecycle.SMS or lifecycle.RCS
+    endpoint: str  # the path that created it
+    name: str
+    sender: str
+    text: str | None
+    validity: int
+    tariff_code: int
+    requested_start: float | None  # start_at as asked (None = now)
+    first_message_id: int
+    size: int
+    phones: int  # distinct phone numbers
+    parts: int  # SMS parts over all messages
+    unit_price: Decimal  # per SMS part, or per RCS message
+    price: Decimal  # the estimate charged at creation
+    refunded: Decimal
+    options: dict[str, object] | None  # RCS options, as sent
+    fallback: SmsFallback | None
+    # The tally carries the timeline it was built from: one attribute, replaced in one
+    # assignment when the campaign is stopped, so a reader never pairs a new timeline with an
+    # old tally.
+    tally: lifecycle.Tally
+
+    @property
+    def timeline(self) -> lifecycle.Timeline:
+        return self.tally.timeline
+
+    @property
+    def created(self) -> float:
+        return self.timeline.created
+
+    @property
+    def last_message_id(self) -> int:
+        return self.first_message_id + self.size - 1
+
+    def message_price(self, parts: int) -> Decimal:
+        return self.unit_price * (parts if self.kind == lifecycle.SMS else 1)
+
+
+@dataclass
+class Group:
+    id: int
+    name: str
+    description: str | None
+    default: bool
+    created: float
+    members: dict[int, None] = field(default_factory=dict)  # contact ids, in order of joining
+
+
+@dataclass
+class Contact:
+    id: int
+    phone: int
+    fields: dict[int, str]
+    groups: dict[int, None]
+    created: float
+
+
+@dataclass
+class ContactField:
+    id: int
+    name: str
+    type: str
+    description: str | None
+    is_visible: bool
+
+
+class Store:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.lock = threading.RLock()
+        self._config = config
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self._db.execute("DELETE FROM messages")
+            self._db.execute("VACUUM")
+            self.campaigns: dict[int, Campaign] = {}
+            # Creation times in whole seconds, in campaign-id order: BSG keeps dates to the
+            # second, so a window ending at "10:03:28" includes a campaign created at 10:03:28.4.
+            self._created: list[int] = []
+            self._campaign_ids: list[int] = []
+            self.groups: dict[int, Group] = {}
+            self.contacts: dict[int, Contact] = {}
+            self.contact_by_phone: dict[int, int] = {}
+            self.fields: dict[int, ContactField] = {}
+            self.balance: Decimal = self._config.balance
+            self._next_campaign = FIRST_CAMPAIGN_ID
+            self._next_message = FIRST_MESSAGE_ID
+            self._next_group = FIRST_GROUP_ID
+            self._next_contact = FIRST_CONTACT_ID
+            self._next_field = FIRST_FIELD_ID
+
+    # --- campaigns -------------------------------------------------------------------------------
+
+    def create_campaign(
+        self,
+        *,
+        kind: str,
+        endpoint: str,
+        name: Callable[[float], str],
+        sender: str,
+        text: str | None,
+        validity: int,
+        tariff_code: int,
+        requested_start: float | None,
+        messages: Sequence[NewMessage],
+        unit_price: Decimal,
+        reference_field: Callable[[int], str],
+        created: float,
+        options: dict[str, object] | None = None,
+        fallback: SmsFallback | None = None,
+        add_to_contact_book: bool = False,
+    ) -> Campaign:
+        """Checks what needs the account (reference ids unused, funds), then stores the campaign
+        and its messages and charges its estimate, all under the lock."""
+        parts = sum(message.parts for message in messages)
+        price = unit_price * (parts if kind == lifecycle.SMS else len(messages))
+        with self.lock:
+            taken = self._taken_references(m.reference_id for m in messages if m.reference_id)
+            if taken:
+                errors = {
+                    reference_field(index): [DUPLICATE_IN_ACCOUNT]
+                    for index, message in enumerate(messages)
+                    if message.reference_id in taken
+                }
+                raise refusal("The given data was invalid.", errors)
+            available = self.balance + self._config.credit
+            if price > available:
+                # BSG documents no answer for an SMS campaign it cannot pay for; its 2FA
+                # endpoint refuses with "Insufficient funds ... Please top up your account."
+                raise refusal(
+                    "Insufficient funds",
+                    [
+                        f"Insufficient funds to send the campaign: it costs {price} "
+                        f"{self._config.currency}, the balance and credit allow "
+                        f"{available} {self._config.currency}. Please top up your account."
+                    ],
+                )
+            campaign_id = self._next_campaign
+            first_message = self._next_message
+            self._next_campaign += 1
+            self._next_message += len(messages)
+            timeline = lifecycle.Timeline.plan(
+                campaign_id=campaign_id,
+                kind=kind,
+                seed=self._config.seed,
+                size=len(messages),
+                created=created,
+                start_at=requested_start,
+                speed=self._config.speed,
+                fallback=fallback is not None,
+            )
+            campaign = Campaign(
+                id=campaign_id,
+                kind=kind,
+                endpoint=endpoint,
+                name=name(created),
+                sender=sender,
+                text=text,
+                validity=validity,
+                tariff_code=tariff_code,
+                requested_start=requested_start,
+                first_message_id=first_message,
+                size=len(messages),
+                phones=len({message.phone for message in messages}),
+                parts=parts,
+                unit_price=unit_price,
+                price=price,
+                refunded=Decimal(0),
+                options=options,
+                fallback=fallback,
+                tally=lifecycle.Tally(timeline),
+            )
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    (
+                        (
+                            first_message + index,
+                            campaign_id,
+                            message.phone,
+                            message.reference_id,
+                            message.text,
+                            message.sender,
+                            message.parts,
+                        )
+                        for index, message in enumerate(messages)
+                    ),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self.balance -= price
+            self.campaigns[campaign_id] = campaign
+            self._created.append(math.floor(created))
+            self._campaign_ids.append(campaign_id)
+            if add_to_contact_book:
+                for message in messages:
+                    if message.phone not in self.contact_by_phone:
+                        self._add_contact(message.phone, {}, [], created)
+            return campaign
+
+    def _taken_references(self, references: Iterable[str]) -> set[str]:
+        wanted = list(references)
+        taken: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            taken.update(
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT reference_id FROM messages WHERE reference_id IN ({marks})",  # noqa: S608 - only placeholders
+                    chunk,
+                )
+            )
+        return taken
+
+    def campaign(self, campaign_id: int) -> Campaign | None:
+        with self.lock:
+            return self.campaigns.get(campaign_id)
+
+    def all_campaigns(self) -> list[Campaign]:
+        with self.lock:
+            return list(self.campaigns.values())
+
+    def campaigns_created_between(self, start: float, end: float) -> list[Campaign]:
+        with self.lock:
+            low = bisect_left(self._created, start)
+            high = bisect_right(self._created, end)
+            return [self.campaigns[cid] for cid in self._campaign_ids[low:high]]
+
+    def stop_campaign(self, campaign_id: int, moment: float) -> Campaign:
+        """Stops a campaign in a stoppable status: messages not yet dispatched are cancelled
+        and their price refunded."""
+        with self.lock:
+            campaign = self.campaigns.get(campaign_id)
+            if campaign is None:
+                raise refusal("Not Found", status=404)
+            status = lifecycle.campaign_status(campaign.timeline, campaign.tally.finish, moment)
+            if status not in lifecycle.STOPPABLE:
+                raise refusal("Invalid campaign status")
+            timeline = campaign.timeline.stopped(moment)
+            kept = timeline.kept
+            if kept < campaign.size:
+                cancelled_parts = self._db.execute(
+                    "SELECT COALESCE(SUM(parts), 0), COUNT(*) FROM messages "
+                    "WHERE id BETWEEN ? AND ?",
+                    (campaign.first_message_id + kept, campaign.last_message_id),
+                ).fetchone()
+                units = cancelled_parts[0] if campaign.kind == lifecycle.SMS else cancelled_parts[1]
+                refund = campaign.unit_price * units
+                campaign.refunded += refund
+                self.balance += refund
+            campaign.tally = lifecycle.Tally(timeline)
+            return campaign
+
+    def sent_parts(self, campaign: Campaign, count: int) -> int:
+        """SMS parts of the campaign's first ``count`` messages (dispatch follows id order)."""
+        if count <= 0:
+            return 0
+        with self.lock:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(parts), 0) FROM messages WHERE id BETWEEN ? AND ?",
+                (campaign.first_message_id, campaign.first_message_id + count - 1),
+            ).fetchone()
+        return int(row[0])
+
+    def reference_ids(self, campaign: Campaign) -> list[str]:
+        with self.lock:
+            return [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT reference_id FROM messages WHERE id BETWEEN ? AND ? "
+                    "AND reference_id IS NOT NULL ORDER BY id",
+                    (campaign.first_message_id, campaign.last_message_id),
+                )
+            ]
+
+    def message_count(self) -> int:
+        with self.lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    # --- messages --------------------------------------------------------------------------------
+
+    def find_messages(
+        self,
+        *,
+        message_id: int | None,
+        id_ranges: Sequence[tuple[int, int]],
+        reference_id: str | None,
+        sort: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+        delivered_at: Callable[[MessageRow], float | None],
+    ) -> tuple[list[MessageRow], int]:
+        """(one page of messages, total matching). ``id_ranges`` all apply (intersection).
+        sort is id, phone or delivered (delivery time is computed, not stored: that sort runs
+        in Python over the matching rows, fine for a campaign, slow for a whole account)."""
+        where = ["1 = 1"]
+        params: list[object] = []
+        if message_id is not None:
+            where.append("id = ?")
+            params.append(message_id)
+        for low, high in id_ranges:
+            where.append("id BETWEEN ? AND ?")
+            params.extend((low, high))
+        if reference_id is not None:
+            where.append("reference_id = ?")
+            params.append(reference_id)
+        condition = " AND ".join(where)
+        direction = "DESC" if descending else "ASC"
+        with self.lock:
+            total = int(
+                self._db.execute(
+                    f"SELECT COUNT(*) FROM messages WHERE {condition}",  # noqa: S608 - fixed SQL
+                    params,
+                ).fetchone()[0]
+            )
+            if sort == "delivered":
+                rows = [
+                    MessageRow(*row)
+                    for row in self._db.execute(
+                        f"SELECT {_COLUMNS} FROM messages WHERE {condition}",  # noqa: S608
+                        params,
+                    )
+                ]
+            else:
+                order = "phone" if sort == "phone" else "id"
+                rows = [
+                    MessageRow(*row)
+                    for row in self._db.execute(
+                        f"SELECT {_COLUMNS} FROM messages WHERE {condition} "  # noqa: S608
+                        f"ORDER BY {order} {direction}, id {direction} LIMIT ? OFFSET ?",
+                        [*params, limit, offset],
+                    )
+                ]
+                return rows, total
+        # Undelivered messages sort after delivered ones (NULLS LAST), whatever the direction.
+        delivered = [(delivered_at(row), row) for row in rows]
+        done = sorted(
+            ((moment, row) for moment, row in delivered if moment is not None),
+            key=lambda pair: (pair[0], pair[1].id),
+            reverse=descending,
+        )
+        pending = sorted(
+            (row for moment, row in delivered if moment is None),
+            key=lambda row: row.id,
+            reverse=descending,
+        )
+        ordered = [row for _, row in done] + pending
+        return ordered[offset : offset + limit], total
+
+    # --- contact book ----------------------------------------------------------------------------
+
+    def group_named(self, name: str) -> Group | None:
+        with self.lock:
+            return next((g for g in self.groups.values() if g.name == name), None)
+
+    def create_group(
+        self, name: str, description: str | None, default: bool, created: float
+    ) -> Group:
+        with self.lock:
+            if self.group_named(name) is not None:
+                raise refusal("Contact group is already exists")
+            group = Group(self._next_group, name, description, default, created)
+            self._next_group += 1
+            self.groups[group.id] = group
+            return group
+
+    def update_group(
+        self, group_id: int, name: str, description: str | None, default: bool
+    ) -> Group:
+        with self.lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                raise refusal("Contact group is not found")
+            other = self.group_named(name)
+            if other is not None and other.id != group_id:
+                raise refusal("Contact group is already exists")
+            group.name, group.description, group.default = name, description, default
+            return group
+
+    def delete_group(self, group_id: int) -> None:
+        with self.lock:
+            group = self.groups.pop(group_id, None)
+            if group is None:
+                raise refusal("Contact group is not found")
+            # Vendor (YAML): deleting a list keeps its contacts in the Contact Book.
+            for contact_id in group.members:
+                self.contacts[contact_id].groups.pop(group_id, None)
+
+    def _add_contact(
+        self, phone: int, values: dict[int, str], groups: Iterable[int], created: float
+    ) -> Contact:
+        contact = Contact(self._next_contact, phone, dict(values), {}, created)
+        self._next_contact += 1
+        self.contacts[contact.id] = contact
+        self.contact_by_phone[phone] = contact.id
+        self._join(contact, groups)
+        return contact
+
+    def _join(self, contact: Contact, groups: Iterable[int]) -> None:
+        for group_id in groups:
+            contact.groups[group_id] = None
+            self.groups[group_id].members[contact.id] = None
+
+    def create_contact(
+        self, phone: int, values: dict[int, str], groups: Sequence[int], created: float
+    ) -> Contact:
+        with self.lock:
+            if phone in self.contact_by_phone:
+                raise refusal("Phone number is already exist in contact book")
+            return self._add_contact(phone, values, groups, created)
+
+    def update_contact(
+        self, contact_id: int, phone: int, values: dict[int, str], groups: Sequence[int]
+    ) -> Contact:
+        """PUT /api/contacts/{id}: changes the phone, sets the given field values and adds the
+        contact to the given lists (YAML: "add the contact to the list")."""
+        with self.lock:
+            contact = self.contacts.get(contact_id)
+            if contact is None:
+                raise refusal("Invalid contact id")
+            owner = self.contact_by_phone.get(phone)
+            if owner is not None and owner != contact_id:
+                raise refusal("Phone number is already exist in contact book")
+            del self.contact_by_phone[contact.phone]
+            contact.phone = phone
+            self.contact_by_phone[phone] = contact_id
+            contact.fields.update(values)
+            self._join(contact, groups)
+            return contact
+
+    def delete_contact(self, contact_id: int) -> None:
+        with self.lock:
+            contact = self.contacts.pop(contact_id, None)
+            if contact is None:
+                raise refusal("Invalid contact id")
+            del self.contact_by_phone[contact.phone]
+            for group_id in contact.groups:
+                self.groups[group_id].members.pop(contact_id, None)
+
+    def attach(self, contact_ids: Sequence[int], group_ids: Sequence[int]) -> None:
+        with self.lock:
+            for contact_id in contact_ids:
+                self._join(self.contacts[contact_id], group_ids)
+
+    def detach(self, contact_ids: Sequence[int], group_ids: Sequence[int]) -> None:
+        with self.lock:
+            for contact_id in contact_ids:
+                contact = self.contacts[contact_id]
+                for group_id in group_ids:
+                    contact.groups.pop(group_id, None)
+                    self.groups[group_id].members.pop(contact_id, None)
+
+    def group_contacts(self, group_ids: Sequence[int]) -> list[Contact]:
+        """Contacts of the lists, in list order then joining order, one per phone number (a
+        campaign sends once to a number that is on two lists)."""
+        with self.lock:
+            seen: set[int] = set()
+            found: list[Contact] = []
+            for group_id in group_ids:
+                for contact_id in self.groups[group_id].members:
+                    contact = self.contacts[contact_id]
+                    if contact.phone not in seen:
+                        seen.add(contact.phone)
+                        found.append(contact)
+            return found
+
+    def create_field(
+        self, name: str, kind: str, description: str | None, is_visible: bool
+    ) -> ContactField:
+        with self.lock:
+            created = ContactField(self._next_field, name, kind, description, is_visible)
+            self._next_field += 1
+            self.fields[created.id] = created
+            return created
+
+    def delete_fields(self, field_ids: Sequence[int]) -> None:
+        with self.lock:
+            for field_id in field_ids:
+                self.fields.pop(field_id, None)
+                for contact in self.contacts.values():
+                    contact.fields.pop(field_id, None)
+
+    # --- inspection ------------------------------------------------------------------------------
+
+    def memory_summary(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "campaigns": len(self.campaigns),
+                "messages": self.message_count(),
+                "contacts": len(self.contacts),
+                "groups": len(self.groups),
+                "fields": len(self.fields),
+            }

@@ -1,0 +1,74 @@
+"""Fixtures shared by the whole suite.
+
+The BSG sandbox is BSG for every test: a real HTTP server on loopback, started once per session
+and reset before each test that uses it. pytest-socket (pyproject.toml) fails any test that tries
+to reach a host other than 127.0.0.1/::1.
+"""
+
+import socket
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from pytest_socket import SocketConnectBlockedError
+
+from bsg.sandbox.server import SandboxConfig, SandboxServer
+
+SANDBOX_API_KEY = "test_sandbox_key_for_the_suite"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _refuse_name_lookups_beyond_loopback() -> Iterator[None]:
+    """pytest-socket guards connect(); this also stops the DNS query a hostname would cause."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback_only_getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in LOOPBACK_NAMES:
+            raise SocketConnectBlockedError(sorted(LOOPBACK_NAMES), name)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.getaddrinfo = loopback_only_getaddrinfo
+    yield
+    socket.getaddrinfo = real_getaddrinfo
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    # A fast pace so that campaigns go from creation to done in well under a second.
+    config = SandboxConfig(
+        api_key=SANDBOX_API_KEY,
+        speed=50.0,
+        seed=7,
+        time_zone="UTC",
+        balance=Decimal("1000.00"),
+        currency="EUR",
+    )
+    server = SandboxServer(config, host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The sandbox, emptied of campaigns, requests and faults from earlier tests."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture
+def bsg_settings(settings, sandbox: SandboxServer):
+    """Django settings pointing the app's BSG client at the sandbox."""
+    settings.BSG_API_URL = sandbox.url
+    settings.BSG_API_KEY = SANDBOX_API_KEY
+    cache.clear()
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache_between_tests():
+    yield
+    cache.clear()
