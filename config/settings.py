@@ -101,6 +101,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Uploaded import files and generated reports; the web and the worker must share this folder.
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+
+# --- Contacts ---------------------------------------------------------------------------------
+# Region (ISO 3166 code) for phone numbers typed without their country code, e.g. "UA" or "GB".
+CONTACTS_DEFAULT_REGION = env.str("CONTACTS_DEFAULT_REGION", default="UA")
+# The largest import file accepted, in megabytes.
+CONTACTS_IMPORT_MAX_MB = env.int("CONTACTS_IMPORT_MAX_MB", default=200)
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

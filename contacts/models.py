@@ -1,0 +1,211 @@
+"""Audiences: contact lists, custom fields, contacts, the do-not-contact list and imports.
+
+Phones are stored normalized by `contacts.phones.normalize_phone` (digits only, country code
+included), so one person is one row however their number was typed.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+FIELD_KEY_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,49}$",
+    "Use lowercase letters, digits and underscores, starting with a letter (e.g. first_name).",
+)
+PHONE_VALIDATOR = RegexValidator(
+    r"^[1-9]\d{8,14}$", "A phone number is 9 to 15 digits, country code first."
+)
+
+
+class ContactField(models.Model):
+    """A custom contact attribute, e.g. first_name or order_no.
+
+    `bsg_field_id` is the id of the same field in the BSG contact book: BSG fills `{17}` in a
+    send-groups text from it, and our preview resolves `{17}` and `{first_name}` alike.
+    """
+
+    key = models.CharField(max_length=50, unique=True, validators=[FIELD_KEY_VALIDATOR])
+    label = models.CharField(max_length=100)
+    bsg_field_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.label or self.key
+
+
+class ContactList(models.Model):
+    """A local audience; linked to a BSG contact-book group when `bsg_group_id` is set."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Two lists cannot claim one BSG group: sending to either would reach the other's people.
+    bsg_group_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = [Lower("name")]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="contact_list_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def is_linked_to_bsg(self) -> bool:
+        """Only linked lists can be sent to with BSG's group methods (SMS and RCS send-groups)."""
+        return self.bsg_group_id is not None
+
+
+class Contact(models.Model):
+    phone = models.CharField(max_length=15, unique=True, validators=[PHONE_VALIDATOR])
+    name = models.CharField(max_length=200, blank=True)
+    # Custom field values by ContactField.key, all strings: {"first_name": "Olena", "city": "Kyiv"}.
+    fields = models.JSONField(default=dict, blank=True)
+    # The contact's id in the BSG contact book, once the contact has been pushed there.
+    bsg_contact_id = models.PositiveBigIntegerField(null=True, blank=True)
+    lists = models.ManyToManyField(
+        ContactList, through="ListMembership", related_name="contacts", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (+{self.phone})" if self.name else f"+{self.phone}"
+
+
+class ListMembership(models.Model):
+    contact_list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+    # Set once the contact is attached to the list's BSG group, so an interrupted push resumes.
+    pushed_to_bsg_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_list", "contact"], name="list_membership_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["contact", "contact_list"], name="membership_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.contact_list_id}"
+
+
+class DoNotContact(models.Model):
+    """One account-wide opt-out list; every send excludes these numbers."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Added by hand"
+        IMPORT = "import", "Imported"
+        DELIVERY_FAILURES = "delivery_failures", "Repeated delivery failures"
+        BSG_STOP_LIST = "bsg_stop_list", "BSG stop list"
+
+    phone = models.CharField(max_length=15, unique=True, validators=[PHONE_VALIDATOR])
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=32, choices=Source.choices, default=Source.MANUAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "do-not-contact entry"
+        verbose_name_plural = "do-not-contact list"
+
+    def __str__(self) -> str:
+        return f"+{self.phone} ({self.get_source_display()})"
+
+
+class ContactImport(models.Model):
+    """One uploaded file on its way into a list (or into the do-not-contact list).
+
+    The row is the source of truth for the import's progress: the page's progress bar reads it,
+    and a cancelled or failed import says here what was kept.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        ANALYSING = "analysing", "Dry run in progress"
+        READY = "ready", "Dry run done"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Target(models.TextChoices):
+        CONTACTS = "contacts", "Contacts"
+        DO_NOT_CONTACT = "do_not_contact", "Do-not-contact list"
+
+    class OnExisting(models.TextChoices):
+        SKIP = "skip", "Skip numbers already known"
+        UPDATE = "update", "Update numbers already known"
+
+    target = models.CharField(max_length=20, choices=Target.choices, default=Target.CONTACTS)
+    contact_list = models.ForeignKey(
+        ContactList, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    on_existing = models.CharField(
+        max_length=10, choices=OnExisting.choices, default=OnExisting.SKIP
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField(default=0)
+    # How the file was read: detected, then confirmed or changed by the user.
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    # Column index (as a string, JSON keys are strings) -> "phone", "name", a field key, or "".
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    # The dry run's figures and examples per outcome: {"new": {"count": n, "examples": [...]}, …}
+    dry_run = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveBigIntegerField(null=True, blank=True)
+    rows_processed = models.PositiveBigIntegerField(default=0)
+    rows_created = models.PositiveBigIntegerField(default=0)
+    rows_updated = models.PositiveBigIntegerField(default=0)
+    rows_unchanged = models.PositiveBigIntegerField(default=0)
+    rows_duplicate = models.PositiveBigIntegerField(default=0)
+    rows_invalid = models.PositiveBigIntegerField(default=0)
+    rejected_file = models.FileField(upload_to="imports/rejected/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(self.rows_processed * 100 / self.rows_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
