@@ -41,5 +41,17 @@ lint: $(VENV)/.test-installed
 test: $(VENV)/.test-installed /usr/bin/chromium lint
 	$(TEST_ENV) $(VENV)/bin/pytest
 
+# Every bench/*.py benchmark at full size (bench/run.py finds them; results go to BENCHMARKS.md).
+# `make bench BENCH_ARGS="--only sandbox_load"` runs one.
+BENCH_ARGS ?=
+bench: $(VENV)/.test-installed
+	$(TEST_ENV) $(PY) bench/run.py $(BENCH_ARGS)
+
+# The client against a sandbox injecting every fault, for SOAK_MINUTES minutes.
+SOAK_MINUTES ?= 5
+SOAK_ARGS ?=
+soak: $(VENV)/.test-installed
+	$(TEST_ENV) $(PY) bench/soak.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3

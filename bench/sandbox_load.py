@@ -53,11 +53,13 @@ def timed(call: Callable[[], requests.Response]) -> tuple[float, requests.Respon
     return time.perf_counter() - started, answer
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=100)
     parser.add_argument("--size", type=int, default=10_000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.campaigns < 1 or args.size < 1:
+        parser.error("--campaigns and --size must be at least 1")
 
     api_key = "test_" + secrets.token_hex(8)
     process, url = start_sandbox(api_key)

@@ -291,6 +291,18 @@ def _digits(value: str | int, what: str) -> str:
     return text
 
 
+def _phone_number(value: str | int, what: str) -> int:
+    """A phone number as the JSON integer BSG's SMS and contact endpoints take.
+
+    An integer has no leading zero, so `int("0661231231")` would quietly send 661231231, a
+    different number that still looks valid (9 digits): refuse it instead.
+    """
+    text = _digits(value, what)
+    if text.startswith("0"):
+        raise ValueError(f"{what} must be in international format without a leading zero: {text!r}")
+    return int(text)
+
+
 def _int_id(value: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
@@ -497,7 +509,7 @@ class BsgClient:
         wire_messages = []
         for message in messages:
             wire: dict[str, Any] = {
-                "phone": int(_digits(message.phone, "phone")),
+                "phone": _phone_number(message.phone, "phone"),
                 "text": message.text,
                 "sender": message.sender,
             }
@@ -802,7 +814,7 @@ class BsgClient:
         if groups is not None:
             body["groups"] = _ids(groups, "group id")
         if phones is not None:
-            body["messages"] = [{"phone": int(_digits(phone, "phone"))} for phone in phones]
+            body["messages"] = [{"phone": _phone_number(phone, "phone")} for phone in phones]
         if tariff_code is not None:
             body["tariff_code"] = tariff_code
         path = "/api/campaigns/price"
@@ -907,7 +919,7 @@ class BsgClient:
         fields: Mapping[int, str] | None = None,
     ) -> Contact:
         """E13 `POST /api/contacts {"phone", "groups", "fields": [{"id", "value"}]}`."""
-        body: dict[str, Any] = {"phone": int(_digits(phone, "phone"))}
+        body: dict[str, Any] = {"phone": _phone_number(phone, "phone")}
         if groups:
             body["groups"] = _ids(groups, "group id")
         if fields:
@@ -966,7 +978,7 @@ class BsgClient:
     def _sms_recipient(self, recipient: Recipient) -> dict[str, Any]:
         if not isinstance(recipient, Recipient):
             raise TypeError(f"phones must hold Recipient objects, not {type(recipient).__name__}")
-        wire: dict[str, Any] = {"number": int(_digits(recipient.number, "phone number"))}
+        wire: dict[str, Any] = {"number": _phone_number(recipient.number, "phone number")}
         if recipient.reference_id is not None:
             wire["reference_id"] = recipient.reference_id
         return wire

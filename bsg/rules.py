@@ -28,6 +28,35 @@ MAX_SCHEDULE_DAYS = 30
 # setting, passed in as ``time_zone``).
 BSG_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
+# --- Limits of the RCS and contact-book endpoints (BSG's YAML) --------------------------------
+# YAML: SmsSendRequest.callback_url maxLength 100.
+MAX_CALLBACK_URL = 100
+# YAML RCS limits: Cards maxItems 10 (its prose says 5), Card.title 200, Card.text 1..1000,
+# Card.suggestions maxItems 4, SuggestionButtonText 25, PostbackData 25, Media.url 1000,
+# Text.text (plain options.text) 1..160, GroupsTrait 1..1000 lists, ValiditySeconds 30..86400.
+MAX_RCS_CARDS = 10
+MAX_RCS_TITLE = 200
+MAX_RCS_CARD_TEXT = 1000
+MAX_RCS_PLAIN_TEXT = 160
+MAX_RCS_SUGGESTIONS = 4
+MAX_SUGGESTION_TEXT = 25
+MAX_POSTBACK_DATA = 25
+MAX_URL = 1000
+MAX_GROUPS_PER_CAMPAIGN = 1000
+VALIDITY_SECONDS = (30, 86_400)
+# YAML contact book: ContactGroupName 3..50, ContactGroupDescription 1..255,
+# ContactFieldName 1..30, ContactFieldDescription 1..255, ContactFieldType text|date|number,
+# ContactGroups maxItems 100, ContactListAttachRequest contacts <= 200 and groups <= 100.
+GROUP_NAME = (3, 50)
+DESCRIPTION = (1, 255)
+FIELD_NAME = (1, 30)
+FIELD_TYPES = ("text", "date", "number")
+MAX_CONTACT_GROUPS = 100
+MAX_ATTACH_CONTACTS = 200
+MAX_ATTACH_GROUPS = 100
+# YAML campaigns list: the window spans at most 3 months (vendor page campaigns-list.txt too).
+MAX_WINDOW_MONTHS = 3
+
 # Sender: "1 to 11 characters for the Sender alphanumeric name (consists of Latin letters,
 # symbols, numbers, spaces); 1 to 15 characters for the Sender numeric name" (SMS pages).
 _ALPHANUMERIC_SENDER_MAX = 11
@@ -54,6 +83,11 @@ _PHONE_MIN_DIGITS, _PHONE_MAX_DIGITS = 9, 15
 # "String up to 32 characters containing /a-zA-Z0-9/"
 _REFERENCE_ID_MAX = 32
 _REFERENCE_ID = re.compile(r"[a-zA-Z0-9]+")
+
+
+def utf16_length(text: str) -> int:
+    """Length as BSG counts RCS text: UTF-16 code units (YAML Card.text: "Simple emojis take 2")."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def sender_error(sender: str) -> str | None:

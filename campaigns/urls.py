@@ -7,4 +7,16 @@ app_name = "campaigns"
 urlpatterns = [
     path("", views.home, name="home"),
     path("bsg/account/", views.bsg_account_panel, name="bsg-account"),
+    path("campaigns/", views.campaign_list, name="list"),
+    path("campaigns/new/<str:channel>/", views.campaign_new, name="new"),
+    path("campaigns/preview/", views.campaign_preview, name="preview"),
+    path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
+    path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="edit"),
+    path("campaigns/<int:campaign_id>/plan/", views.campaign_plan, name="plan"),
+    path("campaigns/<int:campaign_id>/duplicate/", views.campaign_duplicate, name="duplicate"),
+    path("campaigns/<int:campaign_id>/unschedule/", views.campaign_unschedule, name="unschedule"),
+    path("campaigns/<int:campaign_id>/test-send/", views.campaign_test_send, name="test-send"),
+    path(
+        "campaigns/test-sends/<int:test_send_id>/", views.test_send_status, name="test-send-status"
+    ),
 ]

@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from .phones import phone_display
+
 FIELD_KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,49}$",
     "Use lowercase letters, digits and underscores, starting with a letter (e.g. first_name).",
@@ -40,6 +42,13 @@ class ContactField(models.Model):
 class ContactList(models.Model):
     """A local audience; linked to a BSG contact-book group when `bsg_group_id` is set."""
 
+    class PushStatus(models.TextChoices):
+        NEVER = "never", "Not pushed"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Pushing"
+        DONE = "done", "Pushed"
+        FAILED = "failed", "Failed"
+
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     # Two lists cannot claim one BSG group: sending to either would reach the other's people.
@@ -47,6 +56,18 @@ class ContactList(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last push of this list to BSG (contacts_push task). The page's progress bar reads
+    # these; a failed or interrupted push resumes from ListMembership.pushed_to_bsg_at.
+    push_status = models.CharField(
+        max_length=10, choices=PushStatus.choices, default=PushStatus.NEVER
+    )
+    push_total = models.PositiveIntegerField(default=0)
+    push_done = models.PositiveIntegerField(default=0)
+    push_error = models.TextField(blank=True)
+    push_started_at = models.DateTimeField(null=True, blank=True)
+    # Touched after every batch: a RUNNING push whose heartbeat is old lost its worker.
+    push_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    push_finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = [Lower("name")]
@@ -65,6 +86,18 @@ class ContactList(models.Model):
     def is_linked_to_bsg(self) -> bool:
         """Only linked lists can be sent to with BSG's group methods (SMS and RCS send-groups)."""
         return self.bsg_group_id is not None
+
+    @property
+    def push_in_progress(self) -> bool:
+        return self.push_status in {self.PushStatus.QUEUED, self.PushStatus.RUNNING}
+
+    @property
+    def push_percent(self) -> int:
+        if self.push_status == self.PushStatus.DONE:
+            return 100
+        if not self.push_total:
+            return 0
+        return min(99, int(self.push_done * 100 / self.push_total))
 
 
 class Contact(models.Model):
@@ -85,6 +118,10 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (+{self.phone})" if self.name else f"+{self.phone}"
+
+    @property
+    def phone_display(self) -> str:
+        return phone_display(self.phone)
 
 
 class ListMembership(models.Model):
@@ -131,6 +168,10 @@ class DoNotContact(models.Model):
     def __str__(self) -> str:
         return f"+{self.phone} ({self.get_source_display()})"
 
+    @property
+    def phone_display(self) -> str:
+        return phone_display(self.phone)
+
 
 class ContactImport(models.Model):
     """One uploaded file on its way into a list (or into the do-not-contact list).
@@ -164,15 +205,22 @@ class ContactImport(models.Model):
     on_existing = models.CharField(
         max_length=10, choices=OnExisting.choices, default=OnExisting.SKIP
     )
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Empty for `manage.py import_contacts`, which reads the file where it lies.
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255)
     file_size = models.PositiveBigIntegerField(default=0)
     # How the file was read: detected, then confirmed or changed by the user.
+    file_kind = models.CharField(max_length=4, default="csv")  # "csv" or "xlsx"
     encoding = models.CharField(max_length=20, blank=True)
     delimiter = models.CharField(max_length=1, blank=True)
     headers = models.JSONField(default=list, blank=True)
-    # Column index (as a string, JSON keys are strings) -> "phone", "name", a field key, or "".
+    # The first rows, shown beside each column on the mapping page.
+    sample_rows = models.JSONField(default=list, blank=True)
+    # Column index (as a string, JSON keys are strings) -> "phone", "name", "reason",
+    # "field:<key>", "new:<key>" (a field to create when the mapping is confirmed), or "".
     mapping = models.JSONField(default=dict, blank=True)
+    # Opt-out imports: the reason recorded for rows whose file gives none.
+    reason = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
     # The dry run's figures and examples per outcome: {"new": {"count": n, "examples": [...]}, …}
     dry_run = models.JSONField(default=dict, blank=True)
@@ -183,6 +231,7 @@ class ContactImport(models.Model):
     rows_unchanged = models.PositiveBigIntegerField(default=0)
     rows_duplicate = models.PositiveBigIntegerField(default=0)
     rows_invalid = models.PositiveBigIntegerField(default=0)
+    rows_added_to_list = models.PositiveBigIntegerField(default=0)
     rejected_file = models.FileField(upload_to="imports/rejected/%Y/%m/", blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(

@@ -179,7 +179,12 @@ class SandboxApp:
                 entry, json_response(TOO_MANY, 429, headers={"Retry-After": retry_after})
             )
         if fault == fault_names.SLOW:
+            generation = state.generation
             self._closing.wait(state.injector.faults.slow_delay)
+            if state.generation != generation:
+                # Reset while we waited: the account this request was sent to is gone.
+                self._say(entry)
+                self._abort(environ)
 
         response = self._process(request, raw, body, body_ok)
         entry.processed_status = response.status_code

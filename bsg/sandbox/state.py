@@ -64,6 +64,9 @@ class SandboxState:
         self.injector = FaultInjector(config.faults, config.seed)
         self.guard = DuplicateGuard(config.duplicate_window, self.clock)
         self.shapes = Shapes(config, self.store.sent_parts)
+        # Counts resets: a request held by a "slow" fault across a reset must not land in the
+        # fresh account (a test's late request would create a campaign in the next test).
+        self.generation = 0
 
     # --- what GET /_sandbox/requests, /campaigns and /faults answer ------------------------------
 
@@ -130,6 +133,7 @@ class SandboxState:
     def reset(self) -> None:
         """A fresh account: no campaigns, messages, contacts, lists or fields, no faults, an
         empty request log, the configured balance and wall-clock time. Tokens stay valid."""
+        self.generation += 1
         self.store.reset()
         self.log.clear()
         self.guard.clear()

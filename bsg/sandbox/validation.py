@@ -19,6 +19,30 @@ from zoneinfo import ZoneInfo
 
 from bsg import rules, smstext
 
+# Every limit lives in bsg.rules (the app's forms use the same names).
+from bsg.rules import (
+    DESCRIPTION,
+    FIELD_NAME,
+    FIELD_TYPES,
+    GROUP_NAME,
+    MAX_ATTACH_CONTACTS,
+    MAX_ATTACH_GROUPS,
+    MAX_CALLBACK_URL,
+    MAX_CONTACT_GROUPS,
+    MAX_GROUPS_PER_CAMPAIGN,
+    MAX_POSTBACK_DATA,
+    MAX_RCS_CARD_TEXT,
+    MAX_RCS_CARDS,
+    MAX_RCS_PLAIN_TEXT,
+    MAX_RCS_SUGGESTIONS,
+    MAX_RCS_TITLE,
+    MAX_SUGGESTION_TEXT,
+    MAX_URL,
+    MAX_WINDOW_MONTHS,
+    VALIDITY_SECONDS,
+    utf16_length,
+)
+
 INVALID = "The given data was invalid."
 BLANK = "This value should not be blank."
 CHOICE = "The value you selected is not a valid choice."
@@ -29,33 +53,6 @@ FIELD_NOT_FOUND = "Contact field is not found"
 DUPLICATE_IN_REQUEST = "This reference_id is used by another message of this request."
 DUPLICATE_IN_ACCOUNT = "This reference_id is already used by a message of this account."
 
-# YAML: SmsSendRequest.callback_url maxLength 100.
-MAX_CALLBACK_URL = 100
-# YAML RCS limits: Cards maxItems 10 (its prose says 5), Card.title 200, Card.text 1..1000,
-# Card.suggestions maxItems 4, SuggestionButtonText 25, PostbackData 25, Media.url 1000,
-# Text.text (plain options.text) 1..160, GroupsTrait 1..1000 lists, ValiditySeconds 30..86400.
-MAX_RCS_CARDS = 10
-MAX_RCS_TITLE = 200
-MAX_RCS_CARD_TEXT = 1000
-MAX_RCS_PLAIN_TEXT = 160
-MAX_RCS_SUGGESTIONS = 4
-MAX_SUGGESTION_TEXT = 25
-MAX_POSTBACK_DATA = 25
-MAX_URL = 1000
-MAX_GROUPS_PER_CAMPAIGN = 1000
-VALIDITY_SECONDS = (30, 86_400)
-# YAML contact book: ContactGroupName 3..50, ContactGroupDescription 1..255,
-# ContactFieldName 1..30, ContactFieldDescription 1..255, ContactFieldType text|date|number,
-# ContactGroups maxItems 100, ContactListAttachRequest contacts <= 200 and groups <= 100.
-GROUP_NAME = (3, 50)
-DESCRIPTION = (1, 255)
-FIELD_NAME = (1, 30)
-FIELD_TYPES = ("text", "date", "number")
-MAX_CONTACT_GROUPS = 100
-MAX_ATTACH_CONTACTS = 200
-MAX_ATTACH_GROUPS = 100
-# YAML campaigns list: the window spans at most 3 months (vendor page campaigns-list.txt too).
-MAX_WINDOW_MONTHS = 3
 
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 
@@ -121,11 +118,6 @@ def _count_max(limit: int) -> str:
 
 def _count_min(limit: int) -> str:
     return f"This collection should contain {limit} element{'s' * (limit != 1)} or more."
-
-
-def utf16_length(text: str) -> int:
-    """Length as BSG counts RCS text: UTF-16 code units (YAML Card.text: "Simple emojis take 2")."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def require_object(body: object) -> dict[str, object]:

@@ -3,6 +3,7 @@
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 DEMO_USERNAME = "demo"
@@ -29,3 +30,4 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"{verb} demo superuser  user: {username}  password: {password}")
         )
+        call_command("demo_contacts_load", stdout=self.stdout)

@@ -1,0 +1,313 @@
+"""The composer's forms. They only convert what was typed; BSG's rules are checked by
+campaigns.services.campaign_check so that drafts save incomplete and sending gets every rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from contacts.models import ContactList
+
+from . import services
+from .models import Campaign
+
+START_NOW = "now"
+START_AT = "at"
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+SUGGESTION_SLOTS = 4
+
+
+class _CampaignForm(forms.ModelForm):
+    lists = forms.ModelMultipleChoiceField(
+        queryset=ContactList.objects.filter(archived_at__isnull=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    start = forms.ChoiceField(
+        choices=[(START_NOW, "Now"), (START_AT, "At a time")],
+        initial=START_NOW,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    # <input type="datetime-local">: a wall time in `start_time_zone` (the browser's zone, filled
+    # in by the page's script; the server's zone when there is no script).
+    start_at = forms.CharField(
+        required=False,
+        label="Start time",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    start_time_zone = forms.CharField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if instance.pk:
+            self.fields["lists"].initial = list(instance.lists.values_list("id", flat=True))
+            # Archived lists stay visible on a campaign that already uses them.
+            self.fields["lists"].queryset = ContactList.objects.filter(
+                archived_at__isnull=True
+            ) | ContactList.objects.filter(campaigns=instance)
+            self.fields["lists"].queryset = self.fields["lists"].queryset.distinct()
+        if instance.start_at is not None:
+            zone = _zone(instance.start_time_zone)
+            self.initial["start"] = START_AT
+            self.initial["start_at"] = instance.start_at.astimezone(zone).strftime(DATETIME_LOCAL)
+            self.initial["start_time_zone"] = zone.key
+        list_field = self.fields["lists"]
+        list_field.label_from_instance = _list_label
+
+    def clean_start_time_zone(self) -> str:
+        value = self.cleaned_data.get("start_time_zone") or ""
+        return _zone(value).key
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = (cleaned.get("start_at") or "").strip()
+        cleaned["start_at_moment"] = None
+        if cleaned.get("start") == START_AT or raw:
+            if not raw:
+                if cleaned.get("start") == START_AT:
+                    self.add_error("start_at", "Choose the date and time to send it.")
+            else:
+                try:
+                    naive = datetime.strptime(raw[:16], DATETIME_LOCAL)
+                except ValueError:
+                    self.add_error(
+                        "start_at", f"“{raw}” is not a date and time (YYYY-MM-DD hh:mm)."
+                    )
+                else:
+                    zone = _zone(cleaned.get("start_time_zone") or "")
+                    cleaned["start_at_moment"] = naive.replace(tzinfo=zone)
+        return cleaned
+
+    def apply(self) -> tuple[Campaign, list[int]]:
+        """The campaign instance with the typed values (not saved) and the chosen list ids."""
+        campaign = self.save(commit=False)
+        cleaned = self.cleaned_data
+        campaign.start_time_zone = cleaned.get("start_time_zone") or ""
+        campaign.start_at = (
+            cleaned.get("start_at_moment") if cleaned.get("start") == START_AT else None
+        )
+        list_ids = sorted(contact_list.id for contact_list in cleaned.get("lists") or [])
+        return campaign, list_ids
+
+    def show_problems(self, problems: services.Problems) -> None:
+        for name, messages in problems.errors.items():
+            target = name if name in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
+def _list_label(contact_list: ContactList) -> str:
+    suffix = " · BSG group" if contact_list.is_linked_to_bsg else ""
+    return f"{contact_list.name}{suffix}"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else ZoneInfo(timezone.get_current_timezone_name())
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+class SmsCampaignForm(_CampaignForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "sms_mode",
+            "pasted_numbers",
+            "text",
+            "sender",
+            "validity_hours",
+            "tariff_code",
+            "bsg_schedules",
+        ]
+        labels = {
+            "sms_mode": "Send to",
+            "pasted_numbers": "Phone numbers",
+            "validity_hours": "Validity (hours)",
+            "tariff_code": "Tariff",
+            "bsg_schedules": "Let BSG schedule it (at most 30 days ahead)",
+        }
+        help_texts = {
+            "pasted_numbers": "One per line, or separated by commas. Add a BSG reference id "
+            "with “= ref”, e.g. +380 50 123 4567 = order42.",
+            "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}.",
+        }
+        widgets = {
+            "sms_mode": forms.RadioSelect,
+            "pasted_numbers": forms.Textarea(attrs={"rows": 4}),
+            "text": forms.Textarea(attrs={"rows": 5, "data-sms-counter": ""}),
+            "sender": forms.TextInput(attrs={"list": "saved-senders", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sms_mode"].required = False
+        for name in ("validity_hours", "tariff_code"):
+            self.fields[name].required = False
+
+    def clean_sms_mode(self) -> str:
+        return self.cleaned_data.get("sms_mode") or Campaign.SmsMode.INDIVIDUAL
+
+    def clean_validity_hours(self) -> int:
+        value = self.cleaned_data.get("validity_hours")
+        return 72 if value is None else value
+
+    def clean_tariff_code(self) -> int:
+        value = self.cleaned_data.get("tariff_code")
+        return 0 if value is None else value
+
+    def apply(self) -> tuple[Campaign, list[int]]:
+        campaign, list_ids = super().apply()
+        campaign.channel = Campaign.Channel.SMS
+        if campaign.sms_mode == Campaign.SmsMode.NUMBERS:
+            list_ids = []
+        return campaign, list_ids
+
+
+class RcsCampaignForm(_CampaignForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "rcs_agent",
+            "validity_hours",
+            "tariff_code",
+            "bsg_schedules",
+            "rcs_check_stop_list",
+            "fallback_enabled",
+            "fallback_text",
+            "fallback_sender",
+            "fallback_validity_hours",
+        ]
+        labels = {
+            "rcs_agent": "RCS agent name",
+            "validity_hours": "Validity (hours)",
+            "tariff_code": "Tariff",
+            "bsg_schedules": "Let BSG schedule it (until the end of the 30th day)",
+            "rcs_check_stop_list": "Skip numbers on the RCS stop list",
+            "fallback_enabled": "Send an SMS when the RCS message cannot be delivered",
+            "fallback_text": "SMS fallback text",
+            "fallback_sender": "SMS fallback sender",
+            "fallback_validity_hours": "SMS fallback validity (hours)",
+        }
+        widgets = {
+            "fallback_text": forms.Textarea(attrs={"rows": 4, "data-sms-counter": ""}),
+            "fallback_sender": forms.TextInput(
+                attrs={"list": "saved-senders", "autocomplete": "off"}
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("validity_hours", "tariff_code", "fallback_validity_hours"):
+            self.fields[name].required = False
+
+    def clean_validity_hours(self) -> int:
+        value = self.cleaned_data.get("validity_hours")
+        return 72 if value is None else value
+
+    def clean_fallback_validity_hours(self) -> int:
+        value = self.cleaned_data.get("fallback_validity_hours")
+        return 72 if value is None else value
+
+    def clean_tariff_code(self) -> int:
+        value = self.cleaned_data.get("tariff_code")
+        return 0 if value is None else value
+
+    def apply_with_cards(self, card_forms: CardFormSet) -> tuple[Campaign, list[int]]:
+        campaign, list_ids = super().apply()
+        campaign.channel = Campaign.Channel.RCS
+        campaign.sms_mode = ""
+        campaign.rcs_cards = card_forms.cards()
+        return campaign, list_ids
+
+
+class CardForm(forms.Form):
+    title = forms.CharField(required=False, strip=True)
+    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    media_url = forms.CharField(required=False, label="Media URL")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for number in range(1, SUGGESTION_SLOTS + 1):
+            self.fields[f"suggestion_{number}_label"] = forms.CharField(
+                required=False, label=f"Button {number} label"
+            )
+            self.fields[f"suggestion_{number}_target"] = forms.CharField(
+                required=False, label=f"Button {number} link or phone"
+            )
+
+    def suggestion_rows(self):
+        return [
+            (self[f"suggestion_{n}_label"], self[f"suggestion_{n}_target"], f"suggestion_{n}")
+            for n in range(1, SUGGESTION_SLOTS + 1)
+        ]
+
+    def card(self) -> dict | None:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        card: dict = {}
+        for name in ("title", "text", "media_url"):
+            if data.get(name):
+                card[name] = data[name]
+        suggestions = []
+        for number in range(1, SUGGESTION_SLOTS + 1):
+            label = (data.get(f"suggestion_{number}_label") or "").strip()
+            target = (data.get(f"suggestion_{number}_target") or "").strip()
+            if label or target:
+                suggestions.append(services.rcs_suggestion_parse(label=label, target=target))
+        if suggestions:
+            card["suggestions"] = suggestions
+        return card or None
+
+
+def card_initial(card: dict) -> dict:
+    initial = {name: card.get(name, "") for name in ("title", "text", "media_url")}
+    for number, suggestion in enumerate(card.get("suggestions") or [], start=1):
+        initial[f"suggestion_{number}_label"] = suggestion.get("text", "")
+        initial[f"suggestion_{number}_target"] = suggestion.get("url") or suggestion.get(
+            "phone", ""
+        )
+    return initial
+
+
+class _BaseCardFormSet(forms.BaseFormSet):
+    def cards(self) -> list[dict]:
+        return [card for form in self.forms if (card := form.card()) is not None]
+
+    def show_problems(self, problems: services.Problems) -> None:
+        """Card errors next to their fields; card indexes count only non-empty cards."""
+        filled = [form for form in self.forms if form.card() is not None]
+        for index, errors in problems.cards.items():
+            if index >= len(filled):
+                continue
+            form = filled[index]
+            for name, messages in errors.items():
+                target = f"{name}_target" if name.startswith("suggestion_") else name
+                target = target if target in form.fields else None
+                for message in messages:
+                    form.add_error(target, message)
+
+
+CardFormSet = forms.formset_factory(
+    CardForm, formset=_BaseCardFormSet, extra=1, max_num=services.MAX_RCS_CARDS
+)
+
+
+class TestSendForm(forms.Form):
+    phone = forms.CharField(label="Phone number", max_length=40)
+    contact_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    contact_phone = forms.CharField(
+        required=False,
+        label="Render as contact (phone)",
+        help_text="Optional: the contact whose fields fill the placeholders.",
+    )
+
+    __test__ = False

@@ -1,0 +1,473 @@
+"""The send plan: what sending a campaign will do, counted for every recipient after
+personalisation, before anything is sent.
+
+For each recipient the text is rendered and its encoding and parts counted by bsg.smstext (the
+one source of truth). A million recipients must take well under a minute, so two things keep
+the per-recipient work small:
+
+- contacts are streamed as tuples (`values_list(...).iterator(chunk_size=...)`), never models;
+- the count is cached by the rendered text's *shape*: a value made only of one-septet ASCII
+  GSM-7 characters changes the count only by its length, so the shape keeps just its length;
+  any other value (an extension character, a typographic apostrophe, Cyrillic) is kept whole.
+  A million contacts with a few thousand first names are a few hundred shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from bsg import smstext
+from bsg.errors import BsgError
+from config.bsg import bsg_client
+from contacts.models import ContactList
+from contacts.selectors import fields_by_reference
+
+from . import rendering, selectors
+from .models import Campaign, SendPlan
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 50_000
+EXAMPLES = 5
+# Phones per parts-count sent to BSG's price estimate (E10); bigger buckets are extrapolated
+# from the sample, so a million recipients cost a handful of calls, not a million phones.
+PRICE_SAMPLE = 1_000
+_SHAPE_CACHE_MAX = 200_000
+
+# Bytes that are one GSM-7 septet each: deleting them from an ASCII value leaves nothing when the
+# value changes a count by its length alone.
+_ONE_SEPTET_ASCII = bytes(ord(c) for c in smstext.GSM7_BASIC if c.isascii())
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    stats: smstext.TextStats
+    ucs2_field: str  # the field whose value made the text UCS-2 ("" if none did)
+    ucs2_value: str
+    longest_field: str
+
+
+def _shape(value: str) -> int | str:
+    if value.isascii() and not value.encode("ascii").translate(None, _ONE_SEPTET_ASCII):
+        return len(value)
+    return value
+
+
+def send_plan_compute(*, plan_id: int) -> SendPlan | None:
+    """Count the plan (pending -> running -> done/failed). A plan already taken is left alone."""
+    taken = SendPlan.objects.filter(pk=plan_id, status=SendPlan.Status.PENDING).update(
+        status=SendPlan.Status.RUNNING, started_at=timezone.now()
+    )
+    if taken != 1:
+        logger.info("send plan %s: already taken, nothing to do", plan_id)
+        return None
+    plan = SendPlan.objects.select_related("campaign").get(pk=plan_id)
+    try:
+        result = plan_campaign(campaign=plan.campaign, plan_id=plan.pk)
+    except PlanRefused as refusal:
+        SendPlan.objects.filter(pk=plan_id).update(
+            status=SendPlan.Status.FAILED, error=str(refusal), finished_at=timezone.now()
+        )
+    except Exception as error:
+        logger.exception("send plan %s failed", plan_id)
+        SendPlan.objects.filter(pk=plan_id).update(
+            status=SendPlan.Status.FAILED,
+            error=f"The plan could not be computed: {error}",
+            finished_at=timezone.now(),
+        )
+        raise
+    else:
+        SendPlan.objects.filter(pk=plan_id).update(
+            status=SendPlan.Status.DONE,
+            result=result,
+            recipients_total=result["recipients"],
+            recipients_done=result["recipients"],
+            finished_at=timezone.now(),
+        )
+    return SendPlan.objects.get(pk=plan_id)
+
+
+class PlanRefused(Exception):
+    """The campaign cannot be planned as it is (e.g. a placeholder names no field)."""
+
+
+def plan_campaign(
+    *, campaign: Campaign, plan_id: int | None = None, ask_bsg: bool = True
+) -> dict[str, Any]:
+    """Every figure of the send plan as JSON-ready data (stored on SendPlan.result)."""
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    counts = selectors.audience_counts(
+        channel=campaign.channel,
+        sms_mode=campaign.sms_mode,
+        list_ids=list_ids,
+        pasted=campaign.pasted_numbers,
+    )
+    if campaign.is_sms:
+        text, mode = campaign.text, _mode(campaign.sms_mode)
+    else:
+        # RCS cards are not SMS: only the optional SMS fallback is counted in parts.
+        text = campaign.fallback_text if campaign.fallback_enabled else ""
+        mode = rendering.MODE_LITERAL
+    compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
+    if compiled.errors:
+        raise PlanRefused(" ".join(compiled.errors))
+    tally = _Tally(compiled)
+    rows = selectors.campaign_audience_rows(campaign=campaign)
+    for done, row in enumerate(rows, start=1):
+        tally.add(row)
+        if plan_id is not None and done % PROGRESS_EVERY == 0:
+            SendPlan.objects.filter(pk=plan_id).update(recipients_done=done)
+
+    result: dict[str, Any] = {
+        "channel": campaign.channel,
+        "method": campaign.bsg_method,
+        "counts_sms": bool(text),
+        "recipients": tally.recipients,
+        "excluded_do_not_contact": counts.excluded_do_not_contact,
+        "duplicates": counts.duplicates,
+        "invalid": counts.invalid,
+        "bsg_campaigns": selectors.bsg_campaigns_for(
+            channel=campaign.channel, recipients=tally.recipients
+        ),
+        "total_parts": tally.total_parts,
+        "histogram": [
+            {"encoding": encoding, "parts": parts, "recipients": n}
+            for (encoding, parts), n in sorted(
+                tally.histogram.items(), key=lambda i: (i[0][1], i[0][0])
+            )
+        ],
+        "template_encoding": smstext.encoding_of(
+            compiled.render_values([""] * len(compiled.slots))
+        ),
+        "pushed_to_ucs2": tally.pushed_to_ucs2,
+        "ucs2_examples": tally.ucs2_examples,
+        "ucs2_by_field": dict(tally.ucs2_by_field.most_common()),
+        "over_limit": tally.over_limit,
+        "over_limit_examples": tally.over_limit_examples,
+        "empty_fields": dict(tally.empty_fields.most_common()),
+        "longest": tally.longest,
+    }
+    if ask_bsg:
+        result.update(_bsg_figures(campaign, compiled, tally, list_ids))
+    return result
+
+
+def _mode(sms_mode: str) -> str:
+    if sms_mode == Campaign.SmsMode.INDIVIDUAL:
+        return rendering.MODE_INDIVIDUAL
+    if sms_mode == Campaign.SmsMode.GROUPS:
+        return rendering.MODE_GROUPS
+    return rendering.MODE_LITERAL
+
+
+class _Tally:
+    """Running figures over the recipients, in one pass."""
+
+    def __init__(self, compiled: rendering.CompiledText) -> None:
+        self.compiled = compiled
+        self.template_gsm7 = (
+            smstext.encoding_of(compiled.render_values([""] * len(compiled.slots))) == smstext.GSM7
+        )
+        self.cache: dict[tuple, _Counted] = {}
+        self.recipients = 0
+        self.total_parts = 0
+        self.histogram: Counter[tuple[str, int]] = Counter()
+        self.pushed_to_ucs2 = 0
+        self.ucs2_by_field: Counter[str] = Counter()
+        self.ucs2_examples: list[dict[str, Any]] = []
+        self.over_limit = 0
+        self.over_limit_examples: list[dict[str, Any]] = []
+        self.empty_fields: Counter[str] = Counter()
+        self.longest: dict[str, Any] | None = None
+        self._longest_length = -1
+        self._literal = None if compiled.slots else self._count(())
+
+    def add(self, row: selectors.AudienceRow) -> None:
+        self.recipients += 1
+        if not self.compiled.source:
+            return
+        if self._literal is not None:
+            counted, values = self._literal, ()
+        else:
+            values = self.compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
+            key = tuple(map(_shape, values))
+            counted = self.cache.get(key)
+            if counted is None:
+                if len(self.cache) >= _SHAPE_CACHE_MAX:
+                    self.cache.clear()
+                counted = self._count(values)
+                self.cache[key] = counted
+            if "" in values:
+                for slot, value in zip(self.compiled.slots, values, strict=True):
+                    if not value:
+                        self.empty_fields[slot.label] += 1
+        stats = counted.stats
+        self.total_parts += stats.parts
+        self.histogram[(stats.encoding, stats.parts)] += 1
+        if counted.ucs2_field:
+            self.pushed_to_ucs2 += 1
+            self.ucs2_by_field[counted.ucs2_field] += 1
+            if len(self.ucs2_examples) < EXAMPLES:
+                value = counted.ucs2_value
+                self.ucs2_examples.append(
+                    {
+                        "phone": row.phone,
+                        "field": counted.ucs2_field,
+                        "value": value,
+                        "characters": [
+                            c for c in dict.fromkeys(value) if c in stats.non_gsm_characters
+                        ],
+                    }
+                )
+        if not stats.fits:
+            self.over_limit += 1
+            if len(self.over_limit_examples) < EXAMPLES:
+                self.over_limit_examples.append(
+                    {
+                        "phone": row.phone,
+                        "length": stats.length,
+                        "max_length": stats.max_length,
+                        "parts": stats.parts,
+                        "field": counted.longest_field,
+                    }
+                )
+        if stats.length > self._longest_length:
+            self._longest_length = stats.length
+            text = self.compiled.render_values(values) if values else self.compiled.source
+            self.longest = {
+                "phone": row.phone,
+                "text": text,
+                "length": stats.length,
+                "parts": stats.parts,
+                "encoding": stats.encoding,
+            }
+
+    def _count(self, values: tuple[str, ...]) -> _Counted:
+        text = self.compiled.render_values(values) if values else self.compiled.source
+        stats = smstext.analyse(text)
+        ucs2_field = ucs2_value = longest_field = ""
+        if stats.encoding == smstext.UCS2 and self.template_gsm7:
+            for slot, value in zip(self.compiled.slots, values, strict=True):
+                if smstext.encoding_of(value) == smstext.UCS2:
+                    ucs2_field, ucs2_value = slot.label, value
+                    break
+        if not stats.fits and values:
+            longest = max(range(len(values)), key=lambda i: len(values[i]))
+            longest_field = self.compiled.slots[longest].label
+        return _Counted(stats, ucs2_field, ucs2_value, longest_field)
+
+
+def _bsg_figures(
+    campaign: Campaign, compiled: rendering.CompiledText, tally: _Tally, list_ids: list[int]
+) -> dict[str, Any]:
+    """BSG's price estimate (E10) and the balance (E11); failures become messages, not errors."""
+    figures: dict[str, Any] = {
+        "price": None,
+        "price_error": "",
+        "balance": None,
+        "balance_error": "",
+        "balance_covers": None,
+    }
+    client = bsg_client()
+    try:
+        if campaign.is_rcs:
+            figures["price_error"] = (
+                "BSG estimates SMS prices only; it gives an RCS campaign's price when the "
+                "campaign is created (calculated_price)."
+            )
+        elif tally.recipients == 0:
+            figures["price_error"] = "No recipients to price."
+        else:
+            try:
+                figures["price"] = _price(client, campaign, compiled, tally, list_ids)
+            except BsgError as error:
+                figures["price_error"] = f"BSG did not estimate the price: {error}"
+        try:
+            balance = client.balance()
+        except BsgError as error:
+            figures["balance_error"] = f"BSG did not give the balance: {error}"
+        else:
+            figures["balance"] = {
+                "amount": str(balance.balance),
+                "currency": balance.currency or "",
+                "credit": str(balance.credit) if balance.credit is not None else None,
+            }
+            price = figures["price"]
+            if price is not None:
+                figures["balance_covers"] = Decimal(price["amount"]) <= balance.balance
+    finally:
+        client.close()
+    return figures
+
+
+def _price(client, campaign, compiled, tally, list_ids) -> dict[str, Any]:
+    if campaign.sms_mode == Campaign.SmsMode.GROUPS:
+        groups = list(
+            ContactList.objects.filter(id__in=list_ids, bsg_group_id__isnull=False).values_list(
+                "bsg_group_id", flat=True
+            )
+        )
+        estimate = client.price_estimate(
+            sender=campaign.sender,
+            text=compiled.for_bsg_groups(),
+            groups=groups,
+            tariff_code=campaign.tariff_code,
+        )
+        return {
+            "amount": str(estimate.price or 0),
+            "currency": estimate.currency or "",
+            "extrapolated": False,
+            "calls": 1,
+        }
+    # One call per parts-count: a sample of that bucket's phones with a text of that many parts.
+    by_parts: Counter[int] = Counter()
+    for (_encoding, parts), n in tally.histogram.items():
+        by_parts[parts] += n
+    needed = {parts: min(PRICE_SAMPLE, n) for parts, n in by_parts.items() if parts}
+    samples: dict[int, tuple[str, list[str]]] = {}
+    for row in selectors.campaign_audience_rows(campaign=campaign):
+        if compiled.slots:
+            values = compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
+            counted = tally.cache.get(tuple(map(_shape, values))) or tally._count(values)
+            parts = counted.stats.parts
+        else:
+            values, parts = (), tally._literal.stats.parts
+        if parts not in needed:
+            continue
+        if parts not in samples:
+            samples[parts] = (compiled.render_values(values) if values else compiled.source, [])
+        phones = samples[parts][1]
+        if len(phones) < needed[parts]:
+            phones.append(row.phone)
+            if all(len(samples.get(p, ("", []))[1]) >= n for p, n in needed.items()):
+                break
+    total = Decimal(0)
+    currency = ""
+    extrapolated = False
+    for parts, (text, phones) in samples.items():
+        estimate = client.price_estimate(
+            sender=campaign.sender, text=text, phones=phones, tariff_code=campaign.tariff_code
+        )
+        currency = estimate.currency or currency
+        price = estimate.price or Decimal(0)
+        bucket_size = by_parts.get(parts, len(phones))
+        if bucket_size > len(phones):
+            extrapolated = True
+            price = price * bucket_size / len(phones)
+        total += price
+    return {
+        "amount": str(total.quantize(Decimal("0.0001"))),
+        "currency": currency,
+        "extrapolated": extrapolated,
+        "calls": len(samples),
+    }
+
+
+# --- the composer's live preview -------------------------------------------------------------
+
+PREVIEW_FIRST = 3
+# The preview renders up to this many recipients as the user types; the send plan counts all.
+PREVIEW_SCAN = 20_000
+
+
+@dataclass(frozen=True)
+class PreviewText:
+    phone: str
+    name: str
+    text: str
+    stats: smstext.TextStats
+    empty_fields: tuple[str, ...]
+    limit_error: str | None
+
+
+@dataclass(frozen=True)
+class Preview:
+    errors: tuple[str, ...]
+    first: tuple[PreviewText, ...]
+    longest: PreviewText | None
+    counts: selectors.AudienceCounts
+    scanned: int
+    complete: bool  # every recipient was scanned
+    total_parts: int
+    over_limit: int
+    with_empty_fields: int
+    gsm7: rendering.Gsm7Report | None
+    template_stats: smstext.TextStats
+
+
+def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> Preview:
+    """What the first recipients and the longest text look like, for a campaign as typed
+    (saved or not). `text` is the SMS text, or the RCS campaign's SMS fallback."""
+    mode = _mode(campaign.sms_mode) if campaign.is_sms else rendering.MODE_LITERAL
+    compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
+    counts = selectors.audience_counts(
+        channel=campaign.channel,
+        sms_mode=campaign.sms_mode,
+        list_ids=list_ids,
+        pasted=campaign.pasted_numbers,
+    )
+    gsm7 = rendering.gsm7_report(text) if text else None
+    template_stats = smstext.analyse(text)
+    if compiled.errors or not text:
+        return Preview(
+            errors=compiled.errors,
+            first=(),
+            longest=None,
+            counts=counts,
+            scanned=0,
+            complete=False,
+            total_parts=0,
+            over_limit=0,
+            with_empty_fields=0,
+            gsm7=gsm7,
+            template_stats=template_stats,
+        )
+    first: list[PreviewText] = []
+    longest: PreviewText | None = None
+    scanned = total_parts = over_limit = with_empty = 0
+    rows = selectors.audience_rows(
+        channel=campaign.channel,
+        sms_mode=campaign.sms_mode,
+        list_ids=list_ids,
+        pasted=campaign.pasted_numbers,
+        limit=PREVIEW_SCAN,
+    )
+    for row in rows:
+        scanned += 1
+        rendered = compiled.render(phone=row.phone, name=row.name, fields=row.fields)
+        stats = smstext.analyse(rendered.text)
+        total_parts += stats.parts
+        over_limit += not stats.fits
+        with_empty += bool(rendered.empty_fields)
+        if len(first) < PREVIEW_FIRST or longest is None or stats.length > longest.stats.length:
+            item = PreviewText(
+                phone=row.phone,
+                name=row.name,
+                text=rendered.text,
+                stats=stats,
+                empty_fields=rendered.empty_fields,
+                limit_error=smstext.limit_error(rendered.text),
+            )
+            if len(first) < PREVIEW_FIRST:
+                first.append(item)
+            if longest is None or stats.length > longest.stats.length:
+                longest = item
+    return Preview(
+        errors=(),
+        first=tuple(first),
+        longest=longest,
+        counts=counts,
+        scanned=scanned,
+        complete=scanned >= counts.recipients,
+        total_parts=total_parts,
+        over_limit=over_limit,
+        with_empty_fields=with_empty,
+        gsm7=gsm7,
+        template_stats=template_stats,
+    )

@@ -1,0 +1,634 @@
+"""Writes for the campaigns app: validating, saving, duplicating and asking to send campaigns,
+send plans and test sends.
+
+Every rule of BSG's request fields comes from bsg.rules and bsg.smstext; this module only
+decides which rules a campaign's method needs and names the form field each message belongs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from bsg import rules, smstext
+from bsg.client import (
+    CallSuggestion,
+    IndividualMessage,
+    LinkSuggestion,
+    RcsCard,
+    Recipient,
+    SmsFallback,
+)
+from bsg.errors import BsgError, BsgOutcomeUnknown
+from bsg.rules import (
+    MAX_RCS_CARD_TEXT,
+    MAX_RCS_CARDS,
+    MAX_RCS_SUGGESTIONS,
+    MAX_RCS_TITLE,
+    MAX_SUGGESTION_TEXT,
+    MAX_URL,
+    utf16_length,
+)
+from config.bsg import bsg_client
+from contacts.models import Contact, ContactList
+from contacts.phones import InvalidPhone, normalize_phone
+from contacts.selectors import fields_by_reference
+
+from . import rendering, selectors
+from .models import Campaign, SendPlan, TestSend
+
+logger = logging.getLogger(__name__)
+
+User = AbstractBaseUser | AnonymousUser | None
+
+# Card limits: BSG's YAML (bsg-api.md, E6), defined once in bsg.rules.
+RCS_CARD_LIMITS = {
+    "cards": MAX_RCS_CARDS,
+    "title": MAX_RCS_TITLE,
+    "text": MAX_RCS_CARD_TEXT,
+    "suggestions": MAX_RCS_SUGGESTIONS,
+    "suggestion_text": MAX_SUGGESTION_TEXT,
+    "url": MAX_URL,
+}
+# A schedule a minute in the past is "now" typed slowly; more than that is a mistake.
+SCHEDULE_PAST_TOLERANCE = timedelta(minutes=1)
+# Audiences up to this size are planned in the request (a second or so); bigger ones by a task
+# whose progress the page polls.
+SEND_PLAN_INLINE_MAX = 20_000
+
+
+class CampaignNotEditable(Exception):
+    """The campaign has left the draft state (asked to send, or taken by the engine)."""
+
+
+class CampaignInvalid(Exception):
+    """Sending was refused; `problems` says why, field by field."""
+
+    def __init__(self, problems: Problems) -> None:
+        super().__init__("; ".join(problems.all_messages()))
+        self.problems = problems
+
+
+@dataclass
+class Problems:
+    """What stops a campaign from being sent, keyed by the composer's form field names.
+
+    `cards[i]` holds the errors of RCS card i by card field; `warnings` never block sending.
+    """
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    cards: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, name: str, message: str | None) -> None:
+        if message:
+            self.errors.setdefault(name, []).append(message)
+
+    def add_card(self, index: int, name: str, message: str) -> None:
+        self.cards.setdefault(index, {}).setdefault(name, []).append(message)
+
+    def warn(self, message: str | None) -> None:
+        if message and message not in self.warnings:
+            self.warnings.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors or self.cards)
+
+    def all_messages(self) -> list[str]:
+        messages = [m for ms in self.errors.values() for m in ms]
+        for index, card in sorted(self.cards.items()):
+            messages += [f"Card {index + 1}: {m}" for ms in card.values() for m in ms]
+        return messages
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def campaign_check(
+    *,
+    campaign: Campaign,
+    list_ids: list[int],
+    when: datetime | None = None,
+    schedule: bool = False,
+    now: datetime | None = None,
+    fields: dict | None = None,
+) -> Problems:
+    """Every BSG rule for the campaign's method, without touching the database's campaign.
+
+    `campaign` may be unsaved (the form's instance); `list_ids` are its lists as chosen.
+    `schedule` asks the start-time rules for `when` (or campaign.start_at).
+    """
+    problems = Problems()
+    now = now or timezone.now()
+    fields = fields if fields is not None else fields_by_reference()
+    if not campaign.name.strip():
+        problems.add("name", "Give the campaign a name, so people can find it later.")
+    problems.add("validity_hours", rules.validity_error(campaign.validity_hours))
+    problems.add("tariff_code", rules.tariff_error(campaign.tariff_code))
+    if campaign.is_sms:
+        _check_sms(problems, campaign, list_ids, fields)
+    else:
+        _check_rcs(problems, campaign, list_ids)
+    if schedule:
+        _check_start(problems, campaign, when or campaign.start_at, now)
+    return problems
+
+
+def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fields: dict) -> None:
+    problems.add("sender", rules.sender_error(campaign.sender))
+    problems.warn(rules.sender_warning(campaign.sender))
+    mode = campaign.sms_mode
+    if mode not in Campaign.SmsMode.values:
+        problems.add("sms_mode", "Choose who receives the SMS: numbers, lists or BSG groups.")
+        return
+    compiled = rendering.compile_text(campaign.text, fields=fields, mode=_render_mode(mode))
+    for message in compiled.errors:
+        problems.add("text", message)
+    if not compiled.errors:
+        # The literal part alone; each recipient's full text is counted by the send plan.
+        literal = (
+            compiled.for_bsg_groups()
+            if mode == Campaign.SmsMode.GROUPS
+            else (compiled.render_values([""] * len(compiled.slots)))
+        )
+        if not campaign.text.strip():
+            problems.add("text", "Write the text of the SMS.")
+        else:
+            problems.add("text", smstext.limit_error(literal))
+    if mode == Campaign.SmsMode.NUMBERS:
+        parsed = selectors.pasted_numbers_parse(text=campaign.pasted_numbers)
+        for entry in parsed.invalid[:20]:
+            problems.add("pasted_numbers", f"“{entry.entry}”: {entry.message}")
+        if len(parsed.invalid) > 20:
+            problems.add("pasted_numbers", f"…and {len(parsed.invalid) - 20} more invalid entries.")
+        if not parsed.numbers and not parsed.invalid:
+            problems.add("pasted_numbers", "Paste or type at least one phone number.")
+        return
+    _check_lists(problems, list_ids, need_bsg_group=mode == Campaign.SmsMode.GROUPS)
+
+
+def _render_mode(sms_mode: str) -> str:
+    return {
+        Campaign.SmsMode.INDIVIDUAL: rendering.MODE_INDIVIDUAL,
+        Campaign.SmsMode.GROUPS: rendering.MODE_GROUPS,
+    }.get(sms_mode, rendering.MODE_LITERAL)
+
+
+def _check_lists(problems: Problems, list_ids: list[int], *, need_bsg_group: bool) -> None:
+    if not list_ids:
+        problems.add("lists", "Choose at least one contact list.")
+        return
+    for contact_list in ContactList.objects.filter(id__in=list_ids):
+        if contact_list.is_archived:
+            problems.add("lists", f"The list “{contact_list.name}” is archived.")
+        if need_bsg_group and not contact_list.is_linked_to_bsg:
+            problems.add(
+                "lists",
+                f"The list “{contact_list.name}” is not linked to a BSG contact-book group; "
+                "BSG's group methods can only send to linked lists.",
+            )
+
+
+def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> None:
+    problems.add("rcs_agent", rules.rcs_agent_error(campaign.rcs_agent))
+    cards = campaign.rcs_cards if isinstance(campaign.rcs_cards, list) else []
+    if not cards:
+        problems.add("rcs_cards", "Add at least one card.")
+    if len(cards) > MAX_RCS_CARDS:
+        problems.add("rcs_cards", f"{len(cards)} cards; BSG takes at most {MAX_RCS_CARDS}.")
+    for index, card in enumerate(cards):
+        for name, message in rcs_card_errors(card):
+            problems.add_card(index, name, message)
+    if campaign.fallback_enabled:
+        problems.add("fallback_sender", rules.sender_error(campaign.fallback_sender))
+        problems.warn(rules.sender_warning(campaign.fallback_sender))
+        problems.add(
+            "fallback_validity_hours", rules.validity_error(campaign.fallback_validity_hours)
+        )
+        compiled = rendering.compile_text(
+            campaign.fallback_text, fields=fields_by_reference(), mode=rendering.MODE_LITERAL
+        )
+        for message in compiled.errors:
+            problems.add("fallback_text", message)
+        problems.add("fallback_text", smstext.limit_error(campaign.fallback_text))
+    _check_lists(problems, list_ids, need_bsg_group=True)
+
+
+def rcs_card_errors(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """(card field, message) for one card in the composer's shape (see Campaign.rcs_cards)."""
+    errors: list[tuple[str, str]] = []
+    title, text, media = card.get("title", ""), card.get("text", ""), card.get("media_url", "")
+    if title and utf16_length(title) > MAX_RCS_TITLE:
+        errors.append(
+            ("title", f"The title is {utf16_length(title)} characters; at most {MAX_RCS_TITLE}.")
+        )
+    if text and utf16_length(text) > MAX_RCS_CARD_TEXT:
+        errors.append(
+            (
+                "text",
+                f"The text is {utf16_length(text)} characters; BSG takes at most "
+                f"{MAX_RCS_CARD_TEXT}.",
+            )
+        )
+    if not text and not media:
+        errors.append(("text", "A card needs a text or a media URL."))
+    if media:
+        errors += [("media_url", m) for m in _url_errors(media)]
+    suggestions = card.get("suggestions") or []
+    if len(suggestions) > MAX_RCS_SUGGESTIONS:
+        errors.append(("suggestions", f"At most {MAX_RCS_SUGGESTIONS} buttons per card."))
+    for number, suggestion in enumerate(suggestions, start=1):
+        label = suggestion.get("text", "")
+        name = f"suggestion_{number}"
+        if not label:
+            errors.append((name, f"Button {number} needs a label."))
+        elif len(label) > MAX_SUGGESTION_TEXT:
+            errors.append(
+                (
+                    name,
+                    f"Button {number}'s label is {len(label)} characters; at most "
+                    f"{MAX_SUGGESTION_TEXT}.",
+                )
+            )
+        if "url" in suggestion:
+            errors += [(name, f"Button {number}: {m}") for m in _url_errors(suggestion["url"])]
+        elif "phone" in suggestion:
+            problem = rules.phone_error(suggestion["phone"])
+            if problem:
+                errors.append((name, f"Button {number}: {problem}"))
+        else:
+            errors.append((name, f"Button {number} needs a link or a phone number."))
+    return errors
+
+
+def _url_errors(url: str) -> list[str]:
+    if not url.lower().startswith(("http://", "https://")):
+        return [f"“{url[:60]}” must begin with http:// or https://."]
+    if len(url) > MAX_URL:
+        return [f"The link is {len(url)} characters; BSG takes at most {MAX_URL}."]
+    return []
+
+
+def rcs_suggestion_parse(*, label: str, target: str) -> dict[str, str]:
+    """A button from the composer's two inputs: a link when the target looks like a URL,
+    otherwise a phone number (normalised as contacts are, when it can be)."""
+    target = target.strip()
+    if target.lower().startswith(("http://", "https://", "www.")) or "/" in target:
+        return {"text": label, "url": target}
+    try:
+        return {"text": label, "phone": normalize_phone(target)}
+    except InvalidPhone:
+        return {"text": label, "phone": target}
+
+
+def _check_start(
+    problems: Problems, campaign: Campaign, start: datetime | None, now: datetime
+) -> None:
+    if start is None:
+        problems.add("start_at", "Choose when to send it.")
+        return
+    if start < now - SCHEDULE_PAST_TOLERANCE:
+        problems.add("start_at", "That moment has passed; choose a time in the future or send now.")
+        return
+    if campaign.bsg_schedules:
+        if campaign.is_rcs:
+            problem = rules.rcs_start_at_error(start, now, settings.BSG_TIME_ZONE)
+        else:
+            problem = rules.start_at_error(start, now)
+        problems.add("start_at", problem)
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Campaign:
+    """Save a draft as it is, complete or not; only drafts are saved this way."""
+    with transaction.atomic():
+        if campaign.pk:
+            current = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+            if current is None or not current.is_editable:
+                raise CampaignNotEditable(
+                    "This campaign has been asked to send and can no longer be edited; "
+                    "duplicate it to change it."
+                )
+            campaign.status = current.status
+            campaign.created_by_id = current.created_by_id
+        else:
+            campaign.status = Campaign.Status.DRAFT
+            if user is not None and user.is_authenticated:
+                campaign.created_by = user
+        if not campaign.name.strip():
+            campaign.name = f"Draft of {timezone.localtime():%Y-%m-%d %H:%M}"
+        campaign.save()
+        campaign.lists.set(list_ids)
+    return campaign
+
+
+def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
+    """A new draft with the same content and lists, whatever state the original is in."""
+    with transaction.atomic():
+        original = Campaign.objects.get(pk=campaign_id)
+        list_ids = list(original.lists.values_list("id", flat=True))
+        copy = Campaign.objects.get(pk=campaign_id)
+        copy.pk = None
+        copy.id = None
+        copy.name = f"Copy of {original.name}"[:200]
+        copy.status = Campaign.Status.DRAFT
+        copy.send_requested_at = None
+        copy.send_requested_by = None
+        copy.duplicated_from = original
+        copy.created_by = user if user is not None and user.is_authenticated else None
+        copy.save(force_insert=True)
+        copy.lists.set(list_ids)
+    return copy
+
+
+def campaign_fingerprint(*, campaign: Campaign, list_ids: list[int] | None = None) -> str:
+    """A hash of everything that changes what sending the campaign would do."""
+    ids = sorted(
+        list_ids if list_ids is not None else selectors.campaign_list_ids(campaign=campaign)
+    )
+    content = {
+        name: getattr(campaign, name)
+        for name in (
+            "channel",
+            "sms_mode",
+            "text",
+            "sender",
+            "validity_hours",
+            "tariff_code",
+            "pasted_numbers",
+            "rcs_agent",
+            "rcs_cards",
+            "rcs_check_stop_list",
+            "fallback_enabled",
+            "fallback_text",
+            "fallback_sender",
+            "fallback_validity_hours",
+        )
+    }
+    content["lists"] = ids
+    raw = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def campaign_plan_is_fresh(*, campaign: Campaign) -> tuple[bool, SendPlan | None]:
+    plan = selectors.campaign_latest_plan(campaign_id=campaign.pk) if campaign.pk else None
+    return (plan is not None and plan.is_fresh_for(campaign_fingerprint(campaign=campaign))), plan
+
+
+def campaign_request_send(
+    *, campaign_id: int, user: User, when: datetime | None, require_fresh_plan: bool = True
+) -> Campaign:
+    """Ask for a draft to be sent now (`when` None) or at `when`.
+
+    Validates every rule, requires a fresh send plan with no recipient over BSG's limits, then
+    moves draft -> ready/scheduled by compare-and-set on status and updated_at, so a campaign
+    edited or asked twice in between is refused rather than sent in a state nobody checked.
+    The engine (issue 5) takes ready and scheduled campaigns from here.
+    """
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Campaign.Status.DRAFT:
+        raise CampaignNotEditable(
+            f"The campaign is already {campaign.get_status_display().lower()}."
+        )
+    now = timezone.now()
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    problems = campaign_check(
+        campaign=campaign, list_ids=list_ids, when=when, schedule=when is not None, now=now
+    )
+    if require_fresh_plan and not problems:
+        fresh, plan = campaign_plan_is_fresh(campaign=campaign)
+        if not fresh:
+            problems.add(
+                "__all__",
+                "Compute the send plan first: sending needs a plan for the campaign as it is now.",
+            )
+        elif plan is not None:
+            result = plan.result
+            if not result.get("recipients"):
+                problems.add("__all__", "The campaign has no recipients.")
+            if result.get("over_limit"):
+                problems.add(
+                    "text",
+                    f"{result['over_limit']} recipients' texts break BSG's limits once "
+                    "personalised (see the send plan); shorten the text or the field values.",
+                )
+    if problems:
+        raise CampaignInvalid(problems)
+    status = Campaign.Status.SCHEDULED if when is not None else Campaign.Status.READY
+    changed = Campaign.objects.filter(
+        pk=campaign.pk, status=Campaign.Status.DRAFT, updated_at=campaign.updated_at
+    ).update(
+        status=status,
+        start_at=when,
+        send_requested_at=now,
+        send_requested_by=user if user is not None and user.is_authenticated else None,
+        updated_at=now,
+    )
+    if changed != 1:
+        raise CampaignNotEditable(
+            "The campaign changed while it was being checked; look at it again and resend."
+        )
+    logger.info("campaign %s: send requested (%s, start %s)", campaign.pk, status, when)
+    return Campaign.objects.get(pk=campaign.pk)
+
+
+def campaign_unschedule(*, campaign_id: int) -> Campaign:
+    """Back to draft, while the engine has not taken it yet (compare-and-set on status)."""
+    changed = Campaign.objects.filter(
+        pk=campaign_id, status__in=[Campaign.Status.READY, Campaign.Status.SCHEDULED]
+    ).update(status=Campaign.Status.DRAFT, send_requested_at=None, updated_at=timezone.now())
+    if changed != 1:
+        raise CampaignNotEditable(
+            "The campaign is no longer waiting to send; it cannot be undone here."
+        )
+    return Campaign.objects.get(pk=campaign_id)
+
+
+# --- send plans ------------------------------------------------------------------------------
+
+
+def send_plan_request(*, campaign_id: int, user: User) -> SendPlan:
+    """Start a send plan: in the request for small audiences, by a Celery task for big ones."""
+    from . import sendplan, tasks
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    counts = selectors.audience_counts(
+        channel=campaign.channel,
+        sms_mode=campaign.sms_mode,
+        list_ids=selectors.campaign_list_ids(campaign=campaign),
+        pasted=campaign.pasted_numbers,
+    )
+    plan = SendPlan.objects.create(
+        campaign=campaign,
+        fingerprint=campaign_fingerprint(campaign=campaign),
+        recipients_total=counts.recipients,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    if counts.recipients <= SEND_PLAN_INLINE_MAX:
+        sendplan.send_plan_compute(plan_id=plan.pk)
+        plan.refresh_from_db()
+    else:
+        # After commit, so the worker finds the row; robust, so a broker that is down leaves
+        # the plan visibly waiting instead of failing the page.
+        transaction.on_commit(lambda: tasks.send_plan_compute.delay(plan.pk), robust=True)
+    return plan
+
+
+# --- test send -------------------------------------------------------------------------------
+
+
+def campaign_test_send(
+    *, campaign_id: int, phone: str, contact_id: int | None, user: User
+) -> TestSend:
+    """Send the campaign now to one number (E1/E3 for SMS, E14 for RCS), as `contact` would get
+    it. Errors are recorded on the TestSend and shown; a send whose answer never came is not
+    repeated (it may have been a paid SMS)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    number = normalize_phone(phone)  # InvalidPhone tells the view what is wrong
+    contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
+    problems = Problems()
+    fields = fields_by_reference()
+    text = ""
+    if campaign.is_sms:
+        problems.add("sender", rules.sender_error(campaign.sender))
+        compiled = rendering.compile_text(
+            campaign.text, fields=fields, mode=_render_mode(campaign.sms_mode)
+        )
+        for message in compiled.errors:
+            problems.add("text", message)
+        if not compiled.errors:
+            text = compiled.render(
+                phone=contact.phone if contact else number,
+                name=contact.name if contact else "",
+                fields=contact.fields if contact else {},
+            ).text
+            problems.add("text", smstext.limit_error(text))
+    else:
+        problems.add("rcs_agent", rules.rcs_agent_error(campaign.rcs_agent))
+        for index, card in enumerate(campaign.rcs_cards or []):
+            for name, message in rcs_card_errors(card):
+                problems.add_card(index, name, message)
+        if not campaign.rcs_cards:
+            problems.add("rcs_cards", "Add at least one card.")
+        text = campaign.rcs_cards[0].get("text", "") if campaign.rcs_cards else ""
+    if problems:
+        raise CampaignInvalid(problems)
+
+    test = TestSend(
+        campaign=campaign,
+        phone=number,
+        contact=contact,
+        text=text,
+        bsg_method=_test_method(campaign),
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    client = bsg_client()
+    try:
+        if campaign.is_rcs:
+            answer = client.rcs_send(
+                phones=[Recipient(number=number)],
+                sender=campaign.rcs_agent,
+                cards=rcs_cards_for_client(campaign.rcs_cards),
+                sms_fallback=_fallback_for_client(campaign),
+                check_stop_list=campaign.rcs_check_stop_list,
+                validity=campaign.validity_hours,
+            )
+        elif campaign.sms_mode == Campaign.SmsMode.NUMBERS:
+            answer = client.sms_send(
+                phones=[Recipient(number=number)],
+                text=text,
+                sender=campaign.sender,
+                validity=campaign.validity_hours,
+                tariff_code=campaign.tariff_code,
+            )
+        else:
+            answer = client.sms_send_individual(
+                messages=[IndividualMessage(phone=number, text=text, sender=campaign.sender)],
+                validity=campaign.validity_hours,
+                tariff_code=campaign.tariff_code,
+            )
+    except BsgOutcomeUnknown as error:
+        test.error = f"BSG's answer never came, so it may have been sent; not repeated. ({error})"
+    except BsgError as error:
+        test.error = str(error)
+    else:
+        test.bsg_campaign_id = answer.id
+        test.bsg_status = answer.status or ""
+        test.delivered = answer.statistics.delivered
+        test.checked_at = timezone.now()
+    finally:
+        client.close()
+    test.save()
+    return test
+
+
+def _test_method(campaign: Campaign) -> str:
+    if campaign.is_rcs:
+        return "rcs/send"
+    return "sms/send" if campaign.sms_mode == Campaign.SmsMode.NUMBERS else "sms/send-individual"
+
+
+def test_send_refresh(*, test_send_id: int) -> TestSend:
+    """Ask BSG (E7) how the test campaign is doing; final ones are not asked again."""
+    test = TestSend.objects.get(pk=test_send_id)
+    if test.is_final or test.bsg_campaign_id is None:
+        return test
+    client = bsg_client()
+    try:
+        answer = client.campaign_get(campaign_id=test.bsg_campaign_id)
+    except BsgError as error:
+        logger.info("test send %s: status not read: %s", test.pk, error)
+        return test
+    finally:
+        client.close()
+    TestSend.objects.filter(pk=test.pk).update(
+        bsg_status=answer.status or "",
+        delivered=answer.statistics.delivered,
+        checked_at=timezone.now(),
+    )
+    test.refresh_from_db()
+    return test
+
+
+def rcs_cards_for_client(cards: list[dict[str, Any]]) -> list[RcsCard]:
+    """The composer's cards as the client's typed cards (the engine sends these too)."""
+    typed = []
+    for card in cards:
+        suggestions = []
+        for suggestion in card.get("suggestions") or []:
+            if "url" in suggestion:
+                suggestions.append(LinkSuggestion(text=suggestion["text"], url=suggestion["url"]))
+            else:
+                suggestions.append(
+                    CallSuggestion(text=suggestion["text"], phone=suggestion["phone"])
+                )
+        typed.append(
+            RcsCard(
+                title=card.get("title") or None,
+                text=card.get("text") or None,
+                media_url=card.get("media_url") or None,
+                suggestions=tuple(suggestions),
+            )
+        )
+    return typed
+
+
+def _fallback_for_client(campaign: Campaign) -> SmsFallback | None:
+    if not campaign.fallback_enabled:
+        return None
+    return SmsFallback(
+        text=campaign.fallback_text,
+        sender=campaign.fallback_sender,
+        validity=campaign.fallback_validity_hours,
+    )

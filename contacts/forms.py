@@ -1,0 +1,171 @@
+"""Forms for lists, fields, contacts and the do-not-contact list.
+
+Forms check what a person typed and say precisely what is wrong; the services do the writing
+and repeat the checks that need the database (unique names, unique numbers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import FIELD_KEY_VALIDATOR, ContactField, ContactList, DoNotContact
+from .phones import InvalidPhone, normalize_phone
+from .services import BSG_FIELD_NAME_MAX, BSG_FIELD_TYPES
+
+
+class PhoneField(forms.CharField):
+    """A phone in any usual format, cleaned to stored digits by contacts.phones."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault(
+            "help_text", "With country code (+380 50 123 4567), or a number of the default region."
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if not value and not self.required:
+            return ""
+        try:
+            return normalize_phone(value)
+        except InvalidPhone as exc:
+            raise ValidationError(f"Not a phone number we can send to: {exc}.") from exc
+
+
+class ContactListForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("A list needs a name.")
+        return name
+
+
+class LinkGroupForm(forms.Form):
+    """Pick one of the account's BSG groups; choices come from BSG (E12) at the view."""
+
+    group_id = forms.TypedChoiceField(coerce=int, label="BSG list")
+
+    def __init__(self, *args: Any, groups: list, claimed: dict[int, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "— choose a BSG list —")]
+        for group in groups:
+            label = f"{group.name or '(no name)'} · id {group.id}"
+            if group.contacts_count is not None:
+                label += f" · {group.contacts_count} contacts"
+            if group.id in claimed:
+                label += f" · linked to “{claimed[group.id]}”"
+            choices.append((str(group.id), label))
+        self.fields["group_id"].choices = choices
+
+
+class ContactFieldForm(forms.Form):
+    key = forms.CharField(
+        max_length=50,
+        validators=[FIELD_KEY_VALIDATOR],
+        help_text="Used in templates as {key}; lowercase letters, digits and underscores.",
+    )
+    label = forms.CharField(max_length=100)
+    bsg_field_id = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="BSG field",
+        help_text="Templates sent through BSG's group methods name the field by this id.",
+    )
+
+    def __init__(
+        self, *args: Any, bsg_fields: list, editing: ContactField | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        taken = dict(
+            ContactField.objects.filter(bsg_field_id__isnull=False).values_list(
+                "bsg_field_id", "key"
+            )
+        )
+        choices = [("", "— not linked —")]
+        known = set()
+        for bsg_field in bsg_fields:
+            known.add(bsg_field.id)
+            label = f"{bsg_field.name or '(no name)'} · {{{bsg_field.id}}}"
+            owner = taken.get(bsg_field.id)
+            if owner and (editing is None or owner != editing.key):
+                label += f" · linked to {owner}"
+            choices.append((str(bsg_field.id), label))
+        if editing is not None and editing.bsg_field_id and editing.bsg_field_id not in known:
+            # BSG could not be asked, or the field is gone there: keep the link selectable.
+            choices.append((str(editing.bsg_field_id), f"{{{editing.bsg_field_id}}}"))
+        self.fields["bsg_field_id"].choices = choices
+        if editing is not None:
+            self.fields["key"].disabled = True
+            self.fields[
+                "key"
+            ].help_text = "A key cannot change: contacts' values and templates use it."
+
+
+class BsgFieldCreateForm(forms.Form):
+    """Create a field in the BSG account and here at once."""
+
+    key = forms.CharField(max_length=50, validators=[FIELD_KEY_VALIDATOR])
+    label = forms.CharField(
+        max_length=BSG_FIELD_NAME_MAX, help_text=f"BSG allows {BSG_FIELD_NAME_MAX} characters."
+    )
+    bsg_type = forms.ChoiceField(
+        choices=[(t, t) for t in BSG_FIELD_TYPES], initial="text", label="BSG type"
+    )
+
+
+class ContactForm(forms.Form):
+    phone = PhoneField()
+    name = forms.CharField(max_length=200, required=False)
+    lists = forms.ModelMultipleChoiceField(
+        queryset=ContactList.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, contact_fields: list[ContactField], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contact_fields = contact_fields
+        self.fields["lists"].queryset = ContactList.objects.filter(archived_at__isnull=True)
+        for contact_field in contact_fields:
+            self.fields[f"field_{contact_field.key}"] = forms.CharField(
+                label=contact_field.label, max_length=1000, required=False
+            )
+
+    def field_values(self) -> dict[str, str]:
+        return {f.key: self.cleaned_data.get(f"field_{f.key}", "") for f in self.contact_fields}
+
+    def custom_field_inputs(self) -> list:
+        return [self[f"field_{f.key}"] for f in self.contact_fields]
+
+
+class ContactSearchForm(forms.Form):
+    phone = forms.CharField(required=False, max_length=40)
+    name = forms.CharField(required=False, max_length=200)
+    field_key = forms.ChoiceField(required=False, label="Field")
+    field_value = forms.CharField(required=False, max_length=1000, label="equals")
+    list_id = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="List")
+
+    def __init__(self, *args: Any, lists: list[ContactList], keys: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["field_key"].choices = [("", "— any field —")] + [(k, k) for k in keys]
+        self.fields["list_id"].choices = [("", "— any list —")] + [
+            (str(x.id), x.name) for x in lists
+        ]
+
+
+class DoNotContactForm(forms.Form):
+    phone = PhoneField()
+    reason = forms.CharField(max_length=500, required=False)
+
+
+class DoNotContactSearchForm(forms.Form):
+    phone = forms.CharField(required=False, max_length=40)
+    source = forms.ChoiceField(
+        required=False, choices=[("", "— any source —"), *DoNotContact.Source.choices]
+    )

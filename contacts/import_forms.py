@@ -1,0 +1,137 @@
+"""Forms of the import pages: the upload, the column mapping, and reading the file again."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from contacts.importing import mapping as mapping_rules
+from contacts.importing.reading import DELIMITER_NAMES
+from contacts.importing.services import NEW_FIELD_PREFIX, max_upload_bytes
+from contacts.models import ContactField, ContactImport, ContactList
+
+ENCODING_CHOICES = [
+    ("utf-8", "UTF-8 (with or without BOM)"),
+    ("cp1251", "Windows-1251 (Cyrillic, older Excel)"),
+]
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        help_text="Comma, semicolon or tab separated; UTF-8 or Windows-1251. "
+        "The first row names the columns.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+    )
+    target = forms.ChoiceField(
+        label="Import into",
+        choices=ContactImport.Target.choices,
+        initial=ContactImport.Target.CONTACTS,
+        widget=forms.RadioSelect,
+    )
+    contact_list = forms.ModelChoiceField(
+        label="Contact list",
+        queryset=ContactList.objects.filter(archived_at__isnull=True),
+        required=False,
+        empty_label="— choose a list —",
+    )
+    new_list_name = forms.CharField(
+        label="…or create a new list named", max_length=200, required=False
+    )
+    on_existing = forms.ChoiceField(
+        label="Numbers already known",
+        choices=ContactImport.OnExisting.choices,
+        initial=ContactImport.OnExisting.SKIP,
+        widget=forms.RadioSelect,
+        help_text="Known contacts always join the list; “update” also takes their name and "
+        "field values from the file (empty cells never erase anything).",
+    )
+    reason = forms.CharField(
+        label="Opt-out reason",
+        max_length=500,
+        required=False,
+        help_text="For opt-out imports: recorded for rows whose file gives no reason.",
+    )
+    encoding = forms.ChoiceField(
+        label="Text encoding",
+        choices=[("", "Detect automatically"), *ENCODING_CHOICES],
+        required=False,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > max_upload_bytes():
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.0f} MB; imports take at most "
+                f"{settings.CONTACTS_IMPORT_MAX_MB} MB. Split it into smaller files."
+            )
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.")
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("target") == ContactImport.Target.CONTACTS:
+            if not cleaned.get("contact_list") and not cleaned.get("new_list_name", "").strip():
+                self.add_error("contact_list", "Choose a list, or name a new one.")
+            if cleaned.get("contact_list") and cleaned.get("new_list_name", "").strip():
+                self.add_error("new_list_name", "Choose a list or name a new one, not both.")
+        return cleaned
+
+
+class ImportMappingForm(forms.Form):
+    """One select per column of the file: what that column feeds."""
+
+    def __init__(self, *args, contact_import: ContactImport, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact_import = contact_import
+        for_opt_outs = contact_import.target == ContactImport.Target.DO_NOT_CONTACT
+        fields = list(ContactField.objects.values_list("key", "label"))
+        known_keys = {key for key, _ in fields}
+        samples = contact_import.sample_rows or []
+        for position, header in enumerate(contact_import.headers):
+            column = str(position)
+            choices: list[tuple[str, str]] = [
+                (mapping_rules.IGNORE, "Ignore this column"),
+                (mapping_rules.PHONE, "Phone"),
+            ]
+            if for_opt_outs:
+                choices.append((mapping_rules.REASON, "Reason"))
+            else:
+                choices.append((mapping_rules.NAME, "Name"))
+                choices += [
+                    (mapping_rules.field_target(key), f"Field: {label} ({key})")
+                    for key, label in fields
+                ]
+                new_key = mapping_rules.field_key_for(header, position=position)
+                if new_key not in known_keys and new_key not in (
+                    mapping_rules.PHONE,
+                    mapping_rules.NAME,
+                ):
+                    choices.append((NEW_FIELD_PREFIX + new_key, f"New field: {new_key}"))
+            initial = contact_import.mapping.get(column, mapping_rules.IGNORE)
+            if initial not in {value for value, _ in choices}:
+                initial = mapping_rules.IGNORE
+            self.fields[f"column_{column}"] = forms.ChoiceField(
+                label=header or f"Column {position + 1}",
+                choices=choices,
+                initial=initial,
+                required=False,
+            )
+            self.fields[f"column_{column}"].samples = [
+                row[position] for row in samples if position < len(row)
+            ]
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            name.removeprefix("column_"): value or mapping_rules.IGNORE
+            for name, value in self.cleaned_data.items()
+        }
+
+
+class ImportRereadForm(forms.Form):
+    encoding = forms.ChoiceField(label="Encoding", choices=ENCODING_CHOICES)
+    delimiter = forms.ChoiceField(
+        label="Delimiter",
+        choices=[(value, name) for value, name in DELIMITER_NAMES.items()],
+    )

@@ -1,0 +1,493 @@
+"""The import engine: file rows → a staging table → dry-run figures → one-transaction apply.
+
+1. Staging (`stage_rows`): the file is streamed, each row is checked and its phone normalized
+   in Python, and the rows go into a per-import staging table in committed chunks, so the dry
+   run's progress is visible and memory stays flat. PostgreSQL gets them through `COPY` into an
+   UNLOGGED table; SQLite (the embedded default for trying the app) through executemany.
+2. Duplicates within the file are marked in SQL: the earliest row with a number wins.
+3. The dry run (`dry_run_figures`) joins the staging table with the contacts (or the
+   do-not-contact list) and counts new, updated, unchanged, duplicate and invalid rows.
+4. The apply (`apply_stage`) runs a few set-based statements in ONE transaction: update the
+   known numbers, insert the new ones, add everyone to the list. Either all of it is kept, or
+   none of it; the ContactImport row turns DONE in the same transaction.
+
+Only the staging table's name (from an integer id) and field keys (validated to
+`[a-z][a-z0-9_]*`) are ever put into SQL text; every value travels as a parameter or via COPY.
+"""
+
+# The SQL below is built from those two safe names only (see above).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from contacts.csvsafe import neutralise_cell
+from contacts.models import FIELD_KEY_VALIDATOR, ContactImport, DoNotContact
+
+from . import mapping as mapping_rules
+from .reading import XLSX, FileLayout, iter_rows
+from .shaping import POOL_THRESHOLD_ROWS, RowShape, shaped_batches
+
+# Rows per staging chunk: one COPY (or executemany) and one commit, then a progress update.
+STAGE_CHUNK = 50_000
+EXAMPLES_PER_OUTCOME = 5
+OUTCOMES = ("new", "updated", "unchanged", "duplicate", "invalid")
+
+
+class ImportCancelled(Exception):
+    """The user cancelled the import while the engine was working on it."""
+
+
+@dataclass
+class ImportSpec:
+    """Everything the engine needs about one import, read once from its ContactImport."""
+
+    import_id: int
+    path: Path
+    layout: FileLayout
+    mapping: dict[str, str]
+    region: str
+    target: str = ContactImport.Target.CONTACTS
+    on_existing: str = ContactImport.OnExisting.SKIP
+    list_id: int | None = None
+    default_reason: str = ""
+    created_by_id: int | None = None
+    field_keys: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        keys = [mapping_rules.field_key_of(target) for target in self.mapping.values()]
+        self.field_keys = [key for key in keys if key]
+        for key in self.field_keys:
+            FIELD_KEY_VALIDATOR(key)  # they are written into SQL text below
+
+    @property
+    def table(self) -> str:
+        return stage_table_name(self.import_id)
+
+    @property
+    def for_opt_outs(self) -> bool:
+        return self.target == ContactImport.Target.DO_NOT_CONTACT
+
+    @property
+    def updates_known(self) -> bool:
+        return self.on_existing == ContactImport.OnExisting.UPDATE
+
+
+def stage_table_name(import_id: int) -> str:
+    return f"contacts_import_stage_{int(import_id)}"
+
+
+# --- staging -----------------------------------------------------------------------------------
+
+
+def _stage_columns(spec: ImportSpec) -> list[str]:
+    return ["row_no", "phone", "name", "reason", "error", "fields"]
+
+
+def _create_stage(spec: ImportSpec) -> None:
+    drop_stage(spec.import_id)
+    postgres = connection.vendor == "postgresql"
+    unlogged, json_type = ("UNLOGGED ", "JSONB") if postgres else ("", "TEXT")
+    # UNLOGGED: staged rows can always be read again from the file, so they skip the WAL.
+    # jsonb: PostgreSQL parses the fields during COPY, while Python is busy with the next rows.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE {unlogged}TABLE {spec.table} ("
+            "row_no BIGINT PRIMARY KEY, phone VARCHAR(15), name TEXT NOT NULL, "
+            f"reason TEXT NOT NULL, error TEXT, dup_of BIGINT, fields {json_type})"
+        )
+
+
+def drop_stage(import_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage_table_name(import_id)}")
+
+
+def staged_row_count(import_id: int) -> int | None:
+    """Rows in the import's staging table, or None when it does not exist."""
+    table = stage_table_name(import_id)
+    if table not in connection.introspection.table_names():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        return cursor.fetchone()[0]
+
+
+def _write_chunk(spec: ImportSpec, batches: Iterator[tuple[int, object]]) -> int:
+    """Writes batches until a chunk is full, in one transaction; returns the rows written."""
+    columns = ", ".join(_stage_columns(spec))
+    written = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One COPY per chunk: PostgreSQL ingests while the next batches are shaped.
+            with cursor.copy(f"COPY {spec.table} ({columns}) FROM STDIN") as copy:
+                for count, shaped in batches:
+                    copy.write(shaped)
+                    written += count
+                    if written >= STAGE_CHUNK:
+                        break
+        else:
+            marks = ", ".join(["%s"] * len(_stage_columns(spec)))
+            for count, shaped in batches:
+                cursor.executemany(f"INSERT INTO {spec.table} ({columns}) VALUES ({marks})", shaped)
+                written += count
+                if written >= STAGE_CHUNK:
+                    break
+    return written
+
+
+def stage_rows(spec: ImportSpec, *, on_progress: Callable[[int], bool] | None = None) -> int:
+    """Reads, checks and stages every row, then marks duplicates; returns the rows read.
+
+    `on_progress(rows_read)` runs after each committed chunk; when it returns False the
+    staging stops, the table is dropped and ImportCancelled is raised.
+    """
+    _create_stage(spec)
+    shape = RowShape.of(
+        mapping=spec.mapping,
+        width=len(spec.layout.headers),
+        strict_width=spec.layout.kind != XLSX,
+        region=spec.region,
+    )
+    batches = shaped_batches(
+        shape,
+        iter_rows(spec.path, spec.layout),
+        as_copy_text=connection.vendor == "postgresql",
+        use_pool=spec.layout.estimated_rows >= POOL_THRESHOLD_ROWS,
+    )
+    total = 0
+    try:
+        # One transaction per chunk: committed rows make the progress real.
+        while written := _write_chunk(spec, batches):
+            total += written
+            if on_progress is not None and not on_progress(total):
+                raise ImportCancelled
+        _mark_duplicates(spec)
+    except BaseException:
+        batches.close()
+        drop_stage(spec.import_id)
+        raise
+    return total
+
+
+def _mark_duplicates(spec: ImportSpec) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {spec.table} AS s SET dup_of = f.first_row FROM ("
+            f"SELECT phone, min(row_no) AS first_row FROM {spec.table} WHERE error IS NULL "
+            "GROUP BY phone HAVING count(*) > 1) AS f "
+            "WHERE s.phone = f.phone AND s.row_no > f.first_row"
+        )
+        if connection.vendor == "postgresql":
+            # The planner knows nothing about a table filled by COPY a moment ago.
+            cursor.execute(f"ANALYZE {spec.table}")
+
+
+# --- SQL shared by the dry run and the apply -----------------------------------------------------
+
+_VALID = "s.error IS NULL AND s.dup_of IS NULL"
+
+
+def _merged_fields(current: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"{current} || s.fields"
+    # json_patch merges objects as jsonb's || does for our flat string-valued ones.
+    return f"json_patch({current}, s.fields)"
+
+
+def _contact_changes(spec: ImportSpec) -> str:
+    """True when the staged row would change the known contact `c` (update mode only).
+
+    Empty cells never erase what a contact holds: only non-empty values are staged.
+    """
+    if not spec.updates_known:
+        return "1 = 0"
+    name = "(s.name <> '' AND s.name <> c.name)"
+    if connection.vendor == "postgresql":
+        return f"({name} OR NOT (c.fields @> s.fields))"
+    checks = [name]
+    for key in spec.field_keys:
+        staged = f"json_extract(s.fields, '$.{key}')"
+        checks.append(
+            f"({staged} IS NOT NULL AND json_extract(c.fields, '$.{key}') IS NOT {staged})"
+        )
+    return "(" + " OR ".join(checks) + ")"
+
+
+def _new_reason() -> str:
+    return "COALESCE(NULLIF(s.reason, ''), %s)"
+
+
+def _opt_out_changes(spec: ImportSpec) -> str:
+    if not spec.updates_known:
+        return "1 = 0"
+    return f"({_new_reason()} <> '' AND {_new_reason()} <> c.reason)"
+
+
+def _known_join(spec: ImportSpec) -> tuple[str, str, list]:
+    """(JOIN clause to the known row `c`, the "would change" condition, its parameters)."""
+    if spec.for_opt_outs:
+        join = "LEFT JOIN contacts_donotcontact c ON c.phone = s.phone"
+        changes = _opt_out_changes(spec)
+        params = [spec.default_reason, spec.default_reason] if spec.updates_known else []
+        return join, changes, params
+    return "LEFT JOIN contacts_contact c ON c.phone = s.phone", _contact_changes(spec), []
+
+
+def _outcome_conditions(changes: str) -> dict[str, str]:
+    return {
+        "invalid": "s.error IS NOT NULL",
+        "duplicate": "s.error IS NULL AND s.dup_of IS NOT NULL",
+        "new": f"{_VALID} AND c.id IS NULL",
+        "updated": f"{_VALID} AND c.id IS NOT NULL AND {changes}",
+        "unchanged": f"{_VALID} AND c.id IS NOT NULL AND NOT {changes}",
+    }
+
+
+# --- 3. the dry run ------------------------------------------------------------------------------
+
+
+def dry_run_figures(spec: ImportSpec) -> dict[str, dict]:
+    """{outcome: {"count": n, "examples": [{"row", "phone", "name", "detail"}, …]}}."""
+    join, changes, params = _known_join(spec)
+    conditions = _outcome_conditions(changes)
+    sums = ", ".join(
+        f"SUM(CASE WHEN {conditions[outcome]} THEN 1 ELSE 0 END)" for outcome in OUTCOMES
+    )
+    condition_params = {
+        outcome: params if outcome in ("updated", "unchanged") else [] for outcome in OUTCOMES
+    }
+    figures: dict[str, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {sums} FROM {spec.table} s {join}",
+            [p for outcome in OUTCOMES for p in condition_params[outcome]],
+        )
+        counts = cursor.fetchone()
+        for outcome, count in zip(OUTCOMES, counts, strict=True):
+            examples = []
+            if count:
+                cursor.execute(
+                    f"SELECT s.row_no, s.phone, s.name, s.error, s.dup_of FROM {spec.table} s "
+                    f"{join} WHERE {conditions[outcome]} ORDER BY s.row_no LIMIT %s",
+                    [*condition_params[outcome], EXAMPLES_PER_OUTCOME],
+                )
+                examples = [_example(*row) for row in cursor.fetchall()]
+            figures[outcome] = {"count": int(count or 0), "examples": examples}
+    return figures
+
+
+def _example(row_no: int, phone: str | None, name: str, error: str | None, dup_of: int | None):
+    detail = error or (f"same number as row {dup_of}" if dup_of else "")
+    return {"row": row_no, "phone": phone or "", "name": name, "detail": detail}
+
+
+# --- rejected rows ---------------------------------------------------------------------------
+
+
+def _rejections(spec: ImportSpec) -> dict[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT row_no, error, dup_of FROM {spec.table} "
+            "WHERE error IS NOT NULL OR dup_of IS NOT NULL"
+        )
+        return {
+            row_no: error or f"duplicate: same number as row {dup_of}"
+            for row_no, error, dup_of in cursor.fetchall()
+        }
+
+
+def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
+    """The rejected rows as CSV: the original cells, then the reason; returns how many.
+
+    Cells are neutralised against formula injection (a leading `'`), as the export does.
+    """
+    rejections = _rejections(spec)
+    writer = csv.writer(stream)
+    reason_header = "reason" if "reason" not in spec.layout.headers else "rejected_reason"
+    writer.writerow([*(neutralise_cell(h) for h in spec.layout.headers), "row", reason_header])
+    if not rejections:
+        return 0
+    written = 0
+    for row_no, cells in iter_rows(spec.path, spec.layout):
+        reason = rejections.get(row_no)
+        if reason is None:
+            continue
+        padded = cells + [""] * (len(spec.layout.headers) - len(cells))
+        writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, reason])
+        written += 1
+    return written
+
+
+# --- 4. the apply --------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplyCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    added_to_list: int = 0
+
+
+def apply_stage(spec: ImportSpec, *, on_step: Callable[[int], None] | None = None) -> ApplyCounts:
+    """Writes the staged rows; the caller runs this inside its own `transaction.atomic()`.
+
+    `on_step(done_of_3)` reports progress between the statements.
+    """
+    step = on_step or (lambda _done: None)
+    now = timezone.now()
+    counts = ApplyCounts()
+    with connection.cursor() as cursor:
+        valid_unique = _valid_unique_count(cursor, spec)
+        _prepare_bulk_write(cursor, spec)
+        if spec.for_opt_outs:
+            counts.updated, counts.created = _apply_opt_outs(spec, cursor, now, step)
+        else:
+            counts.updated, counts.created, counts.added_to_list = _apply_contacts(
+                spec, cursor, now, step
+            )
+    counts.unchanged = valid_unique - counts.created - counts.updated
+    return counts
+
+
+def _valid_unique_count(cursor, spec: ImportSpec) -> int:
+    cursor.execute(f"SELECT count(*) FROM {spec.table} s WHERE {_VALID}")
+    return cursor.fetchone()[0]
+
+
+def _prepare_bulk_write(cursor, spec: ImportSpec) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite's write transaction already excludes every other writer
+    table = "contacts_donotcontact" if spec.for_opt_outs else "contacts_contact"
+    # Other writers wait for the few seconds of the apply (readers do not): no number can be
+    # inserted behind our back, so new rows need no ON CONFLICT, which costs twice as much.
+    cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    # The GIN search indexes (name trigrams, fields) then take the new entries in one sorted
+    # merge at the next vacuum instead of many small ones during the insert.
+    cursor.execute("SET LOCAL gin_pending_list_limit = '256MB'")
+
+
+def _apply_contacts(spec: ImportSpec, cursor, now, step) -> tuple[int, int, int]:
+    updated = added_known = 0
+    if spec.updates_known:
+        cursor.execute(
+            f"UPDATE contacts_contact AS c SET "
+            "name = CASE WHEN s.name <> '' THEN s.name ELSE c.name END, "
+            f"fields = {_merged_fields('c.fields')}, updated_at = %s "
+            f"FROM {spec.table} AS s WHERE c.phone = s.phone AND {_VALID} "
+            f"AND {_contact_changes(spec)}",
+            [now],
+        )
+        updated = cursor.rowcount
+    step(1)
+    if spec.list_id is not None:
+        # Before the new contacts exist, this join finds only the known ones.
+        cursor.execute(
+            "INSERT INTO contacts_listmembership (contact_list_id, contact_id, added_at) "
+            f"SELECT %s, c.id, %s FROM {spec.table} AS s "
+            f"JOIN contacts_contact c ON c.phone = s.phone WHERE {_VALID} "
+            "ON CONFLICT (contact_list_id, contact_id) DO NOTHING",
+            [spec.list_id, now],
+        )
+        added_known = cursor.rowcount
+    step(2)
+    insert_new = (
+        "INSERT INTO contacts_contact (phone, name, fields, created_at, updated_at) "
+        f"SELECT s.phone, s.name, s.fields, %s, %s FROM {spec.table} AS s "
+        f"WHERE {_VALID} AND NOT EXISTS "
+        "(SELECT 1 FROM contacts_contact k WHERE k.phone = s.phone)"
+    )
+    if spec.list_id is not None and connection.vendor == "postgresql":
+        # New contacts cannot be in the list yet: their memberships go in straight from the
+        # inserted ids, without a join or a conflict check.
+        cursor.execute(
+            f"WITH new AS ({insert_new} RETURNING id) "
+            "INSERT INTO contacts_listmembership (contact_list_id, contact_id, added_at) "
+            "SELECT %s, id, %s FROM new",
+            [now, now, spec.list_id, now],
+        )
+        created = cursor.rowcount
+    else:
+        cursor.execute(insert_new, [now, now])
+        created = cursor.rowcount
+        if spec.list_id is not None:
+            cursor.execute(
+                "INSERT INTO contacts_listmembership (contact_list_id, contact_id, added_at) "
+                f"SELECT %s, c.id, %s FROM {spec.table} AS s "
+                f"JOIN contacts_contact c ON c.phone = s.phone WHERE {_VALID} "
+                "ON CONFLICT (contact_list_id, contact_id) DO NOTHING",
+                [spec.list_id, now],
+            )
+    step(3)
+    added = added_known + (created if spec.list_id is not None else 0)
+    return updated, created, added
+
+
+def _apply_opt_outs(spec: ImportSpec, cursor, now, step) -> tuple[int, int]:
+    updated = 0
+    reason = spec.default_reason
+    if spec.updates_known:
+        cursor.execute(
+            f"UPDATE contacts_donotcontact AS c SET reason = {_new_reason()} "
+            f"FROM {spec.table} AS s WHERE c.phone = s.phone AND {_VALID} "
+            f"AND {_opt_out_changes(spec)}",
+            [reason, reason, reason],
+        )
+        updated = cursor.rowcount
+    step(1)
+    cursor.execute(
+        "INSERT INTO contacts_donotcontact (phone, reason, source, created_by_id, created_at) "
+        f"SELECT s.phone, {_new_reason()}, %s, %s, %s FROM {spec.table} AS s "
+        f"WHERE {_VALID} AND NOT EXISTS "
+        "(SELECT 1 FROM contacts_donotcontact k WHERE k.phone = s.phone)",
+        [reason, DoNotContact.Source.IMPORT.value, spec.created_by_id, now],
+    )
+    created = cursor.rowcount
+    step(3)
+    return updated, created
+
+
+# --- progress seen from outside the apply transaction ------------------------------------------
+
+
+class SideProgress:
+    """Writes an import's progress while the apply transaction is still open.
+
+    The page reads ContactImport.rows_processed; inside the apply transaction that update
+    would stay invisible until the end, so on PostgreSQL it goes through a second, autocommit
+    connection. On SQLite a second writer would wait for the first: progress then moves only
+    between transactions.
+    """
+
+    def __init__(self, import_id: int) -> None:
+        self.import_id = import_id
+        self._connection = None
+        if connection.vendor == "postgresql":
+            self._connection = connections.create_connection(connection.alias)
+
+    def set(self, rows_processed: int) -> None:
+        if self._connection is None:
+            return
+        with self._connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE contacts_contactimport SET rows_processed = %s WHERE id = %s",
+                [rows_processed, self.import_id],
+            )
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+def iter_examples(figures: dict[str, dict]) -> Iterator[tuple[str, dict]]:
+    for outcome in OUTCOMES:
+        yield outcome, figures.get(outcome, {"count": 0, "examples": []})

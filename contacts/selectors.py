@@ -1,0 +1,366 @@
+"""Reads for the contacts app: audiences, search, lookups. Writes live in contacts/services.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.conf import settings
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from bsg.errors import BsgError
+from config.bsg import bsg_client
+
+from .csvsafe import neutralise_cell
+from .models import Contact, ContactField, ContactList, DoNotContact, ListMembership
+
+# Keeps each `phone IN (...)` well under SQLite's 32,766 bound parameters and PostgreSQL's
+# comfortable plan size.
+PHONE_BATCH = 5_000
+
+
+def _members_of(list_ids: Sequence[int]) -> QuerySet[Contact]:
+    # EXISTS rather than a JOIN: a contact in two of the lists is one row without DISTINCT,
+    # which PostgreSQL would otherwise sort or hash over a million rows.
+    memberships = ListMembership.objects.filter(
+        contact_id=OuterRef("pk"), contact_list_id__in=list(list_ids)
+    )
+    return Contact.objects.filter(Exists(memberships))
+
+
+def _opted_out() -> Exists:
+    return Exists(DoNotContact.objects.filter(phone=OuterRef("phone")))
+
+
+def audience_contacts(*, list_ids: Sequence[int]) -> QuerySet[Contact]:
+    """Each contact in any of the lists once, without the numbers on the do-not-contact list.
+
+    Every send goes through here, so an opt-out is honoured however the campaign was built.
+    """
+    if not list_ids:
+        return Contact.objects.none()
+    return _members_of(list_ids).filter(~_opted_out())
+
+
+@dataclass(frozen=True)
+class AudienceSummary:
+    """Who a send to some lists reaches, and who it leaves out and why."""
+
+    members: int
+    # DoNotContact.Source value -> how many members it excludes; only sources that exclude any.
+    excluded_by_source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def excluded(self) -> int:
+        return sum(self.excluded_by_source.values())
+
+    @property
+    def recipients(self) -> int:
+        return self.members - self.excluded
+
+    @property
+    def excluded_by_label(self) -> list[tuple[str, int]]:
+        """(human label, count) pairs for the page, in the Source enum's order."""
+        return [
+            (source.label, self.excluded_by_source[source.value])
+            for source in DoNotContact.Source
+            if self.excluded_by_source.get(source.value)
+        ]
+
+
+def audience_summary(*, list_ids: Sequence[int]) -> AudienceSummary:
+    """Members of the lists (distinct), how many are opted out, by source, and who remains."""
+    if not list_ids:
+        return AudienceSummary(members=0)
+    members = _members_of(list_ids).count()
+    member_phones = _members_of(list_ids).filter(phone=OuterRef("phone"))
+    excluded = (
+        DoNotContact.objects.filter(Exists(member_phones))
+        .order_by()
+        .values("source")
+        .annotate(n=Count("id"))
+    )
+    return AudienceSummary(
+        members=members, excluded_by_source={row["source"]: row["n"] for row in excluded}
+    )
+
+
+def do_not_contact_phones(*, phones: Iterable[str]) -> set[str]:
+    """Which of these normalized phones are on the do-not-contact list."""
+    found: set[str] = set()
+    batch: list[str] = []
+    for phone in phones:
+        batch.append(phone)
+        if len(batch) >= PHONE_BATCH:
+            found.update(_opted_out_among(batch))
+            batch = []
+    if batch:
+        found.update(_opted_out_among(batch))
+    return found
+
+
+def _opted_out_among(phones: list[str]) -> Iterable[str]:
+    return DoNotContact.objects.filter(phone__in=set(phones)).values_list("phone", flat=True)
+
+
+def fields_by_reference() -> dict[str, ContactField]:
+    """Each field under its key and, when linked to BSG, under its BSG field id as a string.
+
+    A template may say `{first_name}` or `{17}`; both look up here and resolve the same way.
+    Keys start with a letter, so a key can never collide with a numeric id.
+    """
+    lookup: dict[str, ContactField] = {}
+    for contact_field in ContactField.objects.all():
+        lookup[contact_field.key] = contact_field
+        if contact_field.bsg_field_id is not None:
+            lookup[str(contact_field.bsg_field_id)] = contact_field
+    return lookup
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+def phone_search_prefix(typed: str, *, region: str | None = None) -> str:
+    """The stored-digits prefix for a phone as someone types it in a search box.
+
+    `+380 50 12`, `00380 50-12` and (in the default region UA) `050 12` all become `3805012`,
+    so a prefix search finds the number however it is typed.
+    """
+    digits = re.sub(r"\D", "", typed)
+    if typed.strip().startswith("+") or not digits:
+        return digits
+    if digits.startswith("00"):
+        return digits[2:]
+    region = (region or settings.CONTACTS_DEFAULT_REGION or "").upper()
+    if digits.startswith("0") and region:
+        # A national number with its trunk 0: the country code replaces the 0.
+        country_code = phonenumbers.country_code_for_region(region)
+        if country_code:
+            return f"{country_code}{digits[1:]}"
+    return digits
+
+
+@dataclass(frozen=True)
+class ContactFilters:
+    phone: str = ""
+    name: str = ""
+    field_key: str = ""
+    field_value: str = ""
+    list_id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.phone or self.name or (self.field_key and self.field_value) or self.list_id
+        )
+
+
+def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
+    """Contacts matching every filter given; each filter is served by an index on PostgreSQL.
+
+    phone: prefix (varchar_pattern_ops), name: substring, any case (pg_trgm GIN), field value:
+    exact value of one field (GIN containment), list: membership (list, contact) index.
+    """
+    contacts = Contact.objects.all()
+    if filters.phone:
+        prefix = phone_search_prefix(filters.phone)
+        if not prefix:
+            return Contact.objects.none()
+        contacts = contacts.filter(phone__startswith=prefix)
+    if filters.name:
+        contacts = contacts.filter(name__icontains=filters.name.strip())
+    if filters.field_key and filters.field_value:
+        contacts = contacts.filter(
+            fields__contains={filters.field_key: filters.field_value.strip()}
+        )
+    if filters.list_id:
+        contacts = contacts.filter(
+            Exists(
+                ListMembership.objects.filter(
+                    contact_id=OuterRef("pk"), contact_list_id=filters.list_id
+                )
+            )
+        )
+    return contacts
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of newest-first rows, with cursors instead of page numbers.
+
+    Page numbers need OFFSET (reads every skipped row) and a COUNT(*) for the last page;
+    at a million contacts both cost seconds. A cursor is an id: the next page starts below it.
+    """
+
+    items: list
+    next_after: int | None
+    prev_before: int | None
+
+
+def keyset_page(
+    queryset: QuerySet,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+    selective: bool = False,
+) -> KeysetPage:
+    """`selective`: the filter is likely to match few rows (a phone prefix, a name).
+
+    Then PostgreSQL must not walk the primary key backwards hoping to meet 51 matches soon (1.4 s
+    at a million contacts for a rare name); sorting by `id + 0` makes it use the search's own
+    index and sort what it found.
+    """
+    key = "pk"
+    if selective:
+        queryset = queryset.alias(sort_key=F("pk") + 0)
+        key = "sort_key"
+    if before is not None:
+        rows = list(queryset.filter(pk__gt=before).order_by(key)[: size + 1])
+        has_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        return KeysetPage(
+            items=rows,
+            next_after=rows[-1].pk if rows else None,
+            prev_before=rows[0].pk if rows and has_newer else None,
+        )
+    if after is not None:
+        queryset = queryset.filter(pk__lt=after)
+    rows = list(queryset.order_by(f"-{key}")[: size + 1])
+    has_older = len(rows) > size
+    rows = rows[:size]
+    return KeysetPage(
+        items=rows,
+        next_after=rows[-1].pk if rows and has_older else None,
+        prev_before=rows[0].pk if rows and after is not None else None,
+    )
+
+
+def contacts_page(
+    *, filters: ContactFilters, after: int | None = None, before: int | None = None
+) -> KeysetPage:
+    """One page of contacts for the table: two queries whatever the page or the filters."""
+    queryset = contacts_search(filters=filters).prefetch_related("lists")
+    selective = bool(filters.phone or filters.name)
+    return keyset_page(queryset, after=after, before=before, selective=selective)
+
+
+def contacts_total_estimate() -> int:
+    """About how many contacts there are, without counting a million rows.
+
+    PostgreSQL keeps an estimate from its last ANALYZE; elsewhere (SQLite) counting is cheap
+    enough for the sizes it is used for.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                [Contact._meta.db_table],
+            )
+            row = cursor.fetchone()
+        if row and row[0] >= 0:
+            return int(row[0])
+    return Contact.objects.count()
+
+
+def contact_lists_overview(*, archived: bool = False) -> QuerySet[ContactList]:
+    """Lists with their member counts, in one query."""
+    members = (
+        ListMembership.objects.filter(contact_list_id=OuterRef("pk"))
+        .order_by()
+        .values("contact_list_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return ContactList.objects.filter(archived_at__isnull=not archived).annotate(
+        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0)
+    )
+
+
+def contact_list_member_count(*, list_id: int) -> int:
+    return ListMembership.objects.filter(contact_list_id=list_id).count()
+
+
+def contact_lists_active() -> QuerySet[ContactList]:
+    return ContactList.objects.filter(archived_at__isnull=True)
+
+
+def contact_list_get(*, list_id: int) -> ContactList:
+    return ContactList.objects.get(pk=list_id)
+
+
+@dataclass(frozen=True)
+class BsgAnswer:
+    """What BSG listed, or why it could not be asked: pages show the error, never a 500."""
+
+    items: list
+    error: str = ""
+
+
+def bsg_groups() -> BsgAnswer:
+    """The account's contact-book lists (E12), each with whether one of our lists claims it."""
+    try:
+        groups = list(bsg_client().iter_groups())
+    except BsgError as exc:
+        return BsgAnswer(items=[], error=str(exc))
+    return BsgAnswer(items=groups)
+
+
+def bsg_fields() -> BsgAnswer:
+    """The account's custom contact fields (E13)."""
+    try:
+        return BsgAnswer(items=bsg_client().fields_list())
+    except BsgError as exc:
+        return BsgAnswer(items=[], error=str(exc))
+
+
+def do_not_contact_search(*, phone: str = "", source: str = "") -> QuerySet[DoNotContact]:
+    entries = DoNotContact.objects.all()
+    if phone:
+        prefix = phone_search_prefix(phone)
+        entries = entries.filter(phone__startswith=prefix) if prefix else entries.none()
+    if source:
+        entries = entries.filter(source=source)
+    return entries
+
+
+# --- CSV export ----------------------------------------------------------------------------
+
+EXPORT_CHUNK = 2_000
+
+
+def contacts_export_rows(*, queryset: QuerySet[Contact]) -> Iterator[list[str]]:
+    """The header, then one row per contact, read in chunks so memory stays flat.
+
+    Phones go out as plain digits (`380501234567`): a `+` would need neutralising, which would
+    turn the number into text with a quote in front.
+    """
+    contact_fields = list(ContactField.objects.values_list("key", flat=True))
+    yield ["phone", "name", *contact_fields]
+    for contact in (
+        queryset.order_by("pk").only("phone", "name", "fields").iterator(chunk_size=EXPORT_CHUNK)
+    ):
+        values = contact.fields or {}
+        yield [
+            contact.phone,
+            neutralise_cell(contact.name),
+            *(neutralise_cell(str(values.get(key, ""))) for key in contact_fields),
+        ]
+
+
+def do_not_contact_export_rows(*, queryset: QuerySet[DoNotContact]) -> Iterator[list[str]]:
+    yield ["phone", "reason", "source", "added_at"]
+    for entry in queryset.order_by("pk").iterator(chunk_size=EXPORT_CHUNK):
+        yield [
+            entry.phone,
+            neutralise_cell(entry.reason),
+            entry.source,
+            entry.created_at.isoformat(timespec="seconds"),
+        ]

@@ -1,0 +1,508 @@
+"""Writes for the contacts app: lists, fields, contacts, do-not-contact, and pushing lists to BSG.
+
+Every function here is one state change inside a transaction; views, tasks and commands call them
+and never write models themselves. Reads live in contacts/selectors.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bsg import rules
+from bsg.client import BsgClient
+from bsg.errors import BsgError, BsgRejected
+from config.bsg import bsg_client
+
+from .models import Contact, ContactField, ContactList, DoNotContact, ListMembership
+from .selectors import audience_contacts
+
+logger = logging.getLogger(__name__)
+
+# BSG's contact-book limits (bsg-api.md E12/E13), defined once in bsg.rules.
+BSG_ATTACH_BATCH = rules.MAX_ATTACH_CONTACTS
+BSG_GROUP_NAME_MIN, BSG_GROUP_NAME_MAX = rules.GROUP_NAME
+BSG_FIELD_NAME_MAX = rules.FIELD_NAME[1]
+BSG_FIELD_TYPES = rules.FIELD_TYPES
+# A RUNNING push whose worker has not reported for this long is taken as lost and may be resumed.
+PUSH_STALE_AFTER = timedelta(minutes=5)
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+def _name_taken(name: str, *, exclude_id: int | None = None) -> bool:
+    others = ContactList.objects.filter(name__iexact=name.strip())
+    if exclude_id is not None:
+        others = others.exclude(pk=exclude_id)
+    return others.exists()
+
+
+def contact_list_create(*, name: str, description: str = "") -> ContactList:
+    name = name.strip()
+    if _name_taken(name):
+        raise ValidationError({"name": f"A list named “{name}” already exists."})
+    try:
+        with transaction.atomic():
+            return ContactList.objects.create(name=name, description=description.strip())
+    except IntegrityError as exc:  # a concurrent create won the race for the name
+        raise ValidationError({"name": f"A list named “{name}” already exists."}) from exc
+
+
+def contact_list_update(*, list_id: int, name: str, description: str = "") -> ContactList:
+    name = name.strip()
+    if _name_taken(name, exclude_id=list_id):
+        raise ValidationError({"name": f"A list named “{name}” already exists."})
+    with transaction.atomic():
+        contact_list = ContactList.objects.select_for_update().get(pk=list_id)
+        contact_list.name = name
+        contact_list.description = description.strip()
+        contact_list.save(update_fields=["name", "description", "updated_at"])
+    return contact_list
+
+
+def contact_list_archive(*, list_id: int) -> None:
+    """Hides the list from pickers; its members and BSG link stay as they are."""
+    ContactList.objects.filter(pk=list_id, archived_at__isnull=True).update(
+        archived_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def contact_list_unarchive(*, list_id: int) -> None:
+    ContactList.objects.filter(pk=list_id).update(archived_at=None, updated_at=timezone.now())
+
+
+def contact_list_delete(*, list_id: int) -> int:
+    """Deletes the list and its memberships (not the contacts); returns how many memberships went.
+
+    The linked BSG group, if any, is left alone: it may hold contacts added on BSG's side.
+    """
+    with transaction.atomic():
+        contact_list = ContactList.objects.select_for_update().get(pk=list_id)
+        if contact_list.push_in_progress:
+            raise ValidationError("This list is being pushed to BSG; wait for the push to end.")
+        removed, _ = ListMembership.objects.filter(contact_list_id=list_id).delete()
+        contact_list.delete()
+    return removed
+
+
+def contact_list_link_group(*, list_id: int, group_id: int) -> ContactList:
+    """Links the list to an existing BSG group; two lists can never claim one group."""
+    claimed_by = ContactList.objects.filter(bsg_group_id=group_id).exclude(pk=list_id).first()
+    if claimed_by is not None:
+        raise ValidationError(
+            {"group_id": f"BSG list {group_id} is already linked to “{claimed_by.name}”."}
+        )
+    try:
+        with transaction.atomic():
+            contact_list = ContactList.objects.select_for_update().get(pk=list_id)
+            if contact_list.push_in_progress:
+                raise ValidationError("This list is being pushed to BSG; wait for it to end.")
+            if contact_list.bsg_group_id != group_id:
+                # Attachments to the old group say nothing about the new one.
+                ListMembership.objects.filter(contact_list_id=list_id).update(pushed_to_bsg_at=None)
+                contact_list.push_status = ContactList.PushStatus.NEVER
+                contact_list.push_done = contact_list.push_total = 0
+                contact_list.push_error = ""
+            contact_list.bsg_group_id = group_id
+            contact_list.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"group_id": f"BSG list {group_id} is already linked to another list."}
+        ) from exc
+    return contact_list
+
+
+def contact_list_unlink_group(*, list_id: int) -> None:
+    """Forgets the BSG group (which stays on BSG); a later push creates a new one."""
+    with transaction.atomic():
+        contact_list = ContactList.objects.select_for_update().get(pk=list_id)
+        if contact_list.push_in_progress:
+            raise ValidationError("This list is being pushed to BSG; wait for it to end.")
+        ListMembership.objects.filter(contact_list_id=list_id).update(pushed_to_bsg_at=None)
+        contact_list.bsg_group_id = None
+        contact_list.push_status = ContactList.PushStatus.NEVER
+        contact_list.push_done = contact_list.push_total = 0
+        contact_list.push_error = ""
+        contact_list.save()
+
+
+# --- pushing a list to BSG -----------------------------------------------------------------
+
+
+def contact_list_push_start(*, list_id: int) -> bool:
+    """Queues a push of the list to BSG; False if one is already queued or running.
+
+    A RUNNING push whose heartbeat is older than PUSH_STALE_AFTER lost its worker and may be
+    started again: the push resumes where it stopped.
+    """
+    from .tasks import contact_list_push_task  # the task module imports this one
+
+    stale = timezone.now() - PUSH_STALE_AFTER
+    with transaction.atomic():
+        claimed = (
+            ContactList.objects.filter(pk=list_id)
+            .filter(
+                ~Q(push_status__in=[ContactList.PushStatus.QUEUED, ContactList.PushStatus.RUNNING])
+                | Q(push_status=ContactList.PushStatus.RUNNING, push_heartbeat_at__lt=stale)
+            )
+            .update(
+                push_status=ContactList.PushStatus.QUEUED,
+                push_error="",
+                push_done=0,
+                push_total=0,
+                push_started_at=None,
+                push_finished_at=None,
+                push_heartbeat_at=timezone.now(),
+            )
+        )
+        if claimed != 1:
+            return False
+        transaction.on_commit(lambda: contact_list_push_task.delay(list_id))
+    return True
+
+
+def _bsg_group_name(name: str) -> str:
+    name = name.strip()[:BSG_GROUP_NAME_MAX]
+    return name if len(name) >= BSG_GROUP_NAME_MIN else f"{name} list"[:BSG_GROUP_NAME_MAX]
+
+
+def _ensure_group(client: BsgClient, contact_list: ContactList) -> int:
+    """The list's BSG group id, creating the group first if the list has none."""
+    if contact_list.bsg_group_id is not None:
+        return contact_list.bsg_group_id
+    name = _bsg_group_name(contact_list.name)
+    try:
+        group_id = client.group_create(name=name).id
+    except BsgRejected:
+        # BSG refuses a second group of the same name. If our earlier attempt created it and
+        # then lost the answer, adopt it instead of failing forever, unless another list has it.
+        existing = next((g for g in client.iter_groups() if g.name == name), None)
+        if existing is None or ContactList.objects.filter(bsg_group_id=existing.id).exists():
+            raise
+        group_id = existing.id
+    # Saved at once, before any contact goes up: a retry must never create a second group.
+    ContactList.objects.filter(pk=contact_list.pk).update(bsg_group_id=group_id)
+    return group_id
+
+
+def _bsg_field_ids() -> dict[str, int]:
+    return dict(
+        ContactField.objects.filter(bsg_field_id__isnull=False).values_list("key", "bsg_field_id")
+    )
+
+
+class _BookIndex:
+    """Phone -> BSG contact id for the whole BSG contact book, read once and only if needed.
+
+    Needed when BSG says a phone "is already exist in contact book" (added on BSG's side, or our
+    earlier create succeeded and its answer was lost): BSG's 422 does not say the contact's id.
+    """
+
+    def __init__(self, client: BsgClient) -> None:
+        self._client = client
+        self._ids: dict[str, int] | None = None
+
+    def get(self, phone: str) -> int | None:
+        if self._ids is None:
+            self._ids = {
+                str(contact.phone): contact.id
+                for contact in self._client.iter_contacts()
+                if contact.phone is not None
+            }
+        return self._ids.get(phone)
+
+
+def _bsg_contact_id(
+    client: BsgClient, contact: Contact, field_ids: Mapping[str, int], book: _BookIndex
+) -> int:
+    if contact.bsg_contact_id is not None:
+        return contact.bsg_contact_id
+    values = {
+        field_ids[key]: str(value)
+        for key, value in (contact.fields or {}).items()
+        if key in field_ids and str(value) != ""
+    }
+    try:
+        bsg_id = client.contact_create(phone=contact.phone, fields=values).id
+    except BsgRejected as exc:
+        bsg_id = book.get(contact.phone)
+        if bsg_id is None:
+            raise BsgRejected(f"+{contact.phone}: {exc}") from exc
+    # Saved per contact: an interrupted push never creates the same contact twice.
+    Contact.objects.filter(pk=contact.pk).update(bsg_contact_id=bsg_id)
+    return bsg_id
+
+
+def contact_list_push_run(
+    *,
+    list_id: int,
+    client: BsgClient | None = None,
+    batch_size: int = BSG_ATTACH_BATCH,
+    after_batch: Callable[[int], None] | None = None,
+) -> None:
+    """Pushes a QUEUED list to BSG: group, contacts with their field values, attachments.
+
+    Safe to run twice and resumable: the group id, each contact's BSG id and each attached
+    membership are saved as soon as BSG confirms them, and a run skips what is already done.
+    Opted-out numbers are not pushed, so BSG's group sends cannot reach them.
+    """
+    claimed = ContactList.objects.filter(
+        pk=list_id, push_status=ContactList.PushStatus.QUEUED
+    ).update(
+        push_status=ContactList.PushStatus.RUNNING,
+        push_started_at=timezone.now(),
+        push_heartbeat_at=timezone.now(),
+    )
+    if claimed != 1:
+        return  # not queued (already running, done, or deleted): another run owns it
+    contact_list = ContactList.objects.get(pk=list_id)
+    client = client or bsg_client()
+    try:
+        group_id = _ensure_group(client, contact_list)
+        pending = (
+            audience_contacts(list_ids=[list_id])
+            .filter(
+                memberships__contact_list_id=list_id,
+                memberships__pushed_to_bsg_at__isnull=True,
+            )
+            .order_by("pk")
+        )
+        total = pending.count()
+        ContactList.objects.filter(pk=list_id).update(push_total=total, push_done=0)
+        field_ids = _bsg_field_ids()
+        book = _BookIndex(client)
+        done = 0
+        last_pk = 0
+        while True:
+            batch = list(pending.filter(pk__gt=last_pk)[:batch_size])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            bsg_ids = [_bsg_contact_id(client, contact, field_ids, book) for contact in batch]
+            client.groups_attach(contact_ids=bsg_ids, group_ids=[group_id])
+            ListMembership.objects.filter(
+                contact_list_id=list_id, contact_id__in=[c.pk for c in batch]
+            ).update(pushed_to_bsg_at=timezone.now())
+            done += len(batch)
+            ContactList.objects.filter(pk=list_id).update(
+                push_done=done, push_heartbeat_at=timezone.now()
+            )
+            if after_batch is not None:
+                after_batch(done)
+    except BsgError as exc:
+        logger.warning("Push of list %s to BSG failed: %s", list_id, exc)
+        ContactList.objects.filter(pk=list_id).update(
+            push_status=ContactList.PushStatus.FAILED,
+            push_error=f"BSG: {exc}",
+            push_finished_at=timezone.now(),
+        )
+        return
+    except Exception as exc:
+        ContactList.objects.filter(pk=list_id).update(
+            push_status=ContactList.PushStatus.FAILED,
+            push_error=f"Unexpected error: {exc}",
+            push_finished_at=timezone.now(),
+        )
+        raise
+    ContactList.objects.filter(pk=list_id).update(
+        push_status=ContactList.PushStatus.DONE, push_finished_at=timezone.now()
+    )
+
+
+# --- fields --------------------------------------------------------------------------------
+
+
+def contact_field_create(*, key: str, label: str, bsg_field_id: int | None = None) -> ContactField:
+    if ContactField.objects.filter(key=key).exists():
+        raise ValidationError({"key": f"A field with the key “{key}” already exists."})
+    _check_bsg_field_free(bsg_field_id, exclude_id=None)
+    contact_field = ContactField(key=key, label=label.strip() or key, bsg_field_id=bsg_field_id)
+    contact_field.full_clean()
+    contact_field.save()
+    return contact_field
+
+
+def _check_bsg_field_free(bsg_field_id: int | None, *, exclude_id: int | None) -> None:
+    if bsg_field_id is None:
+        return
+    other = ContactField.objects.filter(bsg_field_id=bsg_field_id).exclude(pk=exclude_id).first()
+    if other is not None:
+        raise ValidationError(
+            {"bsg_field_id": f"BSG field {bsg_field_id} is already linked to “{other.key}”."}
+        )
+
+
+def contact_field_update(*, field_id: int, label: str, bsg_field_id: int | None) -> ContactField:
+    """Changes the label and the BSG link. The key stays: a million contacts' values use it."""
+    _check_bsg_field_free(bsg_field_id, exclude_id=field_id)
+    with transaction.atomic():
+        contact_field = ContactField.objects.select_for_update().get(pk=field_id)
+        contact_field.label = label.strip() or contact_field.key
+        contact_field.bsg_field_id = bsg_field_id
+        contact_field.save(update_fields=["label", "bsg_field_id"])
+    return contact_field
+
+
+def contact_field_create_in_bsg(
+    *, key: str, label: str, bsg_type: str = "text", client: BsgClient | None = None
+) -> ContactField:
+    """Creates the field in the BSG account (E13) and here, linked by BSG's field id."""
+    if ContactField.objects.filter(key=key).exists():
+        raise ValidationError({"key": f"A field with the key “{key}” already exists."})
+    if bsg_type not in BSG_FIELD_TYPES:
+        raise ValidationError({"bsg_type": f"BSG field types are {', '.join(BSG_FIELD_TYPES)}."})
+    name = (label.strip() or key)[:BSG_FIELD_NAME_MAX]
+    client = client or bsg_client()
+    bsg_field = client.field_create(name=name, type=bsg_type)
+    return contact_field_create(key=key, label=label, bsg_field_id=bsg_field.id)
+
+
+def contact_field_delete(*, field_id: int) -> None:
+    """Deletes the field and removes its values from every contact.
+
+    Otherwise a new field with the same key would silently bring the old values back.
+    """
+    with transaction.atomic():
+        contact_field = ContactField.objects.select_for_update().get(pk=field_id)
+        key = contact_field.key
+        contact_field.delete()
+        table = Contact._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} SET fields = fields - %s WHERE fields ? %s",  # noqa: S608
+                    [key, key],
+                )
+            else:
+                # Keys are [a-z0-9_] (FIELD_KEY_VALIDATOR), safe inside a JSON path.
+                path = f'$."{key}"'
+                cursor.execute(
+                    f"UPDATE {table} SET fields = json_remove(fields, %s) "  # noqa: S608
+                    "WHERE json_extract(fields, %s) IS NOT NULL",
+                    [path, path],
+                )
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def _clean_field_values(values: Mapping[str, object]) -> dict[str, str]:
+    """Field values as stored: strings, without the empty ones."""
+    return {key: str(value).strip() for key, value in values.items() if str(value).strip() != ""}
+
+
+def _phone_taken_error(phone: str) -> ValidationError:
+    return ValidationError({"phone": f"+{phone} is already a contact."})
+
+
+def contact_create(
+    *,
+    phone: str,
+    name: str = "",
+    fields: Mapping[str, object] | None = None,
+    list_ids: Iterable[int] = (),
+) -> Contact:
+    """A new contact; `phone` must already be normalized (contacts.phones.normalize_phone)."""
+    if Contact.objects.filter(phone=phone).exists():
+        raise _phone_taken_error(phone)
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(
+                phone=phone, name=name.strip(), fields=_clean_field_values(fields or {})
+            )
+            ListMembership.objects.bulk_create(
+                [ListMembership(contact=contact, contact_list_id=i) for i in set(list_ids)]
+            )
+    except IntegrityError as exc:
+        raise _phone_taken_error(phone) from exc
+    return contact
+
+
+def contact_update(
+    *,
+    contact_id: int,
+    phone: str,
+    name: str = "",
+    fields: Mapping[str, object] | None = None,
+    list_ids: Iterable[int] = (),
+) -> Contact:
+    """Saves the contact and sets its memberships to exactly `list_ids`."""
+    if Contact.objects.filter(phone=phone).exclude(pk=contact_id).exists():
+        raise _phone_taken_error(phone)
+    wanted = set(list_ids)
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.select_for_update().get(pk=contact_id)
+            phone_changed = contact.phone != phone
+            contact.phone = phone
+            contact.name = name.strip()
+            contact.fields = _clean_field_values(fields or {})
+            if phone_changed:
+                # The BSG contact carries the old number; the next push creates the new one.
+                contact.bsg_contact_id = None
+                ListMembership.objects.filter(contact=contact).update(pushed_to_bsg_at=None)
+            contact.save()
+            current = set(
+                ListMembership.objects.filter(contact=contact).values_list(
+                    "contact_list_id", flat=True
+                )
+            )
+            ListMembership.objects.filter(
+                contact=contact, contact_list_id__in=current - wanted
+            ).delete()
+            ListMembership.objects.bulk_create(
+                [ListMembership(contact=contact, contact_list_id=i) for i in wanted - current]
+            )
+    except IntegrityError as exc:
+        raise _phone_taken_error(phone) from exc
+    return contact
+
+
+def contact_delete(*, contact_id: int) -> None:
+    Contact.objects.filter(pk=contact_id).delete()
+
+
+def contacts_add_to_list(*, contact_ids: Sequence[int], list_id: int) -> int:
+    """Adds contacts to a list, skipping those already in it; returns how many were added."""
+    with transaction.atomic():
+        existing = set(
+            ListMembership.objects.filter(
+                contact_list_id=list_id, contact_id__in=contact_ids
+            ).values_list("contact_id", flat=True)
+        )
+        new = [
+            ListMembership(contact_list_id=list_id, contact_id=i)
+            for i in dict.fromkeys(contact_ids)
+            if i not in existing
+        ]
+        ListMembership.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+# --- do-not-contact ------------------------------------------------------------------------
+
+
+def do_not_contact_add(
+    *,
+    phone: str,
+    reason: str = "",
+    source: str = DoNotContact.Source.MANUAL,
+    created_by_id: int | None = None,
+) -> tuple[DoNotContact, bool]:
+    """Opts a normalized phone out of every send; (entry, False) if it was already opted out."""
+    entry, created = DoNotContact.objects.get_or_create(
+        phone=phone,
+        defaults={"reason": reason.strip(), "source": source, "created_by_id": created_by_id},
+    )
+    return entry, created
+
+
+def do_not_contact_remove(*, entry_id: int) -> None:
+    DoNotContact.objects.filter(pk=entry_id).delete()

@@ -1,0 +1,35 @@
+"""Celery tasks of the contacts app: thin shells that take ids and call one service."""
+
+from celery import shared_task
+
+from . import services
+
+
+# A big list is many BSG calls; the run is resumable, so a limit only pauses it.
+@shared_task(acks_late=True, soft_time_limit=3600, time_limit=3660)
+def contact_list_push_task(list_id: int) -> None:
+    """Pushes a list to BSG (contacts.services.contact_list_push_run).
+
+    acks_late is safe: the run claims the list by compare-and-set and skips everything BSG
+    already confirmed, so a redelivered task never creates a second group or contact.
+    """
+    services.contact_list_push_run(list_id=list_id)
+
+
+# --- imports (contacts.importing.services) ---------------------------------------------------
+# A million rows take well under a minute; 200 MB files a few. The limits only stop a stuck run.
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def contact_import_analyse_task(import_id: int) -> None:
+    """The dry run. Idempotent: it restarts the staging from scratch, and writes no contact."""
+    from contacts.importing.services import contact_import_analyse
+
+    contact_import_analyse(import_id=import_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def contact_import_apply_task(import_id: int) -> None:
+    """The import. Claims QUEUED → RUNNING by compare-and-set, so a redelivery does nothing;
+    its writes are one transaction, so a worker lost mid-way leaves nothing half-imported."""
+    from contacts.importing.services import contact_import_apply
+
+    contact_import_apply(import_id=import_id)

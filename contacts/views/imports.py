@@ -1,0 +1,162 @@
+"""Pages of the CSV/XLSX import: upload → mapping → dry run → import → report.
+
+Thin function views: bind a form, call one service (contacts.importing.services) or selector,
+render the page or its live status panel. The panel polls only while the import is working.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..import_forms import ImportMappingForm, ImportRereadForm, ImportUploadForm
+from ..importing import selectors, services
+from ..models import ContactImport
+
+DETAIL = "contacts/imports/detail.html"
+
+
+def _get_import(import_id: int) -> ContactImport:
+    try:
+        return selectors.contact_import_get(import_id=import_id)
+    except ContactImport.DoesNotExist:
+        raise Http404("No such import.") from None
+
+
+def _detail_context(contact_import: ContactImport, **forms) -> dict:
+    context = {"contact_import": contact_import, **forms}
+    if contact_import.status in services.EDITABLE:
+        context.setdefault("mapping_form", ImportMappingForm(contact_import=contact_import))
+        if contact_import.file_kind == "csv" and contact_import.file:
+            context.setdefault(
+                "reread_form",
+                ImportRereadForm(
+                    initial={
+                        "encoding": contact_import.encoding,
+                        "delimiter": contact_import.delimiter,
+                    }
+                ),
+            )
+    return context
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@require_GET
+def import_index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "contacts/imports/list.html", {"imports": selectors.contact_imports_recent()}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            contact_import = _create_import(request, data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            return redirect("contacts:import-detail", import_id=contact_import.pk)
+    return render(request, "contacts/imports/upload.html", {"form": form}, status=_status(form))
+
+
+def _create_import(request: HttpRequest, data: dict) -> ContactImport:
+    upload = data["file"]
+    return services.contact_import_create(
+        upload=upload,
+        original_name=upload.name,
+        target=data["target"],
+        list_id=data["contact_list"].pk if data.get("contact_list") else None,
+        new_list_name=data.get("new_list_name", ""),
+        on_existing=data["on_existing"],
+        reason=data.get("reason", ""),
+        encoding=data.get("encoding", ""),
+        created_by_id=request.user.pk,
+    )
+
+
+def _status(form) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+@require_GET
+def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    return render(request, DETAIL, _detail_context(_get_import(import_id)))
+
+
+@require_GET
+def import_status(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The live panel: polled every second while the import works, then final."""
+    return render(request, f"{DETAIL}#status-panel", _detail_context(_get_import(import_id)))
+
+
+@require_POST
+def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
+    contact_import = _get_import(import_id)
+    form = ImportMappingForm(request.POST, contact_import=contact_import)
+    if form.is_valid():
+        try:
+            services.contact_import_confirm_mapping(import_id=import_id, mapping=form.mapping())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            return redirect("contacts:import-detail", import_id=import_id)
+    return render(request, DETAIL, _detail_context(contact_import, mapping_form=form), status=400)
+
+
+@require_POST
+def import_reread(request: HttpRequest, import_id: int) -> HttpResponse:
+    contact_import = _get_import(import_id)
+    form = ImportRereadForm(request.POST)
+    if form.is_valid():
+        try:
+            services.contact_import_reread(import_id=import_id, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            return redirect("contacts:import-detail", import_id=import_id)
+    return render(request, DETAIL, _detail_context(contact_import, reread_form=form), status=400)
+
+
+@require_POST
+def import_start(request: HttpRequest, import_id: int) -> HttpResponse:
+    _get_import(import_id)
+    if not services.contact_import_start(import_id=import_id):
+        messages.error(request, "This import cannot start now: it is not waiting after a dry run.")
+    return redirect("contacts:import-detail", import_id=import_id)
+
+
+@require_POST
+def import_cancel(request: HttpRequest, import_id: int) -> HttpResponse:
+    _get_import(import_id)
+    if services.contact_import_cancel(import_id=import_id):
+        messages.info(request, "Import cancelled. Nothing was written to the contacts.")
+    else:
+        messages.error(request, "This import has already finished; there is nothing to cancel.")
+    return redirect("contacts:import-detail", import_id=import_id)
+
+
+@require_GET
+def import_rejected(request: HttpRequest, import_id: int) -> FileResponse:
+    contact_import = _get_import(import_id)
+    if not contact_import.rejected_file:
+        raise Http404("This import rejected no rows.")
+    stem = contact_import.original_name.rsplit(".", 1)[0] or "import"
+    return FileResponse(
+        contact_import.rejected_file.open("rb"),
+        as_attachment=True,
+        filename=f"{stem}-rejected.csv",
+        content_type="text/csv; charset=utf-8",
+    )

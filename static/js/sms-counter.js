@@ -1,0 +1,189 @@
+/*
+ * The live SMS counter, a mirror of bsg/smstext.py (the source of truth): encoding, length as
+ * BSG counts it, SMS parts and the characters left before BSG's limits.
+ * tests/campaigns/test_counter_corpus.py runs tests/fixtures/sms_corpus.json through both and
+ * requires identical answers, so change the two together.
+ *
+ * - GSM-7 when every character is in the GSM 03.38 default alphabet or its extension table;
+ *   any other character makes the whole text UCS-2.
+ * - Extension characters (form feed ^ { } \ [ ~ ] | €) cost two septets; in UCS-2 a character
+ *   outside the Basic Multilingual Plane (most emoji) costs two UTF-16 units.
+ * - 160 septets / 70 units fit one SMS; longer texts are cut into parts of 153 / 67, and a
+ *   two-unit character never straddles two parts (it moves whole to the next one).
+ * - BSG accepts at most 765 GSM-7 / 335 UCS-2 units and at most 5 parts.
+ */
+(function (root) {
+  "use strict";
+
+  var GSM7 = "GSM-7";
+  var UCS2 = "UCS-2";
+  var BASIC =
+    "@£$¥èéùìòÇ\nØø\rÅå" +
+    "Δ_ΦΓΛΩΠΨΣΘΞÆæßÉ" +
+    " !\"#¤%&'()*+,-./" +
+    "0123456789:;<=>?" +
+    "¡ABCDEFGHIJKLMNO" +
+    "PQRSTUVWXYZÄÖÑÜ§" +
+    "¿abcdefghijklmno" +
+    "pqrstuvwxyzäöñüà";
+  var EXTENSION = "\f^{}\\[~]|€";
+  var MAX_PARTS = 5;
+  var SIZES = {};
+  SIZES[GSM7] = { single: 160, multi: 153, max: 5 * 153 };
+  SIZES[UCS2] = { single: 70, multi: 67, max: 5 * 67 };
+
+  var basicSet = new Set(Array.from(BASIC));
+  var extensionSet = new Set(Array.from(EXTENSION));
+
+  function isGsm7(ch) {
+    return basicSet.has(ch) || extensionSet.has(ch);
+  }
+
+  /* Same fields as Python's TextStats (snake_case kept so the corpus compares them 1:1). */
+  function analyse(text) {
+    var chars = Array.from(text); // code points, as Python's str
+    var nonGsm = [];
+    var seen = new Set();
+    chars.forEach(function (ch) {
+      if (!isGsm7(ch) && !seen.has(ch)) {
+        seen.add(ch);
+        nonGsm.push(ch);
+      }
+    });
+    var encoding = nonGsm.length ? UCS2 : GSM7;
+    var units = chars.map(function (ch) {
+      if (encoding === GSM7) return extensionSet.has(ch) ? 2 : 1;
+      return ch.codePointAt(0) > 0xffff ? 2 : 1;
+    });
+    var length = units.reduce(function (a, b) { return a + b; }, 0);
+    var size = SIZES[encoding];
+    var parts = 0;
+    if (length > 0 && length <= size.single) {
+      parts = 1;
+    } else if (length > size.single) {
+      // Greedy: fill each part; a character that does not fit starts the next part whole.
+      var used = 0;
+      parts = 1;
+      units.forEach(function (u) {
+        if (used + u > size.multi) {
+          parts += 1;
+          used = 0;
+        }
+        used += u;
+      });
+    }
+    return {
+      encoding: encoding,
+      characters: chars.length,
+      length: length,
+      parts: parts,
+      part_size: length <= size.single ? size.single : size.multi,
+      max_length: size.max,
+      remaining: size.max - length,
+      non_gsm_characters: nonGsm,
+      fits: length <= size.max && parts <= MAX_PARTS
+    };
+  }
+
+  function codePoint(ch) {
+    var hex = ch.codePointAt(0).toString(16).toUpperCase();
+    while (hex.length < 4) hex = "0" + hex;
+    return "U+" + hex;
+  }
+
+  function describe(ch) {
+    if (/\s/.test(ch) || ch.codePointAt(0) < 32) return codePoint(ch);
+    return ch + " (" + codePoint(ch) + ")";
+  }
+
+  function summary(stats) {
+    if (!stats.characters) return "Empty: 0 SMS parts.";
+    var text =
+      stats.characters + " characters · " + stats.encoding + " · " + stats.parts +
+      " SMS part" + (stats.parts === 1 ? "" : "s") + " (" + stats.part_size + " per part) · ";
+    if (stats.fits) {
+      text += stats.remaining + " left before BSG's limit of " + stats.max_length + ".";
+    } else {
+      text += "over BSG's limit of " + stats.max_length + " or 5 parts by " +
+        Math.max(-stats.remaining, 0) + ".";
+    }
+    return text;
+  }
+
+  /* Under each textarea[data-sms-counter]: the counter line and the characters forcing UCS-2,
+   * highlighted in a copy of the text (built with text nodes: never HTML from the user). */
+  function attach(textarea) {
+    if (textarea.dataset.smsCounterReady) return;
+    textarea.dataset.smsCounterReady = "1";
+    var out = document.createElement("div");
+    out.className = "sms-counter";
+    out.setAttribute("aria-live", "polite");
+    out.dataset.counterFor = textarea.id;
+    var line = document.createElement("p");
+    line.className = "sms-counter-line";
+    var forcing = document.createElement("div");
+    forcing.className = "gsm7-forcing";
+    out.appendChild(line);
+    out.appendChild(forcing);
+    textarea.insertAdjacentElement("afterend", out);
+
+    function update() {
+      var stats = analyse(textarea.value);
+      line.textContent = summary(stats);
+      out.classList.toggle("over-limit", !stats.fits);
+      out.classList.toggle("ucs2", stats.encoding === UCS2);
+      forcing.textContent = "";
+      if (stats.encoding !== UCS2) return;
+      var note = document.createElement("p");
+      note.textContent = "UCS-2 because of " + stats.non_gsm_characters.map(describe).join(", ") + ":";
+      forcing.appendChild(note);
+      var copy = document.createElement("div");
+      copy.className = "gsm7-highlight";
+      var bad = new Set(stats.non_gsm_characters);
+      Array.from(textarea.value).forEach(function (ch) {
+        if (bad.has(ch)) {
+          var mark = document.createElement("mark");
+          mark.title = codePoint(ch);
+          mark.textContent = /\s/.test(ch) || ch === "\u200b" || ch === "\ufeff" ? "·" : ch;
+          copy.appendChild(mark);
+        } else {
+          copy.appendChild(document.createTextNode(ch));
+        }
+      });
+      forcing.appendChild(copy);
+    }
+    textarea.addEventListener("input", update);
+    update();
+  }
+
+  function attachAll(scope) {
+    (scope || document).querySelectorAll("textarea[data-sms-counter]").forEach(attach);
+  }
+
+  if (typeof document !== "undefined") {
+    document.addEventListener("DOMContentLoaded", function () {
+      attachAll(document);
+      // The zone the user types start times in: the browser's.
+      document.querySelectorAll("input[name=start_time_zone]").forEach(function (input) {
+        if (!input.value && typeof Intl !== "undefined") {
+          input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+        }
+      });
+    });
+    // The GSM-7 helper's one-click fix: the server (campaigns/rendering.py) computed the fixed
+    // text; this only puts it in the textarea and lets everything recount.
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-gsm7-fix]");
+      if (!button) return;
+      var textarea = document.getElementById(button.dataset.gsm7Fix);
+      if (!textarea) return;
+      textarea.value = button.dataset.fixed;
+      textarea.dispatchEvent(new Event("input", { bubbles: true }));
+      textarea.focus();
+    });
+  }
+
+  var api = { analyse: analyse, summary: summary, attachAll: attachAll };
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+  root.SmsCounter = api;
+})(typeof window !== "undefined" ? window : globalThis);

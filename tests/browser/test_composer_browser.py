@@ -1,0 +1,50 @@
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, expect
+
+from campaigns.models import Campaign
+from contacts.models import Contact, ContactField, ContactList, ListMembership
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_marketer_types_sees_counter_and_preview_fixes_an_error_and_saves(
+    page: Page, live_server
+):
+    get_user_model().objects.create_user("marketer", password="a-long-test-password")
+    ContactField.objects.create(key="first_name", label="First name")
+    spring = ContactList.objects.create(name="Spring")
+    olena = Contact.objects.create(phone="380501111111", fields={"first_name": "Olena"})
+    ListMembership.objects.create(contact_list=spring, contact=olena)
+
+    page.goto(live_server.url + "/accounts/login/?next=/campaigns/new/sms/")
+    page.get_by_label("User name").fill("marketer")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="New SMS campaign")).to_be_visible()
+
+    page.get_by_label("Name").fill("Spring sale")
+    page.get_by_label("Spring").check()
+    page.get_by_label("Sender").fill("Shop")
+    text = page.locator("#id_text")
+    counter = page.locator(".sms-counter-line").first
+
+    text.fill("Hi {firstname}")
+    expect(counter).to_contain_text("14 characters · GSM-7 · 1 SMS part")
+    expect(page.locator("#preview")).to_contain_text("{firstname} names no contact field")
+
+    # A typographic apostrophe makes it UCS-2; the counter says so and the helper fixes it.
+    text.fill("Hi {first_name}, it\u2019s spring")
+    expect(counter).to_contain_text("UCS-2")
+    expect(page.locator("#preview .bubble").first).to_have_text("Hi Olena, it\u2019s spring")
+    page.locator("[data-gsm7-fix]").click()
+    expect(text).to_have_value("Hi {first_name}, it's spring")
+    expect(counter).to_contain_text("GSM-7")
+    expect(page.locator("#preview .bubble").first).to_have_text("Hi Olena, it's spring")
+    expect(page.locator("#total-recipients")).to_have_text("1")
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_contain_text("Draft saved")
+    campaign = Campaign.objects.get()
+    assert campaign.text == "Hi {first_name}, it's spring"
+    assert list(campaign.lists.all()) == [spring]

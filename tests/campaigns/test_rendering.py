@@ -1,0 +1,63 @@
+import pytest
+
+from campaigns import rendering
+from contacts.selectors import fields_by_reference
+
+pytestmark = pytest.mark.django_db
+
+
+def test_keys_and_bsg_ids_render_the_same_field(fields):
+    compiled = rendering.compile_text(
+        "Hi {first_name} / {17}, order {order_no} for {name} at {phone}",
+        fields=fields_by_reference(),
+        mode=rendering.MODE_INDIVIDUAL,
+    )
+    assert compiled.errors == ()
+    rendered = compiled.render(
+        phone="380501111111", name="Olena K", fields={"first_name": "Olena", "order_no": ""}
+    )
+    assert rendered.text == "Hi Olena / Olena, order  for Olena K at +380501111111"
+    assert rendered.empty_fields == ("order_no",)
+
+
+def test_an_unknown_placeholder_is_an_error_with_a_hint(fields):
+    compiled = rendering.compile_text(
+        "Hi {First_name}", fields=fields_by_reference(), mode=rendering.MODE_INDIVIDUAL
+    )
+    assert "{First_name} names no contact field. Did you mean {first_name}?" in compiled.errors[0]
+
+
+def test_groups_mode_sends_bsg_ids_and_refuses_unlinked_fields(fields):
+    ok = rendering.compile_text(
+        "Hi {first_name}", fields=fields_by_reference(), mode=rendering.MODE_GROUPS
+    )
+    assert ok.for_bsg_groups() == "Hi {17}"
+    bad = rendering.compile_text(
+        "Order {order_no} {name}", fields=fields_by_reference(), mode=rendering.MODE_GROUPS
+    )
+    assert len(bad.errors) == 2
+    assert "not linked to a BSG contact field" in bad.errors[0]
+
+
+def test_literal_mode_refuses_field_placeholders_but_keeps_other_braces(fields):
+    compiled = rendering.compile_text(
+        "Use {code} today {first_name}", fields=fields_by_reference(), mode=rendering.MODE_LITERAL
+    )
+    assert len(compiled.errors) == 1
+    assert "goes to everyone alike" in compiled.errors[0]
+    assert compiled.render_values(()) == "Use {code} today {first_name}"
+
+
+def test_the_gsm7_fix_turns_typography_into_gsm7_and_counts_the_saving():
+    text = "It\u2019s \u201cgreat\u201d \u2013 50\u00a0% off\u2026" + "x" * 50
+    report = rendering.gsm7_report(text)
+    assert report.fixed_text == 'It\'s "great" - 50 % off...' + "x" * 50
+    assert report.encoding_after == "GSM-7"
+    assert (report.parts_before, report.parts_after) == (2, 1)
+    assert report.unfixable == ()
+
+
+def test_cyrillic_has_no_fix():
+    report = rendering.gsm7_report("Привіт\u2019")
+    assert report.fixable == ("\u2019",)
+    assert "П" in report.unfixable

@@ -1,0 +1,100 @@
+from decimal import Decimal
+
+import pytest
+
+from campaigns import sendplan, services
+from campaigns.models import SendPlan
+from tests.campaigns.conftest import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_for(campaign, user):
+    return services.send_plan_request(campaign_id=campaign.pk, user=user)
+
+
+def test_the_plan_counts_each_recipient_after_personalisation(audience, user, bsg_settings):
+    people = audience["people"]
+    people[0].fields = {"first_name": "Олена"}  # pushes this recipient into UCS-2
+    people[0].save()
+    people[1].fields = {"first_name": "I" * 160}  # pushes this one into two parts
+    people[1].save()
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {first_name}!"),
+        list_ids=[audience["spring"].id, audience["vip"].id],
+        user=user,
+    )
+    plan = plan_for(campaign, user)
+    result = plan.result
+    assert plan.status == SendPlan.Status.DONE
+    assert result["recipients"] == 3
+    assert result["excluded_do_not_contact"] == 1
+    assert result["duplicates"] == 1
+    assert result["histogram"] == [
+        {"encoding": "GSM-7", "parts": 1, "recipients": 1},
+        {"encoding": "UCS-2", "parts": 1, "recipients": 1},
+        {"encoding": "GSM-7", "parts": 2, "recipients": 1},
+    ]
+    assert result["total_parts"] == 4
+    assert result["pushed_to_ucs2"] == 1
+    assert result["ucs2_examples"][0]["field"] == "first_name"
+    assert result["ucs2_examples"][0]["value"] == "Олена"
+    assert result["empty_fields"] == {"first_name": 1}
+    assert result["longest"]["parts"] == 2
+    # The sandbox prices 0.015 per part.
+    assert Decimal(result["price"]["amount"]) == Decimal("0.0600")
+    assert result["balance_covers"] is True
+
+
+def test_over_limit_recipients_are_counted_with_the_field_to_blame(audience, user, bsg_settings):
+    audience["people"][0].fields = {"first_name": "x" * 800}
+    audience["people"][0].save()
+    campaign = services.campaign_save(
+        campaign=make_campaign(), list_ids=[audience["spring"].id], user=user
+    )
+    result = plan_for(campaign, user).result
+    assert result["over_limit"] == 1
+    assert result["over_limit_examples"][0]["field"] == "first_name"
+
+
+def test_rcs_is_not_priced_by_e10_but_counted(audience, user, bsg_settings):
+    campaign = services.campaign_save(
+        campaign=make_campaign(
+            channel="rcs", sms_mode="", rcs_agent="Agent", rcs_cards=[{"text": "Hi"}]
+        ),
+        list_ids=[audience["spring"].id],
+        user=user,
+    )
+    result = plan_for(campaign, user).result
+    assert result["recipients"] == 3
+    assert result["price"] is None
+    assert "RCS" in result["price_error"]
+
+
+def test_a_placeholder_error_fails_the_plan_with_the_reason(audience, user, bsg_settings):
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {nope}"), list_ids=[audience["spring"].id], user=user
+    )
+    plan = plan_for(campaign, user)
+    assert plan.status == SendPlan.Status.FAILED
+    assert "{nope} names no contact field" in plan.error
+
+
+def test_numbers_mode_plans_the_pasted_numbers(db, user, bsg_settings):
+    campaign = services.campaign_save(
+        campaign=make_campaign(
+            sms_mode="numbers", text="Sale today", pasted_numbers="380501111111\n380501111111\nxx"
+        ),
+        list_ids=[],
+        user=user,
+    )
+    result = sendplan.plan_campaign(campaign=campaign, ask_bsg=False)
+    assert (result["recipients"], result["duplicates"], result["invalid"]) == (1, 1, 1)
+
+
+def test_the_benchmark_runs_tiny(db, bsg_settings):
+    from bench.send_plan import run
+
+    figures = run(recipients=300, keep=False)
+    assert figures["recipients"] == 297  # 1% on the do-not-contact list
+    assert figures["pushed_to_ucs2"] > 0

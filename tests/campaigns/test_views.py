@@ -1,0 +1,211 @@
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Campaign, SendPlan, TestSend
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def sms_data(**overrides):
+    data = {
+        "name": "Spring",
+        "sms_mode": "individual",
+        "text": "Hi {first_name}!",
+        "sender": "Shop",
+        "validity_hours": "72",
+        "tariff_code": "0",
+        "start": "now",
+        "start_at": "",
+        "start_time_zone": "Europe/Kyiv",
+        "pasted_numbers": "",
+        "action": "save",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_composer_pages_render(client_in):
+    assert client_in.get(reverse("campaigns:new", args=["sms"])).status_code == 200
+    assert client_in.get(reverse("campaigns:new", args=["rcs"])).status_code == 200
+    assert client_in.get(reverse("campaigns:list")).status_code == 200
+    assert client_in.get(reverse("campaigns:new", args=["fax"])).status_code == 404
+
+
+def test_a_draft_saves_incomplete(client_in):
+    response = client_in.post(
+        reverse("campaigns:new", args=["sms"]), sms_data(name="", text="", sender="")
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.DRAFT
+    assert campaign.name.startswith("Draft of")
+
+
+def test_send_now_without_a_plan_keeps_everything_typed_and_says_why(client_in, audience):
+    data = sms_data(action="send", text="Hi {frist_name}", lists=[audience["spring"].id])
+    response = client_in.post(reverse("campaigns:new", args=["sms"]), data)
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "{frist_name} names no contact field" in body
+    assert "Hi {frist_name}" in body  # the textarea keeps what was typed
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.DRAFT
+    assert campaign.text == "Hi {frist_name}"
+
+
+def test_plan_then_send_now(client_in, audience, bsg_settings):
+    data = sms_data(lists=[audience["spring"].id], action="plan")
+    response = client_in.post(reverse("campaigns:new", args=["sms"]), data)
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    plan = SendPlan.objects.get(campaign=campaign)
+    assert plan.status == SendPlan.Status.DONE
+    assert plan.result["recipients"] == 3
+    page = client_in.get(reverse("campaigns:edit", args=[campaign.pk])).content.decode()
+    assert 'value="send" disabled' not in page
+    response = client_in.post(
+        reverse("campaigns:edit", args=[campaign.pk]),
+        sms_data(lists=[audience["spring"].id], action="send"),
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.READY
+
+
+def test_editing_the_text_after_planning_makes_the_plan_stale(client_in, audience, bsg_settings):
+    client_in.post(
+        reverse("campaigns:new", args=["sms"]),
+        sms_data(lists=[audience["spring"].id], action="plan"),
+    )
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:edit", args=[campaign.pk]),
+        sms_data(lists=[audience["spring"].id], text="Changed {first_name}", action="send"),
+    )
+    assert response.status_code == 422
+    assert "Compute the send plan first" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+    assert campaign.text == "Changed {first_name}"
+
+
+def test_schedule_beyond_30_days_with_bsg_scheduling_is_refused_next_to_the_field(
+    client_in, audience, bsg_settings
+):
+    client_in.post(
+        reverse("campaigns:new", args=["sms"]),
+        sms_data(lists=[audience["spring"].id], action="plan"),
+    )
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:edit", args=[campaign.pk]),
+        sms_data(
+            lists=[audience["spring"].id],
+            action="schedule",
+            start="at",
+            start_at="2099-01-01T10:00",
+            bsg_schedules="on",
+        ),
+    )
+    assert response.status_code == 422
+    assert "more than 30 days ahead" in response.content.decode()
+
+
+def test_the_preview_escapes_html_and_shows_counts(client_in, audience):
+    audience["people"][1].fields = {"first_name": "<script>alert(1)</script>"}
+    audience["people"][1].save()
+    response = client_in.post(
+        reverse("campaigns:preview"),
+        sms_data(text="<b>Hi</b> {first_name}", lists=[audience["spring"].id]),
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "&lt;b&gt;Hi&lt;/b&gt;" in body
+    assert 'id="total-recipients">3<' in body
+    assert "Empty: first_name" in body
+
+
+def test_the_preview_offers_the_gsm7_fix_with_parts_saved(client_in, audience):
+    text = "It\u2019s " + "a" * 70
+    response = client_in.post(
+        reverse("campaigns:preview"), sms_data(text=text, lists=[audience["spring"].id])
+    )
+    body = response.content.decode()
+    assert "data-gsm7-fix" in body
+    assert "2 → 1 parts" in body
+
+
+def test_duplicate_makes_a_new_draft(client_in, audience):
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    original = Campaign.objects.get()
+    response = client_in.post(reverse("campaigns:duplicate", args=[original.pk]))
+    copy = Campaign.objects.exclude(pk=original.pk).get()
+    assert response.status_code == 302
+    assert copy.duplicated_from == original
+    assert copy.text == original.text
+    assert list(copy.lists.all()) == [audience["spring"]]
+
+
+def test_rcs_card_errors_appear_next_to_the_card_field(client_in, audience, bsg_settings):
+    data = {
+        "name": "RCS",
+        "rcs_agent": "Agent",
+        "lists": [audience["spring"].id],
+        "validity_hours": "72",
+        "tariff_code": "0",
+        "fallback_validity_hours": "72",
+        "start": "now",
+        "card-TOTAL_FORMS": "1",
+        "card-INITIAL_FORMS": "0",
+        "card-0-title": "Sale",
+        "card-0-text": "Spring sale",
+        "card-0-media_url": "ftp://nope",
+        "card-0-suggestion_1_label": "Call us",
+        "card-0-suggestion_1_target": "+380 50 111 1111",
+        "action": "send",
+    }
+    response = client_in.post(reverse("campaigns:new", args=["rcs"]), data)
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "must begin with http:// or https://" in body
+    campaign = Campaign.objects.get()
+    assert campaign.rcs_cards[0]["suggestions"] == [{"text": "Call us", "phone": "380501111111"}]
+
+
+def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(client_in, audience, bsg_settings):
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:test-send", args=[campaign.pk]),
+        {"phone": "+380 50 999 9999", "contact_phone": "380501111111"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    test = TestSend.objects.get()
+    assert test.error == ""
+    assert test.text == "Hi Olena!"
+    assert test.bsg_method == "sms/send-individual"
+    assert test.bsg_campaign_id
+    status = client_in.get(reverse("campaigns:test-send-status", args=[test.pk]))
+    assert status.status_code == 200
+    assert "status" in status.content.decode()
+
+
+def test_a_test_send_to_a_bad_number_says_so(client_in, audience, bsg_settings):
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:test-send", args=[campaign.pk]),
+        {"phone": "12ab"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "cannot be used" in response.content.decode()
+    assert not TestSend.objects.exists()

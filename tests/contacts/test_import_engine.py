@@ -1,0 +1,450 @@
+"""Imports on real PostgreSQL, through the services the web page and the tasks call.
+
+Every bad file of the issue is here: empty, no phone column, cp1251, ragged rows, formulas,
+emoji, invalid and short numbers, duplicates, BOM, semicolons and tabs, XLSX; and the promises:
+the dry run writes nothing, and a failed or cancelled import leaves every list as it was.
+"""
+
+# Cyrillic letters in these files are meant: the files people import are in Ukrainian.
+# ruff: noqa: RUF001
+import codecs
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import connections
+
+from contacts.importing import engine, services, shaping
+from contacts.models import (
+    Contact,
+    ContactField,
+    ContactImport,
+    ContactList,
+    DoNotContact,
+    ListMembership,
+)
+
+pytestmark = pytest.mark.django_db
+Status = ContactImport.Status
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CONTACTS_DEFAULT_REGION = "UA"
+
+
+def write(tmp_path, name, content: bytes | str):
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def upload(path, **options) -> ContactImport:
+    options.setdefault("list_id", ContactList.objects.get_or_create(name="Customers")[0].pk)
+    with open(path, "rb") as stream:
+        return services.contact_import_create(
+            upload=File(stream, name=path.name), original_name=path.name, **options
+        )
+
+
+def dry_run(path, mapping=None, **options) -> ContactImport:
+    contact_import = upload(path, **options)
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk,
+        mapping=mapping if mapping is not None else contact_import.mapping,
+        enqueue=False,
+    )
+    return services.contact_import_analyse(import_id=contact_import.pk)
+
+
+def run_import(path, mapping=None, **options) -> ContactImport:
+    contact_import = dry_run(path, mapping, **options)
+    assert contact_import.status == Status.READY, contact_import.error
+    assert services.contact_import_start(import_id=contact_import.pk, enqueue=False)
+    return services.contact_import_apply(import_id=contact_import.pk)
+
+
+def counts(contact_import) -> dict[str, int]:
+    return {outcome: figure["count"] for outcome, figure in contact_import.dry_run.items()}
+
+
+def rejected_rows(contact_import) -> list[list[str]]:
+    with contact_import.rejected_file.open("rb") as stream:
+        text = stream.read().decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def stage_exists(import_id) -> bool:
+    return engine.staged_row_count(import_id) is not None
+
+
+BASIC = (
+    "phone,name,city\n"
+    "+380 50 123 4567,Olena,Kyiv\n"
+    "380671234567,Taras,Lviv\n"
+    "0501234567,Olena again,Odesa\n"
+    "12345,Short,Odesa\n"
+    "3.80931234567E+11,Spreadsheet,Dnipro\n"
+    '=HYPERLINK("http://evil"),Formula,Kyiv\n'
+    "380931234568,Emoji 😀,=1+2\n"
+    "380931234569,Ragged\n"
+)
+
+
+def test_a_file_is_imported_with_a_report_and_its_rejected_rows(tmp_path):
+    contact_import = run_import(write(tmp_path, "basic.csv", BASIC))
+
+    assert contact_import.status == Status.DONE
+    assert (contact_import.rows_total, contact_import.rows_created) == (8, 4)
+    assert (contact_import.rows_duplicate, contact_import.rows_invalid) == (1, 3)
+    assert contact_import.rows_added_to_list == 4
+    assert contact_import.progress_percent == 100
+    contacts = {c.phone: (c.name, c.fields) for c in Contact.objects.all()}
+    assert contacts == {
+        "380501234567": ("Olena", {"city": "Kyiv"}),  # the first row wins over its duplicate
+        "380671234567": ("Taras", {"city": "Lviv"}),
+        "380931234567": ("Spreadsheet", {"city": "Dnipro"}),  # scientific notation repaired
+        "380931234568": ("Emoji 😀", {"city": "=1+2"}),  # stored as text, never evaluated
+    }
+    members = ListMembership.objects.filter(contact_list=contact_import.contact_list)
+    assert members.count() == 4
+    assert ContactField.objects.filter(key="city").exists()  # created from the column
+    assert rejected_rows(contact_import) == [
+        ["phone", "name", "city", "row", "reason"],
+        ["0501234567", "Olena again", "Odesa", "4", "duplicate: same number as row 2"],
+        [
+            "12345",
+            "Short",
+            "Odesa",
+            "5",
+            "“12345” is too short: 5 digits, and it is not a valid number in UA either",
+        ],
+        [
+            '\'=HYPERLINK("http://evil")',  # neutralised against formula injection
+            "Formula",
+            "Kyiv",
+            "7",
+            '“=HYPERLINK("http://evil")” contains characters that are not digits',
+        ],
+        ["380931234569", "Ragged", "", "9", "the row has 2 cells but the header has 3 columns"],
+    ]
+    assert not stage_exists(contact_import.pk)
+
+
+def test_the_dry_run_counts_and_shows_examples_but_writes_no_contact(tmp_path):
+    Contact.objects.create(phone="380671234567", name="Taras", fields={"city": "Lviv"})
+
+    contact_import = dry_run(write(tmp_path, "basic.csv", BASIC), on_existing="update")
+
+    assert contact_import.status == Status.READY
+    assert counts(contact_import) == {
+        "new": 3,
+        "updated": 0,
+        "unchanged": 1,
+        "duplicate": 1,
+        "invalid": 3,
+    }
+    examples = contact_import.dry_run["invalid"]["examples"]
+    assert [example["row"] for example in examples] == [5, 7, 9]
+    assert examples[0]["detail"].startswith("“12345” is too short")
+    assert contact_import.dry_run["duplicate"]["examples"][0]["detail"] == "same number as row 2"
+    assert Contact.objects.count() == 1
+    assert ListMembership.objects.count() == 0
+    assert stage_exists(contact_import.pk)  # kept for the import that follows
+
+
+def test_known_numbers_are_skipped_or_updated_and_empty_cells_erase_nothing(tmp_path):
+    ContactField.objects.create(key="city", label="City")
+    ContactField.objects.create(key="vip", label="VIP")
+    known = Contact.objects.create(
+        phone="380501234567", name="Old name", fields={"city": "Lviv", "vip": "yes"}
+    )
+    same = Contact.objects.create(phone="380671234567", name="Taras", fields={"city": "Kyiv"})
+    path = write(
+        tmp_path,
+        "again.csv",
+        "phone,name,city,vip\n380501234567,New name,Kyiv,\n380671234567,,Kyiv,\n"
+        "380931234567,Iryna,Odesa,no\n",
+    )
+
+    skipped = run_import(path, on_existing="skip")
+    assert (skipped.rows_created, skipped.rows_updated, skipped.rows_unchanged) == (1, 0, 2)
+    known.refresh_from_db()
+    assert (known.name, known.fields) == ("Old name", {"city": "Lviv", "vip": "yes"})
+    assert skipped.rows_added_to_list == 3  # known contacts still join the list
+
+    updated = run_import(path, on_existing="update")
+    assert (updated.rows_created, updated.rows_updated, updated.rows_unchanged) == (0, 1, 2)
+    known.refresh_from_db()
+    assert (known.name, known.fields) == ("New name", {"city": "Kyiv", "vip": "yes"})
+    same.refresh_from_db()
+    assert (same.name, same.fields) == ("Taras", {"city": "Kyiv"})
+    assert updated.rows_added_to_list == 0  # they were all in the list already
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("bom.csv", codecs.BOM_UTF8 + "Телефон,Ім'я\n380501234567,Олена\n".encode()),
+        ("semicolon.csv", "Телефон;Ім'я\n380501234567;Олена\n".encode()),
+        ("tab.tsv", "Телефон\tІм'я\n380501234567\tОлена\n".encode()),
+        ("windows.csv", "Телефон;Имя\n380501234567;Олена\n".encode("cp1251")),
+    ],
+)
+def test_cyrillic_files_in_every_encoding_and_delimiter(tmp_path, name, content):
+    contact_import = run_import(write(tmp_path, name, content))
+    assert contact_import.status == Status.DONE, contact_import.error
+    assert list(Contact.objects.values_list("phone", "name")) == [("380501234567", "Олена")]
+
+
+def test_xlsx_with_number_cells_and_formulas(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Mobile", "Name", "Note"])
+    sheet.append([380501234567, "Olena", "=A2*2"])
+    sheet.append([3.80671234567e11, "Taras", None])
+    sheet.append(["12", "Short", None])
+    path = tmp_path / "contacts.xlsx"
+    workbook.save(path)
+
+    contact_import = run_import(path)
+
+    assert contact_import.status == Status.DONE, contact_import.error
+    assert (contact_import.rows_created, contact_import.rows_invalid) == (2, 1)
+    assert dict(Contact.objects.values_list("phone", "fields")) == {
+        "380501234567": {"note": "=A2*2"},
+        "380671234567": {},
+    }
+
+
+def test_several_name_columns_are_joined(tmp_path):
+    path = write(tmp_path, "n.csv", "phone,first,last\n380501234567,Olena,Shevchenko\n")
+    run_import(path, mapping={"0": "phone", "1": "name", "2": "name"})
+    assert Contact.objects.get().name == "Olena Shevchenko"
+
+
+def test_values_that_do_not_fit_are_rejected_per_row(tmp_path):
+    long_name = "x" * 201
+    # A NUL byte near the start means a binary file; further down it is one bad row.
+    filler = "380931234567,ok\n" * 5000
+    path = write(
+        tmp_path,
+        "long.csv",
+        f"phone,name\n{filler}380501234567,{long_name}\n380671234567,Nul\x00byte\n",
+    )
+    contact_import = run_import(path)
+    details = [e["detail"] for e in contact_import.dry_run["invalid"]["examples"]]
+    assert details == [
+        "the name is 201 characters long; at most 200",
+        "a cell contains a NUL character (binary data), which is not text",
+    ]
+    assert list(Contact.objects.values_list("phone", flat=True)) == ["380931234567"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty."),
+        (b"\x00\x01\x02binary", "not a CSV or XLSX file"),
+        ("phone\n380501234567\n".encode("utf-16"), "UTF-16"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "old Excel .xls file"),
+    ],
+)
+def test_unreadable_files_are_refused_at_upload_and_nothing_is_kept(tmp_path, content, message):
+    with pytest.raises(ValidationError, match=message):
+        upload(write(tmp_path, "bad.csv", content))
+    assert ContactImport.objects.count() == 0
+    assert not any((tmp_path / "media").rglob("bad*"))
+
+
+def test_a_file_without_a_phone_column_cannot_be_dry_run(tmp_path):
+    contact_import = upload(write(tmp_path, "nophone.csv", "name,city\nOlena,Kyiv\n"))
+    assert "phone" not in contact_import.mapping.values()
+    with pytest.raises(ValidationError, match="Choose the column that holds the phone numbers"):
+        services.contact_import_confirm_mapping(
+            import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+        )
+    assert ContactImport.objects.get().status == Status.UPLOADED
+
+
+def test_a_new_list_is_created_only_for_a_readable_file(tmp_path):
+    with pytest.raises(ValidationError):
+        upload(write(tmp_path, "empty.csv", b""), list_id=None, new_list_name="Fresh")
+    assert not ContactList.objects.filter(name="Fresh").exists()
+    contact_import = upload(
+        write(tmp_path, "ok.csv", "phone\n380501234567\n"), list_id=None, new_list_name="Fresh"
+    )
+    assert contact_import.contact_list.name == "Fresh"
+
+
+def test_a_file_that_breaks_mid_way_fails_the_dry_run_and_keeps_nothing(tmp_path):
+    content = b"phone,name\n" + b"380501234567,Olena\n" * 5000 + b"380671234567,\xff\n"
+    contact_import = dry_run(write(tmp_path, "broken.csv", content))
+    assert contact_import.status == Status.FAILED
+    assert "stops being valid utf-8" in contact_import.error
+    assert "Nothing was written" in contact_import.error
+    assert not stage_exists(contact_import.pk)
+
+
+def test_cancelling_the_dry_run_stops_it_and_drops_the_staged_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "STAGE_CHUNK", 2)
+    monkeypatch.setattr(shaping, "POOL_BATCH", 2)
+    path = write(tmp_path, "c.csv", "phone\n" + "".join(f"38050123450{i}\n" for i in range(8)))
+    contact_import = upload(path)
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    chunks_seen = []
+
+    def user_clicks_cancel(rows_read):
+        chunks_seen.append(rows_read)
+        services.contact_import_cancel(import_id=contact_import.pk)
+
+    result = services.contact_import_analyse(
+        import_id=contact_import.pk, on_progress=user_clicks_cancel
+    )
+
+    assert chunks_seen == [2]  # it stopped at the first chunk after the cancel
+    assert result.status == Status.CANCELLED
+    assert "Nothing was written" in result.error
+    assert not stage_exists(contact_import.pk)
+    assert services.contact_import_analyse(import_id=contact_import.pk) is None
+
+
+def test_the_tasks_do_nothing_when_the_import_has_moved_on(tmp_path):
+    contact_import = run_import(write(tmp_path, "ok.csv", "phone\n380501234567\n"))
+    assert services.contact_import_analyse(import_id=contact_import.pk) is None
+    assert services.contact_import_apply(import_id=contact_import.pk) is None
+    assert not services.contact_import_start(import_id=contact_import.pk)
+    assert not services.contact_import_cancel(import_id=contact_import.pk)
+    assert Contact.objects.count() == 1
+
+
+def test_staged_rows_lost_before_the_import_are_read_again(tmp_path):
+    contact_import = dry_run(write(tmp_path, "ok.csv", "phone,name\n380501234567,Olena\n"))
+    engine.drop_stage(contact_import.pk)  # as after a PostgreSQL crash (UNLOGGED table)
+    services.contact_import_start(import_id=contact_import.pk, enqueue=False)
+    done = services.contact_import_apply(import_id=contact_import.pk)
+    assert done.status == Status.DONE
+    assert done.rows_created == 1
+
+
+def _list_with_members(*phones: str) -> ContactList:
+    contact_list = ContactList.objects.create(name="Loyal")
+    for phone in phones:
+        ListMembership.objects.create(
+            contact_list=contact_list, contact=Contact.objects.create(phone=phone, name="Kept")
+        )
+    return contact_list
+
+
+def test_a_failed_import_keeps_nothing_and_the_list_keeps_what_it_held(tmp_path, monkeypatch):
+    loyal = _list_with_members("380501234567")
+    path = write(tmp_path, "f.csv", "phone,name\n380501234567,Renamed\n380671234567,New person\n")
+    contact_import = dry_run(path, on_existing="update", list_id=loyal.pk)
+    services.contact_import_start(import_id=contact_import.pk, enqueue=False)
+    real_apply = engine._apply_contacts
+
+    def apply_then_break(spec, cursor, now, step):
+        real_apply(spec, cursor, now, step)  # every row written, inside the transaction…
+        raise RuntimeError("disk full")  # …and then the database gives up
+
+    monkeypatch.setattr(engine, "_apply_contacts", apply_then_break)
+    with pytest.raises(RuntimeError):
+        services.contact_import_apply(import_id=contact_import.pk)
+
+    failed = ContactImport.objects.get(pk=contact_import.pk)
+    assert failed.status == Status.FAILED
+    assert "Nothing was written to the contacts" in failed.error
+    assert list(Contact.objects.values_list("phone", "name")) == [("380501234567", "Kept")]
+    assert list(loyal.contacts.values_list("phone", flat=True)) == ["380501234567"]
+    assert not stage_exists(contact_import.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_while_writing_rolls_every_row_back(tmp_path):
+    loyal = _list_with_members("380501234567")
+    path = write(tmp_path, "c.csv", "phone,name\n380671234567,New\n380931234567,Newer\n")
+    contact_import = dry_run(path, list_id=loyal.pk)
+    services.contact_import_start(import_id=contact_import.pk, enqueue=False)
+
+    def cancel_from_the_web_page(rows_done):
+        # The cancel arrives over another connection, as the user's click would.
+        web = connections.create_connection("default")
+        try:
+            with web.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE contacts_contactimport SET status = 'cancelled' WHERE id = %s",
+                    [contact_import.pk],
+                )
+        finally:
+            web.close()
+
+    result = services.contact_import_apply(
+        import_id=contact_import.pk, on_progress=cancel_from_the_web_page
+    )
+
+    assert result.status == Status.CANCELLED
+    assert list(Contact.objects.values_list("phone", flat=True)) == ["380501234567"]
+    assert list(loyal.contacts.values_list("phone", flat=True)) == ["380501234567"]
+    assert not stage_exists(contact_import.pk)
+
+
+def test_opt_outs_are_imported_into_the_do_not_contact_list(tmp_path, django_user_model):
+    user = django_user_model.objects.create_user("ops", password="a-long-test-password")
+    DoNotContact.objects.create(phone="380501234567", reason="asked by phone")
+    path = write(
+        tmp_path,
+        "stop.csv",
+        "phone,reason,name\n380501234567,STOP reply\n380671234567,STOP reply,x\n"
+        "380931234567,,y\nnot a number,,z\n",
+    )
+    # The first data row is ragged on purpose: 2 cells for 3 columns.
+    contact_import = run_import(
+        path,
+        target=ContactImport.Target.DO_NOT_CONTACT,
+        list_id=None,
+        reason="Imported from the old CRM",
+        created_by_id=user.pk,
+    )
+
+    assert contact_import.status == Status.DONE, contact_import.error
+    assert (contact_import.rows_created, contact_import.rows_invalid) == (2, 2)
+    entries = {e.phone: (e.reason, e.source, e.created_by_id) for e in DoNotContact.objects.all()}
+    assert entries == {
+        "380501234567": ("asked by phone", "manual", None),
+        "380671234567": ("STOP reply", "import", user.pk),
+        "380931234567": ("Imported from the old CRM", "import", user.pk),
+    }
+    assert Contact.objects.count() == 0
+
+
+def test_opt_out_reasons_are_updated_only_when_asked(tmp_path):
+    DoNotContact.objects.create(phone="380501234567", reason="old")
+    path = write(tmp_path, "stop.csv", "phone,reason\n380501234567,new reason\n")
+    skipped = run_import(path, target="do_not_contact", list_id=None)
+    assert (skipped.rows_updated, skipped.rows_unchanged) == (0, 1)
+    assert DoNotContact.objects.get().reason == "old"
+    updated = run_import(path, target="do_not_contact", list_id=None, on_existing="update")
+    assert updated.rows_updated == 1
+    assert DoNotContact.objects.get().reason == "new reason"
+
+
+def test_the_process_pool_shapes_rows_exactly_as_the_calling_process():
+    shape = shaping.RowShape.of(
+        mapping={"0": "phone", "1": "name", "2": "field:city"},
+        width=3,
+        strict_width=True,
+        region="UA",
+    )
+    rows = [(n + 2, [f"38050{n:07d}", f"Name {n}", "Kyiv\t\\x"]) for n in range(25)]
+    rows.append((27, ["bad", "x", "y"]))
+    inline = list(shaping.shaped_batches(shape, iter(rows), as_copy_text=True, use_pool=False))
+    pooled = list(shaping.shaped_batches(shape, iter(rows), as_copy_text=True, use_pool=True))
+    assert pooled == inline
+    assert sum(count for count, _ in pooled) == 26
+    assert "Kyiv\\\\t\\\\\\\\x" in inline[0][1]  # COPY escapes for tab and backslash

@@ -1,0 +1,196 @@
+"""The import pages: upload, mapping, dry run, live status panel, report and rejected rows."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from contacts.importing import services
+from contacts.models import Contact, ContactField, ContactImport, ContactList
+
+pytestmark = pytest.mark.django_db
+Status = ContactImport.Status
+CSV = "phone,name,city\n380501234567,<b>Olena</b>,Kyiv\n12345,Short,Lviv\n"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("marketer", password="x" * 20))
+    return client
+
+
+@pytest.fixture
+def contact_list():
+    return ContactList.objects.create(name="Customers")
+
+
+def post_upload(client, content=CSV, name="people.csv", **data):
+    data.setdefault("target", "contacts")
+    data.setdefault("on_existing", "skip")
+    data["file"] = SimpleUploadedFile(
+        name, content.encode() if isinstance(content, str) else content
+    )
+    return client.post(reverse("contacts:import-upload"), data)
+
+
+def test_the_pages_need_a_login(client):
+    client.logout()
+    response = client.get(reverse("contacts:import-index"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_upload_then_mapping_page_shows_columns_samples_and_guesses(client, contact_list):
+    response = post_upload(client, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("contacts:import-detail", args=[contact_import.pk])
+
+    page = client.get(response["Location"]).content.decode()
+    assert "&lt;b&gt;Olena&lt;/b&gt;" in page  # sample values are escaped
+    assert "<b>Olena</b>" not in page
+    assert 'value="phone" selected' in page
+    assert 'value="new:city" selected' in page
+    assert "Dry run" in page
+
+
+def test_upload_errors_are_specific_and_keep_nothing(client, contact_list):
+    response = post_upload(client, content=b"", contact_list=contact_list.pk)
+    assert response.status_code == 400
+    assert "file is empty." in response.content.decode()
+    response = post_upload(client, content="phone\n380501234567\n")
+    assert "Choose a list, or name a new one." in response.content.decode()
+    response = post_upload(client, content=b"\x00\x01binary", contact_list=contact_list.pk)
+    assert "not a CSV or XLSX file" in response.content.decode()
+    assert ContactImport.objects.count() == 0
+
+
+def test_a_new_list_can_be_named_at_upload(client):
+    post_upload(client, new_list_name="Spring fair")
+    assert ContactImport.objects.get().contact_list.name == "Spring fair"
+
+
+def test_the_mapping_is_checked_then_the_dry_run_is_queued(client, contact_list):
+    post_upload(client, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    url = reverse("contacts:import-mapping", args=[contact_import.pk])
+
+    response = client.post(url, {"column_0": "", "column_1": "name", "column_2": ""})
+    assert response.status_code == 400
+    assert "Choose the column that holds the phone numbers." in response.content.decode()
+
+    with _captured_on_commit() as callbacks:
+        response = client.post(
+            url, {"column_0": "phone", "column_1": "name", "column_2": "new:city"}
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 1  # the dry run task is sent once the transaction commits
+    contact_import.refresh_from_db()
+    assert contact_import.status == Status.ANALYSING
+    assert contact_import.mapping == {"0": "phone", "1": "name", "2": "field:city"}
+    assert ContactField.objects.filter(key="city", label="city").exists()
+
+
+def test_the_status_panel_polls_while_working_and_stops_when_ready(client, contact_list):
+    post_upload(client, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    status_url = reverse("contacts:import-status", args=[contact_import.pk])
+
+    working = client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every 1s [!document.hidden]"' in working
+    assert "<html" not in working  # just the panel
+
+    services.contact_import_analyse(import_id=contact_import.pk)
+    ready = client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in ready
+    assert "Dry run of 2 rows" in ready
+    assert "&lt;b&gt;Olena&lt;/b&gt;" in ready  # examples are escaped too
+    assert "is too short" in ready
+    assert Contact.objects.count() == 0
+
+
+def test_import_report_and_rejected_rows(client, contact_list):
+    post_upload(client, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    services.contact_import_analyse(import_id=contact_import.pk)
+
+    with _captured_on_commit() as callbacks:
+        response = client.post(reverse("contacts:import-start", args=[contact_import.pk]))
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    assert ContactImport.objects.get().status == Status.QUEUED
+    services.contact_import_apply(import_id=contact_import.pk)
+
+    page = client.get(reverse("contacts:import-detail", args=[contact_import.pk]))
+    text = page.content.decode()
+    assert 'value="100"' in text and "100%" in text
+    assert "Created</dt><dd>1</dd>" in text
+    assert "Invalid</dt><dd>1</dd>" in text
+
+    rejected = client.get(reverse("contacts:import-rejected", args=[contact_import.pk]))
+    assert rejected["Content-Disposition"] == 'attachment; filename="people-rejected.csv"'
+    body = b"".join(rejected.streaming_content).decode("utf-8-sig")
+    assert body.splitlines()[1].startswith("12345,Short,Lviv,3,")
+
+    listing = client.get(reverse("contacts:import-index")).content.decode()
+    assert "people.csv" in listing and "Done" in listing
+
+
+def test_cancel_and_what_cannot_be_done_twice(client, contact_list):
+    post_upload(client, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    cancel_url = reverse("contacts:import-cancel", args=[contact_import.pk])
+    client.post(cancel_url)
+    assert ContactImport.objects.get().status == Status.CANCELLED
+    response = client.post(cancel_url, follow=True)
+    assert "nothing to cancel" in response.content.decode()
+    response = client.post(reverse("contacts:import-start", args=[contact_import.pk]), follow=True)
+    assert "cannot start now" in response.content.decode()
+    assert (
+        client.get(reverse("contacts:import-rejected", args=[contact_import.pk])).status_code == 404
+    )
+    assert client.get(reverse("contacts:import-detail", args=[9999])).status_code == 404
+
+
+def test_reading_again_with_another_encoding(client, contact_list):
+    content = "phone;name\n380501234567;Олена\n".encode("cp1251")
+    post_upload(client, content=content, contact_list=contact_list.pk, encoding="utf-8")
+    assert ContactImport.objects.count() == 0  # forced UTF-8 cannot read it: refused
+
+    post_upload(client, content=content, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    assert contact_import.encoding == "cp1251"
+    response = client.post(
+        reverse("contacts:import-reread", args=[contact_import.pk]),
+        {"encoding": "cp1251", "delimiter": ","},
+    )
+    assert response.status_code == 302
+    contact_import.refresh_from_db()
+    assert contact_import.headers == ["phone;name"]  # one column: the user sees it and switches
+
+
+class _captured_on_commit:
+    """Collects transaction.on_commit callbacks instead of running them (no broker needed)."""
+
+    def __enter__(self):
+        from django.db import transaction
+
+        self.callbacks = []
+        self._original = transaction.on_commit
+        transaction.on_commit = lambda func, using=None, robust=False: self.callbacks.append(func)
+        return self.callbacks
+
+    def __exit__(self, *exc):
+        from django.db import transaction
+
+        transaction.on_commit = self._original
