@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Campaign, SavedSender, SendPlan, TestSend
+from .models import (
+    Campaign,
+    CampaignEvent,
+    CampaignPart,
+    Recipient,
+    SavedSender,
+    SendPlan,
+    TestSend,
+)
 
 
 @admin.register(Campaign)
@@ -9,7 +17,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("channel", "sms_mode", "status")
     search_fields = ("name", "text", "sender", "rcs_agent")
     filter_horizontal = ("lists",)
-    raw_id_fields = ("duplicated_from",)
+    raw_id_fields = ("duplicated_from", "retry_of")
     readonly_fields = ("created_at", "updated_at", "send_requested_at", "send_requested_by")
 
 
@@ -30,3 +38,44 @@ class SendPlanAdmin(admin.ModelAdmin):
 class TestSendAdmin(admin.ModelAdmin):
     list_display = ("campaign", "phone", "bsg_method", "bsg_campaign_id", "bsg_status", "error")
     raw_id_fields = ("campaign", "contact")
+
+
+# The engine's rows are written by the engine only: admins read them (a hand edit of a part's
+# state could send it twice).
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CampaignPart)
+class CampaignPartAdmin(_ReadOnly):
+    list_display = (
+        "campaign",
+        "number",
+        "state",
+        "bsg_campaign_id",
+        "bsg_status",
+        "sent",
+        "delivered",
+        "attempts",
+        "submitted_at",
+    )
+    list_filter = ("state", "bsg_status")
+    search_fields = ("bsg_campaign_id", "campaign__name")
+
+
+@admin.register(Recipient)
+class RecipientAdmin(_ReadOnly):
+    list_display = ("campaign", "part", "phone", "reference_id", "status")
+    list_filter = ("status",)
+    search_fields = ("phone", "reference_id")
+    show_full_result_count = False
+
+
+@admin.register(CampaignEvent)
+class CampaignEventAdmin(_ReadOnly):
+    list_display = ("campaign", "kind", "message", "user", "created_at")
+    list_filter = ("kind",)

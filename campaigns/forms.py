@@ -60,6 +60,9 @@ class _CampaignForm(forms.ModelForm):
             self.initial["start_time_zone"] = zone.key
         list_field = self.fields["lists"]
         list_field.label_from_instance = _list_label
+        # The browser's script fills this hidden input; no message about it could be seen, so an
+        # unusable value (even a NUL byte) falls back to the server's zone in _zone() instead.
+        self.fields["start_time_zone"].validators = []
 
     def clean_start_time_zone(self) -> str:
         value = self.cleaned_data.get("start_time_zone") or ""
@@ -111,7 +114,9 @@ def _list_label(contact_list: ContactList) -> str:
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else ZoneInfo(timezone.get_current_timezone_name())
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name longer than the file system allows ("File name too long"), typed into
+    # the hidden input by hand; like any unknown name it falls back to the server's zone.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo(settings.TIME_ZONE)
 
 
@@ -150,6 +155,8 @@ class SmsCampaignForm(_CampaignForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sms_mode"].required = False
+        # A radio list needs no empty "---------" choice: an unset mode means the default one.
+        self.fields["sms_mode"].choices = Campaign.SmsMode.choices
         for name in ("validity_hours", "tariff_code"):
             self.fields[name].required = False
 

@@ -35,6 +35,13 @@ class Campaign(models.Model):
         READY = "ready", "Ready to send"
         # Valid with a start time: sent when due (by us, or by BSG when bsg_schedules is set).
         SCHEDULED = "scheduled", "Scheduled"
+        # The engine's (issue 5): recipients resolved into the ledger, parts going to BSG.
+        SENDING = "sending", "Sending"
+        # Every part settled: done, stopped or refused at BSG.
+        FINISHED = "finished", "Finished"
+        STOPPED = "stopped", "Stopped"
+        # Stopped before anything was submitted: BSG never heard of it.
+        CANCELLED = "cancelled", "Cancelled"
 
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=3, choices=Channel.choices, default=Channel.SMS)
@@ -60,7 +67,7 @@ class Campaign(models.Model):
     # optional BSG reference_id of that number.
     pasted_numbers = models.TextField(blank=True)
 
-    # RCS (BSG rcs/send-groups).
+    # RCS (BSG rcs/send to the lists' phones, split at 5,000; see campaigns.engine).
     rcs_agent = models.CharField(max_length=100, blank=True)
     # [{"title", "text", "media_url", "suggestions": [{"text", "url"} | {"text", "phone"}]}]
     rcs_cards = models.JSONField(default=list, blank=True)
@@ -83,6 +90,16 @@ class Campaign(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The engine's: when the ledger was resolved, and who stopped the campaign and when.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # "Retry failed only": the campaign whose undelivered recipients this one sends to again.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -108,7 +125,7 @@ class Campaign(models.Model):
     def bsg_method(self) -> str:
         """The BSG endpoint this campaign goes out through, as the composer tells the user."""
         if self.is_rcs:
-            return "rcs/send-groups"
+            return "rcs/send"
         return {
             self.SmsMode.NUMBERS: "sms/send",
             self.SmsMode.INDIVIDUAL: "sms/send-individual",
@@ -234,3 +251,183 @@ class TestSend(models.Model):
     def is_final(self) -> bool:
         # BSG's terminal statuses (bsg-api.md); an error is final too.
         return bool(self.error) or self.bsg_status in {"done", "stopped", "spam"}
+
+
+# --- the engine (issue 5): parts, the per-recipient ledger, snapshots, events ------------------
+
+
+class EngineInstallation(models.Model):
+    """One row: the random salt that makes this installation's reference ids its own.
+
+    Two installations sending through one BSG account would otherwise both call their first
+    recipient "c1r0", and BSG refuses a reference id it has seen before (bsg-api.md).
+    """
+
+    salt = models.CharField(max_length=8, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Installation {self.salt}"
+
+
+class CampaignPart(models.Model):
+    """One BSG campaign: a campaign of more than 10,000 SMS (5,000 RCS) recipients has several.
+
+    `state` says what we know, not what we hope: a part whose request got no answer is
+    `unconfirmed` until BSG's own records say whether it exists.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be submitted"
+        SUBMITTING = "submitting", "Being submitted"
+        SUBMITTED = "submitted", "Submitted to BSG"
+        REJECTED = "rejected", "Rejected"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed: checking BSG"
+        HELD = "held", "Held"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        CANCELLED = "cancelled", "Cancelled before submitting"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    recipients = models.PositiveIntegerField(default=0)
+    bsg_campaign_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    bsg_status = models.CharField(max_length=30, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    # E8's per-status counts (expired, failed, undelivered, ...), kept as BSG names them.
+    breakdown = models.JSONField(default=dict, blank=True)
+    price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(max_length=8, blank=True)
+    # BSG's refusal, or what is known about a part that needs attention.
+    error = models.TextField(blank=True)
+    # BSG's answer to our stop request, as it said it.
+    stop_answer = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Set once any attempt ended without an answer: a later refusal of its reference ids as
+    # duplicates then means "the earlier attempt got through", not "rejected".
+    outcome_was_unknown = models.BooleanField(default=False)
+    reconcile_tries = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Per-recipient statuses (E9) are read at growing intervals until validity has passed.
+    messages_polled_at = models.DateTimeField(null=True, blank=True)
+    next_messages_poll_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="part_unique_number")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="part_state_next")]
+
+    def __str__(self) -> str:
+        return f"Part {self.number} of campaign {self.campaign_id} ({self.state})"
+
+    @property
+    def is_bsg_terminal(self) -> bool:
+        from bsg.schemas import TERMINAL_STATUSES
+
+        return self.bsg_status in TERMINAL_STATUSES
+
+    @property
+    def is_stoppable(self) -> bool:
+        """Submitted and not finished at BSG: BSG is asked, and its refusal shown plainly.
+
+        bsg-api.md lists creation, scheduled, sending, paused (and the YAML's moderation) as
+        stoppable; a status we do not know yet is asked too rather than silently skipped."""
+        return self.state == self.State.SUBMITTED and not self.is_bsg_terminal
+
+    @property
+    def is_settled(self) -> bool:
+        """Nothing more will happen to this part by itself."""
+        if self.state == self.State.SUBMITTED:
+            return self.is_bsg_terminal
+        return self.state in {self.State.REJECTED, self.State.CANCELLED}
+
+
+class Recipient(models.Model):
+    """The per-recipient ledger: one row per campaign and recipient, resolved at send time."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    part = models.ForeignKey(CampaignPart, on_delete=models.CASCADE, related_name="ledger")
+    # Position in the campaign (0-based); with the campaign id and the installation's salt it
+    # makes the reference id.
+    seq = models.PositiveIntegerField()
+    phone = models.CharField(max_length=15)
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    sms_parts = models.PositiveSmallIntegerField(default=0)
+    reference_id = models.CharField(max_length=32, unique=True)
+    bsg_message_id = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "seq"], name="recipient_unique_seq")
+        ]
+        indexes = [models.Index(fields=["part", "seq"], name="recipient_part_seq")]
+
+    def __str__(self) -> str:
+        return f"+{self.phone} in campaign {self.campaign_id}"
+
+
+class CampaignSnapshot(models.Model):
+    """A part's figures at one moment, appended only when they change (delivery over time)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="snapshots")
+    part = models.ForeignKey(
+        CampaignPart, on_delete=models.CASCADE, related_name="snapshots", null=True, blank=True
+    )
+    taken_at = models.DateTimeField(default=timezone.now)
+    bsg_status = models.CharField(max_length=30, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    breakdown = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["campaign_id", "taken_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bsg_status} {self.sent}/{self.delivered} at {self.taken_at:%H:%M:%S}"
+
+
+class CampaignEvent(models.Model):
+    """What happened to a campaign, in words a person reads on the dashboard."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        SEND_REQUESTED = "send_requested", "Send requested"
+        DISPATCHED = "dispatched", "Recipients resolved"
+        SUBMITTED = "submitted", "Submitted"
+        REJECTED = "rejected", "Rejected"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+        RECONCILED = "reconciled", "Reconciled"
+        RETRY = "retry", "Retry"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        STOPPED = "stopped", "Stopped"
+        CANCELLED = "cancelled", "Cancelled"
+        FINISHED = "finished", "Finished"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    part = models.ForeignKey(
+        CampaignPart, on_delete=models.SET_NULL, related_name="events", null=True, blank=True
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["campaign_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"

@@ -220,7 +220,9 @@ def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> N
         for message in compiled.errors:
             problems.add("fallback_text", message)
         problems.add("fallback_text", smstext.limit_error(campaign.fallback_text))
-    _check_lists(problems, list_ids, need_bsg_group=True)
+    # RCS goes out to the lists' phones (E14 rcs/send), not to BSG groups: the engine can then
+    # leave out do-not-contact numbers, split at 5,000 and find each part by reference id.
+    _check_lists(problems, list_ids, need_bsg_group=False)
 
 
 def rcs_card_errors(card: dict[str, Any]) -> list[tuple[str, str]]:
@@ -440,6 +442,10 @@ def campaign_request_send(
             "The campaign changed while it was being checked; look at it again and resend."
         )
     logger.info("campaign %s: send requested (%s, start %s)", campaign.pk, status, when)
+    # Saved first; the engine's task is queued once this commits (or found by the sweep).
+    from . import engine
+
+    engine.campaign_enqueue_dispatch(campaign_id=campaign.pk)
     return Campaign.objects.get(pk=campaign.pk)
 
 

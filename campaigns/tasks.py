@@ -2,10 +2,49 @@
 
 from celery import shared_task
 
-from . import sendplan
+from . import engine, sendplan
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def send_plan_compute(plan_id: int) -> None:
     """Count a send plan for every recipient; a plan already taken or done is left alone."""
     sendplan.send_plan_compute(plan_id=plan_id)
+
+
+# --- the engine (issue 5): each task re-fetches by id and calls one service --------------------
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def campaign_dispatch(campaign_id: int) -> None:
+    """Resolve a due campaign's recipients into the ledger and queue its parts."""
+    engine.campaign_dispatch(campaign_id=campaign_id)
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=120, time_limit=150)
+def part_submit(self, part_id: int) -> None:
+    """Submit one part; a part already claimed or moved is left alone."""
+    outcome = engine.part_submit(part_id=part_id)
+    if outcome is None or outcome.retry_in is None:
+        return
+    task = part_reconcile if outcome.state == engine.State.UNCONFIRMED else part_submit
+    engine._send_task(task, part_id, countdown=outcome.retry_in)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def part_reconcile(part_id: int) -> None:
+    """Settle an unconfirmed part from BSG's records; ask again later while it is unclear."""
+    outcome = engine.part_reconcile(part_id=part_id)
+    if outcome is not None and outcome.state == engine.State.UNCONFIRMED:
+        engine._send_task(part_reconcile, part_id, countdown=outcome.retry_in)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def engine_poll() -> None:
+    """Refresh live parts (one poll at a time, a lock guards it)."""
+    engine.engine_poll()
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def engine_sweep() -> None:
+    """Dispatch what the database says is due: campaigns, pending and stuck parts."""
+    engine.engine_sweep()

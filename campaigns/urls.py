@@ -16,6 +16,15 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/duplicate/", views.campaign_duplicate, name="duplicate"),
     path("campaigns/<int:campaign_id>/unschedule/", views.campaign_unschedule, name="unschedule"),
     path("campaigns/<int:campaign_id>/test-send/", views.campaign_test_send, name="test-send"),
+    path("campaigns/<int:campaign_id>/stop/", views.campaign_stop, name="stop"),
+    path("campaigns/<int:campaign_id>/parts/", views.campaign_parts, name="parts"),
+    path("campaigns/parts/<int:part_id>/resume/", views.part_resume, name="part-resume"),
+    path("campaigns/<int:campaign_id>/ledger.csv", views.campaign_ledger_csv, name="ledger-csv"),
+    path(
+        "campaigns/<int:campaign_id>/retry-failed/",
+        views.campaign_retry_failed,
+        name="retry-failed",
+    ),
     path(
         "campaigns/test-sends/<int:test_send_id>/", views.test_send_status, name="test-send-status"
     ),

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -7,8 +7,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
-from . import forms, selectors, sendplan, services
-from .models import Campaign, TestSend
+from . import engine, forms, selectors, sendplan, services
+from .models import Campaign, CampaignPart, TestSend
 
 
 @require_GET
@@ -174,8 +174,87 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan_fresh": fresh,
             "test_form": forms.TestSendForm(),
             "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
+            **_engine_context(campaign),
         },
     )
+
+
+# --- the engine's panel ------------------------------------------------------------------------
+
+
+def _engine_context(campaign: Campaign) -> dict:
+    parts = list(CampaignPart.objects.filter(campaign=campaign))
+    return {
+        "parts": parts,
+        "totals": engine.campaign_totals(campaign_id=campaign.pk),
+        "attention": [p for p in parts if p.state in ("needs_attention", "held")],
+        "events": list(campaign.events.select_related("user").order_by("-created_at", "-id")[:20]),
+        # The panel polls only while something can still change.
+        "live": campaign.status in (Campaign.Status.READY, Campaign.Status.SENDING),
+    }
+
+
+@require_GET
+def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The parts panel, polled while something can still change."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    return render(
+        request,
+        "campaigns/detail.html#engine",
+        {"campaign": campaign, **_engine_context(campaign)},
+    )
+
+
+@require_POST
+def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        report = engine.campaign_stop(campaign_id=campaign_id, user=request.user)
+    except engine.EngineRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        if report.cancelled_locally:
+            messages.success(request, "Cancelled: it had not been sent, and BSG was not called.")
+        else:
+            text = f"Stop sent: {len(report.stopped)} part(s) stopped at BSG"
+            if report.cancelled_parts:
+                text += f", {report.cancelled_parts} not yet submitted cancelled"
+            for answer in report.refused.values():
+                text += f"; {answer}"
+            messages.success(request, text + ".")
+    return redirect("campaigns:detail", campaign_id=campaign_id)
+
+
+@require_POST
+def part_resume(request: HttpRequest, part_id: int) -> HttpResponse:
+    part = get_object_or_404(CampaignPart, pk=part_id)
+    if engine.part_resume(part_id=part_id, user=request.user):
+        messages.success(request, f"Part {part.number} resumed.")
+    else:
+        messages.error(request, f"Part {part.number} is not held or waiting for attention.")
+    return redirect("campaigns:detail", campaign_id=part.campaign_id)
+
+
+@require_GET
+def campaign_ledger_csv(request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    response = StreamingHttpResponse(
+        engine.ledger_csv_rows(campaign_id=campaign_id), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign_id}-ledger.csv"'
+    return response
+
+
+@require_POST
+def campaign_retry_failed(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        retry = engine.campaign_retry_failed(campaign_id=campaign_id, user=request.user)
+    except engine.EngineRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("campaigns:detail", campaign_id=campaign_id)
+    messages.success(request, "A new campaign to the failed recipients is on its way.")
+    return redirect("campaigns:detail", campaign_id=retry.pk)
 
 
 @require_http_methods(["GET", "POST"])

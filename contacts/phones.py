@@ -165,47 +165,80 @@ def _fast_parse_digits(candidate: str, region: str | None):
     `parse` would refuse the number, or `_DECLINED`."""
     if len(candidate) < 5:
         return _DECLINED
-    if candidate.startswith("+"):
+    if candidate[0] == "+":
         country_code, national = pnu._extract_country_code(candidate[1:])
         if country_code == 0:
             return _DECLINED
-        metadata = None
-        code_in_number = True
+        metadata = _metadata_for_code(country_code)
     else:
-        metadata = PhoneMetadata.metadata_for_region(region, None)
-        if metadata is None:
+        plan = _REGION_PLANS.get(region)
+        if plan is None:
+            plan = _REGION_PLANS[region] = _region_plan(region)
+        if plan is _DECLINED:
             return _DECLINED
-        idd = metadata.international_prefix
-        idd_pattern = pnu.re_compile(idd) if idd is not None else _NON_MATCH_IDD
+        metadata, idd_pattern, code_text = plan
         if idd_pattern.match(candidate):
             return _DECLINED
-        country_code, national, code_in_number = _strip_default_country_code(candidate, metadata)
-    if code_in_number:
-        # A country code was read from the number itself: `parse` then switches to the
-        # metadata of that code's main region (for +1 typed in Canada, the United States').
-        number_region = pnu.region_code_for_country_code(country_code)
-        if metadata is None or number_region != region:
-            metadata = PhoneMetadata.metadata_for_region_or_calling_code(
-                country_code, number_region
-            )
-            if metadata is None:
-                return _DECLINED
-    if len(national) < pnu._MIN_LENGTH_FOR_NSN:
+        country_code, national, code_in_number = _strip_default_country_code(
+            candidate, metadata, code_text
+        )
+        if code_in_number:
+            # A country code read from the number itself: `parse` then switches to the
+            # metadata of that code's main region (for +1 typed in Canada, the United States').
+            main = _metadata_for_code(country_code)
+            if pnu.region_code_for_country_code(country_code) != region:
+                metadata = main
+    if metadata is None or len(national) < pnu._MIN_LENGTH_FOR_NSN:
         return _DECLINED
-    _, potential, _ = pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
-    if pnu._test_number_length(potential, metadata) not in _KEEP_NATIONAL_NUMBER:
-        national = potential
+    if metadata.national_prefix_for_parsing:
+        _, potential, _ = pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _length_result(metadata, len(potential)) not in _KEEP_NATIONAL_NUMBER:
+            national = potential
     if len(national) > pnu._MAX_LENGTH_FOR_NSN:
         return None
-    if len(national) < pnu._MIN_LENGTH_FOR_NSN or national.startswith("0"):
+    if len(national) < pnu._MIN_LENGTH_FOR_NSN or national[0] == "0":
         return _DECLINED
     return country_code, national
 
 
-def _strip_default_country_code(number: str, metadata: PhoneMetadata) -> tuple[int, str, bool]:
+# Per-region and per-length answers that `parse` recomputes on every call; they depend on the
+# metadata alone (and the number's length), never on the digits.
+_REGION_PLANS: dict[str | None, object] = {}
+_CODE_METADATA: dict[int, PhoneMetadata | None] = {}
+_LENGTH_RESULTS: dict[tuple[int, int], object] = {}
+
+
+def _region_plan(region: str | None):
+    metadata = PhoneMetadata.metadata_for_region(region, None) if region else None
+    if metadata is None:
+        return _DECLINED
+    idd = metadata.international_prefix
+    idd_pattern = re.compile(idd) if idd is not None else _NON_MATCH_IDD
+    return metadata, idd_pattern, str(metadata.country_code)
+
+
+def _metadata_for_code(country_code: int) -> PhoneMetadata | None:
+    if country_code not in _CODE_METADATA:
+        _CODE_METADATA[country_code] = PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, pnu.region_code_for_country_code(country_code)
+        )
+    return _CODE_METADATA[country_code]
+
+
+def _length_result(metadata: PhoneMetadata, length: int):
+    key = (id(metadata), length)
+    result = _LENGTH_RESULTS.get(key)
+    if result is None:
+        # `_test_number_length` reads only the length of the number it is given.
+        result = _LENGTH_RESULTS[key] = pnu._test_number_length("0" * length, metadata)
+    return result
+
+
+def _strip_default_country_code(
+    number: str, metadata: PhoneMetadata, code: str
+) -> tuple[int, str, bool]:
     """The region's own country code at the start of a number without `+`, as `parse` sees it:
     (country code, national number, whether the code was read from the number)."""
-    code = str(metadata.country_code)
     if number.startswith(code):
         general_desc = metadata.general_desc
         _, potential, _ = pnu._maybe_strip_national_prefix_carrier_code(
@@ -214,7 +247,7 @@ def _strip_default_country_code(number: str, metadata: PhoneMetadata) -> tuple[i
         if (
             not pnu._match_national_number(number, general_desc, False)
             and pnu._match_national_number(potential, general_desc, False)
-        ) or pnu._test_number_length(number, metadata) == pnu.ValidationResult.TOO_LONG:
+        ) or _length_result(metadata, len(number)) == pnu.ValidationResult.TOO_LONG:
             return metadata.country_code, potential, True
     return metadata.country_code, number, False
 

@@ -32,6 +32,16 @@ def test_every_page_asks_an_anonymous_visitor_to_log_in(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_logging_in_without_a_next_page_lands_on_the_dashboard(client):
+    get_user_model().objects.create_user("marketer", password="a-long-test-password")
+    response = client.post(
+        "/accounts/login/", {"username": "marketer", "password": "a-long-test-password"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
 def test_the_home_page_loads_the_balance_after_the_page(admin_client):
     response = admin_client.get("/")
     assert response.status_code == 200

@@ -34,7 +34,7 @@ from contacts.models import FIELD_KEY_VALIDATOR, ContactImport, DoNotContact
 
 from . import mapping as mapping_rules
 from .reading import XLSX, FileLayout, iter_rows
-from .shaping import POOL_THRESHOLD_ROWS, RowShape, shaped_batches
+from .shaping import RowShape, shaped_batches
 
 # Rows per staging chunk: one COPY (or executemany) and one commit, then a progress update.
 STAGE_CHUNK = 50_000
@@ -161,7 +161,6 @@ def stage_rows(spec: ImportSpec, *, on_progress: Callable[[int], bool] | None = 
         shape,
         iter_rows(spec.path, spec.layout),
         as_copy_text=connection.vendor == "postgresql",
-        use_pool=spec.layout.estimated_rows >= POOL_THRESHOLD_ROWS,
     )
     total = 0
     try:
@@ -179,7 +178,10 @@ def stage_rows(spec: ImportSpec, *, on_progress: Callable[[int], bool] | None = 
 
 
 def _mark_duplicates(spec: ImportSpec) -> None:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Grouping a million phones spills to disk at the default 4 MB.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(
             f"UPDATE {spec.table} AS s SET dup_of = f.first_row FROM ("
             f"SELECT phone, min(row_no) AS first_row FROM {spec.table} WHERE error IS NULL "

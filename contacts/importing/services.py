@@ -200,6 +200,7 @@ def contact_import_reread(*, import_id: int, encoding: str, delimiter: str) -> C
     _store_layout(contact_import, layout)
     contact_import.status = Status.UPLOADED
     contact_import.save()
+    engine.drop_stage(import_id)  # rows staged by an earlier dry run were read another way
     return contact_import
 
 
@@ -407,7 +408,17 @@ def contact_import_apply(
         _fail(import_id, f"The import failed unexpectedly. {NOTHING_KEPT}", old=(Status.RUNNING,))
         raise
     engine.drop_stage(import_id)
+    _discard_upload(import_id)
     return ContactImport.objects.get(pk=import_id)
+
+
+def _discard_upload(import_id: int) -> None:
+    """The uploaded file is not needed once the import is kept or cancelled (the report and
+    the rejected rows stay): big files would otherwise pile up in MEDIA_ROOT."""
+    contact_import = ContactImport.objects.get(pk=import_id)
+    if contact_import.file:
+        contact_import.file.delete(save=False)
+        ContactImport.objects.filter(pk=import_id).update(file="")
 
 
 class _ApplyCancelled(Exception):
@@ -463,4 +474,5 @@ def contact_import_cancel(*, import_id: int) -> bool:
     if idle:
         # No task holds this import: its staged rows go now. A running task drops its own.
         engine.drop_stage(import_id)
+        _discard_upload(import_id)
     return True

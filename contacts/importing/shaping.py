@@ -1,37 +1,24 @@
 """Checking and shaping file rows for the staging table: the per-row hot loop of an import.
 
-Kept free of Django models so that worker processes can import it without setting Django up:
-a big import normalizes its phones in a small process pool (`ShapingPool`) while the main
-process reads the file and feeds PostgreSQL, which is what brings a million rows under 30 s
-on two cores.
+Every row of a file passes through `shape_row` once, so this module counts microseconds: a
+million-row file spends most of its dry run here (see BENCHMARKS.md, "Contact import").
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import multiprocessing
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from json.encoder import encode_basestring
 
 from contacts.phones import InvalidPhone, normalize_phone
 
 from . import mapping as mapping_rules
 
-logger = logging.getLogger(__name__)
-_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-
 MAX_NAME_CHARS = 200  # Contact.name
 MAX_REASON_CHARS = 500  # DoNotContact.reason
 MAX_FIELD_CHARS = 1000
-# Rows per batch sent to a worker process: big enough that pickling is cheap per row.
-POOL_BATCH = 10_000
-# Files smaller than this are shaped in the calling process: a pool would cost more to start.
-POOL_THRESHOLD_ROWS = 100_000
-POOL_WORKERS = 2
+# Rows shaped at a time, then handed to COPY (or executemany) in one piece.
+BATCH_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -91,9 +78,16 @@ def shape_row(shape: RowShape, row_no: int, cells: list[str]) -> tuple:
     if problem:
         return _rejected(shape, row_no, problem)
     # The JSON is built here, in the worker processes, rather than by the database during
-    # the apply, where it would cost a few µs per row inside the one big transaction.
-    fields = _dumps(
-        {key: value for (_, key), value in zip(shape.fields, values, strict=True) if value}
+    # the apply, where it would cost a few µs per row inside the one big transaction. Keys
+    # are field keys ([a-z][a-z0-9_]*): only the values need JSON escaping.
+    fields = (
+        "{"
+        + ",".join(
+            f'"{key}":{encode_basestring(value)}'
+            for (_, key), value in zip(shape.fields, values, strict=True)
+            if value
+        )
+        + "}"
     )
     return (row_no, phone, name, reason, None, fields)
 
@@ -108,35 +102,48 @@ def _ragged_message(count: int, width: int) -> str:
 
 
 def _value_problem(shape: RowShape, name: str, reason: str, values: list[str | None]) -> str:
+    # Plain comparisons first: this runs for every row, and almost every row passes.
     if len(name) > MAX_NAME_CHARS:
         return f"the name is {len(name)} characters long; at most {MAX_NAME_CHARS}"
     if len(reason) > MAX_REASON_CHARS:
         return f"the reason is {len(reason)} characters long; at most {MAX_REASON_CHARS}"
-    longest = max((len(value) for value in values if value), default=0)
-    if longest > MAX_FIELD_CHARS:
-        key = next(
-            k for (_, k), v in zip(shape.fields, values, strict=True) if v and len(v) == longest
-        )
-        return f"the value of {key} is {longest} characters long; at most {MAX_FIELD_CHARS}"
-    if "\x00" in name or "\x00" in reason or any(value and "\x00" in value for value in values):
+    nul = "\x00" in name or "\x00" in reason
+    for (_, key), value in zip(shape.fields, values, strict=True):
+        if value is None:
+            continue
+        if len(value) > MAX_FIELD_CHARS:
+            return f"the value of {key} is {len(value)} characters long; at most {MAX_FIELD_CHARS}"
+        nul = nul or "\x00" in value
+    if nul:
         # PostgreSQL text cannot hold NUL; it is never part of a real name or value.
         return "a cell contains a NUL character (binary data), which is not text"
     return ""
 
 
 def _rejected(shape: RowShape, row_no: int, error: str) -> tuple:
-    return (row_no, None, "", "", error, None)
+    # The reason may quote the cell, and PostgreSQL text cannot hold a NUL character.
+    return (row_no, None, "", "", error.replace("\x00", "\ufffd"), None)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def _copy_escaped(value: str) -> str:
+    # Most values hold none of these: testing is cheaper than translating every one.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
 def copy_text(rows: Iterable[tuple]) -> str:
-    """Rows in COPY's text format: tab-separated, `\\N` for NULL, backslash escapes."""
-    escapes = _COPY_ESCAPES
+    """Staged rows in COPY's text format: tab-separated, `\\N` for NULL, backslash escapes."""
+    esc = _copy_escaped
     lines = [
-        "\t".join("\\N" if value is None else str(value).translate(escapes) for value in row)
-        for row in rows
+        # (row_no, phone, name, reason, error, fields): a phone is digits, a row number an int.
+        f"{row_no}\t{phone}\t{esc(name)}\t{esc(reason)}\t\\N\t{esc(fields)}"
+        if error is None
+        else f"{row_no}\t\\N\t\t\t{esc(error)}\t\\N"
+        for row_no, phone, name, reason, error, fields in rows
     ]
     lines.append("")
     return "\n".join(lines)
@@ -160,30 +167,14 @@ def _batches(rows: Iterator[tuple[int, list[str]]], size: int):
 
 
 def shaped_batches(
-    shape: RowShape,
-    rows: Iterator[tuple[int, list[str]]],
-    *,
-    as_copy_text: bool,
-    use_pool: bool,
+    shape: RowShape, rows: Iterator[tuple[int, list[str]]], *, as_copy_text: bool
 ) -> Iterator[tuple[int, object]]:
-    """(row count, shaped rows) per batch, in file order.
+    """(row count, shaped rows) per batch of BATCH_ROWS, in file order.
 
-    With `use_pool`, batches are shaped by worker processes while this process keeps reading
-    the file; at most a few batches are in flight, so memory stays flat.
+    Shaping runs in this process. A pool of worker processes was measured and dropped: on
+    this project's 2-core machine two CPU-bound processes run only ~1.5x as fast as one, and
+    the workers then compete with this process (reading the file) and with PostgreSQL (taking
+    the COPY), so the dry run of a million rows came out slower, not faster (BENCHMARKS.md).
     """
-    if not use_pool:
-        for batch in _batches(rows, POOL_BATCH):
-            yield shape_batch(shape, batch, as_copy_text)
-        return
-    # fork starts in milliseconds and needs no importable __main__. The children inherit the
-    # parent's database socket but never touch it, and leave through os._exit, which runs no
-    # finalizer that could close it.
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=POOL_WORKERS, mp_context=context) as pool:
-        pending: deque[Future] = deque()
-        for batch in _batches(rows, POOL_BATCH):
-            pending.append(pool.submit(shape_batch, shape, batch, as_copy_text))
-            if len(pending) > POOL_WORKERS * 2:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    for batch in _batches(rows, BATCH_ROWS):
+        yield shape_batch(shape, batch, as_copy_text)

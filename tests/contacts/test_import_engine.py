@@ -133,6 +133,8 @@ def test_a_file_is_imported_with_a_report_and_its_rejected_rows(tmp_path):
         ["380931234569", "Ragged", "", "9", "the row has 2 cells but the header has 3 columns"],
     ]
     assert not stage_exists(contact_import.pk)
+    assert contact_import.file.name == ""  # the upload is deleted; the report stays
+    assert not list((tmp_path / "media" / "imports").glob("*/*/basic*.csv"))
 
 
 def test_the_dry_run_counts_and_shows_examples_but_writes_no_contact(tmp_path):
@@ -292,7 +294,7 @@ def test_a_file_that_breaks_mid_way_fails_the_dry_run_and_keeps_nothing(tmp_path
 
 def test_cancelling_the_dry_run_stops_it_and_drops_the_staged_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "STAGE_CHUNK", 2)
-    monkeypatch.setattr(shaping, "POOL_BATCH", 2)
+    monkeypatch.setattr(shaping, "BATCH_ROWS", 2)
     path = write(tmp_path, "c.csv", "phone\n" + "".join(f"38050123450{i}\n" for i in range(8)))
     contact_import = upload(path)
     services.contact_import_confirm_mapping(
@@ -434,17 +436,18 @@ def test_opt_out_reasons_are_updated_only_when_asked(tmp_path):
     assert DoNotContact.objects.get().reason == "new reason"
 
 
-def test_the_process_pool_shapes_rows_exactly_as_the_calling_process():
+def test_copy_text_escapes_what_copy_would_misread():
     shape = shaping.RowShape.of(
         mapping={"0": "phone", "1": "name", "2": "field:city"},
         width=3,
         strict_width=True,
         region="UA",
     )
-    rows = [(n + 2, [f"38050{n:07d}", f"Name {n}", "Kyiv\t\\x"]) for n in range(25)]
-    rows.append((27, ["bad", "x", "y"]))
-    inline = list(shaping.shaped_batches(shape, iter(rows), as_copy_text=True, use_pool=False))
-    pooled = list(shaping.shaped_batches(shape, iter(rows), as_copy_text=True, use_pool=True))
-    assert pooled == inline
-    assert sum(count for count, _ in pooled) == 26
-    assert "Kyiv\\\\t\\\\\\\\x" in inline[0][1]  # COPY escapes for tab and backslash
+    rows = [
+        shaping.shape_row(shape, 2, ["380501234567", "Tab\there", 'Back\\slash "q"\nline']),
+        shaping.shape_row(shape, 3, ["bad\x00phone", "x", "y"]),
+    ]
+    assert shaping.copy_text(rows).splitlines() == [
+        '2\t380501234567\tTab\\there\t\t\\N\t{"city":"Back\\\\\\\\slash \\\\"q\\\\"\\\\nline"}',
+        "3\t\\N\t\t\t“bad\ufffdphone” contains characters that are not digits\t\\N",
+    ]

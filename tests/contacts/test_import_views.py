@@ -104,7 +104,7 @@ def test_the_status_panel_polls_while_working_and_stops_when_ready(client, conta
     status_url = reverse("contacts:import-status", args=[contact_import.pk])
 
     working = client.get(status_url, headers={"HX-Request": "true"}).content.decode()
-    assert 'hx-trigger="every 1s [!document.hidden]"' in working
+    assert 'hx-trigger="every 1s"' in working
     assert "<html" not in working  # just the panel
 
     services.contact_import_analyse(import_id=contact_import.pk)

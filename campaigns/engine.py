@@ -1,0 +1,1221 @@
+"""The campaign engine: resolve recipients, submit parts, reconcile, poll and stop.
+
+The database is the truth. Every move of a part is a compare-and-set on its `state`, so a task
+delivered twice, a worker killed mid-request or a beat that fires twice does nothing the first
+one did not already decide. The one thing that is never done blindly is a second POST of a part
+whose first POST may have been accepted: each one could be a paid SMS blast. Such a part is
+`unconfirmed` until BSG's own records (E9 by reference id, E5 for group sends) say whether it
+exists; only when they provably do not may it be sent again, with the SAME reference ids, which
+BSG refuses as duplicates if the first request got through after all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import random
+import secrets
+import string
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from bsg import rules, smstext
+from bsg.client import BsgClient, IndividualMessage
+from bsg.client import Recipient as BsgRecipient
+from bsg.errors import BsgError, BsgNotAuthorised, BsgRejected
+from bsg.schemas import TERMINAL_STATUSES
+from bsg.schemas import Campaign as BsgCampaign
+from config.bsg import bsg_client
+from contacts.csvsafe import neutralise_cell
+from contacts.models import ContactList, DoNotContact, ListMembership
+from contacts.selectors import fields_by_reference
+
+from . import rendering, selectors
+from .models import (
+    Campaign,
+    CampaignEvent,
+    CampaignPart,
+    CampaignSnapshot,
+    EngineInstallation,
+    Recipient,
+)
+
+logger = logging.getLogger(__name__)
+
+Part = CampaignPart
+State = CampaignPart.State
+Status = Campaign.Status
+
+LEDGER_BATCH = 5_000
+# E9's page[limit] is 15-500 (YAML); one reference is one message, so the smallest page will do.
+REFERENCE_PAGE = 15
+# Recipient statuses that "retry failed only" sends again (E9 message statuses, lower-cased).
+FAILED_MESSAGE_STATUSES = frozenset({"undelivered", "expired", "failed", "rejected", "unknown"})
+_SALT_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class EngineRefused(Exception):
+    """The engine will not do what was asked; the message says why, for the user."""
+
+
+# --- reference ids -----------------------------------------------------------------------------
+
+
+def installation_salt() -> str:
+    """This installation's salt, created once and kept in the database."""
+    row = EngineInstallation.objects.order_by("id").first()
+    if row is not None:
+        return row.salt
+    salt = "".join(secrets.choice(_SALT_ALPHABET) for _ in range(8))
+    EngineInstallation.objects.get_or_create(id=1, defaults={"salt": salt})
+    return EngineInstallation.objects.order_by("id").first().salt
+
+
+def _to36(number: int) -> str:
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = (string.digits + string.ascii_lowercase)[rest] + out
+        if not number:
+            return out
+
+
+def reference_id_for(*, salt: str, campaign_id: int, seq: int) -> str:
+    """Deterministic, at most 32 [a-zA-Z0-9], unique account-wide: salt, campaign, position.
+
+    The salt is lower-case and digits of fixed length and "Z" cannot occur in base 36 as
+    written here, so no two (campaign, seq) pairs give the same string."""
+    return f"{salt}{_to36(campaign_id)}Z{_to36(seq)}"
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def _event(
+    campaign_id: int,
+    kind: str,
+    message: str,
+    *,
+    part_id: int | None = None,
+    user: Any = None,
+) -> None:
+    CampaignEvent.objects.create(
+        campaign_id=campaign_id,
+        part_id=part_id,
+        kind=kind,
+        message=message,
+        user=user if user is not None and getattr(user, "is_authenticated", False) else None,
+    )
+
+
+# --- dispatch: resolve the ledger and split into parts -----------------------------------------
+
+
+def campaign_is_due(*, campaign: Campaign, now: datetime) -> bool:
+    """Ready now, or scheduled and due here, or scheduled at BSG (handed over at once)."""
+    if campaign.status == Status.READY:
+        return True
+    if campaign.status != Status.SCHEDULED:
+        return False
+    return campaign.bsg_schedules or campaign.start_at is None or campaign.start_at <= now
+
+
+@dataclass
+class DispatchResult:
+    campaign_id: int
+    part_ids: list[int] = field(default_factory=list)
+    recipients: int = 0
+    refused: str = ""
+
+
+def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> DispatchResult | None:
+    """Take a due campaign (compare-and-set to `sending`), resolve every recipient into the
+    ledger and cut it into parts, all in one transaction: a worker that dies half-way leaves
+    the campaign as it was, and the sweep takes it again. None when the campaign was not due or
+    another worker took it."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or not campaign_is_due(campaign=campaign, now=now):
+        logger.info("campaign %s: not due or already taken; nothing to dispatch", campaign_id)
+        return None
+    with transaction.atomic():
+        changed = Campaign.objects.filter(pk=campaign_id, status=campaign.status).update(
+            status=Status.SENDING, dispatched_at=now, updated_at=now
+        )
+        if changed != 1:
+            logger.info("campaign %s: taken by another worker", campaign_id)
+            return None
+        campaign.refresh_from_db()
+        result = _resolve_ledger(campaign)
+        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=result.part_ids))
+    logger.info(
+        "campaign %s: dispatched, %s recipients in %s parts",
+        campaign_id,
+        result.recipients,
+        len(result.part_ids),
+    )
+    return result
+
+
+def _part_size(campaign: Campaign) -> int:
+    return rules.MAX_RCS_RECIPIENTS if campaign.is_rcs else rules.MAX_SMS_RECIPIENTS
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    phone: str
+    contact_id: int | None
+    text: str
+    reference_id: str | None
+
+
+def _ledger_rows(campaign: Campaign) -> Iterator[_Row]:
+    """Every recipient once, with the text it gets: from the lists (minus do-not-contact), the
+    pasted numbers, or, for "retry failed only", the failed rows of the original's ledger."""
+    if campaign.retry_of_id:
+        rows = (
+            Recipient.objects.filter(
+                campaign_id=campaign.retry_of_id, status__in=FAILED_MESSAGE_STATUSES
+            )
+            .exclude(phone__in=DoNotContact.objects.values("phone"))
+            .order_by("seq")
+            .values_list("phone", "contact_id", "text")
+        )
+        for phone, contact_id, text in rows.iterator(chunk_size=LEDGER_BATCH):
+            yield _Row(phone, contact_id, text, None)
+        return
+    compiled = None
+    if campaign.is_sms and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
+        mode = (
+            rendering.MODE_GROUPS
+            if campaign.sms_mode == Campaign.SmsMode.GROUPS
+            else rendering.MODE_INDIVIDUAL
+        )
+        compiled = rendering.compile_text(campaign.text, fields=fields_by_reference(), mode=mode)
+    literal = campaign.text if campaign.is_sms else campaign.fallback_text
+    for row in selectors.campaign_audience_rows(campaign=campaign):
+        if compiled is not None and compiled.slots:
+            text = compiled.render(phone=row.phone, name=row.name, fields=row.fields).text
+        else:
+            text = literal
+        yield _Row(row.phone, row.contact_id, text, row.reference_id)
+
+
+def _resolve_ledger(campaign: Campaign) -> DispatchResult:
+    result = DispatchResult(campaign_id=campaign.pk)
+    if (
+        campaign.is_sms
+        and campaign.sms_mode == Campaign.SmsMode.GROUPS
+        and not campaign.retry_of_id
+    ):
+        refusal = _groups_do_not_contact_refusal(campaign)
+        if refusal:
+            part = Part.objects.create(
+                campaign=campaign, number=1, state=State.REJECTED, error=refusal
+            )
+            _event(campaign.pk, CampaignEvent.Kind.REJECTED, refusal, part_id=part.pk)
+            Campaign.objects.filter(pk=campaign.pk).update(status=Status.FINISHED)
+            result.refused = refusal
+            return result
+    # BSG's group methods send to the whole group in one campaign: no split there.
+    size = (
+        None
+        if campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.GROUPS
+        else _part_size(campaign)
+    )
+    salt = installation_salt()
+    writer = _LedgerWriter(campaign.pk)
+    parts: list[CampaignPart] = []
+    counts: dict[int, int] = {}
+    seq = 0
+    texts_parts: dict[str, int] = {}
+    for row in _ledger_rows(campaign):
+        number = 1 if size is None else seq // size + 1
+        if not parts or parts[-1].number != number:
+            parts.append(Part.objects.create(campaign=campaign, number=number))
+        part = parts[-1]
+        sms_parts = texts_parts.get(row.text)
+        if sms_parts is None:
+            sms_parts = smstext.analyse(row.text).parts if row.text else 0
+            if len(texts_parts) < 100_000:
+                texts_parts[row.text] = sms_parts
+        reference = row.reference_id or reference_id_for(
+            salt=salt, campaign_id=campaign.pk, seq=seq
+        )
+        writer.add(
+            (campaign.pk, part.pk, seq, row.phone, row.contact_id, row.text, sms_parts, reference)
+        )
+        counts[part.pk] = counts.get(part.pk, 0) + 1
+        seq += 1
+    writer.flush()
+    for part in parts:
+        Part.objects.filter(pk=part.pk).update(recipients=counts[part.pk])
+    result.part_ids = [p.pk for p in parts]
+    result.recipients = seq
+    if not parts:
+        Campaign.objects.filter(pk=campaign.pk).update(status=Status.FINISHED)
+        _event(campaign.pk, CampaignEvent.Kind.FINISHED, "No recipients left to send to.")
+    else:
+        _event(
+            campaign.pk,
+            CampaignEvent.Kind.DISPATCHED,
+            f"{seq} recipients resolved into {len(parts)} BSG campaign(s).",
+        )
+    return result
+
+
+class _LedgerWriter:
+    """Writes ledger rows in batches: COPY on PostgreSQL, bulk_create elsewhere."""
+
+    COLUMNS = (
+        "campaign_id",
+        "part_id",
+        "seq",
+        "phone",
+        "contact_id",
+        "text",
+        "sms_parts",
+        "reference_id",
+    )
+
+    def __init__(self, campaign_id: int) -> None:
+        self.rows: list[tuple] = []
+        self.postgres = connection.vendor == "postgresql"
+
+    def add(self, row: tuple) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= LEDGER_BATCH * (4 if self.postgres else 1):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        if self.postgres:
+            table = Recipient._meta.db_table
+            columns = ", ".join((*self.COLUMNS, "status"))
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in self.rows:
+                    copy.write_row((*row, ""))
+        else:
+            Recipient.objects.bulk_create(
+                [Recipient(**dict(zip(self.COLUMNS, row, strict=True))) for row in self.rows],
+                batch_size=LEDGER_BATCH,
+            )
+        self.rows = []
+
+
+def _groups_do_not_contact_refusal(campaign: Campaign) -> str:
+    """BSG's group methods send to every member of the group, and BSG has no way to leave a
+    contact out (bsg-api.md: no detach endpoint), so a do-not-contact number in a linked list
+    would be messaged. Refuse, and say how to send without them."""
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    opted_out = (
+        ListMembership.objects.filter(contact_list_id__in=list_ids)
+        .filter(contact__phone__in=DoNotContact.objects.values("phone"))
+        .values("contact_id")
+        .distinct()
+        .count()
+    )
+    if not opted_out:
+        return ""
+    return (
+        f"{opted_out} member(s) of the chosen lists are on the do-not-contact list, and BSG's "
+        "group sending would message them anyway (BSG cannot leave a group member out). "
+        "Duplicate the campaign and choose “To contact lists” so they are left out."
+    )
+
+
+# --- submit ------------------------------------------------------------------------------------
+
+
+def _backoff(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped (settings)."""
+    base = settings.ENGINE_BACKOFF_BASE
+    ceiling = min(settings.ENGINE_BACKOFF_MAX, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=base + random.uniform(0, ceiling))
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    part_id: int
+    state: str
+    detail: str = ""
+    retry_in: float | None = None
+
+
+def part_submit(
+    *, part_id: int, now: datetime | None = None, client: BsgClient | None = None
+) -> SubmitOutcome | None:
+    """Submit one part if it is pending and due; None when another worker has it or it moved."""
+    now = now or timezone.now()
+    part = Part.objects.select_related("campaign").filter(pk=part_id).first()
+    if part is None:
+        return None
+    campaign = part.campaign
+    if campaign.status != Status.SENDING:
+        return None
+    # The claim: exactly one worker moves pending -> submitting.
+    changed = (
+        Part.objects.filter(pk=part_id, state=State.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            state=State.SUBMITTING,
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+            next_attempt_at=None,
+        )
+    )
+    if changed != 1:
+        logger.info(
+            "part %s of campaign %s: not pending or not due; left alone", part_id, campaign.pk
+        )
+        return None
+    part.refresh_from_db()
+    own_client = client is None
+    client = client or bsg_client()
+    try:
+        answer = _post_part(client, campaign, part, now)
+    except BsgError as error:
+        return _submit_failed(part, error, now)
+    finally:
+        if own_client:
+            client.close()
+    _link(part, answer, now, how="submitted")
+    return SubmitOutcome(part_id=part.pk, state=State.SUBMITTED, detail=str(answer.id))
+
+
+def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: datetime):
+    start_at = (
+        campaign.start_at
+        if campaign.bsg_schedules and campaign.start_at and campaign.start_at > now
+        else None
+    )
+    ledger = Recipient.objects.filter(part_id=part.pk).order_by("seq")
+    if campaign.retry_of_id or (
+        campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.INDIVIDUAL
+    ):
+        messages = [
+            IndividualMessage(phone=phone, text=text, sender=campaign.sender, reference_id=ref)
+            for phone, text, ref in ledger.values_list("phone", "text", "reference_id")
+        ]
+        return client.sms_send_individual(
+            messages=messages,
+            validity=campaign.validity_hours,
+            tariff_code=campaign.tariff_code,
+            start_at=start_at,
+        )
+    if campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.NUMBERS:
+        phones = [
+            BsgRecipient(number=phone, reference_id=ref)
+            for phone, ref in ledger.values_list("phone", "reference_id")
+        ]
+        return client.sms_send(
+            phones=phones,
+            text=campaign.text,
+            sender=campaign.sender,
+            validity=campaign.validity_hours,
+            tariff_code=campaign.tariff_code,
+            start_at=start_at,
+        )
+    if campaign.is_sms:
+        compiled = rendering.compile_text(
+            campaign.text, fields=fields_by_reference(), mode=rendering.MODE_GROUPS
+        )
+        groups = list(
+            ContactList.objects.filter(campaigns=campaign, bsg_group_id__isnull=False)
+            .order_by("id")
+            .values_list("bsg_group_id", flat=True)
+        )
+        return client.sms_send_groups(
+            groups=groups,
+            text=compiled.for_bsg_groups(),
+            sender=campaign.sender,
+            validity=campaign.validity_hours,
+            tariff_code=campaign.tariff_code,
+            start_at=start_at,
+        )
+    # RCS goes out through E14 (phones with reference ids) rather than E6 (groups): it is the
+    # only RCS method that can be split at 5,000, leave do-not-contact numbers out and be
+    # reconciled by reference id.
+    from .services import _fallback_for_client, rcs_cards_for_client
+
+    phones = [
+        BsgRecipient(number=phone, reference_id=ref)
+        for phone, ref in ledger.values_list("phone", "reference_id")
+    ]
+    return client.rcs_send(
+        phones=phones,
+        sender=campaign.rcs_agent,
+        cards=rcs_cards_for_client(campaign.rcs_cards),
+        sms_fallback=_fallback_for_client(campaign),
+        check_stop_list=campaign.rcs_check_stop_list,
+        validity=campaign.validity_hours,
+        start_at=start_at,
+    )
+
+
+def _uses_references(campaign: Campaign) -> bool:
+    return bool(
+        campaign.retry_of_id or campaign.is_rcs or campaign.sms_mode != Campaign.SmsMode.GROUPS
+    )
+
+
+def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> SubmitOutcome:
+    campaign_id = part.campaign_id
+    if error.may_have_been_accepted:
+        Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
+            state=State.UNCONFIRMED, outcome_was_unknown=True, error=str(error)
+        )
+        _event(
+            campaign_id,
+            CampaignEvent.Kind.UNCONFIRMED,
+            f"Part {part.number}: no clear answer from BSG ({error}); checking BSG before "
+            "anything is sent again.",
+            part_id=part.pk,
+        )
+        logger.warning("part %s of campaign %s: unconfirmed: %s", part.pk, campaign_id, error)
+        return SubmitOutcome(
+            part.pk, State.UNCONFIRMED, str(error), retry_in=settings.ENGINE_RECONCILE_GRACE
+        )
+    if (
+        isinstance(error, BsgRejected)
+        and part.outcome_was_unknown
+        and any("reference" in key for key in error.errors)
+    ):
+        # Our reference ids are taken: an earlier attempt that got no answer went through.
+        Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
+            state=State.UNCONFIRMED, error=str(error)
+        )
+        logger.warning(
+            "part %s of campaign %s: references already at BSG; reconciling", part.pk, campaign_id
+        )
+        return SubmitOutcome(part.pk, State.UNCONFIRMED, str(error), retry_in=0)
+    if isinstance(error, BsgRejected):
+        Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
+            state=State.REJECTED, error=_rejection_text(error), finished_at=now
+        )
+        _event(
+            campaign_id,
+            CampaignEvent.Kind.REJECTED,
+            f"Part {part.number}: BSG refused it: {_rejection_text(error)}",
+            part_id=part.pk,
+        )
+        logger.warning("part %s of campaign %s: rejected: %r", part.pk, campaign_id, error)
+        campaign_finish_if_settled(campaign_id=campaign_id, now=now)
+        return SubmitOutcome(part.pk, State.REJECTED, str(error))
+    if isinstance(error, BsgNotAuthorised) or part.attempts >= settings.ENGINE_SUBMIT_MAX_ATTEMPTS:
+        message = (
+            f"Part {part.number}: not sent after {part.attempts} attempt(s); BSG's last answer: "
+            f"{error}. Nothing was accepted by BSG; resume it once BSG answers again."
+        )
+        Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
+            state=State.NEEDS_ATTENTION, error=message
+        )
+        _event(campaign_id, CampaignEvent.Kind.NEEDS_ATTENTION, message, part_id=part.pk)
+        logger.error("part %s of campaign %s: needs attention: %s", part.pk, campaign_id, error)
+        return SubmitOutcome(part.pk, State.NEEDS_ATTENTION, message)
+    # Nothing reached BSG (503, refused connection): safe to ask again later.
+    delay = _backoff(part.attempts)
+    Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
+        state=State.PENDING, next_attempt_at=now + delay, error=str(error)
+    )
+    logger.info(
+        "part %s of campaign %s: BSG unavailable (%s); retry in %.1fs",
+        part.pk,
+        campaign_id,
+        error,
+        delay.total_seconds(),
+    )
+    return SubmitOutcome(part.pk, State.PENDING, str(error), retry_in=delay.total_seconds())
+
+
+def _rejection_text(error: BsgRejected) -> str:
+    details = [f"{k}: {' '.join(v)}" for k, v in list(error.errors.items())[:5]]
+    return error.message + (" — " + "; ".join(details) if details else "")
+
+
+def _link(part: CampaignPart, answer: BsgCampaign, now: datetime, *, how: str) -> bool:
+    """Record the BSG campaign a part became; False if the part had already moved on."""
+    from_states = [State.SUBMITTING] if how == "submitted" else [State.UNCONFIRMED]
+    changed = Part.objects.filter(pk=part.pk, state__in=from_states).update(
+        state=State.SUBMITTED,
+        bsg_campaign_id=answer.id,
+        bsg_status=answer.status or "",
+        sent=answer.statistics.sent,
+        delivered=answer.statistics.delivered,
+        submitted_at=now,
+        error="",
+        next_messages_poll_at=now,
+    )
+    if changed != 1:
+        return False
+    kind = CampaignEvent.Kind.SUBMITTED if how == "submitted" else CampaignEvent.Kind.RECONCILED
+    verb = "submitted" if how == "submitted" else "found at BSG after an unclear answer"
+    _event(
+        part.campaign_id,
+        kind,
+        f"Part {part.number} {verb}: BSG campaign {answer.id} "
+        f"({answer.status or 'status unknown'}).",
+        part_id=part.pk,
+    )
+    logger.info("part %s of campaign %s: %s as BSG %s", part.pk, part.campaign_id, how, answer.id)
+    if Campaign.objects.filter(pk=part.campaign_id, status=Status.STOPPED).exists():
+        # Stopped while this part's request was in doubt: stop what turned out to exist.
+        part.refresh_from_db()
+        _stop_part(part, user=None)
+    return True
+
+
+# --- reconcile ---------------------------------------------------------------------------------
+
+
+def part_reconcile(
+    *, part_id: int, now: datetime | None = None, client: BsgClient | None = None
+) -> SubmitOutcome | None:
+    """Settle an unconfirmed part from BSG's records; None if it is not unconfirmed."""
+    now = now or timezone.now()
+    part = Part.objects.select_related("campaign").filter(pk=part_id).first()
+    if part is None or part.state != State.UNCONFIRMED:
+        return None
+    own_client = client is None
+    client = client or bsg_client()
+    try:
+        if _uses_references(part.campaign):
+            found = _find_by_references(client, part)
+        else:
+            found = _find_by_window(client, part, now)
+    except _Ambiguous as ambiguous:
+        return _needs_attention(part, str(ambiguous))
+    except BsgError as error:
+        tries = part.reconcile_tries + 1
+        Part.objects.filter(pk=part.pk, state=State.UNCONFIRMED).update(reconcile_tries=tries)
+        if tries >= settings.ENGINE_RECONCILE_MAX_TRIES:
+            return _needs_attention(
+                part,
+                f"Part {part.number}: BSG gave no clear answer to the send, and could not be "
+                f"asked whether it exists ({error}). It may or may not have been sent; check "
+                "BSG's web account before sending it again.",
+            )
+        logger.info("part %s: reconcile lookup failed (%s); later", part.pk, error)
+        return SubmitOutcome(
+            part.pk, State.UNCONFIRMED, str(error), retry_in=_backoff(tries).total_seconds()
+        )
+    finally:
+        if own_client:
+            client.close()
+    if found is not None:
+        if isinstance(found, int):
+            found = client_campaign(found)
+        _link(part, found, now, how="reconciled")
+        return SubmitOutcome(part.pk, State.SUBMITTED, str(found.id))
+    # None of its messages at BSG. A request that timed out may still be processed a moment
+    # later, so "none" only counts once the grace period has passed since the attempt.
+    waited = (now - part.last_attempt_at).total_seconds() if part.last_attempt_at else 1e9
+    if waited < settings.ENGINE_RECONCILE_GRACE:
+        return SubmitOutcome(
+            part.pk,
+            State.UNCONFIRMED,
+            "not found yet",
+            retry_in=settings.ENGINE_RECONCILE_GRACE - waited,
+        )
+    if part.attempts >= settings.ENGINE_SUBMIT_MAX_ATTEMPTS:
+        return _needs_attention(
+            part,
+            f"Part {part.number}: {part.attempts} attempts got no clear answer from BSG and BSG "
+            "holds none of its messages; nothing was sent. Resume to try again.",
+        )
+    changed = Part.objects.filter(pk=part.pk, state=State.UNCONFIRMED).update(
+        state=State.PENDING, next_attempt_at=now, reconcile_tries=0
+    )
+    if changed == 1:
+        _event(
+            part.campaign_id,
+            CampaignEvent.Kind.RETRY,
+            f"Part {part.number}: BSG provably holds none of its messages; sending it again "
+            "with the same reference ids.",
+            part_id=part.pk,
+        )
+        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=[part.pk]))
+    return SubmitOutcome(part.pk, State.PENDING, "none found at BSG")
+
+
+class _Ambiguous(Exception):
+    pass
+
+
+def client_campaign(campaign_id: int) -> BsgCampaign:
+    client = bsg_client()
+    try:
+        return client.campaign_get(campaign_id=campaign_id)
+    finally:
+        client.close()
+
+
+def _find_by_references(client: BsgClient, part: CampaignPart) -> BsgCampaign | None:
+    """BSG creates a campaign with all its messages or none, so a few of the part's reference
+    ids say it: the first and the last."""
+    ledger = Recipient.objects.filter(part_id=part.pk)
+    first = ledger.order_by("seq").values_list("reference_id", flat=True).first()
+    last = ledger.order_by("-seq").values_list("reference_id", flat=True).first()
+    for reference in dict.fromkeys(r for r in (first, last) if r):
+        page = client.messages_page(reference_id=reference, limit=REFERENCE_PAGE)
+        for message in page.items:
+            if message.reference_id == reference and message.campaign_id:
+                return client.campaign_get(campaign_id=message.campaign_id)
+    return None
+
+
+def _find_by_window(client: BsgClient, part: CampaignPart, now: datetime) -> BsgCampaign | None:
+    """Group sends carry no reference ids: look for a campaign of ours created around the
+    attempt (E5), with our sender, not already linked to another part."""
+    campaign = part.campaign
+    since = (part.last_attempt_at or now) - timedelta(minutes=2)
+    taken = set(
+        Part.objects.filter(bsg_campaign_id__isnull=False).values_list("bsg_campaign_id", flat=True)
+    )
+    candidates = [
+        c
+        for c in client.iter_campaigns(
+            message_type="rcs" if campaign.is_rcs else "sms",
+            date_from=since,
+            date_to=now + timedelta(minutes=1),
+        )
+        if c.id not in taken and (c.sender or "") == (campaign.sender or campaign.rcs_agent)
+    ]
+    if len(candidates) > 1:
+        ids = ", ".join(str(c.id) for c in candidates)
+        raise _Ambiguous(
+            f"Part {part.number}: BSG gave no clear answer, and BSG holds several campaigns "
+            f"that could be it ({ids}); check which one is ours in BSG's web account."
+        )
+    return candidates[0] if candidates else None
+
+
+def _needs_attention(part: CampaignPart, message: str) -> SubmitOutcome:
+    Part.objects.filter(pk=part.pk, state__in=[State.UNCONFIRMED, State.SUBMITTING]).update(
+        state=State.NEEDS_ATTENTION, error=message
+    )
+    _event(part.campaign_id, CampaignEvent.Kind.NEEDS_ATTENTION, message, part_id=part.pk)
+    logger.error("part %s of campaign %s: needs attention: %s", part.pk, part.campaign_id, message)
+    return SubmitOutcome(part.pk, State.NEEDS_ATTENTION, message)
+
+
+def part_resume(*, part_id: int, user: Any = None) -> bool:
+    """A person asks to try a held or needs-attention part again (from pending, from zero)."""
+    part = Part.objects.filter(pk=part_id).first()
+    if part is None:
+        return False
+    changed = Part.objects.filter(
+        pk=part_id, state__in=[State.HELD, State.NEEDS_ATTENTION], outcome_was_unknown=False
+    ).update(state=State.PENDING, attempts=0, next_attempt_at=None, error="")
+    if changed != 1:
+        # A part that may have been accepted is reconciled again, never resent blindly.
+        changed = Part.objects.filter(
+            pk=part_id, state=State.NEEDS_ATTENTION, outcome_was_unknown=True
+        ).update(state=State.UNCONFIRMED, attempts=0, reconcile_tries=0)
+    if changed == 1:
+        _event(
+            part.campaign_id,
+            CampaignEvent.Kind.RETRY,
+            f"Part {part.number} resumed.",
+            part_id=part_id,
+            user=user,
+        )
+        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=[part_id]))
+    return changed == 1
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    dispatched: list[int] = field(default_factory=list)
+    submit: list[int] = field(default_factory=list)
+    reconcile: list[int] = field(default_factory=list)
+    stuck: list[int] = field(default_factory=list)
+
+
+def engine_sweep(*, now: datetime | None = None, enqueue: bool = True) -> SweepReport:
+    """What is due, from the database: campaigns ready or scheduled and due, parts pending and
+    due, parts left `submitting` by a worker that died (they become unconfirmed: the request
+    may have reached BSG), and unconfirmed parts to reconcile."""
+    now = now or timezone.now()
+    report = SweepReport()
+    due = Campaign.objects.filter(
+        Q(status=Status.READY)
+        | Q(status=Status.SCHEDULED, bsg_schedules=True)
+        | Q(status=Status.SCHEDULED, start_at__lte=now)
+    ).values_list("id", flat=True)
+    report.dispatched = list(due)
+    cutoff = now - timedelta(seconds=settings.ENGINE_STUCK_SUBMITTING)
+    stuck = list(
+        Part.objects.filter(state=State.SUBMITTING, last_attempt_at__lt=cutoff).values_list(
+            "id", flat=True
+        )
+    )
+    for part_id in stuck:
+        changed = Part.objects.filter(
+            pk=part_id, state=State.SUBMITTING, last_attempt_at__lt=cutoff
+        ).update(state=State.UNCONFIRMED, outcome_was_unknown=True)
+        if changed:
+            report.stuck.append(part_id)
+            logger.warning("part %s: left submitting by a lost worker; now unconfirmed", part_id)
+    report.submit = list(
+        Part.objects.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            state=State.PENDING,
+            campaign__status=Status.SENDING,
+        ).values_list("id", flat=True)
+    )
+    report.reconcile = list(
+        Part.objects.filter(state=State.UNCONFIRMED).values_list("id", flat=True)
+    )
+    if enqueue:
+        from . import tasks
+
+        for campaign_id in report.dispatched:
+            _send_task(tasks.campaign_dispatch, campaign_id)
+        parts_enqueue_submit(part_ids=report.submit)
+        for part_id in report.reconcile:
+            _send_task(tasks.part_reconcile, part_id)
+    return report
+
+
+def _send_task(task, *args: Any, countdown: float | None = None) -> bool:
+    """Enqueue, and survive a broker that is down: the sweep finds the work in the database."""
+    try:
+        task.apply_async(args=args, countdown=countdown)
+    except Exception as error:  # kombu raises several types; all mean "not queued now"
+        logger.warning("%s%s not queued (%s); the sweep will take it", task.name, args, error)
+        return False
+    return True
+
+
+def parts_enqueue_submit(*, part_ids: Iterable[int]) -> None:
+    from . import tasks
+
+    for part_id in part_ids:
+        _send_task(tasks.part_submit, part_id)
+
+
+def campaign_enqueue_dispatch(*, campaign_id: int) -> None:
+    """After the transaction that made a campaign due commits, ask a worker for it. A campaign
+    scheduled here for later is not parked in the broker: the sweep dispatches it when due."""
+    from . import tasks
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or not campaign_is_due(campaign=campaign, now=timezone.now()):
+        return
+    transaction.on_commit(lambda: _send_task(tasks.campaign_dispatch, campaign_id), robust=True)
+
+
+# --- poll ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PollReport:
+    parts: int = 0
+    api_calls: int = 0
+    changed: int = 0
+    finished: int = 0
+    skipped: bool = False
+
+
+POLL_LOCK_KEY = "engine:poll-lock"
+
+
+def engine_poll(*, now: datetime | None = None, client: BsgClient | None = None) -> PollReport:
+    """Refresh every submitted part not yet terminal, with as few calls as the API allows; one
+    poll at a time, however many beats fire (a cache lock that expires by itself)."""
+    from django.core.cache import cache
+
+    # As long as the poll task's hard time limit: a killed poll frees the lock by itself.
+    lock_seconds = 90
+    if not cache.add(POLL_LOCK_KEY, "1", timeout=lock_seconds):
+        return PollReport(skipped=True)
+    try:
+        return _poll(now or timezone.now(), client)
+    finally:
+        cache.delete(POLL_LOCK_KEY)
+
+
+class _CountingClient:
+    """Counts the API calls a poll makes (the bench and a test check the figure)."""
+
+    def __init__(self, client: BsgClient) -> None:
+        self.client = client
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Callable:
+        method = getattr(self.client, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            if name != "iter_campaigns":
+                self.calls += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def _poll(now: datetime, client: BsgClient | None) -> PollReport:
+    parts = list(
+        Part.objects.filter(state=State.SUBMITTED, finished_at__isnull=True).select_related(
+            "campaign"
+        )
+    )
+    report = PollReport(parts=len(parts))
+    own_client = client is None
+    raw = client or bsg_client()
+    counting = _CountingClient(raw)
+    try:
+        if parts:
+            fetched = _fetch(counting, parts)
+            for part in parts:
+                answer = fetched.get(part.bsg_campaign_id)
+                if answer is None:
+                    continue
+                changed, finished = _apply(counting, part, answer, now)
+                report.changed += changed
+                report.finished += finished
+        _poll_messages(counting, now)
+    finally:
+        if own_client:
+            raw.close()
+    report.api_calls = counting.calls
+    return report
+
+
+def _fetch(client: _CountingClient, parts: list[CampaignPart]) -> dict[int, BsgCampaign]:
+    wanted = {p.bsg_campaign_id: p for p in parts}
+    if len(parts) == 1:
+        try:
+            answer = client.campaign_get(campaign_id=parts[0].bsg_campaign_id)
+        except BsgError as error:
+            logger.info("poll: part %s not read: %s", parts[0].pk, error)
+            return {}
+        return {answer.id: answer}
+    found: dict[int, BsgCampaign] = {}
+    since = min(p.submitted_at for p in parts) - timedelta(minutes=5)
+    until = timezone.now() + timedelta(minutes=5)
+    kinds = {"rcs" if p.campaign.is_rcs else "sms" for p in parts}
+    for kind in sorted(kinds):
+        try:
+            # E5 filters its window on created_at; 500 a page is the most it gives (YAML).
+            page_offset = 0
+            while True:
+                page = client.campaigns_page(
+                    message_type=kind,
+                    date_from=since,
+                    date_to=until,
+                    offset=page_offset,
+                    limit=500,
+                )
+                for item in page.items:
+                    if item.id in wanted:
+                        found[item.id] = item
+                page_offset += len(page.items)
+                if not page.items or (page.total is not None and page_offset >= page.total):
+                    break
+                if len(found) == len(wanted):
+                    break
+        except BsgError as error:
+            logger.info("poll: campaign list not read (%s); next cycle", error)
+    for missing in set(wanted) - set(found):
+        try:
+            found[missing] = client.campaign_get(campaign_id=missing)
+        except BsgError as error:
+            logger.info("poll: BSG campaign %s not read: %s", missing, error)
+    return found
+
+
+def _apply(
+    client: _CountingClient, part: CampaignPart, answer: BsgCampaign, now: datetime
+) -> tuple[bool, bool]:
+    status = answer.status or ""
+    sent, delivered = answer.statistics.sent, answer.statistics.delivered
+    changed = (status, sent, delivered) != (part.bsg_status, part.sent, part.delivered)
+    terminal = status in TERMINAL_STATUSES
+    updates: dict[str, Any] = {"last_polled_at": now}
+    if changed:
+        updates.update(bsg_status=status, sent=sent, delivered=delivered)
+    if terminal:
+        # The breakdown and price once the part ends (E8): one call per part, once.
+        try:
+            detail = client.campaign_detail(campaign_id=part.bsg_campaign_id)
+        except BsgError as error:
+            logger.info("poll: detail of part %s not read (%s); next cycle", part.pk, error)
+            terminal = False
+        else:
+            updates.update(
+                breakdown=detail.statistics,
+                price=detail.total_price,
+                currency=detail.currency or "",
+                finished_at=now,
+            )
+    Part.objects.filter(pk=part.pk, state=State.SUBMITTED).update(**updates)
+    if changed or terminal:
+        CampaignSnapshot.objects.create(
+            campaign_id=part.campaign_id,
+            part_id=part.pk,
+            taken_at=now,
+            bsg_status=status,
+            sent=sent,
+            delivered=delivered,
+            breakdown=updates.get("breakdown", part.breakdown),
+        )
+    if status != part.bsg_status:
+        _event(
+            part.campaign_id,
+            CampaignEvent.Kind.STATUS_CHANGED,
+            f"Part {part.number}: BSG status {part.bsg_status or '—'} → {status}.",
+            part_id=part.pk,
+        )
+    if terminal:
+        campaign_finish_if_settled(campaign_id=part.campaign_id, now=now)
+    return changed, terminal
+
+
+def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None) -> bool:
+    parts = list(Part.objects.filter(campaign_id=campaign_id))
+    if not parts or not all(p.is_settled for p in parts):
+        return False
+    changed = Campaign.objects.filter(pk=campaign_id, status=Status.SENDING).update(
+        status=Status.FINISHED, updated_at=now or timezone.now()
+    )
+    if changed:
+        _event(campaign_id, CampaignEvent.Kind.FINISHED, "Every part has finished at BSG.")
+    return bool(changed)
+
+
+MESSAGE_POLL_PARTS_PER_CYCLE = 10
+
+
+def _poll_messages(client: _CountingClient, now: datetime) -> None:
+    """Per-recipient statuses (E9, by campaign, 500 a page) for parts that are due: every poll
+    while sending, then at growing intervals until validity has passed (reports keep coming)."""
+    due = list(
+        Part.objects.filter(state=State.SUBMITTED, next_messages_poll_at__lte=now).select_related(
+            "campaign"
+        )[:MESSAGE_POLL_PARTS_PER_CYCLE]
+    )
+    for part in due:
+        try:
+            part_messages_refresh(part=part, client=client, now=now)
+        except BsgError as error:
+            logger.info("poll: messages of part %s not read (%s)", part.pk, error)
+
+
+def part_messages_refresh(*, part: CampaignPart, client: Any, now: datetime) -> int:
+    by_reference = _uses_references(part.campaign)
+    statuses: dict[str, tuple[str, int]] = {}
+    offset = 0
+    while True:
+        page = client.messages_page(campaign_id=part.bsg_campaign_id, offset=offset, limit=500)
+        for message in page.items:
+            key = message.reference_id if by_reference else str(message.phone or "")
+            if key:
+                statuses[key] = ((message.status or "").lower(), message.id)
+        offset += len(page.items)
+        if not page.items or (page.total is not None and offset >= page.total):
+            break
+    rows = Recipient.objects.filter(part_id=part.pk).only("id", "reference_id", "phone", "status")
+    changed = []
+    for row in rows.iterator(chunk_size=LEDGER_BATCH):
+        found = statuses.get(row.reference_id if by_reference else row.phone)
+        if found and found[0] != row.status:
+            row.status, row.bsg_message_id, row.status_at = found[0], found[1], now
+            changed.append(row)
+    Recipient.objects.bulk_update(
+        changed, ["status", "bsg_message_id", "status_at"], batch_size=1000
+    )
+    Part.objects.filter(pk=part.pk).update(
+        messages_polled_at=now, next_messages_poll_at=_next_messages_poll(part, now)
+    )
+    return len(changed)
+
+
+def _next_messages_poll(part: CampaignPart, now: datetime) -> datetime | None:
+    part.refresh_from_db(fields=["bsg_status", "submitted_at", "messages_polled_at"])
+    if part.bsg_status not in TERMINAL_STATUSES:
+        return now + timedelta(seconds=settings.BSG_POLL_INTERVAL)
+    # After the part ends, delivery reports keep arriving until validity has passed.
+    submitted = part.submitted_at or now
+    until = submitted + timedelta(hours=part.campaign.validity_hours, minutes=30)
+    if now >= until:
+        return None
+    age = (now - submitted).total_seconds()
+    return now + timedelta(seconds=min(3600, max(60, age / 2)))
+
+
+# --- stop ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class StopReport:
+    cancelled_locally: bool = False
+    stopped: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+    cancelled_parts: int = 0
+
+
+def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
+    """Stop a campaign: cancel it here if nothing was submitted yet, else stop every part BSG
+    may still be sending, and record who asked and BSG's answer for each part."""
+    now = timezone.now()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    who = user if user is not None and getattr(user, "is_authenticated", False) else None
+    report = StopReport()
+    cancelled = Campaign.objects.filter(
+        pk=campaign_id, status__in=[Status.READY, Status.SCHEDULED]
+    ).update(status=Status.CANCELLED, stopped_at=now, stopped_by=who, updated_at=now)
+    if cancelled:
+        report.cancelled_locally = True
+        _event(
+            campaign_id,
+            CampaignEvent.Kind.CANCELLED,
+            "Cancelled before anything was sent; BSG was not called.",
+            user=user,
+        )
+        return report
+    if campaign.status != Status.SENDING:
+        raise EngineRefused(
+            f"This campaign is {campaign.get_status_display().lower()}: there is nothing left "
+            "to stop."
+        )
+    # Parts not yet submitted never will be.
+    report.cancelled_parts = Part.objects.filter(
+        campaign_id=campaign_id, state__in=[State.PENDING, State.HELD]
+    ).update(state=State.CANCELLED, finished_at=now)
+    Campaign.objects.filter(pk=campaign_id, status=Status.SENDING).update(
+        status=Status.STOPPED, stopped_at=now, stopped_by=who, updated_at=now
+    )
+    for part in Part.objects.filter(campaign_id=campaign_id, state=State.SUBMITTED):
+        if not part.is_stoppable:
+            continue
+        answer = _stop_part(part, user=user)
+        if answer.startswith("Stopped"):
+            report.stopped.append(part.pk)
+        else:
+            report.refused[part.pk] = answer
+    _event(
+        campaign_id,
+        CampaignEvent.Kind.STOPPED,
+        f"Stopped: {len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} not "
+        f"submitted cancelled, {len(report.refused)} refused by BSG.",
+        user=user,
+    )
+    return report
+
+
+def _stop_part(part: CampaignPart, *, user: Any) -> str:
+    client = bsg_client()
+    try:
+        answer = client.campaign_stop(campaign_id=part.bsg_campaign_id)
+    except BsgRejected as error:
+        text = f"BSG refused to stop it: {error.message}"
+    except BsgError as error:
+        text = f"BSG did not answer the stop request ({error}); check its status."
+    else:
+        text = f"Stopped at BSG (status {answer.status or 'unknown'})."
+        Part.objects.filter(pk=part.pk).update(bsg_status=answer.status or part.bsg_status)
+    finally:
+        client.close()
+    Part.objects.filter(pk=part.pk).update(stop_answer=text)
+    logger.info("part %s of campaign %s: stop: %s", part.pk, part.campaign_id, text)
+    return text
+
+
+# --- the ledger, read -------------------------------------------------------------------------
+
+
+def campaign_totals(*, campaign_id: int) -> dict[str, Any]:
+    totals = Part.objects.filter(campaign_id=campaign_id).aggregate(
+        recipients=Sum("recipients"),
+        sent=Sum("sent"),
+        delivered=Sum("delivered"),
+        price=Sum("price"),
+    )
+    return {k: v or 0 for k, v in totals.items()}
+
+
+def ledger_csv_rows(*, campaign_id: int) -> Iterator[str]:
+    """The ledger as CSV lines: who did and did not receive the campaign, and why."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(["phone", "part", "reference_id", "received", "status", "reason", "sms_parts"])
+    parts = {p.pk: p for p in Part.objects.filter(campaign_id=campaign_id)}
+    rows = (
+        Recipient.objects.filter(campaign_id=campaign_id)
+        .order_by("seq")
+        .values_list("phone", "part_id", "reference_id", "status", "sms_parts")
+    )
+    for phone, part_id, reference, status, sms_parts in rows.iterator(chunk_size=LEDGER_BATCH):
+        part = parts[part_id]
+        received = "yes" if status in ("delivered", "read") else "no"
+        if part.state != State.SUBMITTED:
+            reason = f"part {part.get_state_display().lower()}" + (
+                f": {part.error}" if part.error else ""
+            )
+        else:
+            reason = status or "no report yet"
+        # Digits without "+": a leading "+" would make a spreadsheet read the cell as a formula.
+        yield line(
+            [phone, part.number, reference, received, status, neutralise_cell(reason), sms_parts]
+        )
+
+
+def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> Campaign:
+    """A new draft that sends each undelivered, expired or failed recipient the text it was
+    meant to get (through send-individual)."""
+    original = Campaign.objects.get(pk=campaign_id)
+    failed = Recipient.objects.filter(campaign_id=campaign_id, status__in=FAILED_MESSAGE_STATUSES)
+    if not failed.exists():
+        raise EngineRefused("No recipient of this campaign is known to have failed.")
+    if not original.is_sms:
+        raise EngineRefused("Retrying failed recipients is for SMS campaigns.")
+    with transaction.atomic():
+        retry = Campaign.objects.create(
+            name=f"Retry of {original.name}"[:200],
+            channel=original.channel,
+            sms_mode=Campaign.SmsMode.INDIVIDUAL,
+            text=original.text,
+            sender=original.sender,
+            validity_hours=original.validity_hours,
+            tariff_code=original.tariff_code,
+            retry_of=original,
+            status=Status.READY,
+            send_requested_at=timezone.now(),
+            send_requested_by=user
+            if user is not None and getattr(user, "is_authenticated", False)
+            else None,
+            created_by=user
+            if user is not None and getattr(user, "is_authenticated", False)
+            else None,
+        )
+        _event(
+            retry.pk,
+            CampaignEvent.Kind.SEND_REQUESTED,
+            f"Retry of the failed recipients of “{original.name}”.",
+            user=user,
+        )
+        campaign_enqueue_dispatch(campaign_id=retry.pk)
+    return retry
