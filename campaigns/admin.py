@@ -4,6 +4,7 @@ from .models import (
     Campaign,
     CampaignEvent,
     CampaignPart,
+    CampaignSchedule,
     Recipient,
     SavedSender,
     SendPlan,
@@ -14,10 +15,10 @@ from .models import (
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "channel", "sms_mode", "status", "start_at", "created_by", "created_at")
-    list_filter = ("channel", "sms_mode", "status")
+    list_filter = ("channel", "sms_mode", "status", "created_elsewhere")
     search_fields = ("name", "text", "sender", "rcs_agent")
     filter_horizontal = ("lists",)
-    raw_id_fields = ("duplicated_from", "retry_of")
+    raw_id_fields = ("duplicated_from", "retry_of", "schedule")
     readonly_fields = ("created_at", "updated_at", "send_requested_at", "send_requested_by")
 
 
@@ -79,3 +80,12 @@ class RecipientAdmin(_ReadOnly):
 class CampaignEventAdmin(_ReadOnly):
     list_display = ("campaign", "kind", "message", "user", "created_at")
     list_filter = ("kind",)
+
+
+@admin.register(CampaignSchedule)
+class CampaignScheduleAdmin(admin.ModelAdmin):
+    """The timing itself is the linked periodic task's crontab (django-celery-beat's admin)."""
+
+    list_display = ("name", "template", "periodic_task", "frequency_cap_days", "last_run_at")
+    raw_id_fields = ("template", "periodic_task")
+    readonly_fields = ("last_run_at", "created_at", "created_by")

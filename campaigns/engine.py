@@ -19,12 +19,14 @@ import secrets
 import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from bsg import rules, smstext
@@ -43,6 +45,7 @@ from .models import (
     Campaign,
     CampaignEvent,
     CampaignPart,
+    CampaignSchedule,
     CampaignSnapshot,
     EngineInstallation,
     Recipient,
@@ -59,6 +62,7 @@ LEDGER_BATCH = 5_000
 REFERENCE_PAGE = 15
 # Recipient statuses that "retry failed only" sends again (E9 message statuses, lower-cased).
 FAILED_MESSAGE_STATUSES = frozenset({"undelivered", "expired", "failed", "rejected", "unknown"})
+DELIVERED_MESSAGE_STATUSES = frozenset({"delivered", "read"})
 _SALT_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -237,7 +241,12 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
     counts: dict[int, int] = {}
     seq = 0
     texts_parts: dict[str, int] = {}
+    capped = schedule_capped_phones(campaign=campaign, now=timezone.now())
+    skipped = 0
     for row in _ledger_rows(campaign):
+        if row.phone in capped:
+            skipped += 1
+            continue
         number = 1 if size is None else seq // size + 1
         if not parts or parts[-1].number != number:
             parts.append(Part.objects.create(campaign=campaign, number=number))
@@ -260,14 +269,21 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
         Part.objects.filter(pk=part.pk).update(recipients=counts[part.pk])
     result.part_ids = [p.pk for p in parts]
     result.recipients = seq
+    capped_note = (
+        f" {skipped} left out: messaged by this schedule within its frequency cap."
+        if skipped
+        else ""
+    )
     if not parts:
         Campaign.objects.filter(pk=campaign.pk).update(status=Status.FINISHED)
-        _event(campaign.pk, CampaignEvent.Kind.FINISHED, "No recipients left to send to.")
+        _event(
+            campaign.pk, CampaignEvent.Kind.FINISHED, "No recipients left to send to." + capped_note
+        )
     else:
         _event(
             campaign.pk,
             CampaignEvent.Kind.DISPATCHED,
-            f"{seq} recipients resolved into {len(parts)} BSG campaign(s).",
+            f"{seq} recipients resolved into {len(parts)} BSG campaign(s)." + capped_note,
         )
     return result
 
@@ -365,6 +381,19 @@ def part_submit(
     campaign = part.campaign
     if campaign.status != Status.SENDING:
         return None
+    opens = window_opens_at(campaign=campaign, now=now)
+    if opens is not None:
+        # Outside the sending window: the sweep submits it once the window opens (nothing is
+        # parked in the broker until then).
+        moved = Part.objects.filter(pk=part_id, state=State.PENDING).update(next_attempt_at=opens)
+        if moved:
+            logger.info(
+                "part %s of campaign %s: outside the sending window; waits until %s",
+                part_id,
+                campaign.pk,
+                opens.isoformat(),
+            )
+        return SubmitOutcome(part_id, State.PENDING, f"outside the sending window until {opens}")
     # The claim: exactly one worker moves pending -> submitting.
     changed = (
         Part.objects.filter(pk=part_id, state=State.PENDING)
@@ -385,6 +414,9 @@ def part_submit(
     own_client = client is None
     client = client or bsg_client()
     try:
+        reason = _hold_reason(client, campaign, part)
+        if reason:
+            return _hold(part, reason)
         answer = _post_part(client, campaign, part, now)
     except BsgError as error:
         return _submit_failed(part, error, now)
@@ -548,6 +580,9 @@ def _rejection_text(error: BsgRejected) -> str:
 def _link(part: CampaignPart, answer: BsgCampaign, now: datetime, *, how: str) -> bool:
     """Record the BSG campaign a part became; False if the part had already moved on."""
     from_states = [State.SUBMITTING] if how == "submitted" else [State.UNCONFIRMED]
+    # The discovery may have recorded this BSG campaign as "created elsewhere" while our answer
+    # was in doubt: it is ours, so that record goes.
+    Campaign.objects.filter(created_elsewhere=True, parts__bsg_campaign_id=answer.id).delete()
     changed = Part.objects.filter(pk=part.pk, state__in=from_states).update(
         state=State.SUBMITTED,
         bsg_campaign_id=answer.id,
@@ -560,6 +595,7 @@ def _link(part: CampaignPart, answer: BsgCampaign, now: datetime, *, how: str) -
     )
     if changed != 1:
         return False
+    _record_unit_price(part, answer)
     kind = CampaignEvent.Kind.SUBMITTED if how == "submitted" else CampaignEvent.Kind.RECONCILED
     verb = "submitted" if how == "submitted" else "found at BSG after an unclear answer"
     _event(
@@ -1075,6 +1111,10 @@ def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
     may still be sending, and record who asked and BSG's answer for each part."""
     now = timezone.now()
     campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.is_read_only:
+        raise EngineRefused(
+            "This campaign was created elsewhere on the BSG account; stop it where it was made."
+        )
     who = user if user is not None and getattr(user, "is_authenticated", False) else None
     report = StopReport()
     cancelled = Campaign.objects.filter(
@@ -1219,3 +1259,552 @@ def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> Campaign:
         )
         campaign_enqueue_dispatch(campaign_id=retry.pk)
     return retry
+
+
+# --- guard rails: failure rate, balance, sending window ------------------------------------------
+
+
+def window_opens_at(*, campaign: Campaign, now: datetime) -> datetime | None:
+    """None when a part may go now (no window, or inside it); else when the window next opens.
+
+    The window is local time in `window_time_zone` (the recipients' zone); an end before the
+    start means it crosses midnight (20:00-08:00)."""
+    if not campaign.has_window:
+        return None
+    zone = ZoneInfo(campaign.window_time_zone or settings.TIME_ZONE)
+    local = now.astimezone(zone)
+    start, end, moment = campaign.window_start, campaign.window_end, local.time()
+    inside = start <= moment < end if start <= end else (moment >= start or moment < end)
+    if inside:
+        return None
+    opening = datetime.combine(local.date(), start, tzinfo=zone)
+    if opening <= local:
+        opening = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=zone)
+    return opening
+
+
+def campaign_failure_figures(*, campaign_id: int) -> tuple[int, int]:
+    """(messages with a final status, of which failed) in the campaign's ledger."""
+    figures = Recipient.objects.filter(
+        campaign_id=campaign_id,
+        status__in=FAILED_MESSAGE_STATUSES | DELIVERED_MESSAGE_STATUSES,
+    ).aggregate(final=Count("id"), failed=Count("id", filter=Q(status__in=FAILED_MESSAGE_STATUSES)))
+    return figures["final"] or 0, figures["failed"] or 0
+
+
+def _hold_reason(client: BsgClient, campaign: Campaign, part: CampaignPart) -> str:
+    """Why this part must not go now, or "" (the guard rails)."""
+    if (
+        not campaign.failure_hold_overridden
+        # No per-recipient status is known before some part's messages were read (E9): skip
+        # the count over the ledger until then.
+        and Part.objects.filter(campaign_id=campaign.pk, messages_polled_at__isnull=False).exists()
+    ):
+        final, failed = campaign_failure_figures(campaign_id=campaign.pk)
+        if final >= settings.ENGINE_HOLD_MIN_FINAL and failed / final > (
+            settings.ENGINE_HOLD_FAILURE_RATE
+        ):
+            return (
+                f"Held: {failed} of {final} messages with a final status failed "
+                f"({failed * 100 // final}%, above the {settings.ENGINE_HOLD_FAILURE_RATE:.0%} "
+                "threshold). Check the sender and the list, then resume or stop."
+            )
+    if settings.ENGINE_HOLD_ON_LOW_BALANCE and campaign.parts.count() > 1:
+        # A single-part campaign BSG cannot pay for is refused by BSG with its own message;
+        # holding matters when earlier parts already went and the rest can wait for a top-up.
+        return _balance_hold_reason(client, campaign, part)
+    return ""
+
+
+def _part_units(campaign: Campaign, part: CampaignPart) -> int:
+    """What BSG charges per unit for: SMS parts (SMS), messages (RCS)."""
+    if campaign.is_rcs:
+        return part.recipients
+    return Recipient.objects.filter(part_id=part.pk).aggregate(n=Sum("sms_parts"))["n"] or 0
+
+
+def _unit_price(client: BsgClient, campaign: Campaign, part: CampaignPart) -> Decimal | None:
+    if campaign.unit_price is not None:
+        return campaign.unit_price
+    if not campaign.is_sms:
+        return None
+    sample = Recipient.objects.filter(part_id=part.pk).order_by("seq").first()
+    if sample is None or not sample.sms_parts:
+        return None
+    # E10 for one recipient of this part: the price of its SMS parts.
+    estimate = client.price_estimate(
+        sender=campaign.sender, text=sample.text, phones=[sample.phone], tariff_code=None
+    )
+    if estimate.price is None:
+        return None
+    return Decimal(estimate.price) / sample.sms_parts
+
+
+def _balance_hold_reason(client: BsgClient, campaign: Campaign, part: CampaignPart) -> str:
+    try:
+        unit = _unit_price(client, campaign, part)
+        if unit is None:
+            return ""
+        balance = client.balance()
+    except BsgError as error:
+        # Not knowing is no reason to hold: BSG refuses what the account cannot pay for.
+        logger.info("part %s: balance guard could not ask BSG (%s); sending", part.pk, error)
+        return ""
+    cost = unit * _part_units(campaign, part)
+    available = balance.balance + (balance.credit or 0)
+    if cost <= available:
+        return ""
+    currency = balance.currency or ""
+    return (
+        f"Held: part {part.number} would cost about {cost:.2f} {currency} and the BSG balance "
+        f"is {balance.balance:.2f} {currency}"
+        + (f" (credit {balance.credit:.2f})" if balance.credit else "")
+        + ". Top up the account, then resume."
+    )
+
+
+def _hold(part: CampaignPart, reason: str) -> SubmitOutcome:
+    """Hold this claimed part and every part of the campaign not yet submitted."""
+    Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
+        state=State.HELD, error=reason, attempts=F("attempts") - 1
+    )
+    Part.objects.filter(campaign_id=part.campaign_id, state=State.PENDING).update(
+        state=State.HELD, error=reason
+    )
+    _event(part.campaign_id, CampaignEvent.Kind.HELD, reason, part_id=part.pk)
+    logger.warning("campaign %s: held before part %s: %s", part.campaign_id, part.pk, reason)
+    return SubmitOutcome(part.pk, State.HELD, reason)
+
+
+def _record_unit_price(part: CampaignPart, answer: BsgCampaign) -> None:
+    """BSG's calculated price of the first part, per unit: the balance guard's estimate."""
+    if answer.calculated_price is None:
+        return
+    campaign = Campaign.objects.get(pk=part.campaign_id)
+    if campaign.unit_price is not None:
+        return
+    units = _part_units(campaign, part)
+    if units:
+        unit = (Decimal(str(answer.calculated_price)) / units).quantize(Decimal("0.000001"))
+        Campaign.objects.filter(pk=campaign.pk, unit_price__isnull=True).update(unit_price=unit)
+
+
+def campaign_resume(*, campaign_id: int, user: Any = None) -> int:
+    """A person resumes a held campaign: its held parts go back to pending. They have seen the
+    failure rate, so it does not hold them again; the balance is still checked."""
+    now = timezone.now()
+    with transaction.atomic():
+        part_ids = list(
+            Part.objects.filter(
+                campaign_id=campaign_id, state=State.HELD, campaign__status=Status.SENDING
+            ).values_list("id", flat=True)
+        )
+        if not part_ids:
+            raise EngineRefused("Nothing of this campaign is held: there is nothing to resume.")
+        resumed = Part.objects.filter(pk__in=part_ids, state=State.HELD).update(
+            state=State.PENDING, attempts=0, next_attempt_at=None, error=""
+        )
+        Campaign.objects.filter(pk=campaign_id).update(failure_hold_overridden=True, updated_at=now)
+        _event(
+            campaign_id,
+            CampaignEvent.Kind.RESUMED,
+            f"Resumed: {resumed} held part(s) will be sent.",
+            user=user,
+        )
+        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=part_ids))
+    return resumed
+
+
+# --- recurring campaigns -------------------------------------------------------------------------
+
+
+def _cron_sets(schedule: CampaignSchedule):
+    from celery.schedules import crontab
+
+    cron = schedule.periodic_task.crontab
+    parsed = crontab(
+        minute=cron.minute,
+        hour=cron.hour,
+        day_of_week=cron.day_of_week,
+        day_of_month=cron.day_of_month,
+        month_of_year=cron.month_of_year,
+    )
+    return parsed, ZoneInfo(str(cron.timezone))
+
+
+def _fires_on(parsed: Any, day: date) -> bool:
+    # Celery counts days of the week from Sunday = 0, and requires both day fields to match.
+    return (
+        day.month in parsed.month_of_year
+        and day.day in parsed.day_of_month
+        and day.isoweekday() % 7 in parsed.day_of_week
+    )
+
+
+def _fire_times(parsed: Any, day: date, zone: ZoneInfo, *, reverse: bool) -> Iterator[datetime]:
+    for hour in sorted(parsed.hour, reverse=reverse):
+        for minute in sorted(parsed.minute, reverse=reverse):
+            yield datetime.combine(day, time(hour, minute), tzinfo=zone)
+
+
+def schedule_next_run(*, schedule: CampaignSchedule, now: datetime | None = None):
+    """When beat next fires this schedule (None when paused or it never fires)."""
+    if schedule.is_paused or schedule.periodic_task.crontab is None:
+        return None
+    parsed, zone = _cron_sets(schedule)
+    local = (now or timezone.now()).astimezone(zone)
+    for offset in range(0, 370 * 4):
+        day = local.date() + timedelta(days=offset)
+        if _fires_on(parsed, day):
+            for moment in _fire_times(parsed, day, zone, reverse=False):
+                if moment > local:
+                    return moment
+    return None
+
+
+def _previous_run(schedule: CampaignSchedule, now: datetime) -> datetime | None:
+    parsed, zone = _cron_sets(schedule)
+    local = now.astimezone(zone)
+    for offset in range(0, 370 * 4):
+        day = local.date() - timedelta(days=offset)
+        if _fires_on(parsed, day):
+            for moment in _fire_times(parsed, day, zone, reverse=True):
+                if moment <= local:
+                    return moment
+    return None
+
+
+def schedule_run_key(*, schedule: CampaignSchedule, now: datetime) -> str:
+    """The run a task belongs to: the latest time the schedule fired at or before now, so two
+    beats firing for one minute, or a task delivered late or twice, name the same run."""
+    fired = _previous_run(schedule, now) if schedule.periodic_task_id else None
+    moment = (fired or now).astimezone(ZoneInfo("UTC"))
+    return f"s{schedule.pk}-{moment:%Y%m%d%H%M}"
+
+
+def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign | None:
+    """One run of a recurring schedule: a fresh copy of the template, ready to send to its
+    lists. None when paused, or this run already has its copy."""
+    from .services import campaign_check
+
+    now = now or timezone.now()
+    schedule = (
+        CampaignSchedule.objects.select_related("template", "periodic_task__crontab")
+        .filter(pk=schedule_id)
+        .first()
+    )
+    if schedule is None or schedule.is_paused:
+        logger.info("schedule %s: missing or paused; no run", schedule_id)
+        return None
+    key = schedule_run_key(schedule=schedule, now=now)
+    if Campaign.objects.filter(schedule_run_key=key).exists():
+        logger.info("schedule %s: run %s already has its copy", schedule_id, key)
+        return None
+    template = schedule.template
+    list_ids = selectors.campaign_list_ids(campaign=template)
+    problems = campaign_check(
+        campaign=template, list_ids=list_ids, when=None, schedule=False, now=now
+    )
+    copy = Campaign.objects.get(pk=template.pk)
+    copy.pk = copy.id = None
+    local = now.astimezone(ZoneInfo(str(schedule.periodic_task.crontab.timezone)))
+    copy.name = f"{template.name} · {local:%Y-%m-%d %H:%M}"[:200]
+    copy.status = Status.DRAFT if problems.errors else Status.READY
+    copy.start_at = None
+    copy.bsg_schedules = False
+    copy.send_requested_at = now
+    copy.send_requested_by = None
+    copy.duplicated_from = template
+    copy.schedule = schedule
+    copy.schedule_run_key = key
+    copy.unit_price = None
+    copy.failure_hold_overridden = False
+    try:
+        with transaction.atomic():
+            copy.save(force_insert=True)
+            copy.lists.set(list_ids)
+            CampaignSchedule.objects.filter(pk=schedule.pk).update(last_run_at=now)
+            if problems.errors:
+                text = "; ".join(m for ms in problems.errors.values() for m in ms)
+                _event(
+                    copy.pk,
+                    CampaignEvent.Kind.NEEDS_ATTENTION,
+                    f"Not sent by schedule “{schedule.name}”: {text}",
+                )
+            else:
+                _event(
+                    copy.pk,
+                    CampaignEvent.Kind.SEND_REQUESTED,
+                    f"Sent by schedule “{schedule.name}” (run {key}).",
+                )
+                campaign_enqueue_dispatch(campaign_id=copy.pk)
+    except IntegrityError:
+        # Another worker made this run's copy between our check and our insert.
+        logger.info("schedule %s: run %s made by another worker", schedule_id, key)
+        return None
+    logger.info("schedule %s: run %s made campaign %s", schedule_id, key, copy.pk)
+    return copy
+
+
+class ScheduleInvalid(EngineRefused):
+    pass
+
+
+def schedule_create(
+    *,
+    name: str,
+    template_id: int,
+    minute: str = "0",
+    hour: str = "9",
+    day_of_week: str = "*",
+    day_of_month: str = "*",
+    month_of_year: str = "*",
+    time_zone: str = "",
+    frequency_cap_days: int | None = None,
+    user: Any = None,
+) -> CampaignSchedule:
+    """A recurring campaign: a CampaignSchedule and its beat PeriodicTask + CrontabSchedule."""
+    import json
+
+    from celery.schedules import crontab
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    template = Campaign.objects.filter(pk=template_id).first()
+    if template is None:
+        raise ScheduleInvalid("Choose the campaign each run copies.")
+    if template.created_elsewhere or not template.uses_lists:
+        raise ScheduleInvalid(
+            "A recurring campaign sends to contact lists: choose a campaign that uses lists."
+        )
+    if not name.strip():
+        raise ScheduleInvalid("Give the schedule a name.")
+    fields = {
+        "minute": minute.strip() or "0",
+        "hour": hour.strip() or "*",
+        "day_of_week": day_of_week.strip() or "*",
+        "day_of_month": day_of_month.strip() or "*",
+        "month_of_year": month_of_year.strip() or "*",
+    }
+    try:
+        crontab(**fields)
+    except (ValueError, KeyError) as error:
+        raise ScheduleInvalid(f"That schedule is not a valid cron expression: {error}") from None
+    zone_name = time_zone.strip() or settings.TIME_ZONE
+    try:
+        ZoneInfo(zone_name)
+    except (ValueError, KeyError, OSError):
+        raise ScheduleInvalid(f"Unknown time zone “{zone_name}”.") from None
+    who = user if user is not None and getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        cron, _ = CrontabSchedule.objects.get_or_create(**fields, timezone=zone_name)
+        schedule = CampaignSchedule.objects.create(
+            name=name.strip()[:200],
+            template=template,
+            frequency_cap_days=frequency_cap_days or None,
+            created_by=who,
+        )
+        schedule.periodic_task = PeriodicTask.objects.create(
+            name=f"Recurring campaign {schedule.pk}: {schedule.name}"[:200],
+            task="campaigns.tasks.schedule_run",
+            crontab=cron,
+            args=json.dumps([schedule.pk]),
+        )
+        schedule.save(update_fields=["periodic_task"])
+    return schedule
+
+
+def schedule_set_paused(*, schedule_id: int, paused: bool) -> CampaignSchedule:
+    """Pause or resume a recurring campaign (its beat task's `enabled`)."""
+    schedule = CampaignSchedule.objects.select_related("periodic_task").get(pk=schedule_id)
+    if schedule.periodic_task is None:
+        raise ScheduleInvalid("This schedule's beat task was deleted in admin; create it again.")
+    # save() rather than update(): django-celery-beat notices the change through it.
+    schedule.periodic_task.enabled = not paused
+    schedule.periodic_task.save(update_fields=["enabled"])
+    return schedule
+
+
+def campaign_schedules() -> list[CampaignSchedule]:
+    return list(
+        CampaignSchedule.objects.select_related("template", "periodic_task__crontab").annotate(
+            run_count=Count("runs")
+        )
+    )
+
+
+def schedule_template_choices() -> list[Campaign]:
+    """Campaigns a recurring schedule can copy: ours, sending to lists, not a run's copy."""
+    return [
+        c
+        for c in Campaign.objects.filter(created_elsewhere=False, schedule__isnull=True)[:200]
+        if c.uses_lists
+    ]
+
+
+def schedule_capped_phones(*, campaign: Campaign, now: datetime) -> set[str]:
+    """Phones this campaign's schedule messaged within its frequency cap (the ledger)."""
+    if not campaign.schedule_id:
+        return set()
+    days = (
+        CampaignSchedule.objects.filter(pk=campaign.schedule_id)
+        .values_list("frequency_cap_days", flat=True)
+        .first()
+    )
+    if not days:
+        return set()
+    return set(
+        Recipient.objects.filter(
+            campaign__schedule_id=campaign.schedule_id,
+            campaign__dispatched_at__gte=now - timedelta(days=days),
+            part__state=State.SUBMITTED,
+        )
+        .exclude(campaign_id=campaign.pk)
+        .values_list("phone", flat=True)
+        .distinct()
+    )
+
+
+# --- campaigns created elsewhere on the BSG account ----------------------------------------------
+
+
+def bsg_campaigns_discover(
+    *, now: datetime | None = None, client: BsgClient | None = None
+) -> list[int]:
+    """Record, read-only, the recent BSG campaigns (E5 window) that were not created here.
+
+    A campaign of ours whose answer is still in doubt is not yet linked to its part, so recent
+    ones, and any created after an unsettled attempt of ours, are left for a later run."""
+    now = now or timezone.now()
+    known = set(
+        Part.objects.filter(bsg_campaign_id__isnull=False).values_list("bsg_campaign_id", flat=True)
+    )
+    from .models import TestSend
+
+    known |= set(
+        TestSend.objects.filter(bsg_campaign_id__isnull=False).values_list(
+            "bsg_campaign_id", flat=True
+        )
+    )
+    settle_cutoff = now - timedelta(seconds=settings.ENGINE_STUCK_SUBMITTING)
+    in_doubt = (
+        Part.objects.filter(
+            state__in=[State.SUBMITTING, State.UNCONFIRMED, State.NEEDS_ATTENTION],
+            last_attempt_at__isnull=False,
+        )
+        .order_by("last_attempt_at")
+        .values_list("last_attempt_at", flat=True)
+        .first()
+    )
+    if in_doubt is not None:
+        settle_cutoff = min(settle_cutoff, in_doubt - timedelta(minutes=2))
+    found: list[int] = []
+    own_client = client is None
+    client = client or bsg_client()
+    try:
+        for kind in ("sms", "rcs"):
+            for item in client.iter_campaigns(
+                message_type=kind,
+                date_from=now - timedelta(days=settings.ENGINE_DISCOVER_DAYS),
+                date_to=now + timedelta(minutes=1),
+            ):
+                if item.id in known or (item.created_at and item.created_at > settle_cutoff):
+                    continue
+                if item.created_at is None:
+                    continue
+                _record_foreign(item, kind, now)
+                known.add(item.id)
+                found.append(item.id)
+    finally:
+        if own_client:
+            client.close()
+    if found:
+        logger.info("discover: %s BSG campaign(s) created elsewhere recorded", len(found))
+    return found
+
+
+def _record_foreign(item: BsgCampaign, kind: str, now: datetime) -> None:
+    terminal = (item.status or "") in TERMINAL_STATUSES
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=(item.name or f"BSG campaign {item.id}")[:200],
+            channel=Campaign.Channel.RCS if kind == "rcs" else Campaign.Channel.SMS,
+            sms_mode=Campaign.SmsMode.NUMBERS if kind == "sms" else "",
+            sender=(item.sender or "")[:40] if kind == "sms" else "",
+            rcs_agent=(item.sender or "")[:100] if kind == "rcs" else "",
+            status=Status.FINISHED if terminal else Status.SENDING,
+            created_elsewhere=True,
+            dispatched_at=item.created_at,
+        )
+        part = Part.objects.create(
+            campaign=campaign,
+            number=1,
+            state=State.SUBMITTED,
+            bsg_campaign_id=item.id,
+            bsg_status=item.status or "",
+            sent=item.statistics.sent,
+            delivered=item.statistics.delivered,
+            submitted_at=item.created_at,
+            finished_at=now if terminal else None,
+        )
+        _event(
+            campaign.pk,
+            CampaignEvent.Kind.CREATED,
+            f"Found on the BSG account (BSG campaign {item.id}, {item.status or 'status unknown'})"
+            ": created elsewhere, shown read-only.",
+            part_id=part.pk,
+        )
+
+
+# --- recipients who fail repeatedly --------------------------------------------------------------
+
+
+def repeated_failures(*, campaign_id: int, min_campaigns: int | None = None) -> dict[str, int]:
+    """Phones that failed in this campaign and in at least `min_campaigns` campaigns in all,
+    not yet on the do-not-contact list: {phone: campaigns failed in}."""
+    threshold = min_campaigns or settings.ENGINE_DNC_AFTER_FAILURES
+    failed_here = Recipient.objects.filter(
+        campaign_id=campaign_id, status__in=FAILED_MESSAGE_STATUSES
+    ).values("phone")
+    rows = (
+        Recipient.objects.filter(status__in=FAILED_MESSAGE_STATUSES, phone__in=failed_here)
+        .exclude(phone__in=DoNotContact.objects.values("phone"))
+        .values("phone")
+        .annotate(campaigns=Count("campaign_id", distinct=True))
+        .filter(campaigns__gte=threshold)
+        .order_by("phone")
+    )
+    return {row["phone"]: row["campaigns"] for row in rows}
+
+
+def do_not_contact_add_repeated_failures(
+    *, campaign_id: int, user: Any = None, min_campaigns: int | None = None
+) -> int:
+    """Put this campaign's repeatedly failing recipients on do-not-contact (source
+    delivery_failures); returns how many were added."""
+    failing = repeated_failures(campaign_id=campaign_id, min_campaigns=min_campaigns)
+    if not failing:
+        raise EngineRefused(
+            "No recipient of this campaign has failed in "
+            f"{min_campaigns or settings.ENGINE_DNC_AFTER_FAILURES} or more campaigns."
+        )
+    who = user if user is not None and getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        created = DoNotContact.objects.bulk_create(
+            [
+                DoNotContact(
+                    phone=phone,
+                    source=DoNotContact.Source.DELIVERY_FAILURES,
+                    reason=f"Delivery failed in {count} campaigns (campaign {campaign_id}).",
+                    created_by=who,
+                )
+                for phone, count in failing.items()
+            ],
+            ignore_conflicts=True,
+        )
+        _event(
+            campaign_id,
+            CampaignEvent.Kind.DO_NOT_CONTACT,
+            f"{len(created)} recipient(s) who failed repeatedly added to do-not-contact.",
+            user=user,
+        )
+    return len(created)

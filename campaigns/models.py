@@ -100,6 +100,29 @@ class Campaign(models.Model):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
+    # Guard rails (issue 5). An optional sending window: parts are only submitted between these
+    # local times in window_time_zone (end before start means the window crosses midnight).
+    window_start = models.TimeField(null=True, blank=True)
+    window_end = models.TimeField(null=True, blank=True)
+    window_time_zone = models.CharField(max_length=64, blank=True)
+    # Set when a person resumes a campaign held for its failure rate: they have seen the rate
+    # and want it sent anyway, so the same rate does not hold it again.
+    failure_hold_overridden = models.BooleanField(default=False)
+    # What one SMS part (one RCS message) cost in this campaign's first submitted part, from
+    # BSG's calculated_price: the balance guard's estimate for the next part.
+    unit_price = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    # A campaign found on the BSG account that was not created here: shown, polled, read-only.
+    created_elsewhere = models.BooleanField(default=False)
+    # A fresh copy made by a recurring schedule; run_key makes one copy per scheduled run even
+    # when two beats fire for the same minute.
+    schedule = models.ForeignKey(
+        "CampaignSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
+    schedule_run_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -120,6 +143,15 @@ class Campaign(models.Model):
     def is_editable(self) -> bool:
         """Only drafts are edited; a campaign asked to send is the engine's until it is back."""
         return self.status == self.Status.DRAFT
+
+    @property
+    def is_read_only(self) -> bool:
+        """Created elsewhere on the BSG account: we show and poll it, and touch nothing."""
+        return self.created_elsewhere
+
+    @property
+    def has_window(self) -> bool:
+        return self.window_start is not None and self.window_end is not None
 
     @property
     def bsg_method(self) -> str:
@@ -411,6 +443,9 @@ class CampaignEvent(models.Model):
         RETRY = "retry", "Retry"
         STATUS_CHANGED = "status_changed", "Status changed"
         NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        HELD = "held", "Held"
+        RESUMED = "resumed", "Resumed"
+        DO_NOT_CONTACT = "do_not_contact", "Added to do-not-contact"
         STOPPED = "stopped", "Stopped"
         CANCELLED = "cancelled", "Cancelled"
         FINISHED = "finished", "Finished"
@@ -431,3 +466,38 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+
+class CampaignSchedule(models.Model):
+    """A recurring campaign: each run sends a fresh copy of `template` to its lists.
+
+    The timing lives in a django-celery-beat PeriodicTask + CrontabSchedule (editable in admin);
+    pausing it is the periodic task's `enabled`. The task carries only this row's id.
+    """
+
+    name = models.CharField(max_length=200)
+    template = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="schedules")
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaign_schedule",
+    )
+    # Skip recipients this schedule messaged in the last N days (None: no cap).
+    frequency_cap_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_paused(self) -> bool:
+        return self.periodic_task is None or not self.periodic_task.enabled

@@ -48,3 +48,16 @@ def engine_poll() -> None:
 def engine_sweep() -> None:
     """Dispatch what the database says is due: campaigns, pending and stuck parts."""
     engine.engine_sweep()
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def schedule_run(schedule_id: int) -> None:
+    """One run of a recurring campaign (beat's PeriodicTask); one copy per run, however many
+    times it is delivered."""
+    engine.schedule_run(schedule_id=schedule_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def bsg_campaigns_discover() -> None:
+    """Record BSG campaigns created elsewhere on the account, read-only."""
+    engine.bsg_campaigns_discover()

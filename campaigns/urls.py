@@ -25,6 +25,18 @@ urlpatterns = [
         views.campaign_retry_failed,
         name="retry-failed",
     ),
+    path("campaigns/<int:campaign_id>/resume/", views.campaign_resume, name="resume"),
+    path(
+        "campaigns/<int:campaign_id>/do-not-contact-failures/",
+        views.campaign_dnc_failures,
+        name="dnc-failures",
+    ),
+    path("campaigns/schedules/", views.schedule_index, name="schedules"),
+    path(
+        "campaigns/schedules/<int:schedule_id>/pause/",
+        views.schedule_pause,
+        name="schedule-pause",
+    ),
     path(
         "campaigns/test-sends/<int:test_send_id>/", views.test_send_status, name="test-send-status"
     ),

@@ -8,7 +8,7 @@ from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
 from . import engine, forms, selectors, sendplan, services
-from .models import Campaign, CampaignPart, TestSend
+from .models import Campaign, CampaignPart, CampaignSchedule, TestSend
 
 
 @require_GET
@@ -188,6 +188,7 @@ def _engine_context(campaign: Campaign) -> dict:
         "parts": parts,
         "totals": engine.campaign_totals(campaign_id=campaign.pk),
         "attention": [p for p in parts if p.state in ("needs_attention", "held")],
+        "held": any(p.state == CampaignPart.State.HELD for p in parts),
         "events": list(campaign.events.select_related("user").order_by("-created_at", "-id")[:20]),
         # The panel polls only while something can still change.
         "live": campaign.status in (Campaign.Status.READY, Campaign.Status.SENDING),
@@ -345,3 +346,89 @@ def test_send_status(request: HttpRequest, test_send_id: int) -> HttpResponse:
     test = get_object_or_404(TestSend, pk=test_send_id)
     test = services.test_send_refresh(test_send_id=test.pk)
     return render(request, "campaigns/detail.html#test-send-row", {"test": test})
+
+
+@require_POST
+def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Resume a campaign the guard rails held (failure rate, balance)."""
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        resumed = engine.campaign_resume(campaign_id=campaign_id, user=request.user)
+    except engine.EngineRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Resumed: {resumed} held part(s) will be sent.")
+    return redirect("campaigns:detail", campaign_id=campaign_id)
+
+
+@require_POST
+def campaign_dnc_failures(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Add this campaign's repeatedly failing recipients to do-not-contact."""
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        added = engine.do_not_contact_add_repeated_failures(
+            campaign_id=campaign_id, user=request.user
+        )
+    except engine.EngineRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{added} recipient(s) added to do-not-contact.")
+    return redirect("campaigns:detail", campaign_id=campaign_id)
+
+
+@require_http_methods(["GET", "POST"])
+def schedule_index(request: HttpRequest) -> HttpResponse:
+    """Recurring campaigns with their next run; a small form adds one."""
+    error = ""
+    if request.method == "POST":
+        cap = request.POST.get("frequency_cap_days", "").strip()
+        try:
+            if cap and not cap.isdigit():
+                raise engine.ScheduleInvalid("The frequency cap is a whole number of days.")
+            template_id = request.POST.get("template", "")
+            engine.schedule_create(
+                name=request.POST.get("name", ""),
+                template_id=int(template_id) if template_id.isdigit() else 0,
+                minute=request.POST.get("minute", "0"),
+                hour=request.POST.get("hour", "9"),
+                day_of_week=request.POST.get("day_of_week", "*"),
+                day_of_month=request.POST.get("day_of_month", "*"),
+                month_of_year=request.POST.get("month_of_year", "*"),
+                time_zone=request.POST.get("time_zone", ""),
+                frequency_cap_days=int(cap) if cap else None,
+                user=request.user,
+            )
+        except engine.ScheduleInvalid as refusal:
+            error = str(refusal)
+        else:
+            messages.success(request, "Recurring campaign saved.")
+            return redirect("campaigns:schedules")
+    rows = [
+        (schedule, engine.schedule_next_run(schedule=schedule))
+        for schedule in engine.campaign_schedules()
+    ]
+    return render(
+        request,
+        "campaigns/schedules.html",
+        {
+            "rows": rows,
+            "templates": engine.schedule_template_choices(),
+            "error": error,
+            "form": request.POST if error else {},
+        },
+        status=422 if error else 200,
+    )
+
+
+@require_POST
+def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    paused = request.POST.get("paused") == "1"
+    try:
+        engine.schedule_set_paused(schedule_id=schedule_id, paused=paused)
+    except CampaignSchedule.DoesNotExist:
+        raise Http404("No such schedule") from None
+    except engine.ScheduleInvalid as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Paused." if paused else "Resumed.")
+    return redirect("campaigns:schedules")

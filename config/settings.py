@@ -191,6 +191,17 @@ ENGINE_STUCK_SUBMITTING = env.float(
 )
 # Seconds between two sweeps for due campaigns and parts (the database is the truth).
 ENGINE_SWEEP_INTERVAL = env.int("ENGINE_SWEEP_INTERVAL", default=15)
+# Guard rails: a sending campaign holds its unsubmitted parts when more than this share of its
+# messages with a final status failed, once at least ENGINE_HOLD_MIN_FINAL have one.
+ENGINE_HOLD_FAILURE_RATE = env.float("ENGINE_HOLD_FAILURE_RATE", default=0.2)
+ENGINE_HOLD_MIN_FINAL = env.int("ENGINE_HOLD_MIN_FINAL", default=50)
+# Hold before a part the BSG balance (E11, plus credit) cannot cover.
+ENGINE_HOLD_ON_LOW_BALANCE = env.bool("ENGINE_HOLD_ON_LOW_BALANCE", default=True)
+# "Add repeated failures to do-not-contact" takes recipients who failed in this many campaigns.
+ENGINE_DNC_AFTER_FAILURES = env.int("ENGINE_DNC_AFTER_FAILURES", default=3)
+# Campaigns on the BSG account not created here: how far back to look (E5), and how often.
+ENGINE_DISCOVER_DAYS = env.int("ENGINE_DISCOVER_DAYS", default=7)
+ENGINE_DISCOVER_INTERVAL = env.int("ENGINE_DISCOVER_INTERVAL", default=300)
 # Periodic tasks; django-celery-beat's DatabaseScheduler copies them into its tables, where
 # admins can pause or retime them.
 CELERY_BEAT_SCHEDULE = {
@@ -198,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
     "engine-sweep": {
         "task": "campaigns.tasks.engine_sweep",
         "schedule": float(ENGINE_SWEEP_INTERVAL),
+    },
+    "engine-discover": {
+        "task": "campaigns.tasks.bsg_campaigns_discover",
+        "schedule": float(ENGINE_DISCOVER_INTERVAL),
     },
 }
 

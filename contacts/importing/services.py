@@ -252,7 +252,9 @@ def contact_import_confirm_mapping(
                 ContactField.objects.get_or_create(key=key, defaults={"label": header[:100]})
                 final[column] = mapping_rules.field_target(key)
         contact_import.mapping = final
-        contact_import.save(update_fields=["mapping"])
+        if contact_import.rejected_file:  # from an earlier dry run with another mapping
+            contact_import.rejected_file.delete(save=False)
+        contact_import.save(update_fields=["mapping", "rejected_file"])
         if not _set_status(
             import_id,
             old=EDITABLE,
@@ -292,6 +294,7 @@ def contact_import_analyse(
     """The dry run: stage every row and count what the import would do. Writes no contact."""
     contact_import = ContactImport.objects.filter(pk=import_id, status=Status.ANALYSING).first()
     if contact_import is None:
+        _tidy_if_cancelled(import_id)
         return None  # cancelled meanwhile, or another delivery of the task did it
     spec = _spec(contact_import, path=path)
     report = _progress_reporter(import_id, contact_import.rows_total or 0)
@@ -383,6 +386,7 @@ def contact_import_apply(
         rows_processed=0,
         started_at=timezone.now(),
     ):
+        _tidy_if_cancelled(import_id)
         return None
     contact_import = ContactImport.objects.get(pk=import_id)
     spec = _spec(contact_import, path=path)
@@ -410,6 +414,14 @@ def contact_import_apply(
     engine.drop_stage(import_id)
     _discard_upload(import_id)
     return ContactImport.objects.get(pk=import_id)
+
+
+def _tidy_if_cancelled(import_id: int) -> None:
+    """A task that finds its import cancelled before it started removes what it would have
+    used: the cancel itself leaves queued imports to their task, which may already be running."""
+    if ContactImport.objects.filter(pk=import_id, status=Status.CANCELLED).exists():
+        engine.drop_stage(import_id)
+        _discard_upload(import_id)
 
 
 def _discard_upload(import_id: int) -> None:
@@ -445,6 +457,7 @@ def _apply_in_one_transaction(
                 spec.import_id,
                 old=(Status.RUNNING,),
                 status=Status.DONE,
+                rows_total=total,
                 rows_processed=total,
                 rows_created=counts.created,
                 rows_updated=counts.updated,

@@ -43,9 +43,14 @@ def _detail_context(contact_import: ContactImport, **forms) -> dict:
     return context
 
 
+# The list service names its field "name"; on the upload form that is the new list's name.
+_FIELD_ALIASES = {"name": "new_list_name"}
+
+
 def _add_errors(form, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, errors in error.message_dict.items():
+            field = _FIELD_ALIASES.get(field, field)
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)

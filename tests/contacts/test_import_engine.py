@@ -326,6 +326,19 @@ def test_the_tasks_do_nothing_when_the_import_has_moved_on(tmp_path):
     assert Contact.objects.count() == 1
 
 
+def test_a_queued_import_cancelled_before_its_task_runs_leaves_nothing_behind(tmp_path):
+    contact_import = dry_run(write(tmp_path, "ok.csv", "phone\n380501234567\n"))
+    services.contact_import_start(import_id=contact_import.pk, enqueue=False)
+    assert services.contact_import_cancel(import_id=contact_import.pk)
+    assert stage_exists(contact_import.pk)  # the task may be running: it is the task's to drop
+
+    assert services.contact_import_apply(import_id=contact_import.pk) is None
+
+    assert not stage_exists(contact_import.pk)
+    assert ContactImport.objects.get().file.name == ""
+    assert Contact.objects.count() == 0
+
+
 def test_staged_rows_lost_before_the_import_are_read_again(tmp_path):
     contact_import = dry_run(write(tmp_path, "ok.csv", "phone,name\n380501234567,Olena\n"))
     engine.drop_stage(contact_import.pk)  # as after a PostgreSQL crash (UNLOGGED table)

@@ -69,9 +69,12 @@ def test_upload_errors_are_specific_and_keep_nothing(client, contact_list):
     assert ContactImport.objects.count() == 0
 
 
-def test_a_new_list_can_be_named_at_upload(client):
+def test_a_new_list_can_be_named_at_upload(client, contact_list):
     post_upload(client, new_list_name="Spring fair")
     assert ContactImport.objects.get().contact_list.name == "Spring fair"
+    response = post_upload(client, new_list_name="customers")
+    assert "A list named “customers” already exists." in response.content.decode()
+    assert ContactImport.objects.count() == 1
 
 
 def test_the_mapping_is_checked_then_the_dry_run_is_queued(client, contact_list):

@@ -64,3 +64,53 @@ def test_ledger_export_and_retry_failed_only(signed_in, engine_settings, sandbox
     (part_id,) = result.part_ids
     assert engine.part_submit(part_id=part_id).state == CampaignPart.State.SUBMITTED
     assert sandbox.state.campaigns[-1]["endpoint"].endswith("send-individual")
+
+
+def test_a_held_campaign_shows_held_and_resumes(signed_in, engine_settings, sandbox, monkeypatch):
+    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 2)
+    campaign = ready_campaign(pasted_numbers=numbers(4))
+    part_ids = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    CampaignPart.objects.filter(pk__in=part_ids).update(state="held", error="Held: balance low")
+    body = signed_in.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert 'id="held"' in body and "Held: balance low" in body
+    page = signed_in.post(reverse("campaigns:resume", args=[campaign.pk]), follow=True)
+    assert "Resumed: 2 held part(s)" in page.content.decode()
+    assert set(CampaignPart.objects.values_list("state", flat=True)) == {"pending"}
+
+
+def test_the_schedules_page_adds_lists_pauses_and_refuses_bad_input(signed_in, audience):
+    template = ready_campaign(
+        status=Campaign.Status.DRAFT, sms_mode="individual", lists=[audience["spring"]]
+    )
+    url = reverse("campaigns:schedules")
+    bad = signed_in.post(url, {"name": "Daily", "template": template.pk, "hour": "99"})
+    assert bad.status_code == 422 and "not a valid cron" in bad.content.decode()
+    ok = signed_in.post(
+        url,
+        {"name": "Daily", "template": template.pk, "minute": "0", "hour": "9", "time_zone": "UTC"},
+        follow=True,
+    )
+    body = ok.content.decode()
+    assert "Daily" in body and "<code>0 9 * * *</code>" in body
+    from campaigns.models import CampaignSchedule
+
+    schedule = CampaignSchedule.objects.get()
+    signed_in.post(reverse("campaigns:schedule-pause", args=[schedule.pk]), {"paused": "1"})
+    assert "Paused" in signed_in.get(url).content.decode()
+
+
+def test_created_elsewhere_is_marked_on_the_list_and_read_only(signed_in, db):
+    Campaign.objects.create(name="From the web", status="finished", created_elsewhere=True)
+    body = signed_in.get(reverse("campaigns:list")).content.decode()
+    assert "created elsewhere" in body
+    campaign = Campaign.objects.get(name="From the web")
+    detail = signed_in.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert 'id="created-elsewhere"' in detail and 'id="stop-campaign"' not in detail
+
+
+def test_the_failures_button_adds_repeat_failures(signed_in, engine_settings, sandbox):
+    campaigns = [sent() for _ in range(3)]
+    Recipient.objects.filter(phone="380507000000").update(status="expired")
+    Campaign.objects.filter(pk=campaigns[2].pk).update(status="finished")
+    page = signed_in.post(reverse("campaigns:dnc-failures", args=[campaigns[2].pk]), follow=True)
+    assert "1 recipient(s) added to do-not-contact" in page.content.decode()

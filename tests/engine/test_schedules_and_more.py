@@ -1,0 +1,188 @@
+"""Recurring campaigns, campaigns created elsewhere, and repeated failures to do-not-contact."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from bsg.client import Recipient as BsgRecipient
+from campaigns import engine
+from campaigns.models import Campaign, CampaignPart, CampaignSchedule, Recipient
+from contacts.models import DoNotContact
+from tests.engine.conftest import numbers, ready_campaign
+
+pytestmark = pytest.mark.django_db
+State = CampaignPart.State
+
+
+def template(audience) -> Campaign:
+    return ready_campaign(
+        name="Weekly news",
+        status=Campaign.Status.DRAFT,
+        sms_mode=Campaign.SmsMode.INDIVIDUAL,
+        text="Hello {first_name}",
+        pasted_numbers="",
+        lists=[audience["spring"]],
+    )
+
+
+def test_a_schedule_is_a_beat_periodic_task_with_a_crontab(audience, user):
+    schedule = engine.schedule_create(
+        name="Mondays",
+        template_id=template(audience).pk,
+        hour="9",
+        day_of_week="1",
+        time_zone="Europe/Kyiv",
+        frequency_cap_days=3,
+        user=user,
+    )
+    task = PeriodicTask.objects.get(pk=schedule.periodic_task_id)
+    assert task.task == "campaigns.tasks.schedule_run"
+    assert task.args == f"[{schedule.pk}]"
+    assert (task.crontab.hour, task.crontab.day_of_week, str(task.crontab.timezone)) == (
+        "9",
+        "1",
+        "Europe/Kyiv",
+    )
+    # 2026-01-14 is a Wednesday; the next Monday 09:00 Kyiv is 07:00 UTC on the 19th.
+    wednesday = datetime(2026, 1, 14, 12, tzinfo=UTC)
+    assert engine.schedule_next_run(schedule=schedule, now=wednesday) == datetime(
+        2026, 1, 19, 7, tzinfo=UTC
+    )
+    engine.schedule_set_paused(schedule_id=schedule.pk, paused=True)
+    schedule.refresh_from_db()
+    assert schedule.is_paused and engine.schedule_next_run(schedule=schedule) is None
+    engine.schedule_set_paused(schedule_id=schedule.pk, paused=False)
+    schedule.refresh_from_db()
+    assert not schedule.is_paused
+
+
+def test_first_of_the_month_next_run(audience):
+    schedule = engine.schedule_create(
+        name="Monthly",
+        template_id=template(audience).pk,
+        hour="10",
+        day_of_month="1",
+        time_zone="UTC",
+    )
+    assert engine.schedule_next_run(
+        schedule=schedule, now=datetime(2026, 1, 14, tzinfo=UTC)
+    ) == datetime(2026, 2, 1, 10, tzinfo=UTC)
+
+
+def test_bad_schedules_are_refused_with_a_reason(audience):
+    tpl = template(audience)
+    with pytest.raises(engine.ScheduleInvalid, match="cron"):
+        engine.schedule_create(name="x", template_id=tpl.pk, hour="25")
+    with pytest.raises(engine.ScheduleInvalid, match="time zone"):
+        engine.schedule_create(name="x", template_id=tpl.pk, time_zone="Mars/Base")
+    numbers_only = ready_campaign(status=Campaign.Status.DRAFT)
+    with pytest.raises(engine.ScheduleInvalid, match="lists"):
+        engine.schedule_create(name="x", template_id=numbers_only.pk)
+    assert CampaignSchedule.objects.count() == 0
+
+
+def test_each_run_sends_one_fresh_copy_and_two_beats_make_one(audience, engine_settings, sandbox):
+    schedule = engine.schedule_create(
+        name="Daily", template_id=template(audience).pk, hour="9", time_zone="UTC"
+    )
+    fired = datetime(2026, 1, 15, 9, 0, 2, tzinfo=UTC)
+    copy = engine.schedule_run(schedule_id=schedule.pk, now=fired)
+    assert copy.status == Campaign.Status.READY and copy.schedule_id == schedule.pk
+    assert copy.duplicated_from_id == schedule.template_id
+    assert list(copy.lists.all()) == [audience["spring"]]
+    # A second beat for the same run, even a little late, makes nothing.
+    assert engine.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(seconds=40)) is None
+    assert engine.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(hours=3)) is None
+    # The next day's run is a new copy.
+    assert engine.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(days=1))
+    assert Campaign.objects.filter(schedule=schedule).count() == 2
+    # The template itself is never sent.
+    assert Campaign.objects.get(pk=schedule.template_id).status == Campaign.Status.DRAFT
+
+
+def test_a_paused_schedule_makes_no_copy(audience):
+    schedule = engine.schedule_create(name="Daily", template_id=template(audience).pk)
+    engine.schedule_set_paused(schedule_id=schedule.pk, paused=True)
+    assert engine.schedule_run(schedule_id=schedule.pk) is None
+
+
+def test_the_frequency_cap_skips_recent_recipients(audience, engine_settings, sandbox):
+    schedule = engine.schedule_create(
+        name="Daily",
+        template_id=template(audience).pk,
+        hour="9",
+        time_zone="UTC",
+        frequency_cap_days=2,
+    )
+    now = timezone.now()
+    first = engine.schedule_run(schedule_id=schedule.pk, now=now - timedelta(days=1))
+    result = engine.campaign_dispatch(campaign_id=first.pk)
+    assert result.recipients == 3  # four in Spring, one on do-not-contact
+    for part_id in result.part_ids:
+        engine.part_submit(part_id=part_id)
+    second = engine.schedule_run(schedule_id=schedule.pk, now=now)
+    assert engine.campaign_dispatch(campaign_id=second.pk).recipients == 0
+    second.refresh_from_db()
+    assert second.status == Campaign.Status.FINISHED
+    assert "frequency cap" in second.events.last().message
+    # Without a cap the same run sends again.
+    CampaignSchedule.objects.filter(pk=schedule.pk).update(frequency_cap_days=None)
+    third = engine.schedule_run(schedule_id=schedule.pk, now=now + timedelta(days=1))
+    assert engine.campaign_dispatch(campaign_id=third.pk).recipients == 3
+
+
+def test_campaigns_created_elsewhere_are_recorded_read_only(engine_settings, sandbox):
+    ours = ready_campaign(pasted_numbers=numbers(2))
+    for part_id in engine.campaign_dispatch(campaign_id=ours.pk).part_ids:
+        engine.part_submit(part_id=part_id)
+    client = engine.bsg_client()
+    try:
+        theirs = client.sms_send(
+            phones=[BsgRecipient(number="380509990001")], text="From the web", sender="Other"
+        )
+    finally:
+        client.close()
+    later = timezone.now() + timedelta(minutes=10)
+    found = engine.bsg_campaigns_discover(now=later)
+    assert found == [theirs.id]
+    elsewhere = Campaign.objects.get(created_elsewhere=True)
+    assert elsewhere.is_read_only and elsewhere.sender == "Other"
+    assert elsewhere.parts.get().bsg_campaign_id == theirs.id
+    # Once recorded, it is not recorded again; ours never is.
+    assert engine.bsg_campaigns_discover(now=later) == []
+    assert Campaign.objects.filter(created_elsewhere=True).count() == 1
+    with pytest.raises(engine.EngineRefused, match="created elsewhere"):
+        engine.campaign_stop(campaign_id=elsewhere.pk)
+
+
+def test_a_fresh_unknown_campaign_is_left_until_ours_could_have_settled(engine_settings, sandbox):
+    client = engine.bsg_client()
+    try:
+        client.sms_send(phones=[BsgRecipient(number="380509990001")], text="x", sender="Other")
+    finally:
+        client.close()
+    # It may be one of ours whose answer is still in doubt.
+    assert engine.bsg_campaigns_discover() == []
+
+
+def test_repeated_failures_go_to_do_not_contact(engine_settings, sandbox, user):
+    campaigns = []
+    for index in range(3):
+        campaign = ready_campaign(name=f"C{index}", pasted_numbers=numbers(3))
+        engine.campaign_dispatch(campaign_id=campaign.pk)
+        campaigns.append(campaign)
+    failing = "380507000000"
+    Recipient.objects.filter(phone=failing).update(status="undelivered")
+    # Another number failed only twice.
+    Recipient.objects.filter(phone="380507000001", campaign__in=campaigns[:2]).update(
+        status="failed"
+    )
+    assert engine.repeated_failures(campaign_id=campaigns[2].pk) == {failing: 3}
+    added = engine.do_not_contact_add_repeated_failures(campaign_id=campaigns[2].pk, user=user)
+    assert added == 1
+    entry = DoNotContact.objects.get(phone=failing)
+    assert entry.source == DoNotContact.Source.DELIVERY_FAILURES and entry.created_by == user
+    with pytest.raises(engine.EngineRefused, match="3 or more"):
+        engine.do_not_contact_add_repeated_failures(campaign_id=campaigns[2].pk)
