@@ -300,7 +300,9 @@ def _bsg_figures(
             }
             price = figures["price"]
             if price is not None:
-                figures["balance_covers"] = Decimal(price["amount"]) <= balance.balance
+                # A postpaid account may go below zero down to its credit (E11 "credit").
+                available = balance.balance + (balance.credit or 0)
+                figures["balance_covers"] = Decimal(price["amount"]) <= available
     finally:
         client.close()
     return figures

@@ -1,10 +1,13 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
+from bsg.sandbox.server import SandboxConfig, SandboxServer
 from campaigns import sendplan, services
 from campaigns.models import SendPlan
 from tests.campaigns.conftest import make_campaign
+from tests.conftest import SANDBOX_API_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +101,36 @@ def test_the_benchmark_runs_tiny(db, bsg_settings):
     figures = run(recipients=300, keep=False)
     assert figures["recipients"] == 297  # 1% on the do-not-contact list
     assert figures["pushed_to_ucs2"] > 0
+
+
+@pytest.fixture
+def poor_sandbox(settings):
+    """A BSG account holding 0.02 EUR with no credit: not enough for three SMS parts."""
+    config = SandboxConfig(
+        api_key=SANDBOX_API_KEY, speed=50.0, seed=7, balance=Decimal("0.02"), currency="EUR"
+    )
+    server = SandboxServer(config, host="127.0.0.1", port=0)
+    server.start()
+    settings.BSG_API_URL = server.url
+    settings.BSG_API_KEY = SANDBOX_API_KEY
+    cache.clear()
+    yield server
+    server.shutdown()
+
+
+def test_the_plan_warns_when_the_balance_does_not_cover_the_price(
+    audience, user, poor_sandbox, client
+):
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {first_name}!"),
+        list_ids=[audience["spring"].id],
+        user=user,
+    )
+    result = plan_for(campaign, user).result
+    assert Decimal(result["price"]["amount"]) == Decimal("0.0450")
+    assert result["balance"]["amount"] == "0.02"
+    assert result["balance_covers"] is False
+
+    client.force_login(user)
+    page = client.get(f"/campaigns/{campaign.pk}/")
+    assert "The balance does not cover the estimated price" in page.content.decode()
