@@ -83,11 +83,14 @@ def installation_salt() -> str:
     return EngineInstallation.objects.order_by("id").first().salt
 
 
+_BASE36 = string.digits + string.ascii_lowercase
+
+
 def _to36(number: int) -> str:
     out = ""
     while True:
         number, rest = divmod(number, 36)
-        out = (string.digits + string.ascii_lowercase)[rest] + out
+        out = _BASE36[rest] + out
         if not number:
             return out
 
@@ -173,17 +176,13 @@ def _part_size(campaign: Campaign) -> int:
     return rules.MAX_RCS_RECIPIENTS if campaign.is_rcs else rules.MAX_SMS_RECIPIENTS
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    phone: str
-    contact_id: int | None
-    text: str
-    reference_id: str | None
+def _ledger_rows(campaign: Campaign) -> Iterator[tuple[str, int | None, str, int, str | None]]:
+    """Every recipient once as (phone, contact id, text, SMS parts, reference id or None): from
+    the lists (minus do-not-contact), the pasted numbers, or, for "retry failed only", the
+    failed rows of the original's ledger (their texts and counts as they were sent).
 
-
-def _ledger_rows(campaign: Campaign) -> Iterator[_Row]:
-    """Every recipient once, with the text it gets: from the lists (minus do-not-contact), the
-    pasted numbers, or, for "retry failed only", the failed rows of the original's ledger."""
+    Tuples, not objects: a million of them pass through here. Each text is counted through
+    the send plan's shape cache, so a million recipients cost a few hundred counts."""
     if campaign.retry_of_id:
         rows = (
             Recipient.objects.filter(
@@ -191,10 +190,10 @@ def _ledger_rows(campaign: Campaign) -> Iterator[_Row]:
             )
             .exclude(phone__in=DoNotContact.objects.values("phone"))
             .order_by("seq")
-            .values_list("phone", "contact_id", "text")
+            .values_list("phone", "contact_id", "text", "sms_parts")
         )
-        for phone, contact_id, text in rows.iterator(chunk_size=LEDGER_BATCH):
-            yield _Row(phone, contact_id, text, None)
+        for phone, contact_id, text, sms_parts in rows.iterator(chunk_size=LEDGER_BATCH):
+            yield phone, contact_id, text, sms_parts, None
         return
     compiled = None
     if campaign.is_sms and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
@@ -204,13 +203,22 @@ def _ledger_rows(campaign: Campaign) -> Iterator[_Row]:
             else rendering.MODE_INDIVIDUAL
         )
         compiled = rendering.compile_text(campaign.text, fields=fields_by_reference(), mode=mode)
+    rows = selectors.campaign_audience_rows(campaign=campaign)
+    if compiled is not None and compiled.slots:
+        values_for, render = compiled.values_for, compiled.render_values
+        parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
+        for row in rows:
+            values = values_for(phone=row.phone, name=row.name, fields=row.fields)
+            yield row.phone, row.contact_id, render(values), parts(values), row.reference_id
+        return
     literal = campaign.text if campaign.is_sms else campaign.fallback_text
-    for row in selectors.campaign_audience_rows(campaign=campaign):
-        if compiled is not None and compiled.slots:
-            text = compiled.render(phone=row.phone, name=row.name, fields=row.fields).text
-        else:
-            text = literal
-        yield _Row(row.phone, row.contact_id, text, row.reference_id)
+    literal_parts = _sms_parts(literal)
+    for row in rows:
+        yield row.phone, row.contact_id, literal, literal_parts, row.reference_id
+
+
+def _sms_parts(text: str) -> int:
+    return smstext.analyse(text).parts if text else 0
 
 
 def _resolve_ledger(campaign: Campaign) -> DispatchResult:
@@ -235,55 +243,63 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
         if campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.GROUPS
         else _part_size(campaign)
     )
-    salt = installation_salt()
-    writer = _LedgerWriter(campaign.pk)
-    parts: list[CampaignPart] = []
-    counts: dict[int, int] = {}
+    campaign_id = campaign.pk
+    # reference_id_for(salt=..., campaign_id=..., seq=...) with its constant head built once.
+    reference_head = reference_id_for(salt=installation_salt(), campaign_id=campaign_id, seq=0)[:-1]
+    writer = _LedgerWriter(campaign_id)
+    add = writer.add
+    part_ids: list[int] = []
+    counts: list[int] = []
+    part_id = 0
+    left_in_part = 0
     seq = 0
-    texts_parts: dict[str, int] = {}
     capped = schedule_capped_phones(campaign=campaign, now=timezone.now())
     skipped = 0
-    for row in _ledger_rows(campaign):
-        if row.phone in capped:
+    for phone, contact_id, text, sms_parts, reference in _ledger_rows(campaign):
+        if capped and phone in capped:
             skipped += 1
             continue
-        number = 1 if size is None else seq // size + 1
-        if not parts or parts[-1].number != number:
-            parts.append(Part.objects.create(campaign=campaign, number=number))
-        part = parts[-1]
-        sms_parts = texts_parts.get(row.text)
-        if sms_parts is None:
-            sms_parts = smstext.analyse(row.text).parts if row.text else 0
-            if len(texts_parts) < 100_000:
-                texts_parts[row.text] = sms_parts
-        reference = row.reference_id or reference_id_for(
-            salt=salt, campaign_id=campaign.pk, seq=seq
+        if not left_in_part:
+            part_id = Part.objects.create(campaign=campaign, number=len(part_ids) + 1).pk
+            part_ids.append(part_id)
+            counts.append(0)
+            left_in_part = size or -1  # without a size, one part that never fills
+        left_in_part -= 1
+        counts[-1] += 1
+        add(
+            (
+                campaign_id,
+                part_id,
+                seq,
+                phone,
+                contact_id,
+                text,
+                sms_parts,
+                reference or reference_head + _to36(seq),
+                "",  # no BSG status yet
+            )
         )
-        writer.add(
-            (campaign.pk, part.pk, seq, row.phone, row.contact_id, row.text, sms_parts, reference)
-        )
-        counts[part.pk] = counts.get(part.pk, 0) + 1
         seq += 1
     writer.flush()
-    for part in parts:
-        Part.objects.filter(pk=part.pk).update(recipients=counts[part.pk])
-    result.part_ids = [p.pk for p in parts]
+    for pk, count in zip(part_ids, counts, strict=True):
+        Part.objects.filter(pk=pk).update(recipients=count)
+    result.part_ids = part_ids
     result.recipients = seq
     capped_note = (
         f" {skipped} left out: messaged by this schedule within its frequency cap."
         if skipped
         else ""
     )
-    if not parts:
-        Campaign.objects.filter(pk=campaign.pk).update(status=Status.FINISHED)
+    if not part_ids:
+        Campaign.objects.filter(pk=campaign_id).update(status=Status.FINISHED)
         _event(
-            campaign.pk, CampaignEvent.Kind.FINISHED, "No recipients left to send to." + capped_note
+            campaign_id, CampaignEvent.Kind.FINISHED, "No recipients left to send to." + capped_note
         )
     else:
         _event(
-            campaign.pk,
+            campaign_id,
             CampaignEvent.Kind.DISPATCHED,
-            f"{seq} recipients resolved into {len(parts)} BSG campaign(s)." + capped_note,
+            f"{seq} recipients resolved into {len(part_ids)} BSG campaign(s)." + capped_note,
         )
     return result
 
@@ -300,6 +316,7 @@ class _LedgerWriter:
         "text",
         "sms_parts",
         "reference_id",
+        "status",
     )
 
     def __init__(self, campaign_id: int) -> None:
@@ -316,13 +333,14 @@ class _LedgerWriter:
             return
         if self.postgres:
             table = Recipient._meta.db_table
-            columns = ", ".join((*self.COLUMNS, "status"))
+            columns = ", ".join(self.COLUMNS)
             with (
                 connection.cursor() as cursor,
                 cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
             ):
+                write_row = copy.write_row
                 for row in self.rows:
-                    copy.write_row((*row, ""))
+                    write_row(row)
         else:
             Recipient.objects.bulk_create(
                 [Recipient(**dict(zip(self.COLUMNS, row, strict=True))) for row in self.rows],

@@ -6,10 +6,11 @@ one source of truth). A million recipients must take well under a minute, so two
 the per-recipient work small:
 
 - contacts are streamed as tuples (`values_list(...).iterator(chunk_size=...)`), never models;
-- the count is cached by the rendered text's *shape*: a value made only of one-septet ASCII
-  GSM-7 characters changes the count only by its length, so the shape keeps just its length;
-  any other value (an extension character, a typographic apostrophe, Cyrillic) is kept whole.
-  A million contacts with a few thousand first names are a few hundred shapes.
+- the count is cached by the rendered text's *shape* (`rendering.ShapeCache`, shared with the
+  engine, which counts the same way when it writes the ledger): a value made only of one-septet
+  ASCII GSM-7 characters changes the count only by its length, so the shape keeps just its
+  length; any other value (an extension character, a typographic apostrophe, Cyrillic) is kept
+  whole. A million contacts with a few thousand first names are a few hundred shapes.
 """
 
 from __future__ import annotations
@@ -38,11 +39,6 @@ EXAMPLES = 5
 # Phones per parts-count sent to BSG's price estimate (E10); bigger buckets are extrapolated
 # from the sample, so a million recipients cost a handful of calls, not a million phones.
 PRICE_SAMPLE = 1_000
-_SHAPE_CACHE_MAX = 200_000
-
-# Bytes that are one GSM-7 septet each: deleting them from an ASCII value leaves nothing when the
-# value changes a count by its length alone.
-_ONE_SEPTET_ASCII = bytes(ord(c) for c in smstext.GSM7_BASIC if c.isascii())
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +47,6 @@ class _Counted:
     ucs2_field: str  # the field whose value made the text UCS-2 ("" if none did)
     ucs2_value: str
     longest_field: str
-
-
-def _shape(value: str) -> int | str:
-    if value.isascii() and not value.encode("ascii").translate(None, _ONE_SEPTET_ASCII):
-        return len(value)
-    return value
 
 
 def send_plan_compute(*, plan_id: int) -> SendPlan | None:
@@ -174,7 +164,7 @@ class _Tally:
         self.template_gsm7 = (
             smstext.encoding_of(compiled.render_values([""] * len(compiled.slots))) == smstext.GSM7
         )
-        self.cache: dict[tuple, _Counted] = {}
+        self.cache: rendering.ShapeCache[_Counted] = rendering.ShapeCache(self._count)
         self.recipients = 0
         self.total_parts = 0
         self.histogram: Counter[tuple[str, int]] = Counter()
@@ -196,13 +186,7 @@ class _Tally:
             counted, values = self._literal, ()
         else:
             values = self.compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
-            key = tuple(map(_shape, values))
-            counted = self.cache.get(key)
-            if counted is None:
-                if len(self.cache) >= _SHAPE_CACHE_MAX:
-                    self.cache.clear()
-                counted = self._count(values)
-                self.cache[key] = counted
+            counted = self.cache.get(values)
             if "" in values:
                 for slot, value in zip(self.compiled.slots, values, strict=True):
                     if not value:
@@ -336,7 +320,7 @@ def _price(client, campaign, compiled, tally, list_ids) -> dict[str, Any]:
     for row in selectors.campaign_audience_rows(campaign=campaign):
         if compiled.slots:
             values = compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
-            counted = tally.cache.get(tuple(map(_shape, values))) or tally._count(values)
+            counted = tally.cache.get(values)
             parts = counted.stats.parts
         else:
             values, parts = (), tally._literal.stats.parts

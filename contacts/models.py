@@ -125,8 +125,15 @@ class Contact(models.Model):
 
 
 class ListMembership(models.Model):
-    contact_list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    # No single-column index on either key: the unique (contact_list, contact) and the
+    # (contact, contact_list) indexes below serve every lookup, and a big import would
+    # otherwise maintain two more indexes per membership row (BENCHMARKS.md).
+    contact_list = models.ForeignKey(
+        ContactList, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     added_at = models.DateTimeField(auto_now_add=True)
     # Set once the contact is attached to the list's BSG group, so an interrupted push resumes.
     pushed_to_bsg_at = models.DateTimeField(null=True, blank=True)

@@ -244,10 +244,13 @@ def _strip_default_country_code(
         _, potential, _ = pnu._maybe_strip_national_prefix_carrier_code(
             number[len(code) :], metadata
         )
-        if (
+        # The library's condition with its two terms swapped: the cached length answer
+        # (a full international number is too long for a national one) settles most numbers
+        # without the two pattern matches. Both terms are pure, so the answer is the same.
+        if _length_result(metadata, len(number)) == pnu.ValidationResult.TOO_LONG or (
             not pnu._match_national_number(number, general_desc, False)
             and pnu._match_national_number(potential, general_desc, False)
-        ) or _length_result(metadata, len(number)) == pnu.ValidationResult.TOO_LONG:
+        ):
             return metadata.country_code, potential, True
     return metadata.country_code, number, False
 

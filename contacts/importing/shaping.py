@@ -1,14 +1,16 @@
 """Checking and shaping file rows for the staging table: the per-row hot loop of an import.
 
-Every row of a file passes through `shape_row` once, so this module counts microseconds: a
-million-row file spends most of its dry run here (see BENCHMARKS.md, "Contact import").
+Every row of a file passes through here once, so this module counts microseconds: a
+million-row file spends most of its dry run here (see BENCHMARKS.md, "Contact import"). On
+PostgreSQL a row normally takes the fast path (`fast_line_function`: the phone check and one
+f-string); `shape_row` is the exact path, for rows and batches the fast one cannot express, and
+for SQLite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 
 from contacts.phones import InvalidPhone, normalize_phone
 
@@ -54,10 +56,11 @@ class RowShape:
 
 
 def shape_row(shape: RowShape, row_no: int, cells: list[str]) -> tuple:
-    """(row_no, phone, name, reason, error, fields as JSON) for the staging table.
+    """(row_no, phone, name, reason, error, *field values) for the staging table: the exact path.
 
     A row that cannot be imported keeps its number and gets `error`, the reason a person reads
-    in the report; phone and values are then left empty.
+    in the report; phone and values are then left empty. Field values are the stripped cells
+    (None when empty): the staging table builds the fields' JSON from them (engine.py).
     """
     count = len(cells)
     if count != shape.width and (shape.strict_width or count > shape.width):
@@ -75,21 +78,12 @@ def shape_row(shape: RowShape, row_no: int, cells: list[str]) -> tuple:
         reason = cells[shape.reason].strip()
     values = [(cells[i].strip() or None) if i < count else None for i, _ in shape.fields]
     problem = _value_problem(shape, name, reason, values)
-    if problem:
+    if problem and _holds_nul(name, reason, values):
+        # PostgreSQL text cannot hold the values: the row is rejected here. Any other problem
+        # (a value too long) the staging table finds with the same message, as it does for
+        # the fast path's rows, so both paths stage the same row.
         return _rejected(shape, row_no, problem)
-    # The JSON is built here, in the worker processes, rather than by the database during
-    # the apply, where it would cost a few µs per row inside the one big transaction. Keys
-    # are field keys ([a-z][a-z0-9_]*): only the values need JSON escaping.
-    fields = (
-        "{"
-        + ",".join(
-            f'"{key}":{encode_basestring(value)}'
-            for (_, key), value in zip(shape.fields, values, strict=True)
-            if value
-        )
-        + "}"
-    )
-    return (row_no, phone, name, reason, None, fields)
+    return (row_no, phone, name, reason, None, *values)
 
 
 def _ragged_message(count: int, width: int) -> str:
@@ -120,39 +114,104 @@ def _value_problem(shape: RowShape, name: str, reason: str, values: list[str | N
     return ""
 
 
+def _holds_nul(name: str, reason: str, values: list[str | None]) -> bool:
+    return "\x00" in name or "\x00" in reason or any(v and "\x00" in v for v in values)
+
+
 def _rejected(shape: RowShape, row_no: int, error: str) -> tuple:
     # The reason may quote the cell, and PostgreSQL text cannot hold a NUL character.
-    return (row_no, None, "", "", error.replace("\x00", "\ufffd"), None)
+    return (row_no, None, "", "", error.replace("\x00", "\ufffd"), *([None] * len(shape.fields)))
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# --- COPY in CSV format -------------------------------------------------------------------------
+# Staged rows reach PostgreSQL as tab-delimited CSV: an unquoted empty value is NULL, a quoted
+# one ("") an empty string, and the backslash means nothing (text format would need every value
+# scanned for it). `COPY_OPTIONS` must stay in step with the writers below.
+COPY_OPTIONS = "(FORMAT csv, DELIMITER E'\\t', FORCE_NOT_NULL (name, reason))"
 
 
-def _copy_escaped(value: str) -> str:
-    # Most values hold none of these: testing is cheaper than translating every one.
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_COPY_ESCAPES)
-    return value
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    return '"' + str(value).replace('"', '""') + '"'
 
 
-def copy_text(rows: Iterable[tuple]) -> str:
-    """Staged rows in COPY's text format: tab-separated, `\\N` for NULL, backslash escapes."""
-    esc = _copy_escaped
-    lines = [
-        # (row_no, phone, name, reason, error, fields): a phone is digits, a row number an int.
-        f"{row_no}\t{phone}\t{esc(name)}\t{esc(reason)}\t\\N\t{esc(fields)}"
-        if error is None
-        else f"{row_no}\t\\N\t\t\t{esc(error)}\t\\N"
-        for row_no, phone, name, reason, error, fields in rows
-    ]
+def copy_csv(rows: Iterable[tuple]) -> str:
+    """Staged rows (from `shape_row`) as COPY CSV lines, every text value quoted."""
+    lines = [f"{row[0]}\t" + "\t".join([_csv_value(value) for value in row[1:]]) for row in rows]
     lines.append("")
     return "\n".join(lines)
 
 
-def shape_batch(shape: RowShape, batch: list[tuple[int, list[str]]], as_copy_text: bool):
-    """A batch of file rows, shaped: COPY text for PostgreSQL, else a list of tuples."""
-    rows = [shape_row(shape, row_no, cells) for row_no, cells in batch]
-    return (len(rows), copy_text(rows)) if as_copy_text else (len(rows), rows)
+def fast_line_function(shape: RowShape) -> Callable[[int, list[str]], str | None]:
+    """A function of (row_no, cells) giving the row's COPY line with its values unquoted, or
+    None when the row needs the exact path (`shape_row`); raises InvalidPhone.
+
+    It is generated for the shape, so that a row costs the phone check and one f-string: no
+    loop, list or JSON per row (a million rows spent ~10 s on those). The lines are only
+    valid CSV when no value holds a tab, quote, line break or NUL, and a value may be too
+    long: `shaped_batches` checks a whole batch of lines at once and redoes it on the exact
+    path when that check fails; the staging table rejects values that are too long with the
+    same messages as `_value_problem`.
+    """
+    # Only column numbers (ints) are written into this code; cell values never are.
+    names = [f"c[{int(i)}].strip()" for i in shape.names]
+    if not names:
+        name = ""
+    elif len(names) == 1:
+        name = "{" + names[0] + "}"
+    else:
+        name = "{' '.join(filter(None, (" + ", ".join(names) + ",)))}"
+    reason = "" if shape.reason is None else "{c[" + str(int(shape.reason)) + "].strip()}"
+    values = "".join("\\t{c[" + str(int(i)) + "].strip()}" for i, _ in shape.fields)
+    source = (
+        "def line(row_no, c):\n"
+        f"    if len(c) != {int(shape.width)}:\n"
+        "        return None\n"
+        f"    phone = normalize(c[{int(shape.phone)}], region=region)\n"
+        f'    return f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}"\n'
+    )
+    namespace = {"normalize": normalize_phone, "region": shape.region}
+    exec(compile(source, "<import row shape>", "exec"), namespace)  # noqa: S102
+    return namespace["line"]
+
+
+def _copy_batch(shape: RowShape, batch: list[tuple[int, list[str]]], line) -> str:
+    fast: list[str] = []
+    exact: list[tuple] = []
+    for row_no, cells in batch:
+        try:
+            text = line(row_no, cells)
+        except InvalidPhone:
+            text = None
+        if text is None:
+            exact.append(shape_row(shape, row_no, cells))
+        else:
+            fast.append(text)
+    joined = "\n".join(fast)
+    tabs = 4 + len(shape.fields)
+    if fast and (
+        joined.count("\t") != tabs * len(fast)
+        or joined.count("\n") != len(fast) - 1
+        or '"' in joined
+        or "\r" in joined
+        or "\x00" in joined
+    ):
+        # Some value holds a character CSV must quote (or a NUL): this batch, rare in real
+        # files, takes the exact path whole.
+        return copy_csv([shape_row(shape, row_no, cells) for row_no, cells in batch])
+    if not exact:
+        return joined + "\n"
+    if not fast:
+        return copy_csv(exact)
+    return joined + "\n" + copy_csv(exact)
+
+
+def shape_batch(shape: RowShape, batch: list[tuple[int, list[str]]], as_copy_text: bool, line=None):
+    """A batch of file rows, shaped: COPY CSV text for PostgreSQL, else a list of tuples."""
+    if as_copy_text:
+        return len(batch), _copy_batch(shape, batch, line or fast_line_function(shape))
+    return len(batch), [shape_row(shape, row_no, cells) for row_no, cells in batch]
 
 
 def _batches(rows: Iterator[tuple[int, list[str]]], size: int):
@@ -176,5 +235,6 @@ def shaped_batches(
     the workers then compete with this process (reading the file) and with PostgreSQL (taking
     the COPY), so the dry run of a million rows came out slower, not faster (BENCHMARKS.md).
     """
+    line = fast_line_function(shape) if as_copy_text else None
     for batch in _batches(rows, BATCH_ROWS):
-        yield shape_batch(shape, batch, as_copy_text)
+        yield shape_batch(shape, batch, as_copy_text, line)

@@ -61,3 +61,48 @@ def test_cyrillic_has_no_fix():
     report = rendering.gsm7_report("Привіт\u2019")
     assert report.fixable == ("\u2019",)
     assert "П" in report.unfixable
+
+
+def test_the_shape_cache_counts_like_analyse_for_every_kind_of_value():
+    """One count stands for every value of its shape; values that could count differently
+    (extension characters, typographic apostrophes, Cyrillic, astral emoji) are kept whole."""
+    from bsg import smstext
+
+    template = "Hi {a}, the [{b}] store: 20% off. Reply STOP"
+    compiled = rendering.compile_text(
+        template, fields={"a": _Field("a"), "b": _Field("b")}, mode=rendering.MODE_INDIVIDUAL
+    )
+    cache = rendering.ShapeCache(lambda values: smstext.analyse(compiled.render_values(values)))
+    values = [
+        ("Olena", "Kyiv"),
+        ("Ivana", "Lviv"),  # the same shape as the first: lengths 5 and 4
+        ("O\u2019Brien", "Kyiv"),
+        ("O'Brien", "Kyiv"),
+        ("Олена", "Kyiv"),
+        ("A{b}c", "Lviv"),  # braces are two septets each in GSM-7
+        ("Zoë", "Dnipro"),
+        ("🎉", "Kyiv"),
+        ("A" * 120, "Kharkiv"),
+        ("B" * 120, "Odesa12"),
+        ("", ""),
+    ]
+    for pair in values * 2:
+        assert cache.get(pair) == smstext.analyse(compiled.render_values(pair)), pair
+    assert rendering.value_shape("Olena") == rendering.value_shape("Ivana") == 5
+    assert rendering.value_shape("A{b}c") == "A{b}c"
+    assert len(cache) < len(values)
+
+
+def test_the_shape_cache_forgets_rather_than_grows_without_end():
+    cache = rendering.ShapeCache(lambda values: len(values[0]), max_size=3)
+    for value in ("Олена", "Іван", "Петро", "Ольга", "Марія"):
+        assert cache.get((value,)) == len(value)
+    assert len(cache) <= 3
+
+
+class _Field:
+    """A ContactField as compile_text reads it."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.bsg_field_id = None

@@ -10,6 +10,7 @@ the dry run writes nothing, and a failed or cancelled import leaves every list a
 import codecs
 import csv
 import io
+import json
 
 import openpyxl
 import pytest
@@ -449,18 +450,86 @@ def test_opt_out_reasons_are_updated_only_when_asked(tmp_path):
     assert DoNotContact.objects.get().reason == "new reason"
 
 
-def test_copy_text_escapes_what_copy_would_misread():
-    shape = shaping.RowShape.of(
-        mapping={"0": "phone", "1": "name", "2": "field:city"},
-        width=3,
-        strict_width=True,
-        region="UA",
+TRICKY_ROWS = [
+    ["380501234567", "Tab\there", 'Back\\slash "q"\nline', "  padded  "],
+    ["380671234567", "Olena", "Kyiv", "carriage\rreturn"],
+    ["bad\x00phone", "x", "y", ""],
+    ["380931234567", "N" * 201, "Kyiv", ""],
+    ["380661234567", "Iryna", "L" * 1001, ""],
+    ["380631234567", "Nul\x00name", "Kyiv", ""],
+    ["380731234567", "", "", ""],
+    ["380951234567", "Юлія", "Київ", "\\N"],
+    ["380961234567", "Taras", "Lviv"],
+    ["+380 97 123 4567", "Andrii", "Odesa", "  "],
+]
+
+
+def _staged(contact_import) -> list[tuple]:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT row_no, phone, name, reason, error, fields, dup_of "  # noqa: S608
+            f"FROM {engine.stage_table_name(contact_import.pk)} ORDER BY row_no"
+        )
+        # Django reads jsonb from a raw cursor as text.
+        return [
+            (*row[:5], json.loads(row[5]) if row[5] is not None else None, row[6])
+            for row in cursor.fetchall()
+        ]
+
+
+def test_fast_and_exact_staging_agree_on_values_copy_would_misread(tmp_path, monkeypatch):
+    """The per-batch fast path and the exact per-value path stage exactly the same rows."""
+    monkeypatch.setattr(shaping, "BATCH_ROWS", 1)  # each row is its own batch: fast if it can
+    lines = ["phone,name,city,note"]
+    stream = io.StringIO()
+    # The upload refuses NUL bytes in the file's first 64 KiB (binary files): pad past them.
+    padding = [["380501111111", "Pad", "Kyiv", "p" * 999]] * 70
+    csv.writer(stream).writerows([*padding, *TRICKY_ROWS])
+    path = write(tmp_path, "tricky.csv", "\n".join(lines) + "\n" + stream.getvalue())
+    mapping = {"0": "phone", "1": "name", "2": "field:city", "3": "field:note"}
+    ContactField.objects.get_or_create(key="city", defaults={"label": "City"})
+    ContactField.objects.get_or_create(key="note", defaults={"label": "Note"})
+    fast = _staged(dry_run(path, mapping=mapping))
+    monkeypatch.setattr(shaping, "fast_line_function", lambda shape: lambda row_no, cells: None)
+    exact = _staged(dry_run(path, mapping=mapping))
+    assert fast == exact
+    by_row = {row[0] - len(padding): row for row in fast}
+    assert by_row[2][2:6] == (
+        "Tab\there",
+        "",
+        None,
+        {"city": 'Back\\slash "q"\nline', "note": "padded"},
     )
-    rows = [
-        shaping.shape_row(shape, 2, ["380501234567", "Tab\there", 'Back\\slash "q"\nline']),
-        shaping.shape_row(shape, 3, ["bad\x00phone", "x", "y"]),
-    ]
-    assert shaping.copy_text(rows).splitlines() == [
-        '2\t380501234567\tTab\\there\t\t\\N\t{"city":"Back\\\\\\\\slash \\\\"q\\\\"\\\\nline"}',
-        "3\t\\N\t\t\t“bad\ufffdphone” contains characters that are not digits\t\\N",
+    assert by_row[3][5] == {"city": "Kyiv", "note": "carriage\rreturn"}
+    assert by_row[4][1:5] == (
+        None,
+        "",
+        "",
+        "“bad\ufffdphone” contains characters that are not digits",
+    )
+    assert by_row[5][4] == "the name is 201 characters long; at most 200"
+    assert by_row[6][4] == "the value of city is 1001 characters long; at most 1000"
+    assert by_row[7][4] == "a cell contains a NUL character (binary data), which is not text"
+    assert by_row[8][2:6] == ("", "", None, {})
+    assert by_row[9][2:6] == ("Юлія", "", None, {"city": "Київ", "note": "\\N"})
+    assert by_row[10][4] == "the row has 3 cells but the header has 4 columns"
+    assert by_row[11][1:6] == ("380971234567", "Andrii", "", None, {"city": "Odesa"})
+
+
+def test_clean_batches_take_the_fast_path(tmp_path, monkeypatch):
+    rows = [["380501234567", "Olena", "Kyiv"], ["380671234567", "", " Lviv "]]
+    stream = io.StringIO()
+    csv.writer(stream).writerows([["phone", "name", "city"], *rows])
+    path = write(tmp_path, "clean.csv", stream.getvalue())
+    ContactField.objects.get_or_create(key="city", defaults={"label": "City"})
+
+    def exact_path_refused(*args):
+        raise AssertionError("a clean batch took the exact path")
+
+    monkeypatch.setattr(shaping, "copy_csv", exact_path_refused)
+    mapping = {"0": "phone", "1": "name", "2": "field:city"}
+    staged = _staged(dry_run(path, mapping=mapping))
+    assert [row[1:6] for row in staged] == [
+        ("380501234567", "Olena", "", None, {"city": "Kyiv"}),
+        ("380671234567", "", "", None, {"city": "Lviv"}),
     ]

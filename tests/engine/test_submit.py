@@ -46,6 +46,31 @@ def test_the_ledger_holds_each_recipient_once_without_do_not_contact(audience, e
     assert Recipient.objects.filter(campaign=campaign).count() == 3
 
 
+def test_the_ledger_counts_each_rendered_text_exactly(engine_settings):
+    """The engine counts through the send plan's shape cache: recipients whose values share a
+    shape share a count, and every stored count is the exact count of the stored text."""
+    from bsg import smstext
+    from contacts.models import Contact, ContactField, ContactList, ListMembership
+
+    ContactField.objects.create(key="first_name", label="First name")
+    contact_list = ContactList.objects.create(name="Mixed")
+    names = ["Olena", "Ivana", "O\u2019Brien", "Олена", "A{b}c", "A" * 150, "", "Zoë"]
+    for i, name in enumerate(names):
+        contact = Contact.objects.create(phone=f"38050900000{i}", fields={"first_name": name})
+        ListMembership.objects.create(contact_list=contact_list, contact=contact)
+    campaign = ready_campaign(
+        sms_mode=Campaign.SmsMode.INDIVIDUAL,
+        text="Hi {first_name}, 20% off [today]. Reply STOP",
+        pasted_numbers="",
+        lists=[contact_list],
+    )
+    assert engine.campaign_dispatch(campaign_id=campaign.pk).recipients == len(names)
+    rows = Recipient.objects.filter(campaign=campaign).order_by("seq")
+    assert [r.text for r in rows] == [f"Hi {name}, 20% off [today]. Reply STOP" for name in names]
+    assert [r.sms_parts for r in rows] == [smstext.analyse(r.text).parts for r in rows]
+    assert sorted({r.sms_parts for r in rows}) == [1, 2]
+
+
 def test_big_audiences_are_split_into_parts(engine_settings, sandbox, monkeypatch):
     monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 10)
     campaign = ready_campaign(pasted_numbers=numbers(25))
