@@ -47,11 +47,15 @@ BENCH_ARGS ?=
 bench: $(VENV)/.test-installed
 	$(TEST_ENV) $(PY) bench/run.py $(BENCH_ARGS)
 
-# The client against a sandbox injecting every fault, for SOAK_MINUTES minutes.
-SOAK_MINUTES ?= 5
+# First the client alone against a sandbox injecting every fault (CLIENT_SOAK_MINUTES), then
+# the whole system (sandbox server with faults, private Redis, worker, beat, a database of its
+# own) for SOAK_MINUTES minutes with worker and Redis restarts. SOAK_ARGS go to the system soak.
+SOAK_MINUTES ?= 30
+CLIENT_SOAK_MINUTES ?= 2
 SOAK_ARGS ?=
 soak: $(VENV)/.test-installed
-	$(TEST_ENV) $(PY) bench/soak.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
+	$(TEST_ENV) $(PY) bench/soak.py --minutes $(CLIENT_SOAK_MINUTES)
+	$(TEST_ENV) $(PY) bench/soak_system.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3

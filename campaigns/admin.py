@@ -1,5 +1,23 @@
-from django.contrib import admin
+"""Django admin for campaigns, for superusers.
 
+What BSG told us (ids, statuses, figures, prices) and what the engine owns (status, parts,
+events, the ledger) is read-only here: a hand edit could send a part twice or hide a paid send.
+Content is editable while the campaign is a draft; every admin write is in the audit log.
+The actions call the same engine and service functions as the pages.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet, Sum
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from audit.admin import AuditedModelAdmin
+from bsg.errors import BsgError
+
+from . import engine, services
 from .models import (
     Campaign,
     CampaignEvent,
@@ -11,19 +29,227 @@ from .models import (
     TestSend,
 )
 
+CAMPAIGN_APPROVAL_FIELDS = (
+    "approval_requested_at",
+    "approval_requested_by",
+    "approval_send_at",
+    "approved_at",
+    "approved_by",
+    "approval_snapshot",
+    "sent_back_reason",
+)
+# Set by the engine or BSG; never typed in admin.
+CAMPAIGN_ENGINE_FIELDS = (
+    "status",
+    "created_elsewhere",
+    "unit_price",
+    "send_requested_at",
+    "send_requested_by",
+    "dispatched_at",
+    "stopped_at",
+    "stopped_by",
+    "failure_hold_overridden",
+    "duplicated_from",
+    "retry_of",
+    "schedule",
+    "schedule_run_key",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CampaignPartInline(_ReadOnlyInline):
+    model = CampaignPart
+    fields = (
+        "number",
+        "state",
+        "recipients",
+        "bsg_campaign_id",
+        "bsg_status",
+        "sent",
+        "delivered",
+        "price",
+        "currency",
+        "attempts",
+        "submitted_at",
+        "finished_at",
+        "error",
+        "stop_answer",
+    )
+    readonly_fields = fields
+    ordering = ("number",)
+
+
+class CampaignEventInline(_ReadOnlyInline):
+    model = CampaignEvent
+    fields = ("created_at", "kind", "part", "message", "user")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignEvent]:
+        return super().get_queryset(request).select_related("user", "part")
+
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "channel", "sms_mode", "status", "start_at", "created_by", "created_at")
-    list_filter = ("channel", "sms_mode", "status", "created_elsewhere")
+class CampaignAdmin(AuditedModelAdmin):
+    list_display = (
+        "name",
+        "channel",
+        "status",
+        "sender_or_agent",
+        "start_at",
+        "part_count",
+        "sent_total",
+        "delivered_total",
+        "price_total",
+        "created_elsewhere",
+        "created_at",
+    )
+    list_filter = (
+        "status",
+        "channel",
+        "sms_mode",
+        ("created_at", admin.DateFieldListFilter),
+        "created_elsewhere",
+    )
+    date_hierarchy = "created_at"
     search_fields = ("name", "text", "sender", "rcs_agent")
     filter_horizontal = ("lists",)
-    raw_id_fields = ("duplicated_from", "retry_of", "schedule")
-    readonly_fields = ("created_at", "updated_at", "send_requested_at", "send_requested_by")
+    inlines = (CampaignPartInline, CampaignEventInline)
+    actions = ("stop_campaigns", "refresh_campaigns", "duplicate_campaigns")
+    list_select_related = ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        # One query for the changelist's figures, whatever the number of rows on the page.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _parts=Count("parts"),
+                _sent=Sum("parts__sent"),
+                _delivered=Sum("parts__delivered"),
+                _price=Sum("parts__price"),
+            )
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None):
+        # The approval flow's fields are written by it alone, like the engine's.
+        return [*CAMPAIGN_ENGINE_FIELDS, *CAMPAIGN_APPROVAL_FIELDS]
+
+    def has_change_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        # Asked to send or taken by the engine: what was sent stays as it was sent (view only).
+        if obj is not None and not obj.is_editable:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form, change: bool) -> None:
+        # The composer's one write path for drafts: it refuses a campaign that left the draft
+        # state meanwhile, voids an approval the edit changes, and writes the audit entry.
+        lists = form.cleaned_data.get("lists") or []
+        services.campaign_save(campaign=obj, list_ids=[x.pk for x in lists], user=request.user)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        # campaign_save set the lists (no form.save_m2m()); the inlines are read-only, so saving
+        # their formsets writes nothing, but admin's change message reads what they did.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.display(description="sender / agent")
+    def sender_or_agent(self, campaign: Campaign) -> str:
+        return campaign.sender if campaign.is_sms else campaign.rcs_agent
+
+    @admin.display(description="parts", ordering="_parts")
+    def part_count(self, campaign: Campaign) -> int:
+        return campaign._parts
+
+    @admin.display(description="sent", ordering="_sent")
+    def sent_total(self, campaign: Campaign) -> int:
+        return campaign._sent or 0
+
+    @admin.display(description="delivered", ordering="_delivered")
+    def delivered_total(self, campaign: Campaign) -> int:
+        return campaign._delivered or 0
+
+    @admin.display(description="price", ordering="_price")
+    def price_total(self, campaign: Campaign):
+        return campaign._price
+
+    def _link(self, campaign: Campaign) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+            campaign,
+        )
+
+    @admin.action(description="Stop")
+    def stop_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset.order_by("pk"):
+            try:
+                report = engine.campaign_stop(campaign_id=campaign.pk, user=request.user)
+            except engine.EngineRefused as refusal:
+                self.message_user(
+                    request, format_html("{}: {}", self._link(campaign), refusal), messages.WARNING
+                )
+                continue
+            if report.cancelled_locally:
+                text = "cancelled before anything was sent."
+            else:
+                text = (
+                    f"{len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} "
+                    f"not submitted cancelled, {len(report.refused)} refused by BSG."
+                )
+            level = messages.WARNING if report.refused else messages.SUCCESS
+            self.message_user(request, format_html("{}: {}", self._link(campaign), text), level)
+
+    @admin.action(description="Refresh now (poll BSG)")
+    def refresh_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset.order_by("pk"):
+            try:
+                report = engine.campaigns_poll_now(campaign_ids=[campaign.pk])
+            except BsgError as error:
+                self.message_user(
+                    request,
+                    format_html("{}: BSG could not be read ({}).", self._link(campaign), error),
+                    messages.ERROR,
+                )
+                continue
+            if not report.parts:
+                text, level = "nothing at BSG is still sending; nothing to refresh.", messages.INFO
+            else:
+                text = (
+                    f"{report.parts} part(s) refreshed, {report.changed} changed, "
+                    f"{report.finished} finished ({report.api_calls} BSG call(s))."
+                )
+                level = messages.SUCCESS
+            self.message_user(request, format_html("{}: {}", self._link(campaign), text), level)
+
+    @admin.action(description="Duplicate as draft")
+    def duplicate_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset.order_by("pk"):
+            copy = services.campaign_duplicate(campaign_id=campaign.pk, user=request.user)
+            self.message_user(
+                request,
+                format_html("{}: duplicated as draft {}.", self._link(campaign), self._link(copy)),
+                messages.SUCCESS,
+            )
 
 
 @admin.register(SavedSender)
-class SavedSenderAdmin(admin.ModelAdmin):
+class SavedSenderAdmin(AuditedModelAdmin):
     list_display = ("name", "sender", "is_default")
 
 
@@ -33,21 +259,24 @@ class SendPlanAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     raw_id_fields = ("campaign",)
     readonly_fields = ("result", "fingerprint")
+    list_select_related = ("campaign",)
 
 
 @admin.register(TestSend)
 class TestSendAdmin(admin.ModelAdmin):
     list_display = ("campaign", "phone", "bsg_method", "bsg_campaign_id", "bsg_status", "error")
     raw_id_fields = ("campaign", "contact")
+    readonly_fields = ("bsg_campaign_id", "bsg_status", "delivered", "error", "checked_at")
+    list_select_related = ("campaign",)
 
 
 # The engine's rows are written by the engine only: admins read them (a hand edit of a part's
 # state could send it twice).
 class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -61,18 +290,22 @@ class CampaignPartAdmin(_ReadOnly):
         "bsg_status",
         "sent",
         "delivered",
+        "price",
         "attempts",
         "submitted_at",
     )
     list_filter = ("state", "bsg_status")
-    search_fields = ("bsg_campaign_id", "campaign__name")
+    search_fields = ("=bsg_campaign_id", "campaign__name")
+    list_select_related = ("campaign",)
 
 
 @admin.register(Recipient)
 class RecipientAdmin(_ReadOnly):
     list_display = ("campaign", "part", "phone", "reference_id", "status")
     list_filter = ("status",)
-    search_fields = ("phone", "reference_id")
+    search_fields = ("^phone", "=reference_id")
+    raw_id_fields = ("campaign", "part")
+    list_select_related = ("campaign", "part")
     show_full_result_count = False
 
 
@@ -80,12 +313,14 @@ class RecipientAdmin(_ReadOnly):
 class CampaignEventAdmin(_ReadOnly):
     list_display = ("campaign", "kind", "message", "user", "created_at")
     list_filter = ("kind",)
+    list_select_related = ("campaign", "user")
 
 
 @admin.register(CampaignSchedule)
-class CampaignScheduleAdmin(admin.ModelAdmin):
+class CampaignScheduleAdmin(AuditedModelAdmin):
     """The timing itself is the linked periodic task's crontab (django-celery-beat's admin)."""
 
     list_display = ("name", "template", "periodic_task", "frequency_cap_days", "last_run_at")
     raw_id_fields = ("template", "periodic_task")
     readonly_fields = ("last_run_at", "created_at", "created_by")
+    list_select_related = ("template", "periodic_task")

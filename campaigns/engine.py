@@ -29,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from audit.services import audit_record
 from bsg import rules, smstext
 from bsg.client import BsgClient, IndividualMessage
 from bsg.client import Recipient as BsgRecipient
@@ -154,6 +155,7 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
         logger.info("campaign %s: not due or already taken; nothing to dispatch", campaign_id)
         return None
     with transaction.atomic():
+        taken_from = campaign.status
         changed = Campaign.objects.filter(pk=campaign_id, status=campaign.status).update(
             status=Status.SENDING, dispatched_at=now, updated_at=now
         )
@@ -162,6 +164,15 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
             return None
         campaign.refresh_from_db()
         result = _resolve_ledger(campaign)
+        # Sending, or finished at once when nobody was left to send to or BSG would refuse.
+        ended = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
+        audit_record(
+            action="campaign-dispatch",
+            target=campaign,
+            changes={"status": [taken_from, ended]},
+            message=f"{result.recipients} recipient(s) in {len(result.part_ids)} part(s)."
+            + (f" {result.refused}" if result.refused else ""),
+        )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=result.part_ids))
     logger.info(
         "campaign %s: dispatched, %s recipients in %s parts",
@@ -786,6 +797,12 @@ def part_resume(*, part_id: int, user: Any = None) -> bool:
             part_id=part_id,
             user=user,
         )
+        audit_record(
+            action="part-resume",
+            target=part.campaign,
+            changes={f"part {part.number}": [part.state, "resumed"]},
+            actor=user,
+        )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=[part_id]))
     return changed == 1
 
@@ -799,6 +816,7 @@ class SweepReport:
     submit: list[int] = field(default_factory=list)
     reconcile: list[int] = field(default_factory=list)
     stuck: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
 
 
 def engine_sweep(*, now: datetime | None = None, enqueue: bool = True) -> SweepReport:
@@ -826,6 +844,21 @@ def engine_sweep(*, now: datetime | None = None, enqueue: bool = True) -> SweepR
         if changed:
             report.stuck.append(part_id)
             logger.warning("part %s: left submitting by a lost worker; now unconfirmed", part_id)
+    # A part sent back to pending while its campaign was being stopped (a harmless failure, or
+    # "none at BSG" after an unclear answer) would wait for ever: nothing submits a stopped
+    # campaign's parts. Cancel it, as the stop would have (found by bench/soak_system.py).
+    orphaned = Part.objects.filter(state=State.PENDING, campaign__status=Status.STOPPED)
+    for part_id, campaign_id, number in orphaned.values_list("id", "campaign_id", "number"):
+        if Part.objects.filter(pk=part_id, state=State.PENDING).update(
+            state=State.CANCELLED, finished_at=now
+        ):
+            report.cancelled.append(part_id)
+            _event(
+                campaign_id,
+                CampaignEvent.Kind.CANCELLED,
+                f"Part {number} cancelled: the campaign was stopped before it was sent.",
+                part_id=part_id,
+            )
     report.submit = list(
         Part.objects.filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
@@ -1016,8 +1049,13 @@ def _apply(
                 breakdown=detail.statistics,
                 price=detail.total_price,
                 currency=detail.currency or "",
-                finished_at=now,
             )
+            if _reports_pending(part, status, detail.statistics, now):
+                # Stopped while messages were out: their delivery reports still come, and
+                # BSG's counts move until they have (found by bench/soak_system.py).
+                terminal = False
+            else:
+                updates["finished_at"] = now
     Part.objects.filter(pk=part.pk, state=State.SUBMITTED).update(**updates)
     if changed or terminal:
         CampaignSnapshot.objects.create(
@@ -1041,6 +1079,58 @@ def _apply(
     return changed, terminal
 
 
+def campaigns_poll_now(
+    *, campaign_ids: Iterable[int], now: datetime | None = None, client: BsgClient | None = None
+) -> PollReport:
+    """Refresh these campaigns' live parts now (admin's "Refresh now"), the way the beat's poll
+    does: figures, snapshots, events, the finish, and per-recipient statuses."""
+    now = now or timezone.now()
+    parts = list(
+        Part.objects.filter(
+            campaign_id__in=list(campaign_ids), state=State.SUBMITTED, finished_at__isnull=True
+        ).select_related("campaign")
+    )
+    report = PollReport(parts=len(parts))
+    if not parts:
+        return report
+    own_client = client is None
+    raw = client or bsg_client()
+    counting = _CountingClient(raw)
+    try:
+        fetched = _fetch(counting, parts)
+        for part in parts:
+            answer = fetched.get(part.bsg_campaign_id)
+            if answer is None:
+                continue
+            changed, finished = _apply(counting, part, answer, now)
+            report.changed += changed
+            report.finished += finished
+            try:
+                part_messages_refresh(part=part, client=counting, now=now)
+            except BsgError as error:
+                logger.info("refresh: messages of part %s not read (%s)", part.pk, error)
+    finally:
+        if own_client:
+            raw.close()
+    report.api_calls = counting.calls
+    return report
+
+
+# E8 statuses of a message BSG has dispatched and not yet reported on.
+IN_FLIGHT_MESSAGE_STATUSES = ("accepted", "sending", "sent")
+
+
+def _reports_pending(
+    part: CampaignPart, status: str, breakdown: dict[str, int], now: datetime
+) -> bool:
+    """A stopped BSG campaign with messages still awaiting their delivery report (E8 counts
+    messages *in* each status), within their validity: after it no report can come."""
+    if status != "stopped" or not any(breakdown.get(s) for s in IN_FLIGHT_MESSAGE_STATUSES):
+        return False
+    submitted = part.submitted_at or now
+    return now < submitted + timedelta(hours=part.campaign.validity_hours)
+
+
 def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None) -> bool:
     parts = list(Part.objects.filter(campaign_id=campaign_id))
     if not parts or not all(p.is_settled for p in parts):
@@ -1050,6 +1140,12 @@ def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None)
     )
     if changed:
         _event(campaign_id, CampaignEvent.Kind.FINISHED, "Every part has finished at BSG.")
+        audit_record(
+            action="campaign-finish",
+            target=Campaign.objects.get(pk=campaign_id),
+            changes={"status": [Status.SENDING, Status.FINISHED]},
+            message="Every part has finished at BSG.",
+        )
     return bool(changed)
 
 
@@ -1146,6 +1242,13 @@ def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
             "Cancelled before anything was sent; BSG was not called.",
             user=user,
         )
+        audit_record(
+            action="campaign-stop",
+            target=campaign,
+            changes={"status": [campaign.status, Status.CANCELLED]},
+            message="Cancelled before anything was sent; BSG was not called.",
+            actor=user,
+        )
         return report
     if campaign.status != Status.SENDING:
         raise EngineRefused(
@@ -1173,6 +1276,14 @@ def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
         f"Stopped: {len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} not "
         f"submitted cancelled, {len(report.refused)} refused by BSG.",
         user=user,
+    )
+    audit_record(
+        action="campaign-stop",
+        target=campaign,
+        changes={"status": [campaign.status, Status.STOPPED]},
+        message=f"{len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} not "
+        f"submitted cancelled, {len(report.refused)} refused by BSG.",
+        actor=user,
     )
     return report
 
@@ -1274,6 +1385,13 @@ def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> Campaign:
             CampaignEvent.Kind.SEND_REQUESTED,
             f"Retry of the failed recipients of “{original.name}”.",
             user=user,
+        )
+        audit_record(
+            action="campaign-retry-failed",
+            target=retry,
+            message=f"Retry of the failed recipients of “{original.name}” (#{original.pk}), "
+            "asked to send.",
+            actor=user,
         )
         campaign_enqueue_dispatch(campaign_id=retry.pk)
     return retry
@@ -1390,6 +1508,7 @@ def _hold(part: CampaignPart, reason: str) -> SubmitOutcome:
         state=State.HELD, error=reason
     )
     _event(part.campaign_id, CampaignEvent.Kind.HELD, reason, part_id=part.pk)
+    audit_record(action="campaign-hold", target=part.campaign, message=reason)
     logger.warning("campaign %s: held before part %s: %s", part.campaign_id, part.pk, reason)
     return SubmitOutcome(part.pk, State.HELD, reason)
 
@@ -1428,6 +1547,12 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> int:
             CampaignEvent.Kind.RESUMED,
             f"Resumed: {resumed} held part(s) will be sent.",
             user=user,
+        )
+        audit_record(
+            action="campaign-resume",
+            target=Campaign.objects.get(pk=campaign_id),
+            message=f"{resumed} held part(s) will be sent; the failure-rate hold is overridden.",
+            actor=user,
         )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=part_ids))
     return resumed
@@ -1593,6 +1718,16 @@ def schedule_create(
     if template.created_elsewhere or not template.uses_lists:
         raise ScheduleInvalid(
             "A recurring campaign sends to contact lists: choose a campaign that uses lists."
+        )
+    if (
+        settings.CAMPAIGNS_FOUR_EYES
+        and user is not None
+        and getattr(user, "pk", None) is not None
+        and user.pk == template.created_by_id
+    ):
+        # Every run goes out without anyone pressing Send: setting it up is the approval.
+        raise ScheduleInvalid(
+            "You wrote this campaign; someone else must approve it (set up its schedule)."
         )
     if not name.strip():
         raise ScheduleInvalid("Give the schedule a name.")
@@ -1824,5 +1959,12 @@ def do_not_contact_add_repeated_failures(
             CampaignEvent.Kind.DO_NOT_CONTACT,
             f"{len(created)} recipient(s) who failed repeatedly added to do-not-contact.",
             user=user,
+        )
+        # One entry for the batch, on the campaign, never one per number.
+        audit_record(
+            action="do-not-contact-add-failures",
+            target=Campaign.objects.get(pk=campaign_id),
+            message=f"{len(created)} recipient(s) who failed repeatedly added to do-not-contact.",
+            actor=user,
         )
     return len(created)

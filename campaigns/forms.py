@@ -19,9 +19,23 @@ START_NOW = "now"
 START_AT = "at"
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 SUGGESTION_SLOTS = 4
+# Offered in the sending window's zone picker; any IANA name is accepted.
+COMMON_TIME_ZONES = (
+    "Europe/Kyiv",
+    "Europe/Warsaw",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Istanbul",
+    "Asia/Tbilisi",
+    "Asia/Almaty",
+    "Asia/Dubai",
+    "America/New_York",
+    "UTC",
+)
 
 
 class _CampaignForm(forms.ModelForm):
+    common_time_zones = COMMON_TIME_ZONES
     lists = forms.ModelMultipleChoiceField(
         queryset=ContactList.objects.filter(archived_at__isnull=True),
         required=False,
@@ -42,6 +56,25 @@ class _CampaignForm(forms.ModelForm):
     )
     start_time_zone = forms.CharField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(max_length=200, required=False)
+    # The sending window guard rail: parts go to BSG only between these local times in the
+    # recipients' zone (the engine holds the rest until the window opens).
+    window_start = forms.TimeField(
+        required=False,
+        label="Send only from",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    window_end = forms.TimeField(
+        required=False,
+        label="until",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    window_time_zone = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Recipients' time zone",
+        help_text="An IANA zone such as Europe/Kyiv; empty means the server's zone.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,6 +91,9 @@ class _CampaignForm(forms.ModelForm):
             self.initial["start"] = START_AT
             self.initial["start_at"] = instance.start_at.astimezone(zone).strftime(DATETIME_LOCAL)
             self.initial["start_time_zone"] = zone.key
+        self.initial.setdefault("window_start", instance.window_start)
+        self.initial.setdefault("window_end", instance.window_end)
+        self.initial.setdefault("window_time_zone", instance.window_time_zone)
         list_field = self.fields["lists"]
         list_field.label_from_instance = _list_label
         # The browser's script fills this hidden input; no message about it could be seen, so an
@@ -68,8 +104,28 @@ class _CampaignForm(forms.ModelForm):
         value = self.cleaned_data.get("start_time_zone") or ""
         return _zone(value).key
 
+    def clean_window_time_zone(self) -> str:
+        name = (self.cleaned_data.get("window_time_zone") or "").strip()
+        if not name:
+            return ""
+        try:
+            return ZoneInfo(name).key
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise forms.ValidationError(
+                f"“{name}” is not a time zone; use a name such as Europe/Kyiv."
+            ) from None
+
+    def _clean_window(self, cleaned: dict) -> None:
+        start, end = cleaned.get("window_start"), cleaned.get("window_end")
+        if (start is None) != (end is None) and not self.errors.get("window_start"):
+            missing = "window_end" if end is None else "window_start"
+            self.add_error(missing, "Give both ends of the sending window, or neither.")
+        elif start is not None and start == end:
+            self.add_error("window_end", "The window must end at another time than it starts.")
+
     def clean(self):
         cleaned = super().clean()
+        self._clean_window(cleaned)
         raw = (cleaned.get("start_at") or "").strip()
         cleaned["start_at_moment"] = None
         if cleaned.get("start") == START_AT or raw:
@@ -96,6 +152,9 @@ class _CampaignForm(forms.ModelForm):
         campaign.start_at = (
             cleaned.get("start_at_moment") if cleaned.get("start") == START_AT else None
         )
+        campaign.window_start = cleaned.get("window_start")
+        campaign.window_end = cleaned.get("window_end")
+        campaign.window_time_zone = cleaned.get("window_time_zone") or ""
         list_ids = sorted(contact_list.id for contact_list in cleaned.get("lists") or [])
         return campaign, list_ids
 

@@ -1,20 +1,38 @@
 """Reads for the campaigns app. Calls to BSG that only read live here, behind a short cache."""
 
+import hashlib
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from bsg import rules
 from bsg.errors import BsgError
 from bsg.schemas import Balance
 from config.bsg import bsg_client
-from contacts.models import ListMembership
+from contacts.models import ContactImport, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_contacts, audience_summary, do_not_contact_phones
 
-from .models import Campaign, SavedSender, SendPlan, TestSend
+from .models import (
+    Campaign,
+    CampaignEvent,
+    CampaignPart,
+    CampaignSnapshot,
+    Recipient,
+    SavedSender,
+    SendPlan,
+    TestSend,
+)
+
+# Campaigns whose figures can still change by themselves (Campaign.is_live).
+LIVE_STATUSES = (Campaign.Status.READY, Campaign.Status.SENDING)
 
 BALANCE_CACHE_KEY = "bsg:account-balance"
 # The balance changes only when campaigns are billed; a minute old is fresh enough for a header,
@@ -227,13 +245,655 @@ def campaign_latest_plan(*, campaign_id: int) -> SendPlan | None:
     return SendPlan.objects.filter(campaign_id=campaign_id).order_by("-created_at", "-id").first()
 
 
-def campaign_list(*, limit: int = 200) -> list[Campaign]:
-    return list(Campaign.objects.select_related("created_by").prefetch_related("lists")[:limit])
-
-
 def saved_senders() -> list[SavedSender]:
     return list(SavedSender.objects.all())
 
 
 def test_sends_of(*, campaign_id: int, limit: int = 5) -> list[TestSend]:
     return list(TestSend.objects.filter(campaign_id=campaign_id)[:limit])
+
+
+# --- the dashboard: home, campaigns page, detail, recipients tab ---------------------------------
+#
+# Every read here is a fixed number of queries whatever the number of rows: lists read one page
+# of rows and then one grouped query for their parts' figures (tests/dashboard pins the counts).
+
+CAMPAIGN_PAGE_SIZE = 25
+RECIPIENT_PAGE_SIZE = 50
+# A live poll refreshes at most this many rows of the campaigns page (one page's worth, twice).
+LIVE_ROWS_MAX = 2 * CAMPAIGN_PAGE_SIZE
+HOME_LIST_SIZE = 10
+RECENT_IMPORTS = 5
+# The detail chart keeps at most this many points: enough for a 640-pixel-wide line.
+CHART_MAX_POINTS = 240
+CHART_WIDTH = 640
+CHART_HEIGHT = 200
+# What E9 reports per message (bsg-api.md), and "" for a recipient without a report yet.
+RECIPIENT_STATUSES = (
+    "accepted",
+    "sent",
+    "delivered",
+    "read",
+    "undelivered",
+    "expired",
+    "failed",
+    "rejected",
+    "unknown",
+    "cancelled",
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Recipients, sent and delivered (sent counts delivered too: bsg-api.md, RCS counting)."""
+
+    recipients: int = 0
+    sent: int = 0
+    delivered: int = 0
+
+    @property
+    def delivery_rate(self) -> float | None:
+        """Delivered per hundred sent; None before anything was sent."""
+        return round(self.delivered * 100 / self.sent, 1) if self.sent else None
+
+    @property
+    def sent_percent(self) -> int:
+        return _percent(self.sent, self.recipients)
+
+    @property
+    def delivered_percent(self) -> int:
+        return _percent(self.delivered, self.recipients)
+
+
+def _percent(part: int, whole: int) -> int:
+    return min(100, int(part * 100 / whole)) if whole else 0
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    campaign: Campaign
+    figures: Figures
+
+
+def _rows_with_figures(campaigns: list[Campaign]) -> list[CampaignRow]:
+    """The campaigns with their parts' figures, read in one grouped query."""
+    sums = (
+        {
+            row["campaign_id"]: row
+            for row in CampaignPart.objects.filter(campaign_id__in=[c.pk for c in campaigns])
+            .values("campaign_id")
+            .annotate(recipients=Sum("recipients"), sent=Sum("sent"), delivered=Sum("delivered"))
+            .order_by()
+        }
+        if campaigns
+        else {}
+    )
+    rows = []
+    for campaign in campaigns:
+        found = sums.get(campaign.pk)
+        figures = (
+            Figures(found["recipients"] or 0, found["sent"] or 0, found["delivered"] or 0)
+            if found
+            else Figures()
+        )
+        rows.append(CampaignRow(campaign=campaign, figures=figures))
+    return rows
+
+
+# --- home --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    label: str
+    campaigns: int
+    figures: Figures
+
+
+def dashboard_totals(*, now: datetime | None = None) -> list[PeriodTotals]:
+    """Campaigns that went out today, in the last 7 and in the last 30 days, and their figures.
+
+    One aggregate query over the parts of campaigns dispatched in the last 30 days (a campaign
+    counts from the moment its recipients were resolved, whenever it was composed)."""
+    now = now or timezone.now()
+    periods = [
+        (
+            "today",
+            "Today",
+            timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
+        ),
+        ("week", "Last 7 days", now - timedelta(days=7)),
+        ("month", "Last 30 days", now - timedelta(days=30)),
+    ]
+    aggregates = {}
+    for key, _label, start in periods:
+        since = Q(campaign__dispatched_at__gte=start)
+        aggregates[f"{key}_campaigns"] = Count("campaign_id", distinct=True, filter=since)
+        aggregates[f"{key}_recipients"] = Sum("recipients", filter=since)
+        aggregates[f"{key}_sent"] = Sum("sent", filter=since)
+        aggregates[f"{key}_delivered"] = Sum("delivered", filter=since)
+    oldest = min(start for _key, _label, start in periods)
+    found = CampaignPart.objects.filter(campaign__dispatched_at__gte=oldest).aggregate(**aggregates)
+    return [
+        PeriodTotals(
+            label=label,
+            campaigns=found[f"{key}_campaigns"] or 0,
+            figures=Figures(
+                recipients=found[f"{key}_recipients"] or 0,
+                sent=found[f"{key}_sent"] or 0,
+                delivered=found[f"{key}_delivered"] or 0,
+            ),
+        )
+        for key, label, _start in periods
+    ]
+
+
+def campaigns_sending_now(*, limit: int = HOME_LIST_SIZE) -> list[CampaignRow]:
+    """Campaigns asked to send or sending, newest first, with their progress."""
+    campaigns = list(
+        Campaign.objects.filter(status__in=LIVE_STATUSES).order_by("-created_at", "-id")[:limit]
+    )
+    return _rows_with_figures(campaigns)
+
+
+def parts_needing_attention(*, limit: int = HOME_LIST_SIZE) -> list[CampaignPart]:
+    """Parts that wait for a person: held by a guard rail, or unclear after reconciling."""
+    return list(
+        CampaignPart.objects.filter(
+            state__in=[CampaignPart.State.NEEDS_ATTENTION, CampaignPart.State.HELD]
+        )
+        .select_related("campaign")
+        .order_by("-campaign_id", "number")[:limit]
+    )
+
+
+def recent_imports(*, limit: int = RECENT_IMPORTS) -> list[ContactImport]:
+    return list(
+        ContactImport.objects.select_related("contact_list").order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- the campaigns page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignFilters:
+    status: str = ""
+    channel: str = ""
+    sender: str = ""
+    search: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (
+                self.status,
+                self.channel,
+                self.sender,
+                self.search,
+                self.created_from,
+                self.created_to,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a keyset-paged list: the (created_at, id) of a row, as "<µs>.<id>"."""
+
+    created_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}.{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor":
+        """The cursor a page link carries; ValueError for anything else."""
+        match = _CURSOR.fullmatch(text or "")
+        if match is None:
+            raise ValueError("That page link is not valid; start again from the first page.")
+        micros, pk = int(match[1]), int(match[2])
+        try:
+            moment = _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            raise ValueError(
+                "That page link is not valid; start again from the first page."
+            ) from None
+        return cls(created_at=moment, id=pk)
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> "Cursor":
+        return cls(created_at=campaign.created_at, id=campaign.pk)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"(\d{1,17})\.(\d{1,18})")
+
+
+@dataclass(frozen=True)
+class CampaignPage:
+    rows: list[CampaignRow]
+    # Cursors for the next (older) and previous (newer) pages; None at either end.
+    older: Cursor | None
+    newer: Cursor | None
+
+    @property
+    def live_ids(self) -> list[int]:
+        return [row.campaign.pk for row in self.rows if row.campaign.is_live]
+
+
+def campaign_page(
+    *,
+    filters: CampaignFilters,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    size: int = CAMPAIGN_PAGE_SIZE,
+) -> CampaignPage:
+    """One page of campaigns, newest first, keyset-paged: no OFFSET and no COUNT, so the
+    hundredth page costs what the first does. `after` pages to older rows, `before` to newer."""
+    query = _filtered_campaigns(filters).select_related("created_by")
+    if before is not None:
+        # Newer rows, nearest first, then put back in page order.
+        query = query.filter(created_at__gte=before.created_at).filter(
+            Q(created_at__gt=before.created_at) | Q(created_at=before.created_at, id__gt=before.id)
+        )
+        found = list(query.order_by("created_at", "id")[: size + 1])
+        more_newer = len(found) > size
+        campaigns = list(reversed(found[:size]))
+        newer = Cursor.of(campaigns[0]) if more_newer and campaigns else None
+        older = Cursor.of(campaigns[-1]) if campaigns else None
+    else:
+        if after is not None:
+            # The redundant `<=` bound lets PostgreSQL start the index scan at the cursor.
+            query = query.filter(created_at__lte=after.created_at).filter(
+                Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
+            )
+        found = list(query.order_by("-created_at", "-id")[: size + 1])
+        campaigns = found[:size]
+        older = Cursor.of(campaigns[-1]) if len(found) > size else None
+        newer = Cursor.of(campaigns[0]) if after is not None and campaigns else None
+    return CampaignPage(rows=_rows_with_figures(campaigns), older=older, newer=newer)
+
+
+def _filtered_campaigns(filters: CampaignFilters) -> QuerySet[Campaign]:
+    query = Campaign.objects.all()
+    if filters.status:
+        query = query.filter(status=filters.status)
+    if filters.channel:
+        query = query.filter(channel=filters.channel)
+    if filters.sender:
+        query = query.filter(sender=filters.sender)
+    if filters.search:
+        # Served by the trigram index on UPPER(name) (migration 0005).
+        query = query.filter(name__icontains=filters.search)
+    if filters.created_from:
+        query = query.filter(created_at__gte=_start_of(filters.created_from))
+    if filters.created_to:
+        query = query.filter(created_at__lt=_start_of(filters.created_to + timedelta(days=1)))
+    return query
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight of that day in the current time zone: "from 1 May" means the user's 1 May."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def campaign_rows(*, campaign_ids: list[int]) -> list[CampaignRow]:
+    """The rows a live campaigns page refreshes, with their figures (two queries)."""
+    campaigns = list(
+        Campaign.objects.filter(pk__in=campaign_ids[:LIVE_ROWS_MAX])
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
+    return _rows_with_figures(campaigns)
+
+
+def sender_choices() -> list[str]:
+    """The saved senders, offered as suggestions in the sender filter."""
+    return list(SavedSender.objects.order_by("sender").values_list("sender", flat=True))
+
+
+# --- campaign detail ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignOverview:
+    """Everything the detail page's live panel shows, read from the parts in one query."""
+
+    parts: list[CampaignPart]
+    figures: Figures
+    price: Decimal | None
+    currency: str
+    # E8's per-status counts summed over the parts (delivered, read, not_rcs_user, ...).
+    breakdown: dict[str, int]
+    attention: list[CampaignPart]
+    held: bool
+
+    @property
+    def priced_all(self) -> bool:
+        """BSG gives a part's price when it ends (E8); until all have, the price is partial."""
+        return all(part.price is not None for part in self.parts)
+
+    @property
+    def not_rcs_users(self) -> int:
+        """RCS recipients BSG found without RCS: those the SMS fallback was meant for."""
+        return self.breakdown.get("not_rcs_user", 0)
+
+    @property
+    def read(self) -> int:
+        return self.breakdown.get("read", 0)
+
+    @property
+    def breakdown_rows(self) -> list[tuple[str, int]]:
+        return [(name.replace("_", " "), n) for name, n in self.breakdown.items() if n]
+
+
+def campaign_overview(*, campaign_id: int) -> CampaignOverview:
+    parts = list(CampaignPart.objects.filter(campaign_id=campaign_id).order_by("number"))
+    breakdown: dict[str, int] = {}
+    for part in parts:
+        for name, count in (part.breakdown or {}).items():
+            if isinstance(count, int) and not isinstance(count, bool):
+                breakdown[name] = breakdown.get(name, 0) + count
+    prices = [part.price for part in parts if part.price is not None]
+    currencies = {part.currency for part in parts if part.currency}
+    return CampaignOverview(
+        parts=parts,
+        figures=Figures(
+            recipients=sum(p.recipients for p in parts),
+            sent=sum(p.sent for p in parts),
+            delivered=sum(p.delivered for p in parts),
+        ),
+        price=sum(prices, Decimal(0)) if prices else None,
+        currency=", ".join(sorted(currencies)),
+        breakdown=breakdown,
+        attention=[
+            p
+            for p in parts
+            if p.state in (CampaignPart.State.NEEDS_ATTENTION, CampaignPart.State.HELD)
+        ],
+        held=any(p.state == CampaignPart.State.HELD for p in parts),
+    )
+
+
+def campaign_events(*, campaign_id: int, limit: int = 20) -> list[CampaignEvent]:
+    """The latest events, newest first, with who did them."""
+    return list(
+        CampaignEvent.objects.filter(campaign_id=campaign_id)
+        .select_related("user")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    taken_at: datetime
+    sent: int
+    delivered: int
+
+
+@dataclass(frozen=True)
+class DeliveryChart:
+    """Sent and delivered over time, as SVG polyline coordinates (no JavaScript needed)."""
+
+    points: list[ChartPoint]
+    width: int
+    height: int
+    # The y axis' top: the campaign's recipients, or the highest figure if that is larger.
+    top: int
+    sent_line: str
+    delivered_line: str
+
+    @property
+    def first(self) -> ChartPoint | None:
+        return self.points[0] if self.points else None
+
+    @property
+    def last(self) -> ChartPoint | None:
+        return self.points[-1] if self.points else None
+
+
+def campaign_delivery_series(*, campaign_id: int) -> list[ChartPoint]:
+    """The campaign's sent and delivered over time, summed across its parts.
+
+    Snapshots are per part and written only when a part's figures change, so the campaign's
+    figure at any moment is the sum of each part's latest snapshot until then."""
+    latest: dict[int | None, tuple[int, int]] = {}
+    points: list[ChartPoint] = []
+    rows = (
+        CampaignSnapshot.objects.filter(campaign_id=campaign_id)
+        .order_by("taken_at", "id")
+        .values_list("part_id", "taken_at", "sent", "delivered")
+    )
+    sent = delivered = 0
+    for part_id, taken_at, part_sent, part_delivered in rows.iterator(chunk_size=2_000):
+        before_sent, before_delivered = latest.get(part_id, (0, 0))
+        sent += part_sent - before_sent
+        delivered += part_delivered - before_delivered
+        latest[part_id] = (part_sent, part_delivered)
+        if points and points[-1].taken_at == taken_at:
+            points[-1] = ChartPoint(taken_at, sent, delivered)
+        else:
+            points.append(ChartPoint(taken_at, sent, delivered))
+    return _thinned(points, CHART_MAX_POINTS)
+
+
+def _thinned(points: list[ChartPoint], most: int) -> list[ChartPoint]:
+    """At most `most` points, evenly spread, always keeping the first and the last."""
+    if len(points) <= most:
+        return points
+    step = (len(points) - 1) / (most - 1)
+    return [points[round(i * step)] for i in range(most)]
+
+
+def campaign_delivery_chart(*, campaign_id: int, recipients: int) -> DeliveryChart:
+    points = campaign_delivery_series(campaign_id=campaign_id)
+    top = max([recipients, 1] + [p.sent for p in points])
+    if points:
+        start = points[0].taken_at
+        span = max((points[-1].taken_at - start).total_seconds(), 1.0)
+    else:
+        start, span = timezone.now(), 1.0
+
+    def line(value: Callable[[ChartPoint], int]) -> str:
+        coordinates = []
+        for point in points:
+            x = (point.taken_at - start).total_seconds() / span * CHART_WIDTH
+            y = CHART_HEIGHT - value(point) / top * CHART_HEIGHT
+            coordinates.append(f"{x:.1f},{y:.1f}")
+        if len(coordinates) == 1:
+            # One snapshot: a flat line across, so it shows at all.
+            coordinates.append(f"{CHART_WIDTH},{coordinates[0].split(',')[1]}")
+        return " ".join(coordinates)
+
+    return DeliveryChart(
+        points=points,
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        top=top,
+        sent_line=line(lambda p: p.sent),
+        delivered_line=line(lambda p: p.delivered),
+    )
+
+
+# --- the recipients tab ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecipientPage:
+    rows: list[Recipient]
+    # The seq to continue after (older: the next page) or before (the previous page).
+    next_after: int | None
+    previous_before: int | None
+
+
+def campaign_recipients_page(
+    *,
+    campaign_id: int,
+    status: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = RECIPIENT_PAGE_SIZE,
+) -> RecipientPage:
+    """One page of a campaign's ledger in seq order, optionally of one message status.
+
+    Keyset-paged by seq on (campaign, seq) or (campaign, status, seq): a page deep into a
+    million recipients reads `size` index entries. status "" means "no report yet"."""
+    query = Recipient.objects.filter(campaign_id=campaign_id).only(
+        "id", "campaign_id", "part_id", "seq", "phone", "text", "sms_parts", "status", "status_at"
+    )
+    if status is not None:
+        query = query.filter(status=status)
+    if before is not None:
+        found = list(query.filter(seq__lt=before).order_by("-seq")[: size + 1])
+        rows = list(reversed(found[:size]))
+        return RecipientPage(
+            rows=rows,
+            next_after=rows[-1].seq if rows else None,
+            previous_before=rows[0].seq if len(found) > size else None,
+        )
+    if after is not None:
+        query = query.filter(seq__gt=after)
+    found = list(query.order_by("seq")[: size + 1])
+    rows = found[:size]
+    return RecipientPage(
+        rows=rows,
+        next_after=rows[-1].seq if len(found) > size else None,
+        previous_before=rows[0].seq if after is not None and rows else None,
+    )
+
+
+# --- four-eyes approval: what was approved, and what changed since -------------------------------
+
+# Snapshot key -> what the approver reads. Text, audience and schedule are what issue 6 asks to
+# show; the rest changes what goes out just as much.
+APPROVAL_LABELS = {
+    "name": "Name",
+    "channel": "Channel",
+    "sms_mode": "Sent through",
+    "sender": "Sender",
+    "text": "Text",
+    "pasted_numbers": "Numbers",
+    "lists": "Lists",
+    "rcs_agent": "RCS agent",
+    "rcs_cards": "RCS cards",
+    "rcs_check_stop_list": "BSG stop-list check",
+    "fallback_enabled": "SMS fallback",
+    "fallback_text": "Fallback text",
+    "fallback_sender": "Fallback sender",
+    "fallback_validity_hours": "Fallback validity (hours)",
+    "validity_hours": "Validity (hours)",
+    "tariff_code": "Tariff",
+    "send_at": "When",
+    "bsg_schedules": "Scheduled by BSG",
+    "window": "Sending window",
+}
+# Sets of entries: the approver reads what was added and removed, not two long lists.
+APPROVAL_SET_KEYS = ("lists", "pasted_numbers")
+
+
+@dataclass(frozen=True)
+class ApprovalChange:
+    key: str
+    label: str
+    before: str
+    after: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+def campaign_approval_snapshot(*, campaign: Campaign) -> dict:
+    """What an approver approves: content, audience and when, as JSON (Campaign.approval_snapshot).
+
+    "send_at" is the author's intent while the campaign waits (None: as soon as approved)."""
+    window = ""
+    if campaign.has_window:
+        window = (
+            f"{campaign.window_start:%H:%M} to {campaign.window_end:%H:%M} "
+            f"{campaign.window_time_zone or 'server time'}"
+        )
+    lists = sorted(campaign.lists.values_list("id", "name")) if campaign.pk else []
+    return {
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "sms_mode": campaign.sms_mode if campaign.is_sms else "",
+        "sender": campaign.sender if campaign.is_sms else "",
+        "text": campaign.text if campaign.is_sms else "",
+        "pasted_numbers": sorted(
+            {line.strip() for line in re.split(r"[\n,;]+", campaign.pasted_numbers) if line.strip()}
+        )
+        if campaign.is_sms and not campaign.uses_lists
+        else [],
+        "lists": [f"{name} (#{pk})" for pk, name in lists] if campaign.uses_lists else [],
+        "rcs_agent": campaign.rcs_agent if campaign.is_rcs else "",
+        "rcs_cards": campaign.rcs_cards if campaign.is_rcs else [],
+        "rcs_check_stop_list": campaign.rcs_check_stop_list if campaign.is_rcs else None,
+        "fallback_enabled": campaign.fallback_enabled if campaign.is_rcs else None,
+        "fallback_text": campaign.fallback_text if campaign.is_rcs else "",
+        "fallback_sender": campaign.fallback_sender if campaign.is_rcs else "",
+        "fallback_validity_hours": campaign.fallback_validity_hours if campaign.is_rcs else None,
+        "validity_hours": campaign.validity_hours,
+        "tariff_code": campaign.tariff_code,
+        "send_at": campaign.approval_send_at.isoformat() if campaign.approval_send_at else None,
+        "bsg_schedules": campaign.bsg_schedules,
+        "window": window,
+    }
+
+
+def campaign_approval_fingerprint(*, snapshot: dict) -> str:
+    """What the approver saw, posted back with "Approve" so a change in between is caught."""
+    raw = json.dumps(snapshot, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def campaign_approval_changes(*, before: dict, after: dict) -> list[ApprovalChange]:
+    """Each snapshot key whose value differs, in APPROVAL_LABELS order, ready to show."""
+    changes = []
+    for key, label in APPROVAL_LABELS.items():
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if key in APPROVAL_SET_KEYS:
+            old_set, new_set = set(old or []), set(new or [])
+            changes.append(
+                ApprovalChange(
+                    key=key,
+                    label=label,
+                    before=_approval_shown(key, old),
+                    after=_approval_shown(key, new),
+                    added=tuple(sorted(new_set - old_set)),
+                    removed=tuple(sorted(old_set - new_set)),
+                )
+            )
+        else:
+            changes.append(
+                ApprovalChange(
+                    key=key,
+                    label=label,
+                    before=_approval_shown(key, old),
+                    after=_approval_shown(key, new),
+                )
+            )
+    return changes
+
+
+def _approval_shown(key: str, value) -> str:
+    if key == "send_at":
+        if not value:
+            return "As soon as approved"
+        return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d %H:%M %Z}"
+    if key == "pasted_numbers":
+        return f"{len(value or [])} number(s)"
+    if key == "lists":
+        return ", ".join(value) if value else "none"
+    if key == "rcs_cards":
+        return json.dumps(value or [], ensure_ascii=False, indent=1)
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -16,9 +16,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_diff, audit_record, audit_snapshot
 from bsg import rules, smstext
 from bsg.client import (
     CallSuggestion,
@@ -44,7 +46,7 @@ from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors
-from .models import Campaign, SendPlan, TestSend
+from .models import Campaign, CampaignEvent, SendPlan, TestSend
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +313,41 @@ def _check_start(
 
 # --- saving ----------------------------------------------------------------------------------
 
+# What the composer edits, as the audit log shows it changing (lists and pasted numbers apart).
+CAMPAIGN_AUDITED_FIELDS = (
+    "name",
+    "channel",
+    "sms_mode",
+    "text",
+    "sender",
+    "validity_hours",
+    "tariff_code",
+    "start_at",
+    "bsg_schedules",
+    "start_time_zone",
+    "rcs_agent",
+    "rcs_cards",
+    "rcs_check_stop_list",
+    "fallback_enabled",
+    "fallback_text",
+    "fallback_sender",
+    "fallback_validity_hours",
+    "window_start",
+    "window_end",
+    "window_time_zone",
+)
+
+
+def _campaign_audit_snapshot(campaign: Campaign, list_ids: list[int]) -> dict[str, Any]:
+    snapshot = audit_snapshot(campaign, CAMPAIGN_AUDITED_FIELDS)
+    snapshot["lists"] = sorted(
+        ContactList.objects.filter(pk__in=list_ids).values_list("name", flat=True)
+    )
+    # Up to 10,000 numbers: the log says how many, not which.
+    pasted = len(campaign.pasted_numbers.split()) if campaign.pasted_numbers else 0
+    snapshot["pasted_numbers"] = f"{pasted} number(s)" if pasted else ""
+    return snapshot
+
 
 def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Campaign:
     """Save a draft as it is, complete or not; only drafts are saved this way."""
@@ -324,7 +361,11 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
                 )
             campaign.status = current.status
             campaign.created_by_id = current.created_by_id
+            before = _campaign_audit_snapshot(
+                current, list(current.lists.values_list("id", flat=True))
+            )
         else:
+            before = {}
             campaign.status = Campaign.Status.DRAFT
             if user is not None and user.is_authenticated:
                 campaign.created_by = user
@@ -332,6 +373,15 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
             campaign.name = f"Draft of {timezone.localtime():%Y-%m-%d %H:%M}"
         campaign.save()
         campaign.lists.set(list_ids)
+        if campaign.approved_at is not None:
+            _approval_void_if_edited(campaign=campaign, user=user)
+        changes = audit_diff(before, _campaign_audit_snapshot(campaign, list_ids))
+        if not before:
+            # A new draft: what it was created with, without the empty fields.
+            changes = {k: v for k, v in changes.items() if v[1] not in ("", [], {}, False)}
+            audit_record(action="campaign-create", target=campaign, changes=changes, actor=user)
+        elif changes:
+            audit_record(action="campaign-update", target=campaign, changes=changes, actor=user)
     return campaign
 
 
@@ -347,10 +397,21 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
         copy.status = Campaign.Status.DRAFT
         copy.send_requested_at = None
         copy.send_requested_by = None
+        # A copy is new content to everyone: nobody has approved it.
+        copy.approval_requested_at = copy.approval_requested_by = copy.approval_send_at = None
+        copy.approved_at = copy.approved_by = None
+        copy.approval_snapshot = {}
+        copy.sent_back_reason = ""
         copy.duplicated_from = original
         copy.created_by = user if user is not None and user.is_authenticated else None
         copy.save(force_insert=True)
         copy.lists.set(list_ids)
+        audit_record(
+            action="campaign-duplicate",
+            target=copy,
+            message=f"Duplicated from “{original}” (#{original.pk}).",
+            actor=user,
+        )
     return copy
 
 
@@ -389,21 +450,66 @@ def campaign_plan_is_fresh(*, campaign: Campaign) -> tuple[bool, SendPlan | None
 
 
 def campaign_request_send(
-    *, campaign_id: int, user: User, when: datetime | None, require_fresh_plan: bool = True
+    *,
+    campaign_id: int,
+    user: User,
+    when: datetime | None,
+    require_fresh_plan: bool = True,
+    from_status: str = Campaign.Status.DRAFT,
 ) -> Campaign:
     """Ask for a draft to be sent now (`when` None) or at `when`.
 
     Validates every rule, requires a fresh send plan with no recipient over BSG's limits, then
     moves draft -> ready/scheduled by compare-and-set on status and updated_at, so a campaign
     edited or asked twice in between is refused rather than sent in a state nobody checked.
-    The engine (issue 5) takes ready and scheduled campaigns from here.
+    The engine (issue 5) takes ready and scheduled campaigns from here. People reach this only
+    through campaign_submit and campaign_approve (four-eyes); `from_status` is the approval's.
     """
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status != Campaign.Status.DRAFT:
+    if campaign.status != from_status:
         raise CampaignNotEditable(
             f"The campaign is already {campaign.get_status_display().lower()}."
         )
     now = timezone.now()
+    _raise_unless_sendable(
+        campaign=campaign, when=when, now=now, require_fresh_plan=require_fresh_plan
+    )
+    status = Campaign.Status.SCHEDULED if when is not None else Campaign.Status.READY
+    with transaction.atomic():
+        changed = Campaign.objects.filter(
+            pk=campaign.pk, status=from_status, updated_at=campaign.updated_at
+        ).update(
+            status=status,
+            start_at=when,
+            send_requested_at=now,
+            send_requested_by=user if user is not None and user.is_authenticated else None,
+            updated_at=now,
+        )
+        if changed != 1:
+            raise CampaignNotEditable(
+                "The campaign changed while it was being checked; look at it again and resend."
+            )
+        audit_record(
+            action="campaign-request-send",
+            target=campaign,
+            changes=audit_diff(
+                {"status": campaign.status, "start_at": campaign.start_at},
+                {"status": status, "start_at": when},
+            ),
+            actor=user,
+        )
+    logger.info("campaign %s: send requested (%s, start %s)", campaign.pk, status, when)
+    # Saved first; the engine's task is queued once this commits (or found by the sweep).
+    from . import engine
+
+    engine.campaign_enqueue_dispatch(campaign_id=campaign.pk)
+    return Campaign.objects.get(pk=campaign.pk)
+
+
+def _raise_unless_sendable(
+    *, campaign: Campaign, when: datetime | None, now: datetime, require_fresh_plan: bool
+) -> None:
+    """CampaignInvalid unless the campaign could be sent (or scheduled at `when`) as it is."""
     list_ids = selectors.campaign_list_ids(campaign=campaign)
     problems = campaign_check(
         campaign=campaign, list_ids=list_ids, when=when, schedule=when is not None, now=now
@@ -427,36 +533,34 @@ def campaign_request_send(
                 )
     if problems:
         raise CampaignInvalid(problems)
-    status = Campaign.Status.SCHEDULED if when is not None else Campaign.Status.READY
-    changed = Campaign.objects.filter(
-        pk=campaign.pk, status=Campaign.Status.DRAFT, updated_at=campaign.updated_at
-    ).update(
-        status=status,
-        start_at=when,
-        send_requested_at=now,
-        send_requested_by=user if user is not None and user.is_authenticated else None,
-        updated_at=now,
-    )
-    if changed != 1:
-        raise CampaignNotEditable(
-            "The campaign changed while it was being checked; look at it again and resend."
-        )
-    logger.info("campaign %s: send requested (%s, start %s)", campaign.pk, status, when)
-    # Saved first; the engine's task is queued once this commits (or found by the sweep).
-    from . import engine
-
-    engine.campaign_enqueue_dispatch(campaign_id=campaign.pk)
-    return Campaign.objects.get(pk=campaign.pk)
 
 
 def campaign_unschedule(*, campaign_id: int) -> Campaign:
     """Back to draft, while the engine has not taken it yet (compare-and-set on status)."""
-    changed = Campaign.objects.filter(
-        pk=campaign_id, status__in=[Campaign.Status.READY, Campaign.Status.SCHEDULED]
-    ).update(status=Campaign.Status.DRAFT, send_requested_at=None, updated_at=timezone.now())
-    if changed != 1:
-        raise CampaignNotEditable(
-            "The campaign is no longer waiting to send; it cannot be undone here."
+    with transaction.atomic():
+        # Locked, so the status read here is the one the compare-and-set below moves from.
+        before = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        # Also withdraws a request for approval: its author takes it back to change it.
+        waiting = [
+            Campaign.Status.READY,
+            Campaign.Status.SCHEDULED,
+            Campaign.Status.AWAITING_APPROVAL,
+        ]
+        changed = Campaign.objects.filter(pk=campaign_id, status__in=waiting).update(
+            status=Campaign.Status.DRAFT,
+            send_requested_at=None,
+            approval_requested_at=None,
+            approval_requested_by=None,
+            updated_at=timezone.now(),
+        )
+        if changed != 1 or before is None:
+            raise CampaignNotEditable(
+                "The campaign is no longer waiting to send; it cannot be undone here."
+            )
+        audit_record(
+            action="campaign-unschedule",
+            target=before,
+            changes={"status": [before.status, Campaign.Status.DRAFT]},
         )
     return Campaign.objects.get(pk=campaign_id)
 
@@ -575,7 +679,15 @@ def campaign_test_send(
         test.checked_at = timezone.now()
     finally:
         client.close()
-    test.save()
+    with transaction.atomic():
+        test.save()
+        audit_record(
+            action="campaign-test-send",
+            target=campaign,
+            message=f"Test send to +{number} ({test.bsg_method}): "
+            + (test.error or f"accepted by BSG as campaign {test.bsg_campaign_id}."),
+            actor=user,
+        )
     return test
 
 
@@ -638,3 +750,232 @@ def _fallback_for_client(campaign: Campaign) -> SmsFallback | None:
         sender=campaign.fallback_sender,
         validity=campaign.fallback_validity_hours,
     )
+
+
+# --- four-eyes approval (issue 6) ----------------------------------------------------------------
+#
+# draft --campaign_approval_request--> awaiting_approval --campaign_approve--> ready | scheduled
+#                                         |--campaign_reject (sent back, with a reason)--> draft
+#                                         |--campaign_unschedule (withdrawn by its author)--> draft
+# Without four-eyes (CAMPAIGNS_FOUR_EYES off) an approver's Send goes straight out
+# (campaign_submit), and counts as their approval for the next diff.
+
+APPROVE_PERMISSION = "campaigns.approve_campaign"
+OWN_CAMPAIGN = "You wrote this campaign; someone else must approve it."
+
+
+def campaign_submit(*, campaign_id: int, user: User, when: datetime | None) -> Campaign:
+    """What the composer's Send now / Schedule does: ask for approval, or, without four-eyes,
+    send at once when the user may approve."""
+    if not settings.CAMPAIGNS_FOUR_EYES and _may_approve(user):
+        with transaction.atomic():
+            campaign = campaign_request_send(campaign_id=campaign_id, user=user, when=when)
+            _approval_record(campaign=campaign, user=user, send_at=when)
+        return Campaign.objects.get(pk=campaign_id)
+    return campaign_approval_request(campaign_id=campaign_id, user=user, when=when)
+
+
+def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | None) -> Campaign:
+    """Ask for a draft to be approved, keeping the author's intent: send as soon as approved
+    (`when` None) or at `when`. The campaign is checked as for sending, so approvers only see
+    campaigns that could go out as they are."""
+    from .engine import _event
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Campaign.Status.DRAFT:
+        raise CampaignNotEditable(
+            f"Only a draft can be sent for approval; this one is "
+            f"{campaign.get_status_display().lower()}."
+        )
+    now = timezone.now()
+    _raise_unless_sendable(campaign=campaign, when=when, now=now, require_fresh_plan=True)
+    actor = _person(user)
+    with transaction.atomic():
+        changed = Campaign.objects.filter(
+            pk=campaign.pk, status=Campaign.Status.DRAFT, updated_at=campaign.updated_at
+        ).update(
+            status=Campaign.Status.AWAITING_APPROVAL,
+            approval_requested_at=now,
+            approval_requested_by=actor,
+            approval_send_at=when,
+            sent_back_reason="",
+            updated_at=now,
+        )
+        if changed != 1:
+            raise CampaignNotEditable(
+                "The campaign changed while it was being checked; look at it again and resend."
+            )
+        campaign.refresh_from_db()
+        intent = f"to send at {_when_text(when)}" if when else "to send as soon as approved"
+        _event(
+            campaign.pk,
+            CampaignEvent.Kind.APPROVAL_REQUESTED,
+            f"Approval requested, {intent}.",
+            user=actor,
+        )
+        audit_record(
+            action="campaign-approval-request",
+            target=campaign,
+            changes={
+                "status": [Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL],
+                "approval_send_at": [None, when],
+            },
+            message=f"Asked for approval, {intent}.",
+            actor=actor,
+        )
+    return campaign
+
+
+def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -> Campaign:
+    """Approve a campaign waiting for approval and let it go out as its author asked.
+
+    `seen` is the fingerprint of what the approver was shown (selectors.
+    campaign_approval_fingerprint); if the campaign changed since, nothing is approved. A send
+    plan gone stale while the campaign waited is computed again first, as sending requires."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    _approval_refusal(campaign=campaign, user=user)
+    fresh, _plan = campaign_plan_is_fresh(campaign=campaign)
+    if not fresh:
+        send_plan_request(campaign_id=campaign.pk, user=user)
+        fresh, _plan = campaign_plan_is_fresh(campaign=campaign)
+        if not fresh:
+            raise ValidationError(
+                "The send plan was out of date and is being computed again for this audience; "
+                "approve once it is done."
+            )
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        _approval_refusal(campaign=campaign, user=user)
+        snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
+        if seen is not None and seen != selectors.campaign_approval_fingerprint(snapshot=snapshot):
+            raise ValidationError(
+                "The campaign changed while you were looking at it; read the changes again "
+                "before approving."
+            )
+        when = campaign.approval_send_at
+        campaign_request_send(
+            campaign_id=campaign.pk,
+            user=user,
+            when=when,
+            from_status=Campaign.Status.AWAITING_APPROVAL,
+        )
+        _approval_record(campaign=campaign, user=user, send_at=when, snapshot=snapshot)
+    return Campaign.objects.get(pk=campaign_id)
+
+
+def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
+    """Send a campaign waiting for approval back to its author as a draft, saying why."""
+    from .engine import _event
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            "Say why you are sending it back, so its author knows what to change."
+        )
+    actor = _person(user)
+    with transaction.atomic():
+        changed = Campaign.objects.filter(
+            pk=campaign_id, status=Campaign.Status.AWAITING_APPROVAL
+        ).update(
+            status=Campaign.Status.DRAFT,
+            approval_requested_at=None,
+            approval_requested_by=None,
+            sent_back_reason=reason,
+            updated_at=timezone.now(),
+        )
+        if changed != 1:
+            raise ValidationError("This campaign is not waiting for approval any more.")
+        campaign = Campaign.objects.get(pk=campaign_id)
+        _event(campaign.pk, CampaignEvent.Kind.SENT_BACK, f"Sent back: {reason}", user=actor)
+        audit_record(
+            action="campaign-reject",
+            target=campaign,
+            changes={"status": [Campaign.Status.AWAITING_APPROVAL, Campaign.Status.DRAFT]},
+            message=reason,
+            actor=actor,
+        )
+    return campaign
+
+
+def _approval_refusal(*, campaign: Campaign, user: User) -> None:
+    """ValidationError saying why this user may not approve this campaign now, if they may not."""
+    if campaign.status != Campaign.Status.AWAITING_APPROVAL:
+        raise ValidationError(
+            f"This campaign is not waiting for approval; it is "
+            f"{campaign.get_status_display().lower()}."
+        )
+    if not _may_approve(user):
+        raise ValidationError("You may not approve campaigns; ask a campaign approver.")
+    if settings.CAMPAIGNS_FOUR_EYES and user.pk in {
+        campaign.created_by_id,
+        campaign.approval_requested_by_id,
+    }:
+        raise ValidationError(OWN_CAMPAIGN)
+
+
+def _approval_record(
+    *, campaign: Campaign, user: User, send_at: datetime | None, snapshot: dict | None = None
+) -> None:
+    """Remember what was approved (for the next approver's diff), in the event log and audit."""
+    from .engine import _event
+
+    if snapshot is None:
+        campaign.approval_send_at = send_at
+        snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
+    before = campaign.approval_snapshot or {}
+    actor = _person(user)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        approved_at=timezone.now(),
+        approved_by=actor,
+        approval_snapshot=snapshot,
+        approval_send_at=send_at,
+        sent_back_reason="",
+    )
+    outcome = f"scheduled for {_when_text(send_at)}" if send_at else "sending now"
+    _event(campaign.pk, CampaignEvent.Kind.APPROVED, f"Approved; {outcome}.", user=actor)
+    changes = {
+        change.key: [change.before, change.after]
+        for change in selectors.campaign_approval_changes(before=before, after=snapshot)
+    }
+    audit_record(
+        action="campaign-approve",
+        target=campaign,
+        changes=changes if before else None,
+        message=f"Approved; {outcome}." + ("" if before else " First approval of this campaign."),
+        actor=actor,
+    )
+
+
+def _approval_void_if_edited(*, campaign: Campaign, user: User) -> None:
+    """An edit after approval voids it: the next Send asks for approval again, and the approver
+    is shown what changed since the approved content (the snapshot is kept for that)."""
+    from .engine import _event
+
+    current = selectors.campaign_approval_snapshot(campaign=campaign)
+    approved = campaign.approval_snapshot or {}
+    # The intent ("when") is set by the next request, not by editing the draft.
+    changed = [
+        change.label
+        for change in selectors.campaign_approval_changes(before=approved, after=current)
+        if change.key != "send_at"
+    ]
+    if not changed:
+        return
+    Campaign.objects.filter(pk=campaign.pk).update(approved_at=None, approved_by=None)
+    campaign.approved_at = campaign.approved_by = None
+    actor = _person(user)
+    message = f"Approval void: {', '.join(changed).lower()} changed after it was approved."
+    _event(campaign.pk, CampaignEvent.Kind.APPROVAL_VOID, message, user=actor)
+    audit_record(action="campaign-approval-void", target=campaign, message=message, actor=actor)
+
+
+def _may_approve(user: User) -> bool:
+    return user is not None and user.is_authenticated and user.has_perm(APPROVE_PERMISSION)
+
+
+def _person(user: User):
+    return user if user is not None and user.is_authenticated else None
+
+
+def _when_text(when: datetime) -> str:
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"

@@ -17,7 +17,23 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/unschedule/", views.campaign_unschedule, name="unschedule"),
     path("campaigns/<int:campaign_id>/test-send/", views.campaign_test_send, name="test-send"),
     path("campaigns/<int:campaign_id>/stop/", views.campaign_stop, name="stop"),
+    path(
+        "campaigns/<int:campaign_id>/approval/request/",
+        views.campaign_approval_request,
+        name="approval-request",
+    ),
+    path("campaigns/<int:campaign_id>/approval/approve/", views.campaign_approve, name="approve"),
+    path("campaigns/<int:campaign_id>/approval/reject/", views.campaign_reject, name="reject"),
     path("campaigns/<int:campaign_id>/parts/", views.campaign_parts, name="parts"),
+    path("sending-now/", views.home_sending, name="home-sending"),
+    path("campaigns/live/", views.campaign_list_live, name="list-live"),
+    path("campaigns/<int:campaign_id>/chart/", views.campaign_chart, name="chart"),
+    path(
+        "campaigns/<int:campaign_id>/stop/confirm/",
+        views.campaign_stop_confirm,
+        name="stop-confirm",
+    ),
+    path("campaigns/<int:campaign_id>/recipients/", views.campaign_recipients, name="recipients"),
     path("campaigns/parts/<int:part_id>/resume/", views.part_resume, name="part-resume"),
     path("campaigns/<int:campaign_id>/ledger.csv", views.campaign_ledger_csv, name="ledger-csv"),
     path(

@@ -1,19 +1,39 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.selectors import audit_entries_for
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
-from . import engine, forms, selectors, sendplan, services
+from . import engine, filters, forms, selectors, sendplan, services
 from .models import Campaign, CampaignPart, CampaignSchedule, TestSend
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "campaigns/home.html")
+    return render(
+        request,
+        "campaigns/home.html",
+        {
+            "sending": selectors.campaigns_sending_now(),
+            "totals": selectors.dashboard_totals(),
+            "attention": selectors.parts_needing_attention(),
+            "imports": selectors.recent_imports(),
+        },
+    )
+
+
+@require_GET
+def home_sending(request: HttpRequest) -> HttpResponse:
+    """The home page's "sending now" panel, polled while anything in it is sending."""
+    return render(
+        request, "campaigns/home.html#sending", {"sending": selectors.campaigns_sending_now()}
+    )
 
 
 @require_GET
@@ -36,7 +56,50 @@ COMPOSE_TEMPLATES = {
 
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "campaigns/list.html", {"campaigns": selectors.campaign_list()})
+    form = filters.CampaignFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = selectors.campaign_page(
+            filters=form.filters(),
+            after=form.cleaned_data["after"],
+            before=form.cleaned_data["before"],
+        )
+    return render(
+        request,
+        "campaigns/list.html",
+        {
+            "form": form,
+            "page": page,
+            "senders": selectors.sender_choices(),
+            "older_query": _page_query(request, "after", page.older if page else None),
+            "newer_query": _page_query(request, "before", page.newer if page else None),
+        },
+        status=200 if page is not None else 400,
+    )
+
+
+def _page_query(request: HttpRequest, direction: str, cursor: object) -> str:
+    """The page's query string with the filters kept and the cursor replaced ("" at an end)."""
+    if cursor is None:
+        return ""
+    query = request.GET.copy()
+    query.pop("after", None)
+    query.pop("before", None)
+    query[direction] = str(cursor)
+    return query.urlencode()
+
+
+@require_GET
+def campaign_list_live(request: HttpRequest) -> HttpResponse:
+    """The campaigns page's active rows, polled: each row swaps itself in place (out of band)
+    and the poller comes back asking only for the rows still active, or without its trigger."""
+    raw = request.GET.get("ids", "")
+    ids = [int(part) for part in raw.split(",") if part.isdigit()][: selectors.LIVE_ROWS_MAX]
+    if raw and not ids:
+        return HttpResponse("ids must be campaign ids separated by commas.", status=400)
+    rows = selectors.campaign_rows(campaign_ids=ids)
+    live_ids = [row.campaign.pk for row in rows if row.campaign.is_live]
+    return render(request, "campaigns/list.html#live-rows", {"rows": rows, "live_ids": live_ids})
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,6 +112,9 @@ def campaign_new(request: HttpRequest, channel: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if campaign.status == Campaign.Status.AWAITING_APPROVAL:
+        messages.info(request, "This campaign is waiting for approval; withdraw it to change it.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
     if not campaign.is_editable:
         messages.info(request, "This campaign is waiting to send; duplicate it to change it.")
         return redirect("campaigns:detail", campaign_id=campaign.pk)
@@ -76,7 +142,8 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                 form.add_error("start_at", "Choose the date and time to send it.")
             else:
                 try:
-                    services.campaign_request_send(
+                    # Asks for approval (four-eyes), or sends when this user may approve it.
+                    submitted = services.campaign_submit(
                         campaign_id=saved.pk, user=request.user, when=when
                     )
                 except services.CampaignInvalid as invalid:
@@ -86,10 +153,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                 except services.CampaignNotEditable as refusal:
                     messages.error(request, str(refusal))
                 else:
-                    messages.success(
-                        request,
-                        "Scheduled." if action == "schedule" else "Sending has been requested.",
-                    )
+                    if submitted.status == Campaign.Status.AWAITING_APPROVAL:
+                        text = "Sent for approval: it goes out once someone else approves it."
+                    else:
+                        text = (
+                            "Scheduled." if action == "schedule" else "Sending has been requested."
+                        )
+                    messages.success(request, text)
                     return redirect("campaigns:detail", campaign_id=saved.pk)
             campaign = saved
             return _render_compose(request, campaign, form, cards, status=422)
@@ -163,7 +233,12 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.prefetch_related("lists"), pk=campaign_id)
+    campaign = get_object_or_404(
+        Campaign.objects.select_related(
+            "created_by", "stopped_by", "schedule", "duplicated_from", "retry_of"
+        ).prefetch_related("lists"),
+        pk=campaign_id,
+    )
     fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
     return render(
         request,
@@ -174,8 +249,74 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan_fresh": fresh,
             "test_form": forms.TestSendForm(),
             "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
+            "audit_entries": audit_entries_for(target=campaign),
             **_engine_context(campaign),
+            **_approval_context(campaign),
+            "chart": selectors.campaign_delivery_chart(
+                campaign_id=campaign.pk, recipients=_recipients(campaign)
+            ),
+            # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the
+            # confirmation in place of the button.
+            "confirm_stop": request.GET.get("stop") == "confirm" and campaign.is_stoppable,
         },
+    )
+
+
+def _recipients(campaign: Campaign) -> int:
+    return campaign.parts.aggregate(total=Sum("recipients"))["total"] or 0
+
+
+@require_GET
+def campaign_chart(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The sent/delivered chart, polled while the campaign sends."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    chart = selectors.campaign_delivery_chart(
+        campaign_id=campaign.pk, recipients=_recipients(campaign)
+    )
+    return render(request, "campaigns/detail.html#chart", {"campaign": campaign, "chart": chart})
+
+
+@require_GET
+def campaign_stop_confirm(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The confirmation step before Stop: in place of the button (htmx) or on the page."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if not campaign.is_stoppable:
+        messages.info(request, "This campaign cannot be stopped now: nothing is left to stop.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    if request.htmx:
+        return render(request, "campaigns/detail.html#stop-confirm", {"campaign": campaign})
+    return redirect(reverse("campaigns:detail", args=[campaign.pk]) + "?stop=confirm#stop")
+
+
+@require_GET
+def campaign_recipients(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The recipients tab: the ledger, one keyset page at a time, filterable by status."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    form = filters.RecipientFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = selectors.campaign_recipients_page(
+            campaign_id=campaign.pk,
+            status=form.status_value,
+            after=form.cleaned_data["after"],
+            before=form.cleaned_data["before"],
+        )
+    template = "campaigns/recipients.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#ledger"
+    return render(
+        request,
+        template,
+        {
+            "campaign": campaign,
+            "form": form,
+            "page": page,
+            "next_query": _page_query(request, "after", page.next_after if page else None),
+            "previous_query": _page_query(
+                request, "before", page.previous_before if page else None
+            ),
+        },
+        status=200 if page is not None else 400,
     )
 
 
@@ -183,15 +324,15 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def _engine_context(campaign: Campaign) -> dict:
-    parts = list(CampaignPart.objects.filter(campaign=campaign))
+    overview = selectors.campaign_overview(campaign_id=campaign.pk)
     return {
-        "parts": parts,
-        "totals": engine.campaign_totals(campaign_id=campaign.pk),
-        "attention": [p for p in parts if p.state in ("needs_attention", "held")],
-        "held": any(p.state == CampaignPart.State.HELD for p in parts),
-        "events": list(campaign.events.select_related("user").order_by("-created_at", "-id")[:20]),
+        "overview": overview,
+        "parts": overview.parts,
+        "attention": overview.attention,
+        "held": overview.held,
+        "events": selectors.campaign_events(campaign_id=campaign.pk),
         # The panel polls only while something can still change.
-        "live": campaign.status in (Campaign.Status.READY, Campaign.Status.SENDING),
+        "live": campaign.is_live,
     }
 
 
@@ -432,3 +573,84 @@ def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
     else:
         messages.success(request, "Paused." if paused else "Resumed.")
     return redirect("campaigns:schedules")
+
+
+# --- four-eyes approval (the panel is templates/campaigns/_approval.html) ----------------------
+
+
+def _approval_refused(request: HttpRequest, refusal: Exception) -> None:
+    if isinstance(refusal, ValidationError):
+        messages.error(request, " ".join(refusal.messages))
+    elif isinstance(refusal, services.CampaignInvalid):
+        messages.error(
+            request, "It cannot go out as it is: " + " ".join(refusal.problems.all_messages())
+        )
+    else:
+        messages.error(request, str(refusal))
+
+
+@require_POST
+def campaign_approval_request(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Ask for approval from the detail page: send as soon as approved, or at its start time."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    when = campaign.start_at if request.POST.get("intent") == "schedule" else None
+    if request.POST.get("intent") == "schedule" and when is None:
+        messages.error(request, "Give the campaign a start time first (Edit), then ask again.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    try:
+        services.campaign_approval_request(campaign_id=campaign.pk, user=request.user, when=when)
+    except (services.CampaignInvalid, services.CampaignNotEditable) as refusal:
+        _approval_refused(request, refusal)
+    else:
+        messages.success(request, "Sent for approval: it goes out once someone else approves it.")
+    return redirect("campaigns:detail", campaign_id=campaign.pk)
+
+
+@require_POST
+def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        approved = services.campaign_approve(
+            campaign_id=campaign_id, user=request.user, seen=request.POST.get("seen") or None
+        )
+    except (ValidationError, services.CampaignInvalid, services.CampaignNotEditable) as refusal:
+        _approval_refused(request, refusal)
+    else:
+        messages.success(
+            request,
+            "Approved and scheduled."
+            if approved.status == Campaign.Status.SCHEDULED
+            else "Approved: sending has been requested.",
+        )
+    return redirect("campaigns:detail", campaign_id=campaign_id)
+
+
+@require_POST
+def campaign_reject(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        services.campaign_reject(
+            campaign_id=campaign_id, user=request.user, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as refusal:
+        _approval_refused(request, refusal)
+    else:
+        messages.success(request, "Sent back to its author as a draft.")
+    return redirect("campaigns:detail", campaign_id=campaign_id)
+
+
+def _approval_context(campaign: Campaign) -> dict:
+    """The approval panel: while it waits, what changed since the last approval (None: never
+    approved), and the fingerprint of what the approver is shown."""
+    if campaign.status != Campaign.Status.AWAITING_APPROVAL:
+        return {"approval_changes": None, "approval_seen": ""}
+    snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
+    changes = None
+    if campaign.approval_snapshot:
+        changes = selectors.campaign_approval_changes(
+            before=campaign.approval_snapshot, after=snapshot
+        )
+    return {
+        "approval_changes": changes,
+        "approval_seen": selectors.campaign_approval_fingerprint(snapshot=snapshot),
+    }

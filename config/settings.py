@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "axes",
     "contacts",
     "campaigns",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -42,7 +43,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Remembers the user and address of this request for audit entries written deeper down.
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every URL's permission from one table (config/access.py), after login is settled.
+    "config.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -64,6 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.access.can",
             ],
         },
     },
@@ -143,6 +149,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- People and permissions (config/access.py) -------------------------------------------------
+# Four-eyes: a campaign goes out only after someone other than its author approves it. Off, a
+# member of "Campaign approvers" sends directly from the composer.
+CAMPAIGNS_FOUR_EYES = env.bool("CAMPAIGNS_FOUR_EYES", default=True)
+
 # --- Contacts ---------------------------------------------------------------------------------
 # Region (ISO 3166 code) for phone numbers typed without their country code, e.g. "UA" or "GB".
 CONTACTS_DEFAULT_REGION = env.str("CONTACTS_DEFAULT_REGION", default="UA")
@@ -215,6 +226,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(ENGINE_DISCOVER_INTERVAL),
     },
 }
+
+# --- Audit log ------------------------------------------------------------------------------
+# Reverse proxies in front of the app that append to X-Forwarded-For. 0 trusts only REMOTE_ADDR
+# (the header is then whatever the client wrote); n takes the address n entries from its right.
+AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", default=0)
 
 LOGGING = {
     "version": 1,

@@ -1,22 +1,59 @@
-"""Django admin for every contacts model; big tables use raw id widgets and no full counts."""
+"""Django admin for every contacts model; big tables use raw id widgets and no full counts.
+
+Phone searches read the query the way the contact pages do (selectors.phone_search_prefix), so
+"+380 50 123", "050 123" and "380501 23" all find +380501234567; every admin write to lists,
+fields, contacts and do-not-contact goes into the audit log.
+"""
+
+from __future__ import annotations
+
+import re
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from audit.admin import AuditedModelAdmin
 
 from .models import Contact, ContactField, ContactImport, ContactList, DoNotContact, ListMembership
+from .selectors import phone_search_prefix
+
+# A search that is only a phone number as people type one: digits with +, spaces, dots,
+# dashes and brackets. Anything else (a name, a reason) goes to the ordinary search.
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
+
+
+class PhoneSearchMixin:
+    """Search by phone prefix in stored digits, however the number is typed."""
+
+    phone_lookup = "phone"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if _PHONE_LIKE.fullmatch(term):
+            prefix = phone_search_prefix(term)
+            if prefix:
+                # Served by the phone columns' varchar_pattern_ops indexes.
+                return queryset.filter(**{f"{self.phone_lookup}__startswith": prefix}), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(ContactField)
-class ContactFieldAdmin(admin.ModelAdmin):
+class ContactFieldAdmin(AuditedModelAdmin):
     list_display = ["key", "label", "bsg_field_id", "created_at"]
     search_fields = ["key", "label"]
 
 
 @admin.register(ContactList)
-class ContactListAdmin(admin.ModelAdmin):
+class ContactListAdmin(AuditedModelAdmin):
     list_display = ["name", "bsg_group_id", "push_status", "archived_at", "created_at"]
     list_filter = ["push_status", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description"]
+    # What BSG and the push task wrote.
     readonly_fields = [
+        "bsg_group_id",
         "push_status",
         "push_total",
         "push_done",
@@ -36,18 +73,20 @@ class ListMembershipInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(PhoneSearchMixin, AuditedModelAdmin):
     list_display = ["phone", "name", "bsg_contact_id", "created_at"]
     # Phone is a prefix search (served by its varchar_pattern_ops index), name a substring one.
     search_fields = ["^phone", "name"]
     list_filter = ["created_at"]
+    readonly_fields = ["bsg_contact_id"]
     inlines = [ListMembershipInline]
     # A million rows: counting them for every changelist page would be the slowest part.
     show_full_result_count = False
 
 
 @admin.register(ListMembership)
-class ListMembershipAdmin(admin.ModelAdmin):
+class ListMembershipAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    phone_lookup = "contact__phone"
     list_display = ["contact", "contact_list", "added_at", "pushed_to_bsg_at"]
     list_filter = ["contact_list"]
     raw_id_fields = ["contact", "contact_list"]
@@ -57,11 +96,12 @@ class ListMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(DoNotContact)
-class DoNotContactAdmin(admin.ModelAdmin):
+class DoNotContactAdmin(PhoneSearchMixin, AuditedModelAdmin):
     list_display = ["phone", "source", "reason", "created_by", "created_at"]
-    list_filter = ["source"]
+    list_filter = ["source", "created_at"]
     search_fields = ["^phone", "reason"]
     raw_id_fields = ["created_by"]
+    list_select_related = ["created_by"]
     show_full_result_count = False
 
 
@@ -73,9 +113,10 @@ class ContactImportAdmin(admin.ModelAdmin):
     list_filter = ["status", "target"]
     search_fields = ["original_name"]
     raw_id_fields = ["contact_list", "created_by"]
+    list_select_related = ["contact_list"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: ContactImport | None = None) -> bool:
         return False

@@ -115,6 +115,8 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Exporting phone numbers in bulk is its own right, apart from reading them on a page.
+        permissions = [("export_contact", "Can export contacts, lists and do-not-contact as CSV")]
 
     def __str__(self) -> str:
         return f"{self.name} (+{self.phone})" if self.name else f"+{self.phone}"

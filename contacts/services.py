@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.services import audit_diff, audit_record
 from bsg import rules
 from bsg.client import BsgClient
 from bsg.errors import BsgError, BsgRejected
@@ -50,7 +51,13 @@ def contact_list_create(*, name: str, description: str = "") -> ContactList:
         raise ValidationError({"name": f"A list named “{name}” already exists."})
     try:
         with transaction.atomic():
-            return ContactList.objects.create(name=name, description=description.strip())
+            contact_list = ContactList.objects.create(name=name, description=description.strip())
+            audit_record(
+                action="list-create",
+                target=contact_list,
+                changes=audit_diff({}, {"name": name, "description": description.strip() or None}),
+            )
+            return contact_list
     except IntegrityError as exc:  # a concurrent create won the race for the name
         raise ValidationError({"name": f"A list named “{name}” already exists."}) from exc
 
@@ -61,21 +68,33 @@ def contact_list_update(*, list_id: int, name: str, description: str = "") -> Co
         raise ValidationError({"name": f"A list named “{name}” already exists."})
     with transaction.atomic():
         contact_list = ContactList.objects.select_for_update().get(pk=list_id)
+        before = {"name": contact_list.name, "description": contact_list.description}
         contact_list.name = name
         contact_list.description = description.strip()
         contact_list.save(update_fields=["name", "description", "updated_at"])
+        changes = audit_diff(before, {"name": name, "description": contact_list.description})
+        if changes:
+            audit_record(action="list-update", target=contact_list, changes=changes)
     return contact_list
 
 
 def contact_list_archive(*, list_id: int) -> None:
     """Hides the list from pickers; its members and BSG link stay as they are."""
-    ContactList.objects.filter(pk=list_id, archived_at__isnull=True).update(
-        archived_at=timezone.now(), updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        archived = ContactList.objects.filter(pk=list_id, archived_at__isnull=True).update(
+            archived_at=timezone.now(), updated_at=timezone.now()
+        )
+        if archived:
+            audit_record(action="list-archive", target=ContactList.objects.get(pk=list_id))
 
 
 def contact_list_unarchive(*, list_id: int) -> None:
-    ContactList.objects.filter(pk=list_id).update(archived_at=None, updated_at=timezone.now())
+    with transaction.atomic():
+        unarchived = ContactList.objects.filter(pk=list_id, archived_at__isnull=False).update(
+            archived_at=None, updated_at=timezone.now()
+        )
+        if unarchived:
+            audit_record(action="list-unarchive", target=ContactList.objects.get(pk=list_id))
 
 
 def contact_list_delete(*, list_id: int) -> int:
@@ -88,6 +107,12 @@ def contact_list_delete(*, list_id: int) -> int:
         if contact_list.push_in_progress:
             raise ValidationError("This list is being pushed to BSG; wait for the push to end.")
         removed, _ = ListMembership.objects.filter(contact_list_id=list_id).delete()
+        # Written before the delete, while the list still has its id.
+        audit_record(
+            action="list-delete",
+            target=contact_list,
+            message=f"Deleted with its {removed} membership(s); the contacts stay.",
+        )
         contact_list.delete()
     return removed
 
@@ -110,8 +135,14 @@ def contact_list_link_group(*, list_id: int, group_id: int) -> ContactList:
                 contact_list.push_status = ContactList.PushStatus.NEVER
                 contact_list.push_done = contact_list.push_total = 0
                 contact_list.push_error = ""
+            old_group_id = contact_list.bsg_group_id
             contact_list.bsg_group_id = group_id
             contact_list.save()
+            audit_record(
+                action="list-link",
+                target=contact_list,
+                changes=audit_diff({"bsg_group_id": old_group_id}, {"bsg_group_id": group_id}),
+            )
     except IntegrityError as exc:
         raise ValidationError(
             {"group_id": f"BSG list {group_id} is already linked to another list."}
@@ -126,11 +157,17 @@ def contact_list_unlink_group(*, list_id: int) -> None:
         if contact_list.push_in_progress:
             raise ValidationError("This list is being pushed to BSG; wait for it to end.")
         ListMembership.objects.filter(contact_list_id=list_id).update(pushed_to_bsg_at=None)
+        old_group_id = contact_list.bsg_group_id
         contact_list.bsg_group_id = None
         contact_list.push_status = ContactList.PushStatus.NEVER
         contact_list.push_done = contact_list.push_total = 0
         contact_list.push_error = ""
         contact_list.save()
+        audit_record(
+            action="list-unlink",
+            target=contact_list,
+            changes=audit_diff({"bsg_group_id": old_group_id}, {"bsg_group_id": None}),
+        )
 
 
 # --- pushing a list to BSG -----------------------------------------------------------------
@@ -164,6 +201,7 @@ def contact_list_push_start(*, list_id: int) -> bool:
         )
         if claimed != 1:
             return False
+        audit_record(action="list-push-start", target=ContactList.objects.get(pk=list_id))
         transaction.on_commit(lambda: contact_list_push_task.delay(list_id))
     return True
 
@@ -325,7 +363,16 @@ def contact_field_create(*, key: str, label: str, bsg_field_id: int | None = Non
     _check_bsg_field_free(bsg_field_id, exclude_id=None)
     contact_field = ContactField(key=key, label=label.strip() or key, bsg_field_id=bsg_field_id)
     contact_field.full_clean()
-    contact_field.save()
+    with transaction.atomic():
+        contact_field.save()
+        audit_record(
+            action="field-create",
+            target=contact_field,
+            changes=audit_diff(
+                {},
+                {"key": key, "label": contact_field.label, "bsg_field_id": bsg_field_id},
+            ),
+        )
     return contact_field
 
 
@@ -344,9 +391,15 @@ def contact_field_update(*, field_id: int, label: str, bsg_field_id: int | None)
     _check_bsg_field_free(bsg_field_id, exclude_id=field_id)
     with transaction.atomic():
         contact_field = ContactField.objects.select_for_update().get(pk=field_id)
+        before = {"label": contact_field.label, "bsg_field_id": contact_field.bsg_field_id}
         contact_field.label = label.strip() or contact_field.key
         contact_field.bsg_field_id = bsg_field_id
         contact_field.save(update_fields=["label", "bsg_field_id"])
+        changes = audit_diff(
+            before, {"label": contact_field.label, "bsg_field_id": contact_field.bsg_field_id}
+        )
+        if changes:
+            audit_record(action="field-update", target=contact_field, changes=changes)
     return contact_field
 
 
@@ -372,6 +425,11 @@ def contact_field_delete(*, field_id: int) -> None:
     with transaction.atomic():
         contact_field = ContactField.objects.select_for_update().get(pk=field_id)
         key = contact_field.key
+        audit_record(
+            action="field-delete",
+            target=contact_field,
+            message=f"Field “{key}” deleted, and its values removed from every contact.",
+        )
         contact_field.delete()
         table = Contact._meta.db_table
         with connection.cursor() as cursor:
@@ -420,9 +478,30 @@ def contact_create(
             ListMembership.objects.bulk_create(
                 [ListMembership(contact=contact, contact_list_id=i) for i in set(list_ids)]
             )
+            audit_record(
+                action="contact-create",
+                target=contact,
+                changes=audit_diff(
+                    {},
+                    {
+                        "phone": phone,
+                        "name": contact.name or None,
+                        "fields": contact.fields or None,
+                        "lists": _list_names(set(list_ids)) or None,
+                    },
+                ),
+            )
     except IntegrityError as exc:
         raise _phone_taken_error(phone) from exc
     return contact
+
+
+def _list_names(list_ids: Iterable[int]) -> list[str]:
+    """Lists as the audit log shows them: by name, sorted (ids mean nothing to a reader)."""
+    ids = list(list_ids)
+    if not ids:
+        return []
+    return sorted(ContactList.objects.filter(pk__in=ids).values_list("name", flat=True))
 
 
 def contact_update(
@@ -440,6 +519,7 @@ def contact_update(
     try:
         with transaction.atomic():
             contact = Contact.objects.select_for_update().get(pk=contact_id)
+            before = {"phone": contact.phone, "name": contact.name, "fields": contact.fields}
             phone_changed = contact.phone != phone
             contact.phone = phone
             contact.name = name.strip()
@@ -460,13 +540,25 @@ def contact_update(
             ListMembership.objects.bulk_create(
                 [ListMembership(contact=contact, contact_list_id=i) for i in wanted - current]
             )
+            changes = audit_diff(
+                before, {"phone": contact.phone, "name": contact.name, "fields": contact.fields}
+            )
+            if current != wanted:
+                changes["lists"] = [_list_names(current), _list_names(wanted)]
+            if changes:
+                audit_record(action="contact-update", target=contact, changes=changes)
     except IntegrityError as exc:
         raise _phone_taken_error(phone) from exc
     return contact
 
 
 def contact_delete(*, contact_id: int) -> None:
-    Contact.objects.filter(pk=contact_id).delete()
+    with transaction.atomic():
+        contact = Contact.objects.filter(pk=contact_id).first()
+        if contact is None:
+            return
+        audit_record(action="contact-delete", target=contact)
+        contact.delete()
 
 
 def contacts_add_to_list(*, contact_ids: Sequence[int], list_id: int) -> int:
@@ -483,6 +575,12 @@ def contacts_add_to_list(*, contact_ids: Sequence[int], list_id: int) -> int:
             if i not in existing
         ]
         ListMembership.objects.bulk_create(new, ignore_conflicts=True)
+        if new:
+            audit_record(
+                action="list-add-contacts",
+                target=ContactList.objects.get(pk=list_id),
+                message=f"{len(new)} contact(s) added.",
+            )
     return len(new)
 
 
@@ -497,12 +595,20 @@ def do_not_contact_add(
     created_by_id: int | None = None,
 ) -> tuple[DoNotContact, bool]:
     """Opts a normalized phone out of every send; (entry, False) if it was already opted out."""
-    entry, created = DoNotContact.objects.get_or_create(
-        phone=phone,
-        defaults={"reason": reason.strip(), "source": source, "created_by_id": created_by_id},
-    )
+    with transaction.atomic():
+        entry, created = DoNotContact.objects.get_or_create(
+            phone=phone,
+            defaults={"reason": reason.strip(), "source": source, "created_by_id": created_by_id},
+        )
+        if created:
+            audit_record(action="do-not-contact-add", target=entry, message=entry.reason)
     return entry, created
 
 
 def do_not_contact_remove(*, entry_id: int) -> None:
-    DoNotContact.objects.filter(pk=entry_id).delete()
+    with transaction.atomic():
+        entry = DoNotContact.objects.filter(pk=entry_id).first()
+        if entry is None:
+            return
+        audit_record(action="do-not-contact-remove", target=entry, message=entry.reason)
+        entry.delete()

@@ -23,7 +23,9 @@ Only the staging table's name (from an integer id) and field keys (validated to
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -92,6 +94,24 @@ class ImportSpec:
 
 def stage_table_name(import_id: int) -> str:
     return f"contacts_import_stage_{int(import_id)}"
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pauses Python's cycle collector while a file's rows stream through this process.
+
+    Every row is a new list (a container the collector tracks), and a batch keeps 10,000 of
+    them alive, so the collector ran again and again over everything the process holds: ~40 %
+    of the dry run's Python time for a million rows. The rows form no reference cycles, and
+    plain reference counting still frees each one; the collector is back on afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --- staging -----------------------------------------------------------------------------------
@@ -220,10 +240,11 @@ def stage_rows(spec: ImportSpec, *, on_progress: Callable[[int], bool] | None = 
     total = 0
     try:
         # One transaction per chunk: committed rows make the progress real.
-        while written := _write_chunk(spec, batches):
-            total += written
-            if on_progress is not None and not on_progress(total):
-                raise ImportCancelled
+        with _cyclic_gc_paused():
+            while written := _write_chunk(spec, batches):
+                total += written
+                if on_progress is not None and not on_progress(total):
+                    raise ImportCancelled
         _mark_duplicates(spec)
     except BaseException:
         batches.close()
@@ -244,8 +265,10 @@ def _mark_duplicates(spec: ImportSpec) -> None:
             "WHERE s.phone = f.phone AND s.row_no > f.first_row"
         )
         if connection.vendor == "postgresql":
-            # The planner knows nothing about a table filled by COPY a moment ago.
-            cursor.execute(f"ANALYZE {spec.table}")
+            # The planner knows nothing about a table filled by COPY a moment ago. Only the
+            # columns the joins and filters below use: the values and their JSON would double
+            # the time (sorting a sample of jsonb) for estimates no plan reads.
+            cursor.execute(f"ANALYZE {spec.table} (phone, error, dup_of)")
 
 
 # --- SQL shared by the dry run and the apply -----------------------------------------------------
@@ -374,13 +397,14 @@ def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
     if not rejections:
         return 0
     written = 0
-    for row_no, cells in iter_rows(spec.path, spec.layout):
-        reason = rejections.get(row_no)
-        if reason is None:
-            continue
-        padded = cells + [""] * (len(spec.layout.headers) - len(cells))
-        writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, reason])
-        written += 1
+    with _cyclic_gc_paused():
+        for row_no, cells in iter_rows(spec.path, spec.layout):
+            reason = rejections.get(row_no)
+            if reason is None:
+                continue
+            padded = cells + [""] * (len(spec.layout.headers) - len(cells))
+            writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, reason])
+            written += 1
     return written
 
 

@@ -24,6 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from contacts.models import ContactField, ContactImport
 from contacts.services import contact_list_create
 
@@ -466,8 +467,30 @@ def _apply_in_one_transaction(
                 finished_at=timezone.now(),
             ):
                 raise _ApplyCancelled
+            _audit_applied(spec.import_id, counts)
     finally:
         side.close()
+
+
+def _audit_applied(import_id: int, counts: engine.ApplyCounts) -> None:
+    """One audit entry for the whole import, never one per row: on its list when it has one
+    (that is where people look), else on the import itself."""
+    contact_import = ContactImport.objects.select_related("contact_list", "created_by").get(
+        pk=import_id
+    )
+    figures = (
+        f"{counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
+        + (f", {counts.added_to_list} added to the list" if contact_import.contact_list else "")
+    )
+    audit_record(
+        action="do-not-contact-import"
+        if contact_import.target == ContactImport.Target.DO_NOT_CONTACT
+        else "import-applied",
+        target=contact_import.contact_list or contact_import,
+        message=f"Import of “{contact_import.original_name}” (#{import_id}) applied: {figures}.",
+        # Applied by a Celery task: the person who started the import is who did it.
+        actor=contact_import.created_by,
+    )
 
 
 def contact_import_cancel(*, import_id: int) -> bool:

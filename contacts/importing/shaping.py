@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from contacts.phones import InvalidPhone, normalize_phone
+from contacts.phones import InvalidPhone, normalize_phone, plain_own_number_matcher
 
 from . import mapping as mapping_rules
 
@@ -164,14 +164,24 @@ def fast_line_function(shape: RowShape) -> Callable[[int, list[str]], str | None
         name = "{' '.join(filter(None, (" + ", ".join(names) + ",)))}"
     reason = "" if shape.reason is None else "{c[" + str(int(shape.reason)) + "].strip()}"
     values = "".join("\\t{c[" + str(int(i)) + "].strip()}" for i, _ in shape.fields)
+    own_number = plain_own_number_matcher(shape.region)
+    # Most cells already hold a number as we store it: one regex match settles those
+    # (`plain_own_number_matcher` promises the same answer as `normalize_phone`).
+    check = (
+        f"    phone = c[{int(shape.phone)}]\n"
+        "    if not own_number(phone):\n"
+        "        phone = normalize(phone, region=region)\n"
+        if own_number is not None
+        else f"    phone = normalize(c[{int(shape.phone)}], region=region)\n"
+    )
     source = (
         "def line(row_no, c):\n"
         f"    if len(c) != {int(shape.width)}:\n"
         "        return None\n"
-        f"    phone = normalize(c[{int(shape.phone)}], region=region)\n"
+        f"{check}"
         f'    return f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}"\n'
     )
-    namespace = {"normalize": normalize_phone, "region": shape.region}
+    namespace = {"normalize": normalize_phone, "region": shape.region, "own_number": own_number}
     exec(compile(source, "<import row shape>", "exec"), namespace)  # noqa: S102
     return namespace["line"]
 

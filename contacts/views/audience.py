@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.selectors import audit_entries_for, audit_entries_of_type
 from bsg.errors import BsgError
 
 from .. import selectors, services
@@ -254,6 +255,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
             "query": "",
             "member_count": selectors.contact_list_member_count(list_id=contact_list.pk),
             "summary": selectors.audience_summary(list_ids=[contact_list.pk]),
+            "audit_entries": audit_entries_for(target=contact_list),
         },
     )
 
@@ -507,6 +509,11 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "export_url": reverse("contacts:dnc-export") + f"?{query.urlencode()}",
             "import_url": _import_url("do_not_contact"),
+            "audit_entries": audit_entries_of_type(
+                model=DoNotContact,
+                also_actions=["do-not-contact-import", "do-not-contact-add-failures"],
+                limit=20,
+            ),
         },
     )
 

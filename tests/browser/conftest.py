@@ -1,10 +1,18 @@
-"""Playwright driving Debian's Chromium (`playwright install` cannot download browsers here)."""
+"""Playwright driving Debian's Chromium (`playwright install` cannot download browsers here),
+and the moving parts a person's session needs behind the live server: a real Celery worker and
+the engine's periodic tasks enqueued the way beat enqueues them."""
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from config.celery import app
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium keeps trying to reach Google's hosts, which this machine refuses.
@@ -17,6 +25,18 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+DESKTOP = {"width": 1280, "height": 800}
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_type_cache() -> None:
+    """Browser tests are transactional: the flush after each one makes the content types again
+    under new ids, while ContentType's in-process cache (shared by the live server and worker
+    threads) keeps the old ones, and the audit log's foreign key to a stale id fails."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +59,83 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Pages in browser contexts of their own: two people, two cookie jars, side by side."""
+    contexts: list[BrowserContext] = []
+
+    def make(**context_options) -> Page:
+        context = browser.new_context(**{"viewport": DESKTOP, **context_options})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(live_server) -> Callable[..., None]:
+    """Log a page in through the real login form, starting from `path`."""
+
+    def go(page: Page, username: str, path: str = "/", password: str = PASSWORD) -> None:
+        page.goto(live_server.url + path)
+        page.get_by_label("User name").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_label("User name")).to_have_count(0)
+
+    return go
+
+
+def _close_worker_connections(**_kwargs) -> None:
+    # The worker thread opens its own database connections; the test database can only be
+    # flushed and dropped once they are closed.
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker(settings, tmp_path) -> Iterator[None]:
+    """A real Celery worker (a thread of this process) on the test Redis broker, so pages poll
+    while tasks run exactly as they do in production."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Tasks left in the broker by an interrupted earlier run name rows that no longer exist.
+    app.control.purge()
+    task_postrun.connect(_close_worker_connections)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+            yield
+    finally:
+        task_postrun.disconnect(_close_worker_connections)
+
+
+@pytest.fixture
+def beat(celery_worker) -> Iterator[None]:
+    """The engine's periodic tasks (sweep and poll) enqueued every half second, as beat does
+    every ENGINE_SWEEP_INTERVAL / BSG_POLL_INTERVAL in production: through the broker, to the
+    worker above, never called in this thread."""
+    from campaigns import tasks
+
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.5):
+            tasks.engine_sweep.apply_async()
+            tasks.engine_poll.apply_async()
+
+    thread = threading.Thread(target=tick, name="test-beat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)

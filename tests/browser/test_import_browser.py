@@ -1,17 +1,14 @@
 """A person imports a CSV in Chromium: upload, map columns, dry run, import, rejected rows.
 
 The tasks run in a real Celery worker (a thread of this process, on the test Redis broker), so
-the page's progress panel polls exactly as it does in production.
+the page's progress panel polls exactly as it does in production (`celery_worker` in
+conftest.py).
 """
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.contrib.auth import get_user_model
-from django.db import connections
 from playwright.sync_api import Page, expect
 
-from config.celery import app
 from contacts.models import Contact, ContactImport, ContactList
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,27 +22,15 @@ CSV = (
 )
 
 
-def _close_worker_connections(**_kwargs):
-    # The worker thread opens its own database connections; the test database can only be
-    # dropped once they are closed.
-    connections.close_all()
-
-
-@pytest.fixture
-def celery_worker(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    task_postrun.connect(_close_worker_connections)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-            yield
-    finally:
-        task_postrun.disconnect(_close_worker_connections)
-
-
 def test_a_marketer_imports_a_csv_and_downloads_the_rejected_rows(
     page: Page, live_server, celery_worker, tmp_path
 ):
-    get_user_model().objects.create_user("marketer", password="a-long-test-password")
+    get_user_model().objects.create_user(
+        # Every page needs a permission (config/access.py): this one may do everything.
+        "marketer",
+        password="a-long-test-password",
+        is_superuser=True,
+    )
     ContactList.objects.create(name="Spring customers")
     upload = tmp_path / "spring.csv"
     upload.write_text(CSV, encoding="utf-8")

@@ -6,7 +6,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_user_logs_in_and_sees_the_bsg_balance_arrive(page: Page, live_server, bsg_settings):
-    get_user_model().objects.create_user("marketer", password="a-long-test-password")
+    get_user_model().objects.create_user(
+        # Every page needs a permission (config/access.py): this one may do everything.
+        "marketer",
+        password="a-long-test-password",
+        is_superuser=True,
+    )
 
     page.goto(live_server.url + "/")
     expect(page).to_have_url(live_server.url + "/accounts/login/?next=/")
@@ -20,7 +25,12 @@ def test_a_user_logs_in_and_sees_the_bsg_balance_arrive(page: Page, live_server,
 
 
 def test_a_wrong_password_gets_a_clear_error(page: Page, live_server):
-    get_user_model().objects.create_user("marketer", password="a-long-test-password")
+    get_user_model().objects.create_user(
+        # Every page needs a permission (config/access.py): this one may do everything.
+        "marketer",
+        password="a-long-test-password",
+        is_superuser=True,
+    )
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_label("User name").fill("marketer")
     page.get_by_label("Password").fill("wrong")

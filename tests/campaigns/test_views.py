@@ -60,6 +60,8 @@ def test_send_now_without_a_plan_keeps_everything_typed_and_says_why(client_in, 
 
 
 def test_plan_then_send_now(client_in, audience, bsg_settings):
+    # Without four-eyes an approver's Send goes straight out; the approval is tests/access.
+    bsg_settings.CAMPAIGNS_FOUR_EYES = False
     data = sms_data(lists=[audience["spring"].id], action="plan")
     response = client_in.post(reverse("campaigns:new", args=["sms"]), data)
     campaign = Campaign.objects.get()

@@ -9,6 +9,7 @@ the dry run writes nothing, and a failed or cancelled import leaves every list a
 # ruff: noqa: RUF001
 import codecs
 import csv
+import gc
 import io
 import json
 
@@ -291,6 +292,7 @@ def test_a_file_that_breaks_mid_way_fails_the_dry_run_and_keeps_nothing(tmp_path
     assert "stops being valid utf-8" in contact_import.error
     assert "Nothing was written" in contact_import.error
     assert not stage_exists(contact_import.pk)
+    assert gc.isenabled()  # the cycle collector paused for the rows is back on after a failure
 
 
 def test_cancelling_the_dry_run_stops_it_and_drops_the_staged_rows(tmp_path, monkeypatch):
@@ -305,6 +307,7 @@ def test_cancelling_the_dry_run_stops_it_and_drops_the_staged_rows(tmp_path, mon
 
     def user_clicks_cancel(rows_read):
         chunks_seen.append(rows_read)
+        assert not gc.isenabled()  # paused while rows stream through (engine.py says why)
         services.contact_import_cancel(import_id=contact_import.pk)
 
     result = services.contact_import_analyse(
@@ -312,6 +315,7 @@ def test_cancelling_the_dry_run_stops_it_and_drops_the_staged_rows(tmp_path, mon
     )
 
     assert chunks_seen == [2]  # it stopped at the first chunk after the cancel
+    assert gc.isenabled()
     assert result.status == Status.CANCELLED
     assert "Nothing was written" in result.error
     assert not stage_exists(contact_import.pk)

@@ -19,7 +19,11 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("marketer", password="x" * 20))
+    # Every page needs a permission (config/access.py): this one may do everything.
+    marketer = django_user_model.objects.create_user(
+        "marketer", password="x" * 20, is_superuser=True
+    )
+    client.force_login(marketer)
     return client
 
 

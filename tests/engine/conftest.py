@@ -22,7 +22,12 @@ def engine_settings(bsg_settings):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("marketer", password="a-long-test-password")
+    return get_user_model().objects.create_user(
+        # Every page needs a permission (config/access.py): this one may do everything.
+        "marketer",
+        password="a-long-test-password",
+        is_superuser=True,
+    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from django.views.debug import SafeExceptionReporterFilter
 from bsg.sandbox.faults import Faults
 from campaigns.models import Campaign, TestSend
 from contacts.models import Contact, ContactField, ContactList, ListMembership
+from tests.audit.admin_pages import admin_data, admin_urls
 from tests.conftest import SANDBOX_API_KEY
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +95,25 @@ def test_the_api_key_appears_in_no_log_and_no_page(client_in, bsg_settings, sand
     for secret in (SANDBOX_API_KEY, SANDBOX_API_KEY + "_revoked"):
         assert not [text for text in bodies if secret in text]
         assert not [text for text in logged if secret in text]
+
+
+def test_the_api_key_appears_on_no_admin_page(client, bsg_settings, sandbox, caplog):
+    """Every admin changelist, change form and add form, with BSG data in every table."""
+    from django.contrib.auth import get_user_model
+
+    caplog.set_level(logging.DEBUG)
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-root")
+    admin_data(root)
+    client.force_login(root)
+    bodies: list[str] = []
+    for url in admin_urls():
+        response = client.get(url)
+        assert response.status_code in (200, 403), url
+        bodies.append(response.content.decode())
+    assert len(bodies) > 40
+    logged = [record.getMessage() for record in caplog.records]
+    assert not [text for text in bodies if SANDBOX_API_KEY in text]
+    assert not [text for text in logged if SANDBOX_API_KEY in text]
 
 
 def test_a_debug_page_would_hide_the_key(settings):

@@ -1,0 +1,1111 @@
+"""The web app under load: gunicorn (2 workers) with 100,000 campaigns and 1,000,000 contacts.
+
+    .venv/bin/python bench/web_load.py          # full size: 200 req/s from 50 users for 60 s,
+                                                # then 50 users as fast as they can for 20 s
+    .venv/bin/python bench/web_load.py --campaigns 2000 --contacts 20000 --seconds 10
+    .venv/bin/python bench/web_load.py --fresh  # rebuild the data even if it is at size
+    .venv/bin/python bench/web_load.py --drop   # and drop its database at the end
+
+Builds a PostgreSQL database beside DATABASE_URL's (`<name>_web_<campaigns>_<contacts>`) and
+keeps it: a later run at the same sizes reuses it after `migrate` (so new indexes apply to the
+old data). Campaigns get a realistic mix of statuses, channels, senders and dates (ids grow with
+creation time, the newest ones are the live ones); sent campaigns have parts, events and, for
+some, delivery snapshots; campaigns sending now have their recipient ledger. Everything is
+loaded with COPY, then VACUUM ANALYZE, as a database that has been running a while would be.
+
+Then it starts gunicorn with 2 workers on loopback, with the production settings
+(config.settings_production, DEBUG off, persistent database connections) and plain HTTP: the
+load client sends `X-Forwarded-Proto: https` as the TLS proxy in front of it would. It logs in
+through the real login form, and a second process (locust, FastHttpUser, headless) shares that
+session among its simulated users and requests, at random: the campaigns list (first page,
+filtered, searched, a later page) and the live parts panel (`campaigns:parts`, as htmx polls
+it) of a campaign that is sending.
+
+Phases: a short warm-up (not counted); the steady phase at --rate requests/s spread over
+--users users for --seconds (each user keeps its own pace, `constant_throughput`); then the
+saturation phase, the same users with no pause. Exits 1 when the steady phase misses a target:
+p95 < 50 ms, p99 < 150 ms, no failed request, and at least 95 % of the asked rate achieved.
+
+Headline figures are printed as `figure: <label> = <value> <unit>` lines (bench/run.py reads
+them for min/median/max over repeated runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import resource
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+P95_TARGET_MS = 50.0
+P99_TARGET_MS = 150.0
+# The steady phase must actually have offered the load it claims to measure.
+MIN_RATE_SHARE = 0.95
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bsg_campaigns"
+BENCH_USER, BENCH_PASSWORD = "webload", "webload-" + "bench-password-1"
+BENCH_GROUP = "Campaign authors"
+
+SENDERS = [
+    "BSG",
+    "ShopUA",
+    "Pharma24",
+    "KyivTaxi",
+    "Bank1",
+    "Promo",
+    "Delivery",
+    "Clinic",
+    "Cinema",
+    "Fitness",
+    "Auto",
+    "Hotel",
+    "380501112233",
+    "447700900123",
+    "Insure",
+    "Books",
+]
+NAME_WORDS = [
+    "Spring sale",
+    "Black Friday",
+    "Loyalty points",
+    "Appointment reminder",
+    "Order shipped",
+    "Weekend offer",
+    "New collection",
+    "Payment due",
+    "Welcome",
+    "Survey",
+    "Flash sale",
+    "Birthday",
+]
+CITIES = ["Kyiv", "Lviv", "Odesa", "Kharkiv", "Dnipro"]
+SEARCH_WORD = "reminder"
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+def bench_database_url(base_url: str, campaigns: int, contacts: int) -> str:
+    """A database beside `base_url`'s, named for its sizes so that a tiny test run never
+    overwrites the full-size data."""
+    parts = urlsplit(base_url)
+    name = parts.path.lstrip("/") or "bsg_campaigns"
+    return urlunsplit(parts._replace(path=f"/{name}_web_{campaigns}_{contacts}"))
+
+
+def _ensure_database(url: str, *, fresh: bool, drop: bool = False) -> None:
+    """Creates the bench database if missing (dropped first when `fresh`), or only drops it."""
+    import environ
+    import psycopg
+
+    config = environ.Env.db_url_config(url)
+    server = {
+        "host": config.get("HOST") or "127.0.0.1",
+        "port": config.get("PORT") or 5432,
+        "user": config.get("USER") or "postgres",
+        "password": config.get("PASSWORD") or None,
+    }
+    name = config["NAME"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        if fresh or drop:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if drop:
+            return
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def _copy_text(value: object) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date):
+        text = value.isoformat()
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class CopyTable:
+    """COPY rows into a model's table, every column not given taking the model's default.
+
+    Read from the model, so a column another change adds (with a default) needs nothing here.
+    """
+
+    def __init__(self, model, now: datetime) -> None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.table = model._meta.db_table
+        self.attnames = [f.attname for f in fields]
+        self.columns = [f.column for f in fields]
+        self.defaults: dict[str, str] = {}
+        self.required: set[str] = set()
+        for field in fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                value = now
+            else:
+                value = field.get_default()
+            if value is None and not field.null:
+                self.required.add(field.attname)
+            self.defaults[field.attname] = _copy_text(value)
+
+    def write(self, cursor, rows: Iterable[dict]) -> int:
+        count = 0
+        sql = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
+        with cursor.copy(sql) as copy:
+            chunk: list[str] = []
+            for row in rows:
+                missing = self.required - row.keys()
+                if missing:
+                    raise ValueError(f"{self.table}: no value for {sorted(missing)}")
+                chunk.append(
+                    "\t".join(
+                        _copy_text(row[a]) if a in row else self.defaults[a] for a in self.attnames
+                    )
+                    + "\n"
+                )
+                count += 1
+                if len(chunk) >= 20_000:
+                    copy.write("".join(chunk))
+                    chunk = []
+            copy.write("".join(chunk))
+        return count
+
+
+def _status_of(rng: random.Random, recent: bool, index: int) -> str:
+    if recent:
+        # The newest campaigns are the live ones; every third is sending, so even a tiny run has
+        # campaigns whose parts panel polls.
+        if index % 3 == 0:
+            return "sending"
+        return rng.choices(
+            ["ready", "scheduled", "draft", "finished", "stopped"], [5, 25, 30, 35, 5]
+        )[0]
+    return rng.choices(["finished", "stopped", "cancelled", "draft"], [78, 4, 4, 14])[0]
+
+
+def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7) -> dict:
+    """COPY `count` campaigns with parts, events, snapshots and (campaigns sending now) ledger
+    rows. Returns what was loaded."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from bench.contact_pages import phone_of
+    from campaigns.models import (
+        Campaign,
+        CampaignEvent,
+        CampaignPart,
+        CampaignSnapshot,
+        Recipient,
+    )
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    users = [
+        get_user_model().objects.get_or_create(username=f"author{n}")[0].pk for n in range(1, 7)
+    ]
+    span = timedelta(days=730)
+    recent_from = count - max(10, count * 3 // 1000)
+    specs = []
+    for i in range(count):
+        created = now - span + span * (i + 1) / count - timedelta(seconds=rng.uniform(0, 60))
+        recent = i >= recent_from
+        status = _status_of(rng, recent, i)
+        channel = "rcs" if rng.random() < 0.15 else "sms"
+        mode = rng.choices(["individual", "numbers", "groups"], [70, 20, 10])[0]
+        word = rng.choice(NAME_WORDS)
+        row = {
+            "name": f"{word} {rng.choice(CITIES)} {created:%Y-%m} #{i}",
+            "channel": channel,
+            "sms_mode": mode if channel == "sms" else "individual",
+            "text": f"{word}: up to 30% off this week in {rng.choice(CITIES)}. Reply STOP to "
+            "opt out."
+            if channel == "sms"
+            else "",
+            "sender": rng.choices(SENDERS, [1 / (n + 1) for n in range(len(SENDERS))])[0]
+            if channel == "sms"
+            else "",
+            "rcs_agent": "bsg_demo_agent" if channel == "rcs" else "",
+            "status": status,
+            "created_by_id": rng.choice(users),
+            "created_at": created,
+            "updated_at": created,
+            "created_elsewhere": status in ("finished", "sending") and rng.random() < 0.02,
+        }
+        if status == "scheduled":
+            row["start_at"] = now + timedelta(hours=rng.uniform(1, 24 * 20))
+            row["send_requested_at"] = created
+        elif status != "draft":
+            row["send_requested_at"] = created + timedelta(minutes=1)
+            if rng.random() < 0.3:
+                row["start_at"] = created + timedelta(hours=rng.uniform(1, 48))
+        if status in ("sending", "finished", "stopped"):
+            row["dispatched_at"] = created + timedelta(minutes=2)
+        if status in ("stopped", "cancelled"):
+            row["stopped_at"] = created + timedelta(minutes=30)
+        specs.append(row)
+
+    figures: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        figures["campaigns"] = CopyTable(Campaign, now).write(cursor, specs)
+        cursor.execute("SELECT id FROM campaigns_campaign ORDER BY id")
+        ids = [r[0] for r in cursor.fetchall()]
+        lists_table = Campaign.lists.through._meta.db_table
+        with cursor.copy(f"COPY {lists_table} (campaign_id, contactlist_id) FROM STDIN") as copy:
+            copy.write(
+                "".join(
+                    f"{cid}\t{rng.choice(list_ids)}\n"
+                    for cid, spec in zip(ids, specs, strict=True)
+                    if spec["sms_mode"] != "numbers"
+                )
+            )
+
+        # Parts: one per 10,000 SMS (5,000 RCS) recipients of every campaign that went out.
+        parts, sending = [], []
+        bsg_id = 10_000_000
+        for cid, spec in zip(ids, specs, strict=True):
+            if spec["status"] not in ("sending", "finished", "stopped"):
+                continue
+            size = 10_000 if spec["channel"] == "sms" else 5_000
+            if spec["status"] == "sending":
+                recipients = min(contacts, rng.randint(500, 20_000))
+                sending.append(cid)
+            else:
+                recipients = int(
+                    rng.choices([rng.randint(50, 9_000), rng.randint(10_000, 80_000)], [90, 10])[0]
+                )
+            numbers = (recipients + size - 1) // size
+            for number in range(1, numbers + 1):
+                in_part = min(size, recipients - (number - 1) * size)
+                bsg_id += 1
+                submitted = spec["dispatched_at"] + timedelta(minutes=number)
+                part = {
+                    "campaign_id": cid,
+                    "number": number,
+                    "recipients": in_part,
+                    "bsg_campaign_id": bsg_id,
+                    "state": "submitted",
+                    "submitted_at": submitted,
+                    "last_polled_at": now if spec["status"] == "sending" else submitted,
+                    "attempts": 1,
+                    "currency": "EUR",
+                }
+                if spec["status"] == "sending":
+                    if number == numbers and numbers > 1:
+                        part.update(
+                            state="pending",
+                            bsg_campaign_id=None,
+                            submitted_at=None,
+                            attempts=0,
+                            last_polled_at=None,
+                        )
+                    else:
+                        sent = int(in_part * rng.uniform(0.3, 1.0))
+                        part.update(
+                            bsg_status="sending",
+                            sent=sent,
+                            delivered=int(sent * rng.uniform(0.5, 0.95)),
+                        )
+                else:
+                    delivered = int(in_part * rng.uniform(0.85, 0.99))
+                    part.update(
+                        bsg_status="done" if spec["status"] == "finished" else "stopped",
+                        sent=in_part,
+                        delivered=delivered,
+                        breakdown={"failed": in_part - delivered},
+                        price=Decimal(in_part) * Decimal("0.021"),
+                        finished_at=submitted + timedelta(hours=2),
+                    )
+                parts.append(part)
+        figures["parts"] = CopyTable(CampaignPart, now).write(cursor, parts)
+        cursor.execute("SELECT id, campaign_id, number FROM campaigns_campaignpart ORDER BY id")
+        part_ids = {(c, n): pid for pid, c, n in cursor.fetchall()}
+
+        # Delivery over time: every live part, and one finished campaign in ten.
+        sending_ids = set(sending)
+        by_campaign = {cid: spec for cid, spec in zip(ids, specs, strict=True)}
+
+        def snapshots() -> Iterable[dict]:
+            for part in parts:
+                cid = part["campaign_id"]
+                live = cid in sending_ids
+                if part["state"] != "submitted" or not (live or cid % 10 == 0):
+                    continue
+                steps = 30 if live else 8
+                start = part["submitted_at"]
+                length = (now - start) if live else timedelta(hours=2)
+                for step in range(1, steps + 1):
+                    share = step / steps
+                    yield {
+                        "campaign_id": cid,
+                        "part_id": part_ids[(cid, part["number"])],
+                        "taken_at": start + length * share,
+                        "bsg_status": part["bsg_status"] if step == steps else "sending",
+                        "sent": int(part["sent"] * share),
+                        "delivered": int(part["delivered"] * share),
+                    }
+
+        figures["snapshots"] = CopyTable(CampaignSnapshot, now).write(cursor, snapshots())
+
+        def events() -> Iterable[dict]:
+            parts_of: dict[int, int] = {}
+            for part in parts:
+                parts_of[part["campaign_id"]] = part["number"]
+            for cid, spec in by_campaign.items():
+                created = spec["created_at"]
+                yield {
+                    "campaign_id": cid,
+                    "kind": "created",
+                    "message": "Created",
+                    "user_id": spec["created_by_id"],
+                    "created_at": created,
+                }
+                if spec["status"] == "draft":
+                    continue
+                yield {
+                    "campaign_id": cid,
+                    "kind": "send_requested",
+                    "message": "Send requested",
+                    "user_id": spec["created_by_id"],
+                    "created_at": created + timedelta(minutes=1),
+                }
+                for number in range(1, min(parts_of.get(cid, 0), 3) + 1):
+                    yield {
+                        "campaign_id": cid,
+                        "kind": "submitted",
+                        "message": f"Part {number} submitted to BSG",
+                        "created_at": created + timedelta(minutes=2 + number),
+                    }
+                final = {"finished": "finished", "stopped": "stopped", "cancelled": "cancelled"}
+                if spec["status"] in final:
+                    yield {
+                        "campaign_id": cid,
+                        "kind": final[spec["status"]],
+                        "message": spec["status"].title(),
+                        "created_at": created + timedelta(hours=2),
+                    }
+
+        figures["events"] = CopyTable(CampaignEvent, now).write(cursor, events())
+
+        # The ledger of the campaigns sending now (the others' is not what these pages read).
+        def ledger() -> Iterable[dict]:
+            offset = 0
+            for part in parts:
+                cid = part["campaign_id"]
+                if cid not in sending_ids:
+                    continue
+                pid = part_ids[(cid, part["number"])]
+                base = (part["number"] - 1) * (
+                    10_000 if by_campaign[cid]["channel"] == "sms" else 5_000
+                )
+                text = by_campaign[cid]["text"]
+                submitted = part["state"] == "submitted"
+                for k in range(part["recipients"]):
+                    seq = base + k
+                    status = ""
+                    if submitted and k < part["sent"]:
+                        status = "delivered" if k < part["delivered"] else "sent"
+                    yield {
+                        "campaign_id": cid,
+                        "part_id": pid,
+                        "seq": seq,
+                        "phone": phone_of((offset + k) % max(contacts, 1)),
+                        "text": text,
+                        "sms_parts": 1,
+                        "reference_id": f"wl{cid}r{seq}",
+                        "bsg_message_id": part["bsg_campaign_id"] * 100_000 + k
+                        if submitted
+                        else None,
+                        "status": status,
+                        "status_at": now if status else None,
+                    }
+                offset += part["recipients"]
+
+        figures["ledger"] = CopyTable(Recipient, now).write(cursor, ledger())
+    figures["sending"] = len(sending)
+    return figures
+
+
+def prepare_data(*, campaigns: int, contacts: int) -> dict:
+    """Loads the data unless the database already holds exactly these sizes."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    from bench.contact_pages import load_contacts
+    from campaigns.models import Campaign
+    from contacts.models import Contact, ContactField, ContactList, DoNotContact
+
+    # A campaign author, as most people at this dashboard are: not a superuser, so every request
+    # pays for the permission checks (config/access.py) a real user's request does.
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
+    user.is_staff = user.is_superuser = False
+    user.set_password(BENCH_PASSWORD)
+    user.save()
+    authors = Group.objects.filter(name=BENCH_GROUP).first()
+    if authors is None:
+        raise SystemExit(f"no group {BENCH_GROUP!r}: are campaigns' migrations applied?")
+    user.groups.set([authors])
+    if Campaign.objects.count() == campaigns and Contact.objects.count() == contacts:
+        return {"reused": 1}
+    started = time.perf_counter()
+    tables = [m._meta.db_table for m in (Campaign, Contact, ContactList, DoNotContact)]
+    tables.append(ContactField._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    lists = load_contacts(contacts)
+    contacts_seconds = time.perf_counter() - started
+    figures = load_campaigns(campaigns, contacts, list(lists.values()))
+    with connection.cursor() as cursor:
+        # A database that has run a while has its visibility map and statistics.
+        cursor.execute("VACUUM ANALYZE")
+    figures["contacts_seconds"] = round(contacts_seconds, 1)
+    figures["load_seconds"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def request_mix(*, campaigns: int) -> list[dict]:
+    """What the simulated users ask for, with weights: the list in its common shapes, and the
+    live parts panel of the campaigns sending now."""
+    from django.urls import reverse
+
+    from campaigns import selectors
+    from campaigns.models import Campaign
+
+    sending = list(
+        Campaign.objects.filter(status=Campaign.Status.SENDING, parts__isnull=False)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    if not sending:
+        raise SystemExit("no sending campaign with parts in the bench data")
+    listing = reverse("campaigns:list")
+    # A page deep into the list, as following "Older" ten times gives it (the keyset cursor).
+    older = Campaign.objects.order_by("-created_at", "-id")[min(campaigns - 1, 250)]
+    cursor = getattr(selectors, "Cursor", None)
+    later = f"after={cursor.of(older)}" if cursor else "page=10"
+    htmx = {"HX-Request": "true"}
+    today = date.today()
+    return [
+        {"name": "list", "paths": [listing], "weight": 25},
+        {"name": "list ?status=sending", "paths": [f"{listing}?status=sending"], "weight": 10},
+        {
+            "name": "list ?status=finished&channel=sms",
+            "paths": [f"{listing}?status=finished&channel=sms"],
+            "weight": 5,
+        },
+        {
+            "name": "list ?sender=",
+            "paths": [f"{listing}?sender={s}" for s in SENDERS[:6]],
+            "weight": 5,
+        },
+        {"name": "list ?q=", "paths": [f"{listing}?q={SEARCH_WORD}"], "weight": 5},
+        {
+            "name": "list date range",
+            "paths": [f"{listing}?created_from={today - timedelta(days=90)}&created_to={today}"],
+            "weight": 5,
+        },
+        {
+            "name": "list, later page",
+            "paths": [f"{listing}?{later}"],
+            "weight": 5,
+        },
+        {
+            "name": "parts panel (htmx)",
+            "paths": [reverse("campaigns:parts", args=[pk]) for pk in sending],
+            "headers": htmx,
+            "weight": 40,
+        },
+    ]
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_environment(database_url: str, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings_production",
+        DATABASE_URL=database_url,
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        # Nothing these pages show calls BSG; if one did, it would fail fast and be counted.
+        BSG_API_URL="http://127.0.0.1:9",
+        BSG_API_KEY="bench-key-never-used",
+        # A production deployment keeps its database connections (a new PostgreSQL backend per
+        # request costs a fork and the authentication).
+        CONN_MAX_AGE=env.get("CONN_MAX_AGE", "60"),
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def start_gunicorn(env: dict[str, str], port: int, args, log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers),
+        "--worker-class", args.worker_class,
+        "--threads", str(args.threads),
+        "--error-logfile", str(log),
+        "--log-level", "warning",
+        "--timeout", "60",
+    ]  # fmt: skip
+    # Django logs to stderr: into the same file, shown when something went wrong.
+    with log.open("ab") as output:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+
+
+def _wait_until_up(base: str, server: subprocess.Popen, log: Path) -> None:
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            # The first answer of each worker imports and warms Django: slow on a busy machine.
+            requests.get(f"{base}/accounts/login/", timeout=15, headers=PROXY_HEADERS)
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)
+            continue
+        return
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+def log_in(base: str) -> str:
+    """Logs in through the login form as a browser behind the TLS proxy would; returns the
+    Cookie header of the session."""
+    import requests
+
+    host = urlsplit(base).netloc
+    origin = f"https://{host}"
+    page = requests.get(f"{base}/accounts/login/", headers=PROXY_HEADERS, timeout=10)
+    page.raise_for_status()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if token is None:
+        raise SystemExit("no CSRF token on the login page")
+    csrf_cookie = page.cookies["csrftoken"]
+    answer = requests.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": BENCH_USER,
+            "password": BENCH_PASSWORD,
+            "csrfmiddlewaretoken": token.group(1),
+        },
+        headers={
+            **PROXY_HEADERS,
+            "Cookie": f"csrftoken={csrf_cookie}",
+            "Origin": origin,
+            "Referer": f"{origin}/accounts/login/",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    session = answer.cookies.get("sessionid")
+    if answer.status_code != 302 or not session:
+        raise SystemExit(f"login failed: HTTP {answer.status_code}\n{answer.text[:2000]}")
+    return f"sessionid={session}; csrftoken={csrf_cookie}"
+
+
+def other_sessions(count: int) -> list[str]:
+    """Cookie headers of `count` more people in the bench group, each with their own session,
+    made the way `Client.force_login` makes them (the password hasher's second of CPU per
+    login is not what this bench measures). Needs the server's SECRET_KEY in this process."""
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.auth.models import Group
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+
+    group = Group.objects.get(name=BENCH_GROUP)
+    cookies = []
+    for n in range(1, count + 1):
+        user, created = get_user_model().objects.get_or_create(username=f"{BENCH_USER}{n}")
+        if created:
+            user.set_unusable_password()
+            user.save()
+            user.groups.set([group])
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    connection.close()
+    return cookies
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children that are still running."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _database_backends_cpu_seconds() -> float:
+    """CPU seconds used so far by the other PostgreSQL backends of this database (gunicorn's
+    kept connections, opened during this run)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+# --- the load (second process) -----------------------------------------------------------------
+
+
+def request_cycle(mix: list[dict]) -> list[dict]:
+    """The mix as one short cycle that interleaves the kinds by weight (smooth weighted
+    round-robin): every kind comes up within one cycle, so even a short run asks for each."""
+    divisor = math.gcd(*(m["weight"] for m in mix))
+    weights = [m["weight"] // divisor for m in mix]
+    credit = [0] * len(mix)
+    cycle = []
+    for _ in range(sum(weights)):
+        credit = [c + w for c, w in zip(credit, weights, strict=True)]
+        best = max(range(len(mix)), key=credit.__getitem__)
+        credit[best] -= sum(weights)
+        cycle.append(mix[best])
+    return cycle
+
+
+def drive(spec_path: str) -> int:
+    """Runs in its own process: locust's users against the server, figures as JSON on stdout."""
+    import gevent
+    from locust import FastHttpUser, constant, constant_throughput, events, task
+    from locust.env import Environment
+
+    spec = json.loads(Path(spec_path).read_text())
+    cycle = request_cycle(spec["mix"])
+    cookies = spec["cookies"]
+    recorder: dict = {"on": False, "times": {}, "errors": {}, "all": 0}
+
+    @events.request.add_listener
+    def _record(name, response_time, exception, response=None, **_kwargs):
+        recorder["all"] += 1  # warm-up included: the server's CPU is shared out over these
+        if not recorder["on"]:
+            return
+        recorder["times"].setdefault(name, []).append(response_time)
+        if exception is not None:
+            key = f"{name}: {exception}"[:200]
+            recorder["errors"][key] = recorder["errors"].get(key, 0) + 1
+
+    class DashboardUser(FastHttpUser):
+        host = spec["host"]
+        wait_time = constant_throughput(spec["rate"] / spec["users"])
+        started = 0
+
+        def on_start(self) -> None:
+            # Each user walks the cycle from its own place, so the users together keep the mix
+            # from the first second on.
+            self.position = DashboardUser.started * len(cycle) // spec["users"]
+            # Each simulated person has their own session, as 50 people at their desks would.
+            self.headers = {
+                **PROXY_HEADERS,
+                "Cookie": cookies[DashboardUser.started % len(cookies)],
+            }
+            DashboardUser.started += 1
+
+        @task
+        def one_page(self) -> None:
+            choice = cycle[self.position % len(cycle)]
+            self.position += 1
+            path = random.choice(choice["paths"])
+            with self.client.get(
+                path,
+                name=choice["name"],
+                headers={**self.headers, **choice.get("headers", {})},
+                allow_redirects=False,
+                catch_response=True,
+            ) as response:
+                if response.status_code != 200:
+                    response.failure(f"HTTP {response.status_code}")
+
+    def phase(seconds: float) -> dict:
+        recorder.update(on=True, times={}, errors={})
+        started = time.perf_counter()
+        gevent.sleep(seconds)
+        elapsed = time.perf_counter() - started
+        recorder["on"] = False
+        return {"seconds": elapsed, "times": recorder["times"], "errors": recorder["errors"]}
+
+    env = Environment(user_classes=[DashboardUser], events=events)
+    runner = env.create_local_runner()
+    runner.start(spec["users"], spawn_rate=spec["users"])
+    gevent.sleep(spec["warmup"])
+    steady = phase(spec["seconds"])
+    DashboardUser.wait_time = constant(0)
+    gevent.sleep(min(2.0, spec["warmup"]))
+    saturation = phase(spec["saturation_seconds"])
+    runner.quit()
+    print(
+        json.dumps(
+            {
+                "steady": steady,
+                "saturation": saturation,
+                "client_cpu_warning": bool(getattr(runner, "cpu_warning_emitted", False)),
+                "all_requests": recorder["all"],
+            }
+        )
+    )
+    return 0
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def cpu_per_request(mix: list[dict], repeats: int) -> dict[str, dict]:
+    """CPU milliseconds and queries of one request of each kind, served in this process by
+    Django's test client as the bench user: the same middleware, view, queries and template,
+    without HTTP. Unlike latency, CPU time hardly moves with the machine's load, so it says
+    how many requests a core can serve, and what to make cheaper when a target is missed."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # As under gunicorn: the connection is kept, not opened again for every request.
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = 60
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=BENCH_USER))
+    costs = {}
+    for kind in mix:
+        headers = {
+            f"HTTP_{k.upper().replace('-', '_')}": v for k, v in kind.get("headers", {}).items()
+        }
+        paths = kind["paths"]
+        for path in paths[:3]:
+            client.get(path, **headers)  # warm: template compiled, connection open
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(paths[0], **headers)
+        # Read now: captured_queries is a view of the connection's log, which the next request
+        # empties.
+        query_count = len(queries.captured_queries)
+        if response.status_code != 200:
+            raise SystemExit(f"{kind['name']}: HTTP {response.status_code} from {paths[0]}")
+        started = time.process_time()
+        for n in range(repeats):
+            client.get(paths[n % len(paths)], **headers)
+        costs[kind["name"]] = {
+            "cpu_ms": (time.process_time() - started) * 1000 / repeats,
+            "queries": query_count,
+            "weight": kind["weight"],
+        }
+    connection.close()
+    return costs
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile: the smallest value at least `share` of the values are <=."""
+    ordered = sorted(values)
+    rank = max(1, -(-int(share * 1_000_000) * len(ordered) // 1_000_000))
+    return ordered[rank - 1]
+
+
+def summarise(phase: dict) -> dict:
+    every = [t for times in phase["times"].values() for t in times]
+    count = len(every)
+    result = {
+        "requests": count,
+        "seconds": round(phase["seconds"], 2),
+        "rate": round(count / phase["seconds"], 1) if phase["seconds"] else 0.0,
+        "failures": sum(phase["errors"].values()),
+        "errors": phase["errors"],
+        "by_name": {},
+    }
+    if every:
+        result.update(
+            p50=round(statistics.median(every), 1),
+            p95=round(percentile(every, 0.95), 1),
+            p99=round(percentile(every, 0.99), 1),
+            max=round(max(every), 1),
+        )
+    for name, times in sorted(phase["times"].items()):
+        result["by_name"][name] = {
+            "requests": len(times),
+            "p50": round(statistics.median(times), 1),
+            "p95": round(percentile(times, 0.95), 1),
+            "max": round(max(times), 1),
+        }
+    return result
+
+
+def report(title: str, phase: dict) -> list[str]:
+    lines = [
+        f"{title}: {phase['requests']:,} requests in {phase['seconds']:.1f} s = "
+        f"{phase['rate']:,.1f} req/s, {phase['failures']} failed",
+    ]
+    if phase["requests"]:
+        lines.append(
+            f"  latency ms: p50 {phase['p50']:.1f}, p95 {phase['p95']:.1f}, "
+            f"p99 {phase['p99']:.1f}, max {phase['max']:.1f}"
+        )
+    for name, row in phase["by_name"].items():
+        lines.append(
+            f"  {name:<36} {row['requests']:>7,}  p50 {row['p50']:>6.1f}  p95 {row['p95']:>6.1f}"
+            f"  max {row['max']:>7.1f} ms"
+        )
+    for error, times in sorted(phase["errors"].items()):
+        lines.append(f"  error x{times}: {error}")
+    return lines
+
+
+def misses(steady: dict, rate: float) -> list[str]:
+    """The targets the steady phase missed, in words."""
+    missed = []
+    if not steady["requests"]:
+        return ["no request completed"]
+    if steady["p95"] >= P95_TARGET_MS:
+        missed.append(f"p95 {steady['p95']:.1f} ms >= {P95_TARGET_MS:.0f} ms")
+    if steady["p99"] >= P99_TARGET_MS:
+        missed.append(f"p99 {steady['p99']:.1f} ms >= {P99_TARGET_MS:.0f} ms")
+    if steady["failures"]:
+        missed.append(f"{steady['failures']} failed requests")
+    if steady["rate"] < rate * MIN_RATE_SHARE:
+        missed.append(f"achieved {steady['rate']:.1f} req/s < {MIN_RATE_SHARE:.0%} of {rate:g}")
+    return missed
+
+
+def _run_load(args, env: dict[str, str], base: str, cookies: list[str], mix: list[dict]) -> dict:
+    spec = {
+        "host": base,
+        "cookies": cookies,
+        "mix": mix,
+        "rate": args.rate,
+        "users": args.users,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "saturation_seconds": args.saturation_seconds,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        driven = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--drive", handle.name],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=args.warmup + args.seconds + args.saturation_seconds + 120,
+        )
+    finally:
+        os.unlink(handle.name)
+    if driven.returncode != 0:
+        raise SystemExit(f"the load process failed ({driven.returncode}):\n{driven.stderr[-3000:]}")
+    return json.loads(driven.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--campaigns", type=int, default=100_000)
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=60.0, help="steady phase length")
+    parser.add_argument("--rate", type=float, default=200.0, help="steady requests per second")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds, not counted")
+    parser.add_argument("--saturation-seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1, help="per worker (gthread)")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the data even if at size")
+    parser.add_argument(
+        "--drop", action="store_true", help="drop the database at the end (1.2 GB at full size)"
+    )
+    parser.add_argument(
+        "--cpu-repeats", type=int, default=50, help="requests of each kind timed in-process"
+    )
+    parser.add_argument("--drive", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.drive:
+        return drive(args.drive)
+
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not base_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("bench/web_load.py needs DATABASE_URL pointing at PostgreSQL")
+    database_url = bench_database_url(base_url, args.campaigns, args.contacts)
+    _ensure_database(database_url, fresh=args.fresh)
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # The server's key, here too: the sessions made in this process must be valid there.
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    migrate_seconds = time.perf_counter() - started
+    loaded = prepare_data(campaigns=args.campaigns, contacts=args.contacts)
+    mix = request_mix(campaigns=args.campaigns)
+    connection.close()
+    sending = len(mix[-1]["paths"])
+    print(
+        f"web load: {args.campaigns:,} campaigns ({sending:,} sending), {args.contacts:,} "
+        f"contacts in {database_url.rsplit('/', 1)[1]}; "
+        + (
+            "data reused"
+            if loaded.get("reused")
+            else "loaded in {load_seconds} s (contacts {contacts_seconds} s): {campaigns:,} "
+            "campaigns, {parts:,} parts, {snapshots:,} snapshots, {events:,} events, "
+            "{ledger:,} ledger rows".format(**loaded)
+        )
+        + f"; migrate {migrate_seconds:.1f} s",
+        flush=True,
+    )
+
+    port = _free_port()
+    env = _server_environment(database_url, port)
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "gunicorn.log"
+        server = start_gunicorn(env, port, args, log)
+        try:
+            _wait_until_up(base, server, log)
+            cookies = [log_in(base), *other_sessions(args.users - 1)]
+            cpu_before = _cpu_seconds(server.pid)
+            client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            driven = _run_load(args, env, base, cookies, mix)
+            cpu_used = _cpu_seconds(server.pid) - cpu_before
+            client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            client_cpu = (client_after.ru_utime + client_after.ru_stime) - (
+                client_before.ru_utime + client_before.ru_stime
+            )
+            database_cpu = _database_backends_cpu_seconds()
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        server_log = log.read_text() if log.exists() else ""
+
+    costs = cpu_per_request(mix, args.cpu_repeats)
+    steady, saturation = summarise(driven["steady"]), summarise(driven["saturation"])
+    print(
+        f"gunicorn {args.workers} workers ({args.worker_class}, {args.threads} thread(s)), "
+        f"production settings, CONN_MAX_AGE={env['CONN_MAX_AGE']}; locust in its own process, "
+        f"{args.users} users; machine load average {os.getloadavg()[0]:.2f}"
+    )
+    print("\n".join(report(f"steady ({args.rate:g} req/s asked)", steady)))
+    print("\n".join(report(f"saturation ({args.users} users, no pause)", saturation)))
+    total_requests = driven["all_requests"]
+    if total_requests:
+        per = 1000 / total_requests
+        print(
+            f"CPU during the load ({total_requests:,} requests, warm-up included): gunicorn "
+            f"{cpu_used:.1f} s (~{cpu_used * per:.1f} ms a request), PostgreSQL "
+            f"{database_cpu:.1f} s (~{database_cpu * per:.1f} ms), locust {client_cpu:.1f} s "
+            f"(~{client_cpu * per:.1f} ms); the machine has {os.cpu_count()} CPUs"
+        )
+    weights = sum(c["weight"] for c in costs.values())
+    mix_cpu = sum(c["cpu_ms"] * c["weight"] for c in costs.values()) / weights
+    print(f"CPU per request in one process (test client, {args.cpu_repeats} of each):")
+    for name, cost in costs.items():
+        print(f"  {name:<36} {cost['cpu_ms']:6.1f} ms  {cost['queries']} queries")
+    print(
+        f"  the mix: {mix_cpu:.1f} ms a request, so one core serves at most "
+        f"~{1000 / mix_cpu:.0f} req/s of it (PostgreSQL's and the load tool's CPU not counted)"
+    )
+    if driven["client_cpu_warning"]:
+        print("note: locust reported its own CPU above 90 %: saturation is a lower bound")
+    if "Traceback" in server_log or "ERROR" in server_log:
+        print("gunicorn log:\n" + server_log[-3000:])
+    for label, value, unit in (
+        ("steady p50", steady.get("p50", 0), "ms"),
+        ("steady p95", steady.get("p95", 0), "ms"),
+        ("steady p99", steady.get("p99", 0), "ms"),
+        ("steady achieved rate", steady["rate"], "req/s"),
+        ("steady failures", steady["failures"], ""),
+        ("saturation throughput", saturation["rate"], "req/s"),
+        ("saturation p95", saturation.get("p95", 0), "ms"),
+        ("CPU per request, the mix", round(mix_cpu, 2), "ms"),
+        (
+            "gunicorn CPU per request under load",
+            round(cpu_used * 1000 / max(total_requests, 1), 2),
+            "ms",
+        ),
+        (
+            "PostgreSQL CPU per request under load",
+            round(database_cpu * 1000 / max(total_requests, 1), 2),
+            "ms",
+        ),
+        *((f"CPU per request, {name}", round(c["cpu_ms"], 2), "ms") for name, c in costs.items()),
+    ):
+        print(f"figure: {label} = {value} {unit}".rstrip())
+    if args.drop:
+        from django.db import connections
+
+        connections.close_all()
+        _ensure_database(database_url, fresh=False, drop=True)
+    missed = misses(steady, args.rate)
+    if missed:
+        print("FAILED: " + "; ".join(missed), file=sys.stderr)
+        return 1
+    print("result: OK (p95 < 50 ms, p99 < 150 ms, no errors)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Who may do what: every URL name mapped to the one Django permission it needs.
+
+One table, read by AccessMiddleware on every request (the guard) and by the `can` context
+processor (templates hide buttons the user cannot use; hiding is only cosmetic). A URL name
+that is not in the table is refused, so a new view stays closed until someone decides who may
+use it; tests/access checks that every URL in the resolver has a row here.
+
+A row is either one permission for every method, or {"GET": …, "POST": …} when reading and
+writing differ. "GET" also covers HEAD and OPTIONS; "POST" covers every unsafe method. A method
+missing from the row is refused.
+
+The groups that hold these permissions are made by campaigns/migrations/0004: Viewers (every
+view_ permission of campaigns and contacts), Campaign authors and Campaign approvers.
+
+Admin, login, logout and password views stay outside the table: Django guards those itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, Permission
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+Rule = str | Mapping[str, str]
+
+VIEW_CAMPAIGN = "campaigns.view_campaign"
+CHANGE_CAMPAIGN = "campaigns.change_campaign"
+ADD_CAMPAIGN = "campaigns.add_campaign"
+APPROVE_CAMPAIGN = "campaigns.approve_campaign"
+STOP_CAMPAIGN = "campaigns.stop_campaign"
+EXPORT_CONTACTS = "contacts.export_contact"
+
+ACCESS: dict[str, Rule] = {
+    # --- campaigns -----------------------------------------------------------------------------
+    "campaigns:home": VIEW_CAMPAIGN,
+    "campaigns:bsg-account": VIEW_CAMPAIGN,
+    "campaigns:list": VIEW_CAMPAIGN,
+    "campaigns:detail": VIEW_CAMPAIGN,
+    "campaigns:parts": VIEW_CAMPAIGN,
+    "campaigns:home-sending": VIEW_CAMPAIGN,
+    "campaigns:list-live": VIEW_CAMPAIGN,
+    "campaigns:chart": VIEW_CAMPAIGN,
+    "campaigns:recipients": VIEW_CAMPAIGN,
+    # A form page is only shown to those who may submit it.
+    "campaigns:new": ADD_CAMPAIGN,
+    "campaigns:edit": CHANGE_CAMPAIGN,
+    # The composer's live preview renders the form as typed and saves nothing.
+    "campaigns:preview": ADD_CAMPAIGN,
+    "campaigns:duplicate": ADD_CAMPAIGN,
+    # Back to draft (also withdraws a request for approval): nothing goes out by it.
+    "campaigns:unschedule": CHANGE_CAMPAIGN,
+    "campaigns:plan": {"GET": VIEW_CAMPAIGN, "POST": "campaigns.add_sendplan"},
+    # A test send is one real SMS to one phone, part of composing.
+    "campaigns:test-send": "campaigns.add_testsend",
+    "campaigns:test-send-status": VIEW_CAMPAIGN,
+    "campaigns:approval-request": CHANGE_CAMPAIGN,
+    "campaigns:approve": APPROVE_CAMPAIGN,
+    "campaigns:reject": APPROVE_CAMPAIGN,
+    "campaigns:stop": STOP_CAMPAIGN,
+    # The confirmation step of Stop: shown only to those who may stop.
+    "campaigns:stop-confirm": STOP_CAMPAIGN,
+    # Resuming held parts and retrying the failed recipients both send more messages.
+    "campaigns:part-resume": "campaigns.change_campaignpart",
+    "campaigns:resume": "campaigns.change_campaignpart",
+    "campaigns:retry-failed": APPROVE_CAMPAIGN,
+    "campaigns:ledger-csv": EXPORT_CONTACTS,
+    "campaigns:dnc-failures": "contacts.add_donotcontact",
+    # Recurring campaigns send without anyone pressing Send again: an approver's call.
+    "campaigns:schedules": {
+        "GET": "campaigns.view_campaignschedule",
+        "POST": "campaigns.add_campaignschedule",
+    },
+    "campaigns:schedule-pause": "campaigns.change_campaignschedule",
+    # --- contacts ------------------------------------------------------------------------------
+    "contacts:contact-index": "contacts.view_contact",
+    "contacts:contact-new": "contacts.add_contact",
+    "contacts:contact-export": EXPORT_CONTACTS,
+    "contacts:contact-edit": "contacts.change_contact",
+    "contacts:contact-delete": "contacts.delete_contact",
+    "contacts:list-index": "contacts.view_contactlist",
+    "contacts:list-new": "contacts.add_contactlist",
+    "contacts:list-detail": "contacts.view_contactlist",
+    "contacts:list-edit": "contacts.change_contactlist",
+    "contacts:list-archive": "contacts.change_contactlist",
+    "contacts:list-delete": "contacts.delete_contactlist",
+    "contacts:list-export": EXPORT_CONTACTS,
+    "contacts:list-link": "contacts.change_contactlist",
+    "contacts:list-unlink": "contacts.change_contactlist",
+    "contacts:list-push": "contacts.change_contactlist",
+    "contacts:list-push-status": "contacts.view_contactlist",
+    "contacts:field-index": "contacts.view_contactfield",
+    "contacts:field-new": "contacts.add_contactfield",
+    "contacts:field-new-in-bsg": "contacts.add_contactfield",
+    "contacts:field-edit": "contacts.change_contactfield",
+    "contacts:field-delete": "contacts.delete_contactfield",
+    "contacts:dnc-index": {
+        "GET": "contacts.view_donotcontact",
+        "POST": "contacts.add_donotcontact",
+    },
+    "contacts:dnc-export": EXPORT_CONTACTS,
+    "contacts:dnc-remove": "contacts.delete_donotcontact",
+    "contacts:import-index": "contacts.view_contactimport",
+    "contacts:import-upload": "contacts.add_contactimport",
+    "contacts:import-detail": "contacts.view_contactimport",
+    "contacts:import-status": "contacts.view_contactimport",
+    "contacts:import-mapping": "contacts.change_contactimport",
+    "contacts:import-reread": "contacts.change_contactimport",
+    "contacts:import-start": "contacts.change_contactimport",
+    "contacts:import-cancel": "contacts.change_contactimport",
+    # The rejected rows are phone numbers and names from the file: an export like any other.
+    "contacts:import-rejected": EXPORT_CONTACTS,
+}
+
+# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin).
+UNGUARDED_NAMESPACES = frozenset({"admin"})
+UNGUARDED_NAMES = frozenset(
+    {
+        "login",
+        "logout",
+        "password_change",
+        "password_change_done",
+        "password_reset",
+        "password_reset_done",
+        "password_reset_confirm",
+        "password_reset_complete",
+    }
+)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Refused(Exception):
+    """Not in the table, or the method has no row: nobody may use it until someone decides."""
+
+
+def is_unguarded(view_name: str) -> bool:
+    namespace = view_name.rpartition(":")[0]
+    return view_name in UNGUARDED_NAMES or namespace.split(":")[0] in UNGUARDED_NAMESPACES
+
+
+def required_permission(view_name: str, method: str) -> str:
+    """The permission `method` on the URL named `view_name` needs; Refused if it has none."""
+    rule = ACCESS.get(view_name)
+    if rule is None:
+        raise Refused(f"{view_name} is not in config.access.ACCESS")
+    if isinstance(rule, str):
+        return rule
+    key = "GET" if method.upper() in READ_METHODS else "POST"
+    if key not in rule:
+        raise Refused(f"{view_name} has no {key} row in config.access.ACCESS")
+    return rule[key]
+
+
+def user_may(user: Any, view_name: str, method: str = "POST") -> bool:
+    """Whether user may use that URL with that method (the middleware's rule, for templates)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    try:
+        permission = required_permission(view_name, method)
+    except Refused:
+        return False
+    return user.has_perm(permission)
+
+
+def _permission_label(permission: str) -> str:
+    app_label, _, codename = permission.partition(".")
+    found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    return found.name if found else permission
+
+
+def forbidden(request: HttpRequest, permission: str | None) -> HttpResponse:
+    """The 403 page, or its fragment for htmx, which swaps it in place of the missing panel."""
+    context = {"permission": _permission_label(permission) if permission else None}
+    htmx = request.headers.get("HX-Request") == "true"
+    template = "403.html#denied" if htmx else "403.html"
+    return render(request, template, context, status=403)
+
+
+class AccessMiddleware:
+    """Checks ACCESS on every request that reaches a view; after authentication and login.
+
+    Anonymous requests pass through untouched: LoginRequiredMiddleware (before this one) sends
+    them to the login page, except for views marked login_not_required, which are public.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        user = getattr(request, "user", None) or AnonymousUser()
+        if not user.is_authenticated:
+            return None
+        if match is None or is_unguarded(match.view_name):
+            return None
+        try:
+            permission = required_permission(match.view_name, request.method or "GET")
+        except Refused:
+            return forbidden(request, None)
+        if not user.has_perm(permission):
+            return forbidden(request, permission)
+        return None
+
+
+class Can:
+    """`can.campaigns_stop` in a template: may this user use that URL (its POST row if it has
+    one, else its only row)? ':' and '-' in URL names read as '_'. Unknown names are False."""
+
+    _names = {name.replace(":", "_").replace("-", "_"): name for name in ACCESS}
+
+    def __init__(self, user: Any) -> None:
+        self._user = user
+        self._cache: dict[str, bool] = {}
+
+    def __getitem__(self, key: str) -> bool:
+        if key not in self._names:
+            raise KeyError(key)
+        if key not in self._cache:
+            rule = ACCESS[self._names[key]]
+            method = "POST" if isinstance(rule, str) or "POST" in rule else "GET"
+            self._cache[key] = user_may(self._user, self._names[key], method)
+        return self._cache[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._names
+
+
+def can(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: `can` (above), and whether four-eyes approval is on."""
+    from django.conf import settings
+
+    return {
+        "can": Can(getattr(request, "user", None) or AnonymousUser()),
+        "four_eyes": settings.CAMPAIGNS_FOUR_EYES,
+    }

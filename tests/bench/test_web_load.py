@@ -1,0 +1,119 @@
+"""bench/web_load.py at a tiny size, and the rules that decide whether a run met its targets.
+
+The tiny run goes the whole way: its own PostgreSQL database loaded by COPY, gunicorn with two
+workers and the production settings, a login through the real form, and locust in a second
+process. Its latencies are not asserted: this machine's load decides them, not the code.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+TINY = [
+    "--campaigns", "400",
+    "--contacts", "2000",
+    "--seconds", "2",
+    "--rate", "20",
+    "--users", "4",
+    "--warmup", "1",
+    "--saturation-seconds", "1",
+    "--cpu-repeats", "3",
+]  # fmt: skip
+
+
+def load_web_load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_web_load", BENCH / "web_load.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the web load bench needs PostgreSQL (DATABASE_URL)",
+)
+def test_the_web_load_bench_serves_every_page_through_gunicorn_without_an_error() -> None:
+    ran = subprocess.run(
+        [sys.executable, str(BENCH / "web_load.py"), *TINY],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    out = ran.stdout
+    assert ran.returncode in (0, 1), out + ran.stderr
+    assert "web load: 400 campaigns" in out, out + ran.stderr
+    assert "gunicorn 2 workers" in out
+    # Every kind of request was made and answered 200 (a redirect to the login page, a 400 for
+    # a filter the list no longer takes or a 500 would each be a failure).
+    for name in ("list ", "list ?status=sending", "list, later page", "parts panel (htmx)"):
+        assert f"  {name}" in out, out
+    assert "figure: steady failures = 0" in out, out
+    assert "error x" not in out, out
+    assert "figure: saturation throughput = " in out
+    # The in-process cost of each kind, with its queries.
+    assert "figure: CPU per request, parts panel (htmx) = " in out
+    assert " queries" in out
+    if ran.returncode == 1:
+        # Only a latency or rate target may be missed on a busy machine, never correctness.
+        assert "failed requests" not in ran.stderr, ran.stderr
+
+
+def test_a_run_fails_on_each_missed_target_and_passes_when_all_are_met() -> None:
+    web_load = load_web_load()
+    good = {"requests": 12_000, "p95": 31.0, "p99": 90.0, "failures": 0, "rate": 199.2}
+    assert web_load.misses(good, 200.0) == []
+    assert web_load.misses({**good, "p95": 50.0}, 200.0) == ["p95 50.0 ms >= 50 ms"]
+    assert web_load.misses({**good, "p99": 151.0}, 200.0) == ["p99 151.0 ms >= 150 ms"]
+    assert web_load.misses({**good, "failures": 3}, 200.0) == ["3 failed requests"]
+    assert web_load.misses({**good, "rate": 150.0}, 200.0) == ["achieved 150.0 req/s < 95% of 200"]
+    assert web_load.misses({"requests": 0}, 200.0) == ["no request completed"]
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    web_load = load_web_load()
+    values = [float(v) for v in range(1, 101)]
+    assert web_load.percentile(values, 0.95) == 95.0
+    assert web_load.percentile(values, 0.99) == 99.0
+    assert web_load.percentile([7.0], 0.99) == 7.0
+    assert web_load.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+
+
+def test_each_size_gets_its_own_database_beside_the_configured_one() -> None:
+    web_load = load_web_load()
+    url = "postgres://postgres@127.0.0.1:5432/bsg_campaigns"
+    assert (
+        web_load.bench_database_url(url, 100_000, 1_000_000)
+        == "postgres://postgres@127.0.0.1:5432/bsg_campaigns_web_100000_1000000"
+    )
+    assert web_load.bench_database_url(url, 400, 2000).endswith("/bsg_campaigns_web_400_2000")
+
+
+def test_copy_text_escapes_what_would_break_a_copy_line() -> None:
+    web_load = load_web_load()
+    assert web_load._copy_text(None) == r"\N"
+    assert web_load._copy_text(True) == "t"
+    assert web_load._copy_text("a\tb\nc\\d") == "a\\tb\\nc\\\\d"
+    assert web_load._copy_text({"failed": 3}) == '{"failed": 3}'
+
+
+def test_the_request_cycle_keeps_the_weights_and_spreads_each_kind() -> None:
+    web_load = load_web_load()
+    mix = [
+        {"name": "list", "weight": 25},
+        {"name": "parts", "weight": 40},
+        {"name": "q", "weight": 5},
+    ]
+    cycle = [entry["name"] for entry in web_load.request_cycle(mix)]
+    assert len(cycle) == 14  # 5 + 8 + 1: the weights over their common divisor
+    assert (cycle.count("list"), cycle.count("parts"), cycle.count("q")) == (5, 8, 1)
+    # Interleaved, not in runs: no kind twice in a row more than its share needs.
+    assert "list, list" not in ", ".join(cycle)

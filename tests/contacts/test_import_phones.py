@@ -1,0 +1,110 @@
+"""The import's fastest phone checks give exactly the answers of the ordinary path.
+
+`contacts.phones` settles the most common shapes (the default region's own numbers, bare or
+after `+`) by one compiled regex per region, and short numbers of shared country codes by
+their length; `_parse_reference` (plain `phonenumbers.parse` + `is_valid_number`) is the oracle.
+"""
+
+import random
+
+import phonenumbers
+import pytest
+from phonenumbers import SUPPORTED_REGIONS, PhoneNumberType
+
+from contacts import phones
+from contacts.importing.shaping import RowShape, fast_line_function
+from contacts.phones import InvalidPhone, normalize_phone, plain_own_number_matcher
+
+
+def _near_misses(region: str, rng: random.Random) -> list[str]:
+    """Digits with the region's country code: its example numbers and many numbers like them."""
+    code = str(phonenumbers.country_code_for_region(region))
+    nationals = []
+    for number_type in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+        example = phonenumbers.example_number_for_type(region, number_type)
+        if example is not None:
+            nationals.append(phonenumbers.national_significant_number(example))
+    numbers = []
+    for national in nationals:
+        for _ in range(6):
+            keep = rng.randint(0, len(national))
+            tail = "".join(rng.choice("0123456789") for _ in range(len(national) - keep))
+            changed = national[:keep] + tail
+            numbers += [
+                code + changed,
+                code + changed[:-1],
+                code + changed + "7",
+                code + "0" + changed,
+            ]
+    return [number for number in numbers if 1 <= len(number) <= phones.MAX_DIGITS]
+
+
+def test_the_regex_reads_every_region_s_own_numbers_as_phonenumbers_does():
+    rng = random.Random(20261123)
+    checked = matched = 0
+    mismatches = []
+    for region in sorted(SUPPORTED_REGIONS):
+        plain, plus = phones._own_number_patterns(region)
+        for digits in _near_misses(region, rng):
+            for spelling, pattern in ((digits, plain), ("+" + digits, plus)):
+                checked += 1
+                matched += bool(pattern is not None and pattern.fullmatch(spelling))
+                fast = phones._parse(spelling, digits, region)
+                if fast != phones._parse_reference(spelling, digits, region):
+                    mismatches.append((spelling, region, fast))
+    assert mismatches == []
+    assert checked > 20_000
+    assert matched > 3_000  # the regex really is exercised, not skipped
+
+
+def test_the_import_s_shortcut_promises_normalize_phone_s_answer():
+    rng = random.Random(7)
+    for region in ("UA", "DE", "PL", "KZ", "GB", "US", "IN", "BR"):
+        matcher = plain_own_number_matcher(region)
+        for digits in _near_misses(region, rng):
+            if matcher is not None and matcher(digits):
+                assert normalize_phone(digits, region=region) == digits
+    for digits in ("380501234567", "380991234567", "380441234567"):
+        assert plain_own_number_matcher("UA")(digits)
+    full_width = "\uff13\uff18\uff10501234567"
+    for raw in ("0501234567", "+380501234567", "380001234567", "3805012345678", full_width):
+        assert not plain_own_number_matcher("ua")(raw), raw
+
+
+def test_regions_whose_code_is_shared_keep_the_ordinary_path():
+    # +1 and +7 pick their region by pattern: no regex claims them.
+    assert phones._own_number_patterns("US") == (None, None)
+    assert phones._own_number_patterns("KZ") == (None, None)
+    assert plain_own_number_matcher("US") is None
+
+
+@pytest.mark.parametrize(
+    "spelling", ["+12345", "12345", "+1202555", "+120255501234", "+74951234567", "+4420"]
+)
+def test_short_numbers_of_shared_codes_are_refused_by_length_as_the_library_does(spelling):
+    body = spelling.removeprefix("+")
+    for region in ("UA", "US", None):
+        assert phones._parse(spelling, body, region) == phones._parse_reference(
+            spelling, body, region
+        )
+
+
+def test_a_row_s_staged_phone_is_the_same_with_and_without_the_shortcut(monkeypatch):
+    shape = RowShape.of(mapping={"0": "phone"}, width=1, strict_width=True, region="UA")
+    cells = ["380501234567", "+380 50 123 4567", "0501234567", "380001234567", "12345"]
+
+    def staged(line):
+        out = []
+        for cell in cells:
+            try:
+                out.append(line(2, [cell]))
+            except InvalidPhone as exc:
+                out.append(str(exc))
+        return out
+
+    with_shortcut = staged(fast_line_function(shape))
+    monkeypatch.setattr("contacts.importing.shaping.plain_own_number_matcher", lambda _r: None)
+    assert staged(fast_line_function(shape)) == with_shortcut
+    assert with_shortcut[0].split("\t")[1] == "380501234567"
+    assert with_shortcut[1].split("\t")[1] == "380501234567"
+    assert "too short" in with_shortcut[4]

@@ -1,0 +1,138 @@
+"""The campaigns page: filters, search, keyset pages, live rows that stop polling."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from tests.dashboard.conftest import campaign, many_campaigns, sending
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("campaigns:list")
+
+
+def names(response) -> list[str]:
+    return [row.campaign.name for row in response.context["page"].rows]
+
+
+def test_an_empty_list_invites_to_compose(signed_in):
+    body = signed_in.get(LIST).content.decode()
+    assert "No campaigns yet" in body and reverse("campaigns:new", args=["sms"]) in body
+
+
+def test_filters_by_status_channel_sender_and_name(signed_in):
+    campaign(name="Spring SMS", sender="Shop", status="finished")
+    campaign(name="Spring RCS", channel="rcs", sender="", rcs_agent="agent", status="sending")
+    campaign(name="Autumn bank", sender="Bank", status="finished")
+    assert names(signed_in.get(LIST, {"status": "sending"})) == ["Spring RCS"]
+    assert names(signed_in.get(LIST, {"channel": "sms"})) == ["Autumn bank", "Spring SMS"]
+    assert names(signed_in.get(LIST, {"sender": "Bank"})) == ["Autumn bank"]
+    assert names(signed_in.get(LIST, {"q": "spring"})) == ["Spring RCS", "Spring SMS"]
+    assert names(signed_in.get(LIST, {"q": "spring", "status": "finished"})) == ["Spring SMS"]
+    none = signed_in.get(LIST, {"q": "winter"})
+    assert "No campaign matches these filters" in none.content.decode()
+
+
+def test_filters_by_creation_date_range(signed_in):
+    old = campaign(name="Last month")
+    Campaign.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    campaign(name="Today")
+    today = timezone.localdate()
+    assert names(signed_in.get(LIST, {"created_from": today.isoformat()})) == ["Today"]
+    last_week = (today - timedelta(days=7)).isoformat()
+    assert names(signed_in.get(LIST, {"created_to": last_week})) == ["Last month"]
+
+
+def test_bad_filters_are_refused_with_a_reason(signed_in):
+    bad = signed_in.get(LIST, {"status": "exploded"})
+    assert bad.status_code == 400
+    assert "Select a valid choice" in bad.content.decode()
+    backwards = signed_in.get(LIST, {"created_from": "2026-05-02", "created_to": "2026-05-01"})
+    assert backwards.status_code == 400
+    assert "The end date is before the start date." in backwards.content.decode()
+    edited = signed_in.get(LIST, {"after": "yesterday"})
+    assert edited.status_code == 400
+    assert "That page link is not valid" in edited.content.decode()
+
+
+def test_pages_go_older_and_back_newer_without_counting(signed_in):
+    made = many_campaigns(60)
+    newest_first = [c.name for c in reversed(made)]
+    first = signed_in.get(LIST)
+    assert names(first) == newest_first[:25] and first.context["newer_query"] == ""
+    second = signed_in.get(LIST + "?" + first.context["older_query"])
+    assert names(second) == newest_first[25:50]
+    third = signed_in.get(LIST + "?" + second.context["older_query"])
+    assert names(third) == newest_first[50:] and third.context["older_query"] == ""
+    back = signed_in.get(LIST + "?" + third.context["newer_query"])
+    assert names(back) == newest_first[25:50]
+    assert names(signed_in.get(LIST + "?" + back.context["newer_query"])) == newest_first[:25]
+
+
+def test_paging_keeps_the_filters(signed_in):
+    many_campaigns(80)
+    first = signed_in.get(LIST, {"sender": "Shop"})
+    assert "sender=Shop" in first.context["older_query"]
+    second = signed_in.get(LIST + "?" + first.context["older_query"])
+    assert {row.campaign.sender for row in second.context["page"].rows} == {"Shop"}
+
+
+def test_rows_show_figures_and_only_active_rows_are_polled(signed_in):
+    live = sending(name="Live one", recipients=100, sent=40, delivered=30)
+    done = sending(name="Done one", status="finished", recipients=10, sent=10, delivered=9)
+    body = signed_in.get(LIST).content.decode()
+    assert f'id="campaign-{live.pk}"' in body and f'id="campaign-{done.pk}"' in body
+    assert "75.0%" in body  # delivered 30 of 40 sent
+    assert f'hx-get="{reverse("campaigns:list-live")}?ids={live.pk}"' in body
+    assert 'hx-trigger="every 5s"' in body
+
+
+def test_live_rows_swap_in_place_and_the_poller_stops_when_none_is_active(signed_in):
+    first = sending(name="First", recipients=100, sent=10)
+    second = sending(name="Second", recipients=100, sent=20)
+    url = reverse("campaigns:list-live")
+    body = signed_in.get(url, {"ids": f"{first.pk},{second.pk}"}).content.decode()
+    assert body.count('hx-swap-oob="true"') == 2 and "<template>" in body
+    # Newest first, like the page.
+    assert f"ids={second.pk},{first.pk}" in body and 'hx-trigger="every 5s"' in body
+    Campaign.objects.filter(pk=first.pk).update(status="finished")
+    body = signed_in.get(url, {"ids": f"{first.pk},{second.pk}"}).content.decode()
+    # The finished row is refreshed once more, then no longer asked for.
+    assert f'id="campaign-{first.pk}"' in body and "Finished" in body
+    assert f'ids={second.pk}"' in body
+    Campaign.objects.filter(pk=second.pk).update(status="stopped")
+    body = signed_in.get(url, {"ids": f"{second.pk}"}).content.decode()
+    assert "hx-trigger" not in body and "data-live" not in body
+
+
+def test_live_rows_refuse_ids_that_are_not_ids(signed_in):
+    response = signed_in.get(reverse("campaigns:list-live"), {"ids": "1;DROP TABLE"})
+    assert response.status_code == 400
+    assert "campaign ids separated by commas" in response.content.decode()
+
+
+def test_the_list_reads_a_fixed_number_of_queries_with_1000_campaigns(
+    signed_in, django_assert_num_queries
+):
+    many_campaigns(1_000)
+    # session, user, saved senders, one page of campaigns, their parts' figures
+    with django_assert_num_queries(5):
+        first = signed_in.get(LIST)
+    deep = first
+    for _ in range(10):
+        deep = signed_in.get(LIST + "?" + deep.context["older_query"])
+    with django_assert_num_queries(5):
+        signed_in.get(LIST + "?" + deep.context["older_query"])
+    with django_assert_num_queries(5):
+        signed_in.get(LIST, {"q": "campaign 09", "status": "finished", "channel": "sms"})
+
+
+def test_live_rows_read_a_fixed_number_of_queries(signed_in, django_assert_num_queries):
+    made = many_campaigns(1_000, status=Campaign.Status.SENDING)
+    ids = ",".join(str(c.pk) for c in made[:50])
+    with django_assert_num_queries(4):
+        response = signed_in.get(reverse("campaigns:list-live"), {"ids": ids})
+    assert response.content.decode().count('hx-swap-oob="true"') == 50

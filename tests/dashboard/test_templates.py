@@ -1,0 +1,46 @@
+"""The dashboard's templates and script stay inside the Content-Security-Policy: no inline
+script, style or handler, no htmx trigger filter (allowEval is off), and live panels are paced
+by static/js/app.js alone."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = [
+    ROOT / "templates" / "base.html",
+    *(
+        ROOT / "templates" / "campaigns" / name
+        for name in ("home.html", "list.html", "detail.html", "recipients.html")
+    ),
+]
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_no_inline_script_style_or_eval_in_the_dashboard_templates(template):
+    # Template comments ({# … #}) may name tags; they never reach the page.
+    source = re.sub(r"\{#.*?#\}", "", template.read_text())
+    for tag in re.findall(r"<script\b[^>]*>", source, re.I):
+        assert "src=" in tag, f"inline script in {template.name}: {tag}"
+    for body in re.findall(r"<script\b[^>]*>(.*?)</script>", source, re.S | re.I):
+        assert not body.strip(), f"a script with a body in {template.name}"
+    assert not re.search(r"\son[a-z]+\s*=", source, re.I), f"event handler in {template.name}"
+    assert not re.search(r"\shx-on", source), f"hx-on needs eval ({template.name})"
+    assert not re.search(r"<style\b|\sstyle\s*=", source, re.I), f"inline style in {template.name}"
+    # A trigger filter like `every 2s [!document.hidden]` is compiled with eval.
+    for trigger in re.findall(r'hx-trigger="([^"]*)"', source):
+        assert "[" not in trigger, f"trigger filter in {template.name}: {trigger}"
+
+
+def test_every_polling_panel_of_the_dashboard_is_paced_by_app_js():
+    for template in TEMPLATES[1:]:
+        for tag in re.findall(
+            r"<[a-z]+\b[^>]*hx-trigger=\"every [^\"]*\"[^>]*>", template.read_text(), re.S
+        ):
+            if "test-send" in tag or "send-plan" in tag or "campaigns:plan" in tag:
+                continue  # the composer's own pollers, paused by app.js while hidden
+            assert "data-live" in tag, f"{template.name}: a poller without data-live: {tag}"
+    script = (ROOT / "static" / "js" / "app.js").read_text()
+    assert "visibilitychange" in script and "[data-live]" in script and "htmx.process" in script
+    assert "eval(" not in script and "new Function" not in script
