@@ -698,7 +698,8 @@ def _database_backends_cpu_seconds() -> float:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
         )
         pids = [row[0] for row in cursor.fetchall()]
     connection.close()

@@ -1027,6 +1027,18 @@ def _fetch(client: _CountingClient, parts: list[CampaignPart]) -> dict[int, BsgC
     return found
 
 
+FALLBACK_PREFIX = "fallback_sms_"
+
+
+def _breakdown_with_fallback(detail: Any) -> dict[str, int]:
+    """E8's per-status counts, with the RCS campaign's SMS fallback counts beside them under a
+    prefix, so one flat dict sums across parts and the page can tell the two channels apart."""
+    breakdown = dict(detail.statistics)
+    for name, count in (detail.fallback_statistics or {}).items():
+        breakdown[f"{FALLBACK_PREFIX}{name}"] = count
+    return breakdown
+
+
 def _apply(
     client: _CountingClient, part: CampaignPart, answer: BsgCampaign, now: datetime
 ) -> tuple[bool, bool]:
@@ -1046,7 +1058,7 @@ def _apply(
             terminal = False
         else:
             updates.update(
-                breakdown=detail.statistics,
+                breakdown=_breakdown_with_fallback(detail),
                 price=detail.total_price,
                 currency=detail.currency or "",
             )

@@ -588,8 +588,22 @@ class CampaignOverview:
         return self.breakdown.get("read", 0)
 
     @property
+    def fallback_sms_rows(self) -> list[tuple[str, int]]:
+        """The SMS fallback's own counts (BSG's alternative_channels.sms statistics)."""
+        prefix = "fallback_sms_"
+        return [
+            (name[len(prefix) :].replace("_", " "), count)
+            for name, count in self.breakdown.items()
+            if name.startswith(prefix)
+        ]
+
+    @property
     def breakdown_rows(self) -> list[tuple[str, int]]:
-        return [(name.replace("_", " "), n) for name, n in self.breakdown.items() if n]
+        return [
+            (name.replace("_", " "), n)
+            for name, n in self.breakdown.items()
+            if n and not name.startswith("fallback_sms_")
+        ]
 
 
 def campaign_overview(*, campaign_id: int) -> CampaignOverview:

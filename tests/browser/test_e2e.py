@@ -420,10 +420,13 @@ def test_a_scheduled_campaign_is_cancelled_and_a_sending_one_stopped_at_bsg(
     services.campaign_approve(campaign_id=autumn.pk, user=approver_user)
     approver.goto(f"{live_server.url}/campaigns/{autumn.pk}/")
     expect(approver.locator("#parts")).to_contain_text("creation", timeout=20_000)
-    # Looked at afresh while sending: only Stop is offered, too late to go back to draft.
+    # Looked at afresh while sending: Stop is offered, and it is too late to go back to draft,
+    # even for its author.
     approver.reload()
     expect(approver.locator("#campaign-status")).to_have_text("Sending")
-    expect(approver.get_by_role("button", name="Back to draft")).to_have_count(0)
+    page.goto(f"{live_server.url}/campaigns/{autumn.pk}/")
+    expect(page.locator("#campaign-status")).to_have_text("Sending")
+    expect(page.get_by_role("button", name="Back to draft")).to_have_count(0)
     stop(approver)
     expect(approver.locator(".messages")).to_contain_text("1 part(s) stopped at BSG")
     expect(approver.locator("#campaign-status")).to_have_text("Stopped")

@@ -92,13 +92,22 @@ def test_rcs_price_and_fallback_figures(signed_in):
         currency="EUR",
         breakdown={"delivered": 4, "read": 2, "not_rcs_user": 3, "failed": 1, "sent": 0},
     )
-    part(made, number=2, price=Decimal("0.1000"), currency="EUR", breakdown={"not_rcs_user": 2})
+    part(
+        made,
+        number=2,
+        price=Decimal("0.1000"),
+        currency="EUR",
+        breakdown={"not_rcs_user": 2, "fallback_sms_delivered": 4, "fallback_sms_not_delivered": 1},
+    )
     body = detail(signed_in, made)
+    fallback = body.split('id="figure-fallback-sms">')[1].split("</dd>")[0]
+    assert "delivered 4" in fallback and "not delivered 1" in fallback
     assert "0.7000 EUR" in body and "billed when delivered" in body
     assert 'id="figure-read">2<' in body
     assert 'id="figure-fallback">5 ' in body and "sent the SMS fallback from Shop" in body
     breakdown = body.split('id="breakdown"')[1].split("</details>")[0]
     assert "not rcs user" in breakdown and ">sent<" not in breakdown  # zero counts left out
+    assert "fallback" not in breakdown
     assert "Half price" in body and "Sale today" in body and "shop_agent" in body
 
 
