@@ -48,12 +48,12 @@ def _valid_ip(value: str | None) -> str | None:
 
 
 def client_address(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or with AUDIT_TRUSTED_PROXY_COUNT = n, the n-th X-Forwarded-For from the right.
+    """REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = n, the n-th X-Forwarded-For from the right.
 
     Each trusted proxy appends the address it received from, so the client is the n-th entry
     from the right; anything further left was written by the client and proves nothing.
     """
-    proxies = getattr(settings, "AUDIT_TRUSTED_PROXY_COUNT", 0)
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if proxies > 0:
         forwarded = [
             part.strip()

@@ -118,6 +118,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same client address the audit log records (TRUSTED_PROXY_COUNT below), so a lockout
+# behind a reverse proxy locks the client, not the proxy.
+AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_address"
 # The address is REMOTE_ADDR, never X-Forwarded-For, which any client can write. Behind a
 # reverse proxy that is the proxy's address, so the lock then falls on the user name alone.
 
@@ -227,10 +230,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Audit log ------------------------------------------------------------------------------
+# --- Client addresses (audit log and login throttling) ---------------------------------------
 # Reverse proxies in front of the app that append to X-Forwarded-For. 0 trusts only REMOTE_ADDR
 # (the header is then whatever the client wrote); n takes the address n entries from its right.
-AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LOGGING = {
     "version": 1,

@@ -123,7 +123,7 @@ def test_an_anonymous_request_is_recorded_without_an_actor(spring):
 
 
 def test_x_forwarded_for_is_ignored_without_trusted_proxies(spring, user, settings):
-    settings.AUDIT_TRUSTED_PROXY_COUNT = 0
+    settings.TRUSTED_PROXY_COUNT = 0
     request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
     request.user = user
     entry = _in_request(request, lambda: audit_record(action="x", target=spring))
@@ -146,7 +146,7 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(spring, user, settin
 def test_x_forwarded_for_is_read_through_the_trusted_proxies(
     spring, user, settings, proxies, forwarded, expected
 ):
-    settings.AUDIT_TRUSTED_PROXY_COUNT = proxies
+    settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().post("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     request.user = user
     entry = _in_request(request, lambda: audit_record(action="x", target=spring))

@@ -63,3 +63,22 @@ def test_the_lock_ends_after_the_cool_off(client, user):
     earlier = AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
     AccessAttempt.objects.update(attempt_time=earlier)
     assert _attempt(client, PASSWORD).status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_lock_holds_the_client_not_the_proxy(client, user, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    def through_proxy(password: str, client_address: str):
+        return client.post(
+            reverse("login"),
+            {"username": "marketer", "password": password},
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=client_address,
+        )
+
+    for _ in range(5):
+        through_proxy("wrong", "203.0.113.7")
+    assert through_proxy(PASSWORD, "203.0.113.7").status_code == 429
+    # Another client behind the same proxy is not locked out with the first.
+    assert through_proxy(PASSWORD, "203.0.113.8").status_code == 302
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.7"
