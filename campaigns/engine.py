@@ -956,12 +956,22 @@ class _CountingClient:
         return counted
 
 
-def _poll(now: datetime, client: BsgClient | None) -> PollReport:
-    parts = list(
-        Part.objects.filter(state=State.SUBMITTED, finished_at__isnull=True).select_related(
-            "campaign"
-        )
+def _live_parts(**filters: Any) -> list[CampaignPart]:
+    return list(
+        Part.objects.filter(
+            state=State.SUBMITTED, finished_at__isnull=True, **filters
+        ).select_related("campaign")
     )
+
+
+def _poll_parts(
+    parts: list[CampaignPart],
+    now: datetime,
+    client: BsgClient | None,
+    *,
+    messages: Callable[[_CountingClient], None],
+) -> PollReport:
+    """Fetch and apply these parts' figures, then refresh recipient statuses via `messages`."""
     report = PollReport(parts=len(parts))
     own_client = client is None
     raw = client or bsg_client()
@@ -976,12 +986,18 @@ def _poll(now: datetime, client: BsgClient | None) -> PollReport:
                 changed, finished = _apply(counting, part, answer, now)
                 report.changed += changed
                 report.finished += finished
-        _poll_messages(counting, now)
+        messages(counting)
     finally:
         if own_client:
             raw.close()
     report.api_calls = counting.calls
     return report
+
+
+def _poll(now: datetime, client: BsgClient | None) -> PollReport:
+    return _poll_parts(
+        _live_parts(), now, client, messages=lambda counting: _poll_messages(counting, now)
+    )
 
 
 def _fetch(client: _CountingClient, parts: list[CampaignPart]) -> dict[int, BsgCampaign]:
@@ -1097,35 +1113,18 @@ def campaigns_poll_now(
     """Refresh these campaigns' live parts now (admin's "Refresh now"), the way the beat's poll
     does: figures, snapshots, events, the finish, and per-recipient statuses."""
     now = now or timezone.now()
-    parts = list(
-        Part.objects.filter(
-            campaign_id__in=list(campaign_ids), state=State.SUBMITTED, finished_at__isnull=True
-        ).select_related("campaign")
-    )
-    report = PollReport(parts=len(parts))
+    parts = _live_parts(campaign_id__in=list(campaign_ids))
     if not parts:
-        return report
-    own_client = client is None
-    raw = client or bsg_client()
-    counting = _CountingClient(raw)
-    try:
-        fetched = _fetch(counting, parts)
+        return PollReport(parts=0)
+
+    def refresh_messages(counting: _CountingClient) -> None:
         for part in parts:
-            answer = fetched.get(part.bsg_campaign_id)
-            if answer is None:
-                continue
-            changed, finished = _apply(counting, part, answer, now)
-            report.changed += changed
-            report.finished += finished
             try:
                 part_messages_refresh(part=part, client=counting, now=now)
             except BsgError as error:
                 logger.info("refresh: messages of part %s not read (%s)", part.pk, error)
-    finally:
-        if own_client:
-            raw.close()
-    report.api_calls = counting.calls
-    return report
+
+    return _poll_parts(parts, now, client, messages=refresh_messages)
 
 
 # E8 statuses of a message BSG has dispatched and not yet reported on.
