@@ -340,10 +340,18 @@ def _engine_context(campaign: Campaign) -> dict:
 def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The parts panel, polled while something can still change."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    # The page shows the status in its heading and chooses its buttons by it: when the poll
+    # finds another status than the page was drawn with, those are swapped too (out of band),
+    # and only then, so an open Stop confirmation is not reset by every poll.
+    shown = request.GET.get("shown")
     return render(
         request,
         "campaigns/detail.html#engine",
-        {"campaign": campaign, **_engine_context(campaign)},
+        {
+            "campaign": campaign,
+            "status_changed": shown is not None and shown != campaign.status,
+            **_engine_context(campaign),
+        },
     )
 
 

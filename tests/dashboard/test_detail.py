@@ -174,7 +174,7 @@ def test_a_ready_campaign_without_parts_yet_polls_for_them(signed_in):
     made = campaign(status="ready")
     body = detail(signed_in, made)
     assert "Waiting for the engine to resolve the recipients" in body
-    assert 'hx-get="{}"'.format(reverse("campaigns:parts", args=[made.pk])) in body
+    assert 'hx-get="{}?shown=ready"'.format(reverse("campaigns:parts", args=[made.pk])) in body
 
 
 def test_a_draft_has_no_live_panels(signed_in):
@@ -198,3 +198,21 @@ def test_live_partials_read_a_fixed_number_of_queries_with_1000_rows(
     # session, user, campaign, recipients' sum, snapshots
     with django_assert_num_queries(5):
         signed_in.get(reverse("campaigns:chart", args=[made.pk]))
+
+
+def test_when_the_poll_finds_a_new_status_the_heading_and_buttons_follow_it(signed_in):
+    made = sending()
+    page = detail(signed_in, made)
+    assert f"?shown={Campaign.Status.SENDING}" in page
+    parts_url = reverse("campaigns:parts", args=[made.pk])
+
+    unchanged = signed_in.get(parts_url, {"shown": "sending"}).content.decode()
+    assert "hx-swap-oob" not in unchanged  # an open Stop confirmation is left alone
+
+    Campaign.objects.filter(pk=made.pk).update(status=Campaign.Status.FINISHED)
+    changed = signed_in.get(parts_url, {"shown": "sending"}).content.decode()
+    badge = changed.split('id="campaign-status"')[1].split("</span>")[0]
+    assert 'hx-swap-oob="true"' in badge and "Finished" in badge
+    actions = changed.split('id="campaign-actions"')[1].split("</div>")[0]
+    assert 'hx-swap-oob="true"' in actions
+    assert "stop-campaign" not in actions  # no Stop on a finished campaign
