@@ -6,6 +6,8 @@
    UNLOGGED table; SQLite (the embedded default for trying the app) through executemany. The
    fields' JSON and the length checks of names and values are generated columns of the staging
    table: the database computes them while Python reads the next rows.
+   Rows whose number may repeat are flagged on the way (`maybe_dup`), and rows that may end
+   up rejected are set aside, for the duplicates' SQL and the rejected-rows report.
 2. Duplicates within the file are marked in SQL: the earliest row with a number wins.
 3. The dry run (`dry_run_figures`) joins the staging table with the contacts (or the
    do-not-contact list) and counts new, updated, unchanged, duplicate and invalid rows.
@@ -43,6 +45,7 @@ from .shaping import (
     MAX_FIELD_CHARS,
     MAX_NAME_CHARS,
     MAX_REASON_CHARS,
+    RejectedCandidates,
     RowShape,
     shaped_batches,
 )
@@ -72,6 +75,8 @@ class ImportSpec:
     default_reason: str = ""
     created_by_id: int | None = None
     field_keys: list[str] = field(init=False)
+    # Set aside by the last staging, for the rejected-rows report (shaping.RejectedCandidates).
+    candidates: RejectedCandidates | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         keys = [mapping_rules.field_key_of(target) for target in self.mapping.values()]
@@ -120,7 +125,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def _stage_columns(spec: ImportSpec) -> list[str]:
     """The columns the shaped rows fill, in their order (see shaping.shape_row)."""
     values = [f"v{i}" for i in range(len(spec.field_keys))]
-    return ["row_no", "phone", "name", "reason", "row_error", *values]
+    return ["row_no", "phone", "name", "reason", "row_error", *values, "maybe_dup"]
 
 
 def _too_long(column: str, what: str, limit: int) -> str:
@@ -175,6 +180,7 @@ def _create_stage(spec: ImportSpec) -> None:
             f"CREATE {unlogged}TABLE {spec.table} ("
             "row_no BIGINT PRIMARY KEY, phone VARCHAR(15), name TEXT NOT NULL, "
             f"reason TEXT NOT NULL, row_error TEXT, dup_of BIGINT{values}, "
+            "maybe_dup BOOLEAN, "
             f"error TEXT GENERATED ALWAYS AS ({_error_expression(spec)}) STORED, "
             f"fields {json_type} GENERATED ALWAYS AS "
             f"(CASE WHEN row_error IS NULL THEN {_fields_expression(spec)} END) STORED)"
@@ -232,10 +238,13 @@ def stage_rows(spec: ImportSpec, *, on_progress: Callable[[int], bool] | None = 
         strict_width=spec.layout.kind != XLSX,
         region=spec.region,
     )
+    _forget_candidates(spec)
+    spec.candidates = RejectedCandidates()
     batches = shaped_batches(
         shape,
         iter_rows(spec.path, spec.layout),
         as_copy_text=connection.vendor == "postgresql",
+        candidates=spec.candidates,
     )
     total = 0
     try:
@@ -248,9 +257,16 @@ def stage_rows(spec: ImportSpec, *, on_progress: Callable[[int], bool] | None = 
         _mark_duplicates(spec)
     except BaseException:
         batches.close()
+        _forget_candidates(spec)
         drop_stage(spec.import_id)
         raise
     return total
+
+
+def _forget_candidates(spec: ImportSpec) -> None:
+    if spec.candidates is not None:
+        spec.candidates.close()
+        spec.candidates = None
 
 
 def _mark_duplicates(spec: ImportSpec) -> None:
@@ -258,11 +274,16 @@ def _mark_duplicates(spec: ImportSpec) -> None:
         if connection.vendor == "postgresql":
             # Grouping a million phones spills to disk at the default 4 MB.
             cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Only numbers flagged `maybe_dup` while staging (shaping.SeenNumbers) can repeat: every
+        # later row of a repeated number is flagged, so grouping the rows of the flagged
+        # numbers finds each duplicate, without grouping the million numbers that do not
+        # repeat (the flags' few wrong "maybe"s just make groups of one).
         cursor.execute(
             f"UPDATE {spec.table} AS s SET dup_of = f.first_row FROM ("
             f"SELECT phone, min(row_no) AS first_row FROM {spec.table} WHERE error IS NULL "
+            f"AND phone IN (SELECT phone FROM {spec.table} WHERE maybe_dup) "
             "GROUP BY phone HAVING count(*) > 1) AS f "
-            "WHERE s.phone = f.phone AND s.row_no > f.first_row"
+            "WHERE s.maybe_dup AND s.phone = f.phone AND s.row_no > f.first_row"
         )
         if connection.vendor == "postgresql":
             # The planner knows nothing about a table filled by COPY a moment ago. Only the
@@ -395,16 +416,23 @@ def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
     reason_header = "reason" if "reason" not in spec.layout.headers else "rejected_reason"
     writer.writerow([*(neutralise_cell(h) for h in spec.layout.headers), "row", reason_header])
     if not rejections:
+        _forget_candidates(spec)
         return 0
     written = 0
+    candidates = spec.candidates
+    if candidates is not None and candidates.row_numbers.issuperset(rejections):
+        rows = iter(candidates)  # the rows set aside while staging hold every rejected one
+    else:
+        rows = iter_rows(spec.path, spec.layout)
     with _cyclic_gc_paused():
-        for row_no, cells in iter_rows(spec.path, spec.layout):
+        for row_no, cells in rows:
             reason = rejections.get(row_no)
             if reason is None:
                 continue
             padded = cells + [""] * (len(spec.layout.headers) - len(cells))
             writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, reason])
             written += 1
+    _forget_candidates(spec)
     return written
 
 

@@ -9,6 +9,8 @@ for SQLite.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -53,6 +55,63 @@ class RowShape:
             ),
             region=region,
         )
+
+
+class SeenNumbers:
+    """The numbers met so far in a file, as a bitmap of their hashes: "maybe seen before".
+
+    It never misses a number it has met (no false "no"), and says a wrong "yes" for under
+    1 % of a million numbers (2**27 bits, 16 MiB whatever the file's size). The staging
+    table keeps the answer per row (`maybe_dup`), so marking duplicates in SQL compares only
+    the few numbers that may repeat instead of grouping every number of the file (engine.py).
+    """
+
+    BITS = 1 << 27
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS >> 3)
+
+    def check_and_add(self, phone: str) -> bool:
+        # Python's str hash: stable within the process, which is all one staging needs.
+        slot = hash(phone) & (self.BITS - 1)
+        byte, mask = slot >> 3, 1 << (slot & 7)
+        if self.bits[byte] & mask:
+            return True
+        self.bits[byte] |= mask
+        return False
+
+
+class RejectedCandidates:
+    """The file rows that may end up rejected, kept aside (on disk) while staging.
+
+    Those are the rows Python already finds bad and the rows whose number may repeat
+    (`maybe_dup`): the rejected-rows report is then written from them (~10 % of a big file)
+    instead of reading and parsing the whole file a second time. Values too long for the
+    staging table are found by PostgreSQL, not here: when a rejected row is missing, the
+    report reads the file again (engine.write_rejected_rows).
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (see close)
+        self.row_numbers: set[int] = set()
+
+    def add(self, rows: list[tuple[int, list[str]]]) -> None:
+        if rows:
+            # Our own temporary file, read back by this process only.
+            pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.row_numbers.update(row_no for row_no, _ in rows)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        self._file.seek(0)
+        while True:
+            try:
+                rows = pickle.load(self._file)  # noqa: S301 (written by `add` above)
+            except EOFError:
+                return
+            yield from rows
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def shape_row(shape: RowShape, row_no: int, cells: list[str]) -> tuple:
@@ -143,7 +202,9 @@ def copy_csv(rows: Iterable[tuple]) -> str:
     return "\n".join(lines)
 
 
-def fast_line_function(shape: RowShape) -> Callable[[int, list[str]], str | None]:
+def fast_line_function(
+    shape: RowShape, seen: SeenNumbers | None = None
+) -> Callable[[int, list[str]], str | None]:
     """A function of (row_no, cells) giving the row's COPY line with its values unquoted, or
     None when the row needs the exact path (`shape_row`); raises InvalidPhone.
 
@@ -174,32 +235,70 @@ def fast_line_function(shape: RowShape) -> Callable[[int, list[str]], str | None
         if own_number is not None
         else f"    phone = normalize(c[{int(shape.phone)}], region=region)\n"
     )
+    # The last column is `maybe_dup` (SeenNumbers.check_and_add, inlined: 1 or NULL).
+    text = f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}\\t"
     source = (
         "def line(row_no, c):\n"
         f"    if len(c) != {int(shape.width)}:\n"
         "        return None\n"
         f"{check}"
-        f'    return f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}"\n'
+        "    slot = hash(phone) & last_bit\n"
+        "    byte, mask = slot >> 3, 1 << (slot & 7)\n"
+        "    if bits[byte] & mask:\n"
+        f'        return f"{text}1"\n'
+        "    bits[byte] |= mask\n"
+        f'    return f"{text}"\n'
     )
-    namespace = {"normalize": normalize_phone, "region": shape.region, "own_number": own_number}
+    seen = seen if seen is not None else SeenNumbers()
+    namespace = {
+        "normalize": normalize_phone,
+        "region": shape.region,
+        "own_number": own_number,
+        "bits": seen.bits,
+        "last_bit": seen.BITS - 1,
+    }
     exec(compile(source, "<import row shape>", "exec"), namespace)  # noqa: S102
     return namespace["line"]
 
 
-def _copy_batch(shape: RowShape, batch: list[tuple[int, list[str]]], line) -> str:
+def _exact_row(shape: RowShape, row_no: int, cells: list[str], seen: SeenNumbers) -> tuple:
+    """`shape_row` and the `maybe_dup` flag (a row retaken after the fast path tried it was
+    seen by it: a wrong "maybe" only costs the SQL one more number to compare)."""
+    row = shape_row(shape, row_no, cells)
+    phone = row[1]
+    return (*row, 1 if phone is not None and seen.check_and_add(phone) else None)
+
+
+def _candidates_of(batch: list[tuple[int, list[str]]], rows: list[tuple]):
+    """The file rows whose shaped row is rejected already or may repeat a number."""
+    return [source for source, row in zip(batch, rows, strict=True) if row[4] or row[-1]]
+
+
+def _copy_batch(
+    shape: RowShape,
+    batch: list[tuple[int, list[str]]],
+    line,
+    seen: SeenNumbers,
+    candidates: RejectedCandidates | None,
+) -> str:
     fast: list[str] = []
     exact: list[tuple] = []
-    for row_no, cells in batch:
+    maybe_rejected: list[tuple[int, list[str]]] = []
+    for source in batch:
+        row_no, cells = source
         try:
             text = line(row_no, cells)
         except InvalidPhone:
             text = None
         if text is None:
-            exact.append(shape_row(shape, row_no, cells))
+            exact.append(_exact_row(shape, row_no, cells, seen))
+            maybe_rejected.append(source)
         else:
             fast.append(text)
+            if text[-1] == "1":  # maybe_dup
+                maybe_rejected.append(source)
     joined = "\n".join(fast)
-    tabs = 4 + len(shape.fields)
+    tabs = 5 + len(shape.fields)
     if fast and (
         joined.count("\t") != tabs * len(fast)
         or joined.count("\n") != len(fast) - 1
@@ -209,7 +308,12 @@ def _copy_batch(shape: RowShape, batch: list[tuple[int, list[str]]], line) -> st
     ):
         # Some value holds a character CSV must quote (or a NUL): this batch, rare in real
         # files, takes the exact path whole.
-        return copy_csv([shape_row(shape, row_no, cells) for row_no, cells in batch])
+        rows = [_exact_row(shape, row_no, cells, seen) for row_no, cells in batch]
+        if candidates is not None:
+            candidates.add(_candidates_of(batch, rows))
+        return copy_csv(rows)
+    if candidates is not None:
+        candidates.add(maybe_rejected)
     if not exact:
         return joined + "\n"
     if not fast:
@@ -217,11 +321,22 @@ def _copy_batch(shape: RowShape, batch: list[tuple[int, list[str]]], line) -> st
     return joined + "\n" + copy_csv(exact)
 
 
-def shape_batch(shape: RowShape, batch: list[tuple[int, list[str]]], as_copy_text: bool, line=None):
+def shape_batch(
+    shape: RowShape,
+    batch: list[tuple[int, list[str]]],
+    as_copy_text: bool,
+    seen: SeenNumbers,
+    line=None,
+    candidates: RejectedCandidates | None = None,
+):
     """A batch of file rows, shaped: COPY CSV text for PostgreSQL, else a list of tuples."""
     if as_copy_text:
-        return len(batch), _copy_batch(shape, batch, line or fast_line_function(shape))
-    return len(batch), [shape_row(shape, row_no, cells) for row_no, cells in batch]
+        line = line or fast_line_function(shape, seen=seen)
+        return len(batch), _copy_batch(shape, batch, line, seen, candidates)
+    rows = [_exact_row(shape, row_no, cells, seen) for row_no, cells in batch]
+    if candidates is not None:
+        candidates.add(_candidates_of(batch, rows))
+    return len(batch), rows
 
 
 def _batches(rows: Iterator[tuple[int, list[str]]], size: int):
@@ -236,15 +351,21 @@ def _batches(rows: Iterator[tuple[int, list[str]]], size: int):
 
 
 def shaped_batches(
-    shape: RowShape, rows: Iterator[tuple[int, list[str]]], *, as_copy_text: bool
+    shape: RowShape,
+    rows: Iterator[tuple[int, list[str]]],
+    *,
+    as_copy_text: bool,
+    candidates: RejectedCandidates | None = None,
 ) -> Iterator[tuple[int, object]]:
-    """(row count, shaped rows) per batch of BATCH_ROWS, in file order.
+    """(row count, shaped rows) per batch of BATCH_ROWS, in file order; each row ends with
+    its `maybe_dup` flag (SeenNumbers).
 
     Shaping runs in this process. A pool of worker processes was measured and dropped: on
     this project's 2-core machine two CPU-bound processes run only ~1.5x as fast as one, and
     the workers then compete with this process (reading the file) and with PostgreSQL (taking
     the COPY), so the dry run of a million rows came out slower, not faster (BENCHMARKS.md).
     """
-    line = fast_line_function(shape) if as_copy_text else None
+    seen = SeenNumbers()
+    line = fast_line_function(shape, seen=seen) if as_copy_text else None
     for batch in _batches(rows, BATCH_ROWS):
-        yield shape_batch(shape, batch, as_copy_text, line)
+        yield shape_batch(shape, batch, as_copy_text, seen, line, candidates)

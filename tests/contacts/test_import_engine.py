@@ -494,7 +494,9 @@ def test_fast_and_exact_staging_agree_on_values_copy_would_misread(tmp_path, mon
     ContactField.objects.get_or_create(key="city", defaults={"label": "City"})
     ContactField.objects.get_or_create(key="note", defaults={"label": "Note"})
     fast = _staged(dry_run(path, mapping=mapping))
-    monkeypatch.setattr(shaping, "fast_line_function", lambda shape: lambda row_no, cells: None)
+    monkeypatch.setattr(
+        shaping, "fast_line_function", lambda shape, **_: lambda row_no, cells: None
+    )
     exact = _staged(dry_run(path, mapping=mapping))
     assert fast == exact
     by_row = {row[0] - len(padding): row for row in fast}
@@ -536,4 +538,74 @@ def test_clean_batches_take_the_fast_path(tmp_path, monkeypatch):
     assert [row[1:6] for row in staged] == [
         ("380501234567", "Olena", "", None, {"city": "Kyiv"}),
         ("380671234567", "", "", None, {"city": "Lviv"}),
+    ]
+
+
+@pytest.mark.parametrize("bits", [8, shaping.SeenNumbers.BITS])
+def test_duplicates_are_exact_however_often_the_seen_numbers_guess_wrong(
+    tmp_path, monkeypatch, bits
+):
+    # 8 bits: nearly every number "may have been seen", so SQL must sort out every guess.
+    monkeypatch.setattr(shaping.SeenNumbers, "BITS", bits)
+    monkeypatch.setattr(shaping, "BATCH_ROWS", 7)  # flags must carry across batches
+    phones = [f"3805012345{i:02d}" for i in range(40)]
+    rows = [*phones, phones[3], "+380 50 123 4503", phones[39], "12345", phones[0], "bad"]
+    path = write(tmp_path, "d.csv", "phone\n" + "\n".join(rows) + "\n")
+
+    contact_import = dry_run(path)
+
+    assert counts(contact_import) == {
+        "new": 40,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicate": 4,
+        "invalid": 2,
+    }
+    staged = {row[0]: row[6] for row in _staged(contact_import)}
+    # Row numbers as a spreadsheet shows them: the header is row 1.
+    assert [staged[n] for n in (42, 43, 44, 46)] == [5, 5, 41, 2]
+    assert all(staged[n] is None for n in range(2, 42))
+
+
+def test_the_rejected_rows_come_from_the_rows_set_aside_while_staging(tmp_path, monkeypatch):
+    path = write(tmp_path, "basic.csv", BASIC)
+    contact_import = upload(path)
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    reads = []
+    real_iter_rows = engine.iter_rows
+    monkeypatch.setattr(
+        engine, "iter_rows", lambda *a, **k: reads.append(1) or real_iter_rows(*a, **k)
+    )
+
+    contact_import = services.contact_import_analyse(import_id=contact_import.pk)
+
+    assert reads == [1]  # staging read the file; the report did not read it again
+    assert [row[3:] for row in rejected_rows(contact_import)[1:]] == [
+        ["4", "duplicate: same number as row 2"],
+        ["5", "“12345” is too short: 5 digits, and it is not a valid number in UA either"],
+        ["7", '“=HYPERLINK("http://evil")” contains characters that are not digits'],
+        ["9", "the row has 2 cells but the header has 3 columns"],
+    ]
+
+
+def test_rows_only_postgresql_rejects_make_the_report_read_the_file_again(tmp_path, monkeypatch):
+    long_name = "x" * 201
+    path = write(tmp_path, "long.csv", f"phone,name\n380931234567,ok\n380501234567,{long_name}\n")
+    contact_import = upload(path)
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    reads = []
+    real_iter_rows = engine.iter_rows
+    monkeypatch.setattr(
+        engine, "iter_rows", lambda *a, **k: reads.append(1) or real_iter_rows(*a, **k)
+    )
+
+    contact_import = services.contact_import_analyse(import_id=contact_import.pk)
+
+    assert reads == [1, 1]
+    assert rejected_rows(contact_import)[1:] == [
+        ["380501234567", long_name, "3", "the name is 201 characters long; at most 200"]
     ]
