@@ -1082,6 +1082,24 @@ def _apply(
                 # Stopped while messages were out: their delivery reports still come, and
                 # BSG's counts move until they have (found by bench/soak_system.py).
                 terminal = False
+            elif status == "stopped":
+                # The counts above were read before this breakdown, and reports that landed in
+                # between are in one and not the other. Nothing is in flight now: read again.
+                try:
+                    final = client.campaign_get(campaign_id=part.bsg_campaign_id)
+                except BsgError as error:
+                    logger.info("poll: part %s not read again (%s); next cycle", part.pk, error)
+                    terminal = False
+                else:
+                    sent, delivered = final.statistics.sent, final.statistics.delivered
+                    changed = (status, sent, delivered) != (
+                        part.bsg_status,
+                        part.sent,
+                        part.delivered,
+                    )
+                    updates.update(
+                        bsg_status=status, sent=sent, delivered=delivered, finished_at=now
+                    )
             else:
                 updates["finished_at"] = now
     Part.objects.filter(pk=part.pk, state=State.SUBMITTED).update(**updates)

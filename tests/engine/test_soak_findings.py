@@ -7,6 +7,8 @@
    delivered on the dashboard and 19 at BSG).
 2. A part sent back to `pending` (BSG unreachable, or "none at BSG" after an unclear answer)
    while its campaign was being stopped stayed pending for ever.
+3. The poll read a stopped part's counts, then its breakdown; the last reports landing in
+   between left the part finished with counts from before them.
 """
 
 import socket
@@ -128,3 +130,62 @@ def test_an_unsent_part_found_absent_after_a_stop_is_cancelled(engine_settings, 
     engine.engine_sweep(enqueue=False)
     assert CampaignPart.objects.get(pk=part_id).state == State.CANCELLED
     assert not sandbox.state.find_requests(path_prefix=SEND_PATH, method="POST")
+
+
+def test_a_stopped_part_waits_for_reports_no_longer_than_their_validity(engine_settings, sandbox):
+    clock = sandbox.state.clock
+    clock.freeze()
+    try:
+        campaign = ready_campaign(pasted_numbers=numbers(40), validity_hours=1)
+        [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+        engine.part_submit(part_id=part_id)
+        clock.advance(0.052)  # messages out, reports still coming
+        engine.campaign_stop(campaign_id=campaign.pk)
+        # Submitted longer ago than the messages' validity: no report can come any more.
+        CampaignPart.objects.filter(pk=part_id).update(
+            submitted_at=timezone.now() - timedelta(hours=1, minutes=1)
+        )
+        engine.engine_poll()
+        part = CampaignPart.objects.get(pk=part_id)
+        assert part.bsg_status == "stopped"
+        assert part.breakdown.get("sent", 0) > 0
+        assert part.finished_at is not None
+    finally:
+        clock.unfreeze()
+
+
+class ReportsLandDuringThePoll(BsgClient):
+    """The last delivery reports of a stopped campaign land between the poll's read of the
+    counts (E5/E7) and its read of the breakdown (E8)."""
+
+    clock = None
+
+    def campaign_detail(self, **kwargs):
+        self.clock.advance(10)
+        return super().campaign_detail(**kwargs)
+
+
+def test_a_stopped_part_ends_with_the_counts_of_its_last_reports(engine_settings, sandbox):
+    """3. The poll read the counts, then the breakdown; reports that landed in between made the
+    breakdown say "all reported" next to counts from before (the soak: 12 delivered on the
+    dashboard, 15 at BSG). The counts are read again once nothing is in flight."""
+    clock = sandbox.state.clock
+    clock.freeze()
+    client = ReportsLandDuringThePoll(
+        sandbox.url, SANDBOX_API_KEY, token_store=InMemoryTokenStore()
+    )
+    client.clock = clock
+    try:
+        campaign = ready_campaign(pasted_numbers=numbers(40))
+        [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+        engine.part_submit(part_id=part_id)
+        clock.advance(0.052)  # messages out, reports still coming
+        engine.campaign_stop(campaign_id=campaign.pk)
+        engine.engine_poll(client=client)
+        part = CampaignPart.objects.get(pk=part_id)
+        assert part.finished_at is not None
+        _, sent, delivered = bsg_figures(sandbox, part.bsg_campaign_id)
+        assert (part.sent, part.delivered) == (sent, delivered)
+    finally:
+        client.close()
+        clock.unfreeze()
