@@ -4,23 +4,46 @@
 every web and worker process signs its calls with one shared bearer token.
 """
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from bsg.client import BsgClient
 
+logger = logging.getLogger(__name__)
+# What a cache backend raises while its server is down or restarting.
+CACHE_OUTAGES = (RedisError, OSError)
+
 
 class DjangoCacheTokenStore:
-    """Keeps the BSG bearer token in Django's cache (Redis in production)."""
+    """Keeps the BSG bearer token in Django's cache (Redis in production).
+
+    The cache only saves sign-ins: while Redis is down the client signs in afresh for its calls,
+    so Send and Stop still reach BSG instead of failing on the token's cache.
+    """
 
     def get(self, key: str) -> str | None:
-        return cache.get(key)
+        try:
+            return cache.get(key)
+        except CACHE_OUTAGES as error:
+            logger.warning(
+                "BSG token cache unreadable (%s); signing in afresh", type(error).__name__
+            )
+            return None
 
     def set(self, key: str, value: str, timeout: float) -> None:
-        cache.set(key, value, timeout=max(1, int(timeout)))
+        try:
+            cache.set(key, value, timeout=max(1, int(timeout)))
+        except CACHE_OUTAGES as error:
+            logger.warning("BSG token cache unwritable (%s)", type(error).__name__)
 
     def delete(self, key: str) -> None:
-        cache.delete(key)
+        try:
+            cache.delete(key)
+        except CACHE_OUTAGES as error:
+            logger.warning("BSG token cache unwritable (%s)", type(error).__name__)
 
 
 def bsg_client() -> BsgClient:

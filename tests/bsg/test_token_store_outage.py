@@ -1,0 +1,39 @@
+"""With Redis down, the BSG client still works: it signs in afresh instead of failing on the
+token cache (found by the system soak: Send and Stop answered 500 during a Redis restart)."""
+
+import pytest
+from django.test import override_settings
+
+from config.bsg import DjangoCacheTokenStore, bsg_client
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Port 1 on loopback: refused at once, as a stopped Redis is.
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+}
+
+
+@pytest.fixture
+def redis_down():
+    with override_settings(CACHES=UNREACHABLE_REDIS):
+        yield
+
+
+def test_the_token_store_reads_nothing_and_writes_nothing_while_redis_is_down(redis_down, caplog):
+    store = DjangoCacheTokenStore()
+    assert store.get("bsg:token") is None
+    store.set("bsg:token", "secret-token", 60)
+    store.delete("bsg:token")
+    assert "BSG token cache" in caplog.text
+    assert "secret-token" not in caplog.text
+
+
+def test_the_client_signs_in_and_answers_while_redis_is_down(bsg_settings, redis_down):
+    client = bsg_client()
+    try:
+        balance = client.balance()
+    finally:
+        client.close()
+    assert balance.currency == "EUR"
