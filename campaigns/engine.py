@@ -1065,6 +1065,10 @@ def _apply(
     updates: dict[str, Any] = {"last_polled_at": now}
     if changed:
         updates.update(bsg_status=status, sent=sent, delivered=delivered)
+    if terminal and part.bsg_status not in TERMINAL_STATUSES:
+        # The recipients' statuses are read in this same cycle rather than a minute later, so
+        # the recipients tab agrees with "Finished" as soon as the page shows it.
+        updates["next_messages_poll_at"] = now
     if terminal:
         # The breakdown and price once the part ends (E8): one call per part, once.
         try:

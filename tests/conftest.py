@@ -72,3 +72,13 @@ def bsg_settings(settings, sandbox: SandboxServer):
 def _clear_cache_between_tests():
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_type_cache() -> None:
+    """Transactional tests flush the database, and the content types come back under new ids,
+    while ContentType's in-process cache (shared with live-server and worker threads) keeps the
+    old ones: the audit log's foreign key to a stale id would fail in the next test."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()

@@ -29,16 +29,6 @@ DESKTOP = {"width": 1280, "height": 800}
 PASSWORD = "a-long-test-password"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_content_type_cache() -> None:
-    """Browser tests are transactional: the flush after each one makes the content types again
-    under new ids, while ContentType's in-process cache (shared by the live server and worker
-    threads) keeps the old ones, and the audit log's foreign key to a stale id fails."""
-    from django.contrib.contenttypes.models import ContentType
-
-    ContentType.objects.clear_cache()
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make

@@ -8,9 +8,6 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignPart, CampaignSnapshot, Recipient
 
-# Chromium for test_live_browser.py, the same one tests/browser drives.
-from tests.browser.conftest import browser, page  # noqa: F401
-
 
 @pytest.fixture
 def boss(db):

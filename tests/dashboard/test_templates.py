@@ -44,3 +44,19 @@ def test_every_polling_panel_of_the_dashboard_is_paced_by_app_js():
     script = (ROOT / "static" / "js" / "app.js").read_text()
     assert "visibilitychange" in script and "[data-live]" in script and "htmx.process" in script
     assert "eval(" not in script and "new Function" not in script
+
+
+ALL_TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+
+
+@pytest.mark.parametrize(
+    "template", ALL_TEMPLATES, ids=lambda path: str(path.parent.name) + "/" + path.name
+)
+def test_template_comments_close_on_their_own_line(template):
+    """Django's {# … #} ends at the line's end: a comment running on shows on the page."""
+    for number, line in enumerate(template.read_text().splitlines(), start=1):
+        opened = line.count("{#")
+        assert opened == line.count("#}"), (
+            f"{template.name}:{number}: a {{# comment must close on its line; "
+            "use {% comment %} for several lines"
+        )

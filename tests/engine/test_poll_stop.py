@@ -67,6 +67,15 @@ def test_per_recipient_statuses_come_from_bsg_messages(engine_settings, sandbox)
     assert len(rows) == 4
 
 
+def test_the_poll_that_sees_a_part_end_reads_its_recipients_statuses_too(engine_settings, sandbox):
+    campaign = submitted_campaign(pasted_numbers=numbers(3))
+    poll_until_finished(campaign)
+    # No separate refresh: the recipients tab agrees with "Finished" at once.
+    statuses = set(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True))
+    pending = {*engine.IN_FLIGHT_MESSAGE_STATUSES, "", "scheduled"}
+    assert statuses and not statuses & pending
+
+
 def test_many_parts_are_polled_with_the_paged_list(engine_settings, sandbox, monkeypatch):
     monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 2)
     submitted_campaign(pasted_numbers=numbers(12))
