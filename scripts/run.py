@@ -76,9 +76,10 @@ def procfile(env: dict[str, str]) -> str:
         processes["sandbox"] = (
             f"{PYTHON} manage.py bsg_sandbox --host {SANDBOX_HOST} --port {SANDBOX_PORT}"
         )
+    # Started again if it exits on its own (a Redis restart can end it: keep_running.py).
     processes["worker"] = (
-        f"{PYTHON} -m celery -A config worker --loglevel INFO --concurrency 2 "
-        "--without-gossip --without-mingle"
+        f"{PYTHON} scripts/keep_running.py -- {PYTHON} -m celery -A config worker "
+        "--loglevel INFO --concurrency 2 --without-gossip --without-mingle"
     )
     processes["beat"] = f"{PYTHON} -m celery -A config beat --loglevel INFO"
     processes["web"] = f"{PYTHON} manage.py runserver {WEB} --noreload"
