@@ -5,6 +5,7 @@
     .venv/bin/python bench/web_load.py --campaigns 2000 --contacts 20000 --seconds 10
     .venv/bin/python bench/web_load.py --fresh  # rebuild the data even if it is at size
     .venv/bin/python bench/web_load.py --drop   # and drop its database at the end
+    .venv/bin/python bench/web_load.py --cpu-only  # only the in-process CPU of each kind
 
 Builds a PostgreSQL database beside DATABASE_URL's (`<name>_web_<campaigns>_<contacts>`) and
 keeps it: a later run at the same sizes reuses it after `migrate` (so new indexes apply to the

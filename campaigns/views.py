@@ -1,12 +1,20 @@
+import hashlib
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.selectors import audit_entries_for
+from config import access
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
@@ -57,25 +65,74 @@ COMPOSE_TEMPLATES = {
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     form = filters.CampaignFilterForm(request.GET)
-    page = None
+    results: dict = {"results": None}
     if form.is_valid():
-        page = selectors.campaign_page(
-            filters=form.filters(),
-            after=form.cleaned_data["after"],
-            before=form.cleaned_data["before"],
-        )
+        results = _campaign_list_results(form)
     return render(
         request,
         "campaigns/list.html",
-        {
-            "form": form,
-            "page": page,
-            "senders": selectors.sender_choices(),
-            "older_query": _page_query(request, "after", page.older if page else None),
-            "newer_query": _page_query(request, "before", page.newer if page else None),
-        },
-        status=200 if page is not None else 400,
+        {"form": form, "senders": _sender_choices(), **results},
+        status=200 if results["results"] is not None else 400,
     )
+
+
+def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
+    """The rows, poller and pager of a valid list request, as HTML (`results`, with the page
+    and its links when they were read now, not found in the cache), kept in the cache for
+    CAMPAIGN_LIST_CACHE_SECONDS under the normalised filters and cursor.
+
+    Nothing in it depends on who asks (the permission-dependent buttons are outside it), so
+    every user shares it; the live rows in it refresh themselves through campaigns:list-live,
+    which is never cached. The price is a list up to that many seconds old on a reload, on the
+    page people open most: rendering it costs ~5 ms of the web process's CPU a request, the
+    whole budget of one (BENCHMARKS.md "Web under load")."""
+    data = form.cleaned_data
+    after, before = data["after"], data["before"]
+    wanted = form.filters()
+    seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
+    key = "campaigns:list:" + hashlib.sha256(repr((wanted, after, before)).encode()).hexdigest()
+    if seconds:
+        found = cache.get(key)
+        if found is not None:
+            # Rendered (autoescaped) by the template below, by an earlier request.
+            return {"results": mark_safe(found)}  # noqa: S308
+    page = selectors.campaign_page(filters=wanted, after=after, before=before)
+    context = {
+        "form": form,
+        "page": page,
+        "older_query": _list_page_query(wanted, "after", page.older),
+        "newer_query": _list_page_query(wanted, "before", page.newer),
+    }
+    html = render_to_string("campaigns/list.html#results", context)
+    if seconds:
+        cache.set(key, html, seconds)
+    return {**context, "results": mark_safe(html)}  # noqa: S308 - autoescaped by the template
+
+
+def _sender_choices() -> list[str]:
+    """The sender filter's suggestions, shared like the list's rows (a sender saved now is
+    suggested at most CAMPAIGN_LIST_CACHE_SECONDS later)."""
+    seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
+    if not seconds:
+        return selectors.sender_choices()
+    return cache.get_or_set("campaigns:list:senders", selectors.sender_choices, seconds)
+
+
+def _list_page_query(wanted: selectors.CampaignFilters, direction: str, cursor: object) -> str:
+    """The list's link to a next or previous page: the filters as understood, not as typed
+    (the cached results are shared by every query string that means the same), and the
+    cursor; "" at an end."""
+    if cursor is None:
+        return ""
+    query = {
+        "q": wanted.search,
+        "status": wanted.status,
+        "channel": wanted.channel,
+        "sender": wanted.sender,
+        "created_from": wanted.created_from.isoformat() if wanted.created_from else "",
+        "created_to": wanted.created_to.isoformat() if wanted.created_to else "",
+    }
+    return urlencode({**{k: v for k, v in query.items() if v}, direction: str(cursor)})
 
 
 def _page_query(request: HttpRequest, direction: str, cursor: object) -> str:
@@ -339,12 +396,25 @@ def _engine_context(campaign: Campaign) -> dict:
 @require_GET
 def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The parts panel, polled while something can still change."""
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
     # The page shows the status in its heading and chooses its buttons by it: when the poll
     # finds another status than the page was drawn with, those are swapped too (out of band),
     # and only then, so an open Stop confirmation is not reset by every poll.
     shown = request.GET.get("shown")
-    return render(
+    # Every open detail page polls this every few seconds, while the engine changes it at most
+    # every BSG_POLL_INTERVAL: keep the rendered panel under a fingerprint of what it is drawn
+    # from, so an unchanged panel costs one query. People with the same permissions see the
+    # same buttons (templates read them only through `can`), so they share it.
+    key = None
+    if settings.CAMPAIGN_PARTS_CACHE_SECONDS:
+        version = selectors.campaign_panel_version(campaign_id=campaign_id)
+        if version is not None:
+            asked = f"{version}|{shown}|{access.permissions_fingerprint(request.user)}"
+            key = "campaigns:parts:" + hashlib.sha256(asked.encode()).hexdigest()
+            found = cache.get(key)
+            if found is not None:
+                return HttpResponse(found)
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    response = render(
         request,
         "campaigns/detail.html#engine",
         {
@@ -353,6 +423,10 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
             **_engine_context(campaign),
         },
     )
+    # A panel with a form in it carries this person's CSRF token: never hand it to another.
+    if key is not None and b"csrfmiddlewaretoken" not in response.content:
+        cache.set(key, response.content.decode(), settings.CAMPAIGN_PARTS_CACHE_SECONDS)
+    return response
 
 
 @require_POST

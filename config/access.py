@@ -17,10 +17,16 @@ Admin, login, logout and password views stay outside the table: Django guards th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, pre_delete
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -238,3 +244,99 @@ def can(request: HttpRequest) -> dict[str, Any]:
         "can": Can(getattr(request, "user", None) or AnonymousUser()),
         "four_eyes": settings.CAMPAIGNS_FOUR_EYES,
     }
+
+
+# --- every request's permission check, from the cache ----------------------------------------
+
+# Long enough that a busy person's requests share one lookup, short enough that a change made
+# where no signal below fires (a raw SQL edit, another deployment's process) holds at most a
+# minute.
+PERMISSIONS_CACHE_SECONDS = 60
+
+
+def _permissions_key(user_id: int, joined: Any) -> str:
+    # The join time tells apart two users that got the same id (a test database made again,
+    # a restored backup), so one never inherits the other's cached set.
+    return f"access:permissions:{user_id}:{joined.timestamp() if joined else ''}"
+
+
+class CachedPermissionBackend(ModelBackend):
+    """Django's ModelBackend, with each user's permission set kept in the cache (Redis).
+
+    Every guarded request asks has_perm, which costs ModelBackend two queries (the user's own
+    permissions and their groups') per request: ~1 ms of the web process's CPU out of the ~5 ms
+    a request may cost (BENCHMARKS.md "Web under load"). The set is dropped when the user's
+    groups or permissions, or a group's permissions, change (the receivers below), and expires
+    after PERMISSIONS_CACHE_SECONDS anyway. Superusers and inactive users never reach it:
+    User.has_perm and ModelBackend answer them from the user row.
+    """
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return super().get_all_permissions(user_obj, obj)
+        if not hasattr(user_obj, "_perm_cache"):
+            key = _permissions_key(user_obj.pk, user_obj.date_joined)
+            found = cache.get(key)
+            if found is None:
+                found = super().get_all_permissions(user_obj)
+                cache.set(key, found, PERMISSIONS_CACHE_SECONDS)
+            user_obj._perm_cache = set(found)
+        return user_obj._perm_cache
+
+
+def permissions_fingerprint(user: Any) -> str:
+    """A short name for what this user may do: two users with the same one see the same
+    buttons (templates read permissions only through `can`), so may share a rendered panel."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return "none"
+    if user.is_superuser:
+        return "superuser"
+    permissions = "\n".join(sorted(user.get_all_permissions()))
+    return hashlib.sha256(permissions.encode()).hexdigest()[:32]
+
+
+def permissions_forget(*, user_ids: Any) -> None:
+    """Drop these users' cached permission sets: their next request reads them again."""
+    users = get_user_model().objects.filter(pk__in=list(user_ids))
+    cache.delete_many(
+        [_permissions_key(pk, joined) for pk, joined in users.values_list("pk", "date_joined")]
+    )
+
+
+def _users_of_groups(group_ids: Any) -> list[int]:
+    return list(
+        get_user_model().objects.filter(groups__in=list(group_ids)).values_list("pk", flat=True)
+    )
+
+
+def _changed_users(sender: Any, instance: Any, reverse: bool, pk_set: Any) -> list[int]:
+    """Whose permissions an m2m change on these tables touches. `pk_set` is None on a clear,
+    which is why clears are handled before they happen (pre_clear), while the rows exist."""
+    user_model = get_user_model()
+    if sender is user_model.groups.through or sender is user_model.user_permissions.through:
+        if not reverse:  # user.groups.add(...) / user.user_permissions.add(...)
+            return [instance.pk]
+        if pk_set is not None:  # group.user_set.add(...) / permission.user_set.add(...)
+            return list(pk_set)
+        return list(instance.user_set.values_list("pk", flat=True))
+    if sender is Group.permissions.through:
+        if not reverse:  # group.permissions.add(...)
+            return _users_of_groups([instance.pk])
+        groups = pk_set if pk_set is not None else instance.group_set.values_list("pk", flat=True)
+        return _users_of_groups(groups)  # permission.group_set.add(...)
+    return []
+
+
+@receiver(m2m_changed, dispatch_uid="access-permissions-m2m")
+def _forget_changed_permissions(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in {"post_add", "post_remove", "pre_clear"}:
+        return
+    user_ids = _changed_users(sender, instance, reverse, pk_set)
+    if user_ids:
+        permissions_forget(user_ids=user_ids)
+
+
+@receiver(pre_delete, sender=Group, dispatch_uid="access-permissions-group-delete")
+def _forget_deleted_group(sender, instance: Group, **kwargs) -> None:
+    # Deleting a group removes its memberships without an m2m_changed signal.
+    permissions_forget(user_ids=_users_of_groups([instance.pk]))

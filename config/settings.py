@@ -93,6 +93,9 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": env.cache("CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://", 1))
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same, without a new client object for every call (config/cache.py says why).
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -109,7 +112,8 @@ LOGOUT_REDIRECT_URL = "login"
 # even checked. It needs the request, so tests log in with `client.force_login`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with each user's permission set cached (every request checks one).
+    "config.access.CachedPermissionBackend",
 ]
 # 5 failures for one user name from one address lock that pair for 15 minutes; someone guessing
 # at one account from elsewhere does not lock its owner out of their own desk.
@@ -156,6 +160,12 @@ CONTENT_SECURITY_POLICY = {
 # Four-eyes: a campaign goes out only after someone other than its author approves it. Off, a
 # member of "Campaign approvers" sends directly from the composer.
 CAMPAIGNS_FOUR_EYES = env.bool("CAMPAIGNS_FOUR_EYES", default=True)
+# Seconds the campaigns list's rows are shared from the cache (campaigns.views): 0 here, so a
+# page always shows what was just written; production sets 2 (settings_production).
+CAMPAIGN_LIST_CACHE_SECONDS = env.int("CAMPAIGN_LIST_CACHE_SECONDS", default=0)
+# Seconds the detail page's polled parts panel is kept, under a fingerprint of its data (never
+# stale, so this only bounds the cache's memory); 0 turns it off.
+CAMPAIGN_PARTS_CACHE_SECONDS = env.int("CAMPAIGN_PARTS_CACHE_SECONDS", default=0)
 
 # --- Contacts ---------------------------------------------------------------------------------
 # Region (ISO 3166 code) for phone numbers typed without their country code, e.g. "UA" or "GB".
