@@ -82,3 +82,29 @@ def _fresh_content_type_cache() -> None:
     from django.contrib.contenttypes.models import ContentType
 
     ContentType.objects.clear_cache()
+
+
+@pytest.fixture
+def log_of() -> Iterator:
+    """`log_of("config.cache")` → the messages that logger writes during the test, caught on
+    the logger itself: a test elsewhere that reconfigures logging (dictConfig disables the
+    loggers it does not name) cannot hide them the way it hides them from caplog."""
+    import logging
+
+    attached: list[tuple[logging.Logger, logging.Handler, bool, int]] = []
+
+    def catch(name: str) -> list[str]:
+        logger = logging.getLogger(name)
+        messages: list[str] = []
+        handler = logging.Handler(level=logging.DEBUG)
+        handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+        attached.append((logger, handler, logger.disabled, logger.level))
+        logger.disabled = False
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        return messages
+
+    yield catch
+    for logger, handler, disabled, level in attached:
+        logger.removeHandler(handler)
+        logger.disabled, logger.level = disabled, level
