@@ -25,12 +25,20 @@ def fields(db):
 @pytest.fixture
 def audience(db, fields):
     """Two lists sharing one contact, one opted-out contact; the first list is linked to BSG."""
+    return build_audience(third_first_name="")
+
+
+def build_audience(*, third_first_name: str) -> dict:
+    """Spring (linked to BSG group 901) with four people, VIP with the first of them, and the
+    fourth on the do-not-contact list. Needs the first_name field to exist."""
     spring = ContactList.objects.create(name="Spring", bsg_group_id=901)
     vip = ContactList.objects.create(name="VIP")
     people = [
         Contact.objects.create(phone="380501111111", name="Olena", fields={"first_name": "Olena"}),
         Contact.objects.create(phone="380502222222", name="Ivan", fields={"first_name": "Ivan"}),
-        Contact.objects.create(phone="380503333333", name="", fields={"first_name": ""}),
+        Contact.objects.create(
+            phone="380503333333", name="", fields={"first_name": third_first_name}
+        ),
         Contact.objects.create(phone="380504444444", name="Opted", fields={"first_name": "Op"}),
     ]
     for person in people:

@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from campaigns.models import Campaign
-from contacts.models import Contact, ContactField, ContactList, DoNotContact, ListMembership
+from contacts.models import ContactField
+from tests.campaigns.conftest import build_audience
 
 
 @pytest.fixture
@@ -33,19 +34,7 @@ def user(db):
 @pytest.fixture
 def audience(db):
     ContactField.objects.create(key="first_name", label="First name", bsg_field_id=17)
-    spring = ContactList.objects.create(name="Spring", bsg_group_id=901)
-    vip = ContactList.objects.create(name="VIP")
-    people = [
-        Contact.objects.create(phone="380501111111", name="Olena", fields={"first_name": "Olena"}),
-        Contact.objects.create(phone="380502222222", name="Ivan", fields={"first_name": "Ivan"}),
-        Contact.objects.create(phone="380503333333", name="", fields={"first_name": "Petro"}),
-        Contact.objects.create(phone="380504444444", name="Opted", fields={"first_name": "Op"}),
-    ]
-    for person in people:
-        ListMembership.objects.create(contact_list=spring, contact=person)
-    ListMembership.objects.create(contact_list=vip, contact=people[0])
-    DoNotContact.objects.create(phone="380504444444")
-    return {"spring": spring, "vip": vip, "people": people}
+    return build_audience(third_first_name="Petro")
 
 
 def numbers(count: int, start: int = 0) -> str:
