@@ -4,46 +4,27 @@
 every web and worker process signs its calls with one shared bearer token.
 """
 
-import logging
-
 from django.conf import settings
 from django.core.cache import cache
-from redis.exceptions import RedisError
 
 from bsg.client import BsgClient
-
-logger = logging.getLogger(__name__)
-# What a cache backend raises while its server is down or restarting.
-CACHE_OUTAGES = (RedisError, OSError)
 
 
 class DjangoCacheTokenStore:
     """Keeps the BSG bearer token in Django's cache (Redis in production).
 
-    The cache only saves sign-ins: while Redis is down the client signs in afresh for its calls,
-    so Send and Stop still reach BSG instead of failing on the token's cache.
+    The cache backend (config/cache.py) misses reads and drops writes while Redis is down, so
+    the client then signs in afresh and Send and Stop still reach BSG.
     """
 
     def get(self, key: str) -> str | None:
-        try:
-            return cache.get(key)
-        except CACHE_OUTAGES as error:
-            logger.warning(
-                "BSG token cache unreadable (%s); signing in afresh", type(error).__name__
-            )
-            return None
+        return cache.get(key)
 
     def set(self, key: str, value: str, timeout: float) -> None:
-        try:
-            cache.set(key, value, timeout=max(1, int(timeout)))
-        except CACHE_OUTAGES as error:
-            logger.warning("BSG token cache unwritable (%s)", type(error).__name__)
+        cache.set(key, value, timeout=max(1, int(timeout)))
 
     def delete(self, key: str) -> None:
-        try:
-            cache.delete(key)
-        except CACHE_OUTAGES as error:
-            logger.warning("BSG token cache unwritable (%s)", type(error).__name__)
+        cache.delete(key)
 
 
 def bsg_client() -> BsgClient:

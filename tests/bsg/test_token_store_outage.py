@@ -8,7 +8,7 @@ from config.bsg import DjangoCacheTokenStore, bsg_client
 
 UNREACHABLE_REDIS = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         # Port 1 on loopback: refused at once, as a stopped Redis is.
         "LOCATION": "redis://127.0.0.1:1/0",
     }
@@ -22,12 +22,12 @@ def redis_down():
 
 
 def test_the_token_store_reads_nothing_and_writes_nothing_while_redis_is_down(redis_down, log_of):
-    warnings = log_of("config.bsg")
+    warnings = log_of("config.cache")
     store = DjangoCacheTokenStore()
     assert store.get("bsg:token") is None
     store.set("bsg:token", "secret-token", 60)
     store.delete("bsg:token")
-    assert any("BSG token cache" in message for message in warnings)
+    assert any("Redis unavailable" in message for message in warnings)
     assert not any("secret-token" in message for message in warnings)
 
 
