@@ -23,9 +23,12 @@ filtered, searched, a later page) and the live parts panel (`campaigns:parts`, a
 it) of a campaign that is sending.
 
 Phases: a short warm-up (not counted); the steady phase at --rate requests/s spread over
---users users for --seconds (each user keeps its own pace, `constant_throughput`); then the
-saturation phase, the same users with no pause. Exits 1 when the steady phase misses a target:
-p95 < 50 ms, p99 < 150 ms, no failed request, and at least 95 % of the asked rate achieved.
+--users users for --seconds (`--arrivals`: `spread`, the default, starts each user at a random
+moment within one period, then one request a period, start to start; `poisson` draws each gap
+at random; `lockstep` starts them all in the same instant, a burst of --users requests
+--rate/--users times a second: see `Pace`); then the saturation phase, the same users with no pause.
+Exits 1 when the steady phase misses a target: p95 < 50 ms, p99 < 150 ms, no failed request,
+and at least 95 % of the asked rate achieved.
 
 Headline figures are printed as `figure: <label> = <value> <unit>` lines (bench/run.py reads
 them for min/median/max over repeated runs).
@@ -725,10 +728,43 @@ def request_cycle(mix: list[dict]) -> list[dict]:
     return cycle
 
 
+ARRIVALS = ("spread", "poisson", "lockstep")
+
+
+class Pace:
+    """One simulated user's pace in the steady phase: one request a period on average.
+
+    `spread` (the default): each user starts at its own random moment within the first period,
+    then keeps one request a period, start to start; people at their desks do not click in
+    the same instant. `poisson`: the time from one start to the next is drawn at random
+    (exponential, mean one period), so the users together are a Poisson stream whose chance
+    clumps the server must absorb. `lockstep`: every user starts in the same instant (locust
+    spawns them in one batch, and its constant_throughput counts from the spawn), so they fire
+    all at once `rate / users` times a second: a burst, not a steady rate. A request that ends
+    late is never made up for by a burst of the next ones.
+    """
+
+    def __init__(
+        self, period: float, *, arrivals: str, now: float, rng: random.Random | None = None
+    ) -> None:
+        if arrivals not in ARRIVALS:
+            raise ValueError(f"arrivals must be one of {', '.join(ARRIVALS)}, not {arrivals!r}")
+        self.period, self.arrivals = period, arrivals
+        self.rng = rng or random.Random()
+        offset = 0.0 if arrivals == "lockstep" else self.rng.uniform(0, period)
+        self.next_start = now + offset
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait, at `now` (a request just ended), before the next one starts."""
+        gap = self.rng.expovariate(1 / self.period) if self.arrivals == "poisson" else self.period
+        self.next_start = max(self.next_start + gap, now)
+        return self.next_start - now
+
+
 def drive(spec_path: str) -> int:
     """Runs in its own process: locust's users against the server, figures as JSON on stdout."""
     import gevent
-    from locust import FastHttpUser, constant, constant_throughput, events, task
+    from locust import FastHttpUser, events, task
     from locust.env import Environment
 
     spec = json.loads(Path(spec_path).read_text())
@@ -746,9 +782,11 @@ def drive(spec_path: str) -> int:
             key = f"{name}: {exception}"[:200]
             recorder["errors"][key] = recorder["errors"].get(key, 0) + 1
 
+    period = spec["users"] / spec["rate"]
+    load = {"paced": True}
+
     class DashboardUser(FastHttpUser):
         host = spec["host"]
-        wait_time = constant_throughput(spec["rate"] / spec["users"])
         started = 0
 
         def on_start(self) -> None:
@@ -761,6 +799,11 @@ def drive(spec_path: str) -> int:
                 "Cookie": cookies[DashboardUser.started % len(cookies)],
             }
             DashboardUser.started += 1
+            self.pace = Pace(period, arrivals=spec["arrivals"], now=time.perf_counter())
+            gevent.sleep(self.pace.next_start - time.perf_counter())
+
+        def wait_time(self) -> float:
+            return self.pace.wait(time.perf_counter()) if load["paced"] else 0.0
 
         @task
         def one_page(self) -> None:
@@ -790,7 +833,7 @@ def drive(spec_path: str) -> int:
     runner.start(spec["users"], spawn_rate=spec["users"])
     gevent.sleep(spec["warmup"])
     steady = phase(spec["seconds"])
-    DashboardUser.wait_time = constant(0)
+    load["paced"] = False
     gevent.sleep(min(2.0, spec["warmup"]))
     saturation = phase(spec["saturation_seconds"])
     runner.quit()
@@ -949,6 +992,7 @@ def _run_load(args, env: dict[str, str], base: str, cookies: list[str], mix: lis
         "mix": mix,
         "rate": args.rate,
         "users": args.users,
+        "arrivals": args.arrivals,
         "seconds": args.seconds,
         "warmup": args.warmup,
         "saturation_seconds": args.saturation_seconds,
@@ -980,6 +1024,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="steady requests per second")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds, not counted")
+    parser.add_argument(
+        "--arrivals",
+        choices=ARRIVALS,
+        default="spread",
+        help="steady phase: users spread over the period (default), Poisson gaps, or lockstep",
+    )
     parser.add_argument("--saturation-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
@@ -1072,7 +1122,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"gunicorn {args.workers} workers ({args.worker_class}, {args.threads} thread(s)), "
         f"production settings, CONN_MAX_AGE={env['CONN_MAX_AGE']}; locust in its own process, "
-        f"{args.users} users; machine load average {os.getloadavg()[0]:.2f}"
+        f"{args.users} users, {args.arrivals} arrivals; "
+        f"machine load average {os.getloadavg()[0]:.2f}"
     )
     print("\n".join(report(f"steady ({args.rate:g} req/s asked)", steady)))
     print("\n".join(report(f"saturation ({args.users} users, no pause)", saturation)))

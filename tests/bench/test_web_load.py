@@ -117,3 +117,45 @@ def test_the_request_cycle_keeps_the_weights_and_spreads_each_kind() -> None:
     assert (cycle.count("list"), cycle.count("parts"), cycle.count("q")) == (5, 8, 1)
     # Interleaved, not in runs: no kind twice in a row more than its share needs.
     assert "list, list" not in ", ".join(cycle)
+
+
+def test_steady_users_start_spread_over_one_period_and_keep_their_pace() -> None:
+    web_load = load_web_load()
+    rng = web_load.random.Random(3)
+    paces = [web_load.Pace(0.25, arrivals="spread", now=100.0, rng=rng) for _ in range(50)]
+    starts = sorted(pace.next_start for pace in paces)
+    assert starts[0] >= 100.0 and starts[-1] < 100.25
+    # Spread out, not one burst: no 10 ms in the period holds more than a handful of starts.
+    busiest = max(sum(1 for s in starts if t <= s < t + 0.01) for t in starts)
+    assert busiest <= 8, starts
+
+    pace = paces[0]
+    first = pace.next_start
+    # A 3 ms request: the next one starts one period after the first one started.
+    assert pace.wait(first + 0.003) == pytest.approx(0.247)
+    assert pace.next_start == pytest.approx(first + 0.25)
+    # A request longer than a period: the next one goes at once, and the pace is not made up
+    # for later by a burst.
+    assert pace.wait(first + 0.9) == 0.0
+    assert pace.wait(first + 0.901) == pytest.approx(0.249)
+
+
+def test_lockstep_users_all_start_in_the_same_instant() -> None:
+    web_load = load_web_load()
+    paces = [web_load.Pace(0.25, arrivals="lockstep", now=5.0) for _ in range(50)]
+    assert {pace.next_start for pace in paces} == {5.0}
+
+
+def test_poisson_users_keep_the_rate_on_average_with_random_gaps() -> None:
+    web_load = load_web_load()
+    pace = web_load.Pace(0.25, arrivals="poisson", now=0.0, rng=web_load.random.Random(5))
+    first = pace.next_start
+    for _ in range(4000):
+        pace.wait(pace.next_start)  # each request takes no time
+    assert (pace.next_start - first) / 4000 == pytest.approx(0.25, rel=0.05)
+
+
+def test_an_unknown_arrival_model_is_refused() -> None:
+    web_load = load_web_load()
+    with pytest.raises(ValueError, match="arrivals must be one of spread, poisson, lockstep"):
+        web_load.Pace(0.25, arrivals="bursty", now=0.0)
