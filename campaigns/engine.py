@@ -1900,6 +1900,10 @@ def bsg_campaigns_discover(
                 _record_foreign(item, kind, now)
                 known.add(item.id)
                 found.append(item.id)
+    except BsgError as error:
+        # What was recorded before the error stays (one transaction each); beat runs this
+        # again soon, so a busy or unreachable BSG only delays discovery.
+        logger.warning("discover: BSG not read to the end this time: %s", error)
     finally:
         if own_client:
             client.close()

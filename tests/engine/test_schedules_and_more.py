@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from bsg.client import Recipient as BsgRecipient
+from bsg.sandbox.faults import Faults
 from campaigns import engine
 from campaigns.models import Campaign, CampaignPart, CampaignSchedule, Recipient
 from contacts.models import DoNotContact
@@ -155,6 +156,24 @@ def test_campaigns_created_elsewhere_are_recorded_read_only(engine_settings, san
     assert Campaign.objects.filter(created_elsewhere=True).count() == 1
     with pytest.raises(engine.EngineRefused, match="created elsewhere"):
         engine.campaign_stop(campaign_id=elsewhere.pk)
+
+
+def test_discovery_waits_for_the_next_run_when_bsg_is_busy(engine_settings, sandbox, log_of):
+    client = engine.bsg_client()
+    try:
+        theirs = client.sms_send(
+            phones=[BsgRecipient(number="380509990002")], text="x", sender="Other"
+        )
+    finally:
+        client.close()
+    later = timezone.now() + timedelta(minutes=10)
+    sandbox.set_faults(Faults(error_429=1.0, path_prefix="/api/campaigns", seed=1))
+    messages = log_of("campaigns.engine")
+    assert engine.bsg_campaigns_discover(now=later) == []
+    assert not Campaign.objects.filter(created_elsewhere=True).exists()
+    assert any("discover: BSG not read to the end this time" in m for m in messages), messages
+    sandbox.set_faults(Faults())
+    assert engine.bsg_campaigns_discover(now=later) == [theirs.id]
 
 
 def test_a_fresh_unknown_campaign_is_left_until_ours_could_have_settled(engine_settings, sandbox):
