@@ -195,16 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from django.db import connection
-
+    from bench._database import own_database
     from contacts.models import Contact
 
-    creation = connection.creation
-    old_name = connection.settings_dict["NAME"]
-    # Its own name, so that a test run against the same DATABASE_URL never meets it.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{old_name}_bench_contacts"
-    creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keep)
-    try:
+    with own_database("bench_contacts", keep=args.keep):
         started = time.perf_counter()
         if Contact.objects.count() != args.contacts:
             Contact.objects.all().delete()
@@ -215,9 +209,6 @@ def main(argv: list[str] | None = None) -> int:
             lists = dict(ContactList.objects.values_list("name", "pk"))
         load_seconds = time.perf_counter() - started
         report(args.contacts, load_seconds, measure(lists, args.contacts, args.repeats))
-    finally:
-        if not args.keep:
-            creation.destroy_test_db(old_name, verbosity=0)
     return 0
 
 

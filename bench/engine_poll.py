@@ -9,7 +9,8 @@ is deleted afterwards.
 
     .venv/bin/python bench/engine_poll.py [--parts 1000]
 
-Needs DATABASE_URL. Exit 1 when a target is missed.
+Runs in a database of its own beside DATABASE_URL's (`<name>_bench_poll`, bench/_database.py),
+dropped at the end. Exit 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.conf import settings
 
+    from bench._database import own_database
     from bsg.sandbox.server import SandboxConfig, SandboxServer
 
     key = "bench_poll_key"
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.start()
     settings.BSG_API_URL, settings.BSG_API_KEY = sandbox.url, key
     try:
-        figures = run(parts=args.parts, sandbox=sandbox)
+        with own_database("bench_poll"):
+            figures = run(parts=args.parts, sandbox=sandbox)
     finally:
         sandbox.shutdown()
     print(json.dumps(figures, indent=1))

@@ -14,8 +14,9 @@ to ours). `wait_seconds` is the time spent waiting for the sandbox's answers (it
 validation of each part's 10,000 messages, and the loopback transfer): the sandbox's cost, not
 ours.
 
-Needs DATABASE_URL pointing at PostgreSQL. Fails (exit 1) at 90 s or more, or 400 MiB or more
-peak RSS of this process.
+Needs DATABASE_URL pointing at PostgreSQL; runs in a database of its own beside it
+(`<name>_bench_engine`, bench/_database.py), dropped at the end. Fails (exit 1) at 90 s or
+more, or 400 MiB or more peak RSS of this process.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.conf import settings
 
+    from bench._database import own_database
     from bsg.sandbox.server import SandboxConfig, SandboxServer
 
     if args.sandbox_in_process:
@@ -174,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings.BSG_API_URL, settings.BSG_API_KEY = url, SANDBOX_KEY
     try:
-        figures = run(recipients=args.recipients)
+        with own_database("bench_engine"):
+            figures = run(recipients=args.recipients)
     finally:
         stop()
     figures["sandbox"] = "in this process" if args.sandbox_in_process else "own process"

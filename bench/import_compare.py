@@ -2,7 +2,7 @@
 
 The CSV is bench/import_contacts.py's (phone + first_name, city, order_no; 5 % invalid and 5 %
 repeated numbers), 100,000 rows by default. Each importer starts from empty contact tables in
-a fresh database `bsg_bench_import_compare` (dropped and created again on every run):
+a database of its own beside DATABASE_URL's (`<name>_bench_import_compare`, dropped at the end):
 
 - django-import-export: the `ModelResource` for Contact a Django user would write (below):
   phone as the import id, the phone normalized and checked by `contacts.phones` (a bad one
@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPARE_DATABASE = "bsg_bench_import_compare"
 FIELD_COLUMNS = ("first_name", "city", "order_no")
 
 
@@ -215,18 +214,16 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    bench = _import_contacts_bench()
-    bench.BENCH_DATABASE = COMPARE_DATABASE
-    bench._fresh_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     with tempfile.TemporaryDirectory() as media:
         os.environ["MEDIA_ROOT"] = media
         import django
-        from django.core.management import call_command
 
         django.setup()
-        call_command("migrate", verbosity=0)
-        figures = run_comparison(args.rows, Path(media))
+        from bench._database import own_database
+
+        with own_database("bench_import_compare"):
+            figures = run_comparison(args.rows, Path(media))
     print(report(figures))
 
 

@@ -7,8 +7,8 @@ the same file into a bare table.
 
     .venv/bin/python bench/import_contacts.py [--rows 1000000]
 
-It works in a fresh database `bsg_bench_import` on the server named by DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/...), dropped and created again on every run.
+It works in a database of its own beside DATABASE_URL's (`<name>_bench_import`, created and
+migrated at the start and dropped at the end: bench/_database.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "bsg_bench_import"
 INVALID_SHARE = 0.05
 DUPLICATE_SHARE = 0.05
 CITIES = ["Kyiv", "Lviv", "Odesa", "Kharkiv", "Dnipro", "Київ", "Львів", "Zaporizhzhia"]
@@ -204,43 +203,22 @@ def report(figures: dict[str, float]) -> str:
     )
 
 
-def _fresh_database() -> None:
-    import environ
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    config = environ.Env.db_url_config(url)
-    server = {
-        "host": config.get("HOST") or "127.0.0.1",
-        "port": config.get("PORT") or 5432,
-        "user": config.get("USER") or "postgres",
-        "password": config.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    user = server["user"] + (f":{server['password']}" if server["password"] else "")
-    os.environ["DATABASE_URL"] = (
-        f"postgres://{user}@{server['host']}:{server['port']}/{BENCH_DATABASE}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    _fresh_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     with tempfile.TemporaryDirectory() as media:
         os.environ["MEDIA_ROOT"] = media
         import django
-        from django.core.management import call_command
 
         django.setup()
-        call_command("migrate", verbosity=0)
-        figures = run_benchmark(args.rows, Path(media))
+        from bench._database import own_database
+
+        with own_database("bench_import"):
+            figures = run_benchmark(args.rows, Path(media))
     print(report(figures))
 
 

@@ -9,8 +9,9 @@ deleted afterwards.
 
     .venv/bin/python bench/send_plan.py [--recipients 1000000] [--keep]
 
-Needs DATABASE_URL pointing at PostgreSQL (the Makefile's TEST_ENV does). Fails (exit 1) when
-the plan takes 60 s or more.
+Needs DATABASE_URL pointing at PostgreSQL (the Makefile's TEST_ENV does); runs in a database
+of its own beside it (`<name>_bench_send_plan`, bench/_database.py), dropped at the end unless
+--keep. Fails (exit 1) when the plan takes 60 s or more.
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.conf import settings
 
+    from bench._database import own_database
     from bsg.sandbox.server import SandboxConfig, SandboxServer
 
     key = "bench_send_plan_key"
@@ -184,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.start()
     settings.BSG_API_URL, settings.BSG_API_KEY = sandbox.url, key
     try:
-        figures = run(recipients=args.recipients, keep=args.keep)
+        with own_database("bench_send_plan", keep=args.keep):
+            figures = run(recipients=args.recipients, keep=args.keep)
     finally:
         sandbox.shutdown()
     print(json.dumps(figures, indent=1, ensure_ascii=False))
