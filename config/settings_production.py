@@ -28,3 +28,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CAMPAIGN_LIST_CACHE_SECONDS = env.int("CAMPAIGN_LIST_CACHE_SECONDS", default=2)
 # The detail page's parts panel, kept under a fingerprint of its data (campaigns.views).
 CAMPAIGN_PARTS_CACHE_SECONDS = env.int("CAMPAIGN_PARTS_CACHE_SECONDS", default=300)
+
+# `manage.py collectstatic` writes STATIC_ROOT with a gzip and a Brotli copy of each file, and
+# WhiteNoise (config.settings' MIDDLEWARE) serves them from gunicorn, so pages have their CSS and
+# htmx without a proxy serving /static/.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
