@@ -311,8 +311,8 @@ def _soak(stack: Stack, args: argparse.Namespace, started: float) -> int:
         while stops and stops[0][0] <= now:
             _stop(heapq.heappop(stops)[1], setup, run)
         if stack.worker is not None and stack.worker.poll() is not None:
-            # Died by itself (Celery 5.7 with kombu 5.7 exits on "Unrecoverable error" when
-            # Redis goes away): restarted as systemd's Restart=always would.
+            # Died by itself (kombu 5.7 did when Redis went away under a running task, before
+            # config/broker.py): restarted as systemd's Restart=always would, and counted.
             run.died.append(f"worker exited with {stack.worker.returncode}")
             time.sleep(1)
             stack.start_worker()

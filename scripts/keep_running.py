@@ -1,9 +1,9 @@
 """Run a command and start it again whenever it exits on its own, as a process supervisor does.
 
-`make run` wraps the Celery worker in it: with Celery 5.7 / kombu 5.7 a worker can exit when
-Redis restarts under it ("Unrecoverable error" in restore_unacked; seen by bench/soak_system.py),
-and honcho would then stop every process. A signal to this script (Ctrl-C, honcho's SIGTERM)
-is passed on to the command and ends both.
+`make run` wraps the Celery worker in it: honcho stops every process when one exits, and a
+worker can still end on its own (kombu 5.7 did on every Redis restart under a running task until
+config/broker.py contained it; an out-of-memory kill would too). A signal to this script
+(Ctrl-C, honcho's SIGTERM) is passed on to the command and ends both.
 
     python scripts/keep_running.py [--delay SECONDS] -- COMMAND [ARG ...]
 """
