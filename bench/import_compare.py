@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -212,19 +209,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
-
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    with tempfile.TemporaryDirectory() as media:
-        os.environ["MEDIA_ROOT"] = media
-        import django
-
-        django.setup()
-        from bench._database import own_database
-
-        with own_database("bench_import_compare"):
-            figures = run_comparison(args.rows, Path(media))
-    print(report(figures))
+    bench = _import_contacts_bench()
+    print(report(bench.run_set_up("bench_import_compare", run_comparison, args.rows)))
 
 
 if __name__ == "__main__":

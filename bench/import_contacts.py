@@ -203,11 +203,9 @@ def report(figures: dict[str, float]) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
-
+def run_set_up(suffix: str, work, rows: int) -> dict:
+    """`work(rows, folder)` with Django set up: a database of its own (`<name>_<suffix>`) and a
+    temporary MEDIA_ROOT, the folder the uploads and reports go to, as on the import pages."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     with tempfile.TemporaryDirectory() as media:
@@ -217,9 +215,15 @@ def main() -> None:
         django.setup()
         from bench._database import own_database
 
-        with own_database("bench_import"):
-            figures = run_benchmark(args.rows, Path(media))
-    print(report(figures))
+        with own_database(suffix):
+            return work(rows, Path(media))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(report(run_set_up("bench_import", run_benchmark, args.rows)))
 
 
 if __name__ == "__main__":

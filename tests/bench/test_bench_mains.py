@@ -26,6 +26,8 @@ pytestmark = pytest.mark.skipif(
         ("engine_poll.py", ["--parts", "5"], '"api_calls"'),
         ("engine_submit.py", ["--recipients", "300"], '"total_seconds"'),
         ("send_plan.py", ["--recipients", "300"], '"plan_seconds"'),
+        ("import_contacts.py", ["--rows", "2000"], "rows/s"),
+        ("import_compare.py", ["--rows", "400"], "figure: ours x times faster"),
     ],
 )
 def test_the_benchmark_runs_from_its_command_line_in_a_database_of_its_own(
