@@ -567,8 +567,8 @@ def test_duplicates_are_exact_however_often_the_seen_numbers_guess_wrong(
     assert all(staged[n] is None for n in range(2, 42))
 
 
-def test_the_rejected_rows_come_from_the_rows_set_aside_while_staging(tmp_path, monkeypatch):
-    path = write(tmp_path, "basic.csv", BASIC)
+def analyse_counting_file_reads(path, monkeypatch) -> tuple:
+    """Upload, map and analyse the file; also returns one entry per time the file was read."""
     contact_import = upload(path)
     services.contact_import_confirm_mapping(
         import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
@@ -578,8 +578,12 @@ def test_the_rejected_rows_come_from_the_rows_set_aside_while_staging(tmp_path, 
     monkeypatch.setattr(
         engine, "iter_rows", lambda *a, **k: reads.append(1) or real_iter_rows(*a, **k)
     )
+    return services.contact_import_analyse(import_id=contact_import.pk), reads
 
-    contact_import = services.contact_import_analyse(import_id=contact_import.pk)
+
+def test_the_rejected_rows_come_from_the_rows_set_aside_while_staging(tmp_path, monkeypatch):
+    path = write(tmp_path, "basic.csv", BASIC)
+    contact_import, reads = analyse_counting_file_reads(path, monkeypatch)
 
     assert reads == [1]  # staging read the file; the report did not read it again
     assert [row[3:] for row in rejected_rows(contact_import)[1:]] == [
@@ -593,17 +597,7 @@ def test_the_rejected_rows_come_from_the_rows_set_aside_while_staging(tmp_path, 
 def test_rows_only_postgresql_rejects_make_the_report_read_the_file_again(tmp_path, monkeypatch):
     long_name = "x" * 201
     path = write(tmp_path, "long.csv", f"phone,name\n380931234567,ok\n380501234567,{long_name}\n")
-    contact_import = upload(path)
-    services.contact_import_confirm_mapping(
-        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
-    )
-    reads = []
-    real_iter_rows = engine.iter_rows
-    monkeypatch.setattr(
-        engine, "iter_rows", lambda *a, **k: reads.append(1) or real_iter_rows(*a, **k)
-    )
-
-    contact_import = services.contact_import_analyse(import_id=contact_import.pk)
+    contact_import, reads = analyse_counting_file_reads(path, monkeypatch)
 
     assert reads == [1, 1]
     assert rejected_rows(contact_import)[1:] == [
