@@ -1,8 +1,8 @@
 """Time one poll cycle of the campaign engine over many live parts (default 1,000).
 
 Creates N BSG campaigns in an in-process sandbox whose clock is frozen (so they stay live),
-links each to a submitted part here, then times one `campaigns.engine.engine_poll` and counts
-the BSG API calls it made, from the sandbox's request log. The target (issue 5): at most
+links each to a submitted part here, then times one `campaigns.engine.poll.engine_poll` and
+counts the BSG API calls it made, from the sandbox's request log. The target (issue 5): at most
 ceil(N / 500) + 1 calls (E5 pages of 500, plus one spare) and under 5 s. Per-recipient reads
 (E9) are a separate, rate-limited step and are not due for these parts. Everything it created
 is deleted afterwards.
@@ -41,11 +41,11 @@ def run(*, parts: int, sandbox) -> dict:
     from django.utils import timezone
 
     from bsg.client import Recipient as BsgRecipient
-    from campaigns import engine
+    from campaigns.engine import poll
     from campaigns.models import Campaign, CampaignPart
+    from config.bsg import bsg_client
 
     sandbox.state.clock.freeze()
-    client = engine.bsg_client()
     campaign = Campaign.objects.create(
         name="bench engine poll",
         sms_mode="numbers",
@@ -56,10 +56,16 @@ def run(*, parts: int, sandbox) -> dict:
     try:
         now = timezone.now()
         rows = []
-        for number in range(1, parts + 1):
-            answer = client.sms_send(
-                phones=[BsgRecipient(number=f"38050{8000000 + number}")], text="x", sender="Bench"
-            )
+        with bsg_client() as client:
+            answers = [
+                client.sms_send(
+                    phones=[BsgRecipient(number=f"38050{8000000 + number}")],
+                    text="x",
+                    sender="Bench",
+                )
+                for number in range(1, parts + 1)
+            ]
+        for number, answer in enumerate(answers, start=1):
             rows.append(
                 CampaignPart(
                     campaign=campaign,
@@ -72,14 +78,13 @@ def run(*, parts: int, sandbox) -> dict:
                 )
             )
         CampaignPart.objects.bulk_create(rows)
-        cache.delete(engine.POLL_LOCK_KEY)
+        cache.delete(poll.POLL_LOCK_KEY)
         before = len(sandbox.state.requests)
         started = time.perf_counter()
-        report = engine.engine_poll()
+        report = poll.engine_poll()
         seconds = time.perf_counter() - started
         requests = sandbox.state.requests[before:]
     finally:
-        client.close()
         campaign.delete()
     api = [r for r in requests if r["path"].startswith("/api/") and "auth" not in r["path"]]
     return {

@@ -1,8 +1,8 @@
 """Time the engine on a large personalised SMS campaign (default 1,000,000 contacts).
 
 Loads the contacts as bench/send_plan.py does (PostgreSQL COPY, 1% do-not-contact), then times
-`campaigns.engine.campaign_dispatch` (resolve, render and count every recipient, write the
-ledger by COPY, cut it into parts of 10,000) and `part_submit` of every part against a BSG
+`campaigns.engine.dispatch.campaign_dispatch` (resolve, render and count every recipient, write
+the ledger by COPY, cut it into parts of 10,000) and `part_submit` of every part against a BSG
 sandbox. Everything it created is deleted afterwards.
 
     .venv/bin/python bench/engine_submit.py [--recipients 1000000] [--sandbox-in-process]
@@ -75,7 +75,7 @@ class _WaitTimer:
 
 def run(*, recipients: int, seed: int = 7) -> dict:
     from bench.send_plan import TEXT, _cleanup, _load
-    from campaigns import engine
+    from campaigns.engine import dispatch, submit
     from campaigns.models import Campaign, CampaignPart
 
     list_id, _ = _load(recipients, seed)
@@ -91,11 +91,11 @@ def run(*, recipients: int, seed: int = 7) -> dict:
         )
         campaign.lists.set([list_id])
         started = time.perf_counter()
-        result = engine.campaign_dispatch(campaign_id=campaign.pk)
+        result = dispatch.campaign_dispatch(campaign_id=campaign.pk)
         dispatched = time.perf_counter() - started
         waited_in_dispatch = timer.seconds
         for part_id in result.part_ids:
-            outcome = engine.part_submit(part_id=part_id)
+            outcome = submit.part_submit(part_id=part_id)
             if outcome is None or outcome.state != CampaignPart.State.SUBMITTED:
                 raise RuntimeError(f"part {part_id} not submitted: {outcome}")
         seconds = time.perf_counter() - started

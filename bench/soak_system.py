@@ -22,7 +22,7 @@ checks, and exits 1 on any violation:
 - zero lost campaigns: every campaign asked to send reached BSG (each BSG campaign linked to
   exactly one part, with exactly that part's reference ids) or carries a reason; no BSG
   campaign of ours unknown to the dashboard;
-- the dashboard's figures (engine.campaign_totals: recipients, sent, delivered, price, and each
+- the dashboard's figures (selectors.campaign_totals: recipients, sent, delivered, price, and each
   part's BSG status) equal the sandbox's own.
 
     .venv/bin/python bench/soak_system.py [--minutes 30] [--seed 1] [--create-every 1.5]
@@ -434,13 +434,8 @@ def _create(rng: random.Random, index: int, setup: Setup, run: Run) -> int | Non
                     run.refused[saved.pk] = reason
                     return None
                 services.campaign_approve(campaign_id=saved.pk, user=approver)
-    except (services.CampaignInvalid, services.CampaignNotEditable, ValidationError) as refusal:
-        reason = (
-            "; ".join(refusal.problems.all_messages())
-            if isinstance(refusal, services.CampaignInvalid)
-            else "; ".join(getattr(refusal, "messages", [str(refusal)]))
-        )
-        run.refused[campaign.pk] = reason or "refused without a reason"
+    except ValidationError as refusal:
+        run.refused[campaign.pk] = services.refusal_text(refusal) or "refused without a reason"
         return None
     except Exception as error:  # the page would show a server error
         run.errors[f"create: {type(error).__name__}: {str(error)[:80]}"] += 1
@@ -454,13 +449,15 @@ def _create(rng: random.Random, index: int, setup: Setup, run: Run) -> int | Non
 
 
 def _stop(campaign_id: int, setup: Setup, run: Run) -> None:
-    from campaigns import engine
+    from django.core.exceptions import ValidationError
+
+    from campaigns.engine.stop import campaign_stop
 
     try:
-        report = engine.campaign_stop(campaign_id=campaign_id, user=setup.approver)
-    except engine.EngineRefused as refusal:
+        report = campaign_stop(campaign_id=campaign_id, user=setup.approver)
+    except ValidationError as refusal:
         run.stops["refused"] += 1
-        run.stop_refusals.append(f"{campaign_id}: {refusal}")
+        run.stop_refusals.append(f"{campaign_id}: {' '.join(refusal.messages)}")
         return
     except Exception as error:
         run.errors[f"stop: {type(error).__name__}: {str(error)[:80]}"] += 1
@@ -530,7 +527,7 @@ def _progress(started: float, run: Run, send_log: SendLog, stack: Stack) -> None
 def _check(stack: Stack, run: Run, send_log: SendLog, drained: bool) -> list[str]:
     from bsg.client import BsgClient, InMemoryTokenStore
     from bsg.errors import BsgError
-    from campaigns import engine
+    from campaigns import selectors
     from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 
     State, Status = CampaignPart.State, Campaign.Status
@@ -634,7 +631,7 @@ def _check(stack: Stack, run: Run, send_log: SendLog, drained: bool) -> list[str
             submitted = [p for p in parts_of.get(campaign_id, []) if p.state == State.SUBMITTED]
             if not submitted:
                 continue
-            totals = engine.campaign_totals(campaign_id=campaign_id)
+            totals = selectors.campaign_totals(campaign_id=campaign_id)
             expected = {"sent": 0, "delivered": 0, "price": Decimal(0)}
             recipients = 0
             for part in submitted:

@@ -9,6 +9,7 @@ The actions call the same engine and service functions as the pages.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 from django.urls import reverse
@@ -17,7 +18,8 @@ from django.utils.html import format_html
 from audit.admin import AuditedModelAdmin
 from bsg.errors import BsgError
 
-from . import engine, services
+from . import services
+from .engine import poll, stop
 from .models import (
     Campaign,
     CampaignEvent,
@@ -199,10 +201,12 @@ class CampaignAdmin(AuditedModelAdmin):
     def stop_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset.order_by("pk"):
             try:
-                report = engine.campaign_stop(campaign_id=campaign.pk, user=request.user)
-            except engine.EngineRefused as refusal:
+                report = stop.campaign_stop(campaign_id=campaign.pk, user=request.user)
+            except ValidationError as refusal:
                 self.message_user(
-                    request, format_html("{}: {}", self._link(campaign), refusal), messages.WARNING
+                    request,
+                    format_html("{}: {}", self._link(campaign), services.refusal_text(refusal)),
+                    messages.WARNING,
                 )
                 continue
             if report.cancelled_locally:
@@ -219,7 +223,7 @@ class CampaignAdmin(AuditedModelAdmin):
     def refresh_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset.order_by("pk"):
             try:
-                report = engine.campaigns_poll_now(campaign_ids=[campaign.pk])
+                report = poll.campaigns_poll_now(campaign_ids=[campaign.pk])
             except BsgError as error:
                 self.message_user(
                     request,

@@ -158,8 +158,14 @@ class _CampaignForm(forms.ModelForm):
         list_ids = sorted(contact_list.id for contact_list in cleaned.get("lists") or [])
         return campaign, list_ids
 
-    def show_problems(self, problems: services.Problems) -> None:
-        for name, messages in problems.errors.items():
+    def show_problems(self, refusal: forms.ValidationError) -> None:
+        """A service's refusal beside the fields it names (RCS cards' go to the card forms)."""
+        if not hasattr(refusal, "error_dict"):
+            self.add_error(None, refusal.messages)
+            return
+        for name, messages in refusal.message_dict.items():
+            if name.startswith(services.CARD_ERROR_PREFIX):
+                continue
             target = name if name in self.fields else None
             for message in messages:
                 self.add_error(target, message)
@@ -348,18 +354,23 @@ class _BaseCardFormSet(forms.BaseFormSet):
     def cards(self) -> list[dict]:
         return [card for form in self.forms if (card := form.card()) is not None]
 
-    def show_problems(self, problems: services.Problems) -> None:
+    def show_problems(self, refusal: forms.ValidationError) -> None:
         """Card errors next to their fields; card indexes count only non-empty cards."""
+        if not hasattr(refusal, "error_dict"):
+            return
         filled = [form for form in self.forms if form.card() is not None]
-        for index, errors in problems.cards.items():
-            if index >= len(filled):
+        for key, messages in refusal.message_dict.items():
+            if not key.startswith(services.CARD_ERROR_PREFIX):
                 continue
-            form = filled[index]
-            for name, messages in errors.items():
-                target = f"{name}_target" if name.startswith("suggestion_") else name
-                target = target if target in form.fields else None
-                for message in messages:
-                    form.add_error(target, message)
+            index_text, name = key.removeprefix(services.CARD_ERROR_PREFIX).split("-", 1)
+            if int(index_text) >= len(filled):
+                continue
+            form = filled[int(index_text)]
+            target = f"{name}_target" if name.startswith("suggestion_") else name
+            target = target if target in form.fields else None
+            for message in messages:
+                # Beside the card's own field the "Card N:" that the flash message needs is noise.
+                form.add_error(target, message.split(": ", 1)[-1])
 
 
 CardFormSet = forms.formset_factory(

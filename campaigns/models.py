@@ -5,7 +5,7 @@ A campaign is composed here and handed to the engine (issue 5) by `campaign_requ
 per recipient): nothing here holds recipients or BSG ids, so it never has to reshape them.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -95,6 +95,11 @@ class Campaign(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # The engine's: when the ledger was resolved, and who stopped the campaign and when.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The whole ledger is written: only then are its parts submitted (the engine's dispatch).
+    ledger_resolved_at = models.DateTimeField(null=True, blank=True)
+    # Tries at resolving the ledger (a lost worker's is taken again), and why the last failed.
+    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    dispatch_error = models.TextField(blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     stopped_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -221,6 +226,25 @@ class Campaign(models.Model):
     @property
     def uses_lists(self) -> bool:
         return self.is_rcs or self.sms_mode != self.SmsMode.NUMBERS
+
+    @property
+    def sends_to_bsg_groups(self) -> bool:
+        """Goes out through BSG's sms/send-groups: BSG sends to whole contact-book groups."""
+        return self.is_sms and self.sms_mode == self.SmsMode.GROUPS and not self.retry_of_id
+
+    @property
+    def sends_with_reference_ids(self) -> bool:
+        """Each recipient goes to BSG with our reference id (every method but SMS to BSG
+        groups, which names groups, not people): reconcile and poll find messages by it."""
+        return bool(self.retry_of_id or self.is_rcs or self.sms_mode != self.SmsMode.GROUPS)
+
+    def is_due(self, *, now: datetime) -> bool:
+        """Ready now, or scheduled and due here, or scheduled at BSG (handed over at once)."""
+        if self.status == self.Status.READY:
+            return True
+        if self.status != self.Status.SCHEDULED:
+            return False
+        return self.bsg_schedules or self.start_at is None or self.start_at <= now
 
 
 class SavedSender(models.Model):
@@ -394,6 +418,9 @@ class CampaignPart(models.Model):
     # duplicates then means "the earlier attempt got through", not "rejected".
     outcome_was_unknown = models.BooleanField(default=False)
     reconcile_tries = models.PositiveSmallIntegerField(default=0)
+    # Polls whose read of the ended part's breakdown (E8 detail) failed: bounded, so a detail
+    # BSG never gives cannot keep the campaign "sending" (ENGINE_DETAIL_MAX_TRIES).
+    detail_tries = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -433,6 +460,12 @@ class CampaignPart(models.Model):
         if self.state == self.State.SUBMITTED:
             return self.is_bsg_terminal
         return self.state in {self.State.REJECTED, self.State.CANCELLED}
+
+
+# Recipient statuses (E9 message statuses, lower-cased) that count as failed ("retry failed
+# only" sends to these again) and as delivered.
+FAILED_MESSAGE_STATUSES = frozenset({"undelivered", "expired", "failed", "rejected", "unknown"})
+DELIVERED_MESSAGE_STATUSES = frozenset({"delivered", "read"})
 
 
 class Recipient(models.Model):

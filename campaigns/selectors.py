@@ -1,13 +1,17 @@
 """Reads for the campaigns app. Calls to BSG that only read live here, behind a short cache."""
 
+import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -17,14 +21,18 @@ from bsg import rules
 from bsg.errors import BsgError
 from bsg.schemas import Balance
 from config.bsg import bsg_client
-from contacts.models import ContactImport, ListMembership
+from contacts.csvsafe import neutralise_cell
+from contacts.models import ContactImport, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_contacts, audience_summary, do_not_contact_phones
 
 from .models import (
+    DELIVERED_MESSAGE_STATUSES,
+    FAILED_MESSAGE_STATUSES,
     Campaign,
     CampaignEvent,
     CampaignPart,
+    CampaignSchedule,
     CampaignSnapshot,
     Recipient,
     SavedSender,
@@ -53,7 +61,8 @@ def bsg_account_state() -> AccountState:
     if cached is not None:
         return cached
     try:
-        state = AccountState(balance=bsg_client().balance(), error=None)
+        with bsg_client() as client:
+            state = AccountState(balance=client.balance(), error=None)
     except BsgError as error:
         # Not cached: the next view tries again, so a sandbox that starts late is seen at once.
         return AccountState(balance=None, error=str(error))
@@ -940,3 +949,95 @@ def _approval_shown(key: str, value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+# --- the ledger and the engine's figures, read ------------------------------------------------
+
+LEDGER_CSV_BATCH = 5_000
+
+
+def campaign_totals(*, campaign_id: int) -> dict[str, Any]:
+    totals = CampaignPart.objects.filter(campaign_id=campaign_id).aggregate(
+        recipients=Sum("recipients"),
+        sent=Sum("sent"),
+        delivered=Sum("delivered"),
+        price=Sum("price"),
+    )
+    return {k: v or 0 for k, v in totals.items()}
+
+
+def ledger_csv_rows(*, campaign_id: int) -> Iterator[str]:
+    """The ledger as CSV lines: who did and did not receive the campaign, and why."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(["phone", "part", "reference_id", "received", "status", "reason", "sms_parts"])
+    parts = {p.pk: p for p in CampaignPart.objects.filter(campaign_id=campaign_id)}
+    rows = (
+        Recipient.objects.filter(campaign_id=campaign_id)
+        .order_by("seq")
+        .values_list("phone", "part_id", "reference_id", "status", "sms_parts")
+    )
+    for phone, part_id, reference, status, sms_parts in rows.iterator(chunk_size=LEDGER_CSV_BATCH):
+        part = parts[part_id]
+        received = "yes" if status in ("delivered", "read") else "no"
+        if part.state != CampaignPart.State.SUBMITTED:
+            reason = f"part {part.get_state_display().lower()}" + (
+                f": {part.error}" if part.error else ""
+            )
+        else:
+            reason = status or "no report yet"
+        # Digits without "+": a leading "+" would make a spreadsheet read the cell as a formula.
+        yield line(
+            [phone, part.number, reference, received, status, neutralise_cell(reason), sms_parts]
+        )
+
+
+def campaign_failure_figures(*, campaign_id: int) -> tuple[int, int]:
+    """(messages with a final status, of which failed) in the campaign's ledger."""
+    figures = Recipient.objects.filter(
+        campaign_id=campaign_id,
+        status__in=FAILED_MESSAGE_STATUSES | DELIVERED_MESSAGE_STATUSES,
+    ).aggregate(final=Count("id"), failed=Count("id", filter=Q(status__in=FAILED_MESSAGE_STATUSES)))
+    return figures["final"] or 0, figures["failed"] or 0
+
+
+def repeated_failures(*, campaign_id: int, min_campaigns: int | None = None) -> dict[str, int]:
+    """Phones that failed in this campaign and in at least `min_campaigns` campaigns in all,
+    not yet on the do-not-contact list: {phone: campaigns failed in}."""
+    threshold = min_campaigns or settings.ENGINE_DNC_AFTER_FAILURES
+    failed_here = Recipient.objects.filter(
+        campaign_id=campaign_id, status__in=FAILED_MESSAGE_STATUSES
+    ).values("phone")
+    rows = (
+        Recipient.objects.filter(status__in=FAILED_MESSAGE_STATUSES, phone__in=failed_here)
+        .exclude(phone__in=DoNotContact.objects.values("phone"))
+        .values("phone")
+        .annotate(campaigns=Count("campaign_id", distinct=True))
+        .filter(campaigns__gte=threshold)
+        .order_by("phone")
+    )
+    return {row["phone"]: row["campaigns"] for row in rows}
+
+
+def campaign_schedules() -> list[CampaignSchedule]:
+    return list(
+        CampaignSchedule.objects.select_related("template", "periodic_task__crontab").annotate(
+            run_count=Count("runs")
+        )
+    )
+
+
+def schedule_template_choices() -> list[Campaign]:
+    """Campaigns a recurring schedule can copy: ours, sending to lists, not a run's copy."""
+    return [
+        c
+        for c in Campaign.objects.filter(created_elsewhere=False, schedule__isnull=True)[:200]
+        if c.uses_lists
+    ]

@@ -258,8 +258,7 @@ def _bsg_figures(
         "balance_error": "",
         "balance_covers": None,
     }
-    client = bsg_client()
-    try:
+    with bsg_client() as client:
         if campaign.is_rcs:
             figures["price_error"] = (
                 "BSG estimates SMS prices only; it gives an RCS campaign's price when the "
@@ -287,8 +286,6 @@ def _bsg_figures(
                 # A postpaid account may go below zero down to its credit (E11 "credit").
                 available = balance.balance + (balance.credit or 0)
                 figures["balance_covers"] = Decimal(price["amount"]) <= available
-    finally:
-        client.close()
     return figures
 
 

@@ -43,9 +43,11 @@ from bsg.rules import (
 from config.bsg import bsg_client
 from contacts.models import Contact, ContactList
 from contacts.phones import InvalidPhone, normalize_phone
-from contacts.selectors import fields_by_reference
+from contacts.selectors import audience_summary, fields_by_reference
 
 from . import rendering, selectors
+from .engine.enqueue import campaign_enqueue_dispatch
+from .engine.events import event_record, person_or_none
 from .models import Campaign, CampaignEvent, SendPlan, TestSend
 
 logger = logging.getLogger(__name__)
@@ -66,18 +68,6 @@ SCHEDULE_PAST_TOLERANCE = timedelta(minutes=1)
 # Audiences up to this size are planned in the request (a second or so); bigger ones by a task
 # whose progress the page polls.
 SEND_PLAN_INLINE_MAX = 20_000
-
-
-class CampaignNotEditable(Exception):
-    """The campaign has left the draft state (asked to send, or taken by the engine)."""
-
-
-class CampaignInvalid(Exception):
-    """Sending was refused; `problems` says why, field by field."""
-
-    def __init__(self, problems: Problems) -> None:
-        super().__init__("; ".join(problems.all_messages()))
-        self.problems = problems
 
 
 @dataclass
@@ -110,6 +100,25 @@ class Problems:
         for index, card in sorted(self.cards.items()):
             messages += [f"Card {index + 1}: {m}" for ms in card.values() for m in ms]
         return messages
+
+    def refusal(self) -> ValidationError:
+        """The one refusal type, field by field: the composer's field names, and RCS card
+        fields as `card-<index>-<field>` (the card formset's own prefix)."""
+        errors = {name: list(messages) for name, messages in self.errors.items()}
+        for index, card in self.cards.items():
+            for name, messages in card.items():
+                errors[f"{CARD_ERROR_PREFIX}{index}-{name}"] = [
+                    f"Card {index + 1}: {m}" for m in messages
+                ]
+        return ValidationError(errors)
+
+
+CARD_ERROR_PREFIX = "card-"
+
+
+def refusal_text(refusal: ValidationError) -> str:
+    """A refusal as one line for a flash message or a command's output."""
+    return " ".join(refusal.messages)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -176,6 +185,22 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
             problems.add("pasted_numbers", "Paste or type at least one phone number.")
         return
     _check_lists(problems, list_ids, need_bsg_group=mode == Campaign.SmsMode.GROUPS)
+    if mode == Campaign.SmsMode.GROUPS and list_ids:
+        problems.add("sms_mode", groups_size_refusal(list_ids=list_ids))
+
+
+def groups_size_refusal(*, list_ids: list[int]) -> str:
+    """BSG's sms/send-groups takes at most 10,000 contacts in one campaign
+    (sms-send-groups.txt) and cannot be split: a group is sent whole. "To contact lists"
+    sends from here in parts of 10,000, so it has no such limit."""
+    members = audience_summary(list_ids=list_ids).members
+    if members <= rules.MAX_SMS_RECIPIENTS:
+        return ""
+    return (
+        f"The chosen lists have {members:,} contacts; BSG sends at most "
+        f"{rules.MAX_SMS_RECIPIENTS:,} to contact-book groups in one campaign. Choose "
+        "“To contact lists, personalised here”, which sends them in parts."
+    )
 
 
 def _render_mode(sms_mode: str) -> str:
@@ -355,7 +380,7 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
         if campaign.pk:
             current = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
             if current is None or not current.is_editable:
-                raise CampaignNotEditable(
+                raise ValidationError(
                     "This campaign has been asked to send and can no longer be edited; "
                     "duplicate it to change it."
                 )
@@ -403,7 +428,7 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
         copy.approval_snapshot = {}
         copy.sent_back_reason = ""
         copy.duplicated_from = original
-        copy.created_by = user if user is not None and user.is_authenticated else None
+        copy.created_by = person_or_none(user)
         copy.save(force_insert=True)
         copy.lists.set(list_ids)
         audit_record(
@@ -467,9 +492,7 @@ def campaign_request_send(
     """
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status != from_status:
-        raise CampaignNotEditable(
-            f"The campaign is already {campaign.get_status_display().lower()}."
-        )
+        raise ValidationError(f"The campaign is already {campaign.get_status_display().lower()}.")
     now = timezone.now()
     _raise_unless_sendable(
         campaign=campaign, when=when, now=now, require_fresh_plan=require_fresh_plan
@@ -482,11 +505,11 @@ def campaign_request_send(
             status=status,
             start_at=when,
             send_requested_at=now,
-            send_requested_by=user if user is not None and user.is_authenticated else None,
+            send_requested_by=person_or_none(user),
             updated_at=now,
         )
         if changed != 1:
-            raise CampaignNotEditable(
+            raise ValidationError(
                 "The campaign changed while it was being checked; look at it again and resend."
             )
         audit_record(
@@ -500,16 +523,14 @@ def campaign_request_send(
         )
     logger.info("campaign %s: send requested (%s, start %s)", campaign.pk, status, when)
     # Saved first; the engine's task is queued once this commits (or found by the sweep).
-    from . import engine
-
-    engine.campaign_enqueue_dispatch(campaign_id=campaign.pk)
+    campaign_enqueue_dispatch(campaign_id=campaign.pk)
     return Campaign.objects.get(pk=campaign.pk)
 
 
 def _raise_unless_sendable(
     *, campaign: Campaign, when: datetime | None, now: datetime, require_fresh_plan: bool
 ) -> None:
-    """CampaignInvalid unless the campaign could be sent (or scheduled at `when`) as it is."""
+    """ValidationError unless the campaign could be sent (or scheduled at `when`) as it is."""
     list_ids = selectors.campaign_list_ids(campaign=campaign)
     problems = campaign_check(
         campaign=campaign, list_ids=list_ids, when=when, schedule=when is not None, now=now
@@ -532,7 +553,7 @@ def _raise_unless_sendable(
                     "personalised (see the send plan); shorten the text or the field values.",
                 )
     if problems:
-        raise CampaignInvalid(problems)
+        raise problems.refusal()
 
 
 def campaign_unschedule(*, campaign_id: int) -> Campaign:
@@ -554,7 +575,7 @@ def campaign_unschedule(*, campaign_id: int) -> Campaign:
             updated_at=timezone.now(),
         )
         if changed != 1 or before is None:
-            raise CampaignNotEditable(
+            raise ValidationError(
                 "The campaign is no longer waiting to send; it cannot be undone here."
             )
         audit_record(
@@ -583,7 +604,7 @@ def send_plan_request(*, campaign_id: int, user: User) -> SendPlan:
         campaign=campaign,
         fingerprint=campaign_fingerprint(campaign=campaign),
         recipients_total=counts.recipients,
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=person_or_none(user),
     )
     if counts.recipients <= SEND_PLAN_INLINE_MAX:
         sendplan.send_plan_compute(plan_id=plan.pk)
@@ -633,7 +654,7 @@ def campaign_test_send(
             problems.add("rcs_cards", "Add at least one card.")
         text = campaign.rcs_cards[0].get("text", "") if campaign.rcs_cards else ""
     if problems:
-        raise CampaignInvalid(problems)
+        raise problems.refusal()
 
     test = TestSend(
         campaign=campaign,
@@ -641,33 +662,33 @@ def campaign_test_send(
         contact=contact,
         text=text,
         bsg_method=_test_method(campaign),
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=person_or_none(user),
     )
-    client = bsg_client()
     try:
-        if campaign.is_rcs:
-            answer = client.rcs_send(
-                phones=[Recipient(number=number)],
-                sender=campaign.rcs_agent,
-                cards=rcs_cards_for_client(campaign.rcs_cards),
-                sms_fallback=_fallback_for_client(campaign),
-                check_stop_list=campaign.rcs_check_stop_list,
-                validity=campaign.validity_hours,
-            )
-        elif campaign.sms_mode == Campaign.SmsMode.NUMBERS:
-            answer = client.sms_send(
-                phones=[Recipient(number=number)],
-                text=text,
-                sender=campaign.sender,
-                validity=campaign.validity_hours,
-                tariff_code=campaign.tariff_code,
-            )
-        else:
-            answer = client.sms_send_individual(
-                messages=[IndividualMessage(phone=number, text=text, sender=campaign.sender)],
-                validity=campaign.validity_hours,
-                tariff_code=campaign.tariff_code,
-            )
+        with bsg_client() as client:
+            if campaign.is_rcs:
+                answer = client.rcs_send(
+                    phones=[Recipient(number=number)],
+                    sender=campaign.rcs_agent,
+                    cards=rcs_cards_for_client(campaign.rcs_cards),
+                    sms_fallback=sms_fallback_for_client(campaign),
+                    check_stop_list=campaign.rcs_check_stop_list,
+                    validity=campaign.validity_hours,
+                )
+            elif campaign.sms_mode == Campaign.SmsMode.NUMBERS:
+                answer = client.sms_send(
+                    phones=[Recipient(number=number)],
+                    text=text,
+                    sender=campaign.sender,
+                    validity=campaign.validity_hours,
+                    tariff_code=campaign.tariff_code,
+                )
+            else:
+                answer = client.sms_send_individual(
+                    messages=[IndividualMessage(phone=number, text=text, sender=campaign.sender)],
+                    validity=campaign.validity_hours,
+                    tariff_code=campaign.tariff_code,
+                )
     except BsgOutcomeUnknown as error:
         test.error = f"BSG's answer never came, so it may have been sent; not repeated. ({error})"
     except BsgError as error:
@@ -677,8 +698,6 @@ def campaign_test_send(
         test.bsg_status = answer.status or ""
         test.delivered = answer.statistics.delivered
         test.checked_at = timezone.now()
-    finally:
-        client.close()
     with transaction.atomic():
         test.save()
         audit_record(
@@ -702,14 +721,12 @@ def test_send_refresh(*, test_send_id: int) -> TestSend:
     test = TestSend.objects.get(pk=test_send_id)
     if test.is_final or test.bsg_campaign_id is None:
         return test
-    client = bsg_client()
     try:
-        answer = client.campaign_get(campaign_id=test.bsg_campaign_id)
+        with bsg_client() as client:
+            answer = client.campaign_get(campaign_id=test.bsg_campaign_id)
     except BsgError as error:
         logger.info("test send %s: status not read: %s", test.pk, error)
         return test
-    finally:
-        client.close()
     TestSend.objects.filter(pk=test.pk).update(
         bsg_status=answer.status or "",
         delivered=answer.statistics.delivered,
@@ -742,7 +759,7 @@ def rcs_cards_for_client(cards: list[dict[str, Any]]) -> list[RcsCard]:
     return typed
 
 
-def _fallback_for_client(campaign: Campaign) -> SmsFallback | None:
+def sms_fallback_for_client(campaign: Campaign) -> SmsFallback | None:
     if not campaign.fallback_enabled:
         return None
     return SmsFallback(
@@ -779,17 +796,16 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
     """Ask for a draft to be approved, keeping the author's intent: send as soon as approved
     (`when` None) or at `when`. The campaign is checked as for sending, so approvers only see
     campaigns that could go out as they are."""
-    from .engine import _event
 
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status != Campaign.Status.DRAFT:
-        raise CampaignNotEditable(
+        raise ValidationError(
             f"Only a draft can be sent for approval; this one is "
             f"{campaign.get_status_display().lower()}."
         )
     now = timezone.now()
     _raise_unless_sendable(campaign=campaign, when=when, now=now, require_fresh_plan=True)
-    actor = _person(user)
+    actor = person_or_none(user)
     with transaction.atomic():
         changed = Campaign.objects.filter(
             pk=campaign.pk, status=Campaign.Status.DRAFT, updated_at=campaign.updated_at
@@ -802,12 +818,12 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
             updated_at=now,
         )
         if changed != 1:
-            raise CampaignNotEditable(
+            raise ValidationError(
                 "The campaign changed while it was being checked; look at it again and resend."
             )
         campaign.refresh_from_db()
         intent = f"to send at {_when_text(when)}" if when else "to send as soon as approved"
-        _event(
+        event_record(
             campaign.pk,
             CampaignEvent.Kind.APPROVAL_REQUESTED,
             f"Approval requested, {intent}.",
@@ -865,14 +881,13 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
 
 def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
     """Send a campaign waiting for approval back to its author as a draft, saying why."""
-    from .engine import _event
 
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
             "Say why you are sending it back, so its author knows what to change."
         )
-    actor = _person(user)
+    actor = person_or_none(user)
     with transaction.atomic():
         changed = Campaign.objects.filter(
             pk=campaign_id, status=Campaign.Status.AWAITING_APPROVAL
@@ -886,7 +901,7 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
         if changed != 1:
             raise ValidationError("This campaign is not waiting for approval any more.")
         campaign = Campaign.objects.get(pk=campaign_id)
-        _event(campaign.pk, CampaignEvent.Kind.SENT_BACK, f"Sent back: {reason}", user=actor)
+        event_record(campaign.pk, CampaignEvent.Kind.SENT_BACK, f"Sent back: {reason}", user=actor)
         audit_record(
             action="campaign-reject",
             target=campaign,
@@ -917,13 +932,12 @@ def _approval_record(
     *, campaign: Campaign, user: User, send_at: datetime | None, snapshot: dict | None = None
 ) -> None:
     """Remember what was approved (for the next approver's diff), in the event log and audit."""
-    from .engine import _event
 
     if snapshot is None:
         campaign.approval_send_at = send_at
         snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
     before = campaign.approval_snapshot or {}
-    actor = _person(user)
+    actor = person_or_none(user)
     Campaign.objects.filter(pk=campaign.pk).update(
         approved_at=timezone.now(),
         approved_by=actor,
@@ -932,7 +946,7 @@ def _approval_record(
         sent_back_reason="",
     )
     outcome = f"scheduled for {_when_text(send_at)}" if send_at else "sending now"
-    _event(campaign.pk, CampaignEvent.Kind.APPROVED, f"Approved; {outcome}.", user=actor)
+    event_record(campaign.pk, CampaignEvent.Kind.APPROVED, f"Approved; {outcome}.", user=actor)
     changes = {
         change.key: [change.before, change.after]
         for change in selectors.campaign_approval_changes(before=before, after=snapshot)
@@ -949,7 +963,6 @@ def _approval_record(
 def _approval_void_if_edited(*, campaign: Campaign, user: User) -> None:
     """An edit after approval voids it: the next Send asks for approval again, and the approver
     is shown what changed since the approved content (the snapshot is kept for that)."""
-    from .engine import _event
 
     current = selectors.campaign_approval_snapshot(campaign=campaign)
     approved = campaign.approval_snapshot or {}
@@ -963,18 +976,14 @@ def _approval_void_if_edited(*, campaign: Campaign, user: User) -> None:
         return
     Campaign.objects.filter(pk=campaign.pk).update(approved_at=None, approved_by=None)
     campaign.approved_at = campaign.approved_by = None
-    actor = _person(user)
+    actor = person_or_none(user)
     message = f"Approval void: {', '.join(changed).lower()} changed after it was approved."
-    _event(campaign.pk, CampaignEvent.Kind.APPROVAL_VOID, message, user=actor)
+    event_record(campaign.pk, CampaignEvent.Kind.APPROVAL_VOID, message, user=actor)
     audit_record(action="campaign-approval-void", target=campaign, message=message, actor=actor)
 
 
 def _may_approve(user: User) -> bool:
     return user is not None and user.is_authenticated and user.has_perm(APPROVE_PERMISSION)
-
-
-def _person(user: User):
-    return user if user is not None and user.is_authenticated else None
 
 
 def _when_text(when: datetime) -> str:

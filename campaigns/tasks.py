@@ -1,8 +1,11 @@
-"""Celery tasks of the composer: thin, take ids, idempotent (the services compare-and-set)."""
+"""Celery tasks of the campaigns app: thin, take ids, idempotent (the services compare-and-set)."""
 
 from celery import shared_task
 
-from . import engine, sendplan
+from . import sendplan
+from .engine import discovery, dispatch, poll, reconcile, schedules, submit, sweep
+from .engine.enqueue import task_send
+from .models import CampaignPart
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
@@ -11,53 +14,53 @@ def send_plan_compute(plan_id: int) -> None:
     sendplan.send_plan_compute(plan_id=plan_id)
 
 
-# --- the engine (issue 5): each task re-fetches by id and calls one service --------------------
+# --- the engine: each task re-fetches by id and calls one function of it ---------------------
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def campaign_dispatch(campaign_id: int) -> None:
     """Resolve a due campaign's recipients into the ledger and queue its parts."""
-    engine.campaign_dispatch(campaign_id=campaign_id)
+    dispatch.campaign_dispatch(campaign_id=campaign_id)
 
 
-@shared_task(bind=True, acks_late=True, soft_time_limit=120, time_limit=150)
-def part_submit(self, part_id: int) -> None:
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def part_submit(part_id: int) -> None:
     """Submit one part; a part already claimed or moved is left alone."""
-    outcome = engine.part_submit(part_id=part_id)
+    outcome = submit.part_submit(part_id=part_id)
     if outcome is None or outcome.retry_in is None:
         return
-    task = part_reconcile if outcome.state == engine.State.UNCONFIRMED else part_submit
-    engine._send_task(task, part_id, countdown=outcome.retry_in)
+    unconfirmed = outcome.state == CampaignPart.State.UNCONFIRMED
+    task_send(part_reconcile if unconfirmed else part_submit, part_id, countdown=outcome.retry_in)
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def part_reconcile(part_id: int) -> None:
     """Settle an unconfirmed part from BSG's records; ask again later while it is unclear."""
-    outcome = engine.part_reconcile(part_id=part_id)
-    if outcome is not None and outcome.state == engine.State.UNCONFIRMED:
-        engine._send_task(part_reconcile, part_id, countdown=outcome.retry_in)
+    outcome = reconcile.part_reconcile(part_id=part_id)
+    if outcome is not None and outcome.state == CampaignPart.State.UNCONFIRMED:
+        task_send(part_reconcile, part_id, countdown=outcome.retry_in)
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def engine_poll() -> None:
     """Refresh live parts (one poll at a time, a lock guards it)."""
-    engine.engine_poll()
+    poll.engine_poll()
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def engine_sweep() -> None:
     """Dispatch what the database says is due: campaigns, pending and stuck parts."""
-    engine.engine_sweep()
+    sweep.engine_sweep()
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def schedule_run(schedule_id: int) -> None:
     """One run of a recurring campaign (beat's PeriodicTask); one copy per run, however many
     times it is delivered."""
-    engine.schedule_run(schedule_id=schedule_id)
+    schedules.schedule_run(schedule_id=schedule_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
 def bsg_campaigns_discover() -> None:
     """Record BSG campaigns created elsewhere on the account, read-only."""
-    engine.bsg_campaigns_discover()
+    discovery.bsg_campaigns_discover()

@@ -18,7 +18,8 @@ from config import access
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
-from . import engine, filters, forms, selectors, sendplan, services
+from . import filters, forms, selectors, sendplan, services
+from .engine import followup, resume, schedules, stop
 from .models import Campaign, CampaignPart, CampaignSchedule, TestSend
 
 
@@ -187,8 +188,8 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         draft, list_ids = _applied(form, cards)
         try:
             saved = services.campaign_save(campaign=draft, list_ids=list_ids, user=request.user)
-        except services.CampaignNotEditable as refusal:
-            messages.error(request, str(refusal))
+        except ValidationError as refusal:
+            messages.error(request, services.refusal_text(refusal))
             return redirect("campaigns:detail", campaign_id=campaign.pk)
         if action == "plan":
             services.send_plan_request(campaign_id=saved.pk, user=request.user)
@@ -203,12 +204,10 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                     submitted = services.campaign_submit(
                         campaign_id=saved.pk, user=request.user, when=when
                     )
-                except services.CampaignInvalid as invalid:
-                    form.show_problems(invalid.problems)
+                except ValidationError as refusal:
+                    form.show_problems(refusal)
                     if cards is not None:
-                        cards.show_problems(invalid.problems)
-                except services.CampaignNotEditable as refusal:
-                    messages.error(request, str(refusal))
+                        cards.show_problems(refusal)
                 else:
                     if submitted.status == Campaign.Status.AWAITING_APPROVAL:
                         text = "Sent for approval: it goes out once someone else approves it."
@@ -433,9 +432,9 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
     try:
-        report = engine.campaign_stop(campaign_id=campaign_id, user=request.user)
-    except engine.EngineRefused as refusal:
-        messages.error(request, str(refusal))
+        report = stop.campaign_stop(campaign_id=campaign_id, user=request.user)
+    except ValidationError as refusal:
+        messages.error(request, services.refusal_text(refusal))
     else:
         if report.cancelled_locally:
             messages.success(request, "Cancelled: it had not been sent, and BSG was not called.")
@@ -452,7 +451,7 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def part_resume(request: HttpRequest, part_id: int) -> HttpResponse:
     part = get_object_or_404(CampaignPart, pk=part_id)
-    if engine.part_resume(part_id=part_id, user=request.user):
+    if resume.part_resume(part_id=part_id, user=request.user):
         messages.success(request, f"Part {part.number} resumed.")
     else:
         messages.error(request, f"Part {part.number} is not held or waiting for attention.")
@@ -463,7 +462,7 @@ def part_resume(request: HttpRequest, part_id: int) -> HttpResponse:
 def campaign_ledger_csv(request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
     response = StreamingHttpResponse(
-        engine.ledger_csv_rows(campaign_id=campaign_id), content_type="text/csv; charset=utf-8"
+        selectors.ledger_csv_rows(campaign_id=campaign_id), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign_id}-ledger.csv"'
     return response
@@ -473,9 +472,9 @@ def campaign_ledger_csv(request: HttpRequest, campaign_id: int) -> StreamingHttp
 def campaign_retry_failed(request: HttpRequest, campaign_id: int) -> HttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
     try:
-        retry = engine.campaign_retry_failed(campaign_id=campaign_id, user=request.user)
-    except engine.EngineRefused as refusal:
-        messages.error(request, str(refusal))
+        retry = followup.campaign_retry_failed(campaign_id=campaign_id, user=request.user)
+    except ValidationError as refusal:
+        messages.error(request, services.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
     messages.success(request, "A new campaign to the failed recipients is on its way.")
     return redirect("campaigns:detail", campaign_id=retry.pk)
@@ -510,8 +509,8 @@ def campaign_unschedule(request: HttpRequest, campaign_id: int) -> HttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
     try:
         services.campaign_unschedule(campaign_id=campaign_id)
-    except services.CampaignNotEditable as refusal:
-        messages.error(request, str(refusal))
+    except ValidationError as refusal:
+        messages.error(request, services.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
     messages.success(request, "Back to draft: nothing was sent.")
     return redirect("campaigns:edit", campaign_id=campaign_id)
@@ -538,8 +537,8 @@ def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
             error = f"That number cannot be used: {invalid}."
         except LookupError as missing:
             error = str(missing)
-        except services.CampaignInvalid as invalid:
-            error = "Fix the campaign first: " + " ".join(invalid.problems.all_messages())
+        except ValidationError as refusal:
+            error = "Fix the campaign first: " + services.refusal_text(refusal)
     else:
         error = "Give a phone number."
     context = {
@@ -576,9 +575,9 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """Resume a campaign the guard rails held (failure rate, balance)."""
     get_object_or_404(Campaign, pk=campaign_id)
     try:
-        resumed = engine.campaign_resume(campaign_id=campaign_id, user=request.user)
-    except engine.EngineRefused as refusal:
-        messages.error(request, str(refusal))
+        resumed = resume.campaign_resume(campaign_id=campaign_id, user=request.user)
+    except ValidationError as refusal:
+        messages.error(request, services.refusal_text(refusal))
     else:
         messages.success(request, f"Resumed: {resumed} held part(s) will be sent.")
     return redirect("campaigns:detail", campaign_id=campaign_id)
@@ -589,11 +588,11 @@ def campaign_dnc_failures(request: HttpRequest, campaign_id: int) -> HttpRespons
     """Add this campaign's repeatedly failing recipients to do-not-contact."""
     get_object_or_404(Campaign, pk=campaign_id)
     try:
-        added = engine.do_not_contact_add_repeated_failures(
+        added = followup.do_not_contact_add_repeated_failures(
             campaign_id=campaign_id, user=request.user
         )
-    except engine.EngineRefused as refusal:
-        messages.error(request, str(refusal))
+    except ValidationError as refusal:
+        messages.error(request, services.refusal_text(refusal))
     else:
         messages.success(request, f"{added} recipient(s) added to do-not-contact.")
     return redirect("campaigns:detail", campaign_id=campaign_id)
@@ -607,9 +606,9 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
         cap = request.POST.get("frequency_cap_days", "").strip()
         try:
             if cap and not cap.isdigit():
-                raise engine.ScheduleInvalid("The frequency cap is a whole number of days.")
+                raise ValidationError("The frequency cap is a whole number of days.")
             template_id = request.POST.get("template", "")
-            engine.schedule_create(
+            schedules.schedule_create(
                 name=request.POST.get("name", ""),
                 template_id=int(template_id) if template_id.isdigit() else 0,
                 minute=request.POST.get("minute", "0"),
@@ -621,21 +620,21 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
                 frequency_cap_days=int(cap) if cap else None,
                 user=request.user,
             )
-        except engine.ScheduleInvalid as refusal:
-            error = str(refusal)
+        except ValidationError as refusal:
+            error = services.refusal_text(refusal)
         else:
             messages.success(request, "Recurring campaign saved.")
             return redirect("campaigns:schedules")
     rows = [
-        (schedule, engine.schedule_next_run(schedule=schedule))
-        for schedule in engine.campaign_schedules()
+        (schedule, schedules.schedule_next_run(schedule=schedule))
+        for schedule in selectors.campaign_schedules()
     ]
     return render(
         request,
         "campaigns/schedules.html",
         {
             "rows": rows,
-            "templates": engine.schedule_template_choices(),
+            "templates": selectors.schedule_template_choices(),
             "error": error,
             "form": request.POST if error else {},
         },
@@ -647,11 +646,11 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
 def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
     paused = request.POST.get("paused") == "1"
     try:
-        engine.schedule_set_paused(schedule_id=schedule_id, paused=paused)
+        schedules.schedule_set_paused(schedule_id=schedule_id, paused=paused)
     except CampaignSchedule.DoesNotExist:
         raise Http404("No such schedule") from None
-    except engine.ScheduleInvalid as refusal:
-        messages.error(request, str(refusal))
+    except ValidationError as refusal:
+        messages.error(request, services.refusal_text(refusal))
     else:
         messages.success(request, "Paused." if paused else "Resumed.")
     return redirect("campaigns:schedules")
@@ -660,15 +659,12 @@ def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
 # --- four-eyes approval (the panel is templates/campaigns/_approval.html) ----------------------
 
 
-def _approval_refused(request: HttpRequest, refusal: Exception) -> None:
-    if isinstance(refusal, ValidationError):
-        messages.error(request, " ".join(refusal.messages))
-    elif isinstance(refusal, services.CampaignInvalid):
-        messages.error(
-            request, "It cannot go out as it is: " + " ".join(refusal.problems.all_messages())
-        )
-    else:
-        messages.error(request, str(refusal))
+def _approval_refused(request: HttpRequest, refusal: ValidationError) -> None:
+    # A refusal naming fields is about the content; one without, about who or when.
+    text = services.refusal_text(refusal)
+    if hasattr(refusal, "error_dict"):
+        text = "It cannot go out as it is: " + text
+    messages.error(request, text)
 
 
 @require_POST
@@ -681,7 +677,7 @@ def campaign_approval_request(request: HttpRequest, campaign_id: int) -> HttpRes
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     try:
         services.campaign_approval_request(campaign_id=campaign.pk, user=request.user, when=when)
-    except (services.CampaignInvalid, services.CampaignNotEditable) as refusal:
+    except ValidationError as refusal:
         _approval_refused(request, refusal)
     else:
         messages.success(request, "Sent for approval: it goes out once someone else approves it.")
@@ -695,7 +691,7 @@ def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
         approved = services.campaign_approve(
             campaign_id=campaign_id, user=request.user, seen=request.POST.get("seen") or None
         )
-    except (ValidationError, services.CampaignInvalid, services.CampaignNotEditable) as refusal:
+    except ValidationError as refusal:
         _approval_refused(request, refusal)
     else:
         messages.success(

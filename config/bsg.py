@@ -28,7 +28,10 @@ class DjangoCacheTokenStore:
 
 
 def bsg_client() -> BsgClient:
-    """A client for the BSG account configured by `BSG_API_URL` and `BSG_API_KEY`."""
+    """A client for the BSG account configured by `BSG_API_URL` and `BSG_API_KEY`.
+
+    Always used as `with bsg_client() as client:` so its connection pool is closed when the
+    block ends (tests/test_bsg_seam.py finds any other use)."""
     return BsgClient(
         settings.BSG_API_URL,
         settings.BSG_API_KEY,

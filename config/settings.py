@@ -214,6 +214,12 @@ ENGINE_SUBMIT_MAX_ATTEMPTS = env.int("ENGINE_SUBMIT_MAX_ATTEMPTS", default=6)
 # Failed lookups while reconciling one part before it needs a person.
 ENGINE_RECONCILE_MAX_TRIES = env.int("ENGINE_RECONCILE_MAX_TRIES", default=10)
 # Backoff between submit attempts: base seconds, doubled each time with jitter, capped.
+# A dispatch whose heartbeat (one per ledger batch) is this old was left by a lost worker; it
+# is taken again, at most ENGINE_DISPATCH_MAX_ATTEMPTS times in all.
+ENGINE_STUCK_DISPATCH = env.float("ENGINE_STUCK_DISPATCH", default=300)
+ENGINE_DISPATCH_MAX_ATTEMPTS = env.int("ENGINE_DISPATCH_MAX_ATTEMPTS", default=3)
+# Polls that may fail to read an ended part's breakdown (E8) before the part finishes without it.
+ENGINE_DETAIL_MAX_TRIES = env.int("ENGINE_DETAIL_MAX_TRIES", default=10)
 ENGINE_BACKOFF_BASE = env.float("ENGINE_BACKOFF_BASE", default=5.0)
 ENGINE_BACKOFF_MAX = env.float("ENGINE_BACKOFF_MAX", default=300.0)
 # A part left "submitting" this long had its worker die mid-request: it becomes unconfirmed.

@@ -307,7 +307,8 @@ class BsgAnswer:
 def bsg_groups() -> BsgAnswer:
     """The account's contact-book lists (E12), each with whether one of our lists claims it."""
     try:
-        groups = list(bsg_client().iter_groups())
+        with bsg_client() as client:
+            groups = list(client.iter_groups())
     except BsgError as exc:
         return BsgAnswer(items=[], error=str(exc))
     return BsgAnswer(items=groups)
@@ -316,7 +317,8 @@ def bsg_groups() -> BsgAnswer:
 def bsg_fields() -> BsgAnswer:
     """The account's custom contact fields (E13)."""
     try:
-        return BsgAnswer(items=bsg_client().fields_list())
+        with bsg_client() as client:
+            return BsgAnswer(items=client.fields_list())
     except BsgError as exc:
         return BsgAnswer(items=[], error=str(exc))
 

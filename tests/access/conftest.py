@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from campaigns import engine
+from campaigns.engine import schedules
 from campaigns.models import Campaign, CampaignPart, TestSend
 from contacts.models import (
     Contact,
@@ -94,7 +94,7 @@ def objects(people, tmp_path, settings):
         start_at=timezone.now() + timedelta(days=1),
     )
     template.lists.set([contact_list])
-    schedule = engine.schedule_create(name="Weekly", template_id=template.pk)
+    schedule = schedules.schedule_create(name="Weekly", template_id=template.pk)
     return {
         "campaign_id": campaign.pk,
         "channel": "sms",

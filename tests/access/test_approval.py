@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from campaigns import engine, services
+from campaigns import services
+from campaigns.engine import schedules
 from campaigns.models import Campaign, CampaignEvent, SendPlan
 from contacts.models import Contact, ContactField, ContactList, ListMembership
 
@@ -125,7 +126,7 @@ def test_the_composer_send_asks_for_approval_and_nothing_goes_out(
     assert campaign.approval_requested_by == team["author"]
     assert campaign.approval_send_at is None
     assert campaign.send_requested_at is None
-    assert not engine.campaign_is_due(campaign=campaign, now=timezone.now())
+    assert not campaign.is_due(now=timezone.now())
     assert kinds(campaign)[-1] == CampaignEvent.Kind.APPROVAL_REQUESTED
 
 
@@ -302,9 +303,9 @@ def test_four_eyes_off_lets_an_approver_send_directly(client, team, audience, bs
 
 def test_only_a_draft_that_could_be_sent_is_sent_for_approval(team, audience, bsg_settings):
     campaign = compose(team["author"], audience, text="")
-    with pytest.raises(services.CampaignInvalid) as invalid:
+    with pytest.raises(ValidationError) as invalid:
         services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
-    assert "Write the text of the SMS." in invalid.value.problems.all_messages()
+    assert "Write the text of the SMS." in invalid.value.messages
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
 
 
@@ -312,10 +313,12 @@ def test_a_recurring_schedule_is_set_up_by_someone_other_than_its_author(
     team, audience, bsg_settings
 ):
     template = compose(team["both"], audience)
-    with pytest.raises(engine.ScheduleInvalid) as refused:
-        engine.schedule_create(name="Weekly", template_id=template.pk, user=team["both"])
+    with pytest.raises(ValidationError) as refused:
+        schedules.schedule_create(name="Weekly", template_id=template.pk, user=team["both"])
     assert "someone else must approve it" in str(refused.value)
-    schedule = engine.schedule_create(name="Weekly", template_id=template.pk, user=team["approver"])
+    schedule = schedules.schedule_create(
+        name="Weekly", template_id=template.pk, user=team["approver"]
+    )
     assert schedule.template_id == template.pk
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from audit.services import audit_record
-from campaigns import engine
+from campaigns.engine import dispatch, poll, submit
 from campaigns.models import Campaign, CampaignPart, SavedSender, TestSend
 from contacts.models import (
     Contact,
@@ -23,8 +23,8 @@ from tests.engine.conftest import numbers, ready_campaign
 def submitted_campaign(**overrides) -> Campaign:
     """A campaign the engine has sent to the sandbox (needs bsg_settings)."""
     campaign = ready_campaign(**overrides)
-    for part_id in engine.campaign_dispatch(campaign_id=campaign.pk).part_ids:
-        assert engine.part_submit(part_id=part_id).state == CampaignPart.State.SUBMITTED
+    for part_id in dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids:
+        assert submit.part_submit(part_id=part_id).state == CampaignPart.State.SUBMITTED
     return Campaign.objects.get(pk=campaign.pk)
 
 
@@ -40,7 +40,7 @@ def admin_data(user) -> dict:
     ContactImport.objects.create(original_name="people.csv", contact_list=spring, created_by=user)
     SavedSender.objects.create(name="Shop", sender="Shop")
     sending = submitted_campaign(pasted_numbers=numbers(3), created_by=user)
-    engine.engine_poll()
+    poll.engine_poll()
     draft = Campaign.objects.create(name="Draft", text="Hi", sender="Shop", created_by=user)
     draft.lists.set([spring])
     TestSend.objects.create(campaign=draft, phone="380509999999", bsg_method="sms/send")

@@ -32,9 +32,6 @@ def test_the_token_store_reads_nothing_and_writes_nothing_while_redis_is_down(re
 
 
 def test_the_client_signs_in_and_answers_while_redis_is_down(bsg_settings, redis_down):
-    client = bsg_client()
-    try:
+    with bsg_client() as client:
         balance = client.balance()
-    finally:
-        client.close()
     assert balance.currency == "EUR"

@@ -244,7 +244,8 @@ def test_the_push_panel_polls_only_while_the_push_can_change(admin_client):
 def test_fields_pages_create_link_and_delete(admin_client, bsg_settings):
     from config.bsg import bsg_client
 
-    bsg_city = bsg_client().field_create(name="City", type="text")
+    with bsg_client() as client:
+        bsg_city = client.field_create(name="City", type="text")
     page = admin_client.get(reverse("contacts:field-new")).content.decode()
     assert f"{{{bsg_city.id}}}" in page
     response = admin_client.post(
@@ -263,7 +264,8 @@ def test_fields_pages_create_link_and_delete(admin_client, bsg_settings):
     )
     assert response.status_code == 302
     order_no = ContactField.objects.get(key="order_no")
-    assert order_no.bsg_field_id in {f.id for f in bsg_client().fields_list()}
+    with bsg_client() as client:
+        assert order_no.bsg_field_id in {f.id for f in client.fields_list()}
 
     field = ContactField.objects.get(key="city")
     admin_client.post(reverse("contacts:field-delete", args=[field.id]))

@@ -27,7 +27,8 @@ def _group_members(sandbox, group_id: int) -> list[int]:
 
 
 def test_a_push_creates_the_group_and_contacts_with_their_bsg_field_values(bsg_settings, sandbox):
-    city = bsg_client().field_create(name="City", type="text")
+    with bsg_client() as client:
+        city = client.field_create(name="City", type="text")
     services.contact_field_create(key="city", label="City", bsg_field_id=city.id)
     services.contact_field_create(key="note", label="Local only")
     contact_list = _queued_list("Kyiv customers", 450, city="Kyiv", note="n")

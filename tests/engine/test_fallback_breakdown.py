@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from campaigns.engine import _breakdown_with_fallback
+from campaigns.engine.poll import breakdown_with_fallback
 
 
 def test_fallback_counts_are_kept_under_their_own_prefix():
@@ -10,7 +10,7 @@ def test_fallback_counts_are_kept_under_their_own_prefix():
         statistics={"delivered": 4, "not_rcs_user": 3},
         fallback_statistics={"delivered": 2, "sent": 1},
     )
-    assert _breakdown_with_fallback(detail) == {
+    assert breakdown_with_fallback(detail) == {
         "delivered": 4,
         "not_rcs_user": 3,
         "fallback_sms_delivered": 2,
@@ -20,4 +20,4 @@ def test_fallback_counts_are_kept_under_their_own_prefix():
 
 def test_an_sms_part_has_no_fallback_counts():
     detail = SimpleNamespace(statistics={"delivered": 4}, fallback_statistics=None)
-    assert _breakdown_with_fallback(detail) == {"delivered": 4}
+    assert breakdown_with_fallback(detail) == {"delivered": 4}

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from bsg.sandbox.faults import Faults
-from campaigns import engine
+from campaigns.engine import dispatch, reconcile, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -44,14 +44,15 @@ def test_two_hundred_campaigns_under_faults_end_definite_without_duplicates(
     deadline = time.monotonic() + 240
     with ThreadPoolExecutor(max_workers=8) as pool:
         while True:
-            report = engine.engine_sweep(enqueue=False)
+            report = sweep.engine_sweep(enqueue=False)
             jobs = [
-                pool.submit(_in_thread, engine.campaign_dispatch, campaign_id=c)
+                pool.submit(_in_thread, dispatch.campaign_dispatch, campaign_id=c)
                 for c in report.dispatched
             ]
-            jobs += [pool.submit(_in_thread, engine.part_submit, part_id=p) for p in report.submit]
+            jobs += [pool.submit(_in_thread, submit.part_submit, part_id=p) for p in report.submit]
             jobs += [
-                pool.submit(_in_thread, engine.part_reconcile, part_id=p) for p in report.reconcile
+                pool.submit(_in_thread, reconcile.part_reconcile, part_id=p)
+                for p in report.reconcile
             ]
             for job in jobs:
                 job.result()

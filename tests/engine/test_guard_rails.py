@@ -4,9 +4,11 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from campaigns import engine
+from bsg import rules
+from campaigns.engine import dispatch, guard_rails, resume, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def dispatched(**overrides) -> list[int]:
     campaign = ready_campaign(**overrides)
-    return engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    return dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
 
 
 def test_a_failure_rate_over_the_threshold_holds_the_rest_and_resume_sends_it(
@@ -24,9 +26,9 @@ def test_a_failure_rate_over_the_threshold_holds_the_rest_and_resume_sends_it(
 ):
     engine_settings.ENGINE_HOLD_FAILURE_RATE = 0.2
     engine_settings.ENGINE_HOLD_MIN_FINAL = 3
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 4)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 4)
     first, second, third = dispatched(pasted_numbers=numbers(12))
-    assert engine.part_submit(part_id=first).state == State.SUBMITTED
+    assert submit.part_submit(part_id=first).state == State.SUBMITTED
     # BSG reported on the first part: two of four failed (50% > 20%).
     part = CampaignPart.objects.get(pk=first)
     Recipient.objects.filter(part=part).update(status="delivered")
@@ -34,7 +36,7 @@ def test_a_failure_rate_over_the_threshold_holds_the_rest_and_resume_sends_it(
         Recipient.objects.filter(pk=row.pk).update(status="undelivered")
     CampaignPart.objects.filter(pk=first).update(messages_polled_at=timezone.now())
 
-    outcome = engine.part_submit(part_id=second)
+    outcome = submit.part_submit(part_id=second)
     assert outcome.state == State.HELD
     assert "2 of 4" in outcome.detail and "20%" in outcome.detail
     states = dict(CampaignPart.objects.values_list("id", "state"))
@@ -43,57 +45,57 @@ def test_a_failure_rate_over_the_threshold_holds_the_rest_and_resume_sends_it(
     campaign_id = part.campaign_id
     assert CampaignEvent.objects.filter(campaign_id=campaign_id, kind="held").exists()
     # Held parts are not swept up until someone resumes them.
-    assert engine.engine_sweep(enqueue=False).submit == []
+    assert sweep.engine_sweep(enqueue=False).submit == []
 
-    assert engine.campaign_resume(campaign_id=campaign_id, user=user) == 2
+    assert resume.campaign_resume(campaign_id=campaign_id, user=user) == 2
     for part_id in (second, third):
-        assert engine.part_submit(part_id=part_id).state == State.SUBMITTED
+        assert submit.part_submit(part_id=part_id).state == State.SUBMITTED
     assert len(sandbox.state.campaigns) == 3
-    with pytest.raises(engine.EngineRefused, match="nothing to resume"):
-        engine.campaign_resume(campaign_id=campaign_id, user=user)
+    with pytest.raises(ValidationError, match="nothing to resume"):
+        resume.campaign_resume(campaign_id=campaign_id, user=user)
 
 
 def test_a_low_rate_or_too_few_reports_do_not_hold(engine_settings, sandbox, monkeypatch):
     engine_settings.ENGINE_HOLD_MIN_FINAL = 10
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 4)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 4)
     first, second = dispatched(pasted_numbers=numbers(8))
-    engine.part_submit(part_id=first)
+    submit.part_submit(part_id=first)
     Recipient.objects.filter(part_id=first).update(status="failed")
     CampaignPart.objects.filter(pk=first).update(messages_polled_at=timezone.now())
     # Four failures, but fewer than ten final statuses: too early to judge.
-    assert engine.part_submit(part_id=second).state == State.SUBMITTED
+    assert submit.part_submit(part_id=second).state == State.SUBMITTED
 
 
 def test_a_balance_that_cannot_cover_the_next_part_holds_it(
     engine_settings, sandbox, monkeypatch, user
 ):
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 3)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 3)
     first, second = dispatched(pasted_numbers=numbers(6))
-    assert engine.part_submit(part_id=first).state == State.SUBMITTED
+    assert submit.part_submit(part_id=first).state == State.SUBMITTED
     campaign = CampaignPart.objects.get(pk=first).campaign
     # BSG's calculated price of the first part gives the price per SMS part.
     assert campaign.unit_price and campaign.unit_price > 0
     with sandbox.state.store.lock:
         sandbox.state.store.balance = Decimal("0.01")
-    outcome = engine.part_submit(part_id=second)
+    outcome = submit.part_submit(part_id=second)
     assert outcome.state == State.HELD
     assert "balance" in outcome.detail and "Top up" in outcome.detail
     assert len(sandbox.state.campaigns) == 1
     # Topped up: resume sends it.
     with sandbox.state.store.lock:
         sandbox.state.store.balance = Decimal("1000")
-    engine.campaign_resume(campaign_id=campaign.pk, user=user)
-    assert engine.part_submit(part_id=second).state == State.SUBMITTED
+    resume.campaign_resume(campaign_id=campaign.pk, user=user)
+    assert submit.part_submit(part_id=second).state == State.SUBMITTED
 
 
 def test_the_balance_guard_estimates_with_bsg_price_when_no_part_went_yet(
     engine_settings, sandbox, monkeypatch
 ):
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 3)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 3)
     first, _second = dispatched(pasted_numbers=numbers(6))
     with sandbox.state.store.lock:
         sandbox.state.store.balance = Decimal("0")
-    outcome = engine.part_submit(part_id=first)
+    outcome = submit.part_submit(part_id=first)
     assert outcome.state == State.HELD
     assert any(r["path"] == "/api/campaigns/price" for r in sandbox.state.requests)
     assert sandbox.state.campaigns == {} or len(sandbox.state.campaigns) == 0
@@ -110,20 +112,20 @@ def test_the_window_says_when_it_next_opens():
     campaign = Campaign(window_start=time(9), window_end=time(20), window_time_zone="Europe/Kyiv")
     # 05:00 UTC is 08:00 in Kyiv in winter: opens at 09:00 Kyiv the same day.
     early = datetime(2026, 1, 15, 5, 0, tzinfo=UTC)
-    assert engine.window_opens_at(campaign=campaign, now=early) == datetime(
+    assert guard_rails.window_opens_at(campaign=campaign, now=early) == datetime(
         2026, 1, 15, 7, 0, tzinfo=UTC
     )
-    assert engine.window_opens_at(campaign=campaign, now=early + timedelta(hours=3)) is None
+    assert guard_rails.window_opens_at(campaign=campaign, now=early + timedelta(hours=3)) is None
     late = datetime(2026, 1, 15, 19, 0, tzinfo=UTC)  # 21:00 Kyiv
-    assert engine.window_opens_at(campaign=campaign, now=late) == datetime(
+    assert guard_rails.window_opens_at(campaign=campaign, now=late) == datetime(
         2026, 1, 16, 7, 0, tzinfo=UTC
     )
     overnight = Campaign(window_start=time(20), window_end=time(8), window_time_zone="UTC")
     assert (
-        engine.window_opens_at(campaign=overnight, now=datetime(2026, 1, 15, 23, tzinfo=UTC))
+        guard_rails.window_opens_at(campaign=overnight, now=datetime(2026, 1, 15, 23, tzinfo=UTC))
         is None
     )
-    assert engine.window_opens_at(
+    assert guard_rails.window_opens_at(
         campaign=overnight, now=datetime(2026, 1, 15, 12, tzinfo=UTC)
     ) == datetime(2026, 1, 15, 20, tzinfo=UTC)
 
@@ -133,12 +135,12 @@ def test_parts_outside_the_window_wait_for_the_sweep_when_it_opens(engine_settin
     campaign = CampaignPart.objects.get(pk=part_id).campaign
     _window(campaign.pk, time(9), time(20), zone="UTC")
     night = datetime(2026, 1, 15, 22, 30, tzinfo=UTC)
-    outcome = engine.part_submit(part_id=part_id, now=night)
+    outcome = submit.part_submit(part_id=part_id, now=night)
     assert outcome.state == State.PENDING and outcome.retry_in is None
     part = CampaignPart.objects.get(pk=part_id)
     assert part.next_attempt_at == datetime(2026, 1, 16, 9, 0, tzinfo=UTC)
     assert sandbox.state.campaigns == {} or len(sandbox.state.campaigns) == 0
-    assert part_id not in engine.engine_sweep(now=night, enqueue=False).submit
+    assert part_id not in sweep.engine_sweep(now=night, enqueue=False).submit
     morning = datetime(2026, 1, 16, 9, 1, tzinfo=UTC)
-    assert part_id in engine.engine_sweep(now=morning, enqueue=False).submit
-    assert engine.part_submit(part_id=part_id, now=morning).state == State.SUBMITTED
+    assert part_id in sweep.engine_sweep(now=morning, enqueue=False).submit
+    assert submit.part_submit(part_id=part_id, now=morning).state == State.SUBMITTED

@@ -6,10 +6,14 @@ from datetime import timedelta
 import kombu.pools
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from campaigns import engine, services
+from bsg import rules
+from campaigns import selectors, services
+from campaigns.engine import dispatch, poll, stop, submit, sweep
 from campaigns.models import Campaign, CampaignPart, CampaignSnapshot, Recipient
+from config.bsg import bsg_client
 from config.celery import app as celery_app
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -19,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 def submitted_campaign(**overrides) -> Campaign:
     campaign = ready_campaign(**overrides)
-    for part_id in engine.campaign_dispatch(campaign_id=campaign.pk).part_ids:
-        assert engine.part_submit(part_id=part_id).state == State.SUBMITTED
+    for part_id in dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids:
+        assert submit.part_submit(part_id=part_id).state == State.SUBMITTED
     return campaign
 
 
@@ -28,7 +32,7 @@ def poll_until_finished(campaign: Campaign, limit: float = 15.0) -> None:
     deadline = time.monotonic() + limit
     while Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING:
         assert time.monotonic() < deadline, "the campaign never finished"
-        engine.engine_poll()
+        poll.engine_poll()
         time.sleep(0.1)
 
 
@@ -47,7 +51,7 @@ def test_polling_follows_parts_to_the_end_and_records_figures(engine_settings, s
     assert len(figures) == len(set(figures)) or figures[-1] == figures[-2]
     # Terminal parts are not asked again.
     before = len(sandbox.state.requests)
-    report = engine.engine_poll()
+    report = poll.engine_poll()
     assert report.parts == 0
     assert all(
         not r["path"].startswith(f"/api/campaigns/{part.bsg_campaign_id}")
@@ -59,10 +63,11 @@ def test_per_recipient_statuses_come_from_bsg_messages(engine_settings, sandbox)
     campaign = submitted_campaign(pasted_numbers=numbers(3))
     poll_until_finished(campaign)
     part = CampaignPart.objects.get(campaign=campaign)
-    engine.part_messages_refresh(part=part, client=engine.bsg_client(), now=timezone.now())
+    with bsg_client() as client:
+        poll.part_messages_refresh(part=part, client=client, now=timezone.now())
     statuses = set(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True))
     assert "" not in statuses
-    rows = list(engine.ledger_csv_rows(campaign_id=campaign.pk))
+    rows = list(selectors.ledger_csv_rows(campaign_id=campaign.pk))
     assert rows[0].startswith("phone,part,reference_id,received,status,reason")
     assert len(rows) == 4
 
@@ -72,15 +77,15 @@ def test_the_poll_that_sees_a_part_end_reads_its_recipients_statuses_too(engine_
     poll_until_finished(campaign)
     # No separate refresh: the recipients tab agrees with "Finished" at once.
     statuses = set(Recipient.objects.filter(campaign=campaign).values_list("status", flat=True))
-    pending = {*engine.IN_FLIGHT_MESSAGE_STATUSES, "", "scheduled"}
+    pending = {*poll.IN_FLIGHT_MESSAGE_STATUSES, "", "scheduled"}
     assert statuses and not statuses & pending
 
 
 def test_many_parts_are_polled_with_the_paged_list(engine_settings, sandbox, monkeypatch):
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 2)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 2)
     submitted_campaign(pasted_numbers=numbers(12))
     assert CampaignPart.objects.count() == 6
-    report = engine.engine_poll()
+    report = poll.engine_poll()
     assert report.parts == 6
     # One page of E5 for six parts, plus per-recipient pages (E9) and any E8 for ended parts.
     list_calls = [r for r in sandbox.state.requests if r["path"] == "/api/campaigns"]
@@ -92,13 +97,13 @@ def test_many_parts_are_polled_with_the_paged_list(engine_settings, sandbox, mon
 
 
 def test_only_one_poll_runs_at_a_time(engine_settings):
-    cache.add(engine.POLL_LOCK_KEY, "1", timeout=30)
-    assert engine.engine_poll().skipped is True
+    cache.add(poll.POLL_LOCK_KEY, "1", timeout=30)
+    assert poll.engine_poll().skipped is True
 
 
 def test_stop_asks_bsg_for_every_live_part_and_records_who(engine_settings, sandbox, user):
     campaign = submitted_campaign(pasted_numbers=numbers(3))
-    report = engine.campaign_stop(campaign_id=campaign.pk, user=user)
+    report = stop.campaign_stop(campaign_id=campaign.pk, user=user)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.STOPPED
     assert campaign.stopped_by == user and campaign.stopped_at
@@ -107,20 +112,20 @@ def test_stop_asks_bsg_for_every_live_part_and_records_who(engine_settings, sand
     stops = [r for r in sandbox.state.requests if r["path"].endswith("/stop")]
     assert len(stops) == 1
     assert report.stopped or report.refused
-    with pytest.raises(engine.EngineRefused, match="nothing left to stop"):
-        engine.campaign_stop(campaign_id=campaign.pk, user=user)
+    with pytest.raises(ValidationError, match="nothing left to stop"):
+        stop.campaign_stop(campaign_id=campaign.pk, user=user)
 
 
 def test_a_locally_scheduled_campaign_is_cancelled_without_calling_bsg(engine_settings, sandbox):
     campaign = ready_campaign(
         status=Campaign.Status.SCHEDULED, start_at=timezone.now() + timedelta(days=3)
     )
-    report = engine.campaign_stop(campaign_id=campaign.pk, user=None)
+    report = stop.campaign_stop(campaign_id=campaign.pk, user=None)
     assert report.cancelled_locally
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CANCELLED
     assert sandbox.state.requests == []
-    assert engine.engine_sweep(enqueue=False).dispatched == []
+    assert sweep.engine_sweep(enqueue=False).dispatched == []
 
 
 def test_the_sweep_dispatches_due_campaigns_only(engine_settings):
@@ -131,7 +136,7 @@ def test_the_sweep_dispatches_due_campaigns_only(engine_settings):
     due = ready_campaign(
         status=Campaign.Status.SCHEDULED, start_at=timezone.now() - timedelta(seconds=1)
     )
-    report = engine.engine_sweep(enqueue=False)
+    report = sweep.engine_sweep(enqueue=False)
     assert sorted(report.dispatched) == sorted([ready.pk, due.pk])
     assert later.pk not in report.dispatched
 
@@ -163,9 +168,9 @@ def test_redis_down_at_send_saves_the_campaign_and_it_goes_out_later(
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.READY
     # Redis is back: the sweep finds it in the database and it is sent, once.
-    report = engine.engine_sweep(enqueue=False)
+    report = sweep.engine_sweep(enqueue=False)
     assert report.dispatched == [campaign.pk]
-    for part_id in engine.campaign_dispatch(campaign_id=campaign.pk).part_ids:
-        engine.part_submit(part_id=part_id)
-    assert engine.campaign_dispatch(campaign_id=campaign.pk) is None
+    for part_id in dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids:
+        submit.part_submit(part_id=part_id)
+    assert dispatch.campaign_dispatch(campaign_id=campaign.pk) is None
     assert len(sandbox.state.campaigns) == 1

@@ -3,13 +3,16 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from bsg.client import Recipient as BsgRecipient
 from bsg.sandbox.faults import Faults
-from campaigns import engine
+from campaigns import selectors
+from campaigns.engine import discovery, dispatch, followup, schedules, stop, submit
 from campaigns.models import Campaign, CampaignPart, CampaignSchedule, Recipient
+from config.bsg import bsg_client
 from contacts.models import DoNotContact
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -29,7 +32,7 @@ def template(audience) -> Campaign:
 
 
 def test_a_schedule_is_a_beat_periodic_task_with_a_crontab(audience, user):
-    schedule = engine.schedule_create(
+    schedule = schedules.schedule_create(
         name="Mondays",
         template_id=template(audience).pk,
         hour="9",
@@ -48,69 +51,71 @@ def test_a_schedule_is_a_beat_periodic_task_with_a_crontab(audience, user):
     )
     # 2026-01-14 is a Wednesday; the next Monday 09:00 Kyiv is 07:00 UTC on the 19th.
     wednesday = datetime(2026, 1, 14, 12, tzinfo=UTC)
-    assert engine.schedule_next_run(schedule=schedule, now=wednesday) == datetime(
+    assert schedules.schedule_next_run(schedule=schedule, now=wednesday) == datetime(
         2026, 1, 19, 7, tzinfo=UTC
     )
-    engine.schedule_set_paused(schedule_id=schedule.pk, paused=True)
+    schedules.schedule_set_paused(schedule_id=schedule.pk, paused=True)
     schedule.refresh_from_db()
-    assert schedule.is_paused and engine.schedule_next_run(schedule=schedule) is None
-    engine.schedule_set_paused(schedule_id=schedule.pk, paused=False)
+    assert schedule.is_paused and schedules.schedule_next_run(schedule=schedule) is None
+    schedules.schedule_set_paused(schedule_id=schedule.pk, paused=False)
     schedule.refresh_from_db()
     assert not schedule.is_paused
 
 
 def test_first_of_the_month_next_run(audience):
-    schedule = engine.schedule_create(
+    schedule = schedules.schedule_create(
         name="Monthly",
         template_id=template(audience).pk,
         hour="10",
         day_of_month="1",
         time_zone="UTC",
     )
-    assert engine.schedule_next_run(
+    assert schedules.schedule_next_run(
         schedule=schedule, now=datetime(2026, 1, 14, tzinfo=UTC)
     ) == datetime(2026, 2, 1, 10, tzinfo=UTC)
 
 
 def test_bad_schedules_are_refused_with_a_reason(audience):
     tpl = template(audience)
-    with pytest.raises(engine.ScheduleInvalid, match="cron"):
-        engine.schedule_create(name="x", template_id=tpl.pk, hour="25")
-    with pytest.raises(engine.ScheduleInvalid, match="time zone"):
-        engine.schedule_create(name="x", template_id=tpl.pk, time_zone="Mars/Base")
+    with pytest.raises(ValidationError, match="cron"):
+        schedules.schedule_create(name="x", template_id=tpl.pk, hour="25")
+    with pytest.raises(ValidationError, match="time zone"):
+        schedules.schedule_create(name="x", template_id=tpl.pk, time_zone="Mars/Base")
     numbers_only = ready_campaign(status=Campaign.Status.DRAFT)
-    with pytest.raises(engine.ScheduleInvalid, match="lists"):
-        engine.schedule_create(name="x", template_id=numbers_only.pk)
+    with pytest.raises(ValidationError, match="lists"):
+        schedules.schedule_create(name="x", template_id=numbers_only.pk)
     assert CampaignSchedule.objects.count() == 0
 
 
 def test_each_run_sends_one_fresh_copy_and_two_beats_make_one(audience, engine_settings, sandbox):
-    schedule = engine.schedule_create(
+    schedule = schedules.schedule_create(
         name="Daily", template_id=template(audience).pk, hour="9", time_zone="UTC"
     )
     fired = datetime(2026, 1, 15, 9, 0, 2, tzinfo=UTC)
-    copy = engine.schedule_run(schedule_id=schedule.pk, now=fired)
+    copy = schedules.schedule_run(schedule_id=schedule.pk, now=fired)
     assert copy.status == Campaign.Status.READY and copy.schedule_id == schedule.pk
     assert copy.duplicated_from_id == schedule.template_id
     assert list(copy.lists.all()) == [audience["spring"]]
     # A second beat for the same run, even a little late, makes nothing.
-    assert engine.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(seconds=40)) is None
-    assert engine.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(hours=3)) is None
+    assert (
+        schedules.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(seconds=40)) is None
+    )
+    assert schedules.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(hours=3)) is None
     # The next day's run is a new copy.
-    assert engine.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(days=1))
+    assert schedules.schedule_run(schedule_id=schedule.pk, now=fired + timedelta(days=1))
     assert Campaign.objects.filter(schedule=schedule).count() == 2
     # The template itself is never sent.
     assert Campaign.objects.get(pk=schedule.template_id).status == Campaign.Status.DRAFT
 
 
 def test_a_paused_schedule_makes_no_copy(audience):
-    schedule = engine.schedule_create(name="Daily", template_id=template(audience).pk)
-    engine.schedule_set_paused(schedule_id=schedule.pk, paused=True)
-    assert engine.schedule_run(schedule_id=schedule.pk) is None
+    schedule = schedules.schedule_create(name="Daily", template_id=template(audience).pk)
+    schedules.schedule_set_paused(schedule_id=schedule.pk, paused=True)
+    assert schedules.schedule_run(schedule_id=schedule.pk) is None
 
 
 def test_the_frequency_cap_skips_recent_recipients(audience, engine_settings, sandbox):
-    schedule = engine.schedule_create(
+    schedule = schedules.schedule_create(
         name="Daily",
         template_id=template(audience).pk,
         hour="9",
@@ -118,79 +123,70 @@ def test_the_frequency_cap_skips_recent_recipients(audience, engine_settings, sa
         frequency_cap_days=2,
     )
     now = timezone.now()
-    first = engine.schedule_run(schedule_id=schedule.pk, now=now - timedelta(days=1))
-    result = engine.campaign_dispatch(campaign_id=first.pk)
+    first = schedules.schedule_run(schedule_id=schedule.pk, now=now - timedelta(days=1))
+    result = dispatch.campaign_dispatch(campaign_id=first.pk)
     assert result.recipients == 3  # four in Spring, one on do-not-contact
     for part_id in result.part_ids:
-        engine.part_submit(part_id=part_id)
-    second = engine.schedule_run(schedule_id=schedule.pk, now=now)
-    assert engine.campaign_dispatch(campaign_id=second.pk).recipients == 0
+        submit.part_submit(part_id=part_id)
+    second = schedules.schedule_run(schedule_id=schedule.pk, now=now)
+    assert dispatch.campaign_dispatch(campaign_id=second.pk).recipients == 0
     second.refresh_from_db()
     assert second.status == Campaign.Status.FINISHED
     assert "frequency cap" in second.events.last().message
     # Without a cap the same run sends again.
     CampaignSchedule.objects.filter(pk=schedule.pk).update(frequency_cap_days=None)
-    third = engine.schedule_run(schedule_id=schedule.pk, now=now + timedelta(days=1))
-    assert engine.campaign_dispatch(campaign_id=third.pk).recipients == 3
+    third = schedules.schedule_run(schedule_id=schedule.pk, now=now + timedelta(days=1))
+    assert dispatch.campaign_dispatch(campaign_id=third.pk).recipients == 3
 
 
 def test_campaigns_created_elsewhere_are_recorded_read_only(engine_settings, sandbox):
     ours = ready_campaign(pasted_numbers=numbers(2))
-    for part_id in engine.campaign_dispatch(campaign_id=ours.pk).part_ids:
-        engine.part_submit(part_id=part_id)
-    client = engine.bsg_client()
-    try:
+    for part_id in dispatch.campaign_dispatch(campaign_id=ours.pk).part_ids:
+        submit.part_submit(part_id=part_id)
+    with bsg_client() as client:
         theirs = client.sms_send(
             phones=[BsgRecipient(number="380509990001")], text="From the web", sender="Other"
         )
-    finally:
-        client.close()
     later = timezone.now() + timedelta(minutes=10)
-    found = engine.bsg_campaigns_discover(now=later)
+    found = discovery.bsg_campaigns_discover(now=later)
     assert found == [theirs.id]
     elsewhere = Campaign.objects.get(created_elsewhere=True)
     assert elsewhere.is_read_only and elsewhere.sender == "Other"
     assert elsewhere.parts.get().bsg_campaign_id == theirs.id
     # Once recorded, it is not recorded again; ours never is.
-    assert engine.bsg_campaigns_discover(now=later) == []
+    assert discovery.bsg_campaigns_discover(now=later) == []
     assert Campaign.objects.filter(created_elsewhere=True).count() == 1
-    with pytest.raises(engine.EngineRefused, match="created elsewhere"):
-        engine.campaign_stop(campaign_id=elsewhere.pk)
+    with pytest.raises(ValidationError, match="created elsewhere"):
+        stop.campaign_stop(campaign_id=elsewhere.pk)
 
 
 def test_discovery_waits_for_the_next_run_when_bsg_is_busy(engine_settings, sandbox, log_of):
-    client = engine.bsg_client()
-    try:
+    with bsg_client() as client:
         theirs = client.sms_send(
             phones=[BsgRecipient(number="380509990002")], text="x", sender="Other"
         )
-    finally:
-        client.close()
     later = timezone.now() + timedelta(minutes=10)
     sandbox.set_faults(Faults(error_429=1.0, path_prefix="/api/campaigns", seed=1))
     messages = log_of("campaigns.engine")
-    assert engine.bsg_campaigns_discover(now=later) == []
+    assert discovery.bsg_campaigns_discover(now=later) == []
     assert not Campaign.objects.filter(created_elsewhere=True).exists()
     assert any("discover: BSG not read to the end this time" in m for m in messages), messages
     sandbox.set_faults(Faults())
-    assert engine.bsg_campaigns_discover(now=later) == [theirs.id]
+    assert discovery.bsg_campaigns_discover(now=later) == [theirs.id]
 
 
 def test_a_fresh_unknown_campaign_is_left_until_ours_could_have_settled(engine_settings, sandbox):
-    client = engine.bsg_client()
-    try:
+    with bsg_client() as client:
         client.sms_send(phones=[BsgRecipient(number="380509990001")], text="x", sender="Other")
-    finally:
-        client.close()
     # It may be one of ours whose answer is still in doubt.
-    assert engine.bsg_campaigns_discover() == []
+    assert discovery.bsg_campaigns_discover() == []
 
 
 def test_repeated_failures_go_to_do_not_contact(engine_settings, sandbox, user):
     campaigns = []
     for index in range(3):
         campaign = ready_campaign(name=f"C{index}", pasted_numbers=numbers(3))
-        engine.campaign_dispatch(campaign_id=campaign.pk)
+        dispatch.campaign_dispatch(campaign_id=campaign.pk)
         campaigns.append(campaign)
     failing = "380507000000"
     Recipient.objects.filter(phone=failing).update(status="undelivered")
@@ -198,10 +194,10 @@ def test_repeated_failures_go_to_do_not_contact(engine_settings, sandbox, user):
     Recipient.objects.filter(phone="380507000001", campaign__in=campaigns[:2]).update(
         status="failed"
     )
-    assert engine.repeated_failures(campaign_id=campaigns[2].pk) == {failing: 3}
-    added = engine.do_not_contact_add_repeated_failures(campaign_id=campaigns[2].pk, user=user)
+    assert selectors.repeated_failures(campaign_id=campaigns[2].pk) == {failing: 3}
+    added = followup.do_not_contact_add_repeated_failures(campaign_id=campaigns[2].pk, user=user)
     assert added == 1
     entry = DoNotContact.objects.get(phone=failing)
     assert entry.source == DoNotContact.Source.DELIVERY_FAILURES and entry.created_by == user
-    with pytest.raises(engine.EngineRefused, match="3 or more"):
-        engine.do_not_contact_add_repeated_failures(campaign_id=campaigns[2].pk)
+    with pytest.raises(ValidationError, match="3 or more"):
+        followup.do_not_contact_add_repeated_failures(campaign_id=campaigns[2].pk)

@@ -18,7 +18,8 @@ import pytest
 from django.utils import timezone
 
 from bsg.client import BsgClient, InMemoryTokenStore
-from campaigns import engine
+from campaigns import selectors
+from campaigns.engine import dispatch, poll, reconcile, stop, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart
 from tests.conftest import SANDBOX_API_KEY
 from tests.engine.conftest import numbers, ready_campaign
@@ -42,8 +43,8 @@ def test_a_stopped_part_is_polled_until_its_delivery_reports_are_in(engine_setti
     clock.freeze()
     try:
         campaign = ready_campaign(pasted_numbers=numbers(40))
-        [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
-        assert engine.part_submit(part_id=part_id).state == State.SUBMITTED
+        [part_id] = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
+        assert submit.part_submit(part_id=part_id).state == State.SUBMITTED
         part = CampaignPart.objects.get(pk=part_id)
         # Every message dispatched and sent, few delivery reports in yet (the sandbox's pace at
         # speed 50: creation 0.02 s, dispatch 0.02 s, accepted 0.01 s, reports 0.01-0.05 s).
@@ -51,8 +52,8 @@ def test_a_stopped_part_is_polled_until_its_delivery_reports_are_in(engine_setti
         status, sent, delivered = bsg_figures(sandbox, part.bsg_campaign_id)
         assert status == "sending" and sent == 40 and delivered < 40
 
-        engine.campaign_stop(campaign_id=campaign.pk)
-        engine.engine_poll()
+        stop.campaign_stop(campaign_id=campaign.pk)
+        poll.engine_poll()
         part.refresh_from_db()
         assert part.bsg_status == "stopped"
         # Stopped, but reports are still on their way: the part is not over.
@@ -60,10 +61,10 @@ def test_a_stopped_part_is_polled_until_its_delivery_reports_are_in(engine_setti
 
         clock.advance(10)  # every report is in
         _, sent, delivered = bsg_figures(sandbox, part.bsg_campaign_id)
-        engine.engine_poll()
+        poll.engine_poll()
         part.refresh_from_db()
         assert part.finished_at is not None
-        totals = engine.campaign_totals(campaign_id=campaign.pk)
+        totals = selectors.campaign_totals(campaign_id=campaign.pk)
         assert (totals["sent"], totals["delivered"]) == (sent, delivered)
         assert part.breakdown.get("sent", 0) == 0
         assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.STOPPED
@@ -78,16 +79,18 @@ class StoppedMidRequestClient(BsgClient):
     campaign_id = 0
 
     def sms_send(self, **kwargs):
-        engine.campaign_stop(campaign_id=self.campaign_id)
+        stop.campaign_stop(campaign_id=self.campaign_id)
         return super().sms_send(**kwargs)
 
 
-def test_a_part_of_a_stopped_campaign_is_cancelled_not_left_pending(engine_settings, sandbox):
+def test_a_part_of_a_stopped_campaign_is_cancelled_not_left_pending(
+    engine_settings, sandbox, monkeypatch
+):
     """2. A part whose POST failed harmlessly (no connection) while its campaign was being
     stopped went back to `pending`; nothing submits a stopped campaign's parts, so it stayed
     pending for ever. The sweep now cancels it."""
     campaign = ready_campaign(pasted_numbers=numbers(3))
-    [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    [part_id] = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     # BSG unreachable (a refused connection): nothing accepted, safe to send again later.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -96,14 +99,12 @@ def test_a_part_of_a_stopped_campaign_is_cancelled_not_left_pending(engine_setti
         f"http://127.0.0.1:{closed_port}", SANDBOX_API_KEY, token_store=InMemoryTokenStore()
     )
     client.campaign_id = campaign.pk
-    try:
-        outcome = engine.part_submit(part_id=part_id, client=client)
-    finally:
-        client.close()
+    monkeypatch.setattr(submit, "bsg_client", lambda: client)
+    outcome = submit.part_submit(part_id=part_id)
     assert outcome.state == State.PENDING  # nothing reached BSG
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.STOPPED
 
-    report = engine.engine_sweep(enqueue=False)
+    report = sweep.engine_sweep(enqueue=False)
     part = CampaignPart.objects.get(pk=part_id)
     assert part.state == State.CANCELLED and part.finished_at is not None
     assert part_id not in report.submit
@@ -117,7 +118,7 @@ def test_an_unsent_part_found_absent_after_a_stop_is_cancelled(engine_settings, 
     """The same end for a part in doubt when the campaign was stopped: once BSG provably holds
     none of its messages it is cancelled, never sent."""
     campaign = ready_campaign(pasted_numbers=numbers(3))
-    [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    [part_id] = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     # A send that timed out without reaching BSG, long enough ago for "none" to count.
     CampaignPart.objects.filter(pk=part_id).update(
         state=State.UNCONFIRMED,
@@ -125,9 +126,9 @@ def test_an_unsent_part_found_absent_after_a_stop_is_cancelled(engine_settings, 
         outcome_was_unknown=True,
         last_attempt_at=timezone.now() - timedelta(minutes=5),
     )
-    engine.campaign_stop(campaign_id=campaign.pk)
-    engine.part_reconcile(part_id=part_id)
-    engine.engine_sweep(enqueue=False)
+    stop.campaign_stop(campaign_id=campaign.pk)
+    reconcile.part_reconcile(part_id=part_id)
+    sweep.engine_sweep(enqueue=False)
     assert CampaignPart.objects.get(pk=part_id).state == State.CANCELLED
     assert not sandbox.state.find_requests(path_prefix=SEND_PATH, method="POST")
 
@@ -137,15 +138,15 @@ def test_a_stopped_part_waits_for_reports_no_longer_than_their_validity(engine_s
     clock.freeze()
     try:
         campaign = ready_campaign(pasted_numbers=numbers(40), validity_hours=1)
-        [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
-        engine.part_submit(part_id=part_id)
+        [part_id] = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
+        submit.part_submit(part_id=part_id)
         clock.advance(0.052)  # messages out, reports still coming
-        engine.campaign_stop(campaign_id=campaign.pk)
+        stop.campaign_stop(campaign_id=campaign.pk)
         # Submitted longer ago than the messages' validity: no report can come any more.
         CampaignPart.objects.filter(pk=part_id).update(
             submitted_at=timezone.now() - timedelta(hours=1, minutes=1)
         )
-        engine.engine_poll()
+        poll.engine_poll()
         part = CampaignPart.objects.get(pk=part_id)
         assert part.bsg_status == "stopped"
         assert part.breakdown.get("sent", 0) > 0
@@ -165,7 +166,9 @@ class ReportsLandDuringThePoll(BsgClient):
         return super().campaign_detail(**kwargs)
 
 
-def test_a_stopped_part_ends_with_the_counts_of_its_last_reports(engine_settings, sandbox):
+def test_a_stopped_part_ends_with_the_counts_of_its_last_reports(
+    engine_settings, sandbox, monkeypatch
+):
     """3. The poll read the counts, then the breakdown; reports that landed in between made the
     breakdown say "all reported" next to counts from before (the soak: 12 delivered on the
     dashboard, 15 at BSG). The counts are read again once nothing is in flight."""
@@ -177,11 +180,12 @@ def test_a_stopped_part_ends_with_the_counts_of_its_last_reports(engine_settings
     client.clock = clock
     try:
         campaign = ready_campaign(pasted_numbers=numbers(40))
-        [part_id] = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
-        engine.part_submit(part_id=part_id)
+        [part_id] = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
+        submit.part_submit(part_id=part_id)
         clock.advance(0.052)  # messages out, reports still coming
-        engine.campaign_stop(campaign_id=campaign.pk)
-        engine.engine_poll(client=client)
+        stop.campaign_stop(campaign_id=campaign.pk)
+        monkeypatch.setattr(poll, "bsg_client", lambda: client)
+        poll.engine_poll()
         part = CampaignPart.objects.get(pk=part_id)
         assert part.finished_at is not None
         _, sent, delivered = bsg_figures(sandbox, part.bsg_campaign_id)

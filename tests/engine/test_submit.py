@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bsg import rules
 from bsg.sandbox.faults import Faults
-from campaigns import engine
+from campaigns import selectors
+from campaigns.engine import dispatch, ledger, reconcile, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -27,7 +29,7 @@ def test_the_ledger_holds_each_recipient_once_without_do_not_contact(audience, e
         pasted_numbers="",
         lists=[audience["spring"], audience["vip"]],
     )
-    result = engine.campaign_dispatch(campaign_id=campaign.pk)
+    result = dispatch.campaign_dispatch(campaign_id=campaign.pk)
     assert result.recipients == 3
     rows = list(Recipient.objects.filter(campaign=campaign).order_by("seq"))
     assert [r.phone for r in rows] == ["380501111111", "380502222222", "380503333333"]
@@ -37,12 +39,12 @@ def test_the_ledger_holds_each_recipient_once_without_do_not_contact(audience, e
     assert len(set(references)) == 3
     assert all(re.fullmatch(r"[a-zA-Z0-9]{1,32}", ref) for ref in references)
     # Deterministic: the same campaign and position always give the same reference id.
-    salt = engine.installation_salt()
-    assert references[1] == engine.reference_id_for(salt=salt, campaign_id=campaign.pk, seq=1)
+    salt = ledger.installation_salt()
+    assert references[1] == ledger.reference_id_for(salt=salt, campaign_id=campaign.pk, seq=1)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENDING
     # A second dispatch (a redelivered task) does nothing.
-    assert engine.campaign_dispatch(campaign_id=campaign.pk) is None
+    assert dispatch.campaign_dispatch(campaign_id=campaign.pk) is None
     assert Recipient.objects.filter(campaign=campaign).count() == 3
 
 
@@ -64,7 +66,7 @@ def test_the_ledger_counts_each_rendered_text_exactly(engine_settings):
         pasted_numbers="",
         lists=[contact_list],
     )
-    assert engine.campaign_dispatch(campaign_id=campaign.pk).recipients == len(names)
+    assert dispatch.campaign_dispatch(campaign_id=campaign.pk).recipients == len(names)
     rows = Recipient.objects.filter(campaign=campaign).order_by("seq")
     assert [r.text for r in rows] == [f"Hi {name}, 20% off [today]. Reply STOP" for name in names]
     assert [r.sms_parts for r in rows] == [smstext.analyse(r.text).parts for r in rows]
@@ -72,24 +74,24 @@ def test_the_ledger_counts_each_rendered_text_exactly(engine_settings):
 
 
 def test_big_audiences_are_split_into_parts(engine_settings, sandbox, monkeypatch):
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 10)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 10)
     campaign = ready_campaign(pasted_numbers=numbers(25))
-    result = engine.campaign_dispatch(campaign_id=campaign.pk)
+    result = dispatch.campaign_dispatch(campaign_id=campaign.pk)
     parts = list(CampaignPart.objects.filter(campaign=campaign))
     assert [p.recipients for p in parts] == [10, 10, 5]
     for part_id in result.part_ids:
-        assert engine.part_submit(part_id=part_id).state == State.SUBMITTED
+        assert submit.part_submit(part_id=part_id).state == State.SUBMITTED
     created = sandbox.state.campaigns
     assert sorted(c["message_count"] for c in created) == [5, 10, 10]
-    assert engine.campaign_totals(campaign_id=campaign.pk)["recipients"] == 25
+    assert selectors.campaign_totals(campaign_id=campaign.pk)["recipients"] == 25
 
 
 def test_a_part_is_submitted_once_however_often_it_is_asked(engine_settings, sandbox):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
-    outcome = engine.part_submit(part_id=part_id)
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    outcome = submit.part_submit(part_id=part_id)
     assert outcome.state == State.SUBMITTED
-    assert engine.part_submit(part_id=part_id) is None
+    assert submit.part_submit(part_id=part_id) is None
     part = CampaignPart.objects.get(pk=part_id)
     assert part.bsg_campaign_id == sandbox.state.campaigns[0]["id"]
     assert len(sandbox.state.campaigns) == 1
@@ -100,8 +102,8 @@ def test_a_part_is_submitted_once_however_often_it_is_asked(engine_settings, san
 
 def test_bsg_refusal_is_kept_with_its_message(engine_settings, sandbox):
     campaign = ready_campaign(sender="")
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
-    assert engine.part_submit(part_id=part_id).state == State.REJECTED
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    assert submit.part_submit(part_id=part_id).state == State.REJECTED
     part = CampaignPart.objects.get(pk=part_id)
     assert "sender" in part.error
     campaign.refresh_from_db()
@@ -111,12 +113,12 @@ def test_bsg_refusal_is_kept_with_its_message(engine_settings, sandbox):
 
 def test_unavailable_bsg_is_retried_later_and_nothing_is_created(engine_settings, sandbox):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     sandbox.set_faults(Faults(error_5xx=1.0, path_prefix="/api/campaigns/sms", seed=1))
     outcomes = set()
     for _ in range(4):
         CampaignPart.objects.filter(pk=part_id).update(next_attempt_at=None, state=State.PENDING)
-        outcomes.add(engine.part_submit(part_id=part_id).state)
+        outcomes.add(submit.part_submit(part_id=part_id).state)
     # 503 goes back to pending; 500/502/504 on a POST may have been accepted: unconfirmed.
     assert outcomes <= {State.PENDING, State.UNCONFIRMED}
     assert sandbox.state.campaigns == []
@@ -124,12 +126,12 @@ def test_unavailable_bsg_is_retried_later_and_nothing_is_created(engine_settings
 
 def test_an_answer_that_never_came_is_reconciled_not_resent(engine_settings, sandbox):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     # BSG creates the campaign, then never answers.
     sandbox.set_faults(Faults(hang=1.0, path_prefix="/api/campaigns/sms", hang_timeout=5))
-    assert engine.part_submit(part_id=part_id).state == State.UNCONFIRMED
+    assert submit.part_submit(part_id=part_id).state == State.UNCONFIRMED
     sandbox.set_faults(Faults())
-    outcome = engine.part_reconcile(part_id=part_id)
+    outcome = reconcile.part_reconcile(part_id=part_id)
     assert outcome.state == State.SUBMITTED
     part = CampaignPart.objects.get(pk=part_id)
     assert [c["id"] for c in sandbox.state.campaigns] == [part.bsg_campaign_id]
@@ -138,49 +140,49 @@ def test_an_answer_that_never_came_is_reconciled_not_resent(engine_settings, san
 
 def test_a_late_processed_request_is_found_not_sent_twice(engine_settings, sandbox):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     # The answer times out first; BSG processes the request a moment later.
     sandbox.set_faults(Faults(slow=1.0, slow_delay=0.9, path_prefix="/api/campaigns/sms"))
-    assert engine.part_submit(part_id=part_id).state == State.UNCONFIRMED
+    assert submit.part_submit(part_id=part_id).state == State.UNCONFIRMED
     sandbox.set_faults(Faults())
     # Within the grace period, "not found" does not mean "not sent".
-    early = engine.part_reconcile(part_id=part_id)
+    early = reconcile.part_reconcile(part_id=part_id)
     assert early.state in (State.UNCONFIRMED, State.SUBMITTED)
     deadline = time.monotonic() + 10
     while CampaignPart.objects.get(pk=part_id).state == State.UNCONFIRMED:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-        engine.part_reconcile(part_id=part_id)
+        reconcile.part_reconcile(part_id=part_id)
     assert CampaignPart.objects.get(pk=part_id).state == State.SUBMITTED
     assert len(sandbox.state.campaigns) == 1
 
 
 def test_a_request_bsg_never_processed_is_sent_again_after_the_grace(engine_settings, sandbox):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     sandbox.set_faults(Faults(drop=1.0, path_prefix="/api/campaigns/sms"))
-    assert engine.part_submit(part_id=part_id).state == State.UNCONFIRMED
+    assert submit.part_submit(part_id=part_id).state == State.UNCONFIRMED
     sandbox.set_faults(Faults())
-    assert engine.part_reconcile(part_id=part_id).state == State.UNCONFIRMED
+    assert reconcile.part_reconcile(part_id=part_id).state == State.UNCONFIRMED
     CampaignPart.objects.filter(pk=part_id).update(
         last_attempt_at=CampaignPart.objects.get(pk=part_id).last_attempt_at - timedelta(seconds=5)
     )
-    assert engine.part_reconcile(part_id=part_id).state == State.PENDING
-    assert engine.part_submit(part_id=part_id).state == State.SUBMITTED
+    assert reconcile.part_reconcile(part_id=part_id).state == State.PENDING
+    assert submit.part_submit(part_id=part_id).state == State.SUBMITTED
     assert len(sandbox.state.campaigns) == 1
 
 
 def test_a_resend_refused_as_duplicate_is_reconciled_not_rejected(engine_settings, sandbox):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     sandbox.set_faults(Faults(hang=1.0, path_prefix="/api/campaigns/sms", hang_timeout=5))
-    engine.part_submit(part_id=part_id)
+    submit.part_submit(part_id=part_id)
     sandbox.set_faults(Faults())
     # As if a person resumed it without a lookup: BSG refuses the reference ids it holds.
     CampaignPart.objects.filter(pk=part_id).update(state=State.PENDING)
     time.sleep(2.1)  # past the sandbox's duplicate-request window
-    assert engine.part_submit(part_id=part_id).state == State.UNCONFIRMED
-    assert engine.part_reconcile(part_id=part_id).state == State.SUBMITTED
+    assert submit.part_submit(part_id=part_id).state == State.UNCONFIRMED
+    assert reconcile.part_reconcile(part_id=part_id).state == State.SUBMITTED
     assert len(sandbox.state.campaigns) == 1
 
 
@@ -191,7 +193,7 @@ def test_groups_mode_refuses_lists_holding_do_not_contact_numbers(audience, engi
         pasted_numbers="",
         lists=[audience["spring"]],
     )
-    result = engine.campaign_dispatch(campaign_id=campaign.pk)
+    result = dispatch.campaign_dispatch(campaign_id=campaign.pk)
     assert "do-not-contact" in result.refused
     part = CampaignPart.objects.get(campaign=campaign)
     assert part.state == State.REJECTED
@@ -202,16 +204,16 @@ def test_a_worker_lost_mid_submit_leaves_the_part_unconfirmed_then_settled(
     engine_settings, sandbox
 ):
     campaign = ready_campaign()
-    (part_id,) = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    (part_id,) = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     # The state a SIGKILL leaves behind: claimed, request maybe sent, nothing recorded.
     sandbox.set_faults(Faults(hang=1.0, path_prefix="/api/campaigns/sms", hang_timeout=5))
-    engine.part_submit(part_id=part_id)
+    submit.part_submit(part_id=part_id)
     sandbox.set_faults(Faults())
     CampaignPart.objects.filter(pk=part_id).update(
         state=State.SUBMITTING, last_attempt_at=timezone.now() - timedelta(seconds=60)
     )
-    report = engine.engine_sweep(enqueue=False)
+    report = sweep.engine_sweep(enqueue=False)
     assert report.stuck == [part_id]
     assert part_id in report.reconcile
-    assert engine.part_reconcile(part_id=part_id).state == State.SUBMITTED
+    assert reconcile.part_reconcile(part_id=part_id).state == State.SUBMITTED
     assert len(sandbox.state.campaigns) == 1

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from campaigns import engine
+from bsg import rules
+from campaigns.engine import dispatch, submit
 from campaigns.models import Campaign, CampaignPart, Recipient
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -18,8 +19,8 @@ def signed_in(client, user):
 
 def sent(count: int = 3) -> Campaign:
     campaign = ready_campaign(pasted_numbers=numbers(count))
-    for part_id in engine.campaign_dispatch(campaign_id=campaign.pk).part_ids:
-        engine.part_submit(part_id=part_id)
+    for part_id in dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids:
+        submit.part_submit(part_id=part_id)
     return campaign
 
 
@@ -58,18 +59,18 @@ def test_ledger_export_and_retry_failed_only(signed_in, engine_settings, sandbox
     page = signed_in.post(reverse("campaigns:retry-failed", args=[campaign.pk]), follow=True)
     retry = Campaign.objects.get(retry_of=campaign)
     assert page.redirect_chain[-1][0] == reverse("campaigns:detail", args=[retry.pk])
-    result = engine.campaign_dispatch(campaign_id=retry.pk)
+    result = dispatch.campaign_dispatch(campaign_id=retry.pk)
     assert result.recipients == 1
     assert Recipient.objects.get(campaign=retry).phone == second.phone
     (part_id,) = result.part_ids
-    assert engine.part_submit(part_id=part_id).state == CampaignPart.State.SUBMITTED
+    assert submit.part_submit(part_id=part_id).state == CampaignPart.State.SUBMITTED
     assert sandbox.state.campaigns[-1]["endpoint"].endswith("send-individual")
 
 
 def test_a_held_campaign_shows_held_and_resumes(signed_in, engine_settings, sandbox, monkeypatch):
-    monkeypatch.setattr(engine.rules, "MAX_SMS_RECIPIENTS", 2)
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 2)
     campaign = ready_campaign(pasted_numbers=numbers(4))
-    part_ids = engine.campaign_dispatch(campaign_id=campaign.pk).part_ids
+    part_ids = dispatch.campaign_dispatch(campaign_id=campaign.pk).part_ids
     CampaignPart.objects.filter(pk__in=part_ids).update(state="held", error="Held: balance low")
     body = signed_in.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert 'id="held"' in body and "Held: balance low" in body

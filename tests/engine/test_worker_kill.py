@@ -17,7 +17,8 @@ from django.db import connection
 from django.utils import timezone
 
 from bsg.sandbox.faults import Faults
-from campaigns import engine, tasks
+from campaigns import tasks
+from campaigns.engine import dispatch, sweep
 from campaigns.models import CampaignPart
 from tests.conftest import SANDBOX_API_KEY
 from tests.engine.conftest import ready_campaign
@@ -79,7 +80,7 @@ def test_a_worker_killed_mid_submit_neither_loses_nor_doubles_the_part(engine_se
     if connection.vendor != "postgresql":
         pytest.skip("a worker process needs a database it can share: PostgreSQL")
     campaign = ready_campaign(name="Killed mid-submit")
-    engine.campaign_dispatch(campaign_id=campaign.pk)
+    dispatch.campaign_dispatch(campaign_id=campaign.pk)
     part = CampaignPart.objects.get(campaign=campaign)
     # BSG accepts the campaign and then never answers: the worker sits inside the POST.
     sandbox.set_faults(Faults(hang=1.0, hang_timeout=60, path_prefix=SEND_PATH))
@@ -99,7 +100,7 @@ def test_a_worker_killed_mid_submit_neither_loses_nor_doubles_the_part(engine_se
 
     # Beat's sweep, once the part has been `submitting` too long for a live worker.
     later = timezone.now() + timedelta(seconds=settings.ENGINE_STUCK_SUBMITTING + 1)
-    report = engine.engine_sweep(now=later, enqueue=False)
+    report = sweep.engine_sweep(now=later, enqueue=False)
     assert report.stuck == [part.pk]
     part.refresh_from_db()
     assert part.state == State.UNCONFIRMED

@@ -1,0 +1,289 @@
+"""Dispatch: take a due campaign, resolve every recipient into the ledger, cut it into parts.
+
+The ledger is written in bounded transactions (one batch of rows each), so a million
+recipients never hold the database's write lock for long: on the embedded SQLite a poll or a
+sign-in waits for one batch, not for the whole campaign. Its parts are not submitted until the
+whole ledger is written (`Campaign.ledger_resolved_at`). A worker that dies half-way leaves a
+heartbeat that stops moving; the sweep then hands the campaign to another worker, which clears
+the half-written ledger (nothing of it was sent) and resolves it again. A dispatch that fails
+for any other reason does not retry for ever: the campaign needs attention, with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import audit_record
+from bsg import rules
+from contacts.models import DoNotContact, ListMembership
+
+from .. import selectors
+from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
+from ..services import groups_size_refusal
+from .enqueue import parts_enqueue_submit
+from .events import event_record
+from .ledger import (
+    LEDGER_BATCH,
+    LedgerWriter,
+    base36,
+    installation_salt,
+    ledger_rows,
+    reference_id_for,
+)
+from .schedules import schedule_capped_phones
+
+logger = logging.getLogger(__name__)
+
+Part = CampaignPart
+State = CampaignPart.State
+Status = Campaign.Status
+
+
+@dataclass
+class DispatchResult:
+    campaign_id: int
+    part_ids: list[int] = field(default_factory=list)
+    recipients: int = 0
+    refused: str = ""
+
+
+def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> DispatchResult | None:
+    """Take a due campaign (compare-and-set to `sending`), or one whose dispatch a lost worker
+    abandoned, and resolve its ledger. None when there was nothing to take (not due, taken by
+    another worker, already resolved) or the dispatch failed (the campaign then says why)."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return None
+    taken_from = _claim(campaign, now)
+    if taken_from is None:
+        logger.info("campaign %s: not due or already taken; nothing to dispatch", campaign_id)
+        return None
+    campaign.refresh_from_db()
+    try:
+        _ledger_clear(campaign_id)
+        result = _resolve_ledger(campaign)
+    except Exception as error:
+        # Not retried by itself: the same data would fail the same way, every sweep (a repeated
+        # reference id once did, 50 tracebacks a minute, "Waiting for the engine…" for ever).
+        logger.exception("campaign %s: dispatch failed", campaign_id)
+        _dispatch_failed(campaign, error)
+        return None
+    with transaction.atomic():
+        ended = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
+        audit_record(
+            action="campaign-dispatch",
+            target=campaign,
+            changes={"status": [taken_from, ended]},
+            message=f"{result.recipients} recipient(s) in {len(result.part_ids)} part(s)."
+            + (f" {result.refused}" if result.refused else ""),
+        )
+        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=result.part_ids))
+    logger.info(
+        "campaign %s: dispatched, %s recipients in %s parts",
+        campaign_id,
+        result.recipients,
+        len(result.part_ids),
+    )
+    return result
+
+
+def dispatch_abandoned_since(now: datetime) -> datetime:
+    """A dispatch whose heartbeat is older than this was left by a worker that died."""
+    return now - timedelta(seconds=settings.ENGINE_STUCK_DISPATCH)
+
+
+def campaigns_abandoned_in_dispatch(*, now: datetime) -> list[int]:
+    """Sending campaigns whose ledger a lost worker left half-written (the sweep takes them)."""
+    return list(
+        Campaign.objects.filter(
+            status=Status.SENDING,
+            ledger_resolved_at__isnull=True,
+            dispatch_error="",
+            updated_at__lt=dispatch_abandoned_since(now),
+        ).values_list("id", flat=True)
+    )
+
+
+def _claim(campaign: Campaign, now: datetime) -> str | None:
+    """Compare-and-set: the status this worker took the campaign from, or None."""
+    if campaign.is_due(now=now):
+        claimed = Campaign.objects.filter(pk=campaign.pk, status=campaign.status).update(
+            status=Status.SENDING, dispatched_at=now, updated_at=now, dispatch_attempts=1
+        )
+        return campaign.status if claimed == 1 else None
+    abandoned = Campaign.objects.filter(
+        pk=campaign.pk,
+        status=Status.SENDING,
+        ledger_resolved_at__isnull=True,
+        dispatch_error="",
+        updated_at=campaign.updated_at,
+        updated_at__lt=dispatch_abandoned_since(now),
+    ).update(updated_at=now, dispatch_attempts=F("dispatch_attempts") + 1)
+    if abandoned != 1:
+        return None
+    if campaign.dispatch_attempts + 1 > settings.ENGINE_DISPATCH_MAX_ATTEMPTS:
+        # Each try died the same way (a worker killed at its time limit, say): stop trying.
+        _dispatch_failed(
+            campaign,
+            RuntimeError(f"{campaign.dispatch_attempts} tries ended without finishing"),
+        )
+        return None
+    logger.warning("campaign %s: dispatch abandoned by a lost worker; resolving again", campaign.pk)
+    return Status.SENDING
+
+
+def _ledger_clear(campaign_id: int) -> None:
+    """Remove what an abandoned dispatch wrote (nothing of it was submitted: parts wait for
+    the whole ledger), in batches so that no transaction grows with the campaign."""
+    while True:
+        batch = list(
+            Recipient.objects.filter(campaign_id=campaign_id).values_list("id", flat=True)[
+                :LEDGER_BATCH
+            ]
+        )
+        if not batch:
+            break
+        Recipient.objects.filter(id__in=batch).delete()
+    Part.objects.filter(campaign_id=campaign_id).delete()
+
+
+def _heartbeat(campaign_id: int) -> None:
+    Campaign.objects.filter(pk=campaign_id).update(updated_at=timezone.now())
+
+
+def _dispatch_failed(campaign: Campaign, error: Exception) -> None:
+    reason = (
+        f"The recipients could not be resolved ({type(error).__name__}: {error}). Nothing was "
+        "sent. Stop this campaign, then duplicate it and check its recipients."
+    )[:2000]
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk, ledger_resolved_at__isnull=True).update(
+            dispatch_error=reason, updated_at=timezone.now()
+        )
+        event_record(campaign.pk, CampaignEvent.Kind.NEEDS_ATTENTION, reason)
+        audit_record(action="campaign-dispatch-failed", target=campaign, message=reason)
+
+
+def _part_size(campaign: Campaign) -> int:
+    return rules.MAX_RCS_RECIPIENTS if campaign.is_rcs else rules.MAX_SMS_RECIPIENTS
+
+
+def _resolve_ledger(campaign: Campaign) -> DispatchResult:
+    result = DispatchResult(campaign_id=campaign.pk)
+    refusal = _groups_refusal(campaign)
+    if refusal:
+        with transaction.atomic():
+            part = Part.objects.create(
+                campaign=campaign, number=1, state=State.REJECTED, error=refusal
+            )
+            event_record(campaign.pk, CampaignEvent.Kind.REJECTED, refusal, part_id=part.pk)
+            Campaign.objects.filter(pk=campaign.pk).update(
+                status=Status.FINISHED, ledger_resolved_at=timezone.now()
+            )
+        result.refused = refusal
+        return result
+    # BSG's group methods send to the whole group in one campaign: no split there.
+    size = None if campaign.sends_to_bsg_groups else _part_size(campaign)
+    campaign_id = campaign.pk
+    # reference_id_for(salt=..., campaign_id=..., seq=...) with its constant head built once.
+    reference_head = reference_id_for(salt=installation_salt(), campaign_id=campaign_id, seq=0)[:-1]
+    writer = LedgerWriter(on_flush=lambda: _heartbeat(campaign_id))
+    add = writer.add
+    part_ids: list[int] = []
+    counts: list[int] = []
+    part_id = 0
+    left_in_part = 0
+    seq = 0
+    capped = schedule_capped_phones(campaign=campaign, now=timezone.now())
+    skipped = 0
+    for phone, contact_id, text, sms_parts, reference in ledger_rows(campaign):
+        if capped and phone in capped:
+            skipped += 1
+            continue
+        if not left_in_part:
+            part_id = Part.objects.create(campaign=campaign, number=len(part_ids) + 1).pk
+            part_ids.append(part_id)
+            counts.append(0)
+            left_in_part = size or -1  # without a size, one part that never fills
+        left_in_part -= 1
+        counts[-1] += 1
+        add(
+            (
+                campaign_id,
+                part_id,
+                seq,
+                phone,
+                contact_id,
+                text,
+                sms_parts,
+                reference or reference_head + base36(seq),
+                "",  # no BSG status yet
+            )
+        )
+        seq += 1
+    writer.flush()
+    result.part_ids = part_ids
+    result.recipients = seq
+    capped_note = (
+        f" {skipped} left out: messaged by this schedule within its frequency cap."
+        if skipped
+        else ""
+    )
+    with transaction.atomic():
+        for pk, count in zip(part_ids, counts, strict=True):
+            Part.objects.filter(pk=pk).update(recipients=count)
+        resolved = Campaign.objects.filter(pk=campaign_id)
+        if not part_ids:
+            resolved.filter(status=Status.SENDING).update(status=Status.FINISHED)
+            event_record(
+                campaign_id,
+                CampaignEvent.Kind.FINISHED,
+                "No recipients left to send to." + capped_note,
+            )
+        else:
+            event_record(
+                campaign_id,
+                CampaignEvent.Kind.DISPATCHED,
+                f"{seq} recipients resolved into {len(part_ids)} BSG campaign(s)." + capped_note,
+            )
+        # Only now may its parts be submitted (part_submit and the sweep look at this).
+        resolved.update(ledger_resolved_at=timezone.now(), updated_at=timezone.now())
+    return result
+
+
+def _groups_refusal(campaign: Campaign) -> str:
+    """Why BSG's group method must not be used for this campaign, or ""."""
+    if not campaign.sends_to_bsg_groups:
+        return ""
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    return groups_do_not_contact_refusal(list_ids=list_ids) or groups_size_refusal(
+        list_ids=list_ids
+    )
+
+
+def groups_do_not_contact_refusal(*, list_ids: list[int]) -> str:
+    """BSG's group methods send to every member of the group, and BSG has no way to leave a
+    contact out (bsg-api.md: no detach endpoint), so a do-not-contact number in a linked list
+    would be messaged. Refuse, and say how to send without them."""
+    opted_out = (
+        ListMembership.objects.filter(contact_list_id__in=list_ids)
+        .filter(contact__phone__in=DoNotContact.objects.values("phone"))
+        .values("contact_id")
+        .distinct()
+        .count()
+    )
+    if not opted_out:
+        return ""
+    return (
+        f"{opted_out} member(s) of the chosen lists are on the do-not-contact list, and BSG's "
+        "group sending would message them anyway (BSG cannot leave a group member out). "
+        "Duplicate the campaign and choose “To contact lists” so they are left out."
+    )

@@ -1,0 +1,154 @@
+"""The ledger: one row per recipient, with the text it gets and a reference id.
+
+Reference ids are deterministic (installation salt, campaign, position), so a part sent again
+after an unclear answer carries the same ids and BSG refuses the repeats."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Iterator
+
+from django.db import connection, transaction
+
+from bsg import smstext
+from contacts.models import DoNotContact
+from contacts.selectors import fields_by_reference
+
+from .. import rendering, selectors
+from ..models import (
+    FAILED_MESSAGE_STATUSES,
+    Campaign,
+    EngineInstallation,
+    Recipient,
+)
+
+LEDGER_BATCH = 5_000
+
+
+_SALT_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def installation_salt() -> str:
+    """This installation's salt, created once and kept in the database."""
+    row = EngineInstallation.objects.order_by("id").first()
+    if row is not None:
+        return row.salt
+    salt = "".join(secrets.choice(_SALT_ALPHABET) for _ in range(8))
+    EngineInstallation.objects.get_or_create(id=1, defaults={"salt": salt})
+    return EngineInstallation.objects.order_by("id").first().salt
+
+
+_BASE36 = string.digits + string.ascii_lowercase
+
+
+def base36(number: int) -> str:
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = _BASE36[rest] + out
+        if not number:
+            return out
+
+
+def reference_id_for(*, salt: str, campaign_id: int, seq: int) -> str:
+    """Deterministic, at most 32 [a-zA-Z0-9], unique account-wide: salt, campaign, position.
+
+    The salt is lower-case and digits of fixed length and "Z" cannot occur in base 36 as
+    written here, so no two (campaign, seq) pairs give the same string."""
+    return f"{salt}{base36(campaign_id)}Z{base36(seq)}"
+
+
+def ledger_rows(campaign: Campaign) -> Iterator[tuple[str, int | None, str, int, str | None]]:
+    """Every recipient once as (phone, contact id, text, SMS parts, reference id or None): from
+    the lists (minus do-not-contact), the pasted numbers, or, for "retry failed only", the
+    failed rows of the original's ledger (their texts and counts as they were sent).
+
+    Tuples, not objects: a million of them pass through here. Each text is counted through
+    the send plan's shape cache, so a million recipients cost a few hundred counts."""
+    if campaign.retry_of_id:
+        rows = (
+            Recipient.objects.filter(
+                campaign_id=campaign.retry_of_id, status__in=FAILED_MESSAGE_STATUSES
+            )
+            .exclude(phone__in=DoNotContact.objects.values("phone"))
+            .order_by("seq")
+            .values_list("phone", "contact_id", "text", "sms_parts")
+        )
+        for phone, contact_id, text, sms_parts in rows.iterator(chunk_size=LEDGER_BATCH):
+            yield phone, contact_id, text, sms_parts, None
+        return
+    compiled = None
+    if campaign.is_sms and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
+        mode = (
+            rendering.MODE_GROUPS
+            if campaign.sms_mode == Campaign.SmsMode.GROUPS
+            else rendering.MODE_INDIVIDUAL
+        )
+        compiled = rendering.compile_text(campaign.text, fields=fields_by_reference(), mode=mode)
+    rows = selectors.campaign_audience_rows(campaign=campaign)
+    if compiled is not None and compiled.slots:
+        values_for, render = compiled.values_for, compiled.render_values
+        parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
+        for row in rows:
+            values = values_for(phone=row.phone, name=row.name, fields=row.fields)
+            yield row.phone, row.contact_id, render(values), parts(values), row.reference_id
+        return
+    literal = campaign.text if campaign.is_sms else campaign.fallback_text
+    literal_parts = _sms_parts(literal)
+    for row in rows:
+        yield row.phone, row.contact_id, literal, literal_parts, row.reference_id
+
+
+def _sms_parts(text: str) -> int:
+    return smstext.analyse(text).parts if text else 0
+
+
+class LedgerWriter:
+    """Writes ledger rows in batches, each its own short transaction: COPY on PostgreSQL,
+    bulk_create elsewhere. `on_flush` runs after each batch (the dispatch's heartbeat)."""
+
+    COLUMNS = (
+        "campaign_id",
+        "part_id",
+        "seq",
+        "phone",
+        "contact_id",
+        "text",
+        "sms_parts",
+        "reference_id",
+        "status",
+    )
+
+    def __init__(self, *, on_flush: Callable[[], None] | None = None) -> None:
+        self.rows: list[tuple] = []
+        self.postgres = connection.vendor == "postgresql"
+        self.on_flush = on_flush
+
+    def add(self, row: tuple) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= LEDGER_BATCH * (4 if self.postgres else 1):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        with transaction.atomic():
+            if self.postgres:
+                table = Recipient._meta.db_table
+                columns = ", ".join(self.COLUMNS)
+                with (
+                    connection.cursor() as cursor,
+                    cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                ):
+                    write_row = copy.write_row
+                    for row in self.rows:
+                        write_row(row)
+            else:
+                Recipient.objects.bulk_create(
+                    [Recipient(**dict(zip(self.COLUMNS, row, strict=True))) for row in self.rows],
+                    batch_size=LEDGER_BATCH,
+                )
+        self.rows = []
+        if self.on_flush is not None:
+            self.on_flush()
