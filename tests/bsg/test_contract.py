@@ -50,9 +50,9 @@ from bsg.errors import (
     BsgRejected,
     BsgUnavailable,
 )
-from bsg.sandbox.faults import Faults
-from bsg.sandbox.server import SandboxConfig, SandboxServer
-from bsg.sandbox.validation import (
+from sandbox.faults import Faults
+from sandbox.server import SandboxConfig, SandboxServer
+from sandbox.validation import (
     CONTACT_NOT_FOUND,
     DUPLICATE_IN_ACCOUNT,
     DUPLICATE_IN_REQUEST,

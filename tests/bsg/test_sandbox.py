@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from bsg import rules
-from bsg.sandbox import lifecycle
-from bsg.sandbox.__main__ import build_arg_parser, config_from_args, main
-from bsg.sandbox.server import Faults, SandboxConfig, SandboxServer
+from sandbox import lifecycle
+from sandbox.__main__ import build_arg_parser, config_from_args, main
+from sandbox.server import Faults, SandboxConfig, SandboxServer
 
 API_KEY = "test_sandbox_key"
 

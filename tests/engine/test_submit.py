@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bsg.sandbox.faults import Faults
 from campaigns import engine
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
+from sandbox.faults import Faults
 from tests.engine.conftest import numbers, ready_campaign
 
 State = CampaignPart.State

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bsg.sandbox import lifecycle
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.validation import (
+from sandbox import lifecycle
+from sandbox.config import SandboxConfig
+from sandbox.validation import (
     DUPLICATE_IN_ACCOUNT,
     SmsFallback,
     refusal,

@@ -16,9 +16,9 @@ from functools import lru_cache
 import phonenumbers
 
 from bsg import rules, smstext
-from bsg.sandbox import lifecycle
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.store import Campaign, Contact, ContactField, Group, MessageRow
+from sandbox import lifecycle
+from sandbox.config import SandboxConfig
+from sandbox.store import Campaign, Contact, ContactField, Group, MessageRow
 
 SEVEN_PLACES = Decimal("0.0000001")
 # The id a fallback SMS of RCS message N gets in E9's alternative_channels.sms.id: BSG creates a

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from werkzeug.datastructures import MultiDict
 
 from bsg import rules, smstext
-from bsg.sandbox import lifecycle, validation
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.shapes import Shapes, money_number
-from bsg.sandbox.store import Campaign, Contact, Group, NewMessage, Store
-from bsg.sandbox.tokens import TokenIssuer
-from bsg.sandbox.validation import BLANK, Refusal, key, refusal
+from sandbox import lifecycle, validation
+from sandbox.config import SandboxConfig
+from sandbox.shapes import Shapes, money_number
+from sandbox.store import Campaign, Contact, Group, NewMessage, Store
+from sandbox.tokens import TokenIssuer
+from sandbox.validation import BLANK, Refusal, key, refusal
 
 Answer = tuple[int, object]
 

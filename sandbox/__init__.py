@@ -17,5 +17,5 @@ much as the app's. Plain Python on Werkzeug; no Django.
     clock.py       the sandbox clock (freeze, advance)
     requestlog.py  what GET /_sandbox/requests shows
     state.py       everything a running sandbox holds; ``server.state``
-    __main__.py    python -m bsg.sandbox
+    __main__.py    python -m sandbox
 """
