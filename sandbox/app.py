@@ -29,7 +29,7 @@ from sandbox.faults import Faults, FaultsError
 from sandbox.requestlog import LoggedRequest
 from sandbox.state import SandboxState
 from sandbox.tokens import TokenIssuer
-from sandbox.validation import INVALID, Refusal
+from sandbox.validation.fields import INVALID, Refusal
 
 UNAUTHENTICATED = {"message": "Unauthenticated."}
 TOO_MANY = {"message": "Too many duplicate request detected"}

@@ -28,11 +28,8 @@ from decimal import Decimal
 
 from sandbox import lifecycle
 from sandbox.config import SandboxConfig
-from sandbox.validation import (
-    DUPLICATE_IN_ACCOUNT,
-    SmsFallback,
-    refusal,
-)
+from sandbox.validation.fields import DUPLICATE_IN_ACCOUNT, refusal
+from sandbox.validation.rcs import SmsFallback
 
 # First ids, in the ranges BSG's samples show (campaign 53703353, message 4419393338, list
 # 1864620, contact 248452959, field 387714): clients see realistic, large integers.
