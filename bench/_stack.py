@@ -151,7 +151,7 @@ class Stack:
             [
                 sys.executable,
                 "-m",
-                "bsg.sandbox",
+                "sandbox",
                 *options,
                 "--balance",
                 "1000000000",

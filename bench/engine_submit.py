@@ -128,7 +128,7 @@ def _sandbox_process() -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "bsg.sandbox", "--port", str(port)),
+            *(sys.executable, "-m", "sandbox", "--port", str(port)),
             *("--api-key", SANDBOX_KEY, "--balance", "1000000", "--currency", "EUR"),
         ],
         cwd=ROOT,
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     from bench._database import own_database
-    from bsg.sandbox.server import SandboxConfig, SandboxServer
+    from sandbox.server import SandboxConfig, SandboxServer
 
     if args.sandbox_in_process:
         server = SandboxServer(

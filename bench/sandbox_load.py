@@ -1,6 +1,6 @@
 """Load the BSG sandbox with 100 SMS campaigns of 10,000 messages each, over HTTP.
 
-Starts `python -m bsg.sandbox` as its own process (so its RSS is the sandbox's alone), sends
+Starts `python -m sandbox` as its own process (so its RSS is the sandbox's alone), sends
 100 x POST /api/campaigns/sms/send with 10,000 phones and reference ids each, then times a few
 reads that must stay fast at a million messages, and prints the figures.
 
@@ -37,7 +37,7 @@ def start_sandbox(api_key: str) -> tuple[subprocess.Popen[str], str]:
     # A high speed (campaigns finish at once) and a balance that pays for a million SMS.
     options = ["--port", "0", "--speed", "1000", "--balance", "1000000"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bsg.sandbox", *options, "--api-key", api_key],
+        [sys.executable, "-m", "sandbox", *options, "--api-key", api_key],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

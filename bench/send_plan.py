@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     from bench._database import own_database
-    from bsg.sandbox.server import SandboxConfig, SandboxServer
+    from sandbox.server import SandboxConfig, SandboxServer
 
     key = "bench_send_plan_key"
     sandbox = SandboxServer(

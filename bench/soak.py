@@ -1,6 +1,6 @@
 """Fault soak: the real BsgClient hammering a misbehaving BSG sandbox for N minutes.
 
-Starts `python -m bsg.sandbox` as its own process (so its RSS and threads are its own), injects
+Starts `python -m sandbox` as its own process (so its RSS and threads are its own), injects
 every fault it knows (5xx, 429 with Retry-After, slow answers, answers that never come, dropped
 connections) and runs worker threads, each with its own `BsgClient` and one shared token store,
 that send SMS campaigns, read them, stop them, list them and check the balance. After a send
@@ -92,7 +92,7 @@ def start_sandbox(api_key: str, seed: int) -> tuple[subprocess.Popen[str], str]:
     # A fast pace (campaigns finish within a second) and a balance no soak can spend.
     options = ["--port", "0", "--speed", "50", "--seed", str(seed), "--balance", "1000000000"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bsg.sandbox", *options, "--api-key", api_key],
+        [sys.executable, "-m", "sandbox", *options, "--api-key", api_key],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -13,7 +13,7 @@ import pytest
 from django.core.cache import cache
 from pytest_socket import SocketConnectBlockedError
 
-from bsg.sandbox.server import SandboxConfig, SandboxServer
+from sandbox.server import SandboxConfig, SandboxServer
 
 SANDBOX_API_KEY = "test_sandbox_key_for_the_suite"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})

@@ -31,11 +31,11 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, Route, expect
 
-from bsg.sandbox.faults import Faults
-from bsg.sandbox.server import SandboxConfig, SandboxServer
 from campaigns import services
 from campaigns.models import Campaign
 from contacts.models import Contact, ContactField, ContactList, ListMembership
+from sandbox.faults import Faults
+from sandbox.server import SandboxConfig, SandboxServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The groups people belong to come from a data migration, which a transactional test that ran

@@ -1,7 +1,7 @@
 """The contract suite: the real `BsgClient` against the live sandbox, rule by rule.
 
 tests/bsg/test_client.py pins the client's wire format against recorded vendor answers, and
-tests/bsg/test_sandbox.py drives the sandbox with raw HTTP. Here the two meet: every documented
+tests/sandbox/test_sandbox.py drives the sandbox with raw HTTP. Here the two meet: every documented
 rule of /work/shared/bsg-api.md (and the vendor pages behind it) is sent through the client,
 once at the boundary, where BSG accepts it, and once just past it, where BSG refuses it with a
 422 naming the field. A refusal must reach the caller as `BsgRejected` carrying BSG's message
@@ -50,9 +50,9 @@ from bsg.errors import (
     BsgRejected,
     BsgUnavailable,
 )
-from bsg.sandbox.faults import Faults
-from bsg.sandbox.server import SandboxConfig, SandboxServer
-from bsg.sandbox.validation import (
+from sandbox.faults import Faults
+from sandbox.server import SandboxConfig, SandboxServer
+from sandbox.validation.fields import (
     CONTACT_NOT_FOUND,
     DUPLICATE_IN_ACCOUNT,
     DUPLICATE_IN_REQUEST,

@@ -3,9 +3,9 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from bsg.sandbox.server import SandboxConfig, SandboxServer
 from campaigns import sendplan, services
 from campaigns.models import SendPlan
+from sandbox.server import SandboxConfig, SandboxServer
 from tests.campaigns.conftest import make_campaign
 from tests.conftest import SANDBOX_API_KEY
 

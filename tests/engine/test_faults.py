@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from bsg.sandbox.faults import Faults
 from campaigns.engine import dispatch, reconcile, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
+from sandbox.faults import Faults
 from tests.engine.conftest import numbers, ready_campaign
 
 State = CampaignPart.State

@@ -8,12 +8,12 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from bsg.client import Recipient as BsgRecipient
-from bsg.sandbox.faults import Faults
 from campaigns import selectors
 from campaigns.engine import discovery, dispatch, followup, schedules, stop, submit
 from campaigns.models import Campaign, CampaignPart, CampaignSchedule, Recipient
 from config.bsg import bsg_client
 from contacts.models import DoNotContact
+from sandbox.faults import Faults
 from tests.engine.conftest import numbers, ready_campaign
 
 pytestmark = pytest.mark.django_db

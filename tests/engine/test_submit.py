@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from bsg import rules
-from bsg.sandbox.faults import Faults
 from campaigns import selectors
 from campaigns.engine import dispatch, ledger, reconcile, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
+from sandbox.faults import Faults
 from tests.engine.conftest import numbers, ready_campaign
 
 State = CampaignPart.State

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from bsg.sandbox.faults import Faults
 from campaigns import tasks
 from campaigns.engine import dispatch, sweep
 from campaigns.models import CampaignPart
+from sandbox.faults import Faults
 from tests.conftest import SANDBOX_API_KEY
 from tests.engine.conftest import ready_campaign
 

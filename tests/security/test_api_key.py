@@ -11,9 +11,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.views.debug import SafeExceptionReporterFilter
 
-from bsg.sandbox.faults import Faults
 from campaigns.models import Campaign, TestSend
 from contacts.models import Contact, ContactField, ContactList, ListMembership
+from sandbox.faults import Faults
 from tests.audit.admin_pages import admin_data, admin_urls
 from tests.conftest import SANDBOX_API_KEY
 

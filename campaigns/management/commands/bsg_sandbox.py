@@ -5,9 +5,9 @@ import argparse
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bsg.sandbox.__main__ import DESCRIPTION, add_sandbox_arguments, config_from_args, describe
-from bsg.sandbox.faults import FaultsError
-from bsg.sandbox.server import SandboxServer
+from sandbox.__main__ import DESCRIPTION, add_sandbox_arguments, config_from_args, describe
+from sandbox.faults import FaultsError
+from sandbox.server import SandboxServer
 
 
 class Command(BaseCommand):

@@ -8,18 +8,24 @@ import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
-from bsg import rules
-from bsg.sandbox import lifecycle
-from bsg.sandbox.__main__ import build_arg_parser, config_from_args, main
-from bsg.sandbox.server import Faults, SandboxConfig, SandboxServer
+from sandbox import lifecycle
+from sandbox.__main__ import build_arg_parser, config_from_args, main
+from sandbox.server import Faults, SandboxConfig, SandboxServer
 
 API_KEY = "test_sandbox_key"
+
+
+def bsg_time(moment: datetime, time_zone: str = "UTC") -> str:
+    """A moment as the vendor pages ask clients to write it: "yyyy-mm-dd hh:mm:ss"."""
+    return f"{moment.astimezone(ZoneInfo(time_zone)):%Y-%m-%d %H:%M:%S}"
+
 
 # The campaign object's keys, in the order of BSG's samples (YAML GET /api/campaigns/{id}).
 CAMPAIGN_KEYS = [
@@ -378,7 +384,7 @@ def test_send_groups_personalises_each_text_and_sends_once_per_phone(bsg: Bsg) -
 def test_send_groups_reaches_at_most_ten_thousand_contacts(bsg: Bsg) -> None:
     store = bsg.server.state.store
     group = store.create_group("Big list", None, False, bsg.now())
-    for number in range(rules.MAX_SMS_RECIPIENTS + 1):  # in-process: 10,001 POSTs would be slow
+    for number in range(10_001):  # in-process: 10,001 POSTs would be slow
         store.create_contact(380_500_000_000 + number, {}, [group.id], bsg.now())
 
     answer = bsg.post(
@@ -482,7 +488,7 @@ def test_ten_thousand_recipients_pass_and_one_more_is_refused(bsg: Bsg) -> None:
             {"number": 380_500_000_000 + i, "reference_id": f"{prefix}{i}"} for i in range(count)
         ]
 
-    limit = rules.MAX_SMS_RECIPIENTS
+    limit = 10_000  # "no more than 10 000 contacts for one campaign" (SMS pages)
     ok = bsg.post(
         "/api/campaigns/sms/send", {"sender": "S", "text": "a", "phones": phones(limit, "a")}
     )
@@ -508,7 +514,7 @@ def test_start_at_may_be_thirty_days_ahead_but_not_thirty_one(bsg: Bsg) -> None:
     now = bsg.server.state.clock.now_datetime()
 
     def at(delta: timedelta) -> str:
-        return rules.format_bsg_datetime(now + delta, "UTC")
+        return bsg_time(now + delta)
 
     soon = _sms(bsg, "s1", start_at=at(timedelta(days=29, hours=23)))
     late = _sms(bsg, "s2", start_at=at(timedelta(days=31)))
@@ -536,6 +542,64 @@ def test_rcs_may_be_scheduled_until_the_end_of_the_thirtieth_day(bsg: Bsg) -> No
     # of the 30th day": today is day 1.
     assert rcs(timedelta(days=29), "23:59:59").status_code == 200
     assert list(refused_fields(rcs(timedelta(days=30), "00:00:00"))) == ["start_at"]
+
+
+# The vendor pages document one form for every date a client sends: "yyyy-mm-dd hh:mm:ss". A test
+# double that took ISO 8601's other spellings would let a client pass here that BSG may refuse.
+# Each is a strftime pattern for a moment the sandbox would otherwise accept (tomorrow, UTC).
+NOT_THE_VENDORS_FORM = [
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%SZ",
+    "%Y-%m-%d %H:%M:%S+00:00",
+    "%Y-%m-%d %H:%M:%S.000",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d.%m.%Y %H:%M:%S",
+    " %Y-%m-%d %H:%M:%S",
+]
+
+
+@pytest.mark.parametrize("pattern", NOT_THE_VENDORS_FORM)
+def test_start_at_is_taken_only_as_the_vendor_writes_it(bsg: Bsg, pattern: str) -> None:
+    tomorrow = bsg.server.state.clock.now_datetime() + timedelta(days=1)
+    written = f"{tomorrow:{pattern}}"
+    sms = {"sender": "Shop", "text": "Hi", "phones": [{"number": 380661231231}]}
+    individual = {"messages": [{"phone": 380661231231, "text": "Hi", "sender": "Shop"}]}
+    rcs = {"sender": "agent", "options": {"text": "Hi"}, "phones": [{"number": "380661231231"}]}
+
+    answers = [
+        bsg.post("/api/campaigns/sms/send", sms | {"start_at": written}),
+        bsg.post("/api/campaigns/sms/send-individual", individual | {"start_at": written}),
+        bsg.post("/api/campaigns/rcs/send", rcs | {"start_at": written}),
+    ]
+    accepted = bsg.post("/api/campaigns/sms/send", sms | {"start_at": bsg_time(tomorrow)})
+
+    for answer in answers:
+        assert refused_fields(answer) == {
+            "start_at": ["This value is not a valid datetime. Use YYYY-MM-DD hh:mm:ss."]
+        }
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["data"]["start_at"] == bsg_time(tomorrow)
+
+
+def test_start_at_must_name_a_real_day(bsg: Bsg) -> None:
+    answer = _sms(
+        bsg, "feb30", start_at=f"{bsg.server.state.clock.now_datetime():%Y}-02-30 09:00:00"
+    )
+
+    assert list(refused_fields(answer)) == ["start_at"]
+
+
+@pytest.mark.parametrize("pattern", NOT_THE_VENDORS_FORM)
+def test_query_dates_are_taken_only_as_the_vendor_writes_them(bsg: Bsg, pattern: str) -> None:
+    written = f"{bsg.server.state.clock.now_datetime() - timedelta(days=1):{pattern}}"
+
+    campaigns = bsg.get("/api/campaigns", **{"filter[from]": written})
+    messages = bsg.get("/api/messages", **{"filter[to]": written})
+
+    assert list(refused_fields(campaigns)) == ["filterfrom"]
+    assert list(refused_fields(messages)) == ["filterto"]
 
 
 def test_duplicate_reference_ids_are_refused_in_one_request_and_across_requests(bsg: Bsg) -> None:
@@ -679,9 +743,7 @@ def test_counts_always_agree_with_the_per_message_statuses() -> None:
 
 
 def test_a_scheduled_campaign_waits_and_can_be_stopped(bsg: Bsg) -> None:
-    start = rules.format_bsg_datetime(
-        bsg.server.state.clock.now_datetime() + timedelta(days=1), "UTC"
-    )
+    start = bsg_time(bsg.server.state.clock.now_datetime() + timedelta(days=1))
     balance_before = bsg.get("/api/accounts/balance").json()["data"]["balance"]
     created = bsg.send_sms(phones=5, start_at=start)
     bsg.advance(60)
@@ -764,7 +826,7 @@ def test_campaign_list_refuses_bad_windows_and_page_sizes(bsg: Bsg) -> None:
     now = bsg.server.state.clock.now_datetime()
 
     def at(delta: timedelta) -> str:
-        return rules.format_bsg_datetime(now + delta, "UTC")
+        return bsg_time(now + delta)
 
     too_long = bsg.get("/api/campaigns", **{"filter[from]": at(-timedelta(days=120))})
     too_far = bsg.get("/api/campaigns", **{"filter[to]": at(timedelta(days=31))})
@@ -1067,7 +1129,7 @@ def test_rcs_recipients_are_unique_and_at_most_five_thousand(bsg: Bsg) -> None:
             "add_to_contact_book": False,
         }
 
-    limit = rules.MAX_RCS_RECIPIENTS
+    limit = 5_000  # YAML SendRcsCampaign.phones: maxItems 5000
     ok = bsg.post(
         "/api/campaigns/rcs/send", body(list(range(380_500_000_000, 380_500_000_000 + limit)), "a")
     )
@@ -1260,9 +1322,9 @@ def test_dates_are_written_and_read_in_the_configured_time_zone(
     now = bsg.server.state.clock.now_datetime()
     start = now + timedelta(days=2)
 
-    created = bsg.send_sms(start_at=rules.format_bsg_datetime(start, "Asia/Tokyo"))
+    created = bsg.send_sms(start_at=bsg_time(start, "Asia/Tokyo"))
 
-    assert created["created_at"] == rules.format_bsg_datetime(now, "Asia/Tokyo")
+    assert created["created_at"] == bsg_time(now, "Asia/Tokyo")
     assert bsg.server.state.store.campaign(created["id"]).requested_start == pytest.approx(
         int(start.timestamp()), abs=1
     )

@@ -26,13 +26,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from bsg.sandbox import lifecycle
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.validation import (
-    DUPLICATE_IN_ACCOUNT,
-    SmsFallback,
-    refusal,
-)
+from sandbox import lifecycle
+from sandbox.config import SandboxConfig
+from sandbox.validation.fields import DUPLICATE_IN_ACCOUNT, refusal
+from sandbox.validation.rcs import SmsFallback
 
 # First ids, in the ranges BSG's samples show (campaign 53703353, message 4419393338, list
 # 1864620, contact 248452959, field 387714): clients see realistic, large integers.

@@ -15,10 +15,10 @@ from functools import lru_cache
 
 import phonenumbers
 
-from bsg import rules, smstext
-from bsg.sandbox import lifecycle
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.store import Campaign, Contact, ContactField, Group, MessageRow
+from sandbox import lifecycle, sms_segments
+from sandbox.config import SandboxConfig
+from sandbox.store import Campaign, Contact, ContactField, Group, MessageRow
+from sandbox.vendor_rules import format_datetime
 
 SEVEN_PLACES = Decimal("0.0000001")
 # The id a fallback SMS of RCS message N gets in E9's alternative_channels.sms.id: BSG creates a
@@ -71,9 +71,7 @@ class Shapes:
     def when(self, moment: float | None) -> str | None:
         if moment is None:
             return None
-        return rules.format_bsg_datetime(
-            datetime.fromtimestamp(moment, UTC), self._config.time_zone
-        )
+        return format_datetime(datetime.fromtimestamp(moment, UTC), self._config.time_zone)
 
     def _start_at(self, campaign: Campaign) -> str | None:
         # Instant campaigns show their creation moment as start_at (YAML samples).
@@ -158,7 +156,7 @@ class Shapes:
 
     @staticmethod
     def _fallback_parts(campaign: Campaign) -> int:
-        return smstext.analyse(campaign.fallback.text).parts if campaign.fallback else 0
+        return sms_segments.parts(campaign.fallback.text) if campaign.fallback else 0
 
     def message(self, row: MessageRow, campaign: Campaign, moment: float) -> dict:
         """An E9 message (YAML GET /api/messages sample, plus RCS's rcs_options and

@@ -23,13 +23,13 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from bsg.sandbox import faults as fault_names
-from bsg.sandbox.api import BsgApi, Call
-from bsg.sandbox.faults import Faults, FaultsError
-from bsg.sandbox.requestlog import LoggedRequest
-from bsg.sandbox.state import SandboxState
-from bsg.sandbox.tokens import TokenIssuer
-from bsg.sandbox.validation import INVALID, Refusal
+from sandbox import faults as fault_names
+from sandbox.api import BsgApi, Call
+from sandbox.faults import Faults, FaultsError
+from sandbox.requestlog import LoggedRequest
+from sandbox.state import SandboxState
+from sandbox.tokens import TokenIssuer
+from sandbox.validation.fields import INVALID, Refusal
 
 UNAUTHENTICATED = {"message": "Unauthenticated."}
 TOO_MANY = {"message": "Too many duplicate request detected"}

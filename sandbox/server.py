@@ -1,6 +1,6 @@
 """The local BSG sandbox server: BSG's paths, rules and answers, on a Werkzeug threaded server.
 
-from bsg.sandbox.server import SandboxConfig, SandboxServer, Faults
+from sandbox.server import SandboxConfig, SandboxServer, Faults
 server = SandboxServer(SandboxConfig(api_key="test_key"), host="127.0.0.1", port=0)
 server.start()          # serves in a daemon thread; server.url is "http://127.0.0.1:PORT"
 server.state.campaigns  # what GET /_sandbox/campaigns answers
@@ -12,11 +12,11 @@ import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bsg.sandbox.app import SandboxApp
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.faults import Faults
-from bsg.sandbox.state import SandboxState
-from bsg.sandbox.tokens import TokenIssuer
+from sandbox.app import SandboxApp
+from sandbox.config import SandboxConfig
+from sandbox.faults import Faults
+from sandbox.state import SandboxState
+from sandbox.tokens import TokenIssuer
 
 __all__ = ["Faults", "SandboxConfig", "SandboxServer", "SandboxState"]
 

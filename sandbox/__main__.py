@@ -1,4 +1,4 @@
-"""python -m bsg.sandbox --port 8025 --api-key KEY: the sandbox in the foreground.
+"""python -m sandbox --port 8025 --api-key KEY: the sandbox in the foreground.
 
 ``build_arg_parser`` and ``config_from_args`` are shared with ``manage.py bsg_sandbox``.
 """
@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.faults import Faults, FaultsError
-from bsg.sandbox.server import SandboxServer
+from sandbox.config import SandboxConfig
+from sandbox.faults import Faults, FaultsError
+from sandbox.server import SandboxServer
 
 
 def _probability(text: str) -> float:
@@ -123,7 +123,7 @@ def describe(server: SandboxServer) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_arg_parser(prog="python -m bsg.sandbox")
+    parser = build_arg_parser(prog="python -m sandbox")
     args = parser.parse_args(argv)
     if not args.api_key:
         parser.error("--api-key is required")

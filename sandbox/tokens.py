@@ -15,7 +15,7 @@ import json
 import math
 import secrets
 
-from bsg.sandbox.clock import SandboxClock
+from sandbox.clock import SandboxClock
 
 # The account id in the YAML's sample token payload ({"iat":..,"exp":..,"roles":[],"id":208}).
 SANDBOX_ACCOUNT_ID = 208

@@ -9,13 +9,13 @@ import threading
 from collections import OrderedDict
 from decimal import Decimal
 
-from bsg.sandbox import lifecycle
-from bsg.sandbox.clock import SandboxClock
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.faults import FaultInjector, Faults
-from bsg.sandbox.requestlog import RequestLog
-from bsg.sandbox.shapes import Shapes, money
-from bsg.sandbox.store import Store
+from sandbox import lifecycle
+from sandbox.clock import SandboxClock
+from sandbox.config import SandboxConfig
+from sandbox.faults import FaultInjector, Faults
+from sandbox.requestlog import RequestLog
+from sandbox.shapes import Shapes, money
+from sandbox.store import Store
 
 
 class DuplicateGuard:

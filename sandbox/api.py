@@ -2,7 +2,7 @@
 the answer as BSG does. HTTP plumbing (auth, faults, duplicate guard, logging) is in ``app``.
 
 Each handler takes a ``Call`` and returns (status, JSON payload or None for an empty body);
-refusals are raised as ``validation.Refusal`` and answered in BSG's error shape.
+refusals are raised as ``validation.fields.Refusal`` and answered in BSG's error shape.
 """
 
 import hmac
@@ -12,13 +12,29 @@ from datetime import UTC, datetime
 
 from werkzeug.datastructures import MultiDict
 
-from bsg import rules, smstext
-from bsg.sandbox import lifecycle, validation
-from bsg.sandbox.config import SandboxConfig
-from bsg.sandbox.shapes import Shapes, money_number
-from bsg.sandbox.store import Campaign, Contact, Group, NewMessage, Store
-from bsg.sandbox.tokens import TokenIssuer
-from bsg.sandbox.validation import BLANK, Refusal, key, refusal
+from sandbox import lifecycle, sms_segments
+from sandbox.config import SandboxConfig
+from sandbox.shapes import Shapes, money_number
+from sandbox.store import Campaign, Contact, Group, NewMessage, Store
+from sandbox.tokens import TokenIssuer
+from sandbox.validation import book, queries, rcs, sms
+from sandbox.validation.fields import (
+    FIELD_NOT_FOUND,
+    GROUP_NOT_FOUND,
+    INVALID,
+    Delivery,
+    Refusal,
+    key,
+    refusal,
+    require_object,
+)
+from sandbox.vendor_rules import (
+    BLANK,
+    CONTACTS_PAGE,
+    GROUPS_PAGE,
+    MAX_RCS_RECIPIENTS,
+    MAX_SMS_RECIPIENTS,
+)
 
 Answer = tuple[int, object]
 
@@ -49,10 +65,10 @@ class BsgApi:
 
     def login(self, call: Call) -> Answer:
         """POST /api/auth/login {"api_key"} -> {"bearer"} (not wrapped in data)."""
-        data = validation.require_object(call.body)
+        data = require_object(call.body)
         api_key = data.get("api_key")
         if not isinstance(api_key, str) or not api_key:
-            raise refusal(validation.INVALID, {"api_key": [BLANK]})
+            raise refusal(INVALID, {"api_key": [BLANK]})
         if not hmac.compare_digest(api_key.encode(), self._config.api_key.encode()):
             raise Refusal({"message": "Invalid credentials."}, status=401)
         return 200, {"bearer": self._tokens.issue()}
@@ -83,11 +99,11 @@ class BsgApi:
         kind: str,
         sender: str,
         text: str | None,
-        delivery: validation.Delivery,
+        delivery: Delivery,
         messages: Sequence[NewMessage],
         reference_list: str = "phones",
         options: dict[str, object] | None = None,
-        fallback: validation.SmsFallback | None = None,
+        fallback: rcs.SmsFallback | None = None,
         add_to_contact_book: bool = False,
     ) -> Answer:
         campaign = self._store.create_campaign(
@@ -115,9 +131,9 @@ class BsgApi:
 
     def sms_send(self, call: Call) -> Answer:
         """E1 POST /api/campaigns/sms/send."""
-        parsed = validation.sms_send(call.body, now=call.now_datetime, time_zone=self._tz)
+        parsed = sms.sms_send(call.body, now=call.now_datetime, time_zone=self._tz)
         self._tariff_connected(parsed.delivery.tariff_code)
-        parts = smstext.analyse(parsed.text).parts
+        parts = sms_segments.parts(parsed.text)
         messages = [
             NewMessage(r.phone, r.reference_id, None, None, parts) for r in parsed.recipients
         ]
@@ -133,14 +149,14 @@ class BsgApi:
     def sms_send_groups(self, call: Call) -> Answer:
         """E2 POST /api/campaigns/sms/send-groups: one message per contact of the lists (one per
         phone number), {field_id} placeholders filled from the contact's fields."""
-        parsed = validation.sms_send_groups(
+        parsed = sms.sms_send_groups(
             call.body,
             now=call.now_datetime,
             time_zone=self._tz,
             group_exists=self._group_exists,
         )
         self._tariff_connected(parsed.delivery.tariff_code)
-        contacts = self._recipients_of(parsed.groups, rules.MAX_SMS_RECIPIENTS)
+        contacts = self._recipients_of(parsed.groups, MAX_SMS_RECIPIENTS)
         messages = self._personalised(parsed.text, contacts)
         return self._create(
             call,
@@ -155,11 +171,11 @@ class BsgApi:
         contacts = self._store.group_contacts(groups)
         if not contacts:
             # BSG does not say; an empty campaign helps nobody, so the sandbox refuses it.
-            raise refusal(validation.INVALID, {"groups": ["The lists hold no contacts."]})
+            raise refusal(INVALID, {"groups": ["The lists hold no contacts."]})
         if len(contacts) > limit:
             # Vendor pages: "no more than 10 000 contacts for one campaign" (RCS: 5,000, YAML).
             raise refusal(
-                validation.INVALID,
+                INVALID,
                 {
                     "groups": [
                         f"The lists hold {len(contacts)} contacts; a campaign reaches at most "
@@ -173,10 +189,10 @@ class BsgApi:
         parts_by_text: dict[str, int] = {}
         messages = []
         for contact in contacts:
-            text = validation.personalise(template, contact.fields, self._field_exists)
+            text = sms.personalise(template, contact.fields, self._field_exists)
             parts = parts_by_text.get(text)
             if parts is None:
-                parts = parts_by_text[text] = smstext.analyse(text).parts
+                parts = parts_by_text[text] = sms_segments.parts(text)
             messages.append(
                 NewMessage(contact.phone, None, None if text == template else text, None, parts)
             )
@@ -184,9 +200,7 @@ class BsgApi:
 
     def sms_send_individual(self, call: Call) -> Answer:
         """E3 POST /api/campaigns/sms/send-individual: its own text and sender per message."""
-        parsed = validation.sms_send_individual(
-            call.body, now=call.now_datetime, time_zone=self._tz
-        )
+        parsed = sms.sms_send_individual(call.body, now=call.now_datetime, time_zone=self._tz)
         self._tariff_connected(parsed.delivery.tariff_code)
         parts_by_text: dict[str, int] = {}
         messages = []
@@ -194,7 +208,7 @@ class BsgApi:
             text = recipient.text or ""
             parts = parts_by_text.get(text)
             if parts is None:
-                parts = parts_by_text[text] = smstext.analyse(text).parts
+                parts = parts_by_text[text] = sms_segments.parts(text)
             messages.append(
                 NewMessage(
                     recipient.phone,
@@ -217,9 +231,9 @@ class BsgApi:
     def campaign_price(self, call: Call) -> Answer:
         """E10 POST /api/campaigns/price -> {"price", "currency"} (not wrapped: YAML
         CampaignPrice200Response). Price = SMS parts of each message x the per-part price."""
-        parsed = validation.campaign_price(call.body, group_exists=self._group_exists)
+        parsed = sms.campaign_price(call.body, group_exists=self._group_exists)
         self._tariff_connected(parsed.tariff_code)
-        parts = smstext.analyse(parsed.text).parts * len(parsed.phones)
+        parts = sms_segments.parts(parsed.text) * len(parsed.phones)
         if parsed.groups:
             contacts = self._store.group_contacts(parsed.groups)
             parts += sum(m.parts for m in self._personalised(parsed.text, contacts))
@@ -230,14 +244,14 @@ class BsgApi:
 
     def rcs_send_groups(self, call: Call) -> Answer:
         """E6 POST /api/campaigns/rcs/send-groups."""
-        parsed = validation.rcs_send_groups(
+        parsed = rcs.rcs_send_groups(
             call.body,
             now=call.now_datetime,
             time_zone=self._tz,
             group_exists=self._group_exists,
         )
         self._tariff_connected(parsed.delivery.tariff_code)
-        contacts = self._recipients_of(parsed.groups, rules.MAX_RCS_RECIPIENTS)
+        contacts = self._recipients_of(parsed.groups, MAX_RCS_RECIPIENTS)
         messages = [NewMessage(c.phone, None, None, None, 1) for c in contacts]
         return self._create(
             call,
@@ -253,7 +267,7 @@ class BsgApi:
     def rcs_send(self, call: Call) -> Answer:
         """E14 POST /api/campaigns/rcs/send (phones are added to the contact book unless
         add_to_contact_book is false: YAML AddToContactBook, default true)."""
-        parsed = validation.rcs_send(call.body, now=call.now_datetime, time_zone=self._tz)
+        parsed = rcs.rcs_send(call.body, now=call.now_datetime, time_zone=self._tz)
         self._tariff_connected(parsed.delivery.tariff_code)
         messages = [NewMessage(r.phone, r.reference_id, None, None, 1) for r in parsed.recipients]
         return self._create(
@@ -291,7 +305,7 @@ class BsgApi:
 
     def campaigns(self, call: Call) -> Answer:
         """E5 GET /api/campaigns: the window filters on created_at."""
-        query = validation.campaign_query(call.args, now=call.now_datetime, time_zone=self._tz)
+        query = queries.campaign_query(call.args, now=call.now_datetime, time_zone=self._tz)
         moment = call.now
         found = [
             c
@@ -333,7 +347,7 @@ class BsgApi:
 
     def messages(self, call: Call) -> Answer:
         """E9 GET /api/messages (window on the messages' created_at, i.e. their campaign's)."""
-        query = validation.message_query(call.args, time_zone=self._tz)
+        query = queries.message_query(call.args, time_zone=self._tz)
         ranges: list[tuple[int, int]] = []
         empty = False
         if query.campaign_id is not None:
@@ -408,7 +422,7 @@ class BsgApi:
 
     def groups(self, call: Call) -> Answer:
         """GET /api/groups -> {"data": [...], "total"} (YAML ContactLists200Response)."""
-        paging = validation.book_page(call.args, default=50)
+        paging = queries.book_page(call.args, GROUPS_PAGE)
         with self._store.lock:
             groups = list(self._store.groups.values())
             data = [
@@ -418,7 +432,7 @@ class BsgApi:
 
     def group_create(self, call: Call) -> Answer:
         """POST /api/groups -> 201; a name already used -> 422 "Contact group is already exists"."""
-        parsed = validation.group(call.body)
+        parsed = book.group(call.body)
         group = self._store.create_group(parsed.name, parsed.description, parsed.default, call.now)
         return 201, {"data": self._shapes.group(group)}
 
@@ -426,7 +440,7 @@ class BsgApi:
         group = self._store.groups.get(group_id)
         if group is None:
             # YAML ContactListUpdate422Response: "Contact group is not found".
-            raise refusal(validation.GROUP_NOT_FOUND)
+            raise refusal(GROUP_NOT_FOUND)
         return group
 
     def group(self, call: Call, id: int) -> Answer:
@@ -434,7 +448,7 @@ class BsgApi:
             return 200, {"data": self._shapes.group(self._group(id))}
 
     def group_update(self, call: Call, id: int) -> Answer:
-        parsed = validation.group(call.body)
+        parsed = book.group(call.body)
         group = self._store.update_group(id, parsed.name, parsed.description, parsed.default)
         return 200, {"data": self._shapes.group(group)}
 
@@ -446,7 +460,7 @@ class BsgApi:
         """POST /api/groups/attach {contacts (<= 200), groups (<= 100)} -> 200 {} (the YAML
         documents only "type: object")."""
         with self._store.lock:
-            contacts, groups = validation.attach(
+            contacts, groups = book.attach(
                 call.body, contact_exists=self._contact_exists, group_exists=self._group_exists
             )
             self._store.attach(contacts, groups)
@@ -454,7 +468,7 @@ class BsgApi:
 
     def group_detach(self, call: Call) -> Answer:
         with self._store.lock:
-            contacts, groups = validation.attach(
+            contacts, groups = book.attach(
                 call.body, contact_exists=self._contact_exists, group_exists=self._group_exists
             )
             self._store.detach(contacts, groups)
@@ -464,13 +478,11 @@ class BsgApi:
 
     def contacts(self, call: Call) -> Answer:
         """GET /api/contacts[?groups[]=...] -> {"data": [...], "total"} (YAML, default limit 20)."""
-        paging = validation.book_page(call.args, default=20)
+        paging = queries.book_page(call.args, CONTACTS_PAGE)
         wanted: list[int] = []
         for raw in call.args.getlist("groups[]"):
             if not raw.isdigit():
-                raise refusal(
-                    validation.INVALID, {"groups": ["This value should be of type integer."]}
-                )
+                raise refusal(INVALID, {"groups": ["This value should be of type integer."]})
             wanted.append(int(raw))
         with self._store.lock:
             if wanted:
@@ -489,7 +501,7 @@ class BsgApi:
     def contact_create(self, call: Call) -> Answer:
         """POST /api/contacts -> 201; a phone already in the book -> 422 (YAML message)."""
         with self._store.lock:
-            parsed = validation.contact(
+            parsed = book.contact(
                 call.body, field_exists=self._field_exists, group_exists=self._group_exists
             )
             contact = self._store.create_contact(
@@ -510,7 +522,7 @@ class BsgApi:
     def contact_update(self, call: Call, id: int) -> Answer:
         with self._store.lock:
             self._contact(id)
-            parsed = validation.contact(
+            parsed = book.contact(
                 call.body, field_exists=self._field_exists, group_exists=self._group_exists
             )
             contact = self._store.update_contact(id, parsed.phone, parsed.fields, parsed.groups)
@@ -528,7 +540,7 @@ class BsgApi:
             return 200, {"data": [self._shapes.field(f) for f in self._store.fields.values()]}
 
     def field_create(self, call: Call) -> Answer:
-        parsed = validation.contact_field(call.body)
+        parsed = book.contact_field(call.body)
         visible = True if parsed.is_visible is None else parsed.is_visible
         field = self._store.create_field(
             parsed.name or "", parsed.type or "text", parsed.description, visible
@@ -536,11 +548,11 @@ class BsgApi:
         return 201, {"data": self._shapes.field(field)}
 
     def field_update(self, call: Call, id: int) -> Answer:
-        parsed = validation.contact_field(call.body, partial=True)
+        parsed = book.contact_field(call.body, partial=True)
         with self._store.lock:
             field = self._store.fields.get(id)
             if field is None:
-                raise refusal(validation.FIELD_NOT_FOUND)
+                raise refusal(FIELD_NOT_FOUND)
             if parsed.name is not None:
                 field.name = parsed.name
             if parsed.description is not None:
@@ -551,6 +563,6 @@ class BsgApi:
 
     def fields_delete(self, call: Call) -> Answer:
         with self._store.lock:
-            ids = validation.field_ids(call.body, field_exists=self._field_exists)
+            ids = book.field_ids(call.body, field_exists=self._field_exists)
             self._store.delete_fields(ids)
         return 204, None

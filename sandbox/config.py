@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bsg.sandbox.faults import Faults
+from sandbox.faults import Faults
 
 
 @dataclass

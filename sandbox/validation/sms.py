@@ -1,0 +1,194 @@
+"""Request checks for the SMS campaigns (E1 send, E2 send-groups, E3 send-individual) and the
+price estimate (E10), and the filling of {field_id} placeholders for E2."""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sandbox.validation.fields import (
+    DUPLICATE_IN_REQUEST,
+    GROUP_NOT_FOUND,
+    Delivery,
+    Errors,
+    Recipient,
+    key,
+    read_callback_url,
+    read_delivery,
+    read_id_list,
+    read_phone,
+    read_phones,
+    read_reference,
+    read_sender,
+    read_sms_text,
+    require_object,
+)
+from sandbox.vendor_rules import (
+    BLANK,
+    MAX_GROUPS_PER_CAMPAIGN,
+    MAX_SMS_RECIPIENTS,
+    count_max,
+    count_min,
+    tariff_problem,
+    type_message,
+)
+
+_PLACEHOLDER = re.compile(r"\{(\d+)\}")
+
+
+@dataclass(frozen=True)
+class SmsCampaign:
+    """E1/E2/E3 after validation: one of ``recipients`` (E1, E3) or ``groups`` (E2)."""
+
+    sender: str
+    text: str
+    delivery: Delivery
+    recipients: list[Recipient]
+    groups: list[int]
+
+
+def sms_send(body: object, *, now: datetime, time_zone: str) -> SmsCampaign:
+    """E1 POST /api/campaigns/sms/send."""
+    data = require_object(body)
+    errors = Errors()
+    sender = read_sender(errors, data, "sender")
+    text = read_sms_text(errors, data, "text")
+    recipients = read_phones(
+        errors, data, name="phones", limit=MAX_SMS_RECIPIENTS, unique_numbers=False
+    )
+    delivery = read_delivery(errors, data, now, time_zone)
+    read_callback_url(errors, data)
+    errors.raise_if_any()
+    return SmsCampaign(sender, text, delivery, recipients, [])
+
+
+def sms_send_groups(
+    body: object, *, now: datetime, time_zone: str, group_exists: Callable[[int], bool]
+) -> SmsCampaign:
+    """E2 POST /api/campaigns/sms/send-groups (recipients are resolved from the lists later)."""
+    data = require_object(body)
+    errors = Errors()
+    sender = read_sender(errors, data, "sender")
+    text = read_sms_text(errors, data, "text")
+    groups = read_id_list(
+        errors,
+        data,
+        "groups",
+        maximum=MAX_GROUPS_PER_CAMPAIGN,
+        known=group_exists,
+        not_found=GROUP_NOT_FOUND,
+    )
+    delivery = read_delivery(errors, data, now, time_zone)
+    read_callback_url(errors, data)
+    errors.raise_if_any()
+    return SmsCampaign(sender, text, delivery, [], groups)
+
+
+def sms_send_individual(body: object, *, now: datetime, time_zone: str) -> SmsCampaign:
+    """E3 POST /api/campaigns/sms/send-individual: a text and sender per message."""
+    data = require_object(body)
+    errors = Errors()
+    recipients: list[Recipient] = []
+    value = data.get("messages")
+    if value is None:
+        errors.add("messages", BLANK)
+    elif not isinstance(value, list):
+        errors.add("messages", type_message("array"))
+    elif not value:
+        errors.add("messages", count_min(1))
+    elif len(value) > MAX_SMS_RECIPIENTS:
+        errors.add("messages", count_max(MAX_SMS_RECIPIENTS))
+    else:
+        references: set[str] = set()
+        seen: set[tuple[object, ...]] = set()
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                errors.add(key("messages", index), type_message("object"))
+                continue
+            phone = read_phone(errors, item.get("phone"), key("messages", index, "phone"))
+            text = read_sms_text(errors, item, key("messages", index, "text"))
+            sender = read_sender(errors, item, key("messages", index, "sender"))
+            field = key("messages", index, "reference_id")
+            reference = read_reference(errors, item.get("reference_id"), field)
+            if reference is not None:
+                if reference in references:
+                    errors.add(field, DUPLICATE_IN_REQUEST)
+                references.add(reference)
+            if phone is None:
+                continue
+            identity = (phone, text, sender, reference)
+            if identity in seen and "messages" not in errors:
+                # YAML SmsSendIndividualRequest.messages: uniqueItems.
+                errors.add("messages", "This collection should contain only unique elements.")
+            seen.add(identity)
+            recipients.append(Recipient(phone, reference, text, sender))
+    delivery = read_delivery(errors, data, now, time_zone)
+    read_callback_url(errors, data)
+    errors.raise_if_any()
+    first = recipients[0]
+    return SmsCampaign(first.sender or "", first.text or "", delivery, recipients, [])
+
+
+@dataclass(frozen=True)
+class PriceRequest:
+    sender: str
+    text: str
+    tariff_code: int
+    phones: list[int]
+    groups: list[int]
+
+
+def campaign_price(body: object, *, group_exists: Callable[[int], bool]) -> PriceRequest:
+    """E10 POST /api/campaigns/price: sender, text, and ``groups`` or ``messages[{phone}]``."""
+    data = require_object(body)
+    errors = Errors()
+    sender = read_sender(errors, data, "sender")
+    text = read_sms_text(errors, data, "text")
+    tariff = data.get("tariff_code", 0)
+    if tariff is None:
+        tariff = 0
+    problem = tariff_problem(tariff)
+    if problem:
+        errors.add("tariff_code", problem)
+    groups = read_id_list(
+        errors,
+        data,
+        "groups",
+        maximum=MAX_GROUPS_PER_CAMPAIGN,
+        known=group_exists,
+        not_found=GROUP_NOT_FOUND,
+        required=False,
+    )
+    phones: list[int] = []
+    messages = data.get("messages")
+    if messages is not None:
+        if not isinstance(messages, list):
+            errors.add("messages", type_message("array"))
+        else:
+            for index, item in enumerate(messages):
+                if not isinstance(item, dict):
+                    errors.add(key("messages", index), type_message("object"))
+                    continue
+                phone = read_phone(errors, item.get("phone"), key("messages", index, "phone"))
+                if phone is not None:
+                    phones.append(phone)
+    if not groups and not phones and not errors:
+        errors.add("messages", "Give the recipients: messages[{phone}] or groups.")
+    errors.raise_if_any()
+    return PriceRequest(sender, text, tariff, phones, groups)  # type: ignore[arg-type]
+
+
+def personalise(text: str, values: Mapping[int, str], field_exists: Callable[[int], bool]) -> str:
+    """Fills {field_id} placeholders from a contact's field values (vendor page
+    sms-send-groups.txt). The page says nothing of gaps; the sandbox writes "" for a field the
+    contact has no value for, and leaves a placeholder naming no field at all as it is."""
+    if "{" not in text:
+        return text
+
+    def fill(match: re.Match[str]) -> str:
+        field_id = int(match.group(1))
+        if not field_exists(field_id):
+            return match.group(0)
+        return values.get(field_id, "")
+
+    return _PLACEHOLDER.sub(fill, text)
