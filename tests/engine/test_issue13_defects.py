@@ -14,11 +14,11 @@ from django.db import connection
 from django.utils import timezone
 
 from bsg import rules
-from bsg.sandbox.faults import Faults
 from campaigns.engine import dispatch, ledger, poll, reconcile, stop, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 from campaigns.services import campaign_check
 from contacts.models import Contact, ContactList, ListMembership
+from sandbox.faults import Faults
 from tests.engine.conftest import numbers, ready_campaign
 
 State = CampaignPart.State
