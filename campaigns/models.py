@@ -18,6 +18,37 @@ DEFAULT_TARIFF = 0
 SEND_PLAN_FRESH_FOR = timedelta(minutes=30)
 
 
+# What a person composes, by Campaign field name: what is sent and to whom, when, and its name.
+# "Duplicate" copies exactly these; every other field is the app's record of one campaign's life
+# (status, who asked or approved, when it went out, who stopped it, its price, its schedule run)
+# and a copy must start without it. tests/campaigns/test_content_fields.py classifies every field,
+# so a new one cannot be added without choosing its side.
+CAMPAIGN_CONTENT_FIELDS = (
+    "name",
+    "channel",
+    "sms_mode",
+    "text",
+    "sender",
+    "validity_hours",
+    "tariff_code",
+    "lists",
+    "pasted_numbers",
+    "rcs_agent",
+    "rcs_cards",
+    "rcs_check_stop_list",
+    "fallback_enabled",
+    "fallback_text",
+    "fallback_sender",
+    "fallback_validity_hours",
+    "start_at",
+    "start_time_zone",
+    "bsg_schedules",
+    "window_start",
+    "window_end",
+    "window_time_zone",
+)
+
+
 class Campaign(models.Model):
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"

@@ -46,7 +46,7 @@ from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors
-from .models import Campaign, CampaignEvent, SendPlan, TestSend
+from .models import CAMPAIGN_CONTENT_FIELDS, Campaign, CampaignEvent, SendPlan, TestSend
 
 logger = logging.getLogger(__name__)
 
@@ -386,22 +386,19 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
 
 
 def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
-    """A new draft with the same content and lists, whatever state the original is in."""
+    """A new draft with the same content and lists, whatever state the original is in.
+
+    Only CAMPAIGN_CONTENT_FIELDS are copied: the original's history (sent, stopped, approved,
+    priced, a schedule's run) stays with it, so a field added to Campaign later is left behind
+    unless it is declared content."""
     with transaction.atomic():
         original = Campaign.objects.get(pk=campaign_id)
         list_ids = list(original.lists.values_list("id", flat=True))
-        copy = Campaign.objects.get(pk=campaign_id)
-        copy.pk = None
-        copy.id = None
+        copy = Campaign(
+            **{name: getattr(original, name) for name in CAMPAIGN_CONTENT_FIELDS if name != "lists"}
+        )
         copy.name = f"Copy of {original.name}"[:200]
         copy.status = Campaign.Status.DRAFT
-        copy.send_requested_at = None
-        copy.send_requested_by = None
-        # A copy is new content to everyone: nobody has approved it.
-        copy.approval_requested_at = copy.approval_requested_by = copy.approval_send_at = None
-        copy.approved_at = copy.approved_by = None
-        copy.approval_snapshot = {}
-        copy.sent_back_reason = ""
         copy.duplicated_from = original
         copy.created_by = user if user is not None and user.is_authenticated else None
         copy.save(force_insert=True)

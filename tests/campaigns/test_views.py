@@ -1,7 +1,11 @@
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.models import Campaign, SendPlan, TestSend
+from campaigns.models import CAMPAIGN_CONTENT_FIELDS, Campaign, SendPlan, TestSend
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +158,41 @@ def test_duplicate_makes_a_new_draft(client_in, audience):
     assert copy.duplicated_from == original
     assert copy.text == original.text
     assert list(copy.lists.all()) == [audience["spring"]]
+
+
+def test_a_duplicate_of_a_stopped_campaign_carries_none_of_its_history(client_in, user, audience):
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    original = Campaign.objects.get()
+    then = timezone.now() - timedelta(days=3)
+    retried = Campaign.objects.create(name="Earlier")
+    Campaign.objects.filter(pk=original.pk).update(
+        status=Campaign.Status.STOPPED,
+        send_requested_at=then,
+        send_requested_by=user,
+        dispatched_at=then,
+        stopped_at=then,
+        stopped_by=user,
+        retry_of=retried,
+        failure_hold_overridden=True,
+        unit_price=Decimal("0.042"),
+        schedule_run_key="schedule-1-2026-01-01T09:00",
+        approved_at=then,
+        approved_by=user,
+        sent_back_reason="Too loud",
+    )
+
+    client_in.post(reverse("campaigns:duplicate", args=[original.pk]))
+
+    copy = Campaign.objects.exclude(pk__in=[original.pk, retried.pk]).get()
+    assert copy.status == Campaign.Status.DRAFT
+    assert copy.text == original.text and copy.sender == original.sender
+    kept_new = {"id", "status", "created_at", "updated_at", "created_by", "duplicated_from"}
+    for field in Campaign._meta.concrete_fields:
+        if field.name not in kept_new and field.name not in CAMPAIGN_CONTENT_FIELDS:
+            assert getattr(copy, field.attname) == field.get_default(), field.name
+    page = client_in.get(reverse("campaigns:detail", args=[copy.pk])).content.decode()
+    assert "Stopped" not in page
+    assert "Recipients resolved" not in page
 
 
 def test_rcs_card_errors_appear_next_to_the_card_field(client_in, audience, bsg_settings):
