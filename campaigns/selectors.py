@@ -64,13 +64,25 @@ def bsg_account_state() -> AccountState:
 # --- audiences ---------------------------------------------------------------------------------
 
 # "number = reference" on one pasted line; entries are split at line ends, commas and semicolons.
-_ENTRY_SEPARATORS = re.compile(r"[\n\r,;]+")
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+_ENTRY_SEPARATORS = re.compile(r"[,;]")
 
 
 @dataclass(frozen=True)
 class PastedNumber:
     phone: str
     reference_id: str | None
+    # The line of the pasted text it was on (1-based), for messages that name it.
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RepeatedReference:
+    """A reference id given to a second number: BSG and our ledger need each one once."""
+
+    reference_id: str
+    line: int
+    first_line: int
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class PastedNumbers:
     numbers: tuple[PastedNumber, ...]
     invalid: tuple[InvalidEntry, ...]
     duplicates: int
+    repeated_references: tuple[RepeatedReference, ...] = ()
 
 
 def pasted_numbers_parse(*, text: str) -> PastedNumbers:
@@ -94,39 +107,110 @@ def pasted_numbers_parse(*, text: str) -> PastedNumbers:
     Entries are separated by new lines, commas or semicolons; spaces inside an entry are part of
     the number (+380 50 123 45 67), unless the entry only makes sense as several numbers
     separated by spaces. `number = ref` gives that number BSG's optional reference id. A number
-    given twice is sent once (the first reference id wins).
+    given twice is sent once (the first reference id wins); a reference id given to two
+    numbers is reported in `repeated_references` (sending refuses it).
     """
     numbers: dict[str, PastedNumber] = {}
     invalid: list[InvalidEntry] = []
     duplicates = 0
-    for raw in _ENTRY_SEPARATORS.split(text or ""):
-        entry = raw.strip()
-        if not entry:
-            continue
-        reference: str | None = None
-        if "=" in entry:
-            entry_number, reference = (part.strip() for part in entry.split("=", 1))
-            problem = rules.reference_id_error(reference)
-            if problem:
-                invalid.append(InvalidEntry(entry=entry, message=problem))
+    reference_lines: dict[str, int] = {}
+    repeated: list[RepeatedReference] = []
+    for line, text_line in enumerate(_LINE_ENDS.split(text or ""), start=1):
+        for raw in _ENTRY_SEPARATORS.split(text_line):
+            entry = raw.strip()
+            if not entry:
                 continue
-        else:
-            entry_number = entry
-        try:
-            phones = [normalize_phone(entry_number)]
-        except InvalidPhone as error:
-            phones = _space_separated(entry_number)
-            if not phones or reference is not None:
-                invalid.append(InvalidEntry(entry=entry, message=str(error)))
-                continue
-        for phone in phones:
-            if phone in numbers:
-                duplicates += 1
-                continue
-            numbers[phone] = PastedNumber(phone=phone, reference_id=reference)
+            reference: str | None = None
+            if "=" in entry:
+                entry_number, reference = (part.strip() for part in entry.split("=", 1))
+                problem = rules.reference_id_error(reference)
+                if problem:
+                    invalid.append(InvalidEntry(entry=entry, message=problem))
+                    continue
+            else:
+                entry_number = entry
+            try:
+                phones = [normalize_phone(entry_number)]
+            except InvalidPhone as error:
+                phones = _space_separated(entry_number)
+                if not phones or reference is not None:
+                    invalid.append(InvalidEntry(entry=entry, message=str(error)))
+                    continue
+            for phone in phones:
+                if phone in numbers:
+                    duplicates += 1
+                    continue
+                numbers[phone] = PastedNumber(phone=phone, reference_id=reference, line=line)
+                if reference is None:
+                    continue
+                if reference in reference_lines:
+                    repeated.append(RepeatedReference(reference, line, reference_lines[reference]))
+                else:
+                    reference_lines[reference] = line
     return PastedNumbers(
-        numbers=tuple(numbers.values()), invalid=tuple(invalid), duplicates=duplicates
+        numbers=tuple(numbers.values()),
+        invalid=tuple(invalid),
+        duplicates=duplicates,
+        repeated_references=tuple(repeated),
     )
+
+
+# Campaigns whose pasted reference ids are spoken for although not yet in the ledger: the
+# engine writes the ledger when it dispatches them.
+_WAITING_TO_SEND = (
+    Campaign.Status.AWAITING_APPROVAL,
+    Campaign.Status.READY,
+    Campaign.Status.SCHEDULED,
+)
+_REFERENCE_BATCH = 1_000
+# Ten thousand pasted numbers could all be wrong: the field shows the first ones and a count.
+REFERENCE_PROBLEMS_SHOWN = 20
+
+
+def pasted_reference_problems(*, parsed: PastedNumbers, campaign_id: int | None) -> list[str]:
+    """Why the pasted reference ids cannot be sent, line by line: each may be used once, here
+    and account-wide (the ledger's reference_id is unique, and BSG finds messages by it).
+
+    Checks the numbers' own repeats, the ledgers of campaigns sent before, and the pasted
+    numbers of campaigns waiting to send (their ledger is written only when they go)."""
+    problems = [
+        f"Line {r.first_line} and line {r.line} both use reference id {r.reference_id}."
+        for r in parsed.repeated_references
+    ]
+    lines = {n.reference_id: n.line for n in parsed.numbers if n.reference_id is not None}
+    if not lines:
+        return problems
+    others = Campaign.objects.exclude(pk=campaign_id) if campaign_id else Campaign.objects.all()
+    used: dict[str, str] = {}
+    references = list(lines)
+    for start in range(0, len(references), _REFERENCE_BATCH):
+        batch = references[start : start + _REFERENCE_BATCH]
+        found = Recipient.objects.filter(reference_id__in=batch).exclude(campaign_id=campaign_id)
+        for reference, name in found.values_list("reference_id", "campaign__name"):
+            used.setdefault(reference, f"was already used by campaign “{name}”")
+    waiting = others.filter(
+        status__in=_WAITING_TO_SEND,
+        channel=Campaign.Channel.SMS,
+        sms_mode=Campaign.SmsMode.NUMBERS,
+        retry_of__isnull=True,
+        pasted_numbers__contains="=",
+    )
+    for name, pasted in waiting.values_list("name", "pasted_numbers").iterator():
+        for number in pasted_numbers_parse(text=pasted).numbers:
+            if number.reference_id in lines:
+                used.setdefault(
+                    number.reference_id,
+                    f"is already taken by campaign “{name}”, waiting to send",
+                )
+    problems += [
+        f"Line {line}: reference id {reference} {used[reference]}."
+        for reference, line in lines.items()
+        if reference in used
+    ]
+    if len(problems) > REFERENCE_PROBLEMS_SHOWN:
+        more = len(problems) - REFERENCE_PROBLEMS_SHOWN
+        problems = [*problems[:REFERENCE_PROBLEMS_SHOWN], f"…and {more} more reference ids."]
+    return problems
 
 
 def _space_separated(entry: str) -> list[str]:

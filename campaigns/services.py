@@ -174,6 +174,8 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
             problems.add("pasted_numbers", f"…and {len(parsed.invalid) - 20} more invalid entries.")
         if not parsed.numbers and not parsed.invalid:
             problems.add("pasted_numbers", "Paste or type at least one phone number.")
+        for message in selectors.pasted_reference_problems(parsed=parsed, campaign_id=campaign.pk):
+            problems.add("pasted_numbers", message)
         return
     _check_lists(problems, list_ids, need_bsg_group=mode == Campaign.SmsMode.GROUPS)
 

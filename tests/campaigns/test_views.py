@@ -149,6 +149,19 @@ def test_the_preview_offers_the_gsm7_fix_with_parts_saved(client_in, audience):
     assert "2 → 1 parts" in body
 
 
+def test_a_repeated_reference_id_is_refused_at_save_beside_the_field(client_in):
+    pasted = "380501111111 = abc\n380502222222 = def\n380503333333 = abc"
+    response = client_in.post(
+        reverse("campaigns:new", args=["sms"]),
+        sms_data(sms_mode="numbers", text="Hi", pasted_numbers=pasted),
+    )
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors["pasted_numbers"] == ["Line 1 and line 3 both use reference id abc."]
+    assert pasted in response.content.decode()  # the textarea keeps what was typed
+    assert not Campaign.objects.exists()
+
+
 def test_duplicate_makes_a_new_draft(client_in, audience):
     client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
     original = Campaign.objects.get()
