@@ -339,11 +339,16 @@ class TestSend(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="test_sends")
     phone = models.CharField(max_length=15)
-    # The contact whose fields filled the placeholders, if one was chosen.
+    # The contact whose fields filled the placeholders: the one chosen, or else one of the
+    # audience's (campaigns.selectors.test_send_contact).
     contact = models.ForeignKey(
         "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     text = models.TextField(blank=True)
+    # Whose data filled the placeholders, in a sentence for the page (the contact chosen, the
+    # audience's contact picked for it, or none because the audience is empty); "" if the text
+    # has none.
+    rendered_as = models.TextField(blank=True)
     bsg_method = models.CharField(max_length=40)
     bsg_campaign_id = models.PositiveBigIntegerField(null=True, blank=True)
     bsg_status = models.CharField(max_length=40, blank=True)

@@ -31,6 +31,7 @@ from .models import (
     SendPlan,
     TestSend,
 )
+from .rendering import CompiledText
 
 # Campaigns whose figures can still change by themselves (Campaign.is_live).
 LIVE_STATUSES = (Campaign.Status.READY, Campaign.Status.SENDING)
@@ -324,6 +325,23 @@ def campaign_audience_rows(
         pasted=campaign.pasted_numbers,
         limit=limit,
     )
+
+
+# A test send renders as one real recipient: the first of this many with every placeholder
+# filled, else the first of them. Bounded, so a million-contact list costs one small read.
+TEST_CONTACT_SCAN = 1_000
+
+
+def test_send_contact(*, campaign: Campaign, compiled: CompiledText) -> AudienceRow | None:
+    """The audience's recipient a test send renders as when no contact was chosen: the first
+    one with a value for every placeholder of `compiled`, or else the first one; None when the
+    audience is empty."""
+    first = None
+    for row in campaign_audience_rows(campaign=campaign, limit=TEST_CONTACT_SCAN):
+        if all(compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)):
+            return row
+        first = first or row
+    return first
 
 
 def campaign_latest_plan(*, campaign_id: int) -> SendPlan | None:

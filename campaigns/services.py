@@ -601,14 +601,15 @@ def campaign_test_send(
     *, campaign_id: int, phone: str, contact_id: int | None, user: User
 ) -> TestSend:
     """Send the campaign now to one number (E1/E3 for SMS, E14 for RCS), as `contact` would get
-    it. Errors are recorded on the TestSend and shown; a send whose answer never came is not
+    it, or with no contact chosen as a real contact of its audience would (`rendered_as` says
+    which). Errors are recorded on the TestSend and shown; a send whose answer never came is not
     repeated (it may have been a paid SMS)."""
     campaign = Campaign.objects.get(pk=campaign_id)
     number = normalize_phone(phone)  # InvalidPhone tells the view what is wrong
     contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
     problems = Problems()
     fields = fields_by_reference()
-    text = ""
+    text = rendered_as = ""
     if campaign.is_sms:
         problems.add("sender", rules.sender_error(campaign.sender))
         compiled = rendering.compile_text(
@@ -617,11 +618,7 @@ def campaign_test_send(
         for message in compiled.errors:
             problems.add("text", message)
         if not compiled.errors:
-            text = compiled.render(
-                phone=contact.phone if contact else number,
-                name=contact.name if contact else "",
-                fields=contact.fields if contact else {},
-            ).text
+            contact, text, rendered_as = _test_text(campaign, compiled, contact, number)
             problems.add("text", smstext.limit_error(text))
     else:
         problems.add("rcs_agent", rules.rcs_agent_error(campaign.rcs_agent))
@@ -639,6 +636,7 @@ def campaign_test_send(
         phone=number,
         contact=contact,
         text=text,
+        rendered_as=rendered_as,
         bsg_method=_test_method(campaign),
         created_by=user if user is not None and user.is_authenticated else None,
     )
@@ -688,6 +686,31 @@ def campaign_test_send(
             actor=user,
         )
     return test
+
+
+def _test_text(
+    campaign: Campaign, compiled: rendering.CompiledText, contact: Contact | None, number: str
+) -> tuple[Contact | None, str, str]:
+    """(contact, text, rendered_as) of a test send. Without a chosen contact it renders as one
+    of the audience: a tester reading "Hi !" cannot tell a missing name from a broken text."""
+    if not compiled.slots:
+        return contact, compiled.source, ""
+    how = "as chosen"
+    if contact is None:
+        row = selectors.test_send_contact(campaign=campaign, compiled=compiled)
+        contact = Contact.objects.filter(pk=row.contact_id).first() if row else None
+        if contact is None:
+            text = compiled.render_values(compiled.stand_in_values(phone=number))
+            return None, text, "The audience has no contact, so each placeholder shows its name."
+        how = "the first contact of the audience"
+    rendered = compiled.render(phone=contact.phone, name=contact.name, fields=contact.fields)
+    who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
+    if rendered.empty_fields:
+        empty = ", ".join(rendered.empty_fields)
+        return contact, rendered.text, f"Rendered as {who}, {how}; empty for them: {empty}."
+    if how != "as chosen":
+        how += " with every placeholder filled"
+    return contact, rendered.text, f"Rendered as {who}, {how}."
 
 
 def _test_method(campaign: Campaign) -> str:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import CAMPAIGN_CONTENT_FIELDS, Campaign, SendPlan, TestSend
+from contacts.models import ContactList, DoNotContact
 
 pytestmark = pytest.mark.django_db
 
@@ -251,6 +252,43 @@ def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(client_in, audie
     status = client_in.get(reverse("campaigns:test-send-status", args=[test.pk]))
     assert status.status_code == 200
     assert "status" in status.content.decode()
+
+
+def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience(
+    client_in, audience, bsg_settings
+):
+    # Spring's first contacts by id: Olena has a first name. Make her opt out, so the first
+    # contact who can receive it with every placeholder filled is Ivan.
+    DoNotContact.objects.create(phone="380501111111")
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:test-send", args=[campaign.pk]),
+        {"phone": "+380 50 999 9999"},
+        HTTP_HX_REQUEST="true",
+    )
+    test = TestSend.objects.get()
+    assert test.error == ""
+    assert test.text == "Hi Ivan!"
+    assert test.contact == audience["people"][1]
+    assert "Rendered as Ivan (+380502222222)" in response.content.decode()
+
+
+def test_a_test_send_to_an_empty_audience_says_so_and_shows_the_placeholders(
+    client_in, fields, bsg_settings
+):
+    empty = ContactList.objects.create(name="Nobody yet")
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[empty.id]))
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:test-send", args=[campaign.pk]),
+        {"phone": "+380 50 999 9999"},
+        HTTP_HX_REQUEST="true",
+    )
+    test = TestSend.objects.get()
+    assert test.text == "Hi [first_name]!"
+    assert test.contact is None
+    assert "The audience has no contact" in response.content.decode()
 
 
 def test_a_test_send_to_a_bad_number_says_so(client_in, audience, bsg_settings):
