@@ -16,6 +16,11 @@ DEFAULT_TARIFF = 0
 # A send plan counts parts for the audience as it was when it ran; lists change, so after this
 # long "Send" asks for a new one.
 SEND_PLAN_FRESH_FOR = timedelta(minutes=30)
+# campaigns.tasks.send_plan_compute is killed at its hard time limit (300 s). A plan still
+# RUNNING longer after it started lost its worker (killed, or its failure could not be written:
+# "database is locked" on SQLite), and a PENDING one that no worker took for as long is as good
+# as lost: the page then shows it failed and offers to count again, instead of polling forever.
+SEND_PLAN_GIVEN_UP_AFTER = timedelta(minutes=6)
 
 
 # What a person composes, by Campaign field name: what is sent and to whom, when, and its name.
@@ -314,8 +319,38 @@ class SendPlan(models.Model):
         return f"Send plan {self.pk} of campaign {self.campaign_id} ({self.status})"
 
     @property
+    def is_stalled(self) -> bool:
+        """Pending or running for longer than any worker could still be on it."""
+        if self.status == self.Status.RUNNING:
+            since = self.started_at
+        elif self.status == self.Status.PENDING:
+            since = self.created_at
+        else:
+            return False
+        return since is not None and timezone.now() - since > SEND_PLAN_GIVEN_UP_AFTER
+
+    @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
+        """Nothing more will happen to it: the page stops polling."""
+        return self.status in {self.Status.DONE, self.Status.FAILED} or self.is_stalled
+
+    @property
+    def has_failed(self) -> bool:
+        return self.status == self.Status.FAILED or self.is_stalled
+
+    @property
+    def failure_text(self) -> str:
+        if not self.is_stalled:
+            return self.error
+        if self.status == self.Status.PENDING:
+            return (
+                "No worker took this count in time: is the Celery worker running? "
+                "Compute the plan again once it is."
+            )
+        return (
+            f"The count stopped at {self.recipients_done} recipients and never finished: its "
+            "worker was lost or could not record the outcome. Compute the plan again."
+        )
 
     @property
     def progress_percent(self) -> int:

@@ -292,8 +292,8 @@ def audience_rows(
 ) -> Iterator[AudienceRow]:
     """Every recipient once, do-not-contact numbers left out, streamed from the database.
 
-    Lists are read with `.values_list().iterator()` so a million contacts never sit in memory
-    as model instances.
+    Lists are read as tuples in keyset chunks of `chunk_size`, so a million contacts never sit
+    in memory as model instances and no cursor is open between chunks.
     """
     if channel == Campaign.Channel.SMS and sms_mode == Campaign.SmsMode.NUMBERS:
         parsed = pasted_numbers_parse(text=pasted)
@@ -304,15 +304,23 @@ def audience_rows(
                 return
             yield AudienceRow(number.phone, "", {}, number.reference_id, None)
         return
-    rows = (
-        audience_contacts(list_ids=list_ids)
-        .order_by("id")
-        .values_list("id", "phone", "name", "fields")
-    )
-    if limit is not None:
-        rows = rows[:limit]
-    for contact_id, phone, name, fields in rows.iterator(chunk_size=chunk_size):
-        yield AudienceRow(phone, name, fields or {}, None, contact_id)
+    contacts = audience_contacts(list_ids=list_ids).order_by("id")
+    last_id, remaining = 0, limit
+    # Keyset chunks, each read whole before its rows are yielded: no cursor stays open while
+    # the caller writes (a send plan's progress). On SQLite a write beside an open read cursor
+    # of the same connection failed with "database is locked" and left the plan running.
+    while remaining is None or remaining > 0:
+        size = chunk_size if remaining is None else min(chunk_size, remaining)
+        chunk = list(
+            contacts.filter(id__gt=last_id).values_list("id", "phone", "name", "fields")[:size]
+        )
+        for contact_id, phone, name, fields in chunk:
+            yield AudienceRow(phone, name, fields or {}, None, contact_id)
+        if len(chunk) < size:
+            return
+        last_id = chunk[-1][0]
+        if remaining is not None:
+            remaining -= len(chunk)
 
 
 def campaign_audience_rows(
