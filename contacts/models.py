@@ -17,6 +17,11 @@ from .phones import phone_display
 # A queued or running push whose worker has not reported for this long (it touches
 # push_heartbeat_at after every batch) is taken as lost: shown failed, and may be resumed.
 PUSH_STALE_AFTER = timedelta(minutes=5)
+# Both import tasks (contacts.tasks) are killed at their hard time limit, 1,900 s. The import
+# writes in one transaction and on SQLite cannot show progress before it commits, so only that
+# limit proves a worker lost: an import analysing or running longer after it started is shown
+# failed instead of "Importing…" forever.
+IMPORT_GIVEN_UP_AFTER = timedelta(seconds=1_900 + 60)
 
 FIELD_KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,49}$",
@@ -284,5 +289,20 @@ class ContactImport(models.Model):
         return min(99, int(self.rows_processed * 100 / self.rows_total))
 
     @property
+    def is_stalled(self) -> bool:
+        """Analysing or running for longer than its task may run: its worker was lost."""
+        if self.status not in {self.Status.ANALYSING, self.Status.RUNNING}:
+            return False
+        started = self.started_at
+        return started is not None and timezone.now() - started > IMPORT_GIVEN_UP_AFTER
+
+    @property
+    def is_working(self) -> bool:
+        """A worker has it or will take it: the page polls."""
+        working = {self.Status.ANALYSING, self.Status.QUEUED, self.Status.RUNNING}
+        return self.status in working and not self.is_stalled
+
+    @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+        finished = {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+        return self.status in finished or self.is_stalled
