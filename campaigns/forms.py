@@ -1,5 +1,9 @@
 """The composer's forms. They only convert what was typed; BSG's rules are checked by
-campaigns.services.campaign_check so that drafts save incomplete and sending gets every rule."""
+campaigns.services.campaign_check so that drafts save incomplete and sending gets every rule.
+
+One exception: a pasted reference id used twice, or used by another campaign, is refused at
+save. It is unique account-wide, so such a draft could never go out, and the line that breaks
+it is easiest to fix while it is being typed."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from django.utils import timezone
 
 from contacts.models import ContactList
 
-from . import services
+from . import selectors, services
 from .models import Campaign
 
 START_NOW = "now"
@@ -227,6 +231,17 @@ class SmsCampaignForm(_CampaignForm):
 
     def clean_sms_mode(self) -> str:
         return self.cleaned_data.get("sms_mode") or Campaign.SmsMode.INDIVIDUAL
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sms_mode") == Campaign.SmsMode.NUMBERS:
+            parsed = selectors.pasted_numbers_parse(text=cleaned.get("pasted_numbers") or "")
+            problems = selectors.pasted_reference_problems(
+                parsed=parsed, campaign_id=self.instance.pk
+            )
+            for message in problems:
+                self.add_error("pasted_numbers", message)
+        return cleaned
 
     def clean_validity_hours(self) -> int:
         value = self.cleaned_data.get("validity_hours")

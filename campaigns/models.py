@@ -16,6 +16,42 @@ DEFAULT_TARIFF = 0
 # A send plan counts parts for the audience as it was when it ran; lists change, so after this
 # long "Send" asks for a new one.
 SEND_PLAN_FRESH_FOR = timedelta(minutes=30)
+# campaigns.tasks.send_plan_compute is killed at its hard time limit (300 s). A plan still
+# RUNNING longer after it started lost its worker (killed, or its failure could not be written:
+# "database is locked" on SQLite), and a PENDING one that no worker took for as long is as good
+# as lost: the page then shows it failed and offers to count again, instead of polling forever.
+SEND_PLAN_GIVEN_UP_AFTER = timedelta(minutes=6)
+
+
+# What a person composes, by Campaign field name: what is sent and to whom, when, and its name.
+# "Duplicate" copies exactly these; every other field is the app's record of one campaign's life
+# (status, who asked or approved, when it went out, who stopped it, its price, its schedule run)
+# and a copy must start without it. tests/campaigns/test_content_fields.py classifies every field,
+# so a new one cannot be added without choosing its side.
+CAMPAIGN_CONTENT_FIELDS = (
+    "name",
+    "channel",
+    "sms_mode",
+    "text",
+    "sender",
+    "validity_hours",
+    "tariff_code",
+    "lists",
+    "pasted_numbers",
+    "rcs_agent",
+    "rcs_cards",
+    "rcs_check_stop_list",
+    "fallback_enabled",
+    "fallback_text",
+    "fallback_sender",
+    "fallback_validity_hours",
+    "start_at",
+    "start_time_zone",
+    "bsg_schedules",
+    "window_start",
+    "window_end",
+    "window_time_zone",
+)
 
 
 class Campaign(models.Model):
@@ -307,8 +343,38 @@ class SendPlan(models.Model):
         return f"Send plan {self.pk} of campaign {self.campaign_id} ({self.status})"
 
     @property
+    def is_stalled(self) -> bool:
+        """Pending or running for longer than any worker could still be on it."""
+        if self.status == self.Status.RUNNING:
+            since = self.started_at
+        elif self.status == self.Status.PENDING:
+            since = self.created_at
+        else:
+            return False
+        return since is not None and timezone.now() - since > SEND_PLAN_GIVEN_UP_AFTER
+
+    @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
+        """Nothing more will happen to it: the page stops polling."""
+        return self.status in {self.Status.DONE, self.Status.FAILED} or self.is_stalled
+
+    @property
+    def has_failed(self) -> bool:
+        return self.status == self.Status.FAILED or self.is_stalled
+
+    @property
+    def failure_text(self) -> str:
+        if not self.is_stalled:
+            return self.error
+        if self.status == self.Status.PENDING:
+            return (
+                "No worker took this count in time: is the Celery worker running? "
+                "Compute the plan again once it is."
+            )
+        return (
+            f"The count stopped at {self.recipients_done} recipients and never finished: its "
+            "worker was lost or could not record the outcome. Compute the plan again."
+        )
 
     @property
     def progress_percent(self) -> int:
@@ -332,11 +398,16 @@ class TestSend(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="test_sends")
     phone = models.CharField(max_length=15)
-    # The contact whose fields filled the placeholders, if one was chosen.
+    # The contact whose fields filled the placeholders: the one chosen, or else one of the
+    # audience's (campaigns.selectors.test_send_contact).
     contact = models.ForeignKey(
         "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     text = models.TextField(blank=True)
+    # Whose data filled the placeholders, in a sentence for the page (the contact chosen, the
+    # audience's contact picked for it, or none because the audience is empty); "" if the text
+    # has none.
+    rendered_as = models.TextField(blank=True)
     bsg_method = models.CharField(max_length=40)
     bsg_campaign_id = models.PositiveBigIntegerField(null=True, blank=True)
     bsg_status = models.CharField(max_length=40, blank=True)

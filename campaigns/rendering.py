@@ -78,6 +78,13 @@ class CompiledText:
                 values.append(f"+{phone}" if phone else "")
         return tuple(values)
 
+    def stand_in_values(self, *, phone: str) -> tuple[str, ...]:
+        """Each slot's name in brackets ("[first_name]"), the phone as given: for a text that
+        must show where contact data would go when there is no contact to take it from."""
+        return tuple(
+            f"+{phone}" if slot.source == PHONE else f"[{slot.label}]" for slot in self.slots
+        )
+
     def render_values(self, values: Sequence[str]) -> str:
         if not self.slots:
             return self.source

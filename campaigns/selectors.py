@@ -39,6 +39,7 @@ from .models import (
     SendPlan,
     TestSend,
 )
+from .rendering import CompiledText
 
 # Campaigns whose figures can still change by themselves (Campaign.is_live).
 LIVE_STATUSES = (Campaign.Status.READY, Campaign.Status.SENDING)
@@ -73,13 +74,25 @@ def bsg_account_state() -> AccountState:
 # --- audiences ---------------------------------------------------------------------------------
 
 # "number = reference" on one pasted line; entries are split at line ends, commas and semicolons.
-_ENTRY_SEPARATORS = re.compile(r"[\n\r,;]+")
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+_ENTRY_SEPARATORS = re.compile(r"[,;]")
 
 
 @dataclass(frozen=True)
 class PastedNumber:
     phone: str
     reference_id: str | None
+    # The line of the pasted text it was on (1-based), for messages that name it.
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class RepeatedReference:
+    """A reference id given to a second number: BSG and our ledger need each one once."""
+
+    reference_id: str
+    line: int
+    first_line: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,7 @@ class PastedNumbers:
     numbers: tuple[PastedNumber, ...]
     invalid: tuple[InvalidEntry, ...]
     duplicates: int
+    repeated_references: tuple[RepeatedReference, ...] = ()
 
 
 def pasted_numbers_parse(*, text: str) -> PastedNumbers:
@@ -103,39 +117,110 @@ def pasted_numbers_parse(*, text: str) -> PastedNumbers:
     Entries are separated by new lines, commas or semicolons; spaces inside an entry are part of
     the number (+380 50 123 45 67), unless the entry only makes sense as several numbers
     separated by spaces. `number = ref` gives that number BSG's optional reference id. A number
-    given twice is sent once (the first reference id wins).
+    given twice is sent once (the first reference id wins); a reference id given to two
+    numbers is reported in `repeated_references` (sending refuses it).
     """
     numbers: dict[str, PastedNumber] = {}
     invalid: list[InvalidEntry] = []
     duplicates = 0
-    for raw in _ENTRY_SEPARATORS.split(text or ""):
-        entry = raw.strip()
-        if not entry:
-            continue
-        reference: str | None = None
-        if "=" in entry:
-            entry_number, reference = (part.strip() for part in entry.split("=", 1))
-            problem = rules.reference_id_error(reference)
-            if problem:
-                invalid.append(InvalidEntry(entry=entry, message=problem))
+    reference_lines: dict[str, int] = {}
+    repeated: list[RepeatedReference] = []
+    for line, text_line in enumerate(_LINE_ENDS.split(text or ""), start=1):
+        for raw in _ENTRY_SEPARATORS.split(text_line):
+            entry = raw.strip()
+            if not entry:
                 continue
-        else:
-            entry_number = entry
-        try:
-            phones = [normalize_phone(entry_number)]
-        except InvalidPhone as error:
-            phones = _space_separated(entry_number)
-            if not phones or reference is not None:
-                invalid.append(InvalidEntry(entry=entry, message=str(error)))
-                continue
-        for phone in phones:
-            if phone in numbers:
-                duplicates += 1
-                continue
-            numbers[phone] = PastedNumber(phone=phone, reference_id=reference)
+            reference: str | None = None
+            if "=" in entry:
+                entry_number, reference = (part.strip() for part in entry.split("=", 1))
+                problem = rules.reference_id_error(reference)
+                if problem:
+                    invalid.append(InvalidEntry(entry=entry, message=problem))
+                    continue
+            else:
+                entry_number = entry
+            try:
+                phones = [normalize_phone(entry_number)]
+            except InvalidPhone as error:
+                phones = _space_separated(entry_number)
+                if not phones or reference is not None:
+                    invalid.append(InvalidEntry(entry=entry, message=str(error)))
+                    continue
+            for phone in phones:
+                if phone in numbers:
+                    duplicates += 1
+                    continue
+                numbers[phone] = PastedNumber(phone=phone, reference_id=reference, line=line)
+                if reference is None:
+                    continue
+                if reference in reference_lines:
+                    repeated.append(RepeatedReference(reference, line, reference_lines[reference]))
+                else:
+                    reference_lines[reference] = line
     return PastedNumbers(
-        numbers=tuple(numbers.values()), invalid=tuple(invalid), duplicates=duplicates
+        numbers=tuple(numbers.values()),
+        invalid=tuple(invalid),
+        duplicates=duplicates,
+        repeated_references=tuple(repeated),
     )
+
+
+# Campaigns whose pasted reference ids are spoken for although not yet in the ledger: the
+# engine writes the ledger when it dispatches them.
+_WAITING_TO_SEND = (
+    Campaign.Status.AWAITING_APPROVAL,
+    Campaign.Status.READY,
+    Campaign.Status.SCHEDULED,
+)
+_REFERENCE_BATCH = 1_000
+# Ten thousand pasted numbers could all be wrong: the field shows the first ones and a count.
+REFERENCE_PROBLEMS_SHOWN = 20
+
+
+def pasted_reference_problems(*, parsed: PastedNumbers, campaign_id: int | None) -> list[str]:
+    """Why the pasted reference ids cannot be sent, line by line: each may be used once, here
+    and account-wide (the ledger's reference_id is unique, and BSG finds messages by it).
+
+    Checks the numbers' own repeats, the ledgers of campaigns sent before, and the pasted
+    numbers of campaigns waiting to send (their ledger is written only when they go)."""
+    problems = [
+        f"Line {r.first_line} and line {r.line} both use reference id {r.reference_id}."
+        for r in parsed.repeated_references
+    ]
+    lines = {n.reference_id: n.line for n in parsed.numbers if n.reference_id is not None}
+    if not lines:
+        return problems
+    others = Campaign.objects.exclude(pk=campaign_id) if campaign_id else Campaign.objects.all()
+    used: dict[str, str] = {}
+    references = list(lines)
+    for start in range(0, len(references), _REFERENCE_BATCH):
+        batch = references[start : start + _REFERENCE_BATCH]
+        found = Recipient.objects.filter(reference_id__in=batch).exclude(campaign_id=campaign_id)
+        for reference, name in found.values_list("reference_id", "campaign__name"):
+            used.setdefault(reference, f"was already used by campaign “{name}”")
+    waiting = others.filter(
+        status__in=_WAITING_TO_SEND,
+        channel=Campaign.Channel.SMS,
+        sms_mode=Campaign.SmsMode.NUMBERS,
+        retry_of__isnull=True,
+        pasted_numbers__contains="=",
+    )
+    for name, pasted in waiting.values_list("name", "pasted_numbers").iterator():
+        for number in pasted_numbers_parse(text=pasted).numbers:
+            if number.reference_id in lines:
+                used.setdefault(
+                    number.reference_id,
+                    f"is already taken by campaign “{name}”, waiting to send",
+                )
+    problems += [
+        f"Line {line}: reference id {reference} {used[reference]}."
+        for reference, line in lines.items()
+        if reference in used
+    ]
+    if len(problems) > REFERENCE_PROBLEMS_SHOWN:
+        more = len(problems) - REFERENCE_PROBLEMS_SHOWN
+        problems = [*problems[:REFERENCE_PROBLEMS_SHOWN], f"…and {more} more reference ids."]
+    return problems
 
 
 def _space_separated(entry: str) -> list[str]:
@@ -216,8 +301,8 @@ def audience_rows(
 ) -> Iterator[AudienceRow]:
     """Every recipient once, do-not-contact numbers left out, streamed from the database.
 
-    Lists are read with `.values_list().iterator()` so a million contacts never sit in memory
-    as model instances.
+    Lists are read as tuples in keyset chunks of `chunk_size`, so a million contacts never sit
+    in memory as model instances and no cursor is open between chunks.
     """
     if channel == Campaign.Channel.SMS and sms_mode == Campaign.SmsMode.NUMBERS:
         parsed = pasted_numbers_parse(text=pasted)
@@ -228,15 +313,23 @@ def audience_rows(
                 return
             yield AudienceRow(number.phone, "", {}, number.reference_id, None)
         return
-    rows = (
-        audience_contacts(list_ids=list_ids)
-        .order_by("id")
-        .values_list("id", "phone", "name", "fields")
-    )
-    if limit is not None:
-        rows = rows[:limit]
-    for contact_id, phone, name, fields in rows.iterator(chunk_size=chunk_size):
-        yield AudienceRow(phone, name, fields or {}, None, contact_id)
+    contacts = audience_contacts(list_ids=list_ids).order_by("id")
+    last_id, remaining = 0, limit
+    # Keyset chunks, each read whole before its rows are yielded: no cursor stays open while
+    # the caller writes (a send plan's progress). On SQLite a write beside an open read cursor
+    # of the same connection failed with "database is locked" and left the plan running.
+    while remaining is None or remaining > 0:
+        size = chunk_size if remaining is None else min(chunk_size, remaining)
+        chunk = list(
+            contacts.filter(id__gt=last_id).values_list("id", "phone", "name", "fields")[:size]
+        )
+        for contact_id, phone, name, fields in chunk:
+            yield AudienceRow(phone, name, fields or {}, None, contact_id)
+        if len(chunk) < size:
+            return
+        last_id = chunk[-1][0]
+        if remaining is not None:
+            remaining -= len(chunk)
 
 
 def campaign_audience_rows(
@@ -249,6 +342,23 @@ def campaign_audience_rows(
         pasted=campaign.pasted_numbers,
         limit=limit,
     )
+
+
+# A test send renders as one real recipient: the first of this many with every placeholder
+# filled, else the first of them. Bounded, so a million-contact list costs one small read.
+TEST_CONTACT_SCAN = 1_000
+
+
+def test_send_contact(*, campaign: Campaign, compiled: CompiledText) -> AudienceRow | None:
+    """The audience's recipient a test send renders as when no contact was chosen: the first
+    one with a value for every placeholder of `compiled`, or else the first one; None when the
+    audience is empty."""
+    first = None
+    for row in campaign_audience_rows(campaign=campaign, limit=TEST_CONTACT_SCAN):
+        if all(compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)):
+            return row
+        first = first or row
+    return first
 
 
 def campaign_latest_plan(*, campaign_id: int) -> SendPlan | None:

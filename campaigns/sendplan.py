@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from bsg import smstext
@@ -66,11 +67,16 @@ def send_plan_compute(*, plan_id: int) -> SendPlan | None:
         )
     except Exception as error:
         logger.exception("send plan %s failed", plan_id)
-        SendPlan.objects.filter(pk=plan_id).update(
-            status=SendPlan.Status.FAILED,
-            error=f"The plan could not be computed: {error}",
-            finished_at=timezone.now(),
-        )
+        try:
+            SendPlan.objects.filter(pk=plan_id).update(
+                status=SendPlan.Status.FAILED,
+                error=f"The plan could not be computed: {error}",
+                finished_at=timezone.now(),
+            )
+        except DatabaseError:
+            # The database refused this write too; the row stays RUNNING and the page gives
+            # it up after SEND_PLAN_GIVEN_UP_AFTER (SendPlan.is_stalled).
+            logger.exception("send plan %s: could not be marked failed", plan_id)
         raise
     else:
         SendPlan.objects.filter(pk=plan_id).update(
@@ -81,6 +87,17 @@ def send_plan_compute(*, plan_id: int) -> SendPlan | None:
             finished_at=timezone.now(),
         )
     return SendPlan.objects.get(pk=plan_id)
+
+
+def _progress_record(plan_id: int, done: int) -> None:
+    """The progress bar's figure. Only the page reads it, so a write the database refuses
+    (busy beyond its timeout) is skipped, never the end of the count."""
+    try:
+        # A savepoint: a plan counted inside the request's transaction survives the refusal.
+        with transaction.atomic():
+            SendPlan.objects.filter(pk=plan_id).update(recipients_done=done)
+    except DatabaseError as error:
+        logger.warning("send plan %s: progress at %s not recorded: %s", plan_id, done, error)
 
 
 class PlanRefused(Exception):
@@ -112,7 +129,7 @@ def plan_campaign(
     for done, row in enumerate(rows, start=1):
         tally.add(row)
         if plan_id is not None and done % PROGRESS_EVERY == 0:
-            SendPlan.objects.filter(pk=plan_id).update(recipients_done=done)
+            _progress_record(plan_id, done)
 
     result: dict[str, Any] = {
         "channel": campaign.channel,

@@ -48,7 +48,7 @@ from contacts.selectors import audience_summary, fields_by_reference
 from . import rendering, selectors
 from .engine.enqueue import campaign_enqueue_dispatch
 from .engine.events import event_record, person_or_none
-from .models import Campaign, CampaignEvent, SendPlan, TestSend
+from .models import CAMPAIGN_CONTENT_FIELDS, Campaign, CampaignEvent, SendPlan, TestSend
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +183,8 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
             problems.add("pasted_numbers", f"…and {len(parsed.invalid) - 20} more invalid entries.")
         if not parsed.numbers and not parsed.invalid:
             problems.add("pasted_numbers", "Paste or type at least one phone number.")
+        for message in selectors.pasted_reference_problems(parsed=parsed, campaign_id=campaign.pk):
+            problems.add("pasted_numbers", message)
         return
     _check_lists(problems, list_ids, need_bsg_group=mode == Campaign.SmsMode.GROUPS)
     if mode == Campaign.SmsMode.GROUPS and list_ids:
@@ -411,22 +413,19 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
 
 
 def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
-    """A new draft with the same content and lists, whatever state the original is in."""
+    """A new draft with the same content and lists, whatever state the original is in.
+
+    Only CAMPAIGN_CONTENT_FIELDS are copied: the original's history (sent, stopped, approved,
+    priced, a schedule's run) stays with it, so a field added to Campaign later is left behind
+    unless it is declared content."""
     with transaction.atomic():
         original = Campaign.objects.get(pk=campaign_id)
         list_ids = list(original.lists.values_list("id", flat=True))
-        copy = Campaign.objects.get(pk=campaign_id)
-        copy.pk = None
-        copy.id = None
+        copy = Campaign(
+            **{name: getattr(original, name) for name in CAMPAIGN_CONTENT_FIELDS if name != "lists"}
+        )
         copy.name = f"Copy of {original.name}"[:200]
         copy.status = Campaign.Status.DRAFT
-        copy.send_requested_at = None
-        copy.send_requested_by = None
-        # A copy is new content to everyone: nobody has approved it.
-        copy.approval_requested_at = copy.approval_requested_by = copy.approval_send_at = None
-        copy.approved_at = copy.approved_by = None
-        copy.approval_snapshot = {}
-        copy.sent_back_reason = ""
         copy.duplicated_from = original
         copy.created_by = person_or_none(user)
         copy.save(force_insert=True)
@@ -623,14 +622,15 @@ def campaign_test_send(
     *, campaign_id: int, phone: str, contact_id: int | None, user: User
 ) -> TestSend:
     """Send the campaign now to one number (E1/E3 for SMS, E14 for RCS), as `contact` would get
-    it. Errors are recorded on the TestSend and shown; a send whose answer never came is not
+    it, or with no contact chosen as a real contact of its audience would (`rendered_as` says
+    which). Errors are recorded on the TestSend and shown; a send whose answer never came is not
     repeated (it may have been a paid SMS)."""
     campaign = Campaign.objects.get(pk=campaign_id)
     number = normalize_phone(phone)  # InvalidPhone tells the view what is wrong
     contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
     problems = Problems()
     fields = fields_by_reference()
-    text = ""
+    text = rendered_as = ""
     if campaign.is_sms:
         problems.add("sender", rules.sender_error(campaign.sender))
         compiled = rendering.compile_text(
@@ -639,11 +639,7 @@ def campaign_test_send(
         for message in compiled.errors:
             problems.add("text", message)
         if not compiled.errors:
-            text = compiled.render(
-                phone=contact.phone if contact else number,
-                name=contact.name if contact else "",
-                fields=contact.fields if contact else {},
-            ).text
+            contact, text, rendered_as = _test_text(campaign, compiled, contact, number)
             problems.add("text", smstext.limit_error(text))
     else:
         problems.add("rcs_agent", rules.rcs_agent_error(campaign.rcs_agent))
@@ -661,6 +657,7 @@ def campaign_test_send(
         phone=number,
         contact=contact,
         text=text,
+        rendered_as=rendered_as,
         bsg_method=_test_method(campaign),
         created_by=person_or_none(user),
     )
@@ -708,6 +705,31 @@ def campaign_test_send(
             actor=user,
         )
     return test
+
+
+def _test_text(
+    campaign: Campaign, compiled: rendering.CompiledText, contact: Contact | None, number: str
+) -> tuple[Contact | None, str, str]:
+    """(contact, text, rendered_as) of a test send. Without a chosen contact it renders as one
+    of the audience: a tester reading "Hi !" cannot tell a missing name from a broken text."""
+    if not compiled.slots:
+        return contact, compiled.source, ""
+    how = "as chosen"
+    if contact is None:
+        row = selectors.test_send_contact(campaign=campaign, compiled=compiled)
+        contact = Contact.objects.filter(pk=row.contact_id).first() if row else None
+        if contact is None:
+            text = compiled.render_values(compiled.stand_in_values(phone=number))
+            return None, text, "The audience has no contact, so each placeholder shows its name."
+        how = "the first contact of the audience"
+    rendered = compiled.render(phone=contact.phone, name=contact.name, fields=contact.fields)
+    who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
+    if rendered.empty_fields:
+        empty = ", ".join(rendered.empty_fields)
+        return contact, rendered.text, f"Rendered as {who}, {how}; empty for them: {empty}."
+    if how != "as chosen":
+        how += " with every placeholder filled"
+    return contact, rendered.text, f"Rendered as {who}, {how}."
 
 
 def _test_method(campaign: Campaign) -> str:

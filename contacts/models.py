@@ -4,12 +4,24 @@ Phones are stored normalized by `contacts.phones.normalize_phone` (digits only, 
 included), so one person is one row however their number was typed.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from .phones import phone_display
+
+# A queued or running push whose worker has not reported for this long (it touches
+# push_heartbeat_at after every batch) is taken as lost: shown failed, and may be resumed.
+PUSH_STALE_AFTER = timedelta(minutes=5)
+# Both import tasks (contacts.tasks) are killed at their hard time limit, 1,900 s. The import
+# writes in one transaction and on SQLite cannot show progress before it commits, so only that
+# limit proves a worker lost: an import analysing or running longer after it started is shown
+# failed instead of "Importing…" forever.
+IMPORT_GIVEN_UP_AFTER = timedelta(seconds=1_900 + 60)
 
 FIELD_KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,49}$",
@@ -88,8 +100,20 @@ class ContactList(models.Model):
         return self.bsg_group_id is not None
 
     @property
+    def push_is_stalled(self) -> bool:
+        """Queued or running with no sign of life for PUSH_STALE_AFTER: its worker was lost
+        (or its task never reached one). The page says so and offers to push again."""
+        if self.push_status not in {self.PushStatus.QUEUED, self.PushStatus.RUNNING}:
+            return False
+        beat = self.push_heartbeat_at or self.push_started_at
+        return beat is not None and timezone.now() - beat > PUSH_STALE_AFTER
+
+    @property
     def push_in_progress(self) -> bool:
-        return self.push_status in {self.PushStatus.QUEUED, self.PushStatus.RUNNING}
+        return (
+            self.push_status in {self.PushStatus.QUEUED, self.PushStatus.RUNNING}
+            and not self.push_is_stalled
+        )
 
     @property
     def push_percent(self) -> int:
@@ -265,5 +289,20 @@ class ContactImport(models.Model):
         return min(99, int(self.rows_processed * 100 / self.rows_total))
 
     @property
+    def is_stalled(self) -> bool:
+        """Analysing or running for longer than its task may run: its worker was lost."""
+        if self.status not in {self.Status.ANALYSING, self.Status.RUNNING}:
+            return False
+        started = self.started_at
+        return started is not None and timezone.now() - started > IMPORT_GIVEN_UP_AFTER
+
+    @property
+    def is_working(self) -> bool:
+        """A worker has it or will take it: the page polls."""
+        working = {self.Status.ANALYSING, self.Status.QUEUED, self.Status.RUNNING}
+        return self.status in working and not self.is_stalled
+
+    @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+        finished = {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+        return self.status in finished or self.is_stalled

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -21,7 +20,14 @@ from bsg.client import BsgClient
 from bsg.errors import BsgError, BsgRejected
 from config.bsg import bsg_client
 
-from .models import Contact, ContactField, ContactList, DoNotContact, ListMembership
+from .models import (
+    PUSH_STALE_AFTER,
+    Contact,
+    ContactField,
+    ContactList,
+    DoNotContact,
+    ListMembership,
+)
 from .selectors import audience_contacts
 
 logger = logging.getLogger(__name__)
@@ -31,8 +37,6 @@ BSG_ATTACH_BATCH = rules.MAX_ATTACH_CONTACTS
 BSG_GROUP_NAME_MIN, BSG_GROUP_NAME_MAX = rules.GROUP_NAME
 BSG_FIELD_NAME_MAX = rules.FIELD_NAME[1]
 BSG_FIELD_TYPES = rules.FIELD_TYPES
-# A RUNNING push whose worker has not reported for this long is taken as lost and may be resumed.
-PUSH_STALE_AFTER = timedelta(minutes=5)
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -176,8 +180,8 @@ def contact_list_unlink_group(*, list_id: int) -> None:
 def contact_list_push_start(*, list_id: int) -> bool:
     """Queues a push of the list to BSG; False if one is already queued or running.
 
-    A RUNNING push whose heartbeat is older than PUSH_STALE_AFTER lost its worker and may be
-    started again: the push resumes where it stopped.
+    A queued or running push whose heartbeat is older than PUSH_STALE_AFTER lost its worker (or
+    its task never reached one) and may be started again: the push resumes where it stopped.
     """
     from .tasks import contact_list_push_task  # the task module imports this one
 
@@ -187,7 +191,10 @@ def contact_list_push_start(*, list_id: int) -> bool:
             ContactList.objects.filter(pk=list_id)
             .filter(
                 ~Q(push_status__in=[ContactList.PushStatus.QUEUED, ContactList.PushStatus.RUNNING])
-                | Q(push_status=ContactList.PushStatus.RUNNING, push_heartbeat_at__lt=stale)
+                | Q(
+                    push_status__in=[ContactList.PushStatus.QUEUED, ContactList.PushStatus.RUNNING],
+                    push_heartbeat_at__lt=stale,
+                )
             )
             .update(
                 push_status=ContactList.PushStatus.QUEUED,

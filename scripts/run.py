@@ -70,6 +70,19 @@ def configure_environment(env: dict[str, str]) -> list[str]:
     return lines
 
 
+def login_lines(demo_output: str) -> list[str]:
+    """The demo users' "user: … password: …" from demo_setup's output, one login line each.
+
+    Found by what they say, not where they are: demo_setup prints the demo data's summary after
+    them, and its last line was once shown as the login ("login         .")."""
+    marker = "user:"
+    return [
+        "login         " + line[line.find(marker) :].strip()
+        for line in demo_output.splitlines()
+        if marker in line
+    ]
+
+
 def procfile(env: dict[str, str]) -> str:
     processes = {}
     if env["BSG_API_URL"] == f"http://{SANDBOX_HOST}:{SANDBOX_PORT}":
@@ -101,9 +114,9 @@ def main() -> int:
     print("\nBSG Campaigns is starting:")
     for line in lines:
         print("  " + line)
-    # Repeated here because it is the line people look for once everything has started.
-    credentials = demo.stdout.strip().splitlines()[-1]
-    print("  login         " + credentials[credentials.find("user:") :])
+    # Repeated here because they are the lines people look for once everything has started.
+    for line in login_lines(demo.stdout):
+        print("  " + line)
     print("Press Ctrl-C to stop everything.\n", flush=True)
     (VAR / "Procfile").write_text(procfile(env))
     return subprocess.call(

@@ -84,6 +84,28 @@ def test_demo_setup_twice_keeps_one_user_and_prints_a_new_password(capsys):
     assert user.check_password(second_password)
 
 
+@pytest.mark.django_db
+def test_make_run_repeats_the_demo_logins_last(capsys):
+    run = _run_script()
+    call_command("demo_setup")
+    demo_output = capsys.readouterr().out
+    password = demo_output.split("user: demo  password: ")[1].split()[0]
+    approver = demo_output.split("user: demo-approver  password: ")[1].split()[0]
+    assert run.login_lines(demo_output) == [
+        f"login         user: demo  password: {password}",
+        f"login         user: demo-approver  password: {approver}",
+    ]
+
+
+def _run_script():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import run
+    finally:
+        sys.path.pop(0)
+    return run
+
+
 def test_make_run_falls_back_to_embedded_broker_when_no_redis_answers(monkeypatch, tmp_path):
     sys.path.insert(0, str(ROOT / "scripts"))
     try:

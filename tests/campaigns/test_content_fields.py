@@ -1,10 +1,11 @@
-"""Three views of a campaign's content must agree on which fields they cover.
+"""Four views of a campaign's content must agree on which fields they cover.
 
-The send plan's fingerprint (what sending would do), the audit diff (what an edit changed) and
-the approval snapshot (what a second person approves) each list fields of their own. A field
-added to Campaign and forgotten in one of them would let a plan go stale unseen, an edit go
-unlogged or a change slip past the approver; so every field must be classified here, and each
-class is checked against each view.
+The send plan's fingerprint (what sending would do), the audit diff (what an edit changed),
+the approval snapshot (what a second person approves) and "Duplicate" (what a copy starts with)
+each list fields of their own. A field added to Campaign and forgotten in one of them would let a
+plan go stale unseen, an edit go unlogged, a change slip past the approver or a copy inherit
+its original's history; so every field must be classified here, and each class is checked
+against each view.
 """
 
 from datetime import time
@@ -12,7 +13,7 @@ from datetime import time
 import pytest
 
 from campaigns import selectors, services
-from campaigns.models import Campaign
+from campaigns.models import CAMPAIGN_CONTENT_FIELDS, Campaign
 
 # What the messages say and who gets them: changes what sending would do.
 SENT_CONTENT = {
@@ -98,6 +99,10 @@ def test_every_campaign_field_is_classified_once() -> None:
     unclassified = campaign_fields() - classified
     assert not unclassified, f"classify these new Campaign fields here: {sorted(unclassified)}"
     assert not classified - campaign_fields(), "fields classified here that Campaign lacks"
+
+
+def test_a_duplicate_copies_content_timing_and_name_and_no_bookkeeping() -> None:
+    assert set(CAMPAIGN_CONTENT_FIELDS) == SENT_CONTENT | TIMING | LABEL
 
 
 @pytest.mark.django_db

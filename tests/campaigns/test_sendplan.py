@@ -1,10 +1,15 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
-from campaigns import sendplan, services
-from campaigns.models import SendPlan
+from campaigns import selectors, sendplan, services, tasks
+from campaigns.models import SEND_PLAN_GIVEN_UP_AFTER, SendPlan
 from sandbox.server import SandboxConfig, SandboxServer
 from tests.campaigns.conftest import make_campaign
 from tests.conftest import SANDBOX_API_KEY
@@ -134,3 +139,67 @@ def test_the_plan_warns_when_the_balance_does_not_cover_the_price(
     client.force_login(user)
     page = client.get(f"/campaigns/{campaign.pk}/")
     assert "The balance does not cover the estimated price" in page.content.decode()
+
+
+def test_a_plan_whose_worker_died_shows_failed_and_can_be_counted_again(
+    client, audience, user, bsg_settings
+):
+    """A worker lost mid-count (killed at the task's time limit, or unable to write its own
+    failure) leaves the row RUNNING: the composer stops polling, says so and counts again."""
+    client.force_login(user)
+    campaign = services.campaign_save(
+        campaign=make_campaign(), list_ids=[audience["spring"].id], user=user
+    )
+    long_ago = timezone.now() - timedelta(minutes=20)
+    dead = SendPlan.objects.create(
+        campaign=campaign,
+        fingerprint=services.campaign_fingerprint(campaign=campaign),
+        status=SendPlan.Status.RUNNING,
+        recipients_total=198_005,
+        recipients_done=100_000,
+        started_at=long_ago,
+    )
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    assert "hx-trigger" not in panel
+    assert "The count stopped at 100000 recipients and never finished" in panel
+    assert "Compute again" in panel
+
+    client.post(reverse("campaigns:plan", args=[campaign.pk]))
+    composer = client.get(reverse("campaigns:edit", args=[campaign.pk])).content.decode()
+    assert 'value="send" disabled' not in composer
+    assert SendPlan.objects.get(pk=dead.pk).status == SendPlan.Status.RUNNING  # history kept
+
+
+def test_a_plan_no_worker_took_stops_waiting(audience, user):
+    campaign = services.campaign_save(
+        campaign=make_campaign(), list_ids=[audience["spring"].id], user=user
+    )
+    plan = SendPlan.objects.create(campaign=campaign, fingerprint="x")
+    assert not plan.is_finished
+    SendPlan.objects.filter(pk=plan.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    plan.refresh_from_db()
+    assert plan.is_finished and plan.has_failed
+    assert "is the Celery worker running?" in plan.failure_text
+
+
+def test_a_plan_is_given_up_only_after_its_task_could_have_run():
+    assert SEND_PLAN_GIVEN_UP_AFTER.total_seconds() > tasks.send_plan_compute.time_limit
+
+
+def test_the_audience_is_read_in_keyset_chunks_so_no_cursor_stays_open(audience, user):
+    """A plan writes its progress between reads: on SQLite a write while the same connection
+    still has a read cursor open failed with "database is locked" (issue 13, defect 9)."""
+    spring = audience["spring"].id
+    with CaptureQueriesContext(connection) as reads:
+        rows = selectors.audience_rows(
+            channel="sms", sms_mode="individual", list_ids=[spring], pasted="", chunk_size=2
+        )
+        phones = [row.phone for row in rows]
+    assert phones == ["380501111111", "380502222222", "380503333333"]
+    selects = [q["sql"] for q in reads.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 2  # a full chunk of 2, then the last one
+    assert all("LIMIT 2" in sql for sql in selects)
+    limited = selectors.audience_rows(
+        channel="sms", sms_mode="individual", list_ids=[spring], pasted="", chunk_size=2, limit=1
+    )
+    assert [row.phone for row in limited] == ["380501111111"]

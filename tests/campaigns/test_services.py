@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from campaigns import selectors, services
-from campaigns.models import Campaign, SendPlan
+from campaigns.models import Campaign, CampaignPart, Recipient, SendPlan
 from contacts.models import ContactList
 from tests.campaigns.conftest import make_campaign
 
@@ -69,6 +69,49 @@ def test_pasted_numbers_are_normalised_deduplicated_and_refs_checked(db):
     assert [e.entry for e in parsed.invalid] == ["12ab", "+380503333333 = bad-ref"]
     problems = check(make_campaign(sms_mode="numbers", text="Hi", pasted_numbers="12ab"))
     assert "“12ab”" in problems.errors["pasted_numbers"][0]
+
+
+def _used_reference(campaign_name: str, reference_id: str) -> Campaign:
+    """A campaign whose ledger already holds `reference_id` (the engine's unique constraint)."""
+    sent = Campaign.objects.create(name=campaign_name, status=Campaign.Status.FINISHED)
+    part = CampaignPart.objects.create(campaign=sent, number=1, recipients=1)
+    Recipient.objects.create(
+        campaign=sent, part=part, seq=0, phone="380509999999", reference_id=reference_id
+    )
+    return sent
+
+
+def test_a_reference_id_given_twice_names_both_lines(db):
+    pasted = "380501111111 = abc\n380502222222\n380503333333 = abc, 380504444444 = xyz"
+    problems = check(make_campaign(sms_mode="numbers", text="Hi", pasted_numbers=pasted))
+    assert problems.errors["pasted_numbers"] == ["Line 1 and line 3 both use reference id abc."]
+
+
+def test_a_reference_id_an_earlier_campaign_used_is_refused(db):
+    _used_reference("Spring sale", "order42")
+    waiting = make_campaign(
+        name="Autumn", sms_mode="numbers", text="Hi", pasted_numbers="380501111111 = late7"
+    )
+    waiting.status = Campaign.Status.SCHEDULED
+    waiting.save()
+    pasted = "380502222222\n380503333333 = order42\n380504444444 = late7"
+    problems = check(make_campaign(sms_mode="numbers", text="Hi", pasted_numbers=pasted))
+    assert problems.errors["pasted_numbers"] == [
+        "Line 2: reference id order42 was already used by campaign “Spring sale”.",
+        "Line 3: reference id late7 is already taken by campaign “Autumn”, waiting to send.",
+    ]
+
+
+def test_a_duplicated_draft_with_used_references_cannot_be_submitted(db, user):
+    original = make_campaign(sms_mode="numbers", text="Hi", pasted_numbers="380501111111 = r1")
+    original.save()
+    _used_reference("Sent before", "r1")
+    copy = services.campaign_duplicate(campaign_id=original.pk, user=user)
+    with pytest.raises(services.CampaignInvalid) as refused:
+        services.campaign_submit(campaign_id=copy.pk, user=user, when=None)
+    assert refused.value.problems.errors["pasted_numbers"] == [
+        "Line 1: reference id r1 was already used by campaign “Sent before”."
+    ]
 
 
 def test_numbers_mode_refuses_field_placeholders(audience):

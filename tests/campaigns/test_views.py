@@ -1,7 +1,12 @@
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.models import Campaign, SendPlan, TestSend
+from campaigns.models import CAMPAIGN_CONTENT_FIELDS, Campaign, SendPlan, TestSend
+from contacts.models import ContactList, DoNotContact
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +150,19 @@ def test_the_preview_offers_the_gsm7_fix_with_parts_saved(client_in, audience):
     assert "2 → 1 parts" in body
 
 
+def test_a_repeated_reference_id_is_refused_at_save_beside_the_field(client_in):
+    pasted = "380501111111 = abc\n380502222222 = def\n380503333333 = abc"
+    response = client_in.post(
+        reverse("campaigns:new", args=["sms"]),
+        sms_data(sms_mode="numbers", text="Hi", pasted_numbers=pasted),
+    )
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors["pasted_numbers"] == ["Line 1 and line 3 both use reference id abc."]
+    assert pasted in response.content.decode()  # the textarea keeps what was typed
+    assert not Campaign.objects.exists()
+
+
 def test_duplicate_makes_a_new_draft(client_in, audience):
     client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
     original = Campaign.objects.get()
@@ -154,6 +172,41 @@ def test_duplicate_makes_a_new_draft(client_in, audience):
     assert copy.duplicated_from == original
     assert copy.text == original.text
     assert list(copy.lists.all()) == [audience["spring"]]
+
+
+def test_a_duplicate_of_a_stopped_campaign_carries_none_of_its_history(client_in, user, audience):
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    original = Campaign.objects.get()
+    then = timezone.now() - timedelta(days=3)
+    retried = Campaign.objects.create(name="Earlier")
+    Campaign.objects.filter(pk=original.pk).update(
+        status=Campaign.Status.STOPPED,
+        send_requested_at=then,
+        send_requested_by=user,
+        dispatched_at=then,
+        stopped_at=then,
+        stopped_by=user,
+        retry_of=retried,
+        failure_hold_overridden=True,
+        unit_price=Decimal("0.042"),
+        schedule_run_key="schedule-1-2026-01-01T09:00",
+        approved_at=then,
+        approved_by=user,
+        sent_back_reason="Too loud",
+    )
+
+    client_in.post(reverse("campaigns:duplicate", args=[original.pk]))
+
+    copy = Campaign.objects.exclude(pk__in=[original.pk, retried.pk]).get()
+    assert copy.status == Campaign.Status.DRAFT
+    assert copy.text == original.text and copy.sender == original.sender
+    kept_new = {"id", "status", "created_at", "updated_at", "created_by", "duplicated_from"}
+    for field in Campaign._meta.concrete_fields:
+        if field.name not in kept_new and field.name not in CAMPAIGN_CONTENT_FIELDS:
+            assert getattr(copy, field.attname) == field.get_default(), field.name
+    page = client_in.get(reverse("campaigns:detail", args=[copy.pk])).content.decode()
+    assert "Stopped" not in page
+    assert "Recipients resolved" not in page
 
 
 def test_rcs_card_errors_appear_next_to_the_card_field(client_in, audience, bsg_settings):
@@ -199,6 +252,43 @@ def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(client_in, audie
     status = client_in.get(reverse("campaigns:test-send-status", args=[test.pk]))
     assert status.status_code == 200
     assert "status" in status.content.decode()
+
+
+def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience(
+    client_in, audience, bsg_settings
+):
+    # Spring's first contacts by id: Olena has a first name. Make her opt out, so the first
+    # contact who can receive it with every placeholder filled is Ivan.
+    DoNotContact.objects.create(phone="380501111111")
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:test-send", args=[campaign.pk]),
+        {"phone": "+380 50 999 9999"},
+        HTTP_HX_REQUEST="true",
+    )
+    test = TestSend.objects.get()
+    assert test.error == ""
+    assert test.text == "Hi Ivan!"
+    assert test.contact == audience["people"][1]
+    assert "Rendered as Ivan (+380502222222)" in response.content.decode()
+
+
+def test_a_test_send_to_an_empty_audience_says_so_and_shows_the_placeholders(
+    client_in, fields, bsg_settings
+):
+    empty = ContactList.objects.create(name="Nobody yet")
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[empty.id]))
+    campaign = Campaign.objects.get()
+    response = client_in.post(
+        reverse("campaigns:test-send", args=[campaign.pk]),
+        {"phone": "+380 50 999 9999"},
+        HTTP_HX_REQUEST="true",
+    )
+    test = TestSend.objects.get()
+    assert test.text == "Hi [first_name]!"
+    assert test.contact is None
+    assert "The audience has no contact" in response.content.decode()
 
 
 def test_a_test_send_to_a_bad_number_says_so(client_in, audience, bsg_settings):

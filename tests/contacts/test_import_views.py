@@ -1,11 +1,20 @@
 """The import pages: upload, mapping, dry run, live status panel, report and rejected rows."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.importing import services
-from contacts.models import Contact, ContactField, ContactImport, ContactList
+from contacts.models import (
+    IMPORT_GIVEN_UP_AFTER,
+    Contact,
+    ContactField,
+    ContactImport,
+    ContactList,
+)
 
 pytestmark = pytest.mark.django_db
 Status = ContactImport.Status
@@ -121,6 +130,31 @@ def test_the_status_panel_polls_while_working_and_stops_when_ready(client, conta
     assert "&lt;b&gt;Olena&lt;/b&gt;" in ready  # examples are escaped too
     assert "is too short" in ready
     assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize("status", [Status.ANALYSING, Status.RUNNING])
+def test_an_import_whose_worker_died_shows_failed_and_stops_polling(client, contact_list, status):
+    post_upload(client, contact_list=contact_list.pk)
+    contact_import = ContactImport.objects.get()
+    # Started longer ago than its task's hard time limit: no worker can still be on it.
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        status=status, started_at=timezone.now() - timedelta(hours=1), rows_processed=500
+    )
+    status_url = reverse("contacts:import-status", args=[contact_import.pk])
+    panel = client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in panel
+    assert "stopped without finishing: its worker was lost" in panel
+    assert reverse("contacts:import-upload") in panel
+
+
+def test_an_import_is_given_up_only_after_its_tasks_could_have_run():
+    from contacts import tasks
+
+    limits = [
+        tasks.contact_import_analyse_task.time_limit,
+        tasks.contact_import_apply_task.time_limit,
+    ]
+    assert IMPORT_GIVEN_UP_AFTER.total_seconds() > max(limits)
 
 
 def test_import_report_and_rejected_rows(client, contact_list):

@@ -1,6 +1,11 @@
 """Pushing a list to BSG, against the live sandbox."""
 
+from datetime import timedelta
+
 import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
 
 from config.bsg import bsg_client
 from contacts import services
@@ -135,3 +140,26 @@ def test_only_one_push_of_a_list_runs_at_a_time(bsg_settings, sandbox):
     ContactList.objects.filter(pk=contact_list.id).update(push_status="running")
     services.contact_list_push_run(list_id=contact_list.id)  # not queued: does nothing
     assert sandbox.state.store.groups == {}
+
+
+@pytest.mark.parametrize("status", [ContactList.PushStatus.QUEUED, ContactList.PushStatus.RUNNING])
+def test_a_push_whose_worker_died_shows_failed_and_can_be_pushed_again(client, status):
+    client.force_login(
+        get_user_model().objects.create_user("pusher", password="a-long-pw-1", is_superuser=True)
+    )
+    contact_list = services.contact_list_create(name="Spring")
+    ContactList.objects.filter(pk=contact_list.pk).update(
+        push_status=status,
+        push_done=300,
+        push_total=450,
+        push_heartbeat_at=timezone.now() - timedelta(minutes=20),
+    )
+    panel = client.get(reverse("contacts:list-push-status", args=[contact_list.pk]))
+    body = panel.content.decode()
+    assert "hx-trigger" not in body
+    assert "stopped making progress after 300 of 450 contacts" in body
+    assert "Push this list to BSG" in body
+    assert services.contact_list_push_start(list_id=contact_list.pk)
+    contact_list.refresh_from_db()
+    assert contact_list.push_status == ContactList.PushStatus.QUEUED
+    assert contact_list.push_in_progress
