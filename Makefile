@@ -12,7 +12,7 @@ TEST_SERVICES := REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL)
 TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_SERVICES)
 # Then the newcomer's path (tests marked `sqlite`) on the embedded SQLite `make run` uses; the
 # test database is a file beside this one (tests/conftest.py), removed when the run ends.
-SQLITE_TEST_DATABASE_URL ?= sqlite:///$(CURDIR)/var/test-run.sqlite3
+SQLITE_TEST_DATABASE_URL ?= sqlite:///$(CURDIR)/var/newcomer.sqlite3
 
 .PHONY: run test lint bench soak clean
 

@@ -44,9 +44,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     from django.conf import settings
 
     database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3" and not database["TEST"].get("NAME"):
+    test = database.setdefault("TEST", {})
+    if database["ENGINE"] == "django.db.backends.sqlite3" and not test.get("NAME"):
         path = Path(database["NAME"])
-        database["TEST"]["NAME"] = str(path.with_name(f"test_{path.name}"))
+        test["NAME"] = str(path.with_name(f"test_{path.name}"))
 
 
 @pytest.fixture(scope="session")
