@@ -268,9 +268,8 @@ def test_import_plan_send_poll_to_the_end_then_stop_a_copy(
         tasks.part_submit(part_id)
     assert len(sandbox.state.campaigns) == 2
     poll_until_finished(campaign, seconds=30)
-    assert set(CampaignPart.objects.filter(campaign=campaign).values_list("state", flat=True)) == {
-        CampaignPart.State.SUBMITTED
-    }
+    parts = CampaignPart.objects.filter(campaign=campaign)
+    assert {(p.state, p.bsg_status) for p in parts} == {(CampaignPart.State.SUBMITTED, "done")}
     assert not Recipient.objects.filter(campaign=campaign, status="").exists()
     detail = client.get(reverse("campaigns:detail", args=[campaign.pk]))
     assert detail.status_code == 200
