@@ -8,8 +8,11 @@ PIP := $(VENV)/bin/pip
 # What the test suite runs against: the real PostgreSQL and Redis on this machine.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bsg_campaigns
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-	CELERY_BROKER_URL=$(TEST_REDIS_URL) DEBUG=false
+TEST_SERVICES := REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) DEBUG=false
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_SERVICES)
+# Then the newcomer's path (tests marked `sqlite`) on the embedded SQLite `make run` uses; the
+# test database is a file beside this one (tests/conftest.py), removed when the run ends.
+SQLITE_TEST_DATABASE_URL ?= sqlite:///$(CURDIR)/var/newcomer.sqlite3
 
 .PHONY: run test lint bench soak clean
 
@@ -40,6 +43,8 @@ lint: $(VENV)/.test-installed
 
 test: $(VENV)/.test-installed /usr/bin/chromium lint
 	$(TEST_ENV) $(VENV)/bin/pytest
+	mkdir -p var
+	DATABASE_URL=$(SQLITE_TEST_DATABASE_URL) $(TEST_SERVICES) $(VENV)/bin/pytest -m sqlite
 
 # Every bench/*.py benchmark at full size (bench/run.py finds them; results go to BENCHMARKS.md).
 # `make bench BENCH_ARGS="--only sandbox_load"` runs one.

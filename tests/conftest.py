@@ -8,6 +8,7 @@ to reach a host other than 127.0.0.1/::1.
 import socket
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -33,6 +34,20 @@ def _refuse_name_lookups_beyond_loopback() -> Iterator[None]:
     socket.getaddrinfo = loopback_only_getaddrinfo
     yield
     socket.getaddrinfo = real_getaddrinfo
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite, a test database in a file beside DATABASE_URL's (`test_<name>`) instead of
+    Django's in-memory default: the options `make run` relies on (WAL, the lock timeout,
+    config/settings.py) then act on the tests as they act on a newcomer's db.sqlite3."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    test = database.setdefault("TEST", {})
+    if database["ENGINE"] == "django.db.backends.sqlite3" and not test.get("NAME"):
+        path = Path(database["NAME"])
+        test["NAME"] = str(path.with_name(f"test_{path.name}"))
 
 
 @pytest.fixture(scope="session")
