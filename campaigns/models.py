@@ -5,6 +5,8 @@ A campaign is composed here and handed to the engine (issue 5) by `campaign_requ
 per recipient): nothing here holds recipients or BSG ids, so it never has to reshape them.
 """
 
+from __future__ import annotations
+
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -262,6 +264,11 @@ class Campaign(models.Model):
     @property
     def uses_lists(self) -> bool:
         return self.is_rcs or self.sms_mode != self.SmsMode.NUMBERS
+
+    def content_copy(self) -> Campaign:
+        """A new, unsaved campaign with this one's content (CAMPAIGN_CONTENT_FIELDS; lists are
+        set once it is saved) and none of its history."""
+        return Campaign(**{n: getattr(self, n) for n in CAMPAIGN_CONTENT_FIELDS if n != "lists"})
 
     @property
     def sends_to_bsg_groups(self) -> bool:

@@ -48,7 +48,7 @@ from contacts.selectors import audience_summary, fields_by_reference
 from . import rendering, selectors
 from .engine.enqueue import campaign_enqueue_dispatch
 from .engine.events import event_record, person_or_none
-from .models import CAMPAIGN_CONTENT_FIELDS, Campaign, CampaignEvent, SendPlan, TestSend
+from .models import Campaign, CampaignEvent, SendPlan, TestSend
 
 logger = logging.getLogger(__name__)
 
@@ -421,9 +421,7 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
     with transaction.atomic():
         original = Campaign.objects.get(pk=campaign_id)
         list_ids = list(original.lists.values_list("id", flat=True))
-        copy = Campaign(
-            **{name: getattr(original, name) for name in CAMPAIGN_CONTENT_FIELDS if name != "lists"}
-        )
+        copy = original.content_copy()
         copy.name = f"Copy of {original.name}"[:200]
         copy.status = Campaign.Status.DRAFT
         copy.duplicated_from = original

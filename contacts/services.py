@@ -288,7 +288,6 @@ def _bsg_contact_id(
 def contact_list_push_run(
     *,
     list_id: int,
-    client: BsgClient | None = None,
     batch_size: int = BSG_ATTACH_BATCH,
     after_batch: Callable[[int], None] | None = None,
 ) -> None:
@@ -308,39 +307,39 @@ def contact_list_push_run(
     if claimed != 1:
         return  # not queued (already running, done, or deleted): another run owns it
     contact_list = ContactList.objects.get(pk=list_id)
-    client = client or bsg_client()
     try:
-        group_id = _ensure_group(client, contact_list)
-        pending = (
-            audience_contacts(list_ids=[list_id])
-            .filter(
-                memberships__contact_list_id=list_id,
-                memberships__pushed_to_bsg_at__isnull=True,
+        with bsg_client() as client:
+            group_id = _ensure_group(client, contact_list)
+            pending = (
+                audience_contacts(list_ids=[list_id])
+                .filter(
+                    memberships__contact_list_id=list_id,
+                    memberships__pushed_to_bsg_at__isnull=True,
+                )
+                .order_by("pk")
             )
-            .order_by("pk")
-        )
-        total = pending.count()
-        ContactList.objects.filter(pk=list_id).update(push_total=total, push_done=0)
-        field_ids = _bsg_field_ids()
-        book = _BookIndex(client)
-        done = 0
-        last_pk = 0
-        while True:
-            batch = list(pending.filter(pk__gt=last_pk)[:batch_size])
-            if not batch:
-                break
-            last_pk = batch[-1].pk
-            bsg_ids = [_bsg_contact_id(client, contact, field_ids, book) for contact in batch]
-            client.groups_attach(contact_ids=bsg_ids, group_ids=[group_id])
-            ListMembership.objects.filter(
-                contact_list_id=list_id, contact_id__in=[c.pk for c in batch]
-            ).update(pushed_to_bsg_at=timezone.now())
-            done += len(batch)
-            ContactList.objects.filter(pk=list_id).update(
-                push_done=done, push_heartbeat_at=timezone.now()
-            )
-            if after_batch is not None:
-                after_batch(done)
+            total = pending.count()
+            ContactList.objects.filter(pk=list_id).update(push_total=total, push_done=0)
+            field_ids = _bsg_field_ids()
+            book = _BookIndex(client)
+            done = 0
+            last_pk = 0
+            while True:
+                batch = list(pending.filter(pk__gt=last_pk)[:batch_size])
+                if not batch:
+                    break
+                last_pk = batch[-1].pk
+                bsg_ids = [_bsg_contact_id(client, contact, field_ids, book) for contact in batch]
+                client.groups_attach(contact_ids=bsg_ids, group_ids=[group_id])
+                ListMembership.objects.filter(
+                    contact_list_id=list_id, contact_id__in=[c.pk for c in batch]
+                ).update(pushed_to_bsg_at=timezone.now())
+                done += len(batch)
+                ContactList.objects.filter(pk=list_id).update(
+                    push_done=done, push_heartbeat_at=timezone.now()
+                )
+                if after_batch is not None:
+                    after_batch(done)
     except BsgError as exc:
         logger.warning("Push of list %s to BSG failed: %s", list_id, exc)
         ContactList.objects.filter(pk=list_id).update(
@@ -410,17 +409,15 @@ def contact_field_update(*, field_id: int, label: str, bsg_field_id: int | None)
     return contact_field
 
 
-def contact_field_create_in_bsg(
-    *, key: str, label: str, bsg_type: str = "text", client: BsgClient | None = None
-) -> ContactField:
+def contact_field_create_in_bsg(*, key: str, label: str, bsg_type: str = "text") -> ContactField:
     """Creates the field in the BSG account (E13) and here, linked by BSG's field id."""
     if ContactField.objects.filter(key=key).exists():
         raise ValidationError({"key": f"A field with the key “{key}” already exists."})
     if bsg_type not in BSG_FIELD_TYPES:
         raise ValidationError({"bsg_type": f"BSG field types are {', '.join(BSG_FIELD_TYPES)}."})
     name = (label.strip() or key)[:BSG_FIELD_NAME_MAX]
-    client = client or bsg_client()
-    bsg_field = client.field_create(name=name, type=bsg_type)
+    with bsg_client() as client:
+        bsg_field = client.field_create(name=name, type=bsg_type)
     return contact_field_create(key=key, label=label, bsg_field_id=bsg_field.id)
 
 

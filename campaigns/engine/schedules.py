@@ -117,20 +117,17 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
     problems = campaign_check(
         campaign=template, list_ids=list_ids, when=None, schedule=False, now=now
     )
-    copy = Campaign.objects.get(pk=template.pk)
-    copy.pk = copy.id = None
+    # The template's content only: its history (stopped, approved, priced) is not the run's.
+    copy = template.content_copy()
     local = now.astimezone(ZoneInfo(str(schedule.periodic_task.crontab.timezone)))
     copy.name = f"{template.name} · {local:%Y-%m-%d %H:%M}"[:200]
     copy.status = Status.DRAFT if problems.errors else Status.READY
     copy.start_at = None
     copy.bsg_schedules = False
     copy.send_requested_at = now
-    copy.send_requested_by = None
     copy.duplicated_from = template
     copy.schedule = schedule
     copy.schedule_run_key = key
-    copy.unit_price = None
-    copy.failure_hold_overridden = False
     try:
         with transaction.atomic():
             copy.save(force_insert=True)
