@@ -107,9 +107,9 @@ def test_a_duplicated_draft_with_used_references_cannot_be_submitted(db, user):
     original.save()
     _used_reference("Sent before", "r1")
     copy = services.campaign_duplicate(campaign_id=original.pk, user=user)
-    with pytest.raises(services.CampaignInvalid) as refused:
+    with pytest.raises(ValidationError) as refused:
         services.campaign_submit(campaign_id=copy.pk, user=user, when=None)
-    assert refused.value.problems.errors["pasted_numbers"] == [
+    assert refused.value.message_dict["pasted_numbers"] == [
         "Line 1: reference id r1 was already used by campaign “Sent before”."
     ]
 
