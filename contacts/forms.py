@@ -140,9 +140,6 @@ class ContactForm(forms.Form):
     def field_values(self) -> dict[str, str]:
         return {f.key: self.cleaned_data.get(f"field_{f.key}", "") for f in self.contact_fields}
 
-    def custom_field_inputs(self) -> list:
-        return [self[f"field_{f.key}"] for f in self.contact_fields]
-
 
 class ContactSearchForm(forms.Form):
     phone = forms.CharField(required=False, max_length=40)

@@ -292,10 +292,6 @@ def contact_lists_active() -> QuerySet[ContactList]:
     return ContactList.objects.filter(archived_at__isnull=True)
 
 
-def contact_list_get(*, list_id: int) -> ContactList:
-    return ContactList.objects.get(pk=list_id)
-
-
 @dataclass(frozen=True)
 class BsgAnswer:
     """What BSG listed, or why it could not be asked: pages show the error, never a 500."""
