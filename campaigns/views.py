@@ -1,5 +1,4 @@
 import hashlib
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.selectors import audit_entries_for
-from config import access
+from config import access, paging
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
@@ -97,11 +96,12 @@ def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
             # Rendered (autoescaped) by the template below, by an earlier request.
             return {"results": mark_safe(found)}  # noqa: S308
     page = selectors.campaign_page(filters=wanted, after=after, before=before)
+    links = paging.page_links(_list_filters_query(wanted), page)
     context = {
         "form": form,
         "page": page,
-        "older_query": _list_page_query(wanted, "after", page.older),
-        "newer_query": _list_page_query(wanted, "before", page.newer),
+        "older_query": links["next_query"],
+        "newer_query": links["previous_query"],
     }
     html = render_to_string("campaigns/list.html#results", context)
     if seconds:
@@ -118,12 +118,9 @@ def _sender_choices() -> list[str]:
     return cache.get_or_set("campaigns:list:senders", selectors.sender_choices, seconds)
 
 
-def _list_page_query(wanted: selectors.CampaignFilters, direction: str, cursor: object) -> str:
-    """The list's link to a next or previous page: the filters as understood, not as typed
-    (the cached results are shared by every query string that means the same), and the
-    cursor; "" at an end."""
-    if cursor is None:
-        return ""
+def _list_filters_query(wanted: selectors.CampaignFilters) -> dict[str, str]:
+    """The filters of the list's page links as understood, not as typed: the cached results
+    are shared by every query string that means the same."""
     query = {
         "q": wanted.search,
         "status": wanted.status,
@@ -132,18 +129,7 @@ def _list_page_query(wanted: selectors.CampaignFilters, direction: str, cursor: 
         "created_from": wanted.created_from.isoformat() if wanted.created_from else "",
         "created_to": wanted.created_to.isoformat() if wanted.created_to else "",
     }
-    return urlencode({**{k: v for k, v in query.items() if v}, direction: str(cursor)})
-
-
-def _page_query(request: HttpRequest, direction: str, cursor: object) -> str:
-    """The page's query string with the filters kept and the cursor replaced ("" at an end)."""
-    if cursor is None:
-        return ""
-    query = request.GET.copy()
-    query.pop("after", None)
-    query.pop("before", None)
-    query[direction] = str(cursor)
-    return query.urlencode()
+    return {key: value for key, value in query.items() if value}
 
 
 @require_GET
@@ -368,10 +354,7 @@ def campaign_recipients(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "campaign": campaign,
             "form": form,
             "page": page,
-            "next_query": _page_query(request, "after", page.next_after if page else None),
-            "previous_query": _page_query(
-                request, "before", page.previous_before if page else None
-            ),
+            **paging.page_links(request.GET, page),
         },
         status=200 if page is not None else 400,
     )

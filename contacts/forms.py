@@ -11,8 +11,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from config.paging import CursorField, PagedForm
+
 from .models import FIELD_KEY_VALIDATOR, ContactField, ContactList, DoNotContact
 from .phones import InvalidPhone, normalize_phone
+from .selectors import CONTACT_KEYSET, DO_NOT_CONTACT_KEYSET
 from .services import BSG_FIELD_NAME_MAX, BSG_FIELD_TYPES
 
 
@@ -141,7 +144,14 @@ class ContactForm(forms.Form):
         return {f.key: self.cleaned_data.get(f"field_{f.key}", "") for f in self.contact_fields}
 
 
-class ContactSearchForm(forms.Form):
+class ContactPageForm(PagedForm):
+    """A page of a list's members: only the page links."""
+
+    after = CursorField(CONTACT_KEYSET)
+    before = CursorField(CONTACT_KEYSET)
+
+
+class ContactSearchForm(ContactPageForm):
     phone = forms.CharField(required=False, max_length=40)
     name = forms.CharField(required=False, max_length=200)
     field_key = forms.ChoiceField(required=False, label="Field")
@@ -161,8 +171,10 @@ class DoNotContactForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False)
 
 
-class DoNotContactSearchForm(forms.Form):
+class DoNotContactSearchForm(PagedForm):
     phone = forms.CharField(required=False, max_length=40)
     source = forms.ChoiceField(
         required=False, choices=[("", "— any source —"), *DoNotContact.Source.choices]
     )
+    after = CursorField(DO_NOT_CONTACT_KEYSET)
+    before = CursorField(DO_NOT_CONTACT_KEYSET)

@@ -303,3 +303,39 @@ def test_search_results_page_by_cursor_too(admin_client):
     assert len(set(seen)) == 120 and seen == sorted(seen, reverse=True)
     back = admin_client.get(url, {**params, "before": seen[50]}).context["page"]
     assert [c.pk for c in back.items] == seen[:50]
+
+
+@pytest.mark.parametrize("cursor", ["yesterday", "-5", "9" * 25])
+def test_a_hand_edited_page_link_shows_the_first_page_with_a_reason(admin_client, cursor):
+    spring = ContactList.objects.create(name="Spring")
+    _many(60, spring)
+    DoNotContact.objects.bulk_create(DoNotContact(phone=f"38067{i:07d}") for i in range(60))
+    for url, params in (
+        (reverse("contacts:contact-index"), {"name": "person", "after": cursor}),
+        (reverse("contacts:list-detail", args=[spring.pk]), {"after": cursor}),
+        (reverse("contacts:dnc-index"), {"source": "manual", "before": cursor}),
+    ):
+        response = admin_client.get(url, params)
+        assert response.status_code == 200, url
+        page = response.context["page"]
+        assert len(page.items) == 50 and page.prev_before is None, url
+        assert "That page link is not valid" in response.content.decode(), url
+    # The filters still apply beside the bad link.
+    response = admin_client.get(
+        reverse("contacts:contact-index"), {"phone": "+380500000001", "after": cursor}
+    )
+    assert [c.phone for c in response.context["page"].items] == ["380500000001"]
+
+
+def test_list_members_and_do_not_contact_page_by_cursor(admin_client):
+    spring = ContactList.objects.create(name="Spring")
+    _many(70, spring)
+    DoNotContact.objects.bulk_create(DoNotContact(phone=f"38067{i:07d}") for i in range(70))
+    for url in (reverse("contacts:list-detail", args=[spring.pk]), reverse("contacts:dnc-index")):
+        first = admin_client.get(url)
+        body = first.content.decode()
+        assert first.context["previous_query"] == "" and 'rel="next"' in body
+        second = admin_client.get(url + "?" + first.context["next_query"]).context["page"]
+        assert len(second.items) == 20 and second.next_after is None
+        seen = [row.pk for row in first.context["page"].items + second.items]
+        assert len(set(seen)) == 70 and seen == sorted(seen, reverse=True)
