@@ -178,3 +178,34 @@ class DoNotContactSearchForm(PagedForm):
     )
     after = CursorField(DO_NOT_CONTACT_KEYSET)
     before = CursorField(DO_NOT_CONTACT_KEYSET)
+
+
+# --- the small forms behind links and buttons: each names what it takes ------------------------
+
+
+class ContactNewQueryForm(forms.Form):
+    """ "Add a contact" from a list's page: `?list=<id>` ticks that list in the form."""
+
+    list = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class ListIndexForm(forms.Form):
+    """`?archived=1` shows the archived lists instead of the active ones."""
+
+    archived = forms.TypedChoiceField(
+        choices=[("1", "Archived"), ("0", "Active")],
+        coerce=lambda value: value == "1",
+        required=False,
+        empty_value=False,
+    )
+
+
+class ListArchiveForm(forms.Form):
+    """The list page's Archive button, or with `archive=0` its Unarchive button."""
+
+    archive = forms.TypedChoiceField(
+        choices=[("1", "Archive"), ("0", "Unarchive")],
+        coerce=lambda value: value != "0",
+        required=False,
+        empty_value=True,
+    )

@@ -26,11 +26,14 @@ from ..forms import (
     ContactFieldForm,
     ContactForm,
     ContactListForm,
+    ContactNewQueryForm,
     ContactPageForm,
     ContactSearchForm,
     DoNotContactForm,
     DoNotContactSearchForm,
     LinkGroupForm,
+    ListArchiveForm,
+    ListIndexForm,
 )
 from ..models import Contact, ContactField, ContactList, DoNotContact
 from ..phones import phone_display
@@ -43,11 +46,6 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
-
-
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 class _Echo:
@@ -138,8 +136,10 @@ def _contact_fields() -> list[ContactField]:
 def contact_new(request: HttpRequest) -> HttpResponse:
     contact_fields = _contact_fields()
     initial = {}
-    if (list_id := _int_param(request, "list")) is not None:
-        initial["lists"] = [list_id]
+    asked = ContactNewQueryForm(request.GET)
+    # A link, not a form to correct: a list id that is not one just ticks nothing.
+    if asked.is_valid() and asked.cleaned_data["list"] is not None:
+        initial["lists"] = [asked.cleaned_data["list"]]
     form = ContactForm(request.POST or None, contact_fields=contact_fields, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -200,7 +200,8 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_GET
 def list_index(request: HttpRequest) -> HttpResponse:
-    archived = request.GET.get("archived") == "1"
+    asked = ListIndexForm(request.GET)
+    archived = asked.is_valid() and asked.cleaned_data["archived"]
     return render(
         request,
         "contacts/lists.html",
@@ -277,7 +278,11 @@ def list_export(request: HttpRequest, list_id: int) -> StreamingHttpResponse:
 @require_POST
 def list_archive(request: HttpRequest, list_id: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=list_id)
-    if request.POST.get("archive") == "0":
+    form = ListArchiveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("contacts:list-detail", list_id=contact_list.pk)
+    if not form.cleaned_data["archive"]:
         services.contact_list_unarchive(list_id=contact_list.pk)
         messages.success(request, f"“{contact_list.name}” is back among the active lists.")
     else:

@@ -339,3 +339,25 @@ def test_list_members_and_do_not_contact_page_by_cursor(admin_client):
         assert len(second.items) == 20 and second.next_after is None
         seen = [row.pk for row in first.context["page"].items + second.items]
         assert len(set(seen)) == 70 and seen == sorted(seen, reverse=True)
+
+
+def test_list_links_and_buttons_read_their_values_through_forms(admin_client):
+    spring = ContactList.objects.create(name="Spring")
+    index = reverse("contacts:list-index")
+    assert admin_client.get(index, {"archived": "yes please"}).status_code == 200
+    assert admin_client.get(index, {"archived": "1"}).context["archived"] is True
+    archive = reverse("contacts:list-archive", args=[spring.pk])
+    response = admin_client.post(archive, {"archive": "perhaps"}, follow=True)
+    assert "Select a valid choice" in response.content.decode()
+    spring.refresh_from_db()
+    assert not spring.is_archived
+    admin_client.post(archive)
+    spring.refresh_from_db()
+    assert spring.is_archived
+    admin_client.post(archive, {"archive": "0"})
+    spring.refresh_from_db()
+    assert not spring.is_archived
+    new = reverse("contacts:contact-new")
+    assert admin_client.get(new, {"list": "Spring"}).status_code == 200
+    ticked = admin_client.get(new, {"list": spring.pk}).context["form"]
+    assert ticked.initial["lists"] == [spring.pk]
