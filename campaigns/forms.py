@@ -417,7 +417,7 @@ class ScheduleForm(forms.Form):
         ]
 
     def clean(self) -> dict:
-        from celery.schedules import crontab
+        from celery.schedules import ParseException, crontab
 
         data = super().clean()
         for name in self.CRON_FIELDS:
@@ -426,7 +426,8 @@ class ScheduleForm(forms.Form):
                 continue
             try:
                 crontab(**{name: value})
-            except (ValueError, KeyError) as error:
+            # celery's parser raises its own ParseException ("-1") beside ValueError ("25").
+            except (ValueError, KeyError, ParseException) as error:
                 label = self.fields[name].label.split(" (")[0].lower()
                 self.add_error(name, f"That is not a valid cron {label}: {error}")
         zone = (data.get("time_zone") or "").strip()

@@ -59,6 +59,8 @@ def test_the_schedule_form_keeps_its_field_names(client_in, lists_campaign):
     "field, value, reason",
     [
         ("hour", "25", "not a valid cron hour"),
+        # celery raises its own ParseException for this one, not a ValueError (was a 500).
+        ("hour", "-1", "not a valid cron hour"),
         ("minute", "61", "not a valid cron minute"),
         ("day_of_week", "funday", "not a valid cron day of week"),
         ("time_zone", "Mars/Base", "Unknown time zone"),
@@ -177,3 +179,32 @@ def test_the_preview_and_the_composer_read_their_buttons_through_forms(client_in
     # An unknown button only saves the draft.
     assert saved.status_code == 302
     assert Campaign.objects.get(name="Typed").status == Campaign.Status.DRAFT
+
+
+HOSTILE = ["a\x00b", "9" * 100_000, "1" * 25, "9999-12-31T23:59:59", "-1"]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=["nul", "100k", "25-digits", "year-9999", "neg"])
+def test_no_input_of_these_pages_answers_500(client_in, lists_campaign, value):
+    pk = lists_campaign.pk
+    asks = [
+        ("get", reverse("campaigns:list"), {"after": value}),
+        ("get", reverse("campaigns:list"), {"before": value, "status": value}),
+        ("get", reverse("campaigns:list-live"), {"ids": value}),
+        ("get", reverse("campaigns:recipients", args=[pk]), {"after": value}),
+        ("get", reverse("campaigns:parts", args=[pk]), {"shown": value}),
+        ("get", reverse("campaigns:detail", args=[pk]), {"stop": value}),
+        ("get", reverse("contacts:contact-index"), {"after": value, "name": "x"}),
+        ("get", reverse("contacts:dnc-index"), {"before": value}),
+        ("get", reverse("contacts:list-index"), {"archived": value}),
+        ("get", reverse("contacts:contact-new"), {"list": value}),
+        ("post", reverse(SCHEDULES), {"name": value, "template": value, "hour": value}),
+        ("post", reverse(SCHEDULES), {"name": "x", "template": pk, "frequency_cap_days": value}),
+        ("post", reverse("campaigns:preview"), {"channel": value, "campaign_id": value}),
+        ("post", reverse("campaigns:approval-request", args=[pk]), {"intent": value}),
+        ("post", reverse("campaigns:approve", args=[pk]), {"seen": value}),
+        ("post", reverse("campaigns:reject", args=[pk]), {"reason": value}),
+    ]
+    for method, url, data in asks:
+        response = getattr(client_in, method)(url, data)
+        assert response.status_code < 500, (url, data.keys())
