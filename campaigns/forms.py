@@ -411,6 +411,8 @@ class ScheduleForm(forms.Form):
     CRON_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
 
     def __init__(self, *args, templates: list[Campaign], **kwargs) -> None:
+        # Labels read like the rest of the app's, without Django's trailing colon.
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["template"].choices = [
             (c.pk, f"{c.name} ({c.get_status_display().lower()})") for c in templates
