@@ -509,8 +509,7 @@ def request_mix(*, campaigns: int) -> list[dict]:
     listing = reverse("campaigns:list")
     # A page deep into the list, as following "Older" ten times gives it (the keyset cursor).
     older = Campaign.objects.order_by("-created_at", "-id")[min(campaigns - 1, 250)]
-    cursor = getattr(selectors, "Cursor", None)
-    later = f"after={cursor.of(older)}" if cursor else "page=10"
+    later = f"after={selectors.CAMPAIGN_KEYSET.cursor_of(older)}"
     htmx = {"HX-Request": "true"}
     today = date.today()
     return [

@@ -6,13 +6,13 @@ edited by hand) is refused with a sentence saying which, never silently ignored.
 
 from django import forms
 
+from config.paging import CursorField, PagedForm
+
 from . import selectors
 from .models import Campaign
 
-BAD_PAGE_LINK = "That page link is not valid; start again from the first page."
 
-
-class CampaignFilterForm(forms.Form):
+class CampaignFilterForm(PagedForm):
     q = forms.CharField(label="Name contains", required=False, max_length=200, strip=True)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Campaign.Status.choices]
@@ -27,31 +27,14 @@ class CampaignFilterForm(forms.Form):
     created_to = forms.DateField(
         label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    after = forms.CharField(required=False, widget=forms.HiddenInput)
-    before = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def _cursor(self, name: str) -> selectors.Cursor | None:
-        text = self.cleaned_data.get(name) or ""
-        if not text:
-            return None
-        try:
-            return selectors.Cursor.parse(text)
-        except ValueError:
-            raise forms.ValidationError(BAD_PAGE_LINK) from None
-
-    def clean_after(self) -> selectors.Cursor | None:
-        return self._cursor("after")
-
-    def clean_before(self) -> selectors.Cursor | None:
-        return self._cursor("before")
+    after = CursorField(selectors.CAMPAIGN_KEYSET)
+    before = CursorField(selectors.CAMPAIGN_KEYSET)
 
     def clean(self) -> dict:
         data = super().clean()
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and start > end:
             self.add_error("created_to", "The end date is before the start date.")
-        if data.get("after") and data.get("before"):
-            raise forms.ValidationError(BAD_PAGE_LINK)
         return data
 
     def filters(self) -> selectors.CampaignFilters:
@@ -69,7 +52,7 @@ class CampaignFilterForm(forms.Form):
 NO_REPORT = "none"
 
 
-class RecipientFilterForm(forms.Form):
+class RecipientFilterForm(PagedForm):
     status = forms.ChoiceField(
         label="Message status",
         required=False,
@@ -79,19 +62,8 @@ class RecipientFilterForm(forms.Form):
             *[(status, status.capitalize()) for status in selectors.RECIPIENT_STATUSES],
         ],
     )
-    # seq is a PositiveIntegerField: anything beyond it is a hand-edited link.
-    after = forms.IntegerField(
-        required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput
-    )
-    before = forms.IntegerField(
-        required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput
-    )
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("after") is not None and data.get("before") is not None:
-            raise forms.ValidationError(BAD_PAGE_LINK)
-        return data
+    after = CursorField(selectors.RECIPIENT_KEYSET)
+    before = CursorField(selectors.RECIPIENT_KEYSET)
 
     @property
     def status_value(self) -> str | None:

@@ -403,3 +403,152 @@ class TestSendForm(forms.Form):
     )
 
     __test__ = False
+
+
+class ScheduleForm(forms.Form):
+    """A new recurring campaign: the campaign each run copies, and when, as cron fields.
+
+    Each cron field is checked on its own so its error shows beside it; the rest (a campaign
+    that sends to lists, four-eyes) is the service's
+    (campaigns.engine.schedules.schedule_create)."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    template = forms.TypedChoiceField(label="Campaign to copy each run", coerce=int)
+    minute = forms.CharField(label="Minute", max_length=64, required=False, initial="0")
+    hour = forms.CharField(label="Hour", max_length=64, required=False, initial="9")
+    day_of_week = forms.CharField(
+        label="Day of week (0 = Sunday)", max_length=64, required=False, initial="*"
+    )
+    day_of_month = forms.CharField(label="Day of month", max_length=64, required=False, initial="*")
+    month_of_year = forms.CharField(label="Month", max_length=64, required=False, initial="*")
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Europe/Kyiv"}),
+    )
+    frequency_cap_days = forms.IntegerField(
+        label="Frequency cap: skip recipients this schedule messaged in the last N days (optional)",
+        required=False,
+        min_value=1,
+        max_value=32767,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+    CRON_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+
+    def __init__(self, *args, templates: list[Campaign], **kwargs) -> None:
+        # Labels read like the rest of the app's, without Django's trailing colon.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [
+            (c.pk, f"{c.name} ({c.get_status_display().lower()})") for c in templates
+        ]
+
+    def clean(self) -> dict:
+        from celery.schedules import ParseException, crontab
+
+        data = super().clean()
+        for name in self.CRON_FIELDS:
+            value = (data.get(name) or "").strip()
+            if not value:
+                continue
+            try:
+                crontab(**{name: value})
+            # celery's parser raises its own ParseException ("-1") beside ValueError ("25").
+            except (ValueError, KeyError, ParseException) as error:
+                label = self.fields[name].label.split(" (")[0].lower()
+                self.add_error(name, f"That is not a valid cron {label}: {error}")
+        zone = (data.get("time_zone") or "").strip()
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ValueError, KeyError, OSError, ZoneInfoNotFoundError):
+                self.add_error("time_zone", f"Unknown time zone “{zone}”.")
+        return data
+
+    def schedule(self) -> dict:
+        """The keyword arguments of campaigns.engine.schedules.schedule_create."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "template_id": data["template"],
+            **{name: data.get(name) or "" for name in self.CRON_FIELDS},
+            "time_zone": data.get("time_zone") or "",
+            "frequency_cap_days": data.get("frequency_cap_days"),
+        }
+
+
+# --- the small forms behind buttons and polls: each names what it takes and refuses the rest --
+
+
+class LiveRowsForm(forms.Form):
+    """The campaigns page's poll for its active rows: `ids`, campaign ids separated by commas."""
+
+    ids = forms.CharField(required=False, max_length=2_000)
+
+    def clean_ids(self) -> list[int]:
+        from .selectors import LIVE_ROWS_MAX
+
+        raw = self.cleaned_data["ids"]
+        ids = [int(part) for part in raw.split(",") if part.isdigit()][:LIVE_ROWS_MAX]
+        if raw and not ids:
+            raise forms.ValidationError("ids must be campaign ids separated by commas.")
+        return ids
+
+
+class PartsPollForm(forms.Form):
+    """The parts panel's poll: `shown`, the status the page was drawn with (if it says)."""
+
+    shown = forms.ChoiceField(choices=Campaign.Status.choices, required=False)
+
+
+class DetailForm(forms.Form):
+    """The detail page's query: `stop=confirm` is the Stop link without JavaScript."""
+
+    stop = forms.ChoiceField(choices=[("confirm", "Confirm")], required=False)
+
+
+class ApprovalRequestForm(forms.Form):
+    """Ask for approval to send as soon as approved, or at the campaign's start time."""
+
+    intent = forms.ChoiceField(
+        choices=[("send", "Send when approved"), ("schedule", "Send at its start time")],
+        required=False,
+    )
+
+
+class ApproveForm(forms.Form):
+    # The fingerprint of what the approver was shown (selectors.campaign_approval_fingerprint).
+    seen = forms.CharField(required=False, max_length=128)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2_000,
+        error_messages={
+            "required": "Say why you are sending it back, so its author knows what to change."
+        },
+    )
+
+
+class SchedulePauseForm(forms.Form):
+    paused = forms.TypedChoiceField(
+        choices=[("1", "Pause"), ("0", "Resume")], coerce=lambda value: value == "1"
+    )
+
+
+class PreviewTargetForm(forms.Form):
+    """Which composer the live preview is for: the channel, and the campaign being edited."""
+
+    channel = forms.ChoiceField(choices=Campaign.Channel.choices, required=False)
+    campaign_id = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class ComposeActionForm(forms.Form):
+    """The composer's button: save the draft, compute its plan, send it now or schedule it."""
+
+    action = forms.ChoiceField(
+        choices=[("save", "Save"), ("plan", "Plan"), ("send", "Send"), ("schedule", "Schedule")],
+        required=False,
+    )

@@ -84,6 +84,10 @@ class Campaign(models.Model):
         # Stopped before anything was submitted: BSG never heard of it.
         CANCELLED = "cancelled", "Cancelled"
 
+    # Waiting to send, or for approval: the engine has not taken it, so "Back to draft" (or
+    # "Withdraw the request") may still undo it.
+    BACK_TO_DRAFT_FROM = frozenset({Status.READY, Status.SCHEDULED, Status.AWAITING_APPROVAL})
+
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=3, choices=Channel.choices, default=Channel.SMS)
     sms_mode = models.CharField(
@@ -224,12 +228,66 @@ class Campaign(models.Model):
 
     @property
     def is_stoppable(self) -> bool:
-        """Waiting to send or sending, and ours: campaigns.engine.campaign_stop accepts it."""
+        """Waiting to send or sending, and ours: campaigns.engine.stop.campaign_stop accepts it."""
         return not self.created_elsewhere and self.status in {
             self.Status.READY,
             self.Status.SCHEDULED,
             self.Status.SENDING,
         }
+
+    @property
+    def is_sending(self) -> bool:
+        """The engine's: parts are going to BSG. Only now can held parts be resumed
+        (campaigns.engine.resume.campaign_resume) and does a stop ask BSG instead of cancelling
+        here."""
+        return self.status == self.Status.SENDING
+
+    @property
+    def stop_asks_bsg(self) -> bool:
+        """Stopping it asks BSG to stop its parts; otherwise it is cancelled here and BSG never
+        hears of it (campaigns.engine.stop.campaign_stop)."""
+        return self.status == self.Status.SENDING
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Stopped before anything was submitted."""
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.status == self.Status.AWAITING_APPROVAL
+
+    @property
+    def can_request_approval(self) -> bool:
+        """Only a draft is sent for approval (campaigns.services.campaign_approval_request)."""
+        return self.status == self.Status.DRAFT
+
+    @property
+    def has_approval_history(self) -> bool:
+        """Sent back by an approver, or approved once: its author is told on the draft."""
+        return bool(self.sent_back_reason or self.approval_snapshot)
+
+    @property
+    def can_go_back_to_draft(self) -> bool:
+        """Waiting to send or for approval, not yet the engine's: campaigns.services
+        .campaign_unschedule moves it back from exactly these statuses."""
+        return self.status in self.BACK_TO_DRAFT_FROM
+
+    @property
+    def can_retry_failed(self) -> bool:
+        """ "Retry failed only" makes a new SMS draft for the recipients who did not get it: only
+        once the campaign has ended (a sending one may still deliver them), and only for ours."""
+        return (
+            self.is_sms
+            and not self.created_elsewhere
+            and self.status in {self.Status.FINISHED, self.Status.STOPPED}
+        )
+
+    @property
+    def can_add_failures_to_do_not_contact(self) -> bool:
+        """Its repeatedly failing recipients may go on do-not-contact once their statuses stop
+        changing by the minute (not while sending), and only for ours."""
+        return not self.created_elsewhere and self.status != self.Status.SENDING
 
     @property
     def is_live(self) -> bool:
@@ -531,6 +589,14 @@ class CampaignPart(models.Model):
         bsg-api.md lists creation, scheduled, sending, paused (and the YAML's moderation) as
         stoppable; a status we do not know yet is asked too rather than silently skipped."""
         return self.state == self.State.SUBMITTED and not self.is_bsg_terminal
+
+    @property
+    def note(self) -> str:
+        """The parts table's note: BSG's answer to our stop, else why it is not submitted (a
+        submitted part's error is an earlier attempt's, no longer true)."""
+        if self.stop_answer:
+            return self.stop_answer
+        return "" if self.state == self.State.SUBMITTED else self.error
 
     @property
     def is_settled(self) -> bool:

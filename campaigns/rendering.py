@@ -58,10 +58,6 @@ class CompiledText:
     errors: tuple[str, ...]
 
     @property
-    def is_personalised(self) -> bool:
-        return bool(self.slots)
-
-    @property
     def field_keys(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.field_key for s in self.slots if s.source == "field"))
 

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from bsg import rules
 from bsg.errors import BsgError
 from bsg.schemas import Balance
 from config.bsg import bsg_client
+from config.paging import Keyset, Page
 from contacts.csvsafe import neutralise_cell
 from contacts.models import ContactImport, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
@@ -559,47 +560,17 @@ class CampaignFilters:
         )
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """A position in a keyset-paged list: the (created_at, id) of a row, as "<µs>.<id>"."""
-
-    created_at: datetime
-    id: int
-
-    def __str__(self) -> str:
-        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
-        return f"{micros}.{self.id}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Cursor":
-        """The cursor a page link carries; ValueError for anything else."""
-        match = _CURSOR.fullmatch(text or "")
-        if match is None:
-            raise ValueError("That page link is not valid; start again from the first page.")
-        micros, pk = int(match[1]), int(match[2])
-        try:
-            moment = _EPOCH + timedelta(microseconds=micros)
-        except OverflowError:
-            raise ValueError(
-                "That page link is not valid; start again from the first page."
-            ) from None
-        return cls(created_at=moment, id=pk)
-
-    @classmethod
-    def of(cls, campaign: Campaign) -> "Cursor":
-        return cls(created_at=campaign.created_at, id=campaign.pk)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"(\d{1,17})\.(\d{1,18})")
+# Newest first; the id breaks ties between campaigns created in the same microsecond (a
+# schedule's copies, a bulk import). Cursors read "<µs since 1970>.<id>".
+CAMPAIGN_KEYSET = Keyset(Campaign, "-created_at", "-id")
 
 
 @dataclass(frozen=True)
 class CampaignPage:
     rows: list[CampaignRow]
     # Cursors for the next (older) and previous (newer) pages; None at either end.
-    older: Cursor | None
-    newer: Cursor | None
+    next_after: str | None
+    prev_before: str | None
 
     @property
     def live_ids(self) -> list[int]:
@@ -609,34 +580,20 @@ class CampaignPage:
 def campaign_page(
     *,
     filters: CampaignFilters,
-    after: Cursor | None = None,
-    before: Cursor | None = None,
+    after: str | tuple | None = None,
+    before: str | tuple | None = None,
     size: int = CAMPAIGN_PAGE_SIZE,
 ) -> CampaignPage:
-    """One page of campaigns, newest first, keyset-paged: no OFFSET and no COUNT, so the
-    hundredth page costs what the first does. `after` pages to older rows, `before` to newer."""
+    """One page of campaigns, newest first, keyset-paged (config.paging): no OFFSET and no
+    COUNT, so the hundredth page costs what the first does. `after` pages to older rows,
+    `before` to newer."""
     query = _filtered_campaigns(filters).select_related("created_by")
-    if before is not None:
-        # Newer rows, nearest first, then put back in page order.
-        query = query.filter(created_at__gte=before.created_at).filter(
-            Q(created_at__gt=before.created_at) | Q(created_at=before.created_at, id__gt=before.id)
-        )
-        found = list(query.order_by("created_at", "id")[: size + 1])
-        more_newer = len(found) > size
-        campaigns = list(reversed(found[:size]))
-        newer = Cursor.of(campaigns[0]) if more_newer and campaigns else None
-        older = Cursor.of(campaigns[-1]) if campaigns else None
-    else:
-        if after is not None:
-            # The redundant `<=` bound lets PostgreSQL start the index scan at the cursor.
-            query = query.filter(created_at__lte=after.created_at).filter(
-                Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
-            )
-        found = list(query.order_by("-created_at", "-id")[: size + 1])
-        campaigns = found[:size]
-        older = Cursor.of(campaigns[-1]) if len(found) > size else None
-        newer = Cursor.of(campaigns[0]) if after is not None and campaigns else None
-    return CampaignPage(rows=_rows_with_figures(campaigns), older=older, newer=newer)
+    page = CAMPAIGN_KEYSET.page(query, after=after, before=before, size=size)
+    return CampaignPage(
+        rows=_rows_with_figures(page.items),
+        next_after=page.next_after,
+        prev_before=page.prev_before,
+    )
 
 
 def _filtered_campaigns(filters: CampaignFilters) -> QuerySet[Campaign]:
@@ -885,22 +842,18 @@ def campaign_delivery_chart(*, campaign_id: int, recipients: int) -> DeliveryCha
 # --- the recipients tab ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecipientPage:
-    rows: list[Recipient]
-    # The seq to continue after (older: the next page) or before (the previous page).
-    next_after: int | None
-    previous_before: int | None
+# The ledger in the order it was resolved; seq is unique within a campaign.
+RECIPIENT_KEYSET = Keyset(Recipient, "seq")
 
 
 def campaign_recipients_page(
     *,
     campaign_id: int,
     status: str | None = None,
-    after: int | None = None,
-    before: int | None = None,
+    after: str | tuple | None = None,
+    before: str | tuple | None = None,
     size: int = RECIPIENT_PAGE_SIZE,
-) -> RecipientPage:
+) -> Page[Recipient]:
     """One page of a campaign's ledger in seq order, optionally of one message status.
 
     Keyset-paged by seq on (campaign, seq) or (campaign, status, seq): a page deep into a
@@ -910,23 +863,7 @@ def campaign_recipients_page(
     )
     if status is not None:
         query = query.filter(status=status)
-    if before is not None:
-        found = list(query.filter(seq__lt=before).order_by("-seq")[: size + 1])
-        rows = list(reversed(found[:size]))
-        return RecipientPage(
-            rows=rows,
-            next_after=rows[-1].seq if rows else None,
-            previous_before=rows[0].seq if len(found) > size else None,
-        )
-    if after is not None:
-        query = query.filter(seq__gt=after)
-    found = list(query.order_by("seq")[: size + 1])
-    rows = found[:size]
-    return RecipientPage(
-        rows=rows,
-        next_after=rows[-1].seq if len(found) > size else None,
-        previous_before=rows[0].seq if after is not None and rows else None,
-    )
+    return RECIPIENT_KEYSET.page(query, after=after, before=before, size=size)
 
 
 # --- four-eyes approval: what was approved, and what changed since -------------------------------

@@ -558,13 +558,11 @@ def campaign_unschedule(*, campaign_id: int) -> Campaign:
     with transaction.atomic():
         # Locked, so the status read here is the one the compare-and-set below moves from.
         before = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
-        # Also withdraws a request for approval: its author takes it back to change it.
-        waiting = [
-            Campaign.Status.READY,
-            Campaign.Status.SCHEDULED,
-            Campaign.Status.AWAITING_APPROVAL,
-        ]
-        changed = Campaign.objects.filter(pk=campaign_id, status__in=waiting).update(
+        # Also withdraws a request for approval: its author takes it back to change it. The
+        # statuses are the ones Campaign.can_go_back_to_draft offers the button for.
+        changed = Campaign.objects.filter(
+            pk=campaign_id, status__in=Campaign.BACK_TO_DRAFT_FROM
+        ).update(
             status=Campaign.Status.DRAFT,
             send_requested_at=None,
             approval_requested_at=None,
@@ -818,7 +816,7 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
     campaigns that could go out as they are."""
 
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status != Campaign.Status.DRAFT:
+    if not campaign.can_request_approval:
         raise ValidationError(
             f"Only a draft can be sent for approval; this one is "
             f"{campaign.get_status_display().lower()}."
@@ -934,7 +932,7 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
 
 def _approval_refusal(*, campaign: Campaign, user: User) -> None:
     """ValidationError saying why this user may not approve this campaign now, if they may not."""
-    if campaign.status != Campaign.Status.AWAITING_APPROVAL:
+    if not campaign.is_awaiting_approval:
         raise ValidationError(
             f"This campaign is not waiting for approval; it is "
             f"{campaign.get_status_display().lower()}."

@@ -1,6 +1,6 @@
 import hashlib
-from urllib.parse import urlencode
 
+from django import forms as django_forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.selectors import audit_entries_for
-from config import access
+from config import access, paging
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
@@ -98,11 +98,12 @@ def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
             # Rendered (autoescaped) by the template below, by an earlier request.
             return {"results": mark_safe(found)}  # noqa: S308
     page = selectors.campaign_page(filters=wanted, after=after, before=before)
+    links = paging.page_links(_list_filters_query(wanted), page)
     context = {
         "form": form,
         "page": page,
-        "older_query": _list_page_query(wanted, "after", page.older),
-        "newer_query": _list_page_query(wanted, "before", page.newer),
+        "older_query": links["next_query"],
+        "newer_query": links["previous_query"],
     }
     html = render_to_string("campaigns/list.html#results", context)
     if seconds:
@@ -119,12 +120,9 @@ def _sender_choices() -> list[str]:
     return cache.get_or_set("campaigns:list:senders", selectors.sender_choices, seconds)
 
 
-def _list_page_query(wanted: selectors.CampaignFilters, direction: str, cursor: object) -> str:
-    """The list's link to a next or previous page: the filters as understood, not as typed
-    (the cached results are shared by every query string that means the same), and the
-    cursor; "" at an end."""
-    if cursor is None:
-        return ""
+def _list_filters_query(wanted: selectors.CampaignFilters) -> dict[str, str]:
+    """The filters of the list's page links as understood, not as typed: the cached results
+    are shared by every query string that means the same."""
     query = {
         "q": wanted.search,
         "status": wanted.status,
@@ -133,29 +131,17 @@ def _list_page_query(wanted: selectors.CampaignFilters, direction: str, cursor: 
         "created_from": wanted.created_from.isoformat() if wanted.created_from else "",
         "created_to": wanted.created_to.isoformat() if wanted.created_to else "",
     }
-    return urlencode({**{k: v for k, v in query.items() if v}, direction: str(cursor)})
-
-
-def _page_query(request: HttpRequest, direction: str, cursor: object) -> str:
-    """The page's query string with the filters kept and the cursor replaced ("" at an end)."""
-    if cursor is None:
-        return ""
-    query = request.GET.copy()
-    query.pop("after", None)
-    query.pop("before", None)
-    query[direction] = str(cursor)
-    return query.urlencode()
+    return {key: value for key, value in query.items() if value}
 
 
 @require_GET
 def campaign_list_live(request: HttpRequest) -> HttpResponse:
     """The campaigns page's active rows, polled: each row swaps itself in place (out of band)
     and the poller comes back asking only for the rows still active, or without its trigger."""
-    raw = request.GET.get("ids", "")
-    ids = [int(part) for part in raw.split(",") if part.isdigit()][: selectors.LIVE_ROWS_MAX]
-    if raw and not ids:
-        return HttpResponse("ids must be campaign ids separated by commas.", status=400)
-    rows = selectors.campaign_rows(campaign_ids=ids)
+    form = forms.LiveRowsForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(" ".join(form.errors["ids"]), status=400)
+    rows = selectors.campaign_rows(campaign_ids=form.cleaned_data["ids"])
     live_ids = [row.campaign.pk for row in rows if row.campaign.is_live]
     return render(request, "campaigns/list.html#live-rows", {"rows": rows, "live_ids": live_ids})
 
@@ -184,7 +170,9 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     what the button asked: plan, send now or schedule."""
     form, cards = _bind(request, campaign)
     if request.method == "POST" and form.is_valid() and (cards is None or cards.is_valid()):
-        action = request.POST.get("action", "save")
+        asked = forms.ComposeActionForm(request.POST)
+        # An unknown button saves: nothing typed is lost, and nothing goes out unasked.
+        action = (asked.cleaned_data["action"] if asked.is_valid() else "") or "save"
         draft, list_ids = _applied(form, cards)
         try:
             saved = services.campaign_save(campaign=draft, list_ids=list_ids, user=request.user)
@@ -265,11 +253,14 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
 @require_POST
 def campaign_preview(request: HttpRequest) -> HttpResponse:
     """The live preview (htmx, debounced): the form as typed, never saved."""
-    channel = request.POST.get("channel", Campaign.Channel.SMS)
-    campaign_id = request.POST.get("campaign_id") or None
-    instance = Campaign(channel=channel if channel in Campaign.Channel.values else "sms")
-    if campaign_id and str(campaign_id).isdigit():
-        instance = Campaign.objects.filter(pk=campaign_id).first() or instance
+    target = forms.PreviewTargetForm(request.POST)
+    # A preview is never refused: an unknown channel or campaign previews a new SMS (only the
+    # fields that validated are in cleaned_data).
+    target.is_valid()
+    asked = target.cleaned_data
+    instance = Campaign(channel=asked.get("channel") or Campaign.Channel.SMS)
+    if asked.get("campaign_id"):
+        instance = Campaign.objects.filter(pk=asked["campaign_id"]).first() or instance
     if instance.is_rcs:
         form = forms.RcsCampaignForm(request.POST, instance=instance)
         cards = forms.CardFormSet(request.POST, prefix="card")
@@ -296,6 +287,8 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         pk=campaign_id,
     )
     fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    asked = forms.DetailForm(request.GET)
+    confirm_stop = asked.is_valid() and asked.cleaned_data["stop"] == "confirm"
     return render(
         request,
         "campaigns/detail.html",
@@ -313,7 +306,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             ),
             # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the
             # confirmation in place of the button.
-            "confirm_stop": request.GET.get("stop") == "confirm" and campaign.is_stoppable,
+            "confirm_stop": confirm_stop and campaign.is_stoppable,
         },
     )
 
@@ -367,10 +360,7 @@ def campaign_recipients(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "campaign": campaign,
             "form": form,
             "page": page,
-            "next_query": _page_query(request, "after", page.next_after if page else None),
-            "previous_query": _page_query(
-                request, "before", page.previous_before if page else None
-            ),
+            **paging.page_links(request.GET, page),
         },
         status=200 if page is not None else 400,
     )
@@ -398,7 +388,8 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
     # The page shows the status in its heading and chooses its buttons by it: when the poll
     # finds another status than the page was drawn with, those are swapped too (out of band),
     # and only then, so an open Stop confirmation is not reset by every poll.
-    shown = request.GET.get("shown")
+    poll = forms.PartsPollForm(request.GET)
+    shown = (poll.cleaned_data["shown"] if poll.is_valid() else "") or None
     # Every open detail page polls this every few seconds, while the engine changes it at most
     # every BSG_POLL_INTERVAL: keep the rendered panel under a fingerprint of what it is drawn
     # from, so an unchanged panel costs one query. People with the same permissions see the
@@ -601,27 +592,12 @@ def campaign_dnc_failures(request: HttpRequest, campaign_id: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def schedule_index(request: HttpRequest) -> HttpResponse:
     """Recurring campaigns with their next run; a small form adds one."""
-    error = ""
-    if request.method == "POST":
-        cap = request.POST.get("frequency_cap_days", "").strip()
+    form = forms.ScheduleForm(request.POST or None, templates=selectors.schedule_template_choices())
+    if request.method == "POST" and form.is_valid():
         try:
-            if cap and not cap.isdigit():
-                raise ValidationError("The frequency cap is a whole number of days.")
-            template_id = request.POST.get("template", "")
-            schedules.schedule_create(
-                name=request.POST.get("name", ""),
-                template_id=int(template_id) if template_id.isdigit() else 0,
-                minute=request.POST.get("minute", "0"),
-                hour=request.POST.get("hour", "9"),
-                day_of_week=request.POST.get("day_of_week", "*"),
-                day_of_month=request.POST.get("day_of_month", "*"),
-                month_of_year=request.POST.get("month_of_year", "*"),
-                time_zone=request.POST.get("time_zone", ""),
-                frequency_cap_days=int(cap) if cap else None,
-                user=request.user,
-            )
+            schedules.schedule_create(**form.schedule(), user=request.user)
         except ValidationError as refusal:
-            error = services.refusal_text(refusal)
+            form.add_error(None, services.refusal_text(refusal))
         else:
             messages.success(request, "Recurring campaign saved.")
             return redirect("campaigns:schedules")
@@ -632,19 +608,18 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/schedules.html",
-        {
-            "rows": rows,
-            "templates": selectors.schedule_template_choices(),
-            "error": error,
-            "form": request.POST if error else {},
-        },
-        status=422 if error else 200,
+        {"rows": rows, "form": form},
+        status=422 if form.errors else 200,
     )
 
 
 @require_POST
 def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    paused = request.POST.get("paused") == "1"
+    form = forms.SchedulePauseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Press Pause or Resume on the schedule.")
+        return redirect("campaigns:schedules")
+    paused = form.cleaned_data["paused"]
     try:
         schedules.schedule_set_paused(schedule_id=schedule_id, paused=paused)
     except CampaignSchedule.DoesNotExist:
@@ -659,6 +634,14 @@ def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
 # --- four-eyes approval (the panel is templates/campaigns/_approval.html) ----------------------
 
 
+def _form_refused(request: HttpRequest, form: django_forms.Form) -> None:
+    """A button's form on the detail page, refused: its errors as messages on the page it
+    redirects back to (the form there is a button, not fields to correct)."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
 def _approval_refused(request: HttpRequest, refusal: ValidationError) -> None:
     # A refusal naming fields is about the content; one without, about who or when.
     text = services.refusal_text(refusal)
@@ -671,8 +654,13 @@ def _approval_refused(request: HttpRequest, refusal: ValidationError) -> None:
 def campaign_approval_request(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """Ask for approval from the detail page: send as soon as approved, or at its start time."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    when = campaign.start_at if request.POST.get("intent") == "schedule" else None
-    if request.POST.get("intent") == "schedule" and when is None:
+    form = forms.ApprovalRequestForm(request.POST)
+    if not form.is_valid():
+        _form_refused(request, form)
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    scheduled = form.cleaned_data["intent"] == "schedule"
+    when = campaign.start_at if scheduled else None
+    if scheduled and when is None:
         messages.error(request, "Give the campaign a start time first (Edit), then ask again.")
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     try:
@@ -687,9 +675,13 @@ def campaign_approval_request(request: HttpRequest, campaign_id: int) -> HttpRes
 @require_POST
 def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
+    form = forms.ApproveForm(request.POST)
+    if not form.is_valid():
+        _form_refused(request, form)
+        return redirect("campaigns:detail", campaign_id=campaign_id)
     try:
         approved = services.campaign_approve(
-            campaign_id=campaign_id, user=request.user, seen=request.POST.get("seen") or None
+            campaign_id=campaign_id, user=request.user, seen=form.cleaned_data["seen"] or None
         )
     except ValidationError as refusal:
         _approval_refused(request, refusal)
@@ -706,9 +698,13 @@ def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def campaign_reject(request: HttpRequest, campaign_id: int) -> HttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
+    form = forms.RejectForm(request.POST)
+    if not form.is_valid():
+        _form_refused(request, form)
+        return redirect("campaigns:detail", campaign_id=campaign_id)
     try:
         services.campaign_reject(
-            campaign_id=campaign_id, user=request.user, reason=request.POST.get("reason", "")
+            campaign_id=campaign_id, user=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationError as refusal:
         _approval_refused(request, refusal)

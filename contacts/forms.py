@@ -11,8 +11,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from config.paging import CursorField, PagedForm
+
 from .models import FIELD_KEY_VALIDATOR, ContactField, ContactList, DoNotContact
 from .phones import InvalidPhone, normalize_phone
+from .selectors import CONTACT_KEYSET, DO_NOT_CONTACT_KEYSET
 from .services import BSG_FIELD_NAME_MAX, BSG_FIELD_TYPES
 
 
@@ -140,11 +143,15 @@ class ContactForm(forms.Form):
     def field_values(self) -> dict[str, str]:
         return {f.key: self.cleaned_data.get(f"field_{f.key}", "") for f in self.contact_fields}
 
-    def custom_field_inputs(self) -> list:
-        return [self[f"field_{f.key}"] for f in self.contact_fields]
+
+class ContactPageForm(PagedForm):
+    """A page of a list's members: only the page links."""
+
+    after = CursorField(CONTACT_KEYSET)
+    before = CursorField(CONTACT_KEYSET)
 
 
-class ContactSearchForm(forms.Form):
+class ContactSearchForm(ContactPageForm):
     phone = forms.CharField(required=False, max_length=40)
     name = forms.CharField(required=False, max_length=200)
     field_key = forms.ChoiceField(required=False, label="Field")
@@ -164,8 +171,41 @@ class DoNotContactForm(forms.Form):
     reason = forms.CharField(max_length=500, required=False)
 
 
-class DoNotContactSearchForm(forms.Form):
+class DoNotContactSearchForm(PagedForm):
     phone = forms.CharField(required=False, max_length=40)
     source = forms.ChoiceField(
         required=False, choices=[("", "— any source —"), *DoNotContact.Source.choices]
+    )
+    after = CursorField(DO_NOT_CONTACT_KEYSET)
+    before = CursorField(DO_NOT_CONTACT_KEYSET)
+
+
+# --- the small forms behind links and buttons: each names what it takes ------------------------
+
+
+class ContactNewQueryForm(forms.Form):
+    """ "Add a contact" from a list's page: `?list=<id>` ticks that list in the form."""
+
+    list = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class ListIndexForm(forms.Form):
+    """`?archived=1` shows the archived lists instead of the active ones."""
+
+    archived = forms.TypedChoiceField(
+        choices=[("1", "Archived"), ("0", "Active")],
+        coerce=lambda value: value == "1",
+        required=False,
+        empty_value=False,
+    )
+
+
+class ListArchiveForm(forms.Form):
+    """The list page's Archive button, or with `archive=0` its Unarchive button."""
+
+    archive = forms.TypedChoiceField(
+        choices=[("1", "Archive"), ("0", "Unarchive")],
+        coerce=lambda value: value != "0",
+        required=False,
+        empty_value=True,
     )

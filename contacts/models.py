@@ -116,6 +116,20 @@ class ContactList(models.Model):
         )
 
     @property
+    def was_ever_pushed(self) -> bool:
+        return self.push_status != self.PushStatus.NEVER
+
+    @property
+    def push_succeeded(self) -> bool:
+        """The last push ended with every member sent up."""
+        return self.push_status == self.PushStatus.DONE
+
+    @property
+    def push_failed(self) -> bool:
+        """The last push stopped part way; pushing again resumes where it stopped."""
+        return self.push_status == self.PushStatus.FAILED
+
+    @property
     def push_percent(self) -> int:
         if self.push_status == self.PushStatus.DONE:
             return 100
@@ -306,3 +320,34 @@ class ContactImport(models.Model):
     def is_finished(self) -> bool:
         finished = {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
         return self.status in finished or self.is_stalled
+
+    @property
+    def is_analysing(self) -> bool:
+        """The dry run: rows are read and checked, nothing is written."""
+        return self.status == self.Status.ANALYSING
+
+    @property
+    def is_queued(self) -> bool:
+        return self.status == self.Status.QUEUED
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """The dry run is done: its figures wait for a person to import or cancel."""
+        return self.status == self.Status.READY
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def has_failed(self) -> bool:
+        """Failed, or its worker was lost (is_stalled): either way nothing more will happen."""
+        return self.status == self.Status.FAILED or self.is_stalled
+
+    @property
+    def is_into_do_not_contact(self) -> bool:
+        return self.target == self.Target.DO_NOT_CONTACT

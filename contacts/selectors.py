@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from bsg.errors import BsgError
 from config.bsg import bsg_client
+from config.paging import Keyset, Page
 
 from .csvsafe import neutralise_cell
 from .models import Contact, ContactField, ContactList, DoNotContact, ListMembership
@@ -189,65 +190,37 @@ def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
     return contacts
 
 
-@dataclass(frozen=True)
-class KeysetPage:
-    """One page of newest-first rows, with cursors instead of page numbers.
-
-    Page numbers need OFFSET (reads every skipped row) and a COUNT(*) for the last page;
-    at a million contacts both cost seconds. A cursor is an id: the next page starts below it.
-    """
-
-    items: list
-    next_after: int | None
-    prev_before: int | None
-
-
-def keyset_page(
-    queryset: QuerySet,
-    *,
-    after: int | None = None,
-    before: int | None = None,
-    size: int = PAGE_SIZE,
-    selective: bool = False,
-) -> KeysetPage:
-    """`selective`: the filter is likely to match few rows (a phone prefix, a name).
-
-    Then PostgreSQL must not walk the primary key backwards hoping to meet 51 matches soon (1.4 s
-    at a million contacts for a rare name); sorting by `id + 0` makes it use the search's own
-    index and sort what it found.
-    """
-    key = "pk"
-    if selective:
-        queryset = queryset.alias(sort_key=F("pk") + 0)
-        key = "sort_key"
-    if before is not None:
-        rows = list(queryset.filter(pk__gt=before).order_by(key)[: size + 1])
-        has_newer = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        return KeysetPage(
-            items=rows,
-            next_after=rows[-1].pk if rows else None,
-            prev_before=rows[0].pk if rows and has_newer else None,
-        )
-    if after is not None:
-        queryset = queryset.filter(pk__lt=after)
-    rows = list(queryset.order_by(f"-{key}")[: size + 1])
-    has_older = len(rows) > size
-    rows = rows[:size]
-    return KeysetPage(
-        items=rows,
-        next_after=rows[-1].pk if rows and has_older else None,
-        prev_before=rows[0].pk if rows and after is not None else None,
-    )
+# Newest first by id (config.paging): the contacts table, a list's members, do-not-contact.
+CONTACT_KEYSET = Keyset(Contact, "-id")
+DO_NOT_CONTACT_KEYSET = Keyset(DoNotContact, "-id")
 
 
 def contacts_page(
-    *, filters: ContactFilters, after: int | None = None, before: int | None = None
-) -> KeysetPage:
-    """One page of contacts for the table: two queries whatever the page or the filters."""
+    *,
+    filters: ContactFilters,
+    after: str | tuple | None = None,
+    before: str | tuple | None = None,
+) -> Page[Contact]:
+    """One page of contacts for the table: two queries whatever the page or the filters.
+
+    A phone prefix or a name matches few rows: the page is then sorted from the search's own
+    index instead of walking the ids (Keyset.page's `selective`)."""
     queryset = contacts_search(filters=filters).prefetch_related("lists")
     selective = bool(filters.phone or filters.name)
-    return keyset_page(queryset, after=after, before=before, selective=selective)
+    return CONTACT_KEYSET.page(
+        queryset, after=after, before=before, size=PAGE_SIZE, selective=selective
+    )
+
+
+def do_not_contact_page(
+    *,
+    phone: str = "",
+    source: str = "",
+    after: str | tuple | None = None,
+    before: str | tuple | None = None,
+) -> Page[DoNotContact]:
+    entries = do_not_contact_search(phone=phone, source=source).select_related("created_by")
+    return DO_NOT_CONTACT_KEYSET.page(entries, after=after, before=before, size=PAGE_SIZE)
 
 
 def contacts_total_estimate() -> int:
@@ -290,10 +263,6 @@ def contact_list_member_count(*, list_id: int) -> int:
 
 def contact_lists_active() -> QuerySet[ContactList]:
     return ContactList.objects.filter(archived_at__isnull=True)
-
-
-def contact_list_get(*, list_id: int) -> ContactList:
-    return ContactList.objects.get(pk=list_id)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ def campaign_retry_failed(*, campaign_id: int, user: Any = None) -> Campaign:
     """A new draft that sends each undelivered, expired or failed recipient the text it was
     meant to get (through send-individual)."""
     original = Campaign.objects.get(pk=campaign_id)
+    if not original.can_retry_failed:
+        raise ValidationError(
+            "Only an SMS campaign sent from here that has finished or stopped can retry its "
+            "failed recipients."
+        )
     failed = Recipient.objects.filter(campaign_id=campaign_id, status__in=FAILED_MESSAGE_STATUSES)
     if not failed.exists():
         raise ValidationError("No recipient of this campaign is known to have failed.")
@@ -72,6 +77,8 @@ def do_not_contact_add_repeated_failures(
 ) -> int:
     """Put this campaign's repeatedly failing recipients on do-not-contact (source
     delivery_failures); returns how many were added."""
+    if not Campaign.objects.get(pk=campaign_id).can_add_failures_to_do_not_contact:
+        raise ValidationError("Wait until the campaign has stopped sending.")
     failing = selectors.repeated_failures(campaign_id=campaign_id, min_campaigns=min_campaigns)
     if not failing:
         raise ValidationError(

@@ -171,7 +171,7 @@ def schedule_create(
     """A recurring campaign: a CampaignSchedule and its beat PeriodicTask + CrontabSchedule."""
     import json
 
-    from celery.schedules import crontab
+    from celery.schedules import ParseException, crontab
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     template = Campaign.objects.filter(pk=template_id).first()
@@ -202,7 +202,7 @@ def schedule_create(
     }
     try:
         crontab(**fields)
-    except (ValueError, KeyError) as error:
+    except (ValueError, KeyError, ParseException) as error:
         raise ValidationError(f"That schedule is not a valid cron expression: {error}") from None
     zone_name = time_zone.strip() or settings.TIME_ZONE
     try:

@@ -600,8 +600,3 @@ class SideProgress:
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
-
-
-def iter_examples(figures: dict[str, dict]) -> Iterator[tuple[str, dict]]:
-    for outcome in OUTCOMES:
-        yield outcome, figures.get(outcome, {"count": 0, "examples": []})

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.selectors import audit_entries_for, audit_entries_of_type
 from bsg.errors import BsgError
+from config import paging
 
 from .. import selectors, services
 from ..forms import (
@@ -25,10 +26,14 @@ from ..forms import (
     ContactFieldForm,
     ContactForm,
     ContactListForm,
+    ContactNewQueryForm,
+    ContactPageForm,
     ContactSearchForm,
     DoNotContactForm,
     DoNotContactSearchForm,
     LinkGroupForm,
+    ListArchiveForm,
+    ListIndexForm,
 )
 from ..models import Contact, ContactField, ContactList, DoNotContact
 from ..phones import phone_display
@@ -41,11 +46,6 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
-
-
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 class _Echo:
@@ -85,7 +85,7 @@ def _search(request: HttpRequest) -> tuple[ContactSearchForm, selectors.ContactF
     keys = [f.key for f in ContactField.objects.all()]
     form = ContactSearchForm(request.GET or None, lists=lists, keys=keys)
     filters = selectors.ContactFilters()
-    if form.is_bound and form.is_valid():
+    if form.filters_are_valid():
         data = form.cleaned_data
         filters = selectors.ContactFilters(
             phone=data["phone"],
@@ -100,16 +100,15 @@ def _search(request: HttpRequest) -> tuple[ContactSearchForm, selectors.ContactF
 @require_GET
 def contact_index(request: HttpRequest) -> HttpResponse:
     form, filters = _search(request)
-    page = selectors.contacts_page(
-        filters=filters, after=_int_param(request, "after"), before=_int_param(request, "before")
-    )
+    after, before = form.cursors()
+    page = selectors.contacts_page(filters=filters, after=after, before=before)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("before", None)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
+        **paging.page_links(query, page),
         "filtered": filters.active,
         "total_estimate": None if filters.active else selectors.contacts_total_estimate(),
         "export_url": reverse("contacts:contact-export") + (f"?{query.urlencode()}"),
@@ -137,8 +136,10 @@ def _contact_fields() -> list[ContactField]:
 def contact_new(request: HttpRequest) -> HttpResponse:
     contact_fields = _contact_fields()
     initial = {}
-    if (list_id := _int_param(request, "list")) is not None:
-        initial["lists"] = [list_id]
+    asked = ContactNewQueryForm(request.GET)
+    # A link, not a form to correct: a list id that is not one just ticks nothing.
+    if asked.is_valid() and asked.cleaned_data["list"] is not None:
+        initial["lists"] = [asked.cleaned_data["list"]]
     form = ContactForm(request.POST or None, contact_fields=contact_fields, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -199,7 +200,8 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 @require_GET
 def list_index(request: HttpRequest) -> HttpResponse:
-    archived = request.GET.get("archived") == "1"
+    asked = ListIndexForm(request.GET)
+    archived = asked.is_valid() and asked.cleaned_data["archived"]
     return render(
         request,
         "contacts/lists.html",
@@ -242,17 +244,19 @@ def list_edit(request: HttpRequest, list_id: int) -> HttpResponse:
 @require_GET
 def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=list_id)
-    filters = selectors.ContactFilters(list_id=contact_list.pk)
+    form = ContactPageForm(request.GET or None)
+    after, before = form.cursors()
     page = selectors.contacts_page(
-        filters=filters, after=_int_param(request, "after"), before=_int_param(request, "before")
+        filters=selectors.ContactFilters(list_id=contact_list.pk), after=after, before=before
     )
     return render(
         request,
         "contacts/list_detail.html",
         {
             "contact_list": contact_list,
+            "page_form": form,
             "page": page,
-            "query": "",
+            **paging.page_links({}, page),
             "member_count": selectors.contact_list_member_count(list_id=contact_list.pk),
             "summary": selectors.audience_summary(list_ids=[contact_list.pk]),
             "audit_entries": audit_entries_for(target=contact_list),
@@ -274,7 +278,11 @@ def list_export(request: HttpRequest, list_id: int) -> StreamingHttpResponse:
 @require_POST
 def list_archive(request: HttpRequest, list_id: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=list_id)
-    if request.POST.get("archive") == "0":
+    form = ListArchiveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("contacts:list-detail", list_id=contact_list.pk)
+    if not form.cleaned_data["archive"]:
         services.contact_list_unarchive(list_id=contact_list.pk)
         messages.success(request, f"“{contact_list.name}” is back among the active lists.")
     else:
@@ -464,12 +472,13 @@ def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
 # --- do-not-contact ------------------------------------------------------------------------
 
 
-def _dnc_entries(request: HttpRequest) -> tuple[DoNotContactSearchForm, object]:
+def _dnc_search(request: HttpRequest) -> tuple[DoNotContactSearchForm, str, str]:
+    """The search form and the phone and source it asks for ("" for any)."""
     search = DoNotContactSearchForm(request.GET or None)
     phone = source = ""
-    if search.is_bound and search.is_valid():
+    if search.filters_are_valid():
         phone, source = search.cleaned_data["phone"], search.cleaned_data["source"]
-    return search, selectors.do_not_contact_search(phone=phone, source=source)
+    return search, phone, source
 
 
 @require_http_methods(["GET", "POST"])
@@ -490,15 +499,12 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
                 f"({entry.get_source_display()}).",
             )
         return redirect("contacts:dnc-index")
-    search, entries = _dnc_entries(request)
+    search, phone, source = _dnc_search(request)
+    after, before = search.cursors()
+    page = selectors.do_not_contact_page(phone=phone, source=source, after=after, before=before)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("before", None)
-    page = selectors.keyset_page(
-        entries.select_related("created_by"),
-        after=_int_param(request, "after"),
-        before=_int_param(request, "before"),
-    )
     return render(
         request,
         "contacts/do_not_contact.html",
@@ -506,7 +512,7 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
             "form": form,
             "search": search,
             "page": page,
-            "query": query.urlencode(),
+            **paging.page_links(query, page),
             "export_url": reverse("contacts:dnc-export") + f"?{query.urlencode()}",
             "import_url": _import_url("do_not_contact"),
             "audit_entries": audit_entries_of_type(
@@ -528,7 +534,8 @@ def do_not_contact_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 @require_GET
 def do_not_contact_export(request: HttpRequest) -> StreamingHttpResponse:
-    _search_form, entries = _dnc_entries(request)
+    _search_form, phone, source = _dnc_search(request)
+    entries = selectors.do_not_contact_search(phone=phone, source=source)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return _csv_response(
         selectors.do_not_contact_export_rows(queryset=entries), f"do-not-contact-{stamp}.csv"

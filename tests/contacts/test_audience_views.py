@@ -305,3 +305,61 @@ def test_search_results_page_by_cursor_too(admin_client):
     assert len(set(seen)) == 120 and seen == sorted(seen, reverse=True)
     back = admin_client.get(url, {**params, "before": seen[50]}).context["page"]
     assert [c.pk for c in back.items] == seen[:50]
+
+
+@pytest.mark.parametrize("cursor", ["yesterday", "-5", "9" * 25])
+def test_a_hand_edited_page_link_shows_the_first_page_with_a_reason(admin_client, cursor):
+    spring = ContactList.objects.create(name="Spring")
+    _many(60, spring)
+    DoNotContact.objects.bulk_create(DoNotContact(phone=f"38067{i:07d}") for i in range(60))
+    for url, params in (
+        (reverse("contacts:contact-index"), {"name": "person", "after": cursor}),
+        (reverse("contacts:list-detail", args=[spring.pk]), {"after": cursor}),
+        (reverse("contacts:dnc-index"), {"source": "manual", "before": cursor}),
+    ):
+        response = admin_client.get(url, params)
+        assert response.status_code == 200, url
+        page = response.context["page"]
+        assert len(page.items) == 50 and page.prev_before is None, url
+        assert "That page link is not valid" in response.content.decode(), url
+    # The filters still apply beside the bad link.
+    response = admin_client.get(
+        reverse("contacts:contact-index"), {"phone": "+380500000001", "after": cursor}
+    )
+    assert [c.phone for c in response.context["page"].items] == ["380500000001"]
+
+
+def test_list_members_and_do_not_contact_page_by_cursor(admin_client):
+    spring = ContactList.objects.create(name="Spring")
+    _many(70, spring)
+    DoNotContact.objects.bulk_create(DoNotContact(phone=f"38067{i:07d}") for i in range(70))
+    for url in (reverse("contacts:list-detail", args=[spring.pk]), reverse("contacts:dnc-index")):
+        first = admin_client.get(url)
+        body = first.content.decode()
+        assert first.context["previous_query"] == "" and 'rel="next"' in body
+        second = admin_client.get(url + "?" + first.context["next_query"]).context["page"]
+        assert len(second.items) == 20 and second.next_after is None
+        seen = [row.pk for row in first.context["page"].items + second.items]
+        assert len(set(seen)) == 70 and seen == sorted(seen, reverse=True)
+
+
+def test_list_links_and_buttons_read_their_values_through_forms(admin_client):
+    spring = ContactList.objects.create(name="Spring")
+    index = reverse("contacts:list-index")
+    assert admin_client.get(index, {"archived": "yes please"}).status_code == 200
+    assert admin_client.get(index, {"archived": "1"}).context["archived"] is True
+    archive = reverse("contacts:list-archive", args=[spring.pk])
+    response = admin_client.post(archive, {"archive": "perhaps"}, follow=True)
+    assert "Select a valid choice" in response.content.decode()
+    spring.refresh_from_db()
+    assert not spring.is_archived
+    admin_client.post(archive)
+    spring.refresh_from_db()
+    assert spring.is_archived
+    admin_client.post(archive, {"archive": "0"})
+    spring.refresh_from_db()
+    assert not spring.is_archived
+    new = reverse("contacts:contact-new")
+    assert admin_client.get(new, {"list": "Spring"}).status_code == 200
+    ticked = admin_client.get(new, {"list": spring.pk}).context["form"]
+    assert ticked.initial["lists"] == [spring.pk]

@@ -14,7 +14,7 @@ def url(made) -> str:
 
 
 def seqs(response) -> list[int]:
-    return [r.seq for r in response.context["page"].rows]
+    return [r.seq for r in response.context["page"].items]
 
 
 def status_of(seq: int) -> str:

@@ -60,3 +60,50 @@ def test_template_comments_close_on_their_own_line(template):
             f"{template.name}:{number}: a {{# comment must close on its line; "
             "use {% comment %} for several lines"
         )
+
+
+# A variable ending in status or state (campaign.status, part.state, contact_list.push_status)
+# beside a comparison with a quoted string, on either side: `x.status == "done"`,
+# `"done" != x.state`, `x.status in "finished stopped"` (a substring test, at that).
+_STATUS = r"[\w.]*(?:status|state)\b"
+_LITERAL = r"""(?:"[^"]*"|'[^']*')"""
+_COMPARE = r"(?:==|!=|\bnot\s+in\b|\bin\b)"
+RAW_STATUS_TEST = re.compile(
+    rf"{_STATUS}\s*{_COMPARE}\s*{_LITERAL}|{_LITERAL}\s*{_COMPARE}\s*{_STATUS}"
+)
+
+
+def raw_status_tests(source: str) -> list[str]:
+    """The status comparisons with a string in the template tags of `source`."""
+    found = []
+    for tag in re.findall(r"\{%\s*(?:if|elif|with)\b(.*?)%\}", source, re.S):
+        found += [match.group(0) for match in RAW_STATUS_TEST.finditer(tag)]
+    return found
+
+
+@pytest.mark.parametrize(
+    "template", ALL_TEMPLATES, ids=lambda path: str(path.parent.name) + "/" + path.name
+)
+def test_templates_read_rules_and_never_compare_a_status_with_a_string(template):
+    """What a page shows for a status is a named rule beside the model (Campaign.can_retry_failed,
+    ContactImport.is_working ...), the one its service enforces; a string here drifts from
+    it silently the day a status is renamed or added."""
+    assert raw_status_tests(template.read_text()) == [], template.name
+
+
+def test_the_status_scan_finds_each_way_of_writing_it():
+    for written in (
+        '{% if campaign.status == "sending" %}',
+        "{% elif part.state != 'submitted' %}",
+        '{% if can.x and campaign.status in "finished stopped" %}',
+        '{% if "done" == contact_list.push_status %}',
+        '{% if item.status not in "done failed" %}',
+    ):
+        assert raw_status_tests(written), written
+    for fine in (
+        '<span class="status status-{{ campaign.status }}">',
+        '{% if tab == "overview" %}',
+        "{% if campaign.can_retry_failed %}",
+        "{% if form.status.errors %}{{ form.status }}{% endif %}",
+    ):
+        assert not raw_status_tests(fine), fine
