@@ -291,8 +291,18 @@ class Campaign(models.Model):
 
     @property
     def is_live(self) -> bool:
-        """Its figures can still change by themselves: live panels poll only while this holds."""
-        return self.status in {self.Status.READY, self.Status.SENDING}
+        """Its figures can still change by themselves: live panels poll only while this holds
+        (not once its dispatch failed: nothing moves until a person stops it)."""
+        return self.status in {self.Status.READY, self.Status.SENDING} and not self.dispatch_error
+
+    @property
+    def is_resolving_recipients(self) -> bool:
+        """Taken by the engine, its ledger still being written: no part goes to BSG yet."""
+        return (
+            self.status == self.Status.SENDING
+            and self.ledger_resolved_at is None
+            and not self.dispatch_error
+        )
 
     @property
     def is_editable(self) -> bool:
@@ -592,11 +602,13 @@ class CampaignPart(models.Model):
 
     @property
     def note(self) -> str:
-        """The parts table's note: BSG's answer to our stop, else why it is not submitted (a
-        submitted part's error is an earlier attempt's, no longer true)."""
+        """The parts table's note: BSG's answer to our stop, else why it is not submitted, or
+        for a submitted part what is missing from its figures (submitting clears the error of
+        earlier attempts, engine.submit.part_link; the poll may then note that BSG gave no
+        breakdown by status)."""
         if self.stop_answer:
             return self.stop_answer
-        return "" if self.state == self.State.SUBMITTED else self.error
+        return self.error
 
     @property
     def is_settled(self) -> bool:

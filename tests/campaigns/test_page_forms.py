@@ -5,7 +5,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from campaigns import engine
+from campaigns.engine import schedules
 from campaigns.models import Campaign, CampaignSchedule
 from tests.campaigns.conftest import make_campaign
 
@@ -118,7 +118,7 @@ def test_a_good_schedule_is_saved_with_what_was_typed(client_in, lists_campaign)
 
 
 def test_pausing_takes_only_pause_or_resume(client_in, lists_campaign):
-    schedule = engine.schedule_create(name="Daily", template_id=lists_campaign.pk)
+    schedule = schedules.schedule_create(name="Daily", template_id=lists_campaign.pk)
     url = reverse("campaigns:schedule-pause", args=[schedule.pk])
     response = client_in.post(url, {"paused": "maybe"})
     assert response.status_code == 302 and "Press Pause or Resume" in " ".join(said(response))

@@ -38,6 +38,7 @@ def sending(*, recipients: int = 10, sent: int = 0, delivered: int = 0, **values
     """A campaign with one submitted part carrying these figures."""
     values.setdefault("status", Campaign.Status.SENDING)
     values.setdefault("dispatched_at", timezone.now())
+    values.setdefault("ledger_resolved_at", values["dispatched_at"])
     made = campaign(**values)
     part(made, number=1, recipients=recipients, sent=sent, delivered=delivered)
     return made

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from bsg import rules
@@ -142,7 +143,9 @@ def test_a_part_bsg_gives_no_detail_for_still_finishes(engine_settings, sandbox)
     assert not any(r["path"].endswith("/detail") for r in sandbox.state.requests[before:])
 
 
-def test_a_dispatch_that_fails_needs_attention_and_is_not_retried(engine_settings, sandbox):
+def test_a_dispatch_that_fails_needs_attention_and_is_not_retried(
+    engine_settings, sandbox, client, user
+):
     """2. A reference id used twice failed the ledger's unique constraint; the dispatch rolled
     back and the sweep took the campaign again every 15 s, for ever, while the page said
     "Waiting for the engine to resolve the recipients…"."""
@@ -157,6 +160,11 @@ def test_a_dispatch_that_fails_needs_attention_and_is_not_retried(engine_setting
     assert campaign.pk not in report.dispatched and report.submit == []
     assert dispatch.campaign_dispatch(campaign_id=campaign.pk, now=later) is None
     assert sandbox.state.campaigns == []
+    # The page says so, in place of "Waiting for the engine…", and stops polling.
+    client.force_login(user)
+    page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert 'id="dispatch-failed"' in page and "could not be resolved" in page
+    assert "Waiting for the engine" not in page and "every 5s" not in page
     # A person can stop it; BSG was never called.
     assert stop.campaign_stop(campaign_id=campaign.pk).stopped == []
 
