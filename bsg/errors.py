@@ -1,6 +1,6 @@
 """What can go wrong when we call BSG, in classes the campaign engine can act on.
 
-Every class carries two flags so the engine decides without chains of `isinstance`:
+Every class carries three flags so the engine decides without chains of `isinstance`:
 
 - `permanent`: asking again with the same request cannot succeed (fix the request or the
   account first). Non-permanent errors may be retried later, with backoff.
@@ -9,18 +9,29 @@ Every class carries two flags so the engine decides without chains of `isinstanc
   Look the campaign or the messages' `reference_id`s up first. Only requests that change
   something (POST, PATCH, PUT, DELETE) ever raise an error with this flag set; a GET that fails
   in the same way raises `BsgUnavailable` or `BsgBadResponse` instead.
+- `refuses_the_request`: BSG judged this request itself and said no (its `errors` name the
+  fields): the request is at fault, not the account or the connection. A permanent error
+  without it (a refused login) is the account's: the same request may go once that is fixed.
 
-    BsgError                      permanent  may_have_been_accepted
-      BsgRejected                 yes        no     4xx refusal: BSG's message and fields
-        BsgNotFound               yes        no     404
-      BsgNotAuthorised            yes        no     login refused, or 401 after one re-login
-      BsgRateLimited              no         yes    429 "Too many duplicate request detected"
-      BsgUnavailable              no         no     5xx on a read or 503, no connection, DNS,
-                                                    connect timeout: nothing reached BSG
-      BsgOutcomeUnknown           no         yes    read timeout, connection dropped after
-                                                    sending, unusable 2xx answer, 5xx other
-                                                    than 503 on a write
-      BsgBadResponse              no         no     a read answered something we cannot use
+    BsgError                      permanent  may_have_been_accepted  refuses_the_request
+      BsgRejected                 yes        no                      yes   4xx refusal:
+                                                                           BSG's message, fields
+        BsgNotFound               yes        no                      yes   404
+      BsgNotAuthorised            yes        no                      no    login refused, or 401
+                                                                           after one re-login
+      BsgRateLimited              no         yes                     no    429 "Too many
+                                                                           duplicate request"
+      BsgUnavailable              no         no                      no    5xx on a read or 503,
+                                                                           no connection, DNS,
+                                                                           connect timeout:
+                                                                           nothing reached BSG
+      BsgOutcomeUnknown           no         yes                     no    read timeout,
+                                                                           connection dropped
+                                                                           after sending,
+                                                                           unusable 2xx answer,
+                                                                           5xx but 503 on a write
+      BsgBadResponse              no         no                      no    a read answered
+                                                                           what we cannot use
 
 No error ever holds the API key or a bearer token: the client removes both from any text BSG
 sends back before it builds an error, and errors keep only BSG's message, the HTTP method,
@@ -31,6 +42,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 # The key under which BSG's messages that name no field are kept. Django forms use the same
@@ -43,6 +55,9 @@ class BsgError(Exception):
 
     permanent: ClassVar[bool] = False
     may_have_been_accepted: ClassVar[bool] = False
+    refuses_the_request: ClassVar[bool] = False
+    # The fields BSG named and its messages for each (only a refusal names any).
+    errors: Mapping[str, list[str]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -82,6 +97,7 @@ class BsgRejected(BsgError):
 
     permanent = True
     may_have_been_accepted = False
+    refuses_the_request = True
 
     def __init__(
         self,

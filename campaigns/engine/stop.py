@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audit.services import audit_record
-from bsg.errors import BsgError, BsgRejected
+from bsg.errors import BsgError
 from config.bsg import bsg_client
 
 from ..models import (
@@ -110,10 +110,12 @@ def part_stop_at_bsg(part: CampaignPart, *, user: Any) -> str:
     try:
         with bsg_client() as client:
             answer = client.campaign_stop(campaign_id=part.bsg_campaign_id)
-    except BsgRejected as error:
-        text = f"BSG refused to stop it: {error.message}"
     except BsgError as error:
-        text = f"BSG did not answer the stop request ({error}); check its status."
+        text = (
+            f"BSG refused to stop it: {error.message}"
+            if error.permanent
+            else f"BSG did not answer the stop request ({error}); check its status."
+        )
     else:
         text = f"Stopped at BSG (status {answer.status or 'unknown'})."
         Part.objects.filter(pk=part.pk).update(bsg_status=answer.status or part.bsg_status)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bsg.client import BsgClient, IndividualMessage
 from bsg.client import Recipient as BsgRecipient
-from bsg.errors import BsgError, BsgNotAuthorised, BsgRejected
+from bsg.errors import BsgError
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 from contacts.models import ContactList
@@ -199,7 +199,7 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
             part.pk, State.UNCONFIRMED, str(error), retry_in=settings.ENGINE_RECONCILE_GRACE
         )
     if (
-        isinstance(error, BsgRejected)
+        error.refuses_the_request
         and part.outcome_was_unknown
         and any("reference" in key for key in error.errors)
     ):
@@ -211,7 +211,7 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
             "part %s of campaign %s: references already at BSG; reconciling", part.pk, campaign_id
         )
         return SubmitOutcome(part.pk, State.UNCONFIRMED, str(error), retry_in=0)
-    if isinstance(error, BsgRejected):
+    if error.refuses_the_request:
         Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
             state=State.REJECTED, error=_rejection_text(error), finished_at=now
         )
@@ -224,7 +224,8 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
         logger.warning("part %s of campaign %s: rejected: %r", part.pk, campaign_id, error)
         campaign_finish_if_settled(campaign_id=campaign_id, now=now)
         return SubmitOutcome(part.pk, State.REJECTED, str(error))
-    if isinstance(error, BsgNotAuthorised) or part.attempts >= settings.ENGINE_SUBMIT_MAX_ATTEMPTS:
+    # Permanent but not the request's fault (a refused login): a person fixes the account first.
+    if error.permanent or part.attempts >= settings.ENGINE_SUBMIT_MAX_ATTEMPTS:
         message = (
             f"Part {part.number}: not sent after {part.attempts} attempt(s); BSG's last answer: "
             f"{error}. Nothing was accepted by BSG; resume it once BSG answers again."
@@ -250,7 +251,7 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
     return SubmitOutcome(part.pk, State.PENDING, str(error), retry_in=delay.total_seconds())
 
 
-def _rejection_text(error: BsgRejected) -> str:
+def _rejection_text(error: BsgError) -> str:
     details = [f"{k}: {' '.join(v)}" for k, v in list(error.errors.items())[:5]]
     return error.message + (" — " + "; ".join(details) if details else "")
 
