@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -61,9 +62,11 @@ def send_plan_compute(*, plan_id: int) -> SendPlan | None:
     plan = SendPlan.objects.select_related("campaign").get(pk=plan_id)
     try:
         result = plan_campaign(campaign=plan.campaign, plan_id=plan.pk)
-    except PlanRefused as refusal:
+    except ValidationError as refusal:
         SendPlan.objects.filter(pk=plan_id).update(
-            status=SendPlan.Status.FAILED, error=str(refusal), finished_at=timezone.now()
+            status=SendPlan.Status.FAILED,
+            error=" ".join(refusal.messages),
+            finished_at=timezone.now(),
         )
     except Exception as error:
         logger.exception("send plan %s failed", plan_id)
@@ -100,10 +103,6 @@ def _progress_record(plan_id: int, done: int) -> None:
         logger.warning("send plan %s: progress at %s not recorded: %s", plan_id, done, error)
 
 
-class PlanRefused(Exception):
-    """The campaign cannot be planned as it is (e.g. a placeholder names no field)."""
-
-
 def plan_campaign(
     *, campaign: Campaign, plan_id: int | None = None, ask_bsg: bool = True
 ) -> dict[str, Any]:
@@ -123,7 +122,8 @@ def plan_campaign(
         mode = rendering.MODE_LITERAL
     compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
     if compiled.errors:
-        raise PlanRefused(" ".join(compiled.errors))
+        # Not planned as it is (a placeholder that names no field, say): the one refusal type.
+        raise ValidationError(compiled.errors)
     tally = _Tally(compiled)
     rows = selectors.campaign_audience_rows(campaign=campaign)
     for done, row in enumerate(rows, start=1):
