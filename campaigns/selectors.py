@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from bsg.errors import BsgError
 from bsg.schemas import Balance
 from config.bsg import bsg_client
 from config.paging import Keyset, Page
+from config.streaming import rows_streamed
 from contacts.csvsafe import neutralise_cell
 from contacts.models import ContactImport, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
@@ -302,8 +304,8 @@ def audience_rows(
 ) -> Iterator[AudienceRow]:
     """Every recipient once, do-not-contact numbers left out, streamed from the database.
 
-    Lists are read as tuples in keyset chunks of `chunk_size`, so a million contacts never sit
-    in memory as model instances and no cursor is open between chunks.
+    Lists are read as tuples (config.streaming.rows_streamed), so a million contacts never sit
+    in memory as model instances, and the caller may write while it reads.
     """
     if channel == Campaign.Channel.SMS and sms_mode == Campaign.SmsMode.NUMBERS:
         parsed = pasted_numbers_parse(text=pasted)
@@ -314,23 +316,10 @@ def audience_rows(
                 return
             yield AudienceRow(number.phone, "", {}, number.reference_id, None)
         return
-    contacts = audience_contacts(list_ids=list_ids).order_by("id")
-    last_id, remaining = 0, limit
-    # Keyset chunks, each read whole before its rows are yielded: no cursor stays open while
-    # the caller writes (a send plan's progress). On SQLite a write beside an open read cursor
-    # of the same connection failed with "database is locked" and left the plan running.
-    while remaining is None or remaining > 0:
-        size = chunk_size if remaining is None else min(chunk_size, remaining)
-        chunk = list(
-            contacts.filter(id__gt=last_id).values_list("id", "phone", "name", "fields")[:size]
-        )
-        for contact_id, phone, name, fields in chunk:
-            yield AudienceRow(phone, name, fields or {}, None, contact_id)
-        if len(chunk) < size:
-            return
-        last_id = chunk[-1][0]
-        if remaining is not None:
-            remaining -= len(chunk)
+    rows = audience_contacts(list_ids=list_ids).values_list("id", "phone", "name", "fields")
+    streamed = rows_streamed(rows, key="id", chunk_size=chunk_size)
+    for contact_id, phone, name, fields in islice(streamed, limit):
+        yield AudienceRow(phone, name, fields or {}, None, contact_id)
 
 
 def campaign_audience_rows(

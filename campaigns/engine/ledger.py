@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from django.db import connection, transaction
 
 from bsg import smstext
+from config.streaming import rows_streamed
 from contacts.models import DoNotContact
 from contacts.selectors import fields_by_reference
 
@@ -72,10 +73,11 @@ def ledger_rows(campaign: Campaign) -> Iterator[tuple[str, int | None, str, int,
                 campaign_id=campaign.retry_of_id, status__in=FAILED_MESSAGE_STATUSES
             )
             .exclude(phone__in=DoNotContact.objects.values("phone"))
-            .order_by("seq")
-            .values_list("phone", "contact_id", "text", "sms_parts")
+            .values_list("seq", "phone", "contact_id", "text", "sms_parts")
         )
-        for phone, contact_id, text, sms_parts in rows.iterator(chunk_size=LEDGER_BATCH):
+        for _, phone, contact_id, text, sms_parts in rows_streamed(
+            rows, key="seq", chunk_size=LEDGER_BATCH
+        ):
             yield phone, contact_id, text, sms_parts, None
         return
     compiled = None
