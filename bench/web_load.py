@@ -496,7 +496,7 @@ def request_mix(*, campaigns: int) -> list[dict]:
     live parts panel of the campaigns sending now."""
     from django.urls import reverse
 
-    from campaigns import selectors
+    from campaigns import dashboard
     from campaigns.models import Campaign
 
     sending = list(
@@ -509,7 +509,7 @@ def request_mix(*, campaigns: int) -> list[dict]:
     listing = reverse("campaigns:list")
     # A page deep into the list, as following "Older" ten times gives it (the keyset cursor).
     older = Campaign.objects.order_by("-created_at", "-id")[min(campaigns - 1, 250)]
-    later = f"after={selectors.CAMPAIGN_KEYSET.cursor_of(older)}"
+    later = f"after={dashboard.CAMPAIGN_KEYSET.cursor_of(older)}"
     htmx = {"HX-Request": "true"}
     today = date.today()
     return [

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contacts.models import ContactList
 
-from . import selectors, services
+from . import dashboard, selectors, services
 from .models import Campaign
 
 START_NOW = "now"
@@ -488,10 +488,8 @@ class LiveRowsForm(forms.Form):
     ids = forms.CharField(required=False, max_length=2_000)
 
     def clean_ids(self) -> list[int]:
-        from .selectors import LIVE_ROWS_MAX
-
         raw = self.cleaned_data["ids"]
-        ids = [int(part) for part in raw.split(",") if part.isdigit()][:LIVE_ROWS_MAX]
+        ids = [int(part) for part in raw.split(",") if part.isdigit()][: dashboard.LIVE_ROWS_MAX]
         if raw and not ids:
             raise forms.ValidationError("ids must be campaign ids separated by commas.")
         return ids

@@ -18,7 +18,7 @@ from config import access, paging
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
-from . import filters, forms, selectors, sendplan, services
+from . import dashboard, filters, forms, selectors, sendplan, services
 from .engine import followup, resume, schedules, stop
 from .models import Campaign, CampaignPart, CampaignSchedule, TestSend
 
@@ -29,10 +29,10 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "campaigns/home.html",
         {
-            "sending": selectors.campaigns_sending_now(),
-            "totals": selectors.dashboard_totals(),
-            "attention": selectors.parts_needing_attention(),
-            "imports": selectors.recent_imports(),
+            "sending": dashboard.campaigns_sending_now(),
+            "totals": dashboard.dashboard_totals(),
+            "attention": dashboard.parts_needing_attention(),
+            "imports": dashboard.recent_imports(),
         },
     )
 
@@ -41,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def home_sending(request: HttpRequest) -> HttpResponse:
     """The home page's "sending now" panel, polled while anything in it is sending."""
     return render(
-        request, "campaigns/home.html#sending", {"sending": selectors.campaigns_sending_now()}
+        request, "campaigns/home.html#sending", {"sending": dashboard.campaigns_sending_now()}
     )
 
 
@@ -51,7 +51,7 @@ def bsg_account_panel(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/home.html#bsg-account",
-        {"account": selectors.bsg_account_state()},
+        {"account": dashboard.bsg_account_state()},
     )
 
 
@@ -97,7 +97,7 @@ def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
         if found is not None:
             # Rendered (autoescaped) by the template below, by an earlier request.
             return {"results": mark_safe(found)}  # noqa: S308
-    page = selectors.campaign_page(filters=wanted, after=after, before=before)
+    page = dashboard.campaign_page(filters=wanted, after=after, before=before)
     links = paging.page_links(_list_filters_query(wanted), page)
     context = {
         "form": form,
@@ -116,11 +116,11 @@ def _sender_choices() -> list[str]:
     suggested at most CAMPAIGN_LIST_CACHE_SECONDS later)."""
     seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
     if not seconds:
-        return selectors.sender_choices()
-    return cache.get_or_set("campaigns:list:senders", selectors.sender_choices, seconds)
+        return dashboard.sender_choices()
+    return cache.get_or_set("campaigns:list:senders", dashboard.sender_choices, seconds)
 
 
-def _list_filters_query(wanted: selectors.CampaignFilters) -> dict[str, str]:
+def _list_filters_query(wanted: dashboard.CampaignFilters) -> dict[str, str]:
     """The filters of the list's page links as understood, not as typed: the cached results
     are shared by every query string that means the same."""
     query = {
@@ -141,7 +141,7 @@ def campaign_list_live(request: HttpRequest) -> HttpResponse:
     form = forms.LiveRowsForm(request.GET)
     if not form.is_valid():
         return HttpResponse(" ".join(form.errors["ids"]), status=400)
-    rows = selectors.campaign_rows(campaign_ids=form.cleaned_data["ids"])
+    rows = dashboard.campaign_rows(campaign_ids=form.cleaned_data["ids"])
     live_ids = [row.campaign.pk for row in rows if row.campaign.is_live]
     return render(request, "campaigns/list.html#live-rows", {"rows": rows, "live_ids": live_ids})
 
@@ -301,7 +301,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "audit_entries": audit_entries_for(target=campaign),
             **_engine_context(campaign),
             **_approval_context(campaign),
-            "chart": selectors.campaign_delivery_chart(
+            "chart": dashboard.campaign_delivery_chart(
                 campaign_id=campaign.pk, recipients=_recipients(campaign)
             ),
             # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the
@@ -319,7 +319,7 @@ def _recipients(campaign: Campaign) -> int:
 def campaign_chart(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The sent/delivered chart, polled while the campaign sends."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    chart = selectors.campaign_delivery_chart(
+    chart = dashboard.campaign_delivery_chart(
         campaign_id=campaign.pk, recipients=_recipients(campaign)
     )
     return render(request, "campaigns/detail.html#chart", {"campaign": campaign, "chart": chart})
@@ -344,7 +344,7 @@ def campaign_recipients(request: HttpRequest, campaign_id: int) -> HttpResponse:
     form = filters.RecipientFilterForm(request.GET)
     page = None
     if form.is_valid():
-        page = selectors.campaign_recipients_page(
+        page = dashboard.campaign_recipients_page(
             campaign_id=campaign.pk,
             status=form.status_value,
             after=form.cleaned_data["after"],
@@ -370,13 +370,13 @@ def campaign_recipients(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def _engine_context(campaign: Campaign) -> dict:
-    overview = selectors.campaign_overview(campaign_id=campaign.pk)
+    overview = dashboard.campaign_overview(campaign_id=campaign.pk)
     return {
         "overview": overview,
         "parts": overview.parts,
         "attention": overview.attention,
         "held": overview.held,
-        "events": selectors.campaign_events(campaign_id=campaign.pk),
+        "events": dashboard.campaign_events(campaign_id=campaign.pk),
         # The panel polls only while something can still change.
         "live": campaign.is_live,
     }
@@ -396,7 +396,7 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
     # same buttons (templates read them only through `can`), so they share it.
     key = None
     if settings.CAMPAIGN_PARTS_CACHE_SECONDS:
-        version = selectors.campaign_panel_version(campaign_id=campaign_id)
+        version = dashboard.campaign_panel_version(campaign_id=campaign_id)
         if version is not None:
             asked = f"{version}|{shown}|{access.permissions_fingerprint(request.user)}"
             key = "campaigns:parts:" + hashlib.sha256(asked.encode()).hexdigest()
