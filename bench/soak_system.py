@@ -398,7 +398,7 @@ def _create(rng: random.Random, index: int, setup: Setup, run: Run) -> int | Non
     from django.core.exceptions import ValidationError
     from django.utils import timezone
 
-    from campaigns import services
+    from campaigns import approval, checks, services
     from campaigns.models import Campaign
 
     roll = rng.random()
@@ -423,19 +423,16 @@ def _create(rng: random.Random, index: int, setup: Setup, run: Run) -> int | Non
     try:
         saved = services.campaign_save(campaign=campaign, list_ids=list_ids, user=author)
         services.send_plan_request(campaign_id=saved.pk, user=author)
-        if not hasattr(services, "campaign_submit"):  # before four-eyes approval (issue 6)
-            services.campaign_request_send(campaign_id=saved.pk, user=author, when=when)
-        else:
-            submitted = services.campaign_submit(campaign_id=saved.pk, user=author, when=when)
-            if submitted.status == Campaign.Status.AWAITING_APPROVAL:
-                if rng.random() < 0.05:
-                    reason = "Sent back by the soak's approver."
-                    services.campaign_reject(campaign_id=saved.pk, user=approver, reason=reason)
-                    run.refused[saved.pk] = reason
-                    return None
-                services.campaign_approve(campaign_id=saved.pk, user=approver)
+        submitted = approval.campaign_submit(campaign_id=saved.pk, user=author, when=when)
+        if submitted.status == Campaign.Status.AWAITING_APPROVAL:
+            if rng.random() < 0.05:
+                reason = "Sent back by the soak's approver."
+                approval.campaign_reject(campaign_id=saved.pk, user=approver, reason=reason)
+                run.refused[saved.pk] = reason
+                return None
+            approval.campaign_approve(campaign_id=saved.pk, user=approver)
     except ValidationError as refusal:
-        run.refused[campaign.pk] = services.refusal_text(refusal) or "refused without a reason"
+        run.refused[campaign.pk] = checks.refusal_text(refusal) or "refused without a reason"
         return None
     except Exception as error:  # the page would show a server error
         run.errors[f"create: {type(error).__name__}: {str(error)[:80]}"] += 1

@@ -173,7 +173,7 @@ class Campaign(models.Model):
         related_name="runs",
     )
     schedule_run_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
-    # Four-eyes approval (campaigns.services.campaign_approval_*). The author's intent is kept
+    # Four-eyes approval (campaigns.approval.campaign_approval_*). The author's intent is kept
     # while the campaign waits: send as soon as approved (approval_send_at None) or at that time.
     approval_requested_at = models.DateTimeField(null=True, blank=True)
     approval_requested_by = models.ForeignKey(
@@ -259,7 +259,7 @@ class Campaign(models.Model):
 
     @property
     def can_request_approval(self) -> bool:
-        """Only a draft is sent for approval (campaigns.services.campaign_approval_request)."""
+        """Only a draft is sent for approval (campaigns.approval.campaign_approval_request)."""
         return self.status == self.Status.DRAFT
 
     @property

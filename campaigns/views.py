@@ -18,7 +18,7 @@ from config import access, paging
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
-from . import dashboard, filters, forms, selectors, sendplan, services
+from . import approval, checks, dashboard, filters, forms, selectors, sendplan, services
 from .engine import followup, resume, schedules, stop
 from .models import Campaign, CampaignPart, CampaignSchedule, TestSend
 
@@ -177,7 +177,7 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         try:
             saved = services.campaign_save(campaign=draft, list_ids=list_ids, user=request.user)
         except ValidationError as refusal:
-            messages.error(request, services.refusal_text(refusal))
+            messages.error(request, checks.refusal_text(refusal))
             return redirect("campaigns:detail", campaign_id=campaign.pk)
         if action == "plan":
             services.send_plan_request(campaign_id=saved.pk, user=request.user)
@@ -189,7 +189,7 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             else:
                 try:
                     # Asks for approval (four-eyes), or sends when this user may approve it.
-                    submitted = services.campaign_submit(
+                    submitted = approval.campaign_submit(
                         campaign_id=saved.pk, user=request.user, when=when
                     )
                 except ValidationError as refusal:
@@ -425,7 +425,7 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
     try:
         report = stop.campaign_stop(campaign_id=campaign_id, user=request.user)
     except ValidationError as refusal:
-        messages.error(request, services.refusal_text(refusal))
+        messages.error(request, checks.refusal_text(refusal))
     else:
         if report.cancelled_locally:
             messages.success(request, "Cancelled: it had not been sent, and BSG was not called.")
@@ -465,7 +465,7 @@ def campaign_retry_failed(request: HttpRequest, campaign_id: int) -> HttpRespons
     try:
         retry = followup.campaign_retry_failed(campaign_id=campaign_id, user=request.user)
     except ValidationError as refusal:
-        messages.error(request, services.refusal_text(refusal))
+        messages.error(request, checks.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
     messages.success(request, "A new campaign to the failed recipients is on its way.")
     return redirect("campaigns:detail", campaign_id=retry.pk)
@@ -501,7 +501,7 @@ def campaign_unschedule(request: HttpRequest, campaign_id: int) -> HttpResponse:
     try:
         services.campaign_unschedule(campaign_id=campaign_id)
     except ValidationError as refusal:
-        messages.error(request, services.refusal_text(refusal))
+        messages.error(request, checks.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
     messages.success(request, "Back to draft: nothing was sent.")
     return redirect("campaigns:edit", campaign_id=campaign_id)
@@ -529,7 +529,7 @@ def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
         except LookupError as missing:
             error = str(missing)
         except ValidationError as refusal:
-            error = "Fix the campaign first: " + services.refusal_text(refusal)
+            error = "Fix the campaign first: " + checks.refusal_text(refusal)
     else:
         error = "Give a phone number."
     context = {
@@ -568,7 +568,7 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
     try:
         resumed = resume.campaign_resume(campaign_id=campaign_id, user=request.user)
     except ValidationError as refusal:
-        messages.error(request, services.refusal_text(refusal))
+        messages.error(request, checks.refusal_text(refusal))
     else:
         messages.success(request, f"Resumed: {resumed} held part(s) will be sent.")
     return redirect("campaigns:detail", campaign_id=campaign_id)
@@ -583,7 +583,7 @@ def campaign_dnc_failures(request: HttpRequest, campaign_id: int) -> HttpRespons
             campaign_id=campaign_id, user=request.user
         )
     except ValidationError as refusal:
-        messages.error(request, services.refusal_text(refusal))
+        messages.error(request, checks.refusal_text(refusal))
     else:
         messages.success(request, f"{added} recipient(s) added to do-not-contact.")
     return redirect("campaigns:detail", campaign_id=campaign_id)
@@ -597,7 +597,7 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
         try:
             schedules.schedule_create(**form.schedule(), user=request.user)
         except ValidationError as refusal:
-            form.add_error(None, services.refusal_text(refusal))
+            form.add_error(None, checks.refusal_text(refusal))
         else:
             messages.success(request, "Recurring campaign saved.")
             return redirect("campaigns:schedules")
@@ -625,7 +625,7 @@ def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
     except CampaignSchedule.DoesNotExist:
         raise Http404("No such schedule") from None
     except ValidationError as refusal:
-        messages.error(request, services.refusal_text(refusal))
+        messages.error(request, checks.refusal_text(refusal))
     else:
         messages.success(request, "Paused." if paused else "Resumed.")
     return redirect("campaigns:schedules")
@@ -644,7 +644,7 @@ def _form_refused(request: HttpRequest, form: django_forms.Form) -> None:
 
 def _approval_refused(request: HttpRequest, refusal: ValidationError) -> None:
     # A refusal naming fields is about the content; one without, about who or when.
-    text = services.refusal_text(refusal)
+    text = checks.refusal_text(refusal)
     if hasattr(refusal, "error_dict"):
         text = "It cannot go out as it is: " + text
     messages.error(request, text)
@@ -664,7 +664,7 @@ def campaign_approval_request(request: HttpRequest, campaign_id: int) -> HttpRes
         messages.error(request, "Give the campaign a start time first (Edit), then ask again.")
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     try:
-        services.campaign_approval_request(campaign_id=campaign.pk, user=request.user, when=when)
+        approval.campaign_approval_request(campaign_id=campaign.pk, user=request.user, when=when)
     except ValidationError as refusal:
         _approval_refused(request, refusal)
     else:
@@ -680,7 +680,7 @@ def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
         _form_refused(request, form)
         return redirect("campaigns:detail", campaign_id=campaign_id)
     try:
-        approved = services.campaign_approve(
+        approved = approval.campaign_approve(
             campaign_id=campaign_id, user=request.user, seen=form.cleaned_data["seen"] or None
         )
     except ValidationError as refusal:
@@ -703,7 +703,7 @@ def campaign_reject(request: HttpRequest, campaign_id: int) -> HttpResponse:
         _form_refused(request, form)
         return redirect("campaigns:detail", campaign_id=campaign_id)
     try:
-        services.campaign_reject(
+        approval.campaign_reject(
             campaign_id=campaign_id, user=request.user, reason=form.cleaned_data["reason"]
         )
     except ValidationError as refusal:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import selectors
+from ..checks import campaign_check
 from ..models import (
     Campaign,
     CampaignEvent,
@@ -97,8 +98,6 @@ def schedule_run_key(*, schedule: CampaignSchedule, now: datetime) -> str:
 def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign | None:
     """One run of a recurring schedule: a fresh copy of the template, ready to send to its
     lists. None when paused, or this run already has its copy."""
-    from ..services import campaign_check
-
     now = now or timezone.now()
     schedule = (
         CampaignSchedule.objects.select_related("template", "periodic_task__crontab")
