@@ -522,8 +522,9 @@ def _progress(started: float, run: Run, send_log: SendLog, stack: Stack) -> None
 
 
 def _check(stack: Stack, run: Run, send_log: SendLog, drained: bool) -> list[str]:
-    from bsg.client import BsgClient, InMemoryTokenStore
+    from bsg.client import BsgClient
     from bsg.errors import BsgError
+    from bsg.tokens import InMemoryTokenStore
     from campaigns import selectors
     from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 

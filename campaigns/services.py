@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from audit.services import audit_diff, audit_record, audit_snapshot
 from bsg import rules, smstext
-from bsg.client import (
+from bsg.errors import BsgError, BsgOutcomeUnknown
+from bsg.payloads import (
     CallSuggestion,
     IndividualMessage,
     LinkSuggestion,
@@ -26,7 +27,6 @@ from bsg.client import (
     Recipient,
     SmsFallback,
 )
-from bsg.errors import BsgError, BsgOutcomeUnknown
 from config.bsg import bsg_client
 from contacts.models import Contact, ContactList
 from contacts.phones import normalize_phone

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bsg.client import BsgClient, IndividualMessage
-from bsg.client import Recipient as BsgRecipient
+from bsg.client import BsgClient
 from bsg.errors import BsgError, BsgNotAuthorised, BsgRejected
+from bsg.payloads import IndividualMessage
+from bsg.payloads import Recipient as BsgRecipient
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 from contacts.models import ContactList
