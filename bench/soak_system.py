@@ -26,6 +26,10 @@ checks, and exits 1 on any violation:
   part's BSG status) equal the sandbox's own.
 
     .venv/bin/python bench/soak_system.py [--minutes 30] [--seed 1] [--create-every 1.5]
+
+Why this script is long: a soak is one file run as a script, read top to bottom as its parts
+(the stack it starts, the users' side, the checks); split, they would be modules nothing else
+imports.
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ and at least 95 % of the asked rate achieved.
 
 Headline figures are printed as `figure: <label> = <value> <unit>` lines (bench/run.py reads
 them for min/median/max over repeated runs).
+
+Why this script is long: a benchmark is one file run as `python bench/web_load.py`, read top to
+bottom as its phases (build the data, start the server, load it, report the figures); split,
+the phases would be modules nothing else imports.
 """
 
 from __future__ import annotations
