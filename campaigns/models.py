@@ -3,6 +3,11 @@
 A campaign is composed here and handed to the engine (issue 5) by `campaign_request_send`
 (campaigns.services). The engine adds its own tables beside these (one row per BSG part, one
 per recipient): nothing here holds recipients or BSG ids, so it never has to reshape them.
+
+Why this module is long: Django finds an app's models in one module, and each rule a page reads
+(can this campaign be stopped, edited, sent for approval) lives as a property next to its model,
+as STYLE.md asks. A models package would re-export every class to keep `campaigns.models` the
+one import; the classes are short apart from Campaign, whose length is its rules.
 """
 
 from __future__ import annotations
@@ -30,15 +35,15 @@ SEND_PLAN_GIVEN_UP_AFTER = timedelta(minutes=6)
 # (status, who asked or approved, when it went out, who stopped it, its price, its schedule run)
 # and a copy must start without it. tests/campaigns/test_content_fields.py classifies every field,
 # so a new one cannot be added without choosing its side.
-CAMPAIGN_CONTENT_FIELDS = (
-    "name",
+# What is sent and to whom (lists apart): a send plan is fresh only while these and the lists are
+# as it saw them (campaigns.services.campaign_fingerprint).
+CAMPAIGN_SENT_FIELDS = (
     "channel",
     "sms_mode",
     "text",
     "sender",
     "validity_hours",
     "tariff_code",
-    "lists",
     "pasted_numbers",
     "rcs_agent",
     "rcs_cards",
@@ -47,6 +52,9 @@ CAMPAIGN_CONTENT_FIELDS = (
     "fallback_text",
     "fallback_sender",
     "fallback_validity_hours",
+)
+# When it goes: logged and approved, but the plan (audience, parts, price) stays the same.
+CAMPAIGN_TIMING_FIELDS = (
     "start_at",
     "start_time_zone",
     "bsg_schedules",
@@ -54,6 +62,7 @@ CAMPAIGN_CONTENT_FIELDS = (
     "window_end",
     "window_time_zone",
 )
+CAMPAIGN_CONTENT_FIELDS = ("name", *CAMPAIGN_SENT_FIELDS, "lists", *CAMPAIGN_TIMING_FIELDS)
 
 
 class Campaign(models.Model):

@@ -36,7 +36,14 @@ from . import rendering, selectors
 from .checks import Problems, campaign_check, rcs_card_errors, text_render_mode
 from .engine.enqueue import campaign_enqueue_dispatch
 from .engine.events import event_record, person_or_none
-from .models import Campaign, CampaignEvent, SendPlan, TestSend
+from .models import (
+    CAMPAIGN_CONTENT_FIELDS,
+    CAMPAIGN_SENT_FIELDS,
+    Campaign,
+    CampaignEvent,
+    SendPlan,
+    TestSend,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,28 +56,10 @@ SEND_PLAN_INLINE_MAX = 20_000
 
 # --- saving ----------------------------------------------------------------------------------
 
-# What the composer edits, as the audit log shows it changing (lists and pasted numbers apart).
-CAMPAIGN_AUDITED_FIELDS = (
-    "name",
-    "channel",
-    "sms_mode",
-    "text",
-    "sender",
-    "validity_hours",
-    "tariff_code",
-    "start_at",
-    "bsg_schedules",
-    "start_time_zone",
-    "rcs_agent",
-    "rcs_cards",
-    "rcs_check_stop_list",
-    "fallback_enabled",
-    "fallback_text",
-    "fallback_sender",
-    "fallback_validity_hours",
-    "window_start",
-    "window_end",
-    "window_time_zone",
+# What the composer edits, as the audit log shows it changing (lists and pasted numbers apart:
+# the snapshot shows list names, and a count of numbers).
+CAMPAIGN_AUDITED_FIELDS = tuple(
+    name for name in CAMPAIGN_CONTENT_FIELDS if name not in ("lists", "pasted_numbers")
 )
 
 
@@ -151,25 +140,7 @@ def campaign_fingerprint(*, campaign: Campaign, list_ids: list[int] | None = Non
     ids = sorted(
         list_ids if list_ids is not None else selectors.campaign_list_ids(campaign=campaign)
     )
-    content = {
-        name: getattr(campaign, name)
-        for name in (
-            "channel",
-            "sms_mode",
-            "text",
-            "sender",
-            "validity_hours",
-            "tariff_code",
-            "pasted_numbers",
-            "rcs_agent",
-            "rcs_cards",
-            "rcs_check_stop_list",
-            "fallback_enabled",
-            "fallback_text",
-            "fallback_sender",
-            "fallback_validity_hours",
-        )
-    }
+    content = {name: getattr(campaign, name) for name in CAMPAIGN_SENT_FIELDS}
     content["lists"] = ids
     raw = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()

@@ -15,13 +15,7 @@ from django.utils import timezone
 
 from .. import selectors
 from ..checks import campaign_check
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    CampaignSchedule,
-    Recipient,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart, CampaignSchedule, Recipient
 from .enqueue import campaign_enqueue_dispatch
 from .events import event_record, person_or_none
 

@@ -24,12 +24,7 @@ from contacts.models import ContactList
 from contacts.selectors import fields_by_reference
 
 from .. import rendering
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    Recipient,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from ..services import rcs_cards_for_client, sms_fallback_for_client
 from .events import event_record
 from .guard_rails import hold_reason, part_hold, unit_price_record, window_opens_at
