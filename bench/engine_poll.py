@@ -40,7 +40,7 @@ def run(*, parts: int, sandbox) -> dict:
     from django.core.cache import cache
     from django.utils import timezone
 
-    from bsg.client import Recipient as BsgRecipient
+    from bsg.payloads import Recipient as BsgRecipient
     from campaigns.engine import poll
     from campaigns.models import Campaign, CampaignPart
     from config.bsg import bsg_client

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python bench/soak.py`: make `bsg` importable
     sys.path.insert(0, str(ROOT))
 
-from bsg.client import BsgClient, InMemoryTokenStore, Recipient  # noqa: E402
+from bsg.client import BsgClient  # noqa: E402
 from bsg.errors import (  # noqa: E402
     BsgError,
     BsgOutcomeUnknown,
@@ -53,6 +53,8 @@ from bsg.errors import (  # noqa: E402
     BsgRejected,
     BsgUnavailable,
 )
+from bsg.payloads import Recipient  # noqa: E402
+from bsg.tokens import InMemoryTokenStore  # noqa: E402
 
 SMS_SEND = "/api/campaigns/sms/send"
 # Every fault at once, each a few percent of the /api/ requests (logins are spared by the

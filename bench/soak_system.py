@@ -26,6 +26,10 @@ checks, and exits 1 on any violation:
   part's BSG status) equal the sandbox's own.
 
     .venv/bin/python bench/soak_system.py [--minutes 30] [--seed 1] [--create-every 1.5]
+
+Why this script is long: a soak is one file run as a script, read top to bottom as its parts
+(the stack it starts, the users' side, the checks); split, they would be modules nothing else
+imports.
 """
 
 from __future__ import annotations
@@ -398,7 +402,7 @@ def _create(rng: random.Random, index: int, setup: Setup, run: Run) -> int | Non
     from django.core.exceptions import ValidationError
     from django.utils import timezone
 
-    from campaigns import services
+    from campaigns import approval, checks, services
     from campaigns.models import Campaign
 
     roll = rng.random()
@@ -423,19 +427,16 @@ def _create(rng: random.Random, index: int, setup: Setup, run: Run) -> int | Non
     try:
         saved = services.campaign_save(campaign=campaign, list_ids=list_ids, user=author)
         services.send_plan_request(campaign_id=saved.pk, user=author)
-        if not hasattr(services, "campaign_submit"):  # before four-eyes approval (issue 6)
-            services.campaign_request_send(campaign_id=saved.pk, user=author, when=when)
-        else:
-            submitted = services.campaign_submit(campaign_id=saved.pk, user=author, when=when)
-            if submitted.status == Campaign.Status.AWAITING_APPROVAL:
-                if rng.random() < 0.05:
-                    reason = "Sent back by the soak's approver."
-                    services.campaign_reject(campaign_id=saved.pk, user=approver, reason=reason)
-                    run.refused[saved.pk] = reason
-                    return None
-                services.campaign_approve(campaign_id=saved.pk, user=approver)
+        submitted = approval.campaign_submit(campaign_id=saved.pk, user=author, when=when)
+        if submitted.status == Campaign.Status.AWAITING_APPROVAL:
+            if rng.random() < 0.05:
+                reason = "Sent back by the soak's approver."
+                approval.campaign_reject(campaign_id=saved.pk, user=approver, reason=reason)
+                run.refused[saved.pk] = reason
+                return None
+            approval.campaign_approve(campaign_id=saved.pk, user=approver)
     except ValidationError as refusal:
-        run.refused[campaign.pk] = services.refusal_text(refusal) or "refused without a reason"
+        run.refused[campaign.pk] = checks.refusal_text(refusal) or "refused without a reason"
         return None
     except Exception as error:  # the page would show a server error
         run.errors[f"create: {type(error).__name__}: {str(error)[:80]}"] += 1
@@ -525,8 +526,9 @@ def _progress(started: float, run: Run, send_log: SendLog, stack: Stack) -> None
 
 
 def _check(stack: Stack, run: Run, send_log: SendLog, drained: bool) -> list[str]:
-    from bsg.client import BsgClient, InMemoryTokenStore
+    from bsg.client import BsgClient
     from bsg.errors import BsgError
+    from bsg.tokens import InMemoryTokenStore
     from campaigns import selectors
     from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 

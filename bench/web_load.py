@@ -32,6 +32,10 @@ and at least 95 % of the asked rate achieved.
 
 Headline figures are printed as `figure: <label> = <value> <unit>` lines (bench/run.py reads
 them for min/median/max over repeated runs).
+
+Why this script is long: a benchmark is one file run as `python bench/web_load.py`, read top to
+bottom as its phases (build the data, start the server, load it, report the figures); split,
+the phases would be modules nothing else imports.
 """
 
 from __future__ import annotations
@@ -496,7 +500,7 @@ def request_mix(*, campaigns: int) -> list[dict]:
     live parts panel of the campaigns sending now."""
     from django.urls import reverse
 
-    from campaigns import selectors
+    from campaigns import dashboard
     from campaigns.models import Campaign
 
     sending = list(
@@ -509,7 +513,7 @@ def request_mix(*, campaigns: int) -> list[dict]:
     listing = reverse("campaigns:list")
     # A page deep into the list, as following "Older" ten times gives it (the keyset cursor).
     older = Campaign.objects.order_by("-created_at", "-id")[min(campaigns - 1, 250)]
-    later = f"after={selectors.CAMPAIGN_KEYSET.cursor_of(older)}"
+    later = f"after={dashboard.CAMPAIGN_KEYSET.cursor_of(older)}"
     htmx = {"HX-Request": "true"}
     today = date.today()
     return [

@@ -1,7 +1,11 @@
 """A thin, typed client for the BSG One API (https://one-api.bsg.world), plain Python.
 
 One method per endpoint (E1-E14 in bsg-api.md), one private `_request`, answers parsed into the
-frozen dataclasses of `bsg.schemas`, failures raised as the classes of `bsg.errors`.
+frozen dataclasses of `bsg.schemas`, failures raised as the classes of `bsg.errors`. What a send
+is made of is `bsg.payloads`; where the token is kept is `bsg.tokens`.
+
+Why this module is long: it is one class with one method per endpoint and one HTTP seam, as
+RapidPro's clients are; splitting it would scatter the endpoints and their wire rules.
 
 What the client does and does not do:
 
@@ -40,17 +44,11 @@ one per thread or process. They can share one token store.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import logging
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
@@ -71,6 +69,15 @@ from bsg.errors import (
     BsgUnavailable,
     normalise_errors,
 )
+from bsg.payloads import (
+    CallSuggestion,
+    IndividualMessage,
+    LinkSuggestion,
+    RcsCard,
+    RcsSuggestion,
+    Recipient,
+    SmsFallback,
+)
 from bsg.rules import format_bsg_datetime
 from bsg.schemas import (
     Balance,
@@ -89,6 +96,7 @@ from bsg.schemas import (
     data_list,
     data_object,
 )
+from bsg.tokens import InMemoryTokenStore, TokenStore, token_store_key, token_times
 
 logger = logging.getLogger("bsg.client")
 
@@ -123,82 +131,6 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _REDACTED = "[redacted]"
 
 
-# --- token store -----------------------------------------------------------------------------
-
-
-class TokenStore(Protocol):
-    """Where the bearer token is kept; the app passes an adapter over Django's cache."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def set(self, key: str, value: str, timeout: float) -> None: ...
-
-    def delete(self, key: str) -> None: ...
-
-
-class InMemoryTokenStore:
-    """The default store: one process, values forgotten after their timeout."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            value, deadline = item
-            if time.monotonic() >= deadline:
-                del self._items[key]
-                return None
-            return value
-
-    def set(self, key: str, value: str, timeout: float) -> None:
-        with self._lock:
-            self._items[key] = (value, time.monotonic() + timeout)
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-    def __repr__(self) -> str:
-        return f"InMemoryTokenStore({len(self._items)} tokens)"
-
-
-def token_store_key(base_url: str, api_key: str) -> str:
-    """The store key for one account on one server: never the key itself, only a hash of it."""
-    key_hash = hashlib.sha256(api_key.encode()).hexdigest()
-    url_hash = hashlib.sha256(base_url.rstrip("/").encode()).hexdigest()
-    return f"bsg:token:{url_hash[:16]}:{key_hash[:32]}"
-
-
-def jwt_claims(token: str) -> dict[str, Any] | None:
-    """A JWT's payload, decoded WITHOUT verifying it (we read `exp`); None if not a JWT."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
-        return None
-    return claims if isinstance(claims, dict) else None
-
-
-def _token_times(token: str) -> tuple[float, float | None] | None:
-    """(exp, iat) in unix seconds, or None when the token is not a JWT with a numeric `exp`."""
-    claims = jwt_claims(token)
-    if claims is None:
-        return None
-    expires, issued = claims.get("exp"), claims.get("iat")
-    if isinstance(expires, bool) or not isinstance(expires, int | float):
-        return None
-    if isinstance(issued, bool) or not isinstance(issued, int | float):
-        issued = None
-    return float(expires), (float(issued) if issued is not None else None)
-
-
 class _Secret:
     """Holds the API key so that no repr, `vars()` or debug page of the client shows it."""
 
@@ -214,68 +146,6 @@ class _Secret:
         return "_Secret('***')"
 
     __str__ = __repr__
-
-
-# --- request types ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """One phone of E1 (`phones[]`) or E14. `number`: digits only, no '+' (9-15 digits)."""
-
-    number: str | int
-    reference_id: str | None = None
-
-
-@dataclass(frozen=True)
-class IndividualMessage:
-    """One message of E3 `send-individual`: its own text and sender per phone."""
-
-    phone: str | int
-    text: str
-    sender: str
-    reference_id: str | None = None
-
-
-@dataclass(frozen=True)
-class LinkSuggestion:
-    """An RCS button that opens `url`; sent with `"type": "link"` (YAML SuggestionLink)."""
-
-    text: str
-    url: str
-    postback_data: str | None = None
-
-
-@dataclass(frozen=True)
-class CallSuggestion:
-    """An RCS button that calls `phone`; sent with `"type": "call"` (YAML SuggestionCall)."""
-
-    text: str
-    phone: str
-    postback_data: str | None = None
-
-
-RcsSuggestion = LinkSuggestion | CallSuggestion
-
-
-@dataclass(frozen=True)
-class RcsCard:
-    """One RCS card: optional title, text, media URL and up to 4 suggestions (YAML Card)."""
-
-    text: str | None = None
-    title: str | None = None
-    media_url: str | None = None
-    suggestions: Sequence[RcsSuggestion] = ()
-
-
-@dataclass(frozen=True)
-class SmsFallback:
-    """`alternative_channel.sms`: the SMS sent when the RCS message cannot be delivered."""
-
-    text: str
-    sender: str
-    validity: int | None = None
-    check_stop_list: bool | None = None
 
 
 # --- wire helpers ----------------------------------------------------------------------------
@@ -1256,7 +1126,7 @@ class BsgClient:
         token = self._store.get(self._store_key)
         if token is None:
             return self._login()
-        times = _token_times(token)
+        times = token_times(token)
         if times is None:
             # Not a JWT: the store forgets it after ASSUMED_TOKEN_LIFETIME and we log in then.
             return token
@@ -1325,7 +1195,7 @@ class BsgClient:
         return bearer
 
     def _keep(self, token: str) -> None:
-        times = _token_times(token)
+        times = token_times(token)
         if times is None:
             timeout = ASSUMED_TOKEN_LIFETIME
         else:

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from audit.admin import AuditedModelAdmin
 from bsg.errors import BsgError
 
-from . import services
+from . import checks, services
 from .engine import poll, stop
 from .models import (
     Campaign,
@@ -205,7 +205,7 @@ class CampaignAdmin(AuditedModelAdmin):
             except ValidationError as refusal:
                 self.message_user(
                     request,
-                    format_html("{}: {}", self._link(campaign), services.refusal_text(refusal)),
+                    format_html("{}: {}", self._link(campaign), checks.refusal_text(refusal)),
                     messages.WARNING,
                 )
                 continue

@@ -8,7 +8,7 @@ from django import forms
 
 from config.paging import CursorField, PagedForm
 
-from . import selectors
+from . import dashboard
 from .models import Campaign
 
 
@@ -27,8 +27,8 @@ class CampaignFilterForm(PagedForm):
     created_to = forms.DateField(
         label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    after = CursorField(selectors.CAMPAIGN_KEYSET)
-    before = CursorField(selectors.CAMPAIGN_KEYSET)
+    after = CursorField(dashboard.CAMPAIGN_KEYSET)
+    before = CursorField(dashboard.CAMPAIGN_KEYSET)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -37,9 +37,9 @@ class CampaignFilterForm(PagedForm):
             self.add_error("created_to", "The end date is before the start date.")
         return data
 
-    def filters(self) -> selectors.CampaignFilters:
+    def filters(self) -> dashboard.CampaignFilters:
         data = self.cleaned_data
-        return selectors.CampaignFilters(
+        return dashboard.CampaignFilters(
             status=data.get("status") or "",
             channel=data.get("channel") or "",
             sender=data.get("sender") or "",
@@ -59,11 +59,11 @@ class RecipientFilterForm(PagedForm):
         choices=[
             ("", "Any status"),
             (NO_REPORT, "No report yet"),
-            *[(status, status.capitalize()) for status in selectors.RECIPIENT_STATUSES],
+            *[(status, status.capitalize()) for status in dashboard.RECIPIENT_STATUSES],
         ],
     )
-    after = CursorField(selectors.RECIPIENT_KEYSET)
-    before = CursorField(selectors.RECIPIENT_KEYSET)
+    after = CursorField(dashboard.RECIPIENT_KEYSET)
+    before = CursorField(dashboard.RECIPIENT_KEYSET)
 
     @property
     def status_value(self) -> str | None:

@@ -1,5 +1,5 @@
 """The composer's forms. They only convert what was typed; BSG's rules are checked by
-campaigns.services.campaign_check so that drafts save incomplete and sending gets every rule.
+campaigns.checks.campaign_check so that drafts save incomplete and sending gets every rule.
 
 One exception: a pasted reference id used twice, or used by another campaign, is refused at
 save. It is unique account-wide, so such a draft could never go out, and the line that breaks
@@ -14,9 +14,10 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from bsg import rules
 from contacts.models import ContactList
 
-from . import selectors, services
+from . import checks, dashboard, selectors
 from .models import Campaign
 
 START_NOW = "now"
@@ -168,7 +169,7 @@ class _CampaignForm(forms.ModelForm):
             self.add_error(None, refusal.messages)
             return
         for name, messages in refusal.message_dict.items():
-            if name.startswith(services.CARD_ERROR_PREFIX):
+            if name.startswith(checks.CARD_ERROR_PREFIX):
                 continue
             target = name if name in self.fields else None
             for message in messages:
@@ -349,7 +350,7 @@ class CardForm(forms.Form):
             label = (data.get(f"suggestion_{number}_label") or "").strip()
             target = (data.get(f"suggestion_{number}_target") or "").strip()
             if label or target:
-                suggestions.append(services.rcs_suggestion_parse(label=label, target=target))
+                suggestions.append(checks.rcs_suggestion_parse(label=label, target=target))
         if suggestions:
             card["suggestions"] = suggestions
         return card or None
@@ -375,9 +376,9 @@ class _BaseCardFormSet(forms.BaseFormSet):
             return
         filled = [form for form in self.forms if form.card() is not None]
         for key, messages in refusal.message_dict.items():
-            if not key.startswith(services.CARD_ERROR_PREFIX):
+            if not key.startswith(checks.CARD_ERROR_PREFIX):
                 continue
-            index_text, name = key.removeprefix(services.CARD_ERROR_PREFIX).split("-", 1)
+            index_text, name = key.removeprefix(checks.CARD_ERROR_PREFIX).split("-", 1)
             if int(index_text) >= len(filled):
                 continue
             form = filled[int(index_text)]
@@ -389,7 +390,7 @@ class _BaseCardFormSet(forms.BaseFormSet):
 
 
 CardFormSet = forms.formset_factory(
-    CardForm, formset=_BaseCardFormSet, extra=1, max_num=services.MAX_RCS_CARDS
+    CardForm, formset=_BaseCardFormSet, extra=1, max_num=rules.MAX_RCS_CARDS
 )
 
 
@@ -488,10 +489,8 @@ class LiveRowsForm(forms.Form):
     ids = forms.CharField(required=False, max_length=2_000)
 
     def clean_ids(self) -> list[int]:
-        from .selectors import LIVE_ROWS_MAX
-
         raw = self.cleaned_data["ids"]
-        ids = [int(part) for part in raw.split(",") if part.isdigit()][:LIVE_ROWS_MAX]
+        ids = [int(part) for part in raw.split(",") if part.isdigit()][: dashboard.LIVE_ROWS_MAX]
         if raw and not ids:
             raise forms.ValidationError("ids must be campaign ids separated by commas.")
         return ids

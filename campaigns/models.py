@@ -3,6 +3,11 @@
 A campaign is composed here and handed to the engine (issue 5) by `campaign_request_send`
 (campaigns.services). The engine adds its own tables beside these (one row per BSG part, one
 per recipient): nothing here holds recipients or BSG ids, so it never has to reshape them.
+
+Why this module is long: Django finds an app's models in one module, and each rule a page reads
+(can this campaign be stopped, edited, sent for approval) lives as a property next to its model,
+as STYLE.md asks. A models package would re-export every class to keep `campaigns.models` the
+one import; the classes are short apart from Campaign, whose length is its rules.
 """
 
 from __future__ import annotations
@@ -30,15 +35,15 @@ SEND_PLAN_GIVEN_UP_AFTER = timedelta(minutes=6)
 # (status, who asked or approved, when it went out, who stopped it, its price, its schedule run)
 # and a copy must start without it. tests/campaigns/test_content_fields.py classifies every field,
 # so a new one cannot be added without choosing its side.
-CAMPAIGN_CONTENT_FIELDS = (
-    "name",
+# What is sent and to whom (lists apart): a send plan is fresh only while these and the lists are
+# as it saw them (campaigns.services.campaign_fingerprint).
+CAMPAIGN_SENT_FIELDS = (
     "channel",
     "sms_mode",
     "text",
     "sender",
     "validity_hours",
     "tariff_code",
-    "lists",
     "pasted_numbers",
     "rcs_agent",
     "rcs_cards",
@@ -47,6 +52,9 @@ CAMPAIGN_CONTENT_FIELDS = (
     "fallback_text",
     "fallback_sender",
     "fallback_validity_hours",
+)
+# When it goes: logged and approved, but the plan (audience, parts, price) stays the same.
+CAMPAIGN_TIMING_FIELDS = (
     "start_at",
     "start_time_zone",
     "bsg_schedules",
@@ -54,6 +62,7 @@ CAMPAIGN_CONTENT_FIELDS = (
     "window_end",
     "window_time_zone",
 )
+CAMPAIGN_CONTENT_FIELDS = ("name", *CAMPAIGN_SENT_FIELDS, "lists", *CAMPAIGN_TIMING_FIELDS)
 
 
 class Campaign(models.Model):
@@ -173,7 +182,7 @@ class Campaign(models.Model):
         related_name="runs",
     )
     schedule_run_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
-    # Four-eyes approval (campaigns.services.campaign_approval_*). The author's intent is kept
+    # Four-eyes approval (campaigns.approval.campaign_approval_*). The author's intent is kept
     # while the campaign waits: send as soon as approved (approval_send_at None) or at that time.
     approval_requested_at = models.DateTimeField(null=True, blank=True)
     approval_requested_by = models.ForeignKey(
@@ -259,7 +268,7 @@ class Campaign(models.Model):
 
     @property
     def can_request_approval(self) -> bool:
-        """Only a draft is sent for approval (campaigns.services.campaign_approval_request)."""
+        """Only a draft is sent for approval (campaigns.approval.campaign_approval_request)."""
         return self.status == self.Status.DRAFT
 
     @property

@@ -163,8 +163,8 @@ CONTENT_SECURITY_POLICY = {
 # Four-eyes: a campaign goes out only after someone other than its author approves it. Off, a
 # member of "Campaign approvers" sends directly from the composer.
 CAMPAIGNS_FOUR_EYES = env.bool("CAMPAIGNS_FOUR_EYES", default=True)
-# Seconds the campaigns list's rows are shared from the cache (campaigns.views): 0 here, so a
-# page always shows what was just written; production sets 2 (settings_production).
+# Seconds the campaigns list's rows are shared from the cache (campaigns.views.dashboard): 0 here,
+# so a page always shows what was just written; production sets 2 (settings_production).
 CAMPAIGN_LIST_CACHE_SECONDS = env.int("CAMPAIGN_LIST_CACHE_SECONDS", default=0)
 # Seconds the detail page's polled parts panel is kept, under a fingerprint of its data (never
 # stale, so this only bounds the cache's memory); 0 turns it off.

@@ -26,7 +26,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # The campaigns list, the page opened most, is shared for 2 s: a reload may be that much behind
 # (its live rows refresh themselves anyway), and its rows cost ~5 ms of CPU to render.
 CAMPAIGN_LIST_CACHE_SECONDS = env.int("CAMPAIGN_LIST_CACHE_SECONDS", default=2)
-# The detail page's parts panel, kept under a fingerprint of its data (campaigns.views).
+# The detail page's parts panel, kept under a fingerprint of its data (campaigns.views.dashboard).
 CAMPAIGN_PARTS_CACHE_SECONDS = env.int("CAMPAIGN_PARTS_CACHE_SECONDS", default=300)
 
 # `manage.py collectstatic` writes STATIC_ROOT with a gzip and a Brotli copy of each file, and

@@ -9,6 +9,7 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
@@ -253,16 +254,7 @@ class BsgApi:
         self._tariff_connected(parsed.delivery.tariff_code)
         contacts = self._recipients_of(parsed.groups, MAX_RCS_RECIPIENTS)
         messages = [NewMessage(c.phone, None, None, None, 1) for c in contacts]
-        return self._create(
-            call,
-            kind=lifecycle.RCS,
-            sender=parsed.sender,
-            text=parsed.text,
-            delivery=parsed.delivery,
-            messages=messages,
-            options=parsed.options,
-            fallback=parsed.fallback,
-        )
+        return self._create_rcs(call, parsed, messages)
 
     def rcs_send(self, call: Call) -> Answer:
         """E14 POST /api/campaigns/rcs/send (phones are added to the contact book unless
@@ -270,6 +262,14 @@ class BsgApi:
         parsed = rcs.rcs_send(call.body, now=call.now_datetime, time_zone=self._tz)
         self._tariff_connected(parsed.delivery.tariff_code)
         messages = [NewMessage(r.phone, r.reference_id, None, None, 1) for r in parsed.recipients]
+        return self._create_rcs(
+            call, parsed, messages, add_to_contact_book=parsed.add_to_contact_book
+        )
+
+    def _create_rcs(
+        self, call: Call, parsed: rcs.RcsCampaign, messages: list[NewMessage], **extra: Any
+    ) -> Answer:
+        """An RCS campaign from E6 or E14: both carry the same sender, cards and fallback."""
         return self._create(
             call,
             kind=lifecycle.RCS,
@@ -279,7 +279,7 @@ class BsgApi:
             messages=messages,
             options=parsed.options,
             fallback=parsed.fallback,
-            add_to_contact_book=parsed.add_to_contact_book,
+            **extra,
         )
 
     # --- campaigns: read and stop ----------------------------------------------------------------

@@ -14,12 +14,7 @@ from bsg.schemas import TERMINAL_STATUSES
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    TestSend,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart, TestSend
 from .events import event_record
 
 logger = logging.getLogger(__name__)

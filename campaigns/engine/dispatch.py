@@ -25,8 +25,8 @@ from bsg import rules
 from contacts.models import DoNotContact, ListMembership
 
 from .. import selectors
+from ..checks import groups_size_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
-from ..services import groups_size_refusal
 from .enqueue import parts_enqueue_submit
 from .events import event_record
 from .ledger import (

@@ -10,9 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import (
-    Campaign,
-)
+from ..models import Campaign
 
 logger = logging.getLogger(__name__)
 

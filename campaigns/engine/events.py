@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import CampaignEvent
+from audit.services import audit_record
+
+from ..models import Campaign, CampaignEvent
 
 
 def person_or_none(user: Any) -> Any:
@@ -28,4 +30,26 @@ def event_record(
         kind=kind,
         message=message,
         user=person_or_none(user),
+    )
+
+
+def event_and_audit_record(
+    campaign_id: int,
+    kind: str,
+    message: str,
+    *,
+    action: str,
+    audit_message: str | None = None,
+    changes: dict[str, Any] | None = None,
+    user: Any = None,
+) -> None:
+    """A change both the campaign's history and the audit log show: one line of history and one
+    audit entry on the campaign (saying `audit_message` when the auditor needs more words)."""
+    event_record(campaign_id, kind, message, user=user)
+    audit_record(
+        action=action,
+        target=Campaign.objects.get(pk=campaign_id),
+        changes=changes,
+        message=message if audit_message is None else audit_message,
+        actor=user,
     )

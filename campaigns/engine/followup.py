@@ -14,14 +14,9 @@ from audit.services import audit_record
 from contacts.models import DoNotContact
 
 from .. import selectors
-from ..models import (
-    FAILED_MESSAGE_STATUSES,
-    Campaign,
-    CampaignEvent,
-    Recipient,
-)
+from ..models import FAILED_MESSAGE_STATUSES, Campaign, CampaignEvent, Recipient
 from .enqueue import campaign_enqueue_dispatch
-from .events import event_record, person_or_none
+from .events import event_and_audit_record, event_record, person_or_none
 
 Status = Campaign.Status
 
@@ -99,17 +94,12 @@ def do_not_contact_add_repeated_failures(
             ],
             ignore_conflicts=True,
         )
-        event_record(
+        # One audit entry for the batch, on the campaign, never one per number.
+        event_and_audit_record(
             campaign_id,
             CampaignEvent.Kind.DO_NOT_CONTACT,
             f"{len(created)} recipient(s) who failed repeatedly added to do-not-contact.",
-            user=user,
-        )
-        # One entry for the batch, on the campaign, never one per number.
-        audit_record(
             action="do-not-contact-add-failures",
-            target=Campaign.objects.get(pk=campaign_id),
-            message=f"{len(created)} recipient(s) who failed repeatedly added to do-not-contact.",
-            actor=user,
+            user=user,
         )
     return len(created)

@@ -16,12 +16,7 @@ from bsg.errors import BsgError
 from bsg.schemas import Campaign as BsgCampaign
 
 from .. import selectors
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    Recipient,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from .events import event_record
 
 logger = logging.getLogger(__name__)

@@ -17,12 +17,7 @@ from contacts.models import DoNotContact
 from contacts.selectors import fields_by_reference
 
 from .. import rendering, selectors
-from ..models import (
-    FAILED_MESSAGE_STATUSES,
-    Campaign,
-    EngineInstallation,
-    Recipient,
-)
+from ..models import FAILED_MESSAGE_STATUSES, Campaign, EngineInstallation, Recipient
 
 LEDGER_BATCH = 5_000
 

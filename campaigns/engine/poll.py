@@ -12,21 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from audit.services import audit_record
 from bsg.client import CAMPAIGNS_WINDOW, BsgClient
 from bsg.errors import BsgError
 from bsg.schemas import TERMINAL_STATUSES
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    CampaignSnapshot,
-    Recipient,
-)
-from .events import event_record
+from ..models import Campaign, CampaignEvent, CampaignPart, CampaignSnapshot, Recipient
+from .events import event_and_audit_record, event_record
 from .ledger import LEDGER_BATCH
 
 logger = logging.getLogger(__name__)
@@ -268,12 +261,12 @@ def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None)
         status=Status.FINISHED, updated_at=now or timezone.now()
     )
     if changed:
-        event_record(campaign_id, CampaignEvent.Kind.FINISHED, "Every part has finished at BSG.")
-        audit_record(
+        event_and_audit_record(
+            campaign_id,
+            CampaignEvent.Kind.FINISHED,
+            "Every part has finished at BSG.",
             action="campaign-finish",
-            target=Campaign.objects.get(pk=campaign_id),
             changes={"status": [Status.SENDING, Status.FINISHED]},
-            message="Every part has finished at BSG.",
         )
     return bool(changed)
 

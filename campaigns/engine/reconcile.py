@@ -15,11 +15,7 @@ from bsg.errors import BsgError
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
-from ..models import (
-    CampaignEvent,
-    CampaignPart,
-    Recipient,
-)
+from ..models import CampaignEvent, CampaignPart, Recipient
 from .enqueue import parts_enqueue_submit
 from .events import event_record
 from .submit import SubmitOutcome, backoff_delay, part_link

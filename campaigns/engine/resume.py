@@ -10,13 +10,9 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart
 from .enqueue import parts_enqueue_submit
-from .events import event_record
+from .events import event_and_audit_record, event_record
 
 Part = CampaignPart
 State = CampaignPart.State
@@ -70,17 +66,14 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> int:
             state=State.PENDING, attempts=0, next_attempt_at=None, error=""
         )
         Campaign.objects.filter(pk=campaign_id).update(failure_hold_overridden=True, updated_at=now)
-        event_record(
+        event_and_audit_record(
             campaign_id,
             CampaignEvent.Kind.RESUMED,
             f"Resumed: {resumed} held part(s) will be sent.",
-            user=user,
-        )
-        audit_record(
             action="campaign-resume",
-            target=Campaign.objects.get(pk=campaign_id),
-            message=f"{resumed} held part(s) will be sent; the failure-rate hold is overridden.",
-            actor=user,
+            audit_message=f"{resumed} held part(s) will be sent; the failure-rate hold is "
+            "overridden.",
+            user=user,
         )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=part_ids))
     return resumed

@@ -14,13 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import selectors
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    CampaignSchedule,
-    Recipient,
-)
+from ..checks import campaign_check
+from ..models import Campaign, CampaignEvent, CampaignPart, CampaignSchedule, Recipient
 from .enqueue import campaign_enqueue_dispatch
 from .events import event_record, person_or_none
 
@@ -97,8 +92,6 @@ def schedule_run_key(*, schedule: CampaignSchedule, now: datetime) -> str:
 def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign | None:
     """One run of a recurring schedule: a fresh copy of the template, ready to send to its
     lists. None when paused, or this run already has its copy."""
-    from ..services import campaign_check
-
     now = now or timezone.now()
     schedule = (
         CampaignSchedule.objects.select_related("template", "periodic_task__crontab")

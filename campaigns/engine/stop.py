@@ -13,11 +13,7 @@ from audit.services import audit_record
 from bsg.errors import BsgError
 from config.bsg import bsg_client
 
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart
 from .events import event_record, person_or_none
 
 logger = logging.getLogger(__name__)

@@ -14,21 +14,17 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bsg.client import BsgClient, IndividualMessage
-from bsg.client import Recipient as BsgRecipient
+from bsg.client import BsgClient
 from bsg.errors import BsgError
+from bsg.payloads import IndividualMessage
+from bsg.payloads import Recipient as BsgRecipient
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 from contacts.models import ContactList
 from contacts.selectors import fields_by_reference
 
 from .. import rendering
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-    Recipient,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from ..services import rcs_cards_for_client, sms_fallback_for_client
 from .events import event_record
 from .guard_rails import hold_reason, part_hold, unit_price_record, window_opens_at

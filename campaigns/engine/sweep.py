@@ -10,11 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from ..models import (
-    Campaign,
-    CampaignEvent,
-    CampaignPart,
-)
+from ..models import Campaign, CampaignEvent, CampaignPart
 from .dispatch import campaigns_abandoned_in_dispatch
 from .enqueue import parts_enqueue_submit, task_send
 from .events import event_record

@@ -17,6 +17,10 @@
 
 Only the staging table's name (from an integer id) and field keys (validated to
 `[a-z][a-z0-9_]*`) are ever put into SQL text; every value travels as a parameter or via COPY.
+
+Why this module is long: the four steps share the staging table and the SQL built from its
+name; split, each step would import the others' SQL and the one safe-name rule above would be
+spread over several files.
 """
 
 # The SQL below is built from those two safe names only (see above).

@@ -159,6 +159,29 @@ def read_sms_text(errors: Errors, body: Mapping[str, object], field: str) -> str
     return value
 
 
+def read_array(
+    errors: Errors, value: object, name: str, *, most: int, required: bool = True
+) -> list | None:
+    """A JSON array of 1 to `most` items, or None after saying what is wrong with it (an absent
+    or empty array is an error only when `required`). One message for an array over `most`
+    rather than 10,001 item checks nobody reads."""
+    if value is None:
+        if required:
+            errors.add(name, BLANK)
+        return None
+    if not isinstance(value, list):
+        errors.add(name, type_message("array"))
+        return None
+    if not value:
+        if required:
+            errors.add(name, count_min(1))
+        return None
+    if len(value) > most:
+        errors.add(name, count_max(most))
+        return None
+    return value
+
+
 def read_phone(errors: Errors, value: object, field: str) -> int | None:
     if value is None or value == "":
         errors.add(field, BLANK)
@@ -196,20 +219,8 @@ def read_id_list(
     not_found: str,
     required: bool = True,
 ) -> list[int]:
-    value = body.get(name)
+    value = read_array(errors, body.get(name), name, most=maximum, required=required)
     if value is None:
-        if required:
-            errors.add(name, BLANK)
-        return []
-    if not isinstance(value, list):
-        errors.add(name, type_message("array"))
-        return []
-    if not value:
-        if required:
-            errors.add(name, count_min(1))
-        return []
-    if len(value) > maximum:
-        errors.add(name, count_max(maximum))
         return []
     # Repeated ids count once (a list named twice sends once to its contacts).
     ids: dict[int, None] = {}
@@ -303,19 +314,8 @@ def read_phones(
     unique_numbers: bool,
 ) -> list[Recipient]:
     """E1/E14 ``phones``: [{number, reference_id?}], at most ``limit``."""
-    value = body.get(name)
+    value = read_array(errors, body.get(name), name, most=limit)
     if value is None:
-        errors.add(name, BLANK)
-        return []
-    if not isinstance(value, list):
-        errors.add(name, type_message("array"))
-        return []
-    if not value:
-        errors.add(name, count_min(1))
-        return []
-    if len(value) > limit:
-        # One message for the list rather than 10,001 item checks nobody reads.
-        errors.add(name, count_max(limit))
         return []
     recipients: list[Recipient] = []
     references: set[str] = set()

@@ -12,6 +12,7 @@ from sandbox.validation.fields import (
     Errors,
     Recipient,
     key,
+    read_array,
     read_boolean,
     read_delivery,
     read_id_list,
@@ -37,7 +38,6 @@ from sandbox.vendor_rules import (
     MAX_SUGGESTION_TEXT,
     MAX_URL,
     count_max,
-    count_min,
     phone_problem,
     rcs_agent_problem,
     too_long,
@@ -174,13 +174,8 @@ def _rcs_options(
         else:
             shown = text
     if cards is not None:
-        if not isinstance(cards, list):
-            errors.add("optionscards", type_message("array"))
-        elif not cards:
-            errors.add("optionscards", count_min(1))
-        elif len(cards) > MAX_RCS_CARDS:
-            errors.add("optionscards", count_max(MAX_RCS_CARDS))
-        else:
+        cards = read_array(errors, cards, "optionscards", most=MAX_RCS_CARDS)
+        if cards is not None:
             for index, card in enumerate(cards):
                 _card(errors, card, key("optionscards", index))
             first = cards[0]

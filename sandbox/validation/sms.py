@@ -13,6 +13,7 @@ from sandbox.validation.fields import (
     Errors,
     Recipient,
     key,
+    read_array,
     read_callback_url,
     read_delivery,
     read_id_list,
@@ -24,11 +25,8 @@ from sandbox.validation.fields import (
     require_object,
 )
 from sandbox.vendor_rules import (
-    BLANK,
     MAX_GROUPS_PER_CAMPAIGN,
     MAX_SMS_RECIPIENTS,
-    count_max,
-    count_min,
     tariff_problem,
     type_message,
 )
@@ -89,16 +87,8 @@ def sms_send_individual(body: object, *, now: datetime, time_zone: str) -> SmsCa
     data = require_object(body)
     errors = Errors()
     recipients: list[Recipient] = []
-    value = data.get("messages")
-    if value is None:
-        errors.add("messages", BLANK)
-    elif not isinstance(value, list):
-        errors.add("messages", type_message("array"))
-    elif not value:
-        errors.add("messages", count_min(1))
-    elif len(value) > MAX_SMS_RECIPIENTS:
-        errors.add("messages", count_max(MAX_SMS_RECIPIENTS))
-    else:
+    value = read_array(errors, data.get("messages"), "messages", most=MAX_SMS_RECIPIENTS)
+    if value is not None:
         references: set[str] = set()
         seen: set[tuple[object, ...]] = set()
         for index, item in enumerate(value):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from campaigns import services
+from campaigns import approval, services
 from campaigns.engine import schedules
 from campaigns.models import Campaign, CampaignEvent, SendPlan
 from contacts.models import Contact, ContactField, ContactList, ListMembership
@@ -84,9 +84,9 @@ def kinds(campaign):
 
 def test_an_author_cannot_approve_their_own_campaign(client, team, audience, bsg_settings):
     campaign = compose(team["both"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["both"], when=None)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["both"], when=None)
     with pytest.raises(ValidationError) as refused:
-        services.campaign_approve(campaign_id=campaign.pk, user=team["both"])
+        approval.campaign_approve(campaign_id=campaign.pk, user=team["both"])
     assert refused.value.messages == ["You wrote this campaign; someone else must approve it."]
 
     client.force_login(team["both"])
@@ -132,7 +132,7 @@ def test_the_composer_send_asks_for_approval_and_nothing_goes_out(
 
 def test_another_approver_approves_and_it_goes_out(client, team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
     client.force_login(team["approver"])
     page = client.get(reverse("campaigns:detail", args=[campaign.pk]))
     assert page.context["approval_changes"] is None
@@ -157,8 +157,8 @@ def test_another_approver_approves_and_it_goes_out(client, team, audience, bsg_s
 def test_approve_and_schedule_keeps_the_authors_start_time(team, audience, bsg_settings):
     when = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=when)
-    approved = services.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=when)
+    approved = approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
     assert approved.status == Campaign.Status.SCHEDULED
     assert approved.start_at == when
 
@@ -168,8 +168,8 @@ def test_an_edit_after_approval_voids_it_and_the_diff_shows_text_lists_and_sched
 ):
     first = timezone.now() + timedelta(days=2)
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=first)
-    services.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=first)
+    approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
     services.campaign_unschedule(campaign_id=campaign.pk)
 
     edited = edit(
@@ -182,7 +182,7 @@ def test_an_edit_after_approval_voids_it_and_the_diff_shows_text_lists_and_sched
     assert "needs approval again" in page
 
     later = timezone.now() + timedelta(days=3)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=later)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=later)
     client.force_login(team["approver2"])
     page = client.get(reverse("campaigns:detail", args=[campaign.pk]))
     changes = {change.key: change for change in page.context["approval_changes"]}
@@ -194,7 +194,7 @@ def test_an_edit_after_approval_voids_it_and_the_diff_shows_text_lists_and_sched
     body = page.content.decode()
     assert 'id="approval-changes"' in body and "30% off" in body and "Approve and schedule" in body
 
-    services.campaign_approve(
+    approval.campaign_approve(
         campaign_id=campaign.pk, user=team["approver2"], seen=page.context["approval_seen"]
     )
     campaign.refresh_from_db()
@@ -206,10 +206,10 @@ def test_an_edit_after_approval_voids_it_and_the_diff_shows_text_lists_and_sched
 def test_asking_again_without_changes_shows_nothing_changed(client, team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
     when = timezone.now() + timedelta(days=2)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=when)
-    services.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=when)
+    approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
     services.campaign_unschedule(campaign_id=campaign.pk)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=when)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=when)
     client.force_login(team["approver"])
     page = client.get(reverse("campaigns:detail", args=[campaign.pk]))
     assert page.context["approval_changes"] == []
@@ -218,21 +218,21 @@ def test_asking_again_without_changes_shows_nothing_changed(client, team, audien
 
 def test_a_change_while_the_approver_reads_it_is_caught(client, team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
     client.force_login(team["approver"])
     seen = client.get(reverse("campaigns:detail", args=[campaign.pk])).context["approval_seen"]
     ContactList.objects.filter(pk=audience["spring"].pk).update(name="Spring (all)")
     with pytest.raises(ValidationError) as refused:
-        services.campaign_approve(campaign_id=campaign.pk, user=team["approver"], seen=seen)
+        approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"], seen=seen)
     assert "changed while you were looking at it" in refused.value.messages[0]
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.AWAITING_APPROVAL
 
 
 def test_sending_back_needs_a_reason_and_returns_a_draft(client, team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
     with pytest.raises(ValidationError) as refused:
-        services.campaign_reject(campaign_id=campaign.pk, user=team["approver"], reason="  ")
+        approval.campaign_reject(campaign_id=campaign.pk, user=team["approver"], reason="  ")
     assert "Say why you are sending it back" in refused.value.messages[0]
 
     client.force_login(team["approver"])
@@ -248,12 +248,12 @@ def test_sending_back_needs_a_reason_and_returns_a_draft(client, team, audience,
     page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "Say which stores, please." in page
     with pytest.raises(ValidationError):
-        services.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
+        approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
 
 
 def test_its_author_withdraws_a_request(client, team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
     client.force_login(team["author"])
     client.post(reverse("campaigns:unschedule", args=[campaign.pk]))
     campaign.refresh_from_db()
@@ -263,19 +263,19 @@ def test_its_author_withdraws_a_request(client, team, audience, bsg_settings):
 
 def test_a_stale_plan_is_computed_again_when_the_approver_approves(team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
     SendPlan.objects.filter(campaign=campaign).update(
         finished_at=timezone.now() - timedelta(hours=2)
     )
-    approved = services.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
+    approved = approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
     assert approved.status == Campaign.Status.READY
     assert SendPlan.objects.filter(campaign=campaign).count() == 2
 
 
 def test_a_duplicate_carries_no_approval(team, audience, bsg_settings):
     campaign = compose(team["author"], audience)
-    services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
-    services.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    approval.campaign_approve(campaign_id=campaign.pk, user=team["approver"])
     copy = services.campaign_duplicate(campaign_id=campaign.pk, user=team["author"])
     assert copy.approved_at is None and copy.approved_by is None
     assert copy.approval_snapshot == {}
@@ -287,24 +287,24 @@ def test_four_eyes_off_lets_an_approver_send_directly(client, team, audience, bs
     client.force_login(team["both"])
     page = client.get(reverse("campaigns:edit", args=[campaign.pk])).content.decode()
     assert ">Send now</button>" in page
-    sent = services.campaign_submit(campaign_id=campaign.pk, user=team["both"], when=None)
+    sent = approval.campaign_submit(campaign_id=campaign.pk, user=team["both"], when=None)
     assert sent.status == Campaign.Status.READY
     assert sent.approved_by == team["both"]
 
     # An author who may not approve still asks; with four-eyes off an approver may approve their
     # own request too.
     other = compose(team["author"], audience)
-    asked = services.campaign_submit(campaign_id=other.pk, user=team["author"], when=None)
+    asked = approval.campaign_submit(campaign_id=other.pk, user=team["author"], when=None)
     assert asked.status == Campaign.Status.AWAITING_APPROVAL
     own = compose(team["both"], audience)
-    services.campaign_approval_request(campaign_id=own.pk, user=team["both"], when=None)
-    assert services.campaign_approve(campaign_id=own.pk, user=team["both"]).status == "ready"
+    approval.campaign_approval_request(campaign_id=own.pk, user=team["both"], when=None)
+    assert approval.campaign_approve(campaign_id=own.pk, user=team["both"]).status == "ready"
 
 
 def test_only_a_draft_that_could_be_sent_is_sent_for_approval(team, audience, bsg_settings):
     campaign = compose(team["author"], audience, text="")
     with pytest.raises(ValidationError) as invalid:
-        services.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+        approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
     assert "Write the text of the SMS." in invalid.value.messages
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, Route, expect
 
-from campaigns import services
+from campaigns import approval, services
 from campaigns.models import Campaign
 from contacts.models import Contact, ContactField, ContactList, ListMembership
 from sandbox.faults import Faults
@@ -386,7 +386,7 @@ def test_an_author_composes_from_an_import_and_an_approver_sends_it_while_the_pa
 def _more_campaigns_for_the_screenshots(*, author: AbstractUser, spring: ContactList) -> None:
     """A list page with one row says little; these show the other states a list holds."""
     summer = draft(author, spring, "Summer preview")
-    services.campaign_approval_request(campaign_id=summer.pk, user=author, when=None)
+    approval.campaign_approval_request(campaign_id=summer.pk, user=author, when=None)
     autumn = draft(author, spring, "Autumn newsletter")
     Campaign.objects.filter(pk=autumn.pk).update(
         status=Campaign.Status.SCHEDULED, start_at=timezone.now() + timedelta(days=3)
@@ -433,8 +433,8 @@ def test_a_scheduled_campaign_is_cancelled_and_a_sending_one_stopped_at_bsg(
 
     # A campaign already sending: Stop reaches BSG.
     autumn = draft(author, spring, "Autumn sale")
-    services.campaign_approval_request(campaign_id=autumn.pk, user=author, when=None)
-    services.campaign_approve(campaign_id=autumn.pk, user=approver_user)
+    approval.campaign_approval_request(campaign_id=autumn.pk, user=author, when=None)
+    approval.campaign_approve(campaign_id=autumn.pk, user=approver_user)
     approver.goto(f"{live_server.url}/campaigns/{autumn.pk}/")
     expect(approver.locator("#parts")).to_contain_text("creation", timeout=20_000)
     # Looked at afresh while sending: Stop is offered, and it is too late to go back to draft,
@@ -477,7 +477,7 @@ def test_a_viewer_sees_no_send_stop_or_approve_and_is_refused_when_posting_direc
     person("vira", "Viewers")
     spring = audience()
     waiting = draft(author, spring, "Waiting for someone")
-    services.campaign_approval_request(campaign_id=waiting.pk, user=author, when=None)
+    approval.campaign_approval_request(campaign_id=waiting.pk, user=author, when=None)
     scheduled = draft(author, spring, "Later")
     Campaign.objects.filter(pk=scheduled.pk).update(
         status=Campaign.Status.SCHEDULED, start_at=timezone.now() + timedelta(days=2)
@@ -553,7 +553,7 @@ def test_the_main_pages_fit_a_375px_phone_screen(bsg, leaks, new_page, sign_in, 
     author = person("olha", "Campaign authors")
     spring = audience()
     waiting = draft(author, spring, "Spring sale")
-    services.campaign_approval_request(campaign_id=waiting.pk, user=author, when=None)
+    approval.campaign_approval_request(campaign_id=waiting.pk, user=author, when=None)
 
     phone = leaks.watch(new_page(viewport=PHONE, is_mobile=True))
     sign_in(phone, "olha")

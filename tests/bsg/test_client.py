@@ -28,18 +28,7 @@ from urllib3.exceptions import (
     ProtocolError,
 )
 
-from bsg.client import (
-    CAMPAIGNS_WINDOW,
-    BsgClient,
-    CallSuggestion,
-    IndividualMessage,
-    InMemoryTokenStore,
-    LinkSuggestion,
-    RcsCard,
-    Recipient,
-    SmsFallback,
-    token_store_key,
-)
+from bsg.client import CAMPAIGNS_WINDOW, BsgClient
 from bsg.errors import (
     NON_FIELD_ERRORS,
     BsgBadResponse,
@@ -53,6 +42,14 @@ from bsg.errors import (
     field_parts,
     field_path,
     normalise_errors,
+)
+from bsg.payloads import (
+    CallSuggestion,
+    IndividualMessage,
+    LinkSuggestion,
+    RcsCard,
+    Recipient,
+    SmsFallback,
 )
 from bsg.schemas import (
     STOPPABLE_STATUSES,
@@ -71,6 +68,7 @@ from bsg.schemas import (
     data_list,
     data_object,
 )
+from bsg.tokens import InMemoryTokenStore, token_store_key
 
 BASE = "https://bsg.test"
 API_KEY = "live_Sup3rSecretKey0123456789"
@@ -1971,7 +1969,7 @@ def test_contact_fields_in_every_shape_bsg_uses():
 
 
 def test_the_login_sample_token_is_read():
-    from bsg.client import jwt_claims
+    from bsg.tokens import jwt_claims
 
     claims = jwt_claims(fixture("yaml_login_200_token")["bearer"])
 

@@ -32,14 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bsg.client as client_module
-from bsg.client import (
-    BsgClient,
-    IndividualMessage,
-    InMemoryTokenStore,
-    RcsCard,
-    Recipient,
-    SmsFallback,
-)
+from bsg.client import BsgClient
 from bsg.errors import (
     BsgBadResponse,
     BsgError,
@@ -50,6 +43,8 @@ from bsg.errors import (
     BsgRejected,
     BsgUnavailable,
 )
+from bsg.payloads import IndividualMessage, RcsCard, Recipient, SmsFallback
+from bsg.tokens import InMemoryTokenStore
 from sandbox.faults import Faults
 from sandbox.server import SandboxConfig, SandboxServer
 from sandbox.validation.fields import (

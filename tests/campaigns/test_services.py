@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from campaigns import selectors, services
+from campaigns import approval, checks, selectors, services
 from campaigns.models import Campaign, CampaignPart, Recipient, SendPlan
 from contacts.models import ContactList
 from tests.campaigns.conftest import make_campaign
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def check(campaign, list_ids=(), **kwargs):
-    return services.campaign_check(campaign=campaign, list_ids=list(list_ids), **kwargs)
+    return checks.campaign_check(campaign=campaign, list_ids=list(list_ids), **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_a_duplicated_draft_with_used_references_cannot_be_submitted(db, user):
     _used_reference("Sent before", "r1")
     copy = services.campaign_duplicate(campaign_id=original.pk, user=user)
     with pytest.raises(ValidationError) as refused:
-        services.campaign_submit(campaign_id=copy.pk, user=user, when=None)
+        approval.campaign_submit(campaign_id=copy.pk, user=user, when=None)
     assert refused.value.message_dict["pasted_numbers"] == [
         "Line 1: reference id r1 was already used by campaign “Sent before”."
     ]

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import selectors
+from campaigns import dashboard
 from campaigns.models import Campaign, CampaignEvent, CampaignPart
 from tests.dashboard.conftest import campaign, part, sending, snapshots
 
@@ -38,7 +38,7 @@ def test_the_chart_sums_snapshots_across_parts_over_time():
     start = timezone.now() - timedelta(minutes=5)
     snapshots(made, first, [(10, 0), (20, 5)], start=start)
     snapshots(made, second, [(7, 1)], start=start + timedelta(seconds=5))
-    series = selectors.campaign_delivery_series(campaign_id=made.pk)
+    series = dashboard.campaign_delivery_series(campaign_id=made.pk)
     assert [(p.sent, p.delivered) for p in series] == [(10, 0), (17, 1), (27, 6)]
 
 
@@ -69,8 +69,8 @@ def test_many_snapshots_are_thinned_to_what_a_chart_can_show():
     made = sending(recipients=5_000)
     figures = [(i, i // 2) for i in range(1, 1_001)]
     snapshots(made, CampaignPart.objects.get(campaign=made), figures)
-    series = selectors.campaign_delivery_series(campaign_id=made.pk)
-    assert len(series) == selectors.CHART_MAX_POINTS
+    series = dashboard.campaign_delivery_series(campaign_id=made.pk)
+    assert len(series) == dashboard.CHART_MAX_POINTS
     assert (series[0].sent, series[-1].sent) == (1, 1_000)
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import selectors
+from campaigns import dashboard
 from campaigns.models import Campaign, CampaignPart
 from contacts.models import ContactImport, ContactList
 from tests.dashboard.conftest import campaign, many_campaigns, part, sending
@@ -45,12 +45,12 @@ def test_totals_count_what_went_out_today_this_week_and_this_month():
     sending(recipients=10, sent=10, delivered=10, dispatched_at=now - timedelta(days=20))
     sending(recipients=999, sent=999, delivered=999, dispatched_at=now - timedelta(days=40))
     campaign(name="Draft, never sent")
-    today, week, month = selectors.dashboard_totals(now=now)
-    assert (today.campaigns, today.figures) == (1, selectors.Figures(100, 90, 80))
-    assert (week.campaigns, week.figures) == (2, selectors.Figures(150, 140, 105))
-    assert (month.campaigns, month.figures) == (3, selectors.Figures(160, 150, 115))
+    today, week, month = dashboard.dashboard_totals(now=now)
+    assert (today.campaigns, today.figures) == (1, dashboard.Figures(100, 90, 80))
+    assert (week.campaigns, week.figures) == (2, dashboard.Figures(150, 140, 105))
+    assert (month.campaigns, month.figures) == (3, dashboard.Figures(160, 150, 115))
     assert week.figures.delivery_rate == 75.0
-    assert selectors.Figures().delivery_rate is None
+    assert dashboard.Figures().delivery_rate is None
 
 
 def test_parts_needing_attention_link_to_their_campaign(signed_in):

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bsg import rules
+from campaigns.checks import campaign_check
 from campaigns.engine import dispatch, ledger, poll, reconcile, stop, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
-from campaigns.services import campaign_check
 from contacts.models import Contact, ContactList, ListMembership
 from sandbox.faults import Faults
 from tests.engine.conftest import numbers, ready_campaign

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from bsg.client import Recipient as BsgRecipient
+from bsg.payloads import Recipient as BsgRecipient
 from campaigns import selectors
 from campaigns.engine import discovery, dispatch, followup, schedules, stop, submit
 from campaigns.models import Campaign, CampaignPart, CampaignSchedule, Recipient

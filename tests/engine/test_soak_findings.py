@@ -17,7 +17,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bsg.client import BsgClient, InMemoryTokenStore
+from bsg.client import BsgClient
+from bsg.tokens import InMemoryTokenStore
 from campaigns import selectors
 from campaigns.engine import dispatch, poll, reconcile, stop, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart

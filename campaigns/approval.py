@@ -1,0 +1,221 @@
+"""Four-eyes approval (issue 6): asking for approval, approving and sending back.
+
+draft --campaign_approval_request--> awaiting_approval --campaign_approve--> ready | scheduled
+                                        |--campaign_reject (sent back, with a reason)--> draft
+                                        |--campaign_unschedule (withdrawn by its author)--> draft
+Without four-eyes (CAMPAIGNS_FOUR_EYES off) an approver's Send goes straight out
+(campaign_submit), and counts as their approval for the next diff. An edit after approval voids
+it (campaigns.services.campaign_save).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+
+from . import selectors
+from .engine.events import event_record, person_or_none
+from .models import Campaign, CampaignEvent
+from .services import (
+    User,
+    campaign_plan_is_fresh,
+    campaign_raise_unless_sendable,
+    campaign_request_send,
+    send_plan_request,
+)
+
+APPROVE_PERMISSION = "campaigns.approve_campaign"
+OWN_CAMPAIGN = "You wrote this campaign; someone else must approve it."
+
+
+def campaign_submit(*, campaign_id: int, user: User, when: datetime | None) -> Campaign:
+    """What the composer's Send now / Schedule does: ask for approval, or, without four-eyes,
+    send at once when the user may approve."""
+    if not settings.CAMPAIGNS_FOUR_EYES and _may_approve(user):
+        with transaction.atomic():
+            campaign = campaign_request_send(campaign_id=campaign_id, user=user, when=when)
+            _approval_record(campaign=campaign, user=user, send_at=when)
+        return Campaign.objects.get(pk=campaign_id)
+    return campaign_approval_request(campaign_id=campaign_id, user=user, when=when)
+
+
+def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | None) -> Campaign:
+    """Ask for a draft to be approved, keeping the author's intent: send as soon as approved
+    (`when` None) or at `when`. The campaign is checked as for sending, so approvers only see
+    campaigns that could go out as they are."""
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if not campaign.can_request_approval:
+        raise ValidationError(
+            f"Only a draft can be sent for approval; this one is "
+            f"{campaign.get_status_display().lower()}."
+        )
+    now = timezone.now()
+    campaign_raise_unless_sendable(campaign=campaign, when=when, now=now, require_fresh_plan=True)
+    actor = person_or_none(user)
+    with transaction.atomic():
+        changed = Campaign.objects.filter(
+            pk=campaign.pk, status=Campaign.Status.DRAFT, updated_at=campaign.updated_at
+        ).update(
+            status=Campaign.Status.AWAITING_APPROVAL,
+            approval_requested_at=now,
+            approval_requested_by=actor,
+            approval_send_at=when,
+            sent_back_reason="",
+            updated_at=now,
+        )
+        if changed != 1:
+            raise ValidationError(
+                "The campaign changed while it was being checked; look at it again and resend."
+            )
+        campaign.refresh_from_db()
+        intent = f"to send at {_when_text(when)}" if when else "to send as soon as approved"
+        event_record(
+            campaign.pk,
+            CampaignEvent.Kind.APPROVAL_REQUESTED,
+            f"Approval requested, {intent}.",
+            user=actor,
+        )
+        audit_record(
+            action="campaign-approval-request",
+            target=campaign,
+            changes={
+                "status": [Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL],
+                "approval_send_at": [None, when],
+            },
+            message=f"Asked for approval, {intent}.",
+            actor=actor,
+        )
+    return campaign
+
+
+def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -> Campaign:
+    """Approve a campaign waiting for approval and let it go out as its author asked.
+
+    `seen` is the fingerprint of what the approver was shown (selectors.
+    campaign_approval_fingerprint); if the campaign changed since, nothing is approved. A send
+    plan gone stale while the campaign waited is computed again first, as sending requires."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    _approval_refusal(campaign=campaign, user=user)
+    fresh, _plan = campaign_plan_is_fresh(campaign=campaign)
+    if not fresh:
+        send_plan_request(campaign_id=campaign.pk, user=user)
+        fresh, _plan = campaign_plan_is_fresh(campaign=campaign)
+        if not fresh:
+            raise ValidationError(
+                "The send plan was out of date and is being computed again for this audience; "
+                "approve once it is done."
+            )
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        _approval_refusal(campaign=campaign, user=user)
+        snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
+        if seen is not None and seen != selectors.campaign_approval_fingerprint(snapshot=snapshot):
+            raise ValidationError(
+                "The campaign changed while you were looking at it; read the changes again "
+                "before approving."
+            )
+        when = campaign.approval_send_at
+        campaign_request_send(
+            campaign_id=campaign.pk,
+            user=user,
+            when=when,
+            from_status=Campaign.Status.AWAITING_APPROVAL,
+        )
+        _approval_record(campaign=campaign, user=user, send_at=when, snapshot=snapshot)
+    return Campaign.objects.get(pk=campaign_id)
+
+
+def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
+    """Send a campaign waiting for approval back to its author as a draft, saying why."""
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            "Say why you are sending it back, so its author knows what to change."
+        )
+    actor = person_or_none(user)
+    with transaction.atomic():
+        changed = Campaign.objects.filter(
+            pk=campaign_id, status=Campaign.Status.AWAITING_APPROVAL
+        ).update(
+            status=Campaign.Status.DRAFT,
+            approval_requested_at=None,
+            approval_requested_by=None,
+            sent_back_reason=reason,
+            updated_at=timezone.now(),
+        )
+        if changed != 1:
+            raise ValidationError("This campaign is not waiting for approval any more.")
+        campaign = Campaign.objects.get(pk=campaign_id)
+        event_record(campaign.pk, CampaignEvent.Kind.SENT_BACK, f"Sent back: {reason}", user=actor)
+        audit_record(
+            action="campaign-reject",
+            target=campaign,
+            changes={"status": [Campaign.Status.AWAITING_APPROVAL, Campaign.Status.DRAFT]},
+            message=reason,
+            actor=actor,
+        )
+    return campaign
+
+
+def _approval_refusal(*, campaign: Campaign, user: User) -> None:
+    """ValidationError saying why this user may not approve this campaign now, if they may not."""
+    if not campaign.is_awaiting_approval:
+        raise ValidationError(
+            f"This campaign is not waiting for approval; it is "
+            f"{campaign.get_status_display().lower()}."
+        )
+    if not _may_approve(user):
+        raise ValidationError("You may not approve campaigns; ask a campaign approver.")
+    if settings.CAMPAIGNS_FOUR_EYES and user.pk in {
+        campaign.created_by_id,
+        campaign.approval_requested_by_id,
+    }:
+        raise ValidationError(OWN_CAMPAIGN)
+
+
+def _approval_record(
+    *, campaign: Campaign, user: User, send_at: datetime | None, snapshot: dict | None = None
+) -> None:
+    """Remember what was approved (for the next approver's diff), in the event log and audit."""
+
+    if snapshot is None:
+        campaign.approval_send_at = send_at
+        snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
+    before = campaign.approval_snapshot or {}
+    actor = person_or_none(user)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        approved_at=timezone.now(),
+        approved_by=actor,
+        approval_snapshot=snapshot,
+        approval_send_at=send_at,
+        sent_back_reason="",
+    )
+    outcome = f"scheduled for {_when_text(send_at)}" if send_at else "sending now"
+    event_record(campaign.pk, CampaignEvent.Kind.APPROVED, f"Approved; {outcome}.", user=actor)
+    changes = {
+        change.key: [change.before, change.after]
+        for change in selectors.campaign_approval_changes(before=before, after=snapshot)
+    }
+    audit_record(
+        action="campaign-approve",
+        target=campaign,
+        changes=changes if before else None,
+        message=f"Approved; {outcome}." + ("" if before else " First approval of this campaign."),
+        actor=actor,
+    )
+
+
+def _may_approve(user: User) -> bool:
+    return user is not None and user.is_authenticated and user.has_perm(APPROVE_PERMISSION)
+
+
+def _when_text(when: datetime) -> str:
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"

@@ -1,0 +1,301 @@
+"""What stops a campaign from being sent: every BSG rule for its method, as Problems keyed by the
+composer's form field names, and the one refusal they become.
+
+Every rule of BSG's request fields comes from bsg.rules and bsg.smstext; this module only
+decides which rules a campaign's method needs and names the form field each message belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from bsg import rules, smstext
+from bsg.rules import (
+    MAX_RCS_CARD_TEXT,
+    MAX_RCS_CARDS,
+    MAX_RCS_SUGGESTIONS,
+    MAX_RCS_TITLE,
+    MAX_SUGGESTION_TEXT,
+    MAX_URL,
+    utf16_length,
+)
+from contacts.models import ContactList
+from contacts.phones import InvalidPhone, normalize_phone
+from contacts.selectors import audience_summary, fields_by_reference
+
+from . import rendering, selectors
+from .models import Campaign
+
+# A schedule a minute in the past is "now" typed slowly; more than that is a mistake.
+SCHEDULE_PAST_TOLERANCE = timedelta(minutes=1)
+
+
+@dataclass
+class Problems:
+    """What stops a campaign from being sent, keyed by the composer's form field names.
+
+    `cards[i]` holds the errors of RCS card i by card field; `warnings` never block sending.
+    """
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    cards: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, name: str, message: str | None) -> None:
+        if message:
+            self.errors.setdefault(name, []).append(message)
+
+    def add_card(self, index: int, name: str, message: str) -> None:
+        self.cards.setdefault(index, {}).setdefault(name, []).append(message)
+
+    def warn(self, message: str | None) -> None:
+        if message and message not in self.warnings:
+            self.warnings.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors or self.cards)
+
+    def all_messages(self) -> list[str]:
+        messages = [m for ms in self.errors.values() for m in ms]
+        for index, card in sorted(self.cards.items()):
+            messages += [f"Card {index + 1}: {m}" for ms in card.values() for m in ms]
+        return messages
+
+    def refusal(self) -> ValidationError:
+        """The one refusal type, field by field: the composer's field names, and RCS card
+        fields as `card-<index>-<field>` (the card formset's own prefix)."""
+        errors = {name: list(messages) for name, messages in self.errors.items()}
+        for index, card in self.cards.items():
+            for name, messages in card.items():
+                errors[f"{CARD_ERROR_PREFIX}{index}-{name}"] = [
+                    f"Card {index + 1}: {m}" for m in messages
+                ]
+        return ValidationError(errors)
+
+
+CARD_ERROR_PREFIX = "card-"
+
+
+def refusal_text(refusal: ValidationError) -> str:
+    """A refusal as one line for a flash message or a command's output."""
+    return " ".join(refusal.messages)
+
+
+def campaign_check(
+    *,
+    campaign: Campaign,
+    list_ids: list[int],
+    when: datetime | None = None,
+    schedule: bool = False,
+    now: datetime | None = None,
+    fields: dict | None = None,
+) -> Problems:
+    """Every BSG rule for the campaign's method, without touching the database's campaign.
+
+    `campaign` may be unsaved (the form's instance); `list_ids` are its lists as chosen.
+    `schedule` asks the start-time rules for `when` (or campaign.start_at).
+    """
+    problems = Problems()
+    now = now or timezone.now()
+    fields = fields if fields is not None else fields_by_reference()
+    if not campaign.name.strip():
+        problems.add("name", "Give the campaign a name, so people can find it later.")
+    problems.add("validity_hours", rules.validity_error(campaign.validity_hours))
+    problems.add("tariff_code", rules.tariff_error(campaign.tariff_code))
+    if campaign.is_sms:
+        _check_sms(problems, campaign, list_ids, fields)
+    else:
+        _check_rcs(problems, campaign, list_ids)
+    if schedule:
+        _check_start(problems, campaign, when or campaign.start_at, now)
+    return problems
+
+
+def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fields: dict) -> None:
+    problems.add("sender", rules.sender_error(campaign.sender))
+    problems.warn(rules.sender_warning(campaign.sender))
+    mode = campaign.sms_mode
+    if mode not in Campaign.SmsMode.values:
+        problems.add("sms_mode", "Choose who receives the SMS: numbers, lists or BSG groups.")
+        return
+    compiled = rendering.compile_text(campaign.text, fields=fields, mode=text_render_mode(mode))
+    for message in compiled.errors:
+        problems.add("text", message)
+    if not compiled.errors:
+        # The literal part alone; each recipient's full text is counted by the send plan.
+        literal = (
+            compiled.for_bsg_groups()
+            if mode == Campaign.SmsMode.GROUPS
+            else (compiled.render_values([""] * len(compiled.slots)))
+        )
+        if not campaign.text.strip():
+            problems.add("text", "Write the text of the SMS.")
+        else:
+            problems.add("text", smstext.limit_error(literal))
+    if mode == Campaign.SmsMode.NUMBERS:
+        parsed = selectors.pasted_numbers_parse(text=campaign.pasted_numbers)
+        for entry in parsed.invalid[:20]:
+            problems.add("pasted_numbers", f"“{entry.entry}”: {entry.message}")
+        if len(parsed.invalid) > 20:
+            problems.add("pasted_numbers", f"…and {len(parsed.invalid) - 20} more invalid entries.")
+        if not parsed.numbers and not parsed.invalid:
+            problems.add("pasted_numbers", "Paste or type at least one phone number.")
+        for message in selectors.pasted_reference_problems(parsed=parsed, campaign_id=campaign.pk):
+            problems.add("pasted_numbers", message)
+        return
+    _check_lists(problems, list_ids, need_bsg_group=mode == Campaign.SmsMode.GROUPS)
+    if mode == Campaign.SmsMode.GROUPS and list_ids:
+        problems.add("sms_mode", groups_size_refusal(list_ids=list_ids))
+
+
+def groups_size_refusal(*, list_ids: list[int]) -> str:
+    """BSG's sms/send-groups takes at most 10,000 contacts in one campaign
+    (sms-send-groups.txt) and cannot be split: a group is sent whole. "To contact lists"
+    sends from here in parts of 10,000, so it has no such limit."""
+    members = audience_summary(list_ids=list_ids).members
+    if members <= rules.MAX_SMS_RECIPIENTS:
+        return ""
+    return (
+        f"The chosen lists have {members:,} contacts; BSG sends at most "
+        f"{rules.MAX_SMS_RECIPIENTS:,} to contact-book groups in one campaign. Choose "
+        "“To contact lists, personalised here”, which sends them in parts."
+    )
+
+
+def text_render_mode(sms_mode: str) -> str:
+    return {
+        Campaign.SmsMode.INDIVIDUAL: rendering.MODE_INDIVIDUAL,
+        Campaign.SmsMode.GROUPS: rendering.MODE_GROUPS,
+    }.get(sms_mode, rendering.MODE_LITERAL)
+
+
+def _check_lists(problems: Problems, list_ids: list[int], *, need_bsg_group: bool) -> None:
+    if not list_ids:
+        problems.add("lists", "Choose at least one contact list.")
+        return
+    for contact_list in ContactList.objects.filter(id__in=list_ids):
+        if contact_list.is_archived:
+            problems.add("lists", f"The list “{contact_list.name}” is archived.")
+        if need_bsg_group and not contact_list.is_linked_to_bsg:
+            problems.add(
+                "lists",
+                f"The list “{contact_list.name}” is not linked to a BSG contact-book group; "
+                "BSG's group methods can only send to linked lists.",
+            )
+
+
+def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> None:
+    problems.add("rcs_agent", rules.rcs_agent_error(campaign.rcs_agent))
+    cards = campaign.rcs_cards if isinstance(campaign.rcs_cards, list) else []
+    if not cards:
+        problems.add("rcs_cards", "Add at least one card.")
+    if len(cards) > MAX_RCS_CARDS:
+        problems.add("rcs_cards", f"{len(cards)} cards; BSG takes at most {MAX_RCS_CARDS}.")
+    for index, card in enumerate(cards):
+        for name, message in rcs_card_errors(card):
+            problems.add_card(index, name, message)
+    if campaign.fallback_enabled:
+        problems.add("fallback_sender", rules.sender_error(campaign.fallback_sender))
+        problems.warn(rules.sender_warning(campaign.fallback_sender))
+        problems.add(
+            "fallback_validity_hours", rules.validity_error(campaign.fallback_validity_hours)
+        )
+        compiled = rendering.compile_text(
+            campaign.fallback_text, fields=fields_by_reference(), mode=rendering.MODE_LITERAL
+        )
+        for message in compiled.errors:
+            problems.add("fallback_text", message)
+        problems.add("fallback_text", smstext.limit_error(campaign.fallback_text))
+    # RCS goes out to the lists' phones (E14 rcs/send), not to BSG groups: the engine can then
+    # leave out do-not-contact numbers, split at 5,000 and find each part by reference id.
+    _check_lists(problems, list_ids, need_bsg_group=False)
+
+
+def rcs_card_errors(card: dict[str, Any]) -> list[tuple[str, str]]:
+    """(card field, message) for one card in the composer's shape (see Campaign.rcs_cards)."""
+    errors: list[tuple[str, str]] = []
+    title, text, media = card.get("title", ""), card.get("text", ""), card.get("media_url", "")
+    if title and utf16_length(title) > MAX_RCS_TITLE:
+        errors.append(
+            ("title", f"The title is {utf16_length(title)} characters; at most {MAX_RCS_TITLE}.")
+        )
+    if text and utf16_length(text) > MAX_RCS_CARD_TEXT:
+        errors.append(
+            (
+                "text",
+                f"The text is {utf16_length(text)} characters; BSG takes at most "
+                f"{MAX_RCS_CARD_TEXT}.",
+            )
+        )
+    if not text and not media:
+        errors.append(("text", "A card needs a text or a media URL."))
+    if media:
+        errors += [("media_url", m) for m in _url_errors(media)]
+    suggestions = card.get("suggestions") or []
+    if len(suggestions) > MAX_RCS_SUGGESTIONS:
+        errors.append(("suggestions", f"At most {MAX_RCS_SUGGESTIONS} buttons per card."))
+    for number, suggestion in enumerate(suggestions, start=1):
+        label = suggestion.get("text", "")
+        name = f"suggestion_{number}"
+        if not label:
+            errors.append((name, f"Button {number} needs a label."))
+        elif len(label) > MAX_SUGGESTION_TEXT:
+            errors.append(
+                (
+                    name,
+                    f"Button {number}'s label is {len(label)} characters; at most "
+                    f"{MAX_SUGGESTION_TEXT}.",
+                )
+            )
+        if "url" in suggestion:
+            errors += [(name, f"Button {number}: {m}") for m in _url_errors(suggestion["url"])]
+        elif "phone" in suggestion:
+            problem = rules.phone_error(suggestion["phone"])
+            if problem:
+                errors.append((name, f"Button {number}: {problem}"))
+        else:
+            errors.append((name, f"Button {number} needs a link or a phone number."))
+    return errors
+
+
+def _url_errors(url: str) -> list[str]:
+    if not url.lower().startswith(("http://", "https://")):
+        return [f"“{url[:60]}” must begin with http:// or https://."]
+    if len(url) > MAX_URL:
+        return [f"The link is {len(url)} characters; BSG takes at most {MAX_URL}."]
+    return []
+
+
+def rcs_suggestion_parse(*, label: str, target: str) -> dict[str, str]:
+    """A button from the composer's two inputs: a link when the target looks like a URL,
+    otherwise a phone number (normalised as contacts are, when it can be)."""
+    target = target.strip()
+    if target.lower().startswith(("http://", "https://", "www.")) or "/" in target:
+        return {"text": label, "url": target}
+    try:
+        return {"text": label, "phone": normalize_phone(target)}
+    except InvalidPhone:
+        return {"text": label, "phone": target}
+
+
+def _check_start(
+    problems: Problems, campaign: Campaign, start: datetime | None, now: datetime
+) -> None:
+    if start is None:
+        problems.add("start_at", "Choose when to send it.")
+        return
+    if start < now - SCHEDULE_PAST_TOLERANCE:
+        problems.add("start_at", "That moment has passed; choose a time in the future or send now.")
+        return
+    if campaign.bsg_schedules:
+        if campaign.is_rcs:
+            problem = rules.rcs_start_at_error(start, now, settings.BSG_TIME_ZONE)
+        else:
+            problem = rules.start_at_error(start, now)
+        problems.add("start_at", problem)

@@ -1,0 +1,1 @@
+"""The campaigns app's pages, a module per page family; campaigns/urls.py maps them."""

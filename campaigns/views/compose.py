@@ -1,0 +1,242 @@
+"""The composer: new and edit, the live preview, the send plan, duplicate, back to draft, and
+test sends."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from contacts.models import Contact
+from contacts.phones import InvalidPhone, normalize_phone
+
+from .. import approval, checks, forms, selectors, sendplan, services
+from ..models import Campaign, TestSend
+
+COMPOSE_TEMPLATES = {
+    Campaign.Channel.SMS: "campaigns/compose_sms.html",
+    Campaign.Channel.RCS: "campaigns/compose_rcs.html",
+}
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_new(request: HttpRequest, channel: str) -> HttpResponse:
+    if channel not in Campaign.Channel.values:
+        raise Http404("No such channel")
+    return _compose(request, Campaign(channel=channel))
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if campaign.status == Campaign.Status.AWAITING_APPROVAL:
+        messages.info(request, "This campaign is waiting for approval; withdraw it to change it.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    if not campaign.is_editable:
+        messages.info(request, "This campaign is waiting to send; duplicate it to change it.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    return _compose(request, campaign)
+
+
+def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    """One page per channel: bind, save the draft (always, so nothing typed is lost), then do
+    what the button asked: plan, send now or schedule."""
+    form, cards = _bind(request, campaign)
+    if request.method == "POST" and form.is_valid() and (cards is None or cards.is_valid()):
+        asked = forms.ComposeActionForm(request.POST)
+        # An unknown button saves: nothing typed is lost, and nothing goes out unasked.
+        action = (asked.cleaned_data["action"] if asked.is_valid() else "") or "save"
+        draft, list_ids = _applied(form, cards)
+        try:
+            saved = services.campaign_save(campaign=draft, list_ids=list_ids, user=request.user)
+        except ValidationError as refusal:
+            messages.error(request, checks.refusal_text(refusal))
+            return redirect("campaigns:detail", campaign_id=campaign.pk)
+        if action == "plan":
+            services.send_plan_request(campaign_id=saved.pk, user=request.user)
+            return redirect(reverse("campaigns:edit", args=[saved.pk]) + "#send-plan")
+        if action in ("send", "schedule"):
+            when = form.cleaned_data.get("start_at_moment") if action == "schedule" else None
+            if action == "schedule" and when is None:
+                form.add_error("start_at", "Choose the date and time to send it.")
+            else:
+                try:
+                    # Asks for approval (four-eyes), or sends when this user may approve it.
+                    submitted = approval.campaign_submit(
+                        campaign_id=saved.pk, user=request.user, when=when
+                    )
+                except ValidationError as refusal:
+                    form.show_problems(refusal)
+                    if cards is not None:
+                        cards.show_problems(refusal)
+                else:
+                    if submitted.status == Campaign.Status.AWAITING_APPROVAL:
+                        text = "Sent for approval: it goes out once someone else approves it."
+                    else:
+                        text = (
+                            "Scheduled." if action == "schedule" else "Sending has been requested."
+                        )
+                    messages.success(request, text)
+                    return redirect("campaigns:detail", campaign_id=saved.pk)
+            campaign = saved
+            return _render_compose(request, campaign, form, cards, status=422)
+        messages.success(request, "Draft saved.")
+        return redirect("campaigns:edit", campaign_id=saved.pk)
+    status = 422 if request.method == "POST" else 200
+    return _render_compose(request, campaign, form, cards, status=status)
+
+
+def _bind(request: HttpRequest, campaign: Campaign):
+    data = request.POST if request.method == "POST" else None
+    if campaign.is_rcs:
+        form = forms.RcsCampaignForm(data, instance=campaign)
+        initial = [forms.card_initial(card) for card in campaign.rcs_cards or []]
+        cards = forms.CardFormSet(data, initial=initial or None, prefix="card")
+        return form, cards
+    initial = None
+    if not campaign.pk and not campaign.sender:
+        default = next((s for s in selectors.saved_senders() if s.is_default), None)
+        initial = {"sender": default.sender} if default else None
+    return forms.SmsCampaignForm(data, instance=campaign, initial=initial), None
+
+
+def _applied(form, cards):
+    if cards is not None:
+        return form.apply_with_cards(cards)
+    return form.apply()
+
+
+def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
+    fresh, plan = (False, None)
+    if campaign.pk:
+        fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    context = {
+        "campaign": campaign,
+        "form": form,
+        "cards": cards,
+        "plan": plan,
+        "plan_fresh": fresh,
+        "senders": selectors.saved_senders(),
+        "test_form": forms.TestSendForm(),
+        "test_sends": selectors.test_sends_of(campaign_id=campaign.pk) if campaign.pk else [],
+    }
+    return render(request, COMPOSE_TEMPLATES[campaign.channel], context, status=status)
+
+
+@require_POST
+def campaign_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview (htmx, debounced): the form as typed, never saved."""
+    target = forms.PreviewTargetForm(request.POST)
+    # A preview is never refused: an unknown channel or campaign previews a new SMS (only the
+    # fields that validated are in cleaned_data).
+    target.is_valid()
+    asked = target.cleaned_data
+    instance = Campaign(channel=asked.get("channel") or Campaign.Channel.SMS)
+    if asked.get("campaign_id"):
+        instance = Campaign.objects.filter(pk=asked["campaign_id"]).first() or instance
+    if instance.is_rcs:
+        form = forms.RcsCampaignForm(request.POST, instance=instance)
+        cards = forms.CardFormSet(request.POST, prefix="card")
+        form.is_valid()
+        cards.is_valid()
+        campaign, list_ids = form.apply_with_cards(cards) if form.is_valid() else (instance, [])
+        text = campaign.fallback_text if campaign.fallback_enabled else ""
+        template = "campaigns/compose_rcs.html#preview"
+    else:
+        form = forms.SmsCampaignForm(request.POST, instance=instance)
+        campaign, list_ids = form.apply() if form.is_valid() else (instance, [])
+        text = campaign.text
+        template = "campaigns/compose_sms.html#preview"
+    preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=text)
+    return render(request, template, {"campaign": campaign, "preview": preview})
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """GET: the plan panel (polled while the plan runs). POST: compute a new plan."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if request.method == "POST":
+        services.send_plan_request(campaign_id=campaign.pk, user=request.user)
+        if not request.htmx:
+            return redirect(reverse("campaigns:edit", args=[campaign.pk]) + "#send-plan")
+    fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    return render(
+        request,
+        "campaigns/detail.html#send-plan",
+        {"campaign": campaign, "plan": plan, "plan_fresh": fresh},
+    )
+
+
+@require_POST
+def campaign_duplicate(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    copy = services.campaign_duplicate(campaign_id=campaign_id, user=request.user)
+    messages.success(request, f"“{copy.name}” is a new draft.")
+    return redirect("campaigns:edit", campaign_id=copy.pk)
+
+
+@require_POST
+def campaign_unschedule(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        services.campaign_unschedule(campaign_id=campaign_id)
+    except ValidationError as refusal:
+        messages.error(request, checks.refusal_text(refusal))
+        return redirect("campaigns:detail", campaign_id=campaign_id)
+    messages.success(request, "Back to draft: nothing was sent.")
+    return redirect("campaigns:edit", campaign_id=campaign_id)
+
+
+@require_POST
+def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    form = forms.TestSendForm(request.POST)
+    error = None
+    if form.is_valid():
+        contact_id = form.cleaned_data.get("contact_id")
+        contact_phone = (form.cleaned_data.get("contact_phone") or "").strip()
+        try:
+            if contact_phone and not contact_id:
+                contact_id = _contact_id_by_phone(phone=contact_phone)
+            services.campaign_test_send(
+                campaign_id=campaign.pk,
+                phone=form.cleaned_data["phone"],
+                contact_id=contact_id,
+                user=request.user,
+            )
+        except InvalidPhone as invalid:
+            error = f"That number cannot be used: {invalid}."
+        except LookupError as missing:
+            error = str(missing)
+        except ValidationError as refusal:
+            error = "Fix the campaign first: " + checks.refusal_text(refusal)
+    else:
+        error = "Give a phone number."
+    context = {
+        "campaign": campaign,
+        "test_form": form,
+        "test_error": error,
+        "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
+    }
+    if request.htmx:
+        return render(request, "campaigns/detail.html#test-send", context)
+    if error:
+        messages.error(request, error)
+    return redirect("campaigns:detail", campaign_id=campaign.pk)
+
+
+def _contact_id_by_phone(*, phone: str) -> int:
+    number = normalize_phone(phone)
+    contact = Contact.objects.filter(phone=number).values_list("id", flat=True).first()
+    if contact is None:
+        raise LookupError(f"No contact has the number +{number}.")
+    return contact
+
+
+@require_GET
+def test_send_status(request: HttpRequest, test_send_id: int) -> HttpResponse:
+    """One test send's row, polled by htmx until BSG reports a final status."""
+    test = get_object_or_404(TestSend, pk=test_send_id)
+    test = services.test_send_refresh(test_send_id=test.pk)
+    return render(request, "campaigns/detail.html#test-send-row", {"test": test})

@@ -1,0 +1,275 @@
+"""The dashboard's pages: home, the campaigns page and its live rows, a campaign's detail with
+its parts panel and chart, and the recipients tab. Reads only (campaigns.dashboard)."""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from audit.selectors import audit_entries_for
+from config import access, paging
+
+from .. import dashboard, filters, forms, selectors, services
+from ..models import Campaign
+from .approval import approval_context
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "campaigns/home.html",
+        {
+            "sending": dashboard.campaigns_sending_now(),
+            "totals": dashboard.dashboard_totals(),
+            "attention": dashboard.parts_needing_attention(),
+            "imports": dashboard.recent_imports(),
+        },
+    )
+
+
+@require_GET
+def home_sending(request: HttpRequest) -> HttpResponse:
+    """The home page's "sending now" panel, polled while anything in it is sending."""
+    return render(
+        request, "campaigns/home.html#sending", {"sending": dashboard.campaigns_sending_now()}
+    )
+
+
+@require_GET
+def bsg_account_panel(request: HttpRequest) -> HttpResponse:
+    """The BSG balance, loaded after the page so a slow BSG never delays the page itself."""
+    return render(
+        request,
+        "campaigns/home.html#bsg-account",
+        {"account": dashboard.bsg_account_state()},
+    )
+
+
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    form = filters.CampaignFilterForm(request.GET)
+    results: dict = {"results": None}
+    if form.is_valid():
+        results = _campaign_list_results(form)
+    return render(
+        request,
+        "campaigns/list.html",
+        {"form": form, "senders": _sender_choices(), **results},
+        status=200 if results["results"] is not None else 400,
+    )
+
+
+def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
+    """The rows, poller and pager of a valid list request, as HTML (`results`, with the page
+    and its links when they were read now, not found in the cache), kept in the cache for
+    CAMPAIGN_LIST_CACHE_SECONDS under the normalised filters and cursor.
+
+    Nothing in it depends on who asks (the permission-dependent buttons are outside it), so
+    every user shares it; the live rows in it refresh themselves through campaigns:list-live,
+    which is never cached. The price is a list up to that many seconds old on a reload, on the
+    page people open most: rendering it costs ~5 ms of the web process's CPU a request, the
+    whole budget of one (BENCHMARKS.md "Web under load")."""
+    data = form.cleaned_data
+    after, before = data["after"], data["before"]
+    wanted = form.filters()
+    seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
+    key = "campaigns:list:" + hashlib.sha256(repr((wanted, after, before)).encode()).hexdigest()
+    if seconds:
+        found = cache.get(key)
+        if found is not None:
+            # Rendered (autoescaped) by the template below, by an earlier request.
+            return {"results": mark_safe(found)}  # noqa: S308
+    page = dashboard.campaign_page(filters=wanted, after=after, before=before)
+    links = paging.page_links(_list_filters_query(wanted), page)
+    context = {
+        "form": form,
+        "page": page,
+        "older_query": links["next_query"],
+        "newer_query": links["previous_query"],
+    }
+    html = render_to_string("campaigns/list.html#results", context)
+    if seconds:
+        cache.set(key, html, seconds)
+    return {**context, "results": mark_safe(html)}  # noqa: S308 - autoescaped by the template
+
+
+def _sender_choices() -> list[str]:
+    """The sender filter's suggestions, shared like the list's rows (a sender saved now is
+    suggested at most CAMPAIGN_LIST_CACHE_SECONDS later)."""
+    seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
+    if not seconds:
+        return dashboard.sender_choices()
+    return cache.get_or_set("campaigns:list:senders", dashboard.sender_choices, seconds)
+
+
+def _list_filters_query(wanted: dashboard.CampaignFilters) -> dict[str, str]:
+    """The filters of the list's page links as understood, not as typed: the cached results
+    are shared by every query string that means the same."""
+    query = {
+        "q": wanted.search,
+        "status": wanted.status,
+        "channel": wanted.channel,
+        "sender": wanted.sender,
+        "created_from": wanted.created_from.isoformat() if wanted.created_from else "",
+        "created_to": wanted.created_to.isoformat() if wanted.created_to else "",
+    }
+    return {key: value for key, value in query.items() if value}
+
+
+@require_GET
+def campaign_list_live(request: HttpRequest) -> HttpResponse:
+    """The campaigns page's active rows, polled: each row swaps itself in place (out of band)
+    and the poller comes back asking only for the rows still active, or without its trigger."""
+    form = forms.LiveRowsForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(" ".join(form.errors["ids"]), status=400)
+    rows = dashboard.campaign_rows(campaign_ids=form.cleaned_data["ids"])
+    live_ids = [row.campaign.pk for row in rows if row.campaign.is_live]
+    return render(request, "campaigns/list.html#live-rows", {"rows": rows, "live_ids": live_ids})
+
+
+@require_GET
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(
+        Campaign.objects.select_related(
+            "created_by", "stopped_by", "schedule", "duplicated_from", "retry_of"
+        ).prefetch_related("lists"),
+        pk=campaign_id,
+    )
+    fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    asked = forms.DetailForm(request.GET)
+    confirm_stop = asked.is_valid() and asked.cleaned_data["stop"] == "confirm"
+    return render(
+        request,
+        "campaigns/detail.html",
+        {
+            "campaign": campaign,
+            "plan": plan,
+            "plan_fresh": fresh,
+            "test_form": forms.TestSendForm(),
+            "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
+            "audit_entries": audit_entries_for(target=campaign),
+            **_engine_context(campaign),
+            **approval_context(campaign),
+            "chart": dashboard.campaign_delivery_chart(
+                campaign_id=campaign.pk, recipients=_recipients(campaign)
+            ),
+            # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the
+            # confirmation in place of the button.
+            "confirm_stop": confirm_stop and campaign.is_stoppable,
+        },
+    )
+
+
+def _recipients(campaign: Campaign) -> int:
+    return campaign.parts.aggregate(total=Sum("recipients"))["total"] or 0
+
+
+@require_GET
+def campaign_chart(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The sent/delivered chart, polled while the campaign sends."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    chart = dashboard.campaign_delivery_chart(
+        campaign_id=campaign.pk, recipients=_recipients(campaign)
+    )
+    return render(request, "campaigns/detail.html#chart", {"campaign": campaign, "chart": chart})
+
+
+@require_GET
+def campaign_stop_confirm(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The confirmation step before Stop: in place of the button (htmx) or on the page."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if not campaign.is_stoppable:
+        messages.info(request, "This campaign cannot be stopped now: nothing is left to stop.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
+    if request.htmx:
+        return render(request, "campaigns/detail.html#stop-confirm", {"campaign": campaign})
+    return redirect(reverse("campaigns:detail", args=[campaign.pk]) + "?stop=confirm#stop")
+
+
+@require_GET
+def campaign_recipients(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The recipients tab: the ledger, one keyset page at a time, filterable by status."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    form = filters.RecipientFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = dashboard.campaign_recipients_page(
+            campaign_id=campaign.pk,
+            status=form.status_value,
+            after=form.cleaned_data["after"],
+            before=form.cleaned_data["before"],
+        )
+    template = "campaigns/recipients.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#ledger"
+    return render(
+        request,
+        template,
+        {
+            "campaign": campaign,
+            "form": form,
+            "page": page,
+            **paging.page_links(request.GET, page),
+        },
+        status=200 if page is not None else 400,
+    )
+
+
+def _engine_context(campaign: Campaign) -> dict:
+    overview = dashboard.campaign_overview(campaign_id=campaign.pk)
+    return {
+        "overview": overview,
+        "parts": overview.parts,
+        "attention": overview.attention,
+        "held": overview.held,
+        "events": dashboard.campaign_events(campaign_id=campaign.pk),
+        # The panel polls only while something can still change.
+        "live": campaign.is_live,
+    }
+
+
+@require_GET
+def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The parts panel, polled while something can still change."""
+    # The page shows the status in its heading and chooses its buttons by it: when the poll
+    # finds another status than the page was drawn with, those are swapped too (out of band),
+    # and only then, so an open Stop confirmation is not reset by every poll.
+    poll = forms.PartsPollForm(request.GET)
+    shown = (poll.cleaned_data["shown"] if poll.is_valid() else "") or None
+    # Every open detail page polls this every few seconds, while the engine changes it at most
+    # every BSG_POLL_INTERVAL: keep the rendered panel under a fingerprint of what it is drawn
+    # from, so an unchanged panel costs one query. People with the same permissions see the
+    # same buttons (templates read them only through `can`), so they share it.
+    key = None
+    if settings.CAMPAIGN_PARTS_CACHE_SECONDS:
+        version = dashboard.campaign_panel_version(campaign_id=campaign_id)
+        if version is not None:
+            asked = f"{version}|{shown}|{access.permissions_fingerprint(request.user)}"
+            key = "campaigns:parts:" + hashlib.sha256(asked.encode()).hexdigest()
+            found = cache.get(key)
+            if found is not None:
+                return HttpResponse(found)
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    response = render(
+        request,
+        "campaigns/detail.html#engine",
+        {
+            "campaign": campaign,
+            "status_changed": shown is not None and shown != campaign.status,
+            **_engine_context(campaign),
+        },
+    )
+    # A panel with a form in it carries this person's CSRF token: never hand it to another.
+    if key is not None and b"csrfmiddlewaretoken" not in response.content:
+        cache.set(key, response.content.decode(), settings.CAMPAIGN_PARTS_CACHE_SECONDS)
+    return response
