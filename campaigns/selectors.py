@@ -280,7 +280,7 @@ def audience_rows(
         return
     rows = audience_contacts(list_ids=list_ids).values_list("id", "phone", "name", "fields")
     streamed = rows_streamed(rows, key="id", chunk_size=chunk_size)
-    for contact_id, phone, name, fields in islice(streamed, limit):
+    for contact_id, phone, name, fields in streamed if limit is None else islice(streamed, limit):
         yield AudienceRow(phone, name, fields or {}, None, contact_id)
 
 

@@ -134,13 +134,16 @@ class LedgerWriter:
             if self.postgres:
                 table = Recipient._meta.db_table
                 columns = ", ".join(self.COLUMNS)
-                with (
-                    connection.cursor() as cursor,
-                    cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-                ):
-                    write_row = copy.write_row
-                    for row in self.rows:
-                        write_row(row)
+                with connection.cursor() as cursor:
+                    # A batch lost in a crash is written again: the dispatch that wrote it is
+                    # taken again from the start, and its parts wait for the whole ledger
+                    # (ledger_resolved_at, committed durably). So a batch's commit need not
+                    # wait for the disk, which cost ~35 ms a batch.
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        write_row = copy.write_row
+                        for row in self.rows:
+                            write_row(row)
             else:
                 Recipient.objects.bulk_create(
                     [Recipient(**dict(zip(self.COLUMNS, row, strict=True))) for row in self.rows],
