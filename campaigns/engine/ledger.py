@@ -103,7 +103,8 @@ def _sms_parts(text: str) -> int:
 
 class LedgerWriter:
     """Writes ledger rows in batches, each its own short transaction: COPY on PostgreSQL,
-    bulk_create elsewhere. `on_flush` runs after each batch (the dispatch's heartbeat)."""
+    bulk_create elsewhere. `on_flush` runs in each batch's transaction (the dispatch's
+    heartbeat)."""
 
     COLUMNS = (
         "campaign_id",
@@ -149,6 +150,8 @@ class LedgerWriter:
                     [Recipient(**dict(zip(self.COLUMNS, row, strict=True))) for row in self.rows],
                     batch_size=LEDGER_BATCH,
                 )
+            if self.on_flush is not None:
+                # In the batch's own transaction: one commit, not a second one that waits for
+                # the disk (50 of those cost a million-recipient dispatch ~2 s).
+                self.on_flush()
         self.rows = []
-        if self.on_flush is not None:
-            self.on_flush()

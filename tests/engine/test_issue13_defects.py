@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -213,9 +213,13 @@ def test_the_ledger_is_written_in_bounded_transactions(
     heartbeat = dispatch._heartbeat
 
     def count_from_another_connection(campaign_id: int) -> None:
-        heartbeat(campaign_id)
-        with ThreadPoolExecutor(1) as other:
-            seen_elsewhere.append(other.submit(_count_rows, campaign_id).result())
+        heartbeat(campaign_id)  # in the batch's transaction: look once it has committed
+
+        def count() -> None:
+            with ThreadPoolExecutor(1) as other:
+                seen_elsewhere.append(other.submit(_count_rows, campaign_id).result())
+
+        transaction.on_commit(count)
 
     monkeypatch.setattr(dispatch, "_heartbeat", count_from_another_connection)
     campaign = ready_campaign(sms_mode=Campaign.SmsMode.INDIVIDUAL, lists=[big_list])
