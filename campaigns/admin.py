@@ -8,6 +8,7 @@ The actions call the same engine and service functions as the pages.
 
 from __future__ import annotations
 
+from django import forms as django_forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 
 from audit.admin import AuditedModelAdmin
 from bsg.errors import BsgError
+from contacts.phones import InvalidPhone, normalize_phone
 
 from . import checks, services
 from .engine import poll, stop
@@ -28,6 +30,7 @@ from .models import (
     Recipient,
     SavedSender,
     SendPlan,
+    TestPhone,
     TestSend,
 )
 
@@ -39,6 +42,8 @@ CAMPAIGN_APPROVAL_FIELDS = (
     "approved_by",
     "approval_snapshot",
     "sent_back_reason",
+    "content_authors",
+    "audience_changed_at",
 )
 # Set by the engine or BSG; never typed in admin.
 CAMPAIGN_ENGINE_FIELDS = (
@@ -324,7 +329,60 @@ class CampaignEventAdmin(_ReadOnly):
 class CampaignScheduleAdmin(AuditedModelAdmin):
     """The timing itself is the linked periodic task's crontab (django-celery-beat's admin)."""
 
-    list_display = ("name", "template", "periodic_task", "frequency_cap_days", "last_run_at")
-    raw_id_fields = ("template", "periodic_task")
-    readonly_fields = ("last_run_at", "created_at", "created_by")
+    list_display = (
+        "name",
+        "template",
+        "periodic_task",
+        "frequency_cap_days",
+        "approved_at",
+        "paused",
+        "last_run_at",
+    )
+    raw_id_fields = ("periodic_task",)
+    # Approval, pausing and the template are the schedules page's (four-eyes, audited, beat
+    # kept in step); an admin edit of them would walk around the approval.
+    readonly_fields = (
+        "template",
+        "paused",
+        "approved_at",
+        "approved_by",
+        "approved_content",
+        "approval_void_reason",
+        "last_run_at",
+        "created_at",
+        "created_by",
+    )
     list_select_related = ("template", "periodic_task")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Made on the schedules page, which also makes its beat task.
+        return False
+
+
+class TestPhoneForm(django_forms.ModelForm):
+    class Meta:
+        model = TestPhone
+        fields = ("phone", "label", "owner")
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except InvalidPhone as problem:
+            raise ValidationError(str(problem)) from None
+
+
+@admin.register(TestPhone)
+class TestPhoneAdmin(AuditedModelAdmin):
+    """The phones test sends may go to (campaigns.services.campaign_test_send)."""
+
+    list_display = ("label", "phone", "owner", "created_by", "created_at")
+    search_fields = ("label", "phone")
+    raw_id_fields = ("owner",)
+    readonly_fields = ("created_by", "created_at")
+
+    form = TestPhoneForm
+
+    def save_model(self, request: HttpRequest, obj: TestPhone, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -31,7 +31,7 @@ from .services import (
 )
 
 APPROVE_PERMISSION = "campaigns.approve_campaign"
-OWN_CAMPAIGN = "You wrote this campaign; someone else must approve it."
+OWN_CAMPAIGN = "You wrote or changed this campaign; someone else must approve it."
 
 
 def campaign_submit(*, campaign_id: int, user: User, when: datetime | None) -> Campaign:
@@ -174,11 +174,25 @@ def _approval_refusal(*, campaign: Campaign, user: User) -> None:
         )
     if not _may_approve(user):
         raise ValidationError("You may not approve campaigns; ask a campaign approver.")
-    if settings.CAMPAIGNS_FOUR_EYES and user.pk in {
-        campaign.created_by_id,
-        campaign.approval_requested_by_id,
-    }:
+    if campaign_is_own(campaign=campaign, user=user):
         raise ValidationError(OWN_CAMPAIGN)
+
+
+def campaign_is_own(*, campaign: Campaign, user: User) -> bool:
+    """Whether four-eyes keeps this user from approving this campaign."""
+    return bool(
+        settings.CAMPAIGNS_FOUR_EYES
+        and user is not None
+        and user.pk in campaign_authors(campaign=campaign)
+    )
+
+
+def campaign_authors(*, campaign: Campaign) -> set[int]:
+    """Who may not approve this campaign: its creator, whoever asked for approval, and everyone
+    who changed what goes out since its last approval (a duplicate's too: the content is)."""
+    ids = {campaign.created_by_id, campaign.approval_requested_by_id}
+    ids.update(campaign.content_authors.values_list("id", flat=True))
+    return {pk for pk in ids if pk is not None}
 
 
 def _approval_record(
@@ -198,6 +212,8 @@ def _approval_record(
         approval_send_at=send_at,
         sent_back_reason="",
     )
+    # Authorship counts from one approval to the next (the creator always counts).
+    campaign.content_authors.clear()
     outcome = f"scheduled for {_when_text(send_at)}" if send_at else "sending now"
     event_record(campaign.pk, CampaignEvent.Kind.APPROVED, f"Approved; {outcome}.", user=actor)
     changes = {

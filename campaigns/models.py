@@ -198,6 +198,12 @@ class Campaign(models.Model):
     approval_snapshot = models.JSONField(default=dict, blank=True)
     # Why the last request was sent back, for the author to read.
     sent_back_reason = models.TextField(blank=True)
+    # Everyone who wrote or changed what goes out since the last approval (its creator always
+    # counts too): none of them may approve it (campaigns.approval).
+    content_authors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # When dispatch found the recipients or their values changed after approval and sent it
+    # back (campaigns.engine.dispatch): send plans made before this are out of date.
+    audience_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -745,10 +751,13 @@ class CampaignEvent(models.Model):
 
 
 class CampaignSchedule(models.Model):
-    """A recurring campaign: each run sends a fresh copy of `template` to its lists.
+    """A recurring campaign: each run sends a copy of `template`'s content as approved.
 
-    The timing lives in a django-celery-beat PeriodicTask + CrontabSchedule (editable in admin);
-    pausing it is the periodic task's `enabled`. The task carries only this row's id.
+    The timing lives in a django-celery-beat PeriodicTask + CrontabSchedule; the task carries
+    only this row's id and is enabled only while the schedule is approved and not paused
+    (campaigns.engine.schedules). An approver other than its authors approves it like a
+    campaign: `approved_content` freezes the template's content then, every run sends exactly
+    that, and an edit of the template's content afterwards voids the approval.
     """
 
     name = models.CharField(max_length=200)
@@ -767,6 +776,16 @@ class CampaignSchedule(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    paused = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The template's content as approved (campaigns.engine.schedules.schedule_content): what
+    # each run sends, whatever the template says later.
+    approved_content = models.JSONField(default=dict, blank=True)
+    # Why it waits for approval again ("" when it never had one).
+    approval_void_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -776,4 +795,37 @@ class CampaignSchedule(models.Model):
 
     @property
     def is_paused(self) -> bool:
-        return self.periodic_task is None or not self.periodic_task.enabled
+        return self.paused
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
+
+    @property
+    def fires(self) -> bool:
+        """Beat fires it: approved, not paused, and its beat task still there."""
+        return self.is_approved and not self.paused and self.periodic_task_id is not None
+
+
+class TestPhone(models.Model):
+    """A phone test sends may go to: an admin keeps this short list (Django admin), so a
+    draft nobody approved reaches only the team's own phones."""
+
+    phone = models.CharField(max_length=15, unique=True)
+    # Whose phone it is, for the picker ("Olena's phone").
+    label = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    __test__ = False
+
+    class Meta:
+        ordering = ["label", "phone"]
+
+    def __str__(self) -> str:
+        return f"{self.label} (+{self.phone})"

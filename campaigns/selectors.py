@@ -32,6 +32,7 @@ from .models import (
     Recipient,
     SavedSender,
     SendPlan,
+    TestPhone,
     TestSend,
 )
 from .rendering import CompiledText
@@ -263,29 +264,35 @@ def audience_rows(
     pasted: str,
     limit: int | None = None,
     chunk_size: int = 5_000,
+    opted_out_by: datetime | None = None,
 ) -> Iterator[AudienceRow]:
-    """Every recipient once, do-not-contact numbers left out, streamed from the database.
+    """Every recipient once, do-not-contact numbers left out (those on the list by
+    `opted_out_by`, if given: contacts.selectors.audience_contacts), streamed from the database.
 
     Lists are read as tuples (config.streaming.rows_streamed), so a million contacts never sit
     in memory as model instances, and the caller may write while it reads.
     """
     if channel == Campaign.Channel.SMS and sms_mode == Campaign.SmsMode.NUMBERS:
         parsed = pasted_numbers_parse(text=pasted)
-        opted_out = do_not_contact_phones(phones=[n.phone for n in parsed.numbers])
+        opted_out = do_not_contact_phones(
+            phones=[n.phone for n in parsed.numbers], opted_out_by=opted_out_by
+        )
         numbers = (n for n in parsed.numbers if n.phone not in opted_out)
         for index, number in enumerate(numbers):
             if limit is not None and index >= limit:
                 return
             yield AudienceRow(number.phone, "", {}, number.reference_id, None)
         return
-    rows = audience_contacts(list_ids=list_ids).values_list("id", "phone", "name", "fields")
+    rows = audience_contacts(list_ids=list_ids, opted_out_by=opted_out_by).values_list(
+        "id", "phone", "name", "fields"
+    )
     streamed = rows_streamed(rows, key="id", chunk_size=chunk_size)
     for contact_id, phone, name, fields in streamed if limit is None else islice(streamed, limit):
         yield AudienceRow(phone, name, fields or {}, None, contact_id)
 
 
 def campaign_audience_rows(
-    *, campaign: Campaign, limit: int | None = None
+    *, campaign: Campaign, limit: int | None = None, opted_out_by: datetime | None = None
 ) -> Iterator[AudienceRow]:
     return audience_rows(
         channel=campaign.channel,
@@ -293,6 +300,7 @@ def campaign_audience_rows(
         list_ids=campaign_list_ids(campaign=campaign),
         pasted=campaign.pasted_numbers,
         limit=limit,
+        opted_out_by=opted_out_by,
     )
 
 
@@ -315,6 +323,14 @@ def test_send_contact(*, campaign: Campaign, compiled: CompiledText) -> Audience
 
 def campaign_latest_plan(*, campaign_id: int) -> SendPlan | None:
     return SendPlan.objects.filter(campaign_id=campaign_id).order_by("-created_at", "-id").first()
+
+
+def test_phones_for(*, user: Any) -> list[TestPhone]:
+    """The phones this person may send tests to: their own and the team's shared ones (an
+    admin keeps the list, Admin -> Test phones)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return list(TestPhone.objects.filter(Q(owner__isnull=True) | Q(owner=user)))
 
 
 def saved_senders() -> list[SavedSender]:
@@ -349,6 +365,7 @@ APPROVAL_LABELS = {
     "send_at": "When",
     "bsg_schedules": "Scheduled by BSG",
     "window": "Sending window",
+    "audience": "Recipients and their details",
 }
 # Sets of entries: the approver reads what was added and removed, not two long lists.
 APPROVAL_SET_KEYS = ("lists", "pasted_numbers")
@@ -399,7 +416,46 @@ def campaign_approval_snapshot(*, campaign: Campaign) -> dict:
         "send_at": campaign.approval_send_at.isoformat() if campaign.approval_send_at else None,
         "bsg_schedules": campaign.bsg_schedules,
         "window": window,
+        "audience": _planned_audience(campaign),
     }
+
+
+def _planned_audience(campaign: Campaign) -> dict | None:
+    """Who gets what, as the latest send plan read it (campaigns.audience_digest): approving
+    approves these recipients with these values. None without a plan that still holds."""
+    plan = campaign_latest_plan(campaign_id=campaign.pk) if campaign.pk else None
+    if plan is None or plan.status != SendPlan.Status.DONE:
+        return None
+    if campaign.audience_changed_at and plan.created_at <= campaign.audience_changed_at:
+        return None
+    return plan.result.get("audience")
+
+
+def audience_changes_text(*, campaign: Campaign, since: datetime, approved: int, now: int) -> str:
+    """What dispatch found changed in a campaign's recipients since its approval, in words for
+    the approver (the digest says that something changed; this says where to look)."""
+    said = [
+        "its recipients or their details changed after it was approved "
+        f"({approved} recipient(s) approved, {now} now)"
+    ]
+    list_ids = campaign_list_ids(campaign=campaign)
+    if list_ids and campaign.uses_lists:
+        changed = audience_contacts(list_ids=list_ids).filter(updated_at__gt=since)
+        count = changed.count()
+        if count:
+            examples = ", ".join(
+                f"“{name}” (+{phone})" if name else f"+{phone}"
+                for name, phone in changed.order_by("-updated_at", "-id").values_list(
+                    "name", "phone"
+                )[:5]
+            )
+            said.append(f"{count} contact(s) of its lists changed since, e.g. {examples}")
+        added = ListMembership.objects.filter(
+            contact_list_id__in=list_ids, added_at__gt=since
+        ).count()
+        if added:
+            said.append(f"{added} contact(s) added to its lists since")
+    return "; ".join(said) + "."
 
 
 def campaign_approval_fingerprint(*, snapshot: dict) -> str:
@@ -440,6 +496,14 @@ def campaign_approval_changes(*, before: dict, after: dict) -> list[ApprovalChan
 
 
 def _approval_shown(key: str, value) -> str:
+    if key == "audience":
+        if not value:
+            return "Not planned since it changed: compute the send plan"
+        as_of = timezone.localtime(datetime.fromisoformat(value["as_of"]))
+        return (
+            f"{value['recipients']} recipient(s), with their names and fields as of "
+            f"{as_of:%Y-%m-%d %H:%M %Z}"
+        )
     if key == "send_at":
         if not value:
             return "As soon as approved"

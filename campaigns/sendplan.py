@@ -32,6 +32,7 @@ from contacts.models import ContactList
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors
+from .audience_digest import AudienceDigest
 from .models import Campaign, SendPlan
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,8 @@ def plan_campaign(
         # Not planned as it is (a placeholder that names no field, say): the one refusal type.
         raise ValidationError(compiled.errors)
     tally = _Tally(compiled)
+    # The approver approves these recipients with these values (campaigns.audience_digest).
+    as_of = timezone.now()
     rows = selectors.campaign_audience_rows(campaign=campaign)
     for done, row in enumerate(rows, start=1):
         tally.add(row)
@@ -159,6 +162,11 @@ def plan_campaign(
         "over_limit_examples": tally.over_limit_examples,
         "empty_fields": dict(tally.empty_fields.most_common()),
         "longest": tally.longest,
+        "audience": {
+            "digest": tally.digest.hexdigest(),
+            "recipients": tally.recipients,
+            "as_of": as_of.isoformat(),
+        },
     }
     if ask_bsg:
         result.update(_bsg_figures(campaign, compiled, tally, list_ids))
@@ -194,15 +202,18 @@ class _Tally:
         self.longest: dict[str, Any] | None = None
         self._longest_length = -1
         self._literal = None if compiled.slots else self._count(())
+        self.digest = AudienceDigest()
 
     def add(self, row: selectors.AudienceRow) -> None:
         self.recipients += 1
-        if not self.compiled.source:
-            return
-        if self._literal is not None:
+        if not self.compiled.source or self._literal is not None:
+            self.digest.add(row.phone, ())
+            if not self.compiled.source:
+                return
             counted, values = self._literal, ()
         else:
             values = self.compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
+            self.digest.add(row.phone, values)
             counted = self.cache.get(values)
             if "" in values:
                 for slot, value in zip(self.compiled.slots, values, strict=True):

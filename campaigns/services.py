@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -28,7 +30,7 @@ from bsg.payloads import (
     SmsFallback,
 )
 from config.bsg import bsg_client
-from contacts.models import Contact, ContactList
+from contacts.models import Contact, ContactList, DoNotContact
 from contacts.phones import normalize_phone
 from contacts.selectors import fields_by_reference
 
@@ -36,6 +38,7 @@ from . import rendering, selectors
 from .checks import Problems, campaign_check, rcs_card_errors, text_render_mode
 from .engine.enqueue import campaign_enqueue_dispatch
 from .engine.events import event_record, person_or_none
+from .engine.schedules import schedules_void_for_template
 from .models import (
     CAMPAIGN_CONTENT_FIELDS,
     CAMPAIGN_SENT_FIELDS,
@@ -101,6 +104,13 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
         if campaign.approved_at is not None:
             _approval_void_if_edited(campaign=campaign, user=user)
         changes = audit_diff(before, _campaign_audit_snapshot(campaign, list_ids))
+        if changes and person_or_none(user) is not None:
+            # Whoever writes what goes out may not be the one who approves it.
+            campaign.content_authors.add(user)
+        if before and changes:
+            schedules_void_for_template(
+                campaign=campaign, changed=sorted(_change_labels(changes)), user=user
+            )
         if not before:
             # A new draft: what it was created with, without the empty fields.
             changes = {k: v for k, v in changes.items() if v[1] not in ("", [], {}, False)}
@@ -126,6 +136,11 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
         copy.created_by = person_or_none(user)
         copy.save(force_insert=True)
         copy.lists.set(list_ids)
+        # The content is the original's: its writers may not approve the copy either.
+        copy.content_authors.set(
+            {*original.content_authors.values_list("id", flat=True), original.created_by_id}
+            - {None}
+        )
         audit_record(
             action="campaign-duplicate",
             target=copy,
@@ -133,6 +148,11 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
             actor=user,
         )
     return copy
+
+
+def _change_labels(changes: dict[str, Any]) -> set[str]:
+    labels = selectors.APPROVAL_LABELS
+    return {labels.get(key, key.replace("_", " ").capitalize()) for key in changes}
 
 
 def campaign_fingerprint(*, campaign: Campaign, list_ids: list[int] | None = None) -> str:
@@ -147,8 +167,15 @@ def campaign_fingerprint(*, campaign: Campaign, list_ids: list[int] | None = Non
 
 
 def campaign_plan_is_fresh(*, campaign: Campaign) -> tuple[bool, SendPlan | None]:
+    """Whether the latest plan counts the campaign as it is now: same content and lists, not
+    too old, and made after dispatch last found its recipients changed since approval."""
     plan = selectors.campaign_latest_plan(campaign_id=campaign.pk) if campaign.pk else None
-    return (plan is not None and plan.is_fresh_for(campaign_fingerprint(campaign=campaign))), plan
+    fresh = plan is not None and plan.is_fresh_for(campaign_fingerprint(campaign=campaign))
+    if fresh and campaign.audience_changed_at and plan.created_at <= campaign.audience_changed_at:
+        fresh = False
+    if fresh and not plan.result.get("audience"):
+        fresh = False  # made before plans read who gets what, which approval now covers
+    return fresh, plan
 
 
 def campaign_request_send(
@@ -304,6 +331,7 @@ def campaign_test_send(
     campaign = Campaign.objects.get(pk=campaign_id)
     number = normalize_phone(phone)  # InvalidPhone tells the view what is wrong
     contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
+    _test_phone_refusal(number=number, user=user)
     problems = Problems()
     fields = fields_by_reference()
     text = rendered_as = ""
@@ -337,6 +365,7 @@ def campaign_test_send(
         bsg_method=_test_method(campaign),
         created_by=person_or_none(user),
     )
+    _test_send_reserve(test=test, user=user)
     try:
         with bsg_client() as client:
             if campaign.is_rcs:
@@ -372,7 +401,9 @@ def campaign_test_send(
         test.delivered = answer.statistics.delivered
         test.checked_at = timezone.now()
     with transaction.atomic():
-        test.save()
+        test.save(
+            update_fields=["bsg_campaign_id", "bsg_status", "delivered", "checked_at", "error"]
+        )
         audit_record(
             action="campaign-test-send",
             target=campaign,
@@ -381,6 +412,45 @@ def campaign_test_send(
             actor=user,
         )
     return test
+
+
+def _test_phone_refusal(*, number: str, user: User) -> None:
+    """A test send skips approval, so it reaches only the team's own phones (an admin's short
+    list), never one on the do-not-contact list."""
+    if DoNotContact.objects.filter(phone=number).exists():
+        raise ValidationError(
+            {"phone": f"+{number} is on the do-not-contact list; test sends honour it too."}
+        )
+    if number not in {test_phone.phone for test_phone in selectors.test_phones_for(user=user)}:
+        raise ValidationError(
+            {
+                "phone": f"+{number} is not one of your test phones. Test sends go only to the "
+                "phones an admin lists under Admin → Test phones."
+            }
+        )
+
+
+def _test_send_reserve(*, test: TestSend, user: User) -> None:
+    """Save the test send before it goes out, counted against the person's hourly limit.
+
+    The person's row is locked while counting, so twenty requests at once cannot all pass the
+    count; a send in flight counts as much as one done."""
+    who = person_or_none(user)
+    limit = settings.CAMPAIGNS_TEST_SENDS_PER_HOUR
+    with transaction.atomic():
+        if who is not None:
+            get_user_model().objects.select_for_update().filter(pk=who.pk).first()
+            recent = TestSend.objects.filter(
+                created_by=who, created_at__gte=timezone.now() - timedelta(hours=1)
+            ).count()
+            if recent >= limit:
+                raise ValidationError(
+                    {
+                        "phone": f"You have sent {recent} tests in the last hour, the most "
+                        f"allowed ({limit}); try again later."
+                    }
+                )
+        test.save()
 
 
 def _test_text(
@@ -473,11 +543,12 @@ def _approval_void_if_edited(*, campaign: Campaign, user: User) -> None:
 
     current = selectors.campaign_approval_snapshot(campaign=campaign)
     approved = campaign.approval_snapshot or {}
-    # The intent ("when") is set by the next request, not by editing the draft.
+    # The intent ("when") is set by the next request, not by editing the draft; the
+    # recipients are checked against the approved ones when it goes out (engine.dispatch).
     changed = [
         change.label
         for change in selectors.campaign_approval_changes(before=approved, after=current)
-        if change.key != "send_at"
+        if change.key not in ("send_at", "audience")
     ]
     if not changed:
         return

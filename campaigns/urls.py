@@ -53,6 +53,11 @@ urlpatterns = [
     ),
     path("campaigns/schedules/", schedules.schedule_index, name="schedules"),
     path(
+        "campaigns/schedules/<int:schedule_id>/approve/",
+        schedules.schedule_approve,
+        name="schedule-approve",
+    ),
+    path(
         "campaigns/schedules/<int:schedule_id>/pause/",
         schedules.schedule_pause,
         name="schedule-pause",

@@ -74,11 +74,13 @@ ACCESS: dict[str, Rule] = {
     "campaigns:retry-failed": APPROVE_CAMPAIGN,
     "campaigns:ledger-csv": EXPORT_CONTACTS,
     "campaigns:dnc-failures": "contacts.add_donotcontact",
-    # Recurring campaigns send without anyone pressing Send again: an approver's call.
+    # Anyone who composes may set up a recurring campaign; it waits for an approver, and
+    # nothing fires until someone other than its authors approves it.
     "campaigns:schedules": {
         "GET": "campaigns.view_campaignschedule",
         "POST": "campaigns.add_campaignschedule",
     },
+    "campaigns:schedule-approve": APPROVE_CAMPAIGN,
     "campaigns:schedule-pause": "campaigns.change_campaignschedule",
     # --- contacts ------------------------------------------------------------------------------
     "contacts:contact-index": "contacts.view_contact",

@@ -163,6 +163,9 @@ CONTENT_SECURITY_POLICY = {
 # Four-eyes: a campaign goes out only after someone other than its author approves it. Off, a
 # member of "Campaign approvers" sends directly from the composer.
 CAMPAIGNS_FOUR_EYES = env.bool("CAMPAIGNS_FOUR_EYES", default=True)
+# Test sends skip approval, so they go only to the phones an admin lists (Admin -> Test phones),
+# at most this many per person per hour.
+CAMPAIGNS_TEST_SENDS_PER_HOUR = env.int("CAMPAIGNS_TEST_SENDS_PER_HOUR", default=10)
 # Seconds the campaigns list's rows are shared from the cache (campaigns.views.dashboard): 0 here,
 # so a page always shows what was just written; production sets 2 (settings_production).
 CAMPAIGN_LIST_CACHE_SECONDS = env.int("CAMPAIGN_LIST_CACHE_SECONDS", default=0)

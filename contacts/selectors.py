@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import phonenumbers
 from django.conf import settings
@@ -32,18 +33,31 @@ def _members_of(list_ids: Sequence[int]) -> QuerySet[Contact]:
     return Contact.objects.filter(Exists(memberships))
 
 
-def _opted_out() -> Exists:
-    return Exists(DoNotContact.objects.filter(phone=OuterRef("phone")))
+def _opted_out(by: datetime | None = None) -> Exists:
+    entries = DoNotContact.objects.filter(phone=OuterRef("phone"))
+    if by is not None:
+        entries = entries.filter(created_at__lte=by)
+    return Exists(entries)
 
 
-def audience_contacts(*, list_ids: Sequence[int]) -> QuerySet[Contact]:
+def audience_contacts(
+    *, list_ids: Sequence[int], opted_out_by: datetime | None = None
+) -> QuerySet[Contact]:
     """Each contact in any of the lists once, without the numbers on the do-not-contact list.
 
     Every send goes through here, so an opt-out is honoured however the campaign was built.
+    With `opted_out_by`, only the numbers on the list by then are left out: an approved
+    campaign's dispatch reads the audience its approver saw, and leaves the later opt-outs
+    (`opted_out_since`) out of what it sends itself.
     """
     if not list_ids:
         return Contact.objects.none()
-    return _members_of(list_ids).filter(~_opted_out())
+    return _members_of(list_ids).filter(~_opted_out(opted_out_by))
+
+
+def opted_out_since(*, since: datetime) -> set[str]:
+    """Numbers put on the do-not-contact list after `since`."""
+    return set(DoNotContact.objects.filter(created_at__gt=since).values_list("phone", flat=True))
 
 
 @dataclass(frozen=True)
@@ -89,22 +103,28 @@ def audience_summary(*, list_ids: Sequence[int]) -> AudienceSummary:
     )
 
 
-def do_not_contact_phones(*, phones: Iterable[str]) -> set[str]:
-    """Which of these normalized phones are on the do-not-contact list."""
+def do_not_contact_phones(
+    *, phones: Iterable[str], opted_out_by: datetime | None = None
+) -> set[str]:
+    """Which of these normalized phones are on the do-not-contact list (by `opted_out_by`, if
+    given: see audience_contacts)."""
     found: set[str] = set()
     batch: list[str] = []
     for phone in phones:
         batch.append(phone)
         if len(batch) >= PHONE_BATCH:
-            found.update(_opted_out_among(batch))
+            found.update(_opted_out_among(batch, opted_out_by))
             batch = []
     if batch:
-        found.update(_opted_out_among(batch))
+        found.update(_opted_out_among(batch, opted_out_by))
     return found
 
 
-def _opted_out_among(phones: list[str]) -> Iterable[str]:
-    return DoNotContact.objects.filter(phone__in=set(phones)).values_list("phone", flat=True)
+def _opted_out_among(phones: list[str], by: datetime | None) -> Iterable[str]:
+    entries = DoNotContact.objects.filter(phone__in=set(phones))
+    if by is not None:
+        entries = entries.filter(created_at__lte=by)
+    return entries.values_list("phone", flat=True)
 
 
 def fields_by_reference() -> dict[str, ContactField]:

@@ -83,6 +83,15 @@ def bsg_settings(settings, sandbox: SandboxServer):
     return settings
 
 
+@pytest.fixture
+def team_test_phone(db):
+    """+380 50 999 9999 on the team's list of test phones (Admin -> Test phones): test sends go
+    only to those."""
+    from campaigns.models import TestPhone
+
+    return TestPhone.objects.create(phone="380509999999", label="Team phone")
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache_between_tests():
     yield

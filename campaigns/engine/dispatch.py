@@ -25,6 +25,7 @@ from bsg import rules
 from contacts.models import DoNotContact, ListMembership
 
 from .. import selectors
+from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..checks import groups_size_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from .enqueue import parts_enqueue_submit
@@ -52,6 +53,8 @@ class DispatchResult:
     part_ids: list[int] = field(default_factory=list)
     recipients: int = 0
     refused: str = ""
+    # The recipients differ from those approved: back to approval, nothing sent.
+    sent_back: bool = False
 
 
 def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> DispatchResult | None:
@@ -76,6 +79,8 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
         logger.exception("campaign %s: dispatch failed", campaign_id)
         _dispatch_failed(campaign, error)
         return None
+    if result.sent_back:
+        return result
     with transaction.atomic():
         ended = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
         audit_record(
@@ -204,7 +209,11 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
     seq = 0
     capped = schedule_capped_phones(campaign=campaign, now=timezone.now())
     skipped = 0
-    for phone, contact_id, text, sms_parts, reference in ledger_rows(campaign):
+    approved = _approved_audience(campaign)
+    digest = AudienceDigest() if approved is not None else None
+    for phone, contact_id, text, sms_parts, reference in ledger_rows(
+        campaign, approved=approved, digest=digest
+    ):
         if capped and phone in capped:
             skipped += 1
             continue
@@ -230,6 +239,20 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
         )
         seq += 1
     writer.flush()
+    if approved is not None and digest.hexdigest() != approved.digest:
+        # Not what its approver approved: nothing of this ledger goes out.
+        _ledger_clear(campaign_id)
+        _send_back_for_approval(
+            campaign,
+            selectors.audience_changes_text(
+                campaign=campaign,
+                since=approved.as_of,
+                approved=approved.recipients,
+                now=digest.recipients,
+            ),
+        )
+        result.sent_back = True
+        return result
     result.part_ids = part_ids
     result.recipients = seq
     capped_note = (
@@ -257,6 +280,51 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
         # Only now may its parts be submitted (part_submit and the sweep look at this).
         resolved.update(ledger_resolved_at=timezone.now(), updated_at=timezone.now())
     return result
+
+
+def _approved_audience(campaign: Campaign) -> ApprovedAudience | None:
+    """The recipients its approver approved, to compare the ledger with; None when there is
+    nothing to compare: a schedule's run (its approval covers content and lists; the lists'
+    members are each run's), a retry of failed recipients (the texts already sent), or a
+    campaign approved before approvals covered recipients (every approval records them now:
+    campaigns.services.campaign_plan_is_fresh wants a plan that read them)."""
+    if campaign.schedule_id or campaign.retry_of_id:
+        return None
+    return ApprovedAudience.from_snapshot(campaign.approval_snapshot)
+
+
+def _send_back_for_approval(campaign: Campaign, reason: str) -> None:
+    """Back to its approvers instead of out: the recipients or their values differ from the
+    ones approved. Send plans made before now are out of date; the approver sees why."""
+    now = timezone.now()
+    send_at = campaign.approval_send_at
+    if send_at is not None and send_at <= now:
+        send_at = None  # its time has passed: it goes as soon as it is approved again
+    message = f"Sent back for approval, nothing sent: {reason}"
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
+            status=Status.AWAITING_APPROVAL,
+            dispatched_at=None,
+            ledger_resolved_at=None,
+            dispatch_attempts=0,
+            send_requested_at=None,
+            start_at=None,
+            approved_at=None,
+            approved_by=None,
+            approval_requested_at=now,
+            approval_send_at=send_at,
+            audience_changed_at=now,
+            sent_back_reason=message,
+            updated_at=now,
+        )
+        event_record(campaign.pk, CampaignEvent.Kind.APPROVAL_VOID, message)
+        audit_record(
+            action="campaign-approval-void",
+            target=campaign,
+            changes={"status": [Status.SENDING, Status.AWAITING_APPROVAL]},
+            message=message,
+        )
+    logger.warning("campaign %s: %s", campaign.pk, message)
 
 
 def _groups_refusal(campaign: Campaign) -> str:

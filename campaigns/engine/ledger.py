@@ -14,9 +14,10 @@ from django.db import connection, transaction
 from bsg import smstext
 from config.streaming import rows_streamed
 from contacts.models import DoNotContact
-from contacts.selectors import fields_by_reference
+from contacts.selectors import fields_by_reference, opted_out_since
 
 from .. import rendering, selectors
+from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..models import FAILED_MESSAGE_STATUSES, Campaign, EngineInstallation, Recipient
 
 LEDGER_BATCH = 5_000
@@ -55,10 +56,19 @@ def reference_id_for(*, salt: str, campaign_id: int, seq: int) -> str:
     return f"{salt}{base36(campaign_id)}Z{base36(seq)}"
 
 
-def ledger_rows(campaign: Campaign) -> Iterator[tuple[str, int | None, str, int, str | None]]:
+def ledger_rows(
+    campaign: Campaign,
+    *,
+    approved: ApprovedAudience | None = None,
+    digest: AudienceDigest | None = None,
+) -> Iterator[tuple[str, int | None, str, int, str | None]]:
     """Every recipient once as (phone, contact id, text, SMS parts, reference id or None): from
     the lists (minus do-not-contact), the pasted numbers, or, for "retry failed only", the
     failed rows of the original's ledger (their texts and counts as they were sent).
+
+    With `approved`, the audience is read as its approver's send plan read it (opt-outs as of
+    then) and each recipient fed to `digest` before the opt-outs since are left out, so the
+    digest compares with the approved one (campaigns.audience_digest).
 
     Tuples, not objects: a million of them pass through here. Each text is counted through
     the send plan's shape cache, so a million recipients cost a few hundred counts."""
@@ -83,18 +93,31 @@ def ledger_rows(campaign: Campaign) -> Iterator[tuple[str, int | None, str, int,
             else rendering.MODE_INDIVIDUAL
         )
         compiled = rendering.compile_text(campaign.text, fields=fields_by_reference(), mode=mode)
-    rows = selectors.campaign_audience_rows(campaign=campaign)
+    opted_out_by = approved.as_of if approved is not None else None
+    opted_out_later = opted_out_since(since=opted_out_by) if opted_out_by is not None else set()
+    add = digest.add if digest is not None else _ignore
+    rows = selectors.campaign_audience_rows(campaign=campaign, opted_out_by=opted_out_by)
     if compiled is not None and compiled.slots:
         values_for, render = compiled.values_for, compiled.render_values
         parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
         for row in rows:
             values = values_for(phone=row.phone, name=row.name, fields=row.fields)
+            add(row.phone, values)
+            if opted_out_later and row.phone in opted_out_later:
+                continue
             yield row.phone, row.contact_id, render(values), parts(values), row.reference_id
         return
     literal = campaign.text if campaign.is_sms else campaign.fallback_text
     literal_parts = _sms_parts(literal)
     for row in rows:
+        add(row.phone, ())
+        if opted_out_later and row.phone in opted_out_later:
+            continue
         yield row.phone, row.contact_id, literal, literal_parts, row.reference_id
+
+
+def _ignore(phone: str, values: tuple[str, ...]) -> None:
+    return None
 
 
 def _sms_parts(text: str) -> int:

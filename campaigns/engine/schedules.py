@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -10,12 +12,23 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField
 from django.utils import timezone
+
+from audit.services import audit_record
 
 from .. import selectors
 from ..checks import campaign_check
-from ..models import Campaign, CampaignEvent, CampaignPart, CampaignSchedule, Recipient
+from ..models import (
+    CAMPAIGN_CONTENT_FIELDS,
+    Campaign,
+    CampaignEvent,
+    CampaignPart,
+    CampaignSchedule,
+    Recipient,
+)
 from .enqueue import campaign_enqueue_dispatch
 from .events import event_record, person_or_none
 
@@ -56,7 +69,7 @@ def _fire_times(parsed: Any, day: date, zone: ZoneInfo, *, reverse: bool) -> Ite
 
 def schedule_next_run(*, schedule: CampaignSchedule, now: datetime | None = None):
     """When beat next fires this schedule (None when paused or it never fires)."""
-    if schedule.is_paused or schedule.periodic_task.crontab is None:
+    if not schedule.fires or schedule.periodic_task.crontab is None:
         return None
     parsed, zone = _cron_sets(schedule)
     local = (now or timezone.now()).astimezone(zone)
@@ -89,29 +102,50 @@ def schedule_run_key(*, schedule: CampaignSchedule, now: datetime) -> str:
     return f"s{schedule.pk}-{moment:%Y%m%d%H%M}"
 
 
+def schedule_content(*, campaign: Campaign) -> dict[str, Any]:
+    """A campaign's content (CAMPAIGN_CONTENT_FIELDS, lists as ids) as JSON: what a schedule's
+    approval freezes and each of its runs sends."""
+    content = {name: getattr(campaign, name) for name in CAMPAIGN_CONTENT_FIELDS if name != "lists"}
+    content["lists"] = selectors.campaign_list_ids(campaign=campaign)
+    # Through JSON and back: what is compared with the stored copy is what the copy holds.
+    return json.loads(json.dumps(content, cls=DjangoJSONEncoder))
+
+
+def _content_campaign(content: dict[str, Any]) -> Campaign:
+    """An unsaved campaign holding `content` (schedule_content's JSON)."""
+    values = {}
+    for name, value in content.items():
+        if name == "lists":
+            continue
+        field = Campaign._meta.get_field(name)
+        values[name] = value if isinstance(field, JSONField) else field.to_python(value)
+    return Campaign(**values)
+
+
 def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign | None:
-    """One run of a recurring schedule: a fresh copy of the template, ready to send to its
-    lists. None when paused, or this run already has its copy."""
+    """One run of a recurring schedule: a fresh campaign with the content its approver
+    approved, ready to send to its lists. None when it is not approved, paused, or this run
+    already has its copy."""
     now = now or timezone.now()
     schedule = (
         CampaignSchedule.objects.select_related("template", "periodic_task__crontab")
         .filter(pk=schedule_id)
         .first()
     )
-    if schedule is None or schedule.is_paused:
-        logger.info("schedule %s: missing or paused; no run", schedule_id)
+    if schedule is None or not schedule.fires:
+        # Beat fires only approved, running schedules; an admin may have enabled the beat task
+        # by hand, and a void may have raced the beat: four-eyes is checked here, again.
+        logger.info("schedule %s: missing, paused or not approved; no run", schedule_id)
         return None
     key = schedule_run_key(schedule=schedule, now=now)
     if Campaign.objects.filter(schedule_run_key=key).exists():
         logger.info("schedule %s: run %s already has its copy", schedule_id, key)
         return None
     template = schedule.template
-    list_ids = selectors.campaign_list_ids(campaign=template)
-    problems = campaign_check(
-        campaign=template, list_ids=list_ids, when=None, schedule=False, now=now
-    )
-    # The template's content only: its history (stopped, approved, priced) is not the run's.
-    copy = template.content_copy()
+    # The content as approved, not as the template reads now.
+    copy = _content_campaign(schedule.approved_content)
+    list_ids = list(schedule.approved_content.get("lists") or [])
+    problems = campaign_check(campaign=copy, list_ids=list_ids, when=None, schedule=False, now=now)
     local = now.astimezone(ZoneInfo(str(schedule.periodic_task.crontab.timezone)))
     copy.name = f"{template.name} · {local:%Y-%m-%d %H:%M}"[:200]
     copy.status = Status.DRAFT if problems.errors else Status.READY
@@ -119,6 +153,9 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
     copy.bsg_schedules = False
     copy.send_requested_at = now
     copy.duplicated_from = template
+    copy.created_by_id = schedule.created_by_id
+    copy.approved_at = schedule.approved_at
+    copy.approved_by_id = schedule.approved_by_id
     copy.schedule = schedule
     copy.schedule_run_key = key
     try:
@@ -137,7 +174,9 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
                 event_record(
                     copy.pk,
                     CampaignEvent.Kind.SEND_REQUESTED,
-                    f"Sent by schedule “{schedule.name}” (run {key}).",
+                    f"Sent by schedule “{schedule.name}” (run {key}), as approved by "
+                    f"{schedule.approved_by or 'an approver'} "
+                    f"on {_when_text(schedule.approved_at)}.",
                 )
                 campaign_enqueue_dispatch(campaign_id=copy.pk)
     except IntegrityError:
@@ -161,9 +200,8 @@ def schedule_create(
     frequency_cap_days: int | None = None,
     user: Any = None,
 ) -> CampaignSchedule:
-    """A recurring campaign: a CampaignSchedule and its beat PeriodicTask + CrontabSchedule."""
-    import json
-
+    """A recurring campaign, waiting for approval: a CampaignSchedule and its beat PeriodicTask
+    + CrontabSchedule, the task disabled until someone other than its authors approves it."""
     from celery.schedules import ParseException, crontab
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
@@ -173,16 +211,6 @@ def schedule_create(
     if template.created_elsewhere or not template.uses_lists:
         raise ValidationError(
             "A recurring campaign sends to contact lists: choose a campaign that uses lists."
-        )
-    if (
-        settings.CAMPAIGNS_FOUR_EYES
-        and user is not None
-        and getattr(user, "pk", None) is not None
-        and user.pk == template.created_by_id
-    ):
-        # Every run goes out without anyone pressing Send: setting it up is the approval.
-        raise ValidationError(
-            "You wrote this campaign; someone else must approve it (set up its schedule)."
         )
     if not name.strip():
         raise ValidationError("Give the schedule a name.")
@@ -216,20 +244,190 @@ def schedule_create(
             task="campaigns.tasks.schedule_run",
             crontab=cron,
             args=json.dumps([schedule.pk]),
+            enabled=False,
         )
         schedule.save(update_fields=["periodic_task"])
+        audit_record(
+            action="schedule-create",
+            target=schedule,
+            changes={
+                "template": [None, f"{template} (#{template.pk})"],
+                "timing": [None, f"{_cron_text(cron)} {zone_name}"],
+                "frequency_cap_days": [None, schedule.frequency_cap_days],
+            },
+            message="Recurring campaign set up; it waits for approval.",
+            actor=who,
+        )
     return schedule
 
 
-def schedule_set_paused(*, schedule_id: int, paused: bool) -> CampaignSchedule:
-    """Pause or resume a recurring campaign (its beat task's `enabled`)."""
-    schedule = CampaignSchedule.objects.select_related("periodic_task").get(pk=schedule_id)
-    if schedule.periodic_task is None:
-        raise ValidationError("This schedule's beat task was deleted in admin; create it again.")
-    # save() rather than update(): django-celery-beat notices the change through it.
-    schedule.periodic_task.enabled = not paused
-    schedule.periodic_task.save(update_fields=["enabled"])
+def schedule_authors(*, schedule: CampaignSchedule) -> set[int]:
+    """Who may not approve this schedule: whoever set it up, and everyone who wrote the
+    content it sends (the template's creator and its authors since its last approval)."""
+    template = schedule.template
+    ids = {schedule.created_by_id, template.created_by_id}
+    ids.update(template.content_authors.values_list("id", flat=True))
+    return {pk for pk in ids if pk is not None}
+
+
+def schedule_is_own(*, schedule: CampaignSchedule, user: Any) -> bool:
+    """Whether four-eyes keeps this user from approving this schedule."""
+    who = person_or_none(user)
+    return bool(
+        settings.CAMPAIGNS_FOUR_EYES
+        and who is not None
+        and who.pk in schedule_authors(schedule=schedule)
+    )
+
+
+def schedule_approval_fingerprint(*, schedule: CampaignSchedule) -> str:
+    """What the approver is shown (the template's content now, and the timing), posted back
+    with Approve so an edit in between is caught."""
+    cron = schedule.periodic_task.crontab if schedule.periodic_task else None
+    shown = {
+        "content": schedule_content(campaign=schedule.template),
+        "timing": _cron_text(cron) if cron else "",
+        "zone": str(cron.timezone) if cron else "",
+        "cap": schedule.frequency_cap_days,
+    }
+    raw = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def schedule_approve(
+    *, schedule_id: int, user: Any, seen: str | None = None, now: datetime | None = None
+) -> CampaignSchedule:
+    """Approve a recurring campaign as it reads now: its template's content is frozen into the
+    schedule (every run sends that), and beat starts firing it unless it is paused."""
+    now = now or timezone.now()
+    who = person_or_none(user)
+    if who is None or not who.has_perm("campaigns.approve_campaign"):
+        raise ValidationError("You may not approve campaigns; ask a campaign approver.")
+    with transaction.atomic():
+        schedule = (
+            CampaignSchedule.objects.select_for_update(of=("self",))
+            .select_related("template", "periodic_task__crontab")
+            .filter(pk=schedule_id)
+            .first()
+        )
+        if schedule is None:
+            raise CampaignSchedule.DoesNotExist
+        if schedule.periodic_task is None:
+            raise ValidationError(
+                "This schedule's beat task was deleted in admin; set the schedule up again."
+            )
+        if schedule_is_own(schedule=schedule, user=who):
+            raise ValidationError(
+                "You set up this schedule or wrote its campaign; someone else must approve it."
+            )
+        if seen is not None and seen != schedule_approval_fingerprint(schedule=schedule):
+            raise ValidationError(
+                "The campaign or its schedule changed while you were looking at it; read it "
+                "again before approving."
+            )
+        template = schedule.template
+        list_ids = selectors.campaign_list_ids(campaign=template)
+        problems = campaign_check(
+            campaign=template, list_ids=list_ids, when=None, schedule=False, now=now
+        )
+        if problems:
+            raise problems.refusal()
+        content = schedule_content(campaign=template)
+        before = schedule.approved_content
+        schedule.approved_content = content
+        schedule.approved_at = now
+        schedule.approved_by = who
+        schedule.approval_void_reason = ""
+        schedule.save(
+            update_fields=["approved_content", "approved_at", "approved_by", "approval_void_reason"]
+        )
+        _beat_sync(schedule)
+        audit_record(
+            action="schedule-approve",
+            target=schedule,
+            changes={
+                key: [before.get(key), value]
+                for key, value in content.items()
+                if before.get(key) != value
+            },
+            message=f"Approved: each run sends “{template}” as it reads now, "
+            f"{_cron_text(schedule.periodic_task.crontab)} "
+            f"{schedule.periodic_task.crontab.timezone}.",
+            actor=who,
+        )
     return schedule
+
+
+def schedules_void_for_template(*, campaign: Campaign, changed: list[str], user: Any) -> int:
+    """An edit of a template's content voids the approval of every schedule that sends it:
+    they stop firing until someone approves the new content. Returns how many were voided."""
+    who = person_or_none(user)
+    reason = f"{', '.join(changed)} of “{campaign}” changed after it was approved."
+    voided = 0
+    for schedule in (
+        CampaignSchedule.objects.select_for_update(of=("self",))
+        .select_related("periodic_task")
+        .filter(template_id=campaign.pk, approved_at__isnull=False)
+    ):
+        schedule.approved_at = None
+        schedule.approved_by = None
+        schedule.approval_void_reason = reason
+        schedule.save(update_fields=["approved_at", "approved_by", "approval_void_reason"])
+        _beat_sync(schedule)
+        audit_record(
+            action="schedule-approval-void",
+            target=schedule,
+            message=f"Approval void, runs stopped: {reason}",
+            actor=who,
+        )
+        voided += 1
+    return voided
+
+
+def schedule_set_paused(*, schedule_id: int, paused: bool, user: Any = None) -> CampaignSchedule:
+    """Pause or resume a recurring campaign. Resuming does not approve: an unapproved schedule
+    stays silent until it is approved."""
+    with transaction.atomic():
+        schedule = (
+            CampaignSchedule.objects.select_for_update(of=("self",))
+            .select_related("periodic_task")
+            .get(pk=schedule_id)
+        )
+        if schedule.periodic_task is None:
+            raise ValidationError(
+                "This schedule's beat task was deleted in admin; set the schedule up again."
+            )
+        if schedule.paused != paused:
+            schedule.paused = paused
+            schedule.save(update_fields=["paused"])
+            audit_record(
+                action="schedule-pause" if paused else "schedule-resume",
+                target=schedule,
+                changes={"paused": [not paused, paused]},
+                actor=person_or_none(user),
+            )
+        _beat_sync(schedule)
+    return schedule
+
+
+def _beat_sync(schedule: CampaignSchedule) -> None:
+    """Beat fires the schedule's task only while the schedule runs (approved, not paused)."""
+    task = schedule.periodic_task
+    if task is not None and task.enabled != schedule.fires:
+        # save() rather than update(): django-celery-beat notices the change through it.
+        task.enabled = schedule.fires
+        task.save(update_fields=["enabled"])
+
+
+def _cron_text(cron: Any) -> str:
+    return (
+        f"at minute {cron.minute}, hour {cron.hour}, day of month {cron.day_of_month}, "
+        f"month {cron.month_of_year}, day of week {cron.day_of_week}"
+    )
+
+
+def _when_text(when: datetime | None) -> str:
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}" if when else "—"
 
 
 def schedule_capped_phones(*, campaign: Campaign, now: datetime) -> set[str]:

@@ -17,6 +17,8 @@ AUTHORS = [
     "campaigns.delete_campaign",
     "campaigns.add_sendplan",
     "campaigns.add_testsend",
+    # A recurring campaign an author sets up waits for an approver (added by 0008).
+    "campaigns.add_campaignschedule",
     "contacts.add_contact",
     "contacts.change_contact",
     "contacts.delete_contact",

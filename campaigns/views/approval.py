@@ -90,11 +90,11 @@ def campaign_reject(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
 
-def approval_context(campaign: Campaign) -> dict:
+def approval_context(campaign: Campaign, user) -> dict:
     """The approval panel: while it waits, what changed since the last approval (None: never
-    approved), and the fingerprint of what the approver is shown."""
+    approved), the fingerprint of what the approver is shown, and whether this user wrote it."""
     if campaign.status != Campaign.Status.AWAITING_APPROVAL:
-        return {"approval_changes": None, "approval_seen": ""}
+        return {"approval_changes": None, "approval_seen": "", "approval_is_own": False}
     snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
     changes = None
     if campaign.approval_snapshot:
@@ -104,4 +104,5 @@ def approval_context(campaign: Campaign) -> dict:
     return {
         "approval_changes": changes,
         "approval_seen": selectors.campaign_approval_fingerprint(snapshot=snapshot),
+        "approval_is_own": approval.campaign_is_own(campaign=campaign, user=user),
     }

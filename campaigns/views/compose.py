@@ -120,6 +120,7 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
         "senders": selectors.saved_senders(),
         "test_form": forms.TestSendForm(),
         "test_sends": selectors.test_sends_of(campaign_id=campaign.pk) if campaign.pk else [],
+        "test_phones": selectors.test_phones_for(user=request.user),
     }
     return render(request, COMPOSE_TEMPLATES[campaign.channel], context, status=status)
 
@@ -210,20 +211,29 @@ def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
         except LookupError as missing:
             error = str(missing)
         except ValidationError as refusal:
-            error = "Fix the campaign first: " + checks.refusal_text(refusal)
+            error = _test_send_refusal_text(refusal)
     else:
-        error = "Give a phone number."
+        error = "Choose one of your test phones."
     context = {
         "campaign": campaign,
         "test_form": form,
         "test_error": error,
         "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
+        "test_phones": selectors.test_phones_for(user=request.user),
     }
     if request.htmx:
         return render(request, "campaigns/detail.html#test-send", context)
     if error:
         messages.error(request, error)
     return redirect("campaigns:detail", campaign_id=campaign.pk)
+
+
+def _test_send_refusal_text(refusal: ValidationError) -> str:
+    # Refused for the phone (not a test phone, do-not-contact, too many): said as it is; for
+    # the campaign's content, what to fix first.
+    if hasattr(refusal, "error_dict") and set(refusal.error_dict) == {"phone"}:
+        return " ".join(refusal.message_dict["phone"])
+    return "Fix the campaign first: " + checks.refusal_text(refusal)
 
 
 def _contact_id_by_phone(*, phone: str) -> int:

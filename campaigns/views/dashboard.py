@@ -157,9 +157,10 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan_fresh": fresh,
             "test_form": forms.TestSendForm(),
             "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
+            "test_phones": selectors.test_phones_for(user=request.user),
             "audit_entries": audit_entries_for(target=campaign),
             **_engine_context(campaign),
-            **approval_context(campaign),
+            **approval_context(campaign, request.user),
             "chart": dashboard.campaign_delivery_chart(
                 campaign_id=campaign.pk, recipients=_recipients(campaign)
             ),

@@ -140,7 +140,9 @@ SPOT_CHECKS = [
     ("POST", "campaigns:approve", {"approver", "superuser"}),
     ("POST", "campaigns:reject", {"approver", "superuser"}),
     ("POST", "campaigns:stop", {"approver", "superuser"}),
-    ("POST", "campaigns:schedules", {"approver", "superuser"}),
+    # An author may set up a recurring campaign: it waits for an approver.
+    ("POST", "campaigns:schedules", {"author", "approver", "superuser"}),
+    ("POST", "campaigns:schedule-approve", {"approver", "superuser"}),
     ("POST", "contacts:dnc-remove", {"approver", "superuser"}),
 ]
 

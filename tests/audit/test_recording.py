@@ -117,7 +117,7 @@ def test_a_refused_send_records_nothing(user):
     assert not AuditEntry.objects.filter(action="campaign-request-send").exists()
 
 
-def test_a_test_send_is_recorded(user, bsg_settings):
+def test_a_test_send_is_recorded(user, bsg_settings, team_test_phone):
     campaign = services.campaign_save(campaign=draft(), list_ids=[], user=user)
     services.campaign_test_send(
         campaign_id=campaign.pk, phone="+380 50 999 9999", contact_id=None, user=user

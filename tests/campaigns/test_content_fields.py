@@ -72,6 +72,8 @@ BOOKKEEPING = {
     "approved_by",
     "approval_snapshot",
     "sent_back_reason",
+    "content_authors",
+    "audience_changed_at",
 }
 # The approval snapshot names timing by what the approver reads.
 APPROVAL_KEY = {

@@ -2,6 +2,7 @@
 with a reason (beside its field where the page has fields), never a 500 or a silent guess."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -80,16 +81,14 @@ def test_a_bad_schedule_is_refused_beside_its_field(
     assert not CampaignSchedule.objects.exists()
 
 
-def test_a_schedule_the_service_refuses_says_why_above_the_form(
-    client_in, user, lists_campaign, settings
-):
-    # Four-eyes: its author may not set up a schedule that sends it with nobody pressing Send.
-    settings.CAMPAIGNS_FOUR_EYES = True
-    Campaign.objects.filter(pk=lists_campaign.pk).update(created_by=user)
-    response = client_in.post(reverse(SCHEDULES), {"name": "x", "template": lists_campaign.pk})
-    assert response.status_code == 422
-    assert "someone else must approve it" in response.content.decode()
-    assert not CampaignSchedule.objects.exists()
+def test_a_new_schedule_waits_for_approval_and_says_so(client_in, lists_campaign):
+    response = client_in.post(
+        reverse(SCHEDULES), {"name": "Daily", "template": lists_campaign.pk}, follow=True
+    )
+    assert "It runs once someone other than you" in response.content.decode()
+    schedule = CampaignSchedule.objects.select_related("periodic_task").get()
+    assert not schedule.is_approved and not schedule.periodic_task.enabled
+    assert "Waiting for approval" in response.content.decode()
 
 
 def test_a_good_schedule_is_saved_with_what_was_typed(client_in, lists_campaign):
@@ -119,6 +118,8 @@ def test_a_good_schedule_is_saved_with_what_was_typed(client_in, lists_campaign)
 
 def test_pausing_takes_only_pause_or_resume(client_in, lists_campaign):
     schedule = schedules.schedule_create(name="Daily", template_id=lists_campaign.pk)
+    approver = get_user_model().objects.create_superuser("another-approver")
+    schedule = schedules.schedule_approve(schedule_id=schedule.pk, user=approver)
     url = reverse("campaigns:schedule-pause", args=[schedule.pk])
     response = client_in.post(url, {"paused": "maybe"})
     assert response.status_code == 302 and "Press Pause or Resume" in " ".join(said(response))

@@ -235,7 +235,9 @@ def test_rcs_card_errors_appear_next_to_the_card_field(client_in, audience, bsg_
     assert campaign.rcs_cards[0]["suggestions"] == [{"text": "Call us", "phone": "380501111111"}]
 
 
-def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(client_in, audience, bsg_settings):
+def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(
+    client_in, audience, bsg_settings, team_test_phone
+):
     client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
     campaign = Campaign.objects.get()
     response = client_in.post(
@@ -255,7 +257,7 @@ def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(client_in, audie
 
 
 def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience(
-    client_in, audience, bsg_settings
+    client_in, audience, bsg_settings, team_test_phone
 ):
     # Spring's first contacts by id: Olena has a first name. Make her opt out, so the first
     # contact who can receive it with every placeholder filled is Ivan.
@@ -275,7 +277,7 @@ def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience
 
 
 def test_a_test_send_to_an_empty_audience_says_so_and_shows_the_placeholders(
-    client_in, fields, bsg_settings
+    client_in, fields, bsg_settings, team_test_phone
 ):
     empty = ContactList.objects.create(name="Nobody yet")
     client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[empty.id]))

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -31,6 +32,12 @@ def template(audience) -> Campaign:
     )
 
 
+def approved(schedule: CampaignSchedule) -> CampaignSchedule:
+    """Approved by an approver who neither set it up nor wrote its campaign (four-eyes)."""
+    approver = get_user_model().objects.create_superuser("schedule-approver")
+    return schedules.schedule_approve(schedule_id=schedule.pk, user=approver)
+
+
 def test_a_schedule_is_a_beat_periodic_task_with_a_crontab(audience, user):
     schedule = schedules.schedule_create(
         name="Mondays",
@@ -42,6 +49,11 @@ def test_a_schedule_is_a_beat_periodic_task_with_a_crontab(audience, user):
         user=user,
     )
     task = PeriodicTask.objects.get(pk=schedule.periodic_task_id)
+    # Nothing fires until it is approved.
+    assert not task.enabled and schedules.schedule_next_run(schedule=schedule) is None
+    schedule = approved(schedule)
+    task.refresh_from_db()
+    assert task.enabled
     assert task.task == "campaigns.tasks.schedule_run"
     assert task.args == f"[{schedule.pk}]"
     assert (task.crontab.hour, task.crontab.day_of_week, str(task.crontab.timezone)) == (
@@ -70,6 +82,7 @@ def test_first_of_the_month_next_run(audience):
         day_of_month="1",
         time_zone="UTC",
     )
+    schedule = approved(schedule)
     assert schedules.schedule_next_run(
         schedule=schedule, now=datetime(2026, 1, 14, tzinfo=UTC)
     ) == datetime(2026, 2, 1, 10, tzinfo=UTC)
@@ -91,6 +104,7 @@ def test_each_run_sends_one_fresh_copy_and_two_beats_make_one(audience, engine_s
     schedule = schedules.schedule_create(
         name="Daily", template_id=template(audience).pk, hour="9", time_zone="UTC"
     )
+    schedule = approved(schedule)
     fired = datetime(2026, 1, 15, 9, 0, 2, tzinfo=UTC)
     copy = schedules.schedule_run(schedule_id=schedule.pk, now=fired)
     assert copy.status == Campaign.Status.READY and copy.schedule_id == schedule.pk
@@ -109,7 +123,7 @@ def test_each_run_sends_one_fresh_copy_and_two_beats_make_one(audience, engine_s
 
 
 def test_a_paused_schedule_makes_no_copy(audience):
-    schedule = schedules.schedule_create(name="Daily", template_id=template(audience).pk)
+    schedule = approved(schedules.schedule_create(name="Daily", template_id=template(audience).pk))
     schedules.schedule_set_paused(schedule_id=schedule.pk, paused=True)
     assert schedules.schedule_run(schedule_id=schedule.pk) is None
 
@@ -122,6 +136,7 @@ def test_the_frequency_cap_skips_recent_recipients(audience, engine_settings, sa
         time_zone="UTC",
         frequency_cap_days=2,
     )
+    schedule = approved(schedule)
     now = timezone.now()
     first = schedules.schedule_run(schedule_id=schedule.pk, now=now - timedelta(days=1))
     result = dispatch.campaign_dispatch(campaign_id=first.pk)

@@ -45,7 +45,9 @@ def _visit(client, bodies: list[str], url: str, data=None, **headers) -> None:
     bodies.append(response.content.decode())
 
 
-def test_the_api_key_appears_in_no_log_and_no_page(client_in, bsg_settings, sandbox, caplog):
+def test_the_api_key_appears_in_no_log_and_no_page(
+    client_in, bsg_settings, sandbox, caplog, team_test_phone
+):
     caplog.set_level(logging.DEBUG)  # every logger, every level: the worst case
     ContactField.objects.create(key="first_name", label="First name", bsg_field_id=17)
     spring = ContactList.objects.create(name="Spring")
