@@ -248,6 +248,7 @@ def contact_import_inspect(*, import_id: int, path: Path | None = None) -> Conta
     limits). A worker's job (contact_import_inspect_task): even bounded, a big file takes
     seconds, and the upload request must not."""
     if not _set_status(import_id, old=(Status.READING,), heartbeat_at=timezone.now()):
+        _tidy_if_cancelled(import_id)
         return None  # cancelled meanwhile, or read by another delivery of the task
     contact_import = ContactImport.objects.get(pk=import_id)
     try:
@@ -699,8 +700,8 @@ LOST_WORKER_MESSAGES = {
 }
 
 
-def _set_status_if_silent(import_id: int, status: str, silent: Q, **changes) -> bool:
+def _set_status_if_silent(import_id: int, old: str, silent: Q, **changes) -> bool:
     """Compare-and-set that also checks the heartbeat: a worker that reported meanwhile keeps
     its import."""
-    moved = ContactImport.objects.filter(silent, pk=import_id, status=status).update(**changes)
+    moved = ContactImport.objects.filter(silent, pk=import_id, status=old).update(**changes)
     return moved == 1
