@@ -130,7 +130,10 @@ def run_benchmark(rows: int, workdir: Path) -> dict[str, float]:
     started = time.perf_counter()
     with open(path, "rb") as stream:
         contact_import = services.contact_import_create(
-            upload=File(stream, name=path.name), original_name=path.name, list_id=contact_list.pk
+            upload=File(stream, name=path.name),
+            original_name=path.name,
+            list_id=contact_list.pk,
+            enqueue=False,
         )
     contact_import = services.contact_import_confirm_mapping(
         import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False

@@ -178,6 +178,23 @@ CAMPAIGN_PARTS_CACHE_SECONDS = env.int("CAMPAIGN_PARTS_CACHE_SECONDS", default=0
 CONTACTS_DEFAULT_REGION = env.str("CONTACTS_DEFAULT_REGION", default="UA")
 # The largest import file accepted, in megabytes.
 CONTACTS_IMPORT_MAX_MB = env.int("CONTACTS_IMPORT_MAX_MB", default=200)
+# What any reading of an import file takes before it refuses the file (contacts.importing.
+# reading.ReadLimits): columns, characters in a cell, empty rows in a row (more end the sheet),
+# and for XLSX its size once inflated, in all and for its shared strings (held in memory), and
+# how many times smaller than that a zip member may be packed.
+CONTACTS_IMPORT_MAX_COLUMNS = env.int("CONTACTS_IMPORT_MAX_COLUMNS", default=300)
+CONTACTS_IMPORT_MAX_CELL_CHARS = env.int("CONTACTS_IMPORT_MAX_CELL_CHARS", default=100_000)
+CONTACTS_IMPORT_MAX_EMPTY_ROWS = env.int("CONTACTS_IMPORT_MAX_EMPTY_ROWS", default=10_000)
+CONTACTS_IMPORT_XLSX_MAX_INFLATED_MB = env.int("CONTACTS_IMPORT_XLSX_MAX_INFLATED_MB", default=1024)
+CONTACTS_IMPORT_XLSX_MAX_SHARED_STRINGS_MB = env.int(
+    "CONTACTS_IMPORT_XLSX_MAX_SHARED_STRINGS_MB", default=100
+)
+CONTACTS_IMPORT_XLSX_MAX_RATIO = env.int("CONTACTS_IMPORT_XLSX_MAX_RATIO", default=100)
+# Seconds without a heartbeat after which a reading, dry-running or importing task is taken as
+# lost (its worker died): the sweep retries an import once, and fails the rest with a message.
+CONTACTS_IMPORT_STALE_AFTER = env.int("CONTACTS_IMPORT_STALE_AFTER", default=300)
+# Seconds between two of those sweeps (Celery beat).
+CONTACTS_IMPORT_SWEEP_INTERVAL = env.int("CONTACTS_IMPORT_SWEEP_INTERVAL", default=60)
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -253,6 +270,10 @@ CELERY_BEAT_SCHEDULE = {
     "engine-discover": {
         "task": "campaigns.tasks.bsg_campaigns_discover",
         "schedule": float(ENGINE_DISCOVER_INTERVAL),
+    },
+    "contacts-import-sweep": {
+        "task": "contacts.tasks.contact_imports_sweep_task",
+        "schedule": float(CONTACTS_IMPORT_SWEEP_INTERVAL),
     },
 }
 

@@ -228,6 +228,7 @@ class ContactImport(models.Model):
     """
 
     class Status(models.TextChoices):
+        READING = "reading", "Reading the file"
         UPLOADED = "uploaded", "Uploaded"
         ANALYSING = "analysing", "Dry run in progress"
         READY = "ready", "Dry run done"
@@ -287,6 +288,12 @@ class ContactImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched when a task takes the import and after each chunk or step of its work: a
+    # reading, analysing, queued or running import whose heartbeat is old lost its worker, and
+    # the sweep (contact_imports_sweep) takes it again or fails it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Apply tasks that took this import since it was started; the sweep retries a lost one once.
+    apply_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -313,13 +320,28 @@ class ContactImport(models.Model):
     @property
     def is_working(self) -> bool:
         """A worker has it or will take it: the page polls."""
-        working = {self.Status.ANALYSING, self.Status.QUEUED, self.Status.RUNNING}
+        working = {
+            self.Status.READING,
+            self.Status.ANALYSING,
+            self.Status.QUEUED,
+            self.Status.RUNNING,
+        }
         return self.status in working and not self.is_stalled
 
     @property
     def is_finished(self) -> bool:
         finished = {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
         return self.status in finished or self.is_stalled
+
+    @property
+    def is_reading(self) -> bool:
+        """A worker reads the file's header and first rows (contact_import_inspect)."""
+        return self.status == self.Status.READING
+
+    @property
+    def was_read(self) -> bool:
+        """The file's header is known: its columns can be mapped."""
+        return bool(self.headers)
 
     @property
     def is_analysing(self) -> bool:

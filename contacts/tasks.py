@@ -33,3 +33,22 @@ def contact_import_apply_task(import_id: int) -> None:
     from contacts.importing.services import contact_import_apply
 
     contact_import_apply(import_id=import_id)
+
+
+# Bounded by the read limits (settings CONTACTS_IMPORT_*): seconds even for a 200 MB file.
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def contact_import_inspect_task(import_id: int) -> None:
+    """Reads an uploaded file's header and first rows. Idempotent: it writes only the layout,
+    and only while the import is still READING."""
+    from contacts.importing.services import contact_import_inspect
+
+    contact_import_inspect(import_id=import_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def contact_imports_sweep_task() -> None:
+    """Imports whose worker was lost (no heartbeat): retried once, or failed with a message.
+    Every move is a compare-and-set, so two sweeps at once change nothing twice."""
+    from contacts.importing.services import contact_imports_sweep
+
+    contact_imports_sweep()

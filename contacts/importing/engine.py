@@ -597,8 +597,10 @@ class SideProgress:
             return
         with self._connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE contacts_contactimport SET rows_processed = %s WHERE id = %s",
-                [rows_processed, self.import_id],
+                # The heartbeat too: the sweep must not take a long apply for a lost one.
+                "UPDATE contacts_contactimport SET rows_processed = %s, heartbeat_at = %s "
+                "WHERE id = %s",
+                [rows_processed, timezone.now(), self.import_id],
             )
 
     def close(self) -> None:

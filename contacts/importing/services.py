@@ -1,7 +1,12 @@
 """The life of a ContactImport: upload → mapping → dry run → import → report (or cancel).
 
-    UPLOADED ─confirm mapping→ ANALYSING ─dry run→ READY ─start→ QUEUED ─apply→ RUNNING → DONE
-         any of these ─cancel→ CANCELLED;  a dry run or an apply that breaks → FAILED
+    READING ─file read→ UPLOADED ─confirm mapping→ ANALYSING ─dry run→ READY ─start→ QUEUED
+        ─apply→ RUNNING → DONE
+    any of these ─cancel→ CANCELLED;  a file that cannot be read, a dry run or an apply that
+    breaks → FAILED;  a task whose worker was lost (no heartbeat) → the sweep retries or fails it
+
+The upload request never reads a row: it screens the file (its first bytes, an XLSX's zip
+directory) and a worker reads the header and first rows, bounded by `read_limits()`.
 
 Every move is a compare-and-set on `status`, so a task that finds the import already moved
 (cancelled, or run by another delivery of the same task) does nothing. Nothing reaches the
@@ -15,6 +20,8 @@ import io
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -30,7 +38,16 @@ from contacts.services import contact_list_create
 
 from . import engine
 from . import mapping as mapping_rules
-from .reading import CSV, DELIMITERS, ENCODINGS, FileLayout, ImportFileError, inspect_file
+from .reading import (
+    CSV,
+    DELIMITERS,
+    ENCODINGS,
+    FileLayout,
+    ImportFileError,
+    ReadLimits,
+    inspect_file,
+    screen_file,
+)
 from .shaping import MAX_REASON_CHARS
 
 logger = logging.getLogger(__name__)
@@ -39,12 +56,32 @@ Status = ContactImport.Status
 NEW_FIELD_PREFIX = "new:"
 # Statuses in which nothing is running on the import: a user may still change it.
 EDITABLE = (Status.UPLOADED, Status.READY, Status.FAILED)
-CANCELLABLE = (Status.UPLOADED, Status.ANALYSING, Status.READY, Status.QUEUED, Status.RUNNING)
+CANCELLABLE = (
+    Status.READING,
+    Status.UPLOADED,
+    Status.ANALYSING,
+    Status.READY,
+    Status.QUEUED,
+    Status.RUNNING,
+)
 NOTHING_KEPT = "Nothing was written to the contacts; the lists keep what they held."
+MEGABYTE = 1024 * 1024
 
 
 def max_upload_bytes() -> int:
-    return settings.CONTACTS_IMPORT_MAX_MB * 1024 * 1024
+    return settings.CONTACTS_IMPORT_MAX_MB * MEGABYTE
+
+
+def read_limits() -> ReadLimits:
+    """What any reading of an import file takes before refusing it (settings CONTACTS_IMPORT_*)."""
+    return ReadLimits(
+        max_columns=settings.CONTACTS_IMPORT_MAX_COLUMNS,
+        max_cell_chars=settings.CONTACTS_IMPORT_MAX_CELL_CHARS,
+        max_empty_rows=settings.CONTACTS_IMPORT_MAX_EMPTY_ROWS,
+        max_inflated_bytes=settings.CONTACTS_IMPORT_XLSX_MAX_INFLATED_MB * MEGABYTE,
+        max_shared_strings_bytes=settings.CONTACTS_IMPORT_XLSX_MAX_SHARED_STRINGS_MB * MEGABYTE,
+        max_ratio=settings.CONTACTS_IMPORT_XLSX_MAX_RATIO,
+    )
 
 
 def _set_status(import_id: int, *, old: tuple[str, ...], **changes) -> bool:
@@ -60,6 +97,7 @@ def _layout(contact_import: ContactImport) -> FileLayout:
         delimiter=contact_import.delimiter,
         headers=list(contact_import.headers),
         estimated_rows=contact_import.rows_total or 0,
+        limits=read_limits(),
     )
 
 
@@ -113,12 +151,18 @@ def contact_import_create(
     encoding: str = "",
     created_by_id: int | None = None,
     source_path: Path | None = None,
+    enqueue: bool = True,
 ) -> ContactImport:
-    """Stores the file, reads its header and guesses the mapping; writes no contact.
+    """Stores the file and has it read (READING); writes no contact.
 
-    `new_list_name` creates the target list, once the file is known to be readable (a bad
-    file leaves no empty list behind). `source_path` (the command) reads a file where it lies
-    instead of storing a copy. Raises ValidationError with a specific message.
+    Here the file is only screened (reading.screen_file: its first bytes and an XLSX's zip
+    directory, never a row), so a hostile file costs the request milliseconds; a worker then
+    reads the header and first rows (contact_import_inspect) while the page says so. With
+    `enqueue=False` (the command, tests) the file is read here and now, and one that cannot be
+    read raises ValidationError and leaves nothing behind: no import, no new list.
+
+    `new_list_name` creates the target list. `source_path` (the command) reads a file where it
+    lies instead of storing a copy. Raises ValidationError with a specific message.
     """
     is_contacts = target == ContactImport.Target.CONTACTS
     new_list_name = new_list_name.strip()
@@ -142,18 +186,26 @@ def contact_import_create(
         file_size=size,
         reason=reason.strip()[:MAX_REASON_CHARS],
         created_by_id=created_by_id,
+        status=Status.READING,
+        encoding=encoding,  # chosen by the user, or "" to detect
+        heartbeat_at=timezone.now(),
     )
     if source_path is None:
         contact_import.file.save(Path(original_name).name or "import.csv", upload, save=False)
     try:
-        layout = inspect_file(
-            _source_path(contact_import, source_path), original_name, encoding=encoding
-        )
-        _store_layout(contact_import, layout)
         with transaction.atomic():
+            screen_file(_source_path(contact_import, source_path), original_name, read_limits())
             if is_contacts and list_id is None:
                 contact_import.contact_list = contact_list_create(name=new_list_name)
             contact_import.save()
+            if enqueue:
+                _enqueue_inspection(contact_import.pk)
+            else:
+                inspected = contact_import_inspect(import_id=contact_import.pk, path=source_path)
+                if inspected is None or inspected.status != Status.UPLOADED:
+                    # Rolls back the import and its new list with it.
+                    raise ImportFileError(inspected.error if inspected else "Not read.")
+                contact_import = inspected
     except ImportFileError as exc:
         _forget_file(contact_import, source_path)
         raise ValidationError({"file": str(exc)}) from exc
@@ -163,46 +215,100 @@ def contact_import_create(
     return contact_import
 
 
+def _enqueue_inspection(import_id: int) -> None:
+    from contacts.tasks import contact_import_inspect_task
+
+    # Robust: a broker that is down leaves the import visibly "reading" (the sweep fails it
+    # with a message) instead of failing the upload.
+    transaction.on_commit(lambda: contact_import_inspect_task.delay(import_id), robust=True)
+
+
 def _forget_file(contact_import: ContactImport, source_path: Path | None) -> None:
     if source_path is None and contact_import.file:
         contact_import.file.delete(save=False)
 
 
-def _store_layout(contact_import: ContactImport, layout: FileLayout) -> None:
-    contact_import.file_kind = layout.kind
-    contact_import.encoding = layout.encoding
-    contact_import.delimiter = layout.delimiter
-    contact_import.headers = layout.headers
-    contact_import.sample_rows = layout.sample_rows
-    contact_import.rows_total = layout.estimated_rows
-    contact_import.mapping = _guessed_mapping(
-        layout, for_opt_outs=contact_import.target == ContactImport.Target.DO_NOT_CONTACT
+def _layout_fields(contact_import: ContactImport, layout: FileLayout) -> dict:
+    return {
+        "file_kind": layout.kind,
+        "encoding": layout.encoding,
+        "delimiter": layout.delimiter,
+        "headers": layout.headers,
+        "sample_rows": layout.sample_rows,
+        "rows_total": layout.estimated_rows,
+        "mapping": _guessed_mapping(
+            layout, for_opt_outs=contact_import.target == ContactImport.Target.DO_NOT_CONTACT
+        ),
+    }
+
+
+def contact_import_inspect(*, import_id: int, path: Path | None = None) -> ContactImport | None:
+    """READING → UPLOADED: reads the file's kind, header and first rows, and guesses the
+    mapping; READING → FAILED with the reason when the file cannot be read (or is over the
+    limits). A worker's job (contact_import_inspect_task): even bounded, a big file takes
+    seconds, and the upload request must not."""
+    if not _set_status(import_id, old=(Status.READING,), heartbeat_at=timezone.now()):
+        _tidy_if_cancelled(import_id)
+        return None  # cancelled meanwhile, or read by another delivery of the task
+    contact_import = ContactImport.objects.get(pk=import_id)
+    try:
+        layout = inspect_file(
+            _source_path(contact_import, path),
+            contact_import.original_name,
+            encoding=contact_import.encoding,
+            delimiter=contact_import.delimiter,
+            limits=read_limits(),
+        )
+    except ImportFileError as exc:
+        _fail(import_id, f"{exc} {NOTHING_KEPT}", old=(Status.READING,))
+        return ContactImport.objects.get(pk=import_id)
+    except Exception:
+        logger.exception("Reading the file of import %s failed", import_id)
+        _fail(
+            import_id,
+            "The file could not be read (an unexpected error, or it took too long). "
+            + NOTHING_KEPT,
+            old=(Status.READING,),
+        )
+        raise
+    _set_status(
+        import_id,
+        old=(Status.READING,),
+        status=Status.UPLOADED,
+        error="",
+        **_layout_fields(contact_import, layout),
     )
+    return ContactImport.objects.get(pk=import_id)
 
 
-def contact_import_reread(*, import_id: int, encoding: str, delimiter: str) -> ContactImport:
-    """Reads the file again with the encoding and delimiter the user chose."""
+def contact_import_reread(
+    *, import_id: int, encoding: str, delimiter: str, enqueue: bool = True
+) -> ContactImport:
+    """Has the file read again (READING) with the encoding and delimiter the user chose."""
     contact_import = ContactImport.objects.get(pk=import_id)
     if contact_import.status not in EDITABLE:
         raise ValidationError("This import is already running or finished.")
-    if contact_import.file_kind != CSV:
+    if contact_import.file_kind != CSV or not contact_import.file:
         raise ValidationError("A spreadsheet has no encoding or delimiter to choose.")
     if encoding not in ENCODINGS or delimiter not in DELIMITERS:
         raise ValidationError("Choose one of the offered encodings and delimiters.")
-    try:
-        layout = inspect_file(
-            Path(contact_import.file.path),
-            contact_import.original_name,
+    with transaction.atomic():
+        if not _set_status(
+            import_id,
+            old=EDITABLE,
+            status=Status.READING,
             encoding=encoding,
             delimiter=delimiter,
-        )
-    except ImportFileError as exc:
-        raise ValidationError(str(exc)) from exc
-    _store_layout(contact_import, layout)
-    contact_import.status = Status.UPLOADED
-    contact_import.save()
+            error="",
+            heartbeat_at=timezone.now(),
+        ):
+            raise ValidationError("This import is already running or finished.")
+        if enqueue:
+            _enqueue_inspection(import_id)
     engine.drop_stage(import_id)  # rows staged by an earlier dry run were read another way
-    return contact_import
+    if not enqueue:
+        contact_import_inspect(import_id=import_id)
+    return ContactImport.objects.get(pk=import_id)
 
 
 # --- mapping and dry run ------------------------------------------------------------------------
@@ -262,6 +368,7 @@ def contact_import_confirm_mapping(
             status=Status.ANALYSING,
             rows_processed=0,
             error="",
+            heartbeat_at=timezone.now(),
             dry_run={},
             started_at=None,
             finished_at=None,
@@ -284,6 +391,7 @@ def _progress_reporter(import_id: int, estimate: int) -> Callable[[int], bool]:
             old=(Status.ANALYSING, Status.RUNNING),
             rows_processed=rows_read,
             rows_total=total,
+            heartbeat_at=timezone.now(),
         )
 
     return report
@@ -305,7 +413,8 @@ def contact_import_analyse(
             on_progress(rows_read)
         return report(rows_read)
 
-    ContactImport.objects.filter(pk=import_id).update(started_at=timezone.now())
+    now = timezone.now()
+    ContactImport.objects.filter(pk=import_id).update(started_at=now, heartbeat_at=now)
     try:
         rows = engine.stage_rows(spec, on_progress=progress)
         figures = engine.dry_run_figures(spec)
@@ -367,7 +476,14 @@ def _fail(import_id: int, message: str, *, old: tuple[str, ...]) -> None:
 def contact_import_start(*, import_id: int, enqueue: bool = True) -> bool:
     """READY → QUEUED, and the apply task is sent once the transaction commits."""
     with transaction.atomic():
-        if not _set_status(import_id, old=(Status.READY,), status=Status.QUEUED, error=""):
+        if not _set_status(
+            import_id,
+            old=(Status.READY,),
+            status=Status.QUEUED,
+            error="",
+            heartbeat_at=timezone.now(),
+            apply_attempts=0,
+        ):
             return False
         if enqueue:
             from contacts.tasks import contact_import_apply_task
@@ -386,6 +502,8 @@ def contact_import_apply(
         status=Status.RUNNING,
         rows_processed=0,
         started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        apply_attempts=F("apply_attempts") + 1,
     ):
         _tidy_if_cancelled(import_id)
         return None
@@ -512,3 +630,78 @@ def contact_import_cancel(*, import_id: int) -> bool:
         engine.drop_stage(import_id)
         _discard_upload(import_id)
     return True
+
+
+# --- lost workers --------------------------------------------------------------------------------
+
+# Apply tasks an import may take in all: one lost worker is retried, a second means the import
+# itself kills its worker (memory) and needs a person.
+APPLY_MAX_ATTEMPTS = 2
+
+
+@dataclass
+class ImportSweepReport:
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def contact_imports_sweep(*, now: datetime | None = None) -> ImportSweepReport:
+    """Imports whose task lost its worker: no heartbeat for CONTACTS_IMPORT_STALE_AFTER.
+
+    Nothing of them is half-written: the apply is one transaction, which PostgreSQL rolled back
+    when the worker's connection died, and the staged rows are in their own table. So an import
+    queued or running is queued again, once (its claim counts the attempts), from the staged
+    rows or the file; a second loss, a dry run or a reading fails with a message that says what
+    to do. A redelivered task that comes later finds the import moved and does nothing.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CONTACTS_IMPORT_STALE_AFTER)
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    report = ImportSweepReport()
+    stale = ContactImport.objects.filter(silent, status__in=WORKER_STATUSES)
+    for import_id, status, attempts in stale.values_list("id", "status", "apply_attempts"):
+        if status in (Status.QUEUED, Status.RUNNING) and attempts < APPLY_MAX_ATTEMPTS:
+            with transaction.atomic():
+                if _set_status_if_silent(
+                    import_id, status, silent, status=Status.QUEUED, heartbeat_at=now
+                ):
+                    report.requeued.append(import_id)
+                    from contacts.tasks import contact_import_apply_task
+
+                    transaction.on_commit(
+                        lambda i=import_id: contact_import_apply_task.delay(i), robust=True
+                    )
+            continue
+        if _set_status_if_silent(
+            import_id,
+            status,
+            silent,
+            status=Status.FAILED,
+            error=LOST_WORKER_MESSAGES[status],
+            finished_at=now,
+        ):
+            report.failed.append(import_id)
+            engine.drop_stage(import_id)
+    for import_id in report.requeued + report.failed:
+        logger.warning("import %s: its worker was lost (no heartbeat since %s)", import_id, cutoff)
+    return report
+
+
+WORKER_STATUSES = (Status.READING, Status.ANALYSING, Status.QUEUED, Status.RUNNING)
+LOST_WORKER_MESSAGES = {
+    Status.READING: "Reading the file stopped without finishing: its worker was lost, or no "
+    "worker took it. Nothing was imported; upload the file again.",
+    Status.ANALYSING: "The dry run stopped without finishing: its worker was lost. "
+    f"{NOTHING_KEPT} Confirm the mapping to run it again.",
+    Status.QUEUED: "The import stopped without finishing: its worker was lost twice (the file "
+    f"may be too big for it). {NOTHING_KEPT} Run the dry run again, or split the file.",
+    Status.RUNNING: "The import stopped without finishing: its worker was lost twice (the file "
+    f"may be too big for it). {NOTHING_KEPT} Run the dry run again, or split the file.",
+}
+
+
+def _set_status_if_silent(import_id: int, old: str, silent: Q, **changes) -> bool:
+    """Compare-and-set that also checks the heartbeat: a worker that reported meanwhile keeps
+    its import."""
+    moved = ContactImport.objects.filter(silent, pk=import_id, status=old).update(**changes)
+    return moved == 1

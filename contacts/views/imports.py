@@ -28,7 +28,7 @@ def _get_import(import_id: int) -> ContactImport:
 
 def _detail_context(contact_import: ContactImport, **forms) -> dict:
     context = {"contact_import": contact_import, **forms}
-    if contact_import.status in services.EDITABLE:
+    if contact_import.status in services.EDITABLE and contact_import.was_read:
         context.setdefault("mapping_form", ImportMappingForm(contact_import=contact_import))
         if contact_import.file_kind == "csv" and contact_import.file:
             context.setdefault(

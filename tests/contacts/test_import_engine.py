@@ -49,7 +49,10 @@ def upload(path, **options) -> ContactImport:
     options.setdefault("list_id", ContactList.objects.get_or_create(name="Customers")[0].pk)
     with open(path, "rb") as stream:
         return services.contact_import_create(
-            upload=File(stream, name=path.name), original_name=path.name, **options
+            upload=File(stream, name=path.name),
+            original_name=path.name,
+            **options,
+            enqueue=False,
         )
 
 

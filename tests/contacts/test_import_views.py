@@ -42,12 +42,19 @@ def contact_list():
 
 
 def post_upload(client, content=CSV, name="people.csv", **data):
+    """Uploads as a person would, then reads the file as the worker would."""
     data.setdefault("target", "contacts")
     data.setdefault("on_existing", "skip")
     data["file"] = SimpleUploadedFile(
         name, content.encode() if isinstance(content, str) else content
     )
-    return client.post(reverse("contacts:import-upload"), data)
+    with _captured_on_commit():
+        response = client.post(reverse("contacts:import-upload"), data)
+    for import_id in ContactImport.objects.filter(status=Status.READING).values_list(
+        "id", flat=True
+    ):
+        services.contact_import_inspect(import_id=import_id)
+    return response
 
 
 def test_the_pages_need_a_login(client):
@@ -205,17 +212,26 @@ def test_cancel_and_what_cannot_be_done_twice(client, contact_list):
 
 def test_reading_again_with_another_encoding(client, contact_list):
     content = "phone;name\n380501234567;Олена\n".encode("cp1251")
-    post_upload(client, content=content, contact_list=contact_list.pk, encoding="utf-8")
-    assert ContactImport.objects.count() == 0  # forced UTF-8 cannot read it: refused
+    response = post_upload(client, content=content, contact_list=contact_list.pk, encoding="utf-8")
+    forced = ContactImport.objects.get()  # forced UTF-8 cannot read it: refused on its page
+    assert forced.status == Status.FAILED
+    page = client.get(response["Location"]).content.decode()
+    assert "not valid utf-8 text" in page
+    assert "Upload another file" in page and 'id="mapping"' not in page
+    forced.delete()
 
     post_upload(client, content=content, contact_list=contact_list.pk)
     contact_import = ContactImport.objects.get()
     assert contact_import.encoding == "cp1251"
-    response = client.post(
-        reverse("contacts:import-reread", args=[contact_import.pk]),
-        {"encoding": "cp1251", "delimiter": ","},
-    )
+    with _captured_on_commit() as callbacks:
+        response = client.post(
+            reverse("contacts:import-reread", args=[contact_import.pk]),
+            {"encoding": "cp1251", "delimiter": ","},
+        )
     assert response.status_code == 302
+    assert len(callbacks) == 1  # read again by a worker
+    assert ContactImport.objects.get().status == Status.READING
+    services.contact_import_inspect(import_id=contact_import.pk)
     contact_import.refresh_from_db()
     assert contact_import.headers == ["phone;name"]  # one column: the user sees it and switches
 

@@ -102,13 +102,17 @@ def contacts_csv(count: int, *, city_of=lambda i: CITIES[i % len(CITIES)]) -> st
 
 
 def run_import(client, django_capture_on_commit_callbacks, content: str, **upload) -> ContactImport:
-    """Upload, map, dry run, start, apply: the import pages, and the two tasks they queue."""
+    """Upload, map, dry run, start, apply: the import pages, and the three tasks they queue."""
     upload.setdefault("target", "contacts")
     upload.setdefault("on_existing", "skip")
     upload["file"] = SimpleUploadedFile("people.csv", content.encode())
-    response = client.post(reverse("contacts:import-upload"), upload)
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(reverse("contacts:import-upload"), upload)
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert len(queued) == 1  # reading the file, for a worker
     contact_import = ContactImport.objects.order_by("-pk").first()
+    contact_tasks.contact_import_inspect_task(contact_import.pk)
+    contact_import.refresh_from_db()
     mapping = {
         f"column_{i}": target
         for i, target in enumerate(_mapping_for(contact_import.headers, upload["target"]))

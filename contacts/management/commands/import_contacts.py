@@ -90,7 +90,9 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         try:
             # Read the file before anything is created: a bad file leaves no empty list behind.
-            layout = inspect_file(path, path.name, encoding=options["encoding"])
+            layout = inspect_file(
+                path, path.name, encoding=options["encoding"], limits=services.read_limits()
+            )
         except ImportFileError as exc:
             raise CommandError(f"{path.name}: {exc}") from exc
         explicit = _parse_map(options["map"], layout.headers) if options["map"] else None
@@ -102,6 +104,7 @@ class Command(BaseCommand):
                 list_id=contact_list.pk,
                 on_existing=options["on_existing"],
                 encoding=options["encoding"],
+                enqueue=False,  # read here: this process is the worker
             )
             mapping = explicit if explicit is not None else dict(contact_import.mapping)
             services.contact_import_confirm_mapping(
