@@ -88,6 +88,8 @@ ENGINE_SETTINGS = {
     "ENGINE_DISCOVER_INTERVAL": "20",
     "ENGINE_RECONCILE_GRACE": "6",
     "ENGINE_STUCK_SUBMITTING": "10",
+    # A worker killed while it resolved a ledger leaves the campaign to the sweep after this.
+    "ENGINE_STUCK_DISPATCH": "30",
     "ENGINE_BACKOFF_BASE": "0.5",
     "ENGINE_BACKOFF_MAX": "4",
     "ENGINE_SUBMIT_MAX_ATTEMPTS": "8",
@@ -485,6 +487,10 @@ def _open_counts() -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
     counts["campaigns waiting"] = Campaign.objects.filter(
         status__in=[Status.READY, Status.SCHEDULED]
+    ).count()
+    # A dispatch a killed worker abandoned: the sweep takes it again (ENGINE_STUCK_DISPATCH).
+    counts["campaigns resolving recipients"] = Campaign.objects.filter(
+        status=Status.SENDING, ledger_resolved_at__isnull=True, dispatch_error=""
     ).count()
     counts["parts in flight"] = CampaignPart.objects.filter(
         state__in=[State.PENDING, State.SUBMITTING, State.UNCONFIRMED],
