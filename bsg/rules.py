@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 # "It is possible to specify no more than 10 000 contacts for one campaign." (all SMS pages)
 MAX_SMS_RECIPIENTS = 10_000
-# YAML, SendRcsCampaign.phones: maxItems 5000.
+# YAML, SendRcsCampaign.phones: maxItems 5000; and for every RCS method, send-groups too (YAML tag
+# "Campaign RCS"): "The maximum allowed number of contacts in one campaign is 5000".
 MAX_RCS_RECIPIENTS = 5_000
 # "Maximum date for scheduling is 30 days." (SMS pages); RCS: "30 days (including the current
 # date) - until 23:59:59 of the 30th day" (rcs-send-groups.txt).

@@ -130,6 +130,7 @@ class CampaignAdmin(AuditedModelAdmin):
         "status",
         "channel",
         "sms_mode",
+        "rcs_mode",
         ("created_at", admin.DateFieldListFilter),
         "created_elsewhere",
     )
@@ -154,8 +155,9 @@ class CampaignAdmin(AuditedModelAdmin):
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None):
-        # The approval flow's fields are written by it alone, like the engine's.
-        return [*CAMPAIGN_ENGINE_FIELDS, *CAMPAIGN_APPROVAL_FIELDS]
+        # The approval flow's fields are written by it alone, like the engine's; the BSG
+        # method follows from channel and mode (an admin reads BSG's own name for it here).
+        return [*CAMPAIGN_ENGINE_FIELDS, *CAMPAIGN_APPROVAL_FIELDS, "bsg_method"]
 
     def has_change_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         # Asked to send or taken by the engine: what was sent stays as it was sent (view only).

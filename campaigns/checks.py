@@ -25,7 +25,7 @@ from bsg.rules import (
     MAX_URL,
     utf16_length,
 )
-from contacts.models import ContactList
+from contacts.models import ContactList, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_summary, fields_by_reference
 
@@ -149,22 +149,78 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
         for message in selectors.pasted_reference_problems(parsed=parsed, campaign_id=campaign.pk):
             problems.add("pasted_numbers", message)
         return
-    _check_lists(problems, list_ids, need_bsg_group=mode == Campaign.SmsMode.GROUPS)
-    if mode == Campaign.SmsMode.GROUPS and list_ids:
-        problems.add("sms_mode", groups_size_refusal(list_ids=list_ids))
+    _check_recipients(problems, campaign, list_ids)
 
 
-def groups_size_refusal(*, list_ids: list[int]) -> str:
-    """BSG's sms/send-groups takes at most 10,000 contacts in one campaign
-    (sms-send-groups.txt) and cannot be split: a group is sent whole. "To contact lists"
-    sends from here in parts of 10,000, so it has no such limit."""
+def campaign_recipients_check(*, campaign: Campaign, list_ids: list[int]) -> Problems:
+    """The rules about who receives a list-based campaign as composed: its lists usable, and
+    for BSG's group methods each one linked, none holding a do-not-contact number, and no more
+    contacts than one BSG campaign takes. A send plan is refused on these (services
+    .send_plan_request): counting recipients that cannot be sent to this way helps nobody."""
+    problems = Problems()
+    if campaign.uses_lists and list_ids:
+        _check_recipients(problems, campaign, list_ids)
+    return problems
+
+
+def _check_recipients(problems: Problems, campaign: Campaign, list_ids: list[int]) -> None:
+    groups = campaign.sends_to_bsg_groups
+    _check_lists(problems, list_ids, need_bsg_group=groups)
+    if groups and list_ids:
+        mode_field = "rcs_mode" if campaign.is_rcs else "sms_mode"
+        problems.add(
+            mode_field,
+            groups_do_not_contact_refusal(list_ids=list_ids, composing=True)
+            or groups_size_refusal(list_ids=list_ids, channel=campaign.channel),
+        )
+
+
+def groups_refusal(*, campaign: Campaign, list_ids: list[int]) -> str:
+    """Why BSG's group method must not send this campaign to these lists now, or "" (dispatch
+    asks again: the lists and the do-not-contact list may have changed since the checks)."""
+    if not campaign.sends_to_bsg_groups:
+        return ""
+    return groups_do_not_contact_refusal(list_ids=list_ids) or groups_size_refusal(
+        list_ids=list_ids, channel=campaign.channel
+    )
+
+
+def groups_size_refusal(*, list_ids: list[int], channel: str) -> str:
+    """BSG's group methods take at most 10,000 contacts in one SMS campaign
+    (sms-send-groups.txt) and 5,000 in one RCS campaign (YAML, "Campaign RCS"), and a group
+    cannot be split: it is sent whole. "To contact lists" sends from here in parts of that
+    size, so it has no such limit."""
+    rcs = channel == Campaign.Channel.RCS
+    limit = rules.MAX_RCS_RECIPIENTS if rcs else rules.MAX_SMS_RECIPIENTS
     members = audience_summary(list_ids=list_ids).members
-    if members <= rules.MAX_SMS_RECIPIENTS:
+    if members <= limit:
         return ""
     return (
-        f"The chosen lists have {members:,} contacts; BSG sends at most "
-        f"{rules.MAX_SMS_RECIPIENTS:,} to contact-book groups in one campaign. Choose "
+        f"The chosen lists have {members:,} contacts; BSG sends at most {limit:,} to "
+        "contact-book groups in one campaign. Choose "
         "“To contact lists, personalised here”, which sends them in parts."
+    )
+
+
+def groups_do_not_contact_refusal(*, list_ids: list[int], composing: bool = False) -> str:
+    """BSG's group methods send to every member of the group, and BSG has no way to leave a
+    contact out (bsg-api.md: no detach endpoint), so a do-not-contact number in a linked list
+    would be messaged. Refuse, and say how to send without them: while `composing` by choosing
+    the other mode, afterwards by a copy."""
+    opted_out = (
+        ListMembership.objects.filter(contact_list_id__in=list_ids)
+        .filter(contact__phone__in=DoNotContact.objects.values("phone"))
+        .values("contact_id")
+        .distinct()
+        .count()
+    )
+    if not opted_out:
+        return ""
+    remedy = "Choose" if composing else "Duplicate the campaign and choose"
+    return (
+        f"{opted_out} member(s) of the chosen lists are on the do-not-contact list, and BSG's "
+        "group sending would message them anyway (BSG cannot leave a group member out). "
+        f"{remedy} “To contact lists” so they are left out."
     )
 
 
@@ -212,9 +268,12 @@ def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> N
         for message in compiled.errors:
             problems.add("fallback_text", message)
         problems.add("fallback_text", smstext.limit_error(campaign.fallback_text))
-    # RCS goes out to the lists' phones (E14 rcs/send), not to BSG groups: the engine can then
-    # leave out do-not-contact numbers, split at 5,000 and find each part by reference id.
-    _check_lists(problems, list_ids, need_bsg_group=False)
+    if campaign.rcs_mode and campaign.rcs_mode not in Campaign.RcsMode.values:
+        problems.add("rcs_mode", "Choose who receives it: contact lists or BSG groups.")
+        return
+    # To the lists' phones (E14 rcs/send) the engine leaves out do-not-contact numbers, splits
+    # at 5,000 and finds each part by reference id; to BSG groups (E6) BSG does the sending.
+    _check_recipients(problems, campaign, list_ids)
 
 
 def rcs_card_errors(card: dict[str, Any]) -> list[tuple[str, str]]:

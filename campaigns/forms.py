@@ -265,6 +265,7 @@ class RcsCampaignForm(_CampaignForm):
         model = Campaign
         fields = [
             "name",
+            "rcs_mode",
             "rcs_agent",
             "validity_hours",
             "tariff_code",
@@ -276,6 +277,7 @@ class RcsCampaignForm(_CampaignForm):
             "fallback_validity_hours",
         ]
         labels = {
+            "rcs_mode": "Send to",
             "rcs_agent": "RCS agent name",
             "validity_hours": "Validity (hours)",
             "tariff_code": "Tariff",
@@ -286,7 +288,15 @@ class RcsCampaignForm(_CampaignForm):
             "fallback_sender": "SMS fallback sender",
             "fallback_validity_hours": "SMS fallback validity (hours)",
         }
+        help_texts = {
+            # What each choice means for the people on the lists, in the composer's words.
+            "rcs_mode": "To contact lists: sent from here to your lists' numbers, leaving out "
+            "do-not-contact numbers; big audiences go out in parts of 5,000. To BSG "
+            "contact-book groups: BSG sends to each list's linked group as its contact book "
+            "holds it, at most 5,000 contacts, and no list may hold a do-not-contact number.",
+        }
         widgets = {
+            "rcs_mode": forms.RadioSelect,
             "fallback_text": forms.Textarea(attrs={"rows": 4, "data-sms-counter": ""}),
             "fallback_sender": forms.TextInput(
                 attrs={"list": "saved-senders", "autocomplete": "off"}
@@ -297,6 +307,14 @@ class RcsCampaignForm(_CampaignForm):
         super().__init__(*args, **kwargs)
         for name in ("validity_hours", "tariff_code", "fallback_validity_hours"):
             self.fields[name].required = False
+        self.fields["rcs_mode"].required = False
+        # A radio list needs no empty "---------" choice: an unset mode means to the lists.
+        self.fields["rcs_mode"].choices = Campaign.RcsMode.choices
+        if not self.instance.rcs_mode:
+            self.initial.setdefault("rcs_mode", Campaign.RcsMode.LISTS)
+
+    def clean_rcs_mode(self) -> str:
+        return self.cleaned_data.get("rcs_mode") or Campaign.RcsMode.LISTS
 
     def clean_validity_hours(self) -> int:
         value = self.cleaned_data.get("validity_hours")

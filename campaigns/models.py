@@ -45,6 +45,7 @@ CAMPAIGN_SENT_FIELDS = (
     "validity_hours",
     "tariff_code",
     "pasted_numbers",
+    "rcs_mode",
     "rcs_agent",
     "rcs_cards",
     "rcs_check_stop_list",
@@ -75,6 +76,13 @@ class Campaign(models.Model):
         NUMBERS = "numbers", "To numbers (BSG sms/send)"
         INDIVIDUAL = "individual", "To contact lists, personalised here (BSG sms/send-individual)"
         GROUPS = "groups", "To BSG contact-book groups (BSG sms/send-groups)"
+
+    class RcsMode(models.TextChoices):
+        # BSG's two RCS methods: rcs/send to the lists' numbers from here (split at 5,000,
+        # do-not-contact left out, each message found by reference id), or rcs/send-groups to
+        # the lists' linked contact-book groups, which BSG sends to as it holds them.
+        LISTS = "lists", "To contact lists, personalised here"
+        GROUPS = "groups", "To BSG contact-book groups"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -121,7 +129,10 @@ class Campaign(models.Model):
     # optional BSG reference_id of that number.
     pasted_numbers = models.TextField(blank=True)
 
-    # RCS (BSG rcs/send to the lists' phones, split at 5,000; see campaigns.engine).
+    # RCS: to the lists' phones (rcs/send, split at 5,000) or to their BSG groups
+    # (rcs/send-groups). Blank on SMS campaigns, and on RCS ones saved before the choice
+    # existed, which went to the lists' phones: blank reads as LISTS (Campaign.sends_to_bsg_groups).
+    rcs_mode = models.CharField(max_length=10, choices=RcsMode.choices, blank=True)
     rcs_agent = models.CharField(max_length=100, blank=True)
     # [{"title", "text", "media_url", "suggestions": [{"text", "url"} | {"text", "phone"}]}]
     rcs_cards = models.JSONField(default=list, blank=True)
@@ -337,7 +348,7 @@ class Campaign(models.Model):
     def bsg_method(self) -> str:
         """The BSG endpoint this campaign goes out through, as the composer tells the user."""
         if self.is_rcs:
-            return "rcs/send"
+            return "rcs/send-groups" if self.sends_to_bsg_groups else "rcs/send"
         return {
             self.SmsMode.NUMBERS: "sms/send",
             self.SmsMode.INDIVIDUAL: "sms/send-individual",
@@ -355,14 +366,19 @@ class Campaign(models.Model):
 
     @property
     def sends_to_bsg_groups(self) -> bool:
-        """Goes out through BSG's sms/send-groups: BSG sends to whole contact-book groups."""
-        return self.is_sms and self.sms_mode == self.SmsMode.GROUPS and not self.retry_of_id
+        """Goes out through one of BSG's group methods (sms/send-groups, rcs/send-groups): BSG
+        sends to whole contact-book groups, in one campaign that cannot be split."""
+        if self.retry_of_id:
+            return False  # a retry names the failed recipients one by one
+        if self.is_rcs:
+            return self.rcs_mode == self.RcsMode.GROUPS
+        return self.sms_mode == self.SmsMode.GROUPS
 
     @property
     def sends_with_reference_ids(self) -> bool:
-        """Each recipient goes to BSG with our reference id (every method but SMS to BSG
-        groups, which names groups, not people): reconcile and poll find messages by it."""
-        return bool(self.retry_of_id or self.is_rcs or self.sms_mode != self.SmsMode.GROUPS)
+        """Each recipient goes to BSG with our reference id (every method but the group ones,
+        which name groups, not people): reconcile and poll find messages by it."""
+        return not self.sends_to_bsg_groups
 
     def is_due(self, *, now: datetime) -> bool:
         """Ready now, or scheduled and due here, or scheduled at BSG (handed over at once)."""

@@ -349,6 +349,7 @@ APPROVAL_LABELS = {
     "name": "Name",
     "channel": "Channel",
     "sms_mode": "Sent through",
+    "rcs_mode": "Send to",
     "sender": "Sender",
     "text": "Text",
     "pasted_numbers": "Numbers",
@@ -404,6 +405,8 @@ def campaign_approval_snapshot(*, campaign: Campaign) -> dict:
         if campaign.is_sms and not campaign.uses_lists
         else [],
         "lists": [f"{name} (#{pk})" for pk, name in lists] if campaign.uses_lists else [],
+        # None on SMS, so snapshots taken before RCS had a choice read the same.
+        "rcs_mode": (campaign.rcs_mode or Campaign.RcsMode.LISTS) if campaign.is_rcs else None,
         "rcs_agent": campaign.rcs_agent if campaign.is_rcs else "",
         "rcs_cards": campaign.rcs_cards if campaign.is_rcs else [],
         "rcs_check_stop_list": campaign.rcs_check_stop_list if campaign.is_rcs else None,
@@ -510,6 +513,8 @@ def _approval_shown(key: str, value) -> str:
         return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d %H:%M %Z}"
     if key == "pasted_numbers":
         return f"{len(value or [])} number(s)"
+    if key == "rcs_mode" and value:
+        return Campaign.RcsMode(value).label if value in Campaign.RcsMode.values else str(value)
     if key == "lists":
         return ", ".join(value) if value else "none"
     if key == "rcs_cards":

@@ -35,7 +35,13 @@ from contacts.phones import normalize_phone
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors
-from .checks import Problems, campaign_check, rcs_card_errors, text_render_mode
+from .checks import (
+    Problems,
+    campaign_check,
+    campaign_recipients_check,
+    rcs_card_errors,
+    text_render_mode,
+)
 from .engine.enqueue import campaign_enqueue_dispatch
 from .engine.events import event_record, person_or_none
 from .engine.schedules import schedules_void_for_template
@@ -292,14 +298,21 @@ def campaign_unschedule(*, campaign_id: int) -> Campaign:
 
 
 def send_plan_request(*, campaign_id: int, user: User) -> SendPlan:
-    """Start a send plan: in the request for small audiences, by a Celery task for big ones."""
+    """Start a send plan: in the request for small audiences, by a Celery task for big ones.
+
+    Refused, field by field, when the chosen lists cannot be sent to the way the campaign says
+    (an unlinked list for BSG groups, say): a plan of them would only be refused later."""
     from . import sendplan, tasks
 
     campaign = Campaign.objects.get(pk=campaign_id)
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    problems = campaign_recipients_check(campaign=campaign, list_ids=list_ids)
+    if problems:
+        raise problems.refusal()
     counts = selectors.audience_counts(
         channel=campaign.channel,
         sms_mode=campaign.sms_mode,
-        list_ids=selectors.campaign_list_ids(campaign=campaign),
+        list_ids=list_ids,
         pasted=campaign.pasted_numbers,
     )
     plan = SendPlan.objects.create(

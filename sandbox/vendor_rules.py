@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 # sms-campaigns-all-methods.txt, sms-send-groups.txt: "It is possible to specify no more than
 # 10 000 contacts for one campaign."; sms-send-individual.txt: "Up to 10 000 numbers".
 MAX_SMS_RECIPIENTS = 10_000
-# YAML SendRcsCampaign.phones: maxItems 5000.
+# YAML SendRcsCampaign.phones: maxItems 5000; the YAML's "Campaign RCS" rules, for send-groups
+# too: "The maximum allowed number of contacts in one campaign is 5000".
 MAX_RCS_RECIPIENTS = 5_000
 # YAML GroupsTrait.groups / SendRcsCampaignGroups.groups: minItems 1, maxItems 1000.
 MAX_GROUPS_PER_CAMPAIGN = 1_000

@@ -22,11 +22,10 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from bsg import rules
-from contacts.models import DoNotContact, ListMembership
 
 from .. import selectors
 from ..audience_digest import ApprovedAudience, AudienceDigest
-from ..checks import groups_size_refusal
+from ..checks import groups_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from .enqueue import parts_enqueue_submit
 from .events import event_record
@@ -332,26 +331,4 @@ def _groups_refusal(campaign: Campaign) -> str:
     if not campaign.sends_to_bsg_groups:
         return ""
     list_ids = selectors.campaign_list_ids(campaign=campaign)
-    return groups_do_not_contact_refusal(list_ids=list_ids) or groups_size_refusal(
-        list_ids=list_ids
-    )
-
-
-def groups_do_not_contact_refusal(*, list_ids: list[int]) -> str:
-    """BSG's group methods send to every member of the group, and BSG has no way to leave a
-    contact out (bsg-api.md: no detach endpoint), so a do-not-contact number in a linked list
-    would be messaged. Refuse, and say how to send without them."""
-    opted_out = (
-        ListMembership.objects.filter(contact_list_id__in=list_ids)
-        .filter(contact__phone__in=DoNotContact.objects.values("phone"))
-        .values("contact_id")
-        .distinct()
-        .count()
-    )
-    if not opted_out:
-        return ""
-    return (
-        f"{opted_out} member(s) of the chosen lists are on the do-not-contact list, and BSG's "
-        "group sending would message them anyway (BSG cannot leave a group member out). "
-        "Duplicate the campaign and choose “To contact lists” so they are left out."
-    )
+    return groups_refusal(campaign=campaign, list_ids=list_ids)

@@ -122,6 +122,8 @@ def _find_by_window(client: BsgClient, part: CampaignPart, now: datetime) -> Bsg
     """Group sends carry no reference ids: look for a campaign of ours created around the
     attempt (E5), with our sender, not already linked to another part."""
     campaign = part.campaign
+    # An RCS campaign's BSG sender is its agent.
+    sender = campaign.rcs_agent if campaign.is_rcs else campaign.sender
     since = (part.last_attempt_at or now) - timedelta(minutes=2)
     taken = set(
         Part.objects.filter(bsg_campaign_id__isnull=False).values_list("bsg_campaign_id", flat=True)
@@ -133,7 +135,7 @@ def _find_by_window(client: BsgClient, part: CampaignPart, now: datetime) -> Bsg
             date_from=since,
             date_to=now + timedelta(minutes=1),
         )
-        if c.id not in taken and (c.sender or "") == (campaign.sender or campaign.rcs_agent)
+        if c.id not in taken and (c.sender or "") == sender
     ]
     if len(candidates) > 1:
         ids = ", ".join(str(c.id) for c in candidates)

@@ -146,22 +146,29 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
         compiled = rendering.compile_text(
             campaign.text, fields=fields_by_reference(), mode=rendering.MODE_GROUPS
         )
-        groups = list(
-            ContactList.objects.filter(campaigns=campaign, bsg_group_id__isnull=False)
-            .order_by("id")
-            .values_list("bsg_group_id", flat=True)
-        )
         return client.sms_send_groups(
-            groups=groups,
+            groups=_bsg_group_ids(campaign),
             text=compiled.for_bsg_groups(),
             sender=campaign.sender,
             validity=campaign.validity_hours,
             tariff_code=campaign.tariff_code,
             start_at=start_at,
         )
-    # RCS goes out through E14 (phones with reference ids) rather than E6 (groups): it is the
-    # only RCS method that can be split at 5,000, leave do-not-contact numbers out and be
-    # reconciled by reference id.
+    if campaign.sends_to_bsg_groups:
+        # E6: one BSG campaign for the whole groups (dispatch made one part and refused lists
+        # over 5,000 contacts or holding do-not-contact numbers); BSG resolves the members.
+        return client.rcs_send_groups(
+            groups=_bsg_group_ids(campaign),
+            sender=campaign.rcs_agent,
+            cards=rcs_cards_for_client(campaign.rcs_cards),
+            sms_fallback=sms_fallback_for_client(campaign),
+            check_stop_list=campaign.rcs_check_stop_list,
+            validity=campaign.validity_hours,
+            tariff_code=campaign.tariff_code,
+            start_at=start_at,
+        )
+    # E14 to the lists' phones (with reference ids): the one RCS method that can be split at
+    # 5,000, leave do-not-contact numbers out and be reconciled by reference id.
     phones = [
         BsgRecipient(number=phone, reference_id=ref)
         for phone, ref in ledger.values_list("phone", "reference_id")
@@ -173,7 +180,17 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
         sms_fallback=sms_fallback_for_client(campaign),
         check_stop_list=campaign.rcs_check_stop_list,
         validity=campaign.validity_hours,
+        tariff_code=campaign.tariff_code,
         start_at=start_at,
+    )
+
+
+def _bsg_group_ids(campaign: Campaign) -> list[int]:
+    """The BSG contact-book groups of the campaign's lists (the checks refused unlinked ones)."""
+    return list(
+        ContactList.objects.filter(campaigns=campaign, bsg_group_id__isnull=False)
+        .order_by("id")
+        .values_list("bsg_group_id", flat=True)
     )
 
 

@@ -54,7 +54,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             messages.error(request, checks.refusal_text(refusal))
             return redirect("campaigns:detail", campaign_id=campaign.pk)
         if action == "plan":
-            services.send_plan_request(campaign_id=saved.pk, user=request.user)
+            try:
+                services.send_plan_request(campaign_id=saved.pk, user=request.user)
+            except ValidationError as refusal:
+                # Saved, not planned: what stops it is shown beside its field.
+                form.show_problems(refusal)
+                messages.warning(request, "Draft saved. No send plan: fix what is marked first.")
+                return _render_compose(request, saved, form, cards, status=422)
             return redirect(reverse("campaigns:edit", args=[saved.pk]) + "#send-plan")
         if action in ("send", "schedule"):
             when = form.cleaned_data.get("start_at_moment") if action == "schedule" else None
@@ -157,15 +163,22 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
 def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """GET: the plan panel (polled while the plan runs). POST: compute a new plan."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    refused = ""
     if request.method == "POST":
-        services.send_plan_request(campaign_id=campaign.pk, user=request.user)
+        try:
+            services.send_plan_request(campaign_id=campaign.pk, user=request.user)
+        except ValidationError as refusal:
+            refused = checks.refusal_text(refusal)
+            if not request.htmx:
+                messages.error(request, f"No send plan: {refused}")
         if not request.htmx:
             return redirect(reverse("campaigns:edit", args=[campaign.pk]) + "#send-plan")
     fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
     return render(
         request,
         "campaigns/detail.html#send-plan",
-        {"campaign": campaign, "plan": plan, "plan_fresh": fresh},
+        # 200 even when refused: htmx swaps in only successful answers, and this one says why.
+        {"campaign": campaign, "plan": plan, "plan_fresh": fresh, "plan_refused": refused},
     )
 
 

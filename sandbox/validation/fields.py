@@ -123,12 +123,15 @@ def read_string(
     return value
 
 
-def read_boolean(errors: Errors, body: Mapping[str, object], name: str, default: bool) -> bool:
+def read_boolean(
+    errors: Errors, body: Mapping[str, object], name: str, default: bool, field: str | None = None
+) -> bool:
+    """`name` of `body` as a JSON boolean; `field` is its error key when nested."""
     value = body.get(name)
     if value is None:
         return default
     if not isinstance(value, bool):
-        errors.add(name, type_message("bool"))
+        errors.add(field or name, type_message("bool"))
         return default
     return value
 

@@ -209,6 +209,9 @@ def _sms_fallback(errors: Errors, data: Mapping[str, object]) -> SmsFallback | N
         if problem:
             errors.add(key(prefix, "validity"), problem)
     read_validity_seconds(errors, sms, key(prefix, "validity_seconds"))
+    # rcs-send-groups.txt's sample and the YAML's SmsAltChannel: the fallback's own stop-list
+    # check, a boolean.
+    read_boolean(errors, sms, "check_stop_list", True, field=key(prefix, "check_stop_list"))
     return SmsFallback(text=text, sender=sender, validity=validity)  # type: ignore[arg-type]
 
 

@@ -25,6 +25,7 @@ SENT_CONTENT = {
     "tariff_code",
     "lists",
     "pasted_numbers",
+    "rcs_mode",
     "rcs_agent",
     "rcs_cards",
     "rcs_check_stop_list",

@@ -1068,6 +1068,68 @@ def test_rcs_send_groups_answers_with_price_and_fallback_statistics(bsg: Bsg) ->
     assert all(m["type"] == "rcs" for m in messages)
 
 
+def test_rcs_send_groups_reaches_at_most_five_thousand_contacts(bsg: Bsg) -> None:
+    # YAML "Campaign RCS": "The maximum allowed number of contacts in one campaign is 5000".
+    store = bsg.server.state.store
+    group = store.create_group("Big RCS list", None, False, bsg.now())
+    for number in range(5_000):  # in-process: 5,001 POSTs would be slow
+        store.create_contact(380_500_000_000 + number, {}, [group.id], bsg.now())
+    body = {"groups": [group.id], "sender": "Agent", "options": {"text": "Hi"}}
+
+    at_the_limit = bsg.post("/api/campaigns/rcs/send-groups", body)
+    store.create_contact(380_509_999_999, {}, [group.id], bsg.now())
+    bsg.advance(3)  # past the duplicate-request window
+    over = bsg.post("/api/campaigns/rcs/send-groups", body)
+
+    assert at_the_limit.status_code == 200, at_the_limit.text
+    assert list(refused_fields(over)) == ["groups"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"groups": []}, "groups"),
+        ({"groups": [5]}, "groups0"),
+        ({"groups": ["1"]}, "groups0"),
+        ({"sender": "a" * 41}, "sender"),
+        ({"options": {}}, "options"),
+        ({"validity": 73}, "validity"),
+        ({"tariff_code": "ten"}, "tariff_code"),
+        ({"check_stop_list": "yes"}, "check_stop_list"),
+        (
+            {"alternative_channel": {"sms": {"text": "Hi", "sender": "Shop",
+                                             "check_stop_list": "yes"}}},
+            "alternative_channelsmscheck_stop_list",
+        ),
+    ],
+)  # fmt: skip
+def test_rcs_send_groups_refuses_what_its_contract_refuses(
+    bsg: Bsg, change: dict, field: str
+) -> None:
+    group = bsg.post("/api/groups", {"name": "Clients"}).json()["data"]
+    bsg.post("/api/contacts", {"phone": 380661000001, "groups": [group["id"]]})
+    body = {"groups": [group["id"]], "sender": "Agent", "options": {"text": "Hi"}, **change}
+
+    answer = bsg.post("/api/campaigns/rcs/send-groups", body)
+
+    assert field in refused_fields(answer)
+
+
+def test_rcs_send_groups_takes_a_null_alternative_channel(bsg: Bsg) -> None:
+    # YAML SendRcsCampaignGroupsAlternativeChannel: nullable.
+    group = bsg.post("/api/groups", {"name": "Clients"}).json()["data"]
+    bsg.post("/api/contacts", {"phone": 380661000001, "groups": [group["id"]]})
+
+    answer = bsg.post(
+        "/api/campaigns/rcs/send-groups",
+        {"groups": [group["id"]], "sender": "Agent", "options": {"text": "Hi"},
+         "alternative_channel": None, "tariff_code": 0},
+    )  # fmt: skip
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["alternative_channels"] is None
+
+
 def test_rcs_send_adds_recipients_to_the_contact_book(bsg: Bsg) -> None:
     answer = bsg.post(
         "/api/campaigns/rcs/send",
