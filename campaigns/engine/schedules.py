@@ -137,6 +137,18 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
         # by hand, and a void may have raced the beat: four-eyes is checked here, again.
         logger.info("schedule %s: missing, paused or not approved; no run", schedule_id)
         return None
+    if settings.CAMPAIGNS_FOUR_EYES and schedule.approved_by_id in schedule_authors(
+        schedule=schedule
+    ):
+        # Approved by one of its own authors while four-eyes was off: four-eyes is on now.
+        with transaction.atomic():
+            _schedule_approval_void(
+                schedule,
+                reason="one of its own authors approved it while four-eyes was off, and "
+                "four-eyes is on now.",
+                who=None,
+            )
+        return None
     key = schedule_run_key(schedule=schedule, now=now)
     if Campaign.objects.filter(schedule_run_key=key).exists():
         logger.info("schedule %s: run %s already has its copy", schedule_id, key)
@@ -369,19 +381,24 @@ def schedules_void_for_template(*, campaign: Campaign, changed: list[str], user:
         .select_related("periodic_task")
         .filter(template_id=campaign.pk, approved_at__isnull=False)
     ):
-        schedule.approved_at = None
-        schedule.approved_by = None
-        schedule.approval_void_reason = reason
-        schedule.save(update_fields=["approved_at", "approved_by", "approval_void_reason"])
-        _beat_sync(schedule)
-        audit_record(
-            action="schedule-approval-void",
-            target=schedule,
-            message=f"Approval void, runs stopped: {reason}",
-            actor=who,
-        )
+        _schedule_approval_void(schedule, reason=reason, who=who)
         voided += 1
     return voided
+
+
+def _schedule_approval_void(schedule: CampaignSchedule, *, reason: str, who: Any) -> None:
+    """Its runs stop until it is approved again (in the caller's transaction)."""
+    schedule.approved_at = None
+    schedule.approved_by = None
+    schedule.approval_void_reason = reason
+    schedule.save(update_fields=["approved_at", "approved_by", "approval_void_reason"])
+    _beat_sync(schedule)
+    audit_record(
+        action="schedule-approval-void",
+        target=schedule,
+        message=f"Approval void, runs stopped: {reason}",
+        actor=who,
+    )
 
 
 def schedule_set_paused(*, schedule_id: int, paused: bool, user: Any = None) -> CampaignSchedule:
