@@ -115,7 +115,7 @@ def _content_campaign(content: dict[str, Any]) -> Campaign:
     """An unsaved campaign holding `content` (schedule_content's JSON)."""
     values = {}
     for name, value in content.items():
-        if name == "lists":
+        if name in ("lists", "timing"):
             continue
         field = Campaign._meta.get_field(name)
         values[name] = value if isinstance(field, JSONField) else field.to_python(value)
@@ -146,6 +146,16 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
                 schedule,
                 reason="one of its own authors approved it while four-eyes was off, and "
                 "four-eyes is on now.",
+                who=None,
+            )
+        return None
+    approved_timing = schedule.approved_content.get("timing")
+    if approved_timing is not None and approved_timing != _schedule_timing(schedule):
+        # Its crontab, beat task or frequency cap was changed in Django admin after approval.
+        with transaction.atomic():
+            _schedule_approval_void(
+                schedule,
+                reason="when it runs or its frequency cap changed after it was approved.",
                 who=None,
             )
         return None
@@ -295,15 +305,20 @@ def schedule_is_own(*, schedule: CampaignSchedule, user: Any) -> bool:
 def schedule_approval_fingerprint(*, schedule: CampaignSchedule) -> str:
     """What the approver is shown (the template's content now, and the timing), posted back
     with Approve so an edit in between is caught."""
+    shown = {"content": schedule_content(campaign=schedule.template), **_schedule_timing(schedule)}
+    raw = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _schedule_timing(schedule: CampaignSchedule) -> dict[str, Any]:
+    """When it runs and its frequency cap: approved with the content (Django admin can edit
+    the crontab, the beat task and the cap, so each run compares them with the approved)."""
     cron = schedule.periodic_task.crontab if schedule.periodic_task else None
-    shown = {
-        "content": schedule_content(campaign=schedule.template),
+    return {
         "timing": _cron_text(cron) if cron else "",
         "zone": str(cron.timezone) if cron else "",
         "cap": schedule.frequency_cap_days,
     }
-    raw = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def schedule_approve(
@@ -344,7 +359,7 @@ def schedule_approve(
         )
         if problems:
             raise problems.refusal()
-        content = schedule_content(campaign=template)
+        content = {**schedule_content(campaign=template), "timing": _schedule_timing(schedule)}
         before = schedule.approved_content
         schedule.approved_content = content
         schedule.approved_at = now
