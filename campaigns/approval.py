@@ -205,6 +205,13 @@ def _approval_record(
         snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
     before = campaign.approval_snapshot or {}
     actor = person_or_none(user)
+    # Four-eyes off lets an author approve their own campaign; should four-eyes be turned on
+    # before it goes out, dispatch sends it back for approval instead (engine.dispatch).
+    snapshot = {
+        **snapshot,
+        "approved_by_an_author": actor is not None
+        and actor.pk in campaign_authors(campaign=campaign),
+    }
     Campaign.objects.filter(pk=campaign.pk).update(
         approved_at=timezone.now(),
         approved_by=actor,

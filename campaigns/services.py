@@ -98,8 +98,10 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
             before = _campaign_audit_snapshot(
                 current, list(current.lists.values_list("id", flat=True))
             )
+            pasted_before = current.pasted_numbers
         else:
             before = {}
+            pasted_before = ""
             campaign.status = Campaign.Status.DRAFT
             if user is not None and user.is_authenticated:
                 campaign.created_by = user
@@ -110,6 +112,15 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
         if campaign.approved_at is not None:
             _approval_void_if_edited(campaign=campaign, user=user)
         changes = audit_diff(before, _campaign_audit_snapshot(campaign, list_ids))
+        if (
+            before
+            and "pasted_numbers" not in changes
+            and pasted_before.split() != campaign.pasted_numbers.split()
+        ):
+            # The log counts the numbers; as many other numbers is a change all the same, and
+            # whoever swapped them chose who gets it (four-eyes: they may not approve it).
+            counted = before["pasted_numbers"]
+            changes["pasted_numbers"] = [counted, f"{counted}, other ones"]
         if changes and person_or_none(user) is not None:
             # Whoever writes what goes out may not be the one who approves it.
             campaign.content_authors.add(user)

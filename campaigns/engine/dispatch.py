@@ -182,6 +182,13 @@ def _part_size(campaign: Campaign) -> int:
 
 def _resolve_ledger(campaign: Campaign) -> DispatchResult:
     result = DispatchResult(campaign_id=campaign.pk)
+    if _approved_by_its_author(campaign):
+        _send_back_for_approval(
+            campaign,
+            "one of its own authors approved it while four-eyes was off, and four-eyes is on now.",
+        )
+        result.sent_back = True
+        return result
     refusal = _groups_refusal(campaign)
     if refusal:
         with transaction.atomic():
@@ -290,6 +297,18 @@ def _approved_audience(campaign: Campaign) -> ApprovedAudience | None:
     if campaign.schedule_id or campaign.retry_of_id:
         return None
     return ApprovedAudience.from_snapshot(campaign.approval_snapshot)
+
+
+def _approved_by_its_author(campaign: Campaign) -> bool:
+    """Four-eyes is on, and the approval this campaign goes out under is one that four-eyes
+    would have refused: given by its own author while four-eyes was off. (A schedule's run
+    is checked by its schedule, a retry resends texts already approved.)"""
+    return bool(
+        settings.CAMPAIGNS_FOUR_EYES
+        and not campaign.schedule_id
+        and not campaign.retry_of_id
+        and (campaign.approval_snapshot or {}).get("approved_by_an_author")
+    )
 
 
 def _send_back_for_approval(campaign: Campaign, reason: str) -> None:

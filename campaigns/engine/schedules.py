@@ -115,7 +115,7 @@ def _content_campaign(content: dict[str, Any]) -> Campaign:
     """An unsaved campaign holding `content` (schedule_content's JSON)."""
     values = {}
     for name, value in content.items():
-        if name == "lists":
+        if name in ("lists", "timing"):
             continue
         field = Campaign._meta.get_field(name)
         values[name] = value if isinstance(field, JSONField) else field.to_python(value)
@@ -136,6 +136,28 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
         # Beat fires only approved, running schedules; an admin may have enabled the beat task
         # by hand, and a void may have raced the beat: four-eyes is checked here, again.
         logger.info("schedule %s: missing, paused or not approved; no run", schedule_id)
+        return None
+    if settings.CAMPAIGNS_FOUR_EYES and schedule.approved_by_id in schedule_authors(
+        schedule=schedule
+    ):
+        # Approved by one of its own authors while four-eyes was off: four-eyes is on now.
+        with transaction.atomic():
+            _schedule_approval_void(
+                schedule,
+                reason="one of its own authors approved it while four-eyes was off, and "
+                "four-eyes is on now.",
+                who=None,
+            )
+        return None
+    approved_timing = schedule.approved_content.get("timing")
+    if approved_timing is not None and approved_timing != _schedule_timing(schedule):
+        # Its crontab, beat task or frequency cap was changed in Django admin after approval.
+        with transaction.atomic():
+            _schedule_approval_void(
+                schedule,
+                reason="when it runs or its frequency cap changed after it was approved.",
+                who=None,
+            )
         return None
     key = schedule_run_key(schedule=schedule, now=now)
     if Campaign.objects.filter(schedule_run_key=key).exists():
@@ -283,15 +305,20 @@ def schedule_is_own(*, schedule: CampaignSchedule, user: Any) -> bool:
 def schedule_approval_fingerprint(*, schedule: CampaignSchedule) -> str:
     """What the approver is shown (the template's content now, and the timing), posted back
     with Approve so an edit in between is caught."""
+    shown = {"content": schedule_content(campaign=schedule.template), **_schedule_timing(schedule)}
+    raw = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _schedule_timing(schedule: CampaignSchedule) -> dict[str, Any]:
+    """When it runs and its frequency cap: approved with the content (Django admin can edit
+    the crontab, the beat task and the cap, so each run compares them with the approved)."""
     cron = schedule.periodic_task.crontab if schedule.periodic_task else None
-    shown = {
-        "content": schedule_content(campaign=schedule.template),
+    return {
         "timing": _cron_text(cron) if cron else "",
         "zone": str(cron.timezone) if cron else "",
         "cap": schedule.frequency_cap_days,
     }
-    raw = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def schedule_approve(
@@ -332,7 +359,7 @@ def schedule_approve(
         )
         if problems:
             raise problems.refusal()
-        content = schedule_content(campaign=template)
+        content = {**schedule_content(campaign=template), "timing": _schedule_timing(schedule)}
         before = schedule.approved_content
         schedule.approved_content = content
         schedule.approved_at = now
@@ -369,19 +396,24 @@ def schedules_void_for_template(*, campaign: Campaign, changed: list[str], user:
         .select_related("periodic_task")
         .filter(template_id=campaign.pk, approved_at__isnull=False)
     ):
-        schedule.approved_at = None
-        schedule.approved_by = None
-        schedule.approval_void_reason = reason
-        schedule.save(update_fields=["approved_at", "approved_by", "approval_void_reason"])
-        _beat_sync(schedule)
-        audit_record(
-            action="schedule-approval-void",
-            target=schedule,
-            message=f"Approval void, runs stopped: {reason}",
-            actor=who,
-        )
+        _schedule_approval_void(schedule, reason=reason, who=who)
         voided += 1
     return voided
+
+
+def _schedule_approval_void(schedule: CampaignSchedule, *, reason: str, who: Any) -> None:
+    """Its runs stop until it is approved again (in the caller's transaction)."""
+    schedule.approved_at = None
+    schedule.approved_by = None
+    schedule.approval_void_reason = reason
+    schedule.save(update_fields=["approved_at", "approved_by", "approval_void_reason"])
+    _beat_sync(schedule)
+    audit_record(
+        action="schedule-approval-void",
+        target=schedule,
+        message=f"Approval void, runs stopped: {reason}",
+        actor=who,
+    )
 
 
 def schedule_set_paused(*, schedule_id: int, paused: bool, user: Any = None) -> CampaignSchedule:

@@ -57,8 +57,10 @@ def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
         _form_refused(request, form)
         return redirect("campaigns:detail", campaign_id=campaign_id)
     try:
+        # Always compared, even when missing: an Approve that does not say what its approver
+        # read approves nothing (the panel's form always carries it).
         approved = approval.campaign_approve(
-            campaign_id=campaign_id, user=request.user, seen=form.cleaned_data["seen"] or None
+            campaign_id=campaign_id, user=request.user, seen=form.cleaned_data["seen"]
         )
     except ValidationError as refusal:
         _approval_refused(request, refusal)

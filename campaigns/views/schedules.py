@@ -55,8 +55,9 @@ def schedule_approve(request: HttpRequest, schedule_id: int) -> HttpResponse:
         messages.error(request, "Press Approve on the schedule you read.")
         return redirect("campaigns:schedules")
     try:
+        # Always compared, even when missing: see views.approval.campaign_approve.
         schedules.schedule_approve(
-            schedule_id=schedule_id, user=request.user, seen=form.cleaned_data["seen"] or None
+            schedule_id=schedule_id, user=request.user, seen=form.cleaned_data["seen"]
         )
     except CampaignSchedule.DoesNotExist:
         raise Http404("No such schedule") from None

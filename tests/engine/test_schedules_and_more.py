@@ -148,8 +148,10 @@ def test_the_frequency_cap_skips_recent_recipients(audience, engine_settings, sa
     second.refresh_from_db()
     assert second.status == Campaign.Status.FINISHED
     assert "frequency cap" in second.events.last().message
-    # Without a cap the same run sends again.
+    # Without a cap the same run sends again, once approved so (the cap is approved with it).
     CampaignSchedule.objects.filter(pk=schedule.pk).update(frequency_cap_days=None)
+    assert schedules.schedule_run(schedule_id=schedule.pk, now=now + timedelta(days=1)) is None
+    schedules.schedule_approve(schedule_id=schedule.pk, user=schedule.approved_by)
     third = schedules.schedule_run(schedule_id=schedule.pk, now=now + timedelta(days=1))
     assert dispatch.campaign_dispatch(campaign_id=third.pk).recipients == 3
 
