@@ -17,11 +17,10 @@ each linked group as its own contact book has it, and fills SMS placeholders fro
 of the field values. The ledger and this digest are then our copy of the linked lists (pushed
 to BSG by contacts.services.contact_list_push_run), so the approval covers who is on those lists
 here, with the values the text uses here, and a change here after approval sends the campaign
-back as in the other modes. It cannot cover what BSG's contact book holds beyond our copy: a
-contact added or a value changed in BSG's web account, or a member removed here but still in
-the BSG group (BSG has no detach endpoint). Approvers are told so on the approval panel
-(templates/campaigns/_approval.html); "To contact lists, personalised here" is the mode whose
-approval covers exactly who gets what.
+back as in the other modes. What BSG's contact book holds beyond our copy (a contact added or a
+value changed in BSG's web account, a member removed here but still in the BSG group) is
+checked by reading the groups back from BSG just before they are handed over
+(campaigns.engine.bsg_groups): any difference sends the campaign back too.
 
 SHA-256 over the whole sequence, each value length-prefixed, so no two different audiences
 can be made to read alike by moving separators between values.

@@ -27,6 +27,7 @@ from .. import selectors
 from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..checks import groups_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
+from .bsg_groups import bsg_groups_difference
 from .enqueue import parts_enqueue_submit
 from .events import event_record
 from .ledger import (
@@ -259,6 +260,14 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
         )
         result.sent_back = True
         return result
+    if approved is not None and campaign.sends_to_bsg_groups:
+        # BSG fills these from its own contact book: it must hold what was approved.
+        difference = bsg_groups_difference(campaign=campaign)
+        if difference:
+            _ledger_clear(campaign_id)
+            _send_back_for_approval(campaign, difference + ".")
+            result.sent_back = True
+            return result
     result.part_ids = part_ids
     result.recipients = seq
     capped_note = (
