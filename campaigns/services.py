@@ -35,7 +35,13 @@ from contacts.phones import normalize_phone
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors
-from .checks import Problems, campaign_check, rcs_card_errors, text_render_mode
+from .checks import (
+    Problems,
+    campaign_check,
+    missing_values_refusal,
+    rcs_card_errors,
+    text_render_mode,
+)
 from .engine.enqueue import campaign_enqueue_dispatch
 from .engine.events import event_record, person_or_none
 from .engine.schedules import schedules_void_for_template
@@ -250,6 +256,16 @@ def campaign_raise_unless_sendable(
             result = plan.result
             if not result.get("recipients"):
                 problems.add("__all__", "The campaign has no recipients.")
+            missing = result.get("missing_values") or {}
+            if missing.get("blocked"):
+                problems.add(
+                    "missing_values",
+                    missing_values_refusal(
+                        unfilled=missing["unfilled"],
+                        recipients=missing["audience"],
+                        by_field=missing["unfilled_by_field"],
+                    ),
+                )
             if result.get("over_limit"):
                 problems.add(
                     "text",
@@ -470,9 +486,15 @@ def _test_text(
         how = "the first contact of the audience"
     rendered = compiled.render(phone=contact.phone, name=contact.name, fields=contact.fields)
     who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
+    notes = ""
+    if rendered.fallback_fields:
+        notes += f"; the fallback for: {', '.join(rendered.fallback_fields)}"
     if rendered.empty_fields:
-        empty = ", ".join(rendered.empty_fields)
-        return contact, rendered.text, f"Rendered as {who}, {how}; empty for them: {empty}."
+        notes += f"; empty for them: {', '.join(rendered.empty_fields)}"
+        if campaign.leaves_out_recipients_missing_values:
+            notes += " (the campaign leaves such recipients out)"
+    if notes:
+        return contact, rendered.text, f"Rendered as {who}, {how}{notes}."
     if how != "as chosen":
         how += " with every placeholder filled"
     return contact, rendered.text, f"Rendered as {who}, {how}."

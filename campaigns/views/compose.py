@@ -54,6 +54,12 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             messages.error(request, checks.refusal_text(refusal))
             return redirect("campaigns:detail", campaign_id=campaign.pk)
         if action == "plan":
+            # Saved, but not planned while a placeholder is wrong or "block" would refuse it:
+            # the refusal goes beside its field, with the count of who is missing what.
+            problems = checks.placeholder_problems(campaign=saved, list_ids=list_ids)
+            if problems:
+                form.show_problems(problems.refusal())
+                return _render_compose(request, saved, form, cards, status=422)
             services.send_plan_request(campaign_id=saved.pk, user=request.user)
             return redirect(reverse("campaigns:edit", args=[saved.pk]) + "#send-plan")
         if action in ("send", "schedule"):
@@ -121,6 +127,7 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
         "test_form": forms.TestSendForm(),
         "test_sends": selectors.test_sends_of(campaign_id=campaign.pk) if campaign.pk else [],
         "test_phones": selectors.test_phones_for(user=request.user),
+        "placeholders": selectors.placeholder_choices(),
     }
     return render(request, COMPOSE_TEMPLATES[campaign.channel], context, status=status)
 
