@@ -30,6 +30,7 @@ from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_summary, fields_by_reference
 
 from . import rendering, selectors
+from .audience_values import audience_values
 from .models import Campaign
 
 # A schedule a minute in the past is "now" typed slowly; more than that is a mistake.
@@ -138,6 +139,10 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
             problems.add("text", "Write the text of the SMS.")
         else:
             problems.add("text", smstext.limit_error(literal))
+        problems.add(
+            "missing_values",
+            missing_values_error(campaign=campaign, list_ids=list_ids, compiled=compiled),
+        )
     if mode == Campaign.SmsMode.NUMBERS:
         parsed = selectors.pasted_numbers_parse(text=campaign.pasted_numbers)
         for entry in parsed.invalid[:20]:
@@ -182,6 +187,61 @@ def groups_refusal(*, campaign: Campaign, list_ids: list[int]) -> str:
         return ""
     return groups_do_not_contact_refusal(list_ids=list_ids) or groups_size_refusal(
         list_ids=list_ids, channel=campaign.channel
+    )
+
+
+def placeholder_problems(*, campaign: Campaign, list_ids: list[int]) -> Problems:
+    """The placeholders' own mistakes (an unknown field, a fallback BSG groups cannot send) and
+    the choice for recipients missing a value: what the composer refuses before it computes a
+    send plan, beside the field to fix."""
+    problems = Problems()
+    if not campaign.is_sms or campaign.sms_mode not in Campaign.SmsMode.values:
+        return problems
+    compiled = rendering.compile_text(
+        campaign.text, fields=fields_by_reference(), mode=text_render_mode(campaign.sms_mode)
+    )
+    for message in compiled.errors:
+        problems.add("text", message)
+    if not compiled.errors and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
+        problems.add(
+            "missing_values",
+            missing_values_error(campaign=campaign, list_ids=list_ids, compiled=compiled),
+        )
+    return problems
+
+
+def missing_values_error(
+    *, campaign: Campaign, list_ids: list[int], compiled: rendering.CompiledText
+) -> str | None:
+    """Why the campaign's choice for recipients missing a value cannot be sent as it is: BSG
+    groups cannot leave anyone out, and "block" refuses while anyone lacks a value (counted
+    from campaigns.audience_values; the send plan counts it exactly again before approval)."""
+    policy = campaign.missing_values
+    if campaign.sms_mode == Campaign.SmsMode.GROUPS and policy == Campaign.MissingValues.SKIP:
+        return (
+            "BSG sends to its contact-book groups whole, so nobody can be left out there; "
+            "choose to send with the fallback or to block sending, or personalise here."
+        )
+    if policy != Campaign.MissingValues.BLOCK or not compiled.unfilled_labels:
+        return None
+    found = audience_values(list_ids=list_ids, compiled=compiled)
+    if found is None or not found.unfilled:
+        return None
+    return missing_values_refusal(
+        unfilled=found.unfilled,
+        recipients=found.recipients,
+        by_field={label: found.fields[label].missing for label in compiled.unfilled_labels},
+    )
+
+
+def missing_values_refusal(*, unfilled: int, recipients: int, by_field: dict[str, int]) -> str:
+    """The one wording of "block" refusing: how many lack what, and the three ways out."""
+    lacking = ", ".join(f"{{{label}}} ({count:,})" for label, count in by_field.items() if count)
+    first = next((label for label, count in by_field.items() if count), "city")
+    return (
+        f"{unfilled:,} of {recipients:,} recipients have no value for {lacking}, and sending "
+        f"is blocked while anyone is missing one. Give the placeholder a fallback "
+        f"({{{first}|…}}), choose to leave them out, or fill in their details."
     )
 
 

@@ -198,12 +198,14 @@ class SmsCampaignForm(_CampaignForm):
             "sms_mode",
             "pasted_numbers",
             "text",
+            "missing_values",
             "sender",
             "validity_hours",
             "tariff_code",
             "bsg_schedules",
         ]
         labels = {
+            "missing_values": "Recipients missing a value",
             "sms_mode": "Send to",
             "pasted_numbers": "Phone numbers",
             "validity_hours": "Validity (hours)",
@@ -213,10 +215,14 @@ class SmsCampaignForm(_CampaignForm):
         help_texts = {
             "pasted_numbers": "One per line, or separated by commas. Add a BSG reference id "
             "with “= ref”, e.g. +380 50 123 4567 = order42.",
-            "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}.",
+            "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; "
+            "a fallback for whoever has no value: {city|your city}.",
+            "missing_values": "For placeholders without a fallback; {city|your city} always "
+            "uses its own.",
         }
         widgets = {
             "sms_mode": forms.RadioSelect,
+            "missing_values": forms.RadioSelect,
             "pasted_numbers": forms.Textarea(attrs={"rows": 4}),
             "text": forms.Textarea(attrs={"rows": 5, "data-sms-counter": ""}),
             "sender": forms.TextInput(attrs={"list": "saved-senders", "autocomplete": "off"}),
@@ -227,11 +233,16 @@ class SmsCampaignForm(_CampaignForm):
         self.fields["sms_mode"].required = False
         # A radio list needs no empty "---------" choice: an unset mode means the default one.
         self.fields["sms_mode"].choices = Campaign.SmsMode.choices
+        self.fields["missing_values"].required = False
+        self.fields["missing_values"].choices = Campaign.MissingValues.choices
         for name in ("validity_hours", "tariff_code"):
             self.fields[name].required = False
 
     def clean_sms_mode(self) -> str:
         return self.cleaned_data.get("sms_mode") or Campaign.SmsMode.INDIVIDUAL
+
+    def clean_missing_values(self) -> str:
+        return self.cleaned_data.get("missing_values") or Campaign.MissingValues.FALLBACK
 
     def clean(self):
         cleaned = super().clean()

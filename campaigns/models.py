@@ -53,6 +53,7 @@ CAMPAIGN_SENT_FIELDS = (
     "fallback_text",
     "fallback_sender",
     "fallback_validity_hours",
+    "missing_values",
 )
 # When it goes: logged and approved, but the plan (audience, parts, price) stays the same.
 CAMPAIGN_TIMING_FIELDS = (
@@ -105,6 +106,13 @@ class Campaign(models.Model):
     # "Withdraw the request") may still undo it.
     BACK_TO_DRAFT_FROM = frozenset({Status.READY, Status.SCHEDULED, Status.AWAITING_APPROVAL})
 
+    class MissingValues(models.TextChoices):
+        # What a personalised text does for a recipient with no value for a placeholder that
+        # has no fallback of its own (`{city|your city}` always uses its fallback).
+        FALLBACK = "fallback", "Send it with the fallback (empty where a placeholder has none)"
+        SKIP = "skip", "Leave them out"
+        BLOCK = "block", "Do not send while anyone is missing a value"
+
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=3, choices=Channel.choices, default=Channel.SMS)
     sms_mode = models.CharField(
@@ -112,6 +120,10 @@ class Campaign(models.Model):
     )
     # The SMS text (SMS campaigns). Placeholders: {field_key}, {<bsg field id>}, {name}, {phone}.
     text = models.TextField(blank=True)
+    # Recipients missing a value for a placeholder without a fallback (see MissingValues).
+    missing_values = models.CharField(
+        max_length=8, choices=MissingValues.choices, default=MissingValues.FALLBACK
+    )
     # Alphanumeric 1-11 or numeric 1-15 (bsg.rules.sender_error); the RCS agent is rcs_agent.
     sender = models.CharField(max_length=40, blank=True)
     validity_hours = models.PositiveSmallIntegerField(default=DEFAULT_VALIDITY_HOURS)
@@ -356,6 +368,18 @@ class Campaign(models.Model):
         }.get(self.sms_mode, "sms/send-individual")
 
     @property
+    def leaves_out_recipients_missing_values(self) -> bool:
+        """Recipients missing a value for a placeholder without a fallback get no message: the
+        author chose to skip them, or to block sending (then a send plan that finds any refuses
+        approval, and whoever goes missing after it is never sent a text with a hole).
+        Only where we personalise each text: BSG fills contact-book groups itself, whole."""
+        return (
+            self.is_sms
+            and self.sms_mode == self.SmsMode.INDIVIDUAL
+            and self.missing_values in (self.MissingValues.SKIP, self.MissingValues.BLOCK)
+        )
+
+    @property
     def uses_lists(self) -> bool:
         return self.is_rcs or self.sms_mode != self.SmsMode.NUMBERS
 
@@ -489,6 +513,53 @@ class SendPlan(models.Model):
         if not self.recipients_total:
             return 0
         return min(99, int(self.recipients_done * 100 / self.recipients_total))
+
+    @property
+    def missing_values_notes(self) -> list[tuple[str, str]]:
+        """(kind, sentence) about recipients missing a value, as the plan found them: "error"
+        when it blocks sending, "warning" when they are left out or get a hole, "note" for a
+        fallback used."""
+        missing = (self.result or {}).get("missing_values") or {}
+        notes: list[tuple[str, str]] = []
+        unfilled, audience = missing.get("unfilled", 0), missing.get("audience", 0)
+        which = ", ".join(
+            f"{{{label}}} ({count:,})"
+            for label, count in (missing.get("unfilled_by_field") or {}).items()
+        )
+        if missing.get("blocked"):
+            notes.append(
+                (
+                    "error",
+                    f"Sending is blocked: {unfilled:,} of {audience:,} recipients have no value "
+                    f"for {which}. Give the placeholder a fallback, choose to leave them out, "
+                    "or fill in their details.",
+                )
+            )
+        elif missing.get("left_out"):
+            notes.append(
+                (
+                    "warning",
+                    f"{missing['left_out']:,} of {audience:,} recipients are left out: no value "
+                    f"for {which}.",
+                )
+            )
+        elif unfilled:
+            notes.append(
+                (
+                    "warning",
+                    f"{unfilled:,} of {audience:,} recipients get nothing where the text says "
+                    f"{which}: give the placeholder a fallback.",
+                )
+            )
+        for label, used in (missing.get("fallbacks") or {}).items():
+            notes.append(
+                (
+                    "note",
+                    f"{used['recipients']:,} recipients have no {{{label}}}: they get "
+                    f"“{used['fallback']}”.",
+                )
+            )
+        return notes
 
     def is_fresh_for(self, fingerprint: str) -> bool:
         return (

@@ -11,21 +11,34 @@ mode does with them:
 - numbers (BSG sms/send) and the RCS SMS fallback: one text for everyone, so a placeholder that
   names a field is an error (braces naming nothing are plain text there).
 
-Unknown placeholders are errors wherever placeholders are rendered; an empty value renders as
-nothing and is reported, so the preview can warn about it.
+A placeholder may carry a fallback for recipients without a value: `{city|your city}`. BSG's
+send-groups fills `{<field id>}` itself and documents no fallback (sms-send-groups.txt: "you
+must specify the identifier(s) of the contact field(s) in the form {field_id}"), so a fallback
+there is an error. A value missing where a placeholder has no fallback renders as nothing; the
+campaign's `missing_values` says whether such recipients get that text, are left out or block
+sending (Campaign.leaves_out_recipients_missing_values).
+
+Unknown placeholders are errors wherever placeholders are rendered.
+
+`CompiledText.personalise` is the one way a recipient's values are found: the send plan, the
+engine's ledger, the preview and the test send all call it, so they agree on every text, on who
+is left out, and on the values the approval digest covers (campaigns.audience_digest).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from bsg import smstext
+from bsg.rules import utf16_length
 from contacts.models import ContactField
 
-PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+# `{key}` or `{key|fallback}`; a fallback is any text but braces and line breaks.
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)(?:\|([^{}\n]*))?\}")
 NAME = "name"
 PHONE = "phone"
 
@@ -42,10 +55,23 @@ class Slot:
     source: str  # "field", "name" or "phone"
     field_key: str = ""
     bsg_field_id: int | None = None
+    # What a recipient without a value gets here; None: nothing (and the campaign's
+    # missing_values decides whether they get the text at all).
+    fallback: str | None = None
 
     @property
     def label(self) -> str:
         return self.field_key or self.source
+
+
+class Personalised(NamedTuple):
+    """One recipient's slot values, fallbacks applied, and what they lack."""
+
+    values: tuple[str, ...]
+    # Labels of the placeholders this recipient has no value for, fallback or not.
+    missing: tuple[str, ...]
+    # Of those, the ones without a fallback: the text has a hole there.
+    unfilled: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -61,8 +87,16 @@ class CompiledText:
     def field_keys(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.field_key for s in self.slots if s.source == "field"))
 
-    def values_for(self, *, phone: str, name: str, fields: Mapping[str, object]) -> tuple[str, ...]:
-        """The value of each slot for one contact, in slot order ("" when missing)."""
+    @property
+    def unfilled_labels(self) -> tuple[str, ...]:
+        """Labels of the placeholders without a fallback: a recipient missing one of these has
+        a hole in their text."""
+        return tuple(dict.fromkeys(s.label for s in self.slots if s.fallback is None))
+
+    def personalise(self, *, phone: str, name: str, fields: Mapping[str, object]) -> Personalised:
+        """Each slot's value for one contact, in slot order: theirs, else the slot's fallback,
+        else "". A million recipients pass through here, so the common case (every value
+        there) builds one tuple and nothing else."""
         values = []
         for slot in self.slots:
             if slot.source == "field":
@@ -72,7 +106,19 @@ class CompiledText:
                 values.append(name or "")
             else:
                 values.append(f"+{phone}" if phone else "")
-        return tuple(values)
+        if "" not in values:
+            return Personalised(tuple(values), (), ())
+        missing: dict[str, None] = {}
+        unfilled: dict[str, None] = {}
+        for index, slot in enumerate(self.slots):
+            if values[index]:
+                continue
+            missing[slot.label] = None
+            if slot.fallback is None:
+                unfilled[slot.label] = None
+            else:
+                values[index] = slot.fallback
+        return Personalised(tuple(values), tuple(missing), tuple(unfilled))
 
     def stand_in_values(self, *, phone: str) -> tuple[str, ...]:
         """Each slot's name in brackets ("[first_name]"), the phone as given: for a text that
@@ -91,11 +137,14 @@ class CompiledText:
         return "".join(out)
 
     def render(self, *, phone: str, name: str = "", fields: Mapping[str, object]) -> Rendered:
-        values = self.values_for(phone=phone, name=name, fields=fields)
-        empty = tuple(
-            dict.fromkeys(s.label for s, v in zip(self.slots, values, strict=True) if not v)
+        personalised = self.personalise(phone=phone, name=name, fields=fields)
+        return Rendered(
+            text=self.render_values(personalised.values),
+            empty_fields=personalised.unfilled,
+            fallback_fields=tuple(
+                label for label in personalised.missing if label not in personalised.unfilled
+            ),
         )
-        return Rendered(text=self.render_values(values), empty_fields=empty)
 
     def for_bsg_groups(self) -> str:
         """The text as BSG's send-groups wants it: every field slot as `{<bsg field id>}`."""
@@ -111,7 +160,8 @@ class CompiledText:
 @dataclass(frozen=True, slots=True)
 class Rendered:
     text: str
-    empty_fields: tuple[str, ...]
+    empty_fields: tuple[str, ...]  # missing, and rendered as nothing
+    fallback_fields: tuple[str, ...] = ()  # missing, and rendered as their fallback
 
 
 def compile_text(text: str, *, fields: Mapping[str, ContactField], mode: str) -> CompiledText:
@@ -124,17 +174,18 @@ def compile_text(text: str, *, fields: Mapping[str, ContactField], mode: str) ->
     errors: list[str] = []
     position = 0
     for match in PLACEHOLDER.finditer(text):
-        token = match.group(1)
-        slot = _slot(token, fields)
+        token, fallback = match.group(1), match.group(2)
+        slot = _slot(token, fields, fallback)
+        written = match.group(0)
         if mode == MODE_LITERAL:
             if slot is not None:
                 errors.append(
-                    f"{{{token}}} names contact data, but this text goes to everyone alike; "
+                    f"{written} names contact data, but this text goes to everyone alike; "
                     "choose contact lists to personalise it."
                 )
             continue
         if slot is None:
-            errors.append(_unknown(token, fields))
+            errors.append(_unknown(token, fields, written))
             continue
         if mode == MODE_GROUPS:
             if slot.source != "field":
@@ -149,6 +200,13 @@ def compile_text(text: str, *, fields: Mapping[str, ContactField], mode: str) ->
                     "field, so BSG cannot fill it; link it or personalise here instead."
                 )
                 continue
+            if fallback is not None:
+                errors.append(
+                    f"{written}: BSG fills contact-book groups itself and has no fallback for "
+                    f"an empty field, so “|{fallback}” cannot be sent; write {{{token}}}, or "
+                    "choose “To contact lists, personalised here” to keep the fallback."
+                )
+                continue
         pieces.append(text[position : match.start()])
         slots.append(slot)
         position = match.end()
@@ -160,25 +218,33 @@ def compile_text(text: str, *, fields: Mapping[str, ContactField], mode: str) ->
     )
 
 
-def _slot(token: str, fields: Mapping[str, ContactField]) -> Slot | None:
+def _slot(token: str, fields: Mapping[str, ContactField], fallback: str | None) -> Slot | None:
     if token == NAME:
-        return Slot(token=token, source=NAME)
+        return Slot(token=token, source=NAME, fallback=fallback)
     if token == PHONE:
-        return Slot(token=token, source=PHONE)
+        return Slot(token=token, source=PHONE, fallback=fallback)
     field = fields.get(token)
     if field is None:
         return None
-    return Slot(token=token, source="field", field_key=field.key, bsg_field_id=field.bsg_field_id)
+    return Slot(
+        token=token,
+        source="field",
+        field_key=field.key,
+        bsg_field_id=field.bsg_field_id,
+        fallback=fallback,
+    )
 
 
-def _unknown(token: str, fields: Mapping[str, ContactField]) -> str:
+def _unknown(token: str, fields: Mapping[str, ContactField], written: str) -> str:
+    known = sorted({f.key for f in fields.values()} | {NAME, PHONE})
     lowered = token.lower()
     hint = ""
     if lowered != token and (lowered in fields or lowered in (NAME, PHONE)):
         hint = f" Did you mean {{{lowered}}}?"
-    known = sorted({f.key for f in fields.values()} | {NAME, PHONE})
+    elif close := difflib.get_close_matches(lowered, known, n=1):
+        hint = f" Did you mean {{{close[0]}}}?"
     return (
-        f"{{{token}}} names no contact field.{hint} Known: "
+        f"{written} names no contact field.{hint} Known: "
         + ", ".join(f"{{{k}}}" for k in known)
         + "."
     )
@@ -244,6 +310,74 @@ class ShapeCache(Generic[_T]):
 
     def __len__(self) -> int:
         return len(self._cache)
+
+
+# --- the worst case over an audience ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorstCase:
+    """The most expensive text the audience's values can make, and the values that make it."""
+
+    text: str
+    stats: smstext.TextStats
+    # (label, value) of each placeholder as the worst text fills it, values that are there.
+    values: tuple[tuple[str, str], ...]
+    # (label, value, its characters outside GSM-7) of the values that make the text UCS-2.
+    ucs2_values: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+def _septets(value: str) -> int:
+    return len(value) + sum(c in smstext.GSM7_EXTENSION for c in value)
+
+
+def _is_gsm7(value: str) -> bool:
+    return smstext.encoding_of(value) == smstext.GSM7
+
+
+def worst_case(compiled: CompiledText, candidates: Mapping[str, Sequence[str]]) -> WorstCase:
+    """The text with the most parts (then the longest) that `candidates`, some values each
+    placeholder label can take, make.
+
+    Two ways to be worst: every placeholder at its longest GSM-7 value (the text stays GSM-7),
+    or the text pushed into UCS-2 (70 a part instead of 160) by any value outside GSM-7, with
+    every other placeholder at its longest in UTF-16 units. Each label is filled on its own, so
+    this may combine values no single recipient has: an upper bound, which is what a price
+    warning should be; the send plan counts every recipient exactly.
+    """
+    labels = tuple(dict.fromkeys(slot.label for slot in compiled.slots))
+    options = {label: [v for v in candidates.get(label, ()) if v] or [""] for label in labels}
+    gsm7 = {
+        label: max((v for v in vs if _is_gsm7(v)), key=_septets, default="")
+        for label, vs in options.items()
+    }
+    tries = [gsm7]
+    longest = {label: max(vs, key=utf16_length) for label, vs in options.items()}
+    if any(not _is_gsm7(v) for v in longest.values()):
+        tries.append(longest)
+    else:
+        for label, vs in options.items():
+            ucs2 = [v for v in vs if not _is_gsm7(v)]
+            if ucs2:
+                tries.append(longest | {label: max(ucs2, key=utf16_length)})
+    best: tuple[tuple[int, bool, int], str, smstext.TextStats, dict[str, str]] | None = None
+    for chosen in tries:
+        text = compiled.render_values([chosen[slot.label] for slot in compiled.slots])
+        stats = smstext.analyse(text)
+        rank = (stats.parts, stats.encoding == smstext.UCS2, stats.length)
+        if best is None or rank > best[0]:
+            best = (rank, text, stats, chosen)
+    _rank, text, stats, chosen = best
+    return WorstCase(
+        text=text,
+        stats=stats,
+        values=tuple((label, value) for label, value in chosen.items() if value),
+        ucs2_values=tuple(
+            (label, value, smstext.analyse(value).non_gsm_characters)
+            for label, value in chosen.items()
+            if value and not _is_gsm7(value)
+        ),
+    )
 
 
 # --- GSM-7 helper ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.utils import timezone
 from bsg import rules
 from config.streaming import rows_streamed
 from contacts.csvsafe import neutralise_cell
-from contacts.models import DoNotContact, ListMembership
+from contacts.models import ContactField, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_contacts, audience_summary, do_not_contact_phones
 
@@ -304,6 +304,15 @@ def campaign_audience_rows(
     )
 
 
+def placeholder_choices() -> list[tuple[str, str]]:
+    """(placeholder, label) for the composer's "Insert field" picker: the contact's own name
+    and phone, then every contact field."""
+    choices = [("{name}", "Name"), ("{phone}", "Phone")]
+    for key, label in ContactField.objects.order_by("label", "key").values_list("key", "label"):
+        choices.append((f"{{{key}}}", label or key))
+    return choices
+
+
 # A test send renders as one real recipient: the first of this many with every placeholder
 # filled, else the first of them. Bounded, so a million-contact list costs one small read.
 TEST_CONTACT_SCAN = 1_000
@@ -315,7 +324,7 @@ def test_send_contact(*, campaign: Campaign, compiled: CompiledText) -> Audience
     audience is empty."""
     first = None
     for row in campaign_audience_rows(campaign=campaign, limit=TEST_CONTACT_SCAN):
-        if all(compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)):
+        if not compiled.personalise(phone=row.phone, name=row.name, fields=row.fields).missing:
             return row
         first = first or row
     return first
@@ -361,6 +370,7 @@ APPROVAL_LABELS = {
     "fallback_text": "Fallback text",
     "fallback_sender": "Fallback sender",
     "fallback_validity_hours": "Fallback validity (hours)",
+    "missing_values": "Recipients missing a value",
     "validity_hours": "Validity (hours)",
     "tariff_code": "Tariff",
     "send_at": "When",
@@ -399,6 +409,7 @@ def campaign_approval_snapshot(*, campaign: Campaign) -> dict:
         "sms_mode": campaign.sms_mode if campaign.is_sms else "",
         "sender": campaign.sender if campaign.is_sms else "",
         "text": campaign.text if campaign.is_sms else "",
+        "missing_values": campaign.missing_values if campaign.is_sms else "",
         "pasted_numbers": sorted(
             {line.strip() for line in re.split(r"[\n,;]+", campaign.pasted_numbers) if line.strip()}
         )

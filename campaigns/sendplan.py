@@ -31,8 +31,9 @@ from config.bsg import bsg_client
 from contacts.models import ContactList
 from contacts.selectors import fields_by_reference
 
-from . import rendering, selectors
+from . import checks, rendering, selectors
 from .audience_digest import AudienceDigest
+from .audience_values import AudienceValues, audience_values, audience_values_forget
 from .models import Campaign, SendPlan
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def plan_campaign(
     if compiled.errors:
         # Not planned as it is (a placeholder that names no field, say): the one refusal type.
         raise ValidationError(compiled.errors)
-    tally = _Tally(compiled)
+    tally = _Tally(compiled, leaves_out=campaign.leaves_out_recipients_missing_values)
     # The approver approves these recipients with these values (campaigns.audience_digest).
     as_of = timezone.now()
     rows = selectors.campaign_audience_rows(campaign=campaign)
@@ -133,6 +134,8 @@ def plan_campaign(
         tally.add(row)
         if plan_id is not None and done % PROGRESS_EVERY == 0:
             _progress_record(plan_id, done)
+    # Counted for real: the composer's cached estimate of the same must not outlive it.
+    audience_values_forget(list_ids=list_ids, compiled=compiled)
 
     result: dict[str, Any] = {
         "channel": campaign.channel,
@@ -161,6 +164,22 @@ def plan_campaign(
         "over_limit": tally.over_limit,
         "over_limit_examples": tally.over_limit_examples,
         "empty_fields": dict(tally.empty_fields.most_common()),
+        "missing_values": {
+            "policy": campaign.missing_values,
+            # Recipients without a value for a placeholder that has no fallback.
+            "unfilled": tally.unfilled,
+            "unfilled_by_field": dict(tally.unfilled_by_field.most_common()),
+            # Left out of `recipients` for it (skip, or block: see Campaign).
+            "left_out": tally.left_out,
+            # Missing a value that a fallback filled, by placeholder, with the fallback.
+            "fallbacks": {
+                label: {"recipients": n, "fallback": tally.fallbacks[label]}
+                for label, n in tally.fallback_used.most_common()
+            },
+            "blocked": campaign.missing_values == Campaign.MissingValues.BLOCK
+            and tally.unfilled > 0,
+            "audience": tally.recipients + tally.left_out,
+        },
         "longest": tally.longest,
         "audience": {
             "digest": tally.digest.hexdigest(),
@@ -184,8 +203,15 @@ def _mode(sms_mode: str) -> str:
 class _Tally:
     """Running figures over the recipients, in one pass."""
 
-    def __init__(self, compiled: rendering.CompiledText) -> None:
+    def __init__(self, compiled: rendering.CompiledText, *, leaves_out: bool) -> None:
         self.compiled = compiled
+        self.leaves_out = leaves_out
+        self.personalise = compiled.personalise
+        self.unfilled = 0
+        self.unfilled_by_field: Counter[str] = Counter()
+        self.left_out = 0
+        self.fallback_used: Counter[str] = Counter()
+        self.fallbacks = {s.label: s.fallback for s in compiled.slots if s.fallback is not None}
         self.template_gsm7 = (
             smstext.encoding_of(compiled.render_values([""] * len(compiled.slots))) == smstext.GSM7
         )
@@ -205,20 +231,26 @@ class _Tally:
         self.digest = AudienceDigest()
 
     def add(self, row: selectors.AudienceRow) -> None:
-        self.recipients += 1
         if not self.compiled.source or self._literal is not None:
+            self.recipients += 1
             self.digest.add(row.phone, ())
             if not self.compiled.source:
                 return
             counted, values = self._literal, ()
         else:
-            values = self.compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
+            values, missing, unfilled = self.personalise(
+                phone=row.phone, name=row.name, fields=row.fields
+            )
+            if missing:
+                self._missing(missing, unfilled)
+                # The same rule as the ledger's (engine.ledger.ledger_rows): left out of the
+                # counts and of the digest alike, so dispatch reads the same recipients.
+                if unfilled and self.leaves_out:
+                    self.left_out += 1
+                    return
+            self.recipients += 1
             self.digest.add(row.phone, values)
             counted = self.cache.get(values)
-            if "" in values:
-                for slot, value in zip(self.compiled.slots, values, strict=True):
-                    if not value:
-                        self.empty_fields[slot.label] += 1
         stats = counted.stats
         self.total_parts += stats.parts
         self.histogram[(stats.encoding, stats.parts)] += 1
@@ -259,6 +291,15 @@ class _Tally:
                 "parts": stats.parts,
                 "encoding": stats.encoding,
             }
+
+    def _missing(self, missing: tuple[str, ...], unfilled: tuple[str, ...]) -> None:
+        for label in missing:
+            self.empty_fields[label] += 1
+            if label not in unfilled:
+                self.fallback_used[label] += 1
+        if unfilled:
+            self.unfilled += 1
+            self.unfilled_by_field.update(unfilled)
 
     def _count(self, values: tuple[str, ...]) -> _Counted:
         text = self.compiled.render_values(values) if values else self.compiled.source
@@ -344,7 +385,11 @@ def _price(client, campaign, compiled, tally, list_ids) -> dict[str, Any]:
     samples: dict[int, tuple[str, list[str]]] = {}
     for row in selectors.campaign_audience_rows(campaign=campaign):
         if compiled.slots:
-            values = compiled.values_for(phone=row.phone, name=row.name, fields=row.fields)
+            values, _missing, unfilled = compiled.personalise(
+                phone=row.phone, name=row.name, fields=row.fields
+            )
+            if unfilled and tally.leaves_out:
+                continue
             counted = tally.cache.get(values)
             parts = counted.stats.parts
         else:
@@ -395,6 +440,7 @@ class PreviewText:
     stats: smstext.TextStats
     empty_fields: tuple[str, ...]
     limit_error: str | None
+    fallback_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -410,11 +456,19 @@ class Preview:
     with_empty_fields: int
     gsm7: rendering.Gsm7Report | None
     template_stats: smstext.TextStats
+    # Refusals of the choice for recipients missing a value (beside that field).
+    missing_values_errors: tuple[str, ...] = ()
+    # What happens to recipients missing a value, placeholder by placeholder, in words.
+    missing_notes: tuple[str, ...] = ()
+    # The most expensive text the audience's values can make (campaigns.audience_values).
+    worst: rendering.WorstCase | None = None
+    left_out: int = 0  # of the scanned recipients
 
 
 def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> Preview:
-    """What the first recipients and the longest text look like, for a campaign as typed
-    (saved or not). `text` is the SMS text, or the RCS campaign's SMS fallback."""
+    """What the first recipients and the longest text look like, and the worst case over the
+    whole audience, for a campaign as typed (saved or not). `text` is the SMS text, or the RCS
+    campaign's SMS fallback."""
     mode = _mode(campaign.sms_mode) if campaign.is_sms else rendering.MODE_LITERAL
     compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
     counts = selectors.audience_counts(
@@ -439,9 +493,16 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
             gsm7=gsm7,
             template_stats=template_stats,
         )
+    values = audience_values(list_ids=list_ids, compiled=compiled) if campaign.uses_lists else None
+    missing_error = (
+        checks.missing_values_error(campaign=campaign, list_ids=list_ids, compiled=compiled)
+        if campaign.is_sms and campaign.uses_lists
+        else None
+    )
+    leaves_out = campaign.leaves_out_recipients_missing_values
     first: list[PreviewText] = []
     longest: PreviewText | None = None
-    scanned = total_parts = over_limit = with_empty = 0
+    scanned = total_parts = over_limit = with_empty = left_out = 0
     rows = selectors.audience_rows(
         channel=campaign.channel,
         sms_mode=campaign.sms_mode,
@@ -452,6 +513,9 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
     for row in rows:
         scanned += 1
         rendered = compiled.render(phone=row.phone, name=row.name, fields=row.fields)
+        if rendered.empty_fields and leaves_out:
+            left_out += 1
+            continue
         stats = smstext.analyse(rendered.text)
         total_parts += stats.parts
         over_limit += not stats.fits
@@ -464,6 +528,7 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
                 stats=stats,
                 empty_fields=rendered.empty_fields,
                 limit_error=smstext.limit_error(rendered.text),
+                fallback_fields=rendered.fallback_fields,
             )
             if len(first) < PREVIEW_FIRST:
                 first.append(item)
@@ -481,4 +546,38 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
         with_empty_fields=with_empty,
         gsm7=gsm7,
         template_stats=template_stats,
+        missing_values_errors=(missing_error,) if missing_error else (),
+        missing_notes=_missing_notes(campaign, compiled, values, leaves_out=leaves_out),
+        worst=rendering.worst_case(compiled, values.candidates(compiled)) if values else None,
+        left_out=left_out,
     )
+
+
+def _missing_notes(
+    campaign: Campaign,
+    compiled: rendering.CompiledText,
+    values: AudienceValues | None,
+    *,
+    leaves_out: bool,
+) -> tuple[str, ...]:
+    """What each placeholder's missing values come to, in words, for the preview."""
+    if values is None:
+        return ()
+    notes = []
+    fallbacks = {s.label: s.fallback for s in compiled.slots if s.fallback is not None}
+    blocked = campaign.missing_values == Campaign.MissingValues.BLOCK
+    for label, facts in values.fields.items():
+        if not facts.missing:
+            continue
+        who = f"{facts.missing:,} of {values.recipients:,} recipients have no {{{label}}}"
+        if label in fallbacks and label not in compiled.unfilled_labels:
+            notes.append(f"{who}: they get “{fallbacks[label]}”.")
+        elif blocked:
+            notes.append(f"{who}: sending is blocked until they have one.")
+        elif leaves_out:
+            notes.append(f"{who}: they are left out.")
+        elif campaign.sms_mode == Campaign.SmsMode.GROUPS:
+            notes.append(f"{who}: BSG sends their text with nothing there.")
+        else:
+            notes.append(f"{who}: their text has nothing there. Give it a fallback: {{{label}|…}}.")
+    return tuple(notes)

@@ -39,6 +39,7 @@ from .checks import (
     Problems,
     campaign_check,
     campaign_recipients_check,
+    missing_values_refusal,
     rcs_card_errors,
     text_render_mode,
 )
@@ -267,6 +268,16 @@ def campaign_raise_unless_sendable(
             result = plan.result
             if not result.get("recipients"):
                 problems.add("__all__", "The campaign has no recipients.")
+            missing = result.get("missing_values") or {}
+            if missing.get("blocked"):
+                problems.add(
+                    "missing_values",
+                    missing_values_refusal(
+                        unfilled=missing["unfilled"],
+                        recipients=missing["audience"],
+                        by_field=missing["unfilled_by_field"],
+                    ),
+                )
             if result.get("over_limit"):
                 problems.add(
                     "text",
@@ -494,9 +505,15 @@ def _test_text(
         how = "the first contact of the audience"
     rendered = compiled.render(phone=contact.phone, name=contact.name, fields=contact.fields)
     who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
+    notes = ""
+    if rendered.fallback_fields:
+        notes += f"; the fallback for: {', '.join(rendered.fallback_fields)}"
     if rendered.empty_fields:
-        empty = ", ".join(rendered.empty_fields)
-        return contact, rendered.text, f"Rendered as {who}, {how}; empty for them: {empty}."
+        notes += f"; empty for them: {', '.join(rendered.empty_fields)}"
+        if campaign.leaves_out_recipients_missing_values:
+            notes += " (the campaign leaves such recipients out)"
+    if notes:
+        return contact, rendered.text, f"Rendered as {who}, {how}{notes}."
     if how != "as chosen":
         how += " with every placeholder filled"
     return contact, rendered.text, f"Rendered as {who}, {how}."

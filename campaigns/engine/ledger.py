@@ -68,7 +68,9 @@ def ledger_rows(
 
     With `approved`, the audience is read as its approver's send plan read it (opt-outs as of
     then) and each recipient fed to `digest` before the opt-outs since are left out, so the
-    digest compares with the approved one (campaigns.audience_digest).
+    digest compares with the approved one (campaigns.audience_digest). Recipients missing a
+    value the campaign leaves out (Campaign.leaves_out_recipients_missing_values) are left out
+    before the digest, exactly as the send plan leaves them out.
 
     Tuples, not objects: a million of them pass through here. Each text is counted through
     the send plan's shape cache, so a million recipients cost a few hundred counts."""
@@ -98,10 +100,16 @@ def ledger_rows(
     add = digest.add if digest is not None else _ignore
     rows = selectors.campaign_audience_rows(campaign=campaign, opted_out_by=opted_out_by)
     if compiled is not None and compiled.slots:
-        values_for, render = compiled.values_for, compiled.render_values
+        personalise, render = compiled.personalise, compiled.render_values
         parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
+        leaves_out = campaign.leaves_out_recipients_missing_values
         for row in rows:
-            values = values_for(phone=row.phone, name=row.name, fields=row.fields)
+            values, _missing, unfilled = personalise(
+                phone=row.phone, name=row.name, fields=row.fields
+            )
+            if unfilled and leaves_out:
+                # As the send plan left them out (sendplan._Tally.add): not in the digest.
+                continue
             add(row.phone, values)
             if opted_out_later and row.phone in opted_out_later:
                 continue

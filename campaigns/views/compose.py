@@ -55,9 +55,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             return redirect("campaigns:detail", campaign_id=campaign.pk)
         if action == "plan":
             try:
+                # A wrong placeholder, or "block" with the count of who misses what, first.
+                problems = checks.placeholder_problems(campaign=saved, list_ids=list_ids)
+                if problems:
+                    raise problems.refusal()
                 services.send_plan_request(campaign_id=saved.pk, user=request.user)
             except ValidationError as refusal:
-                # Saved, not planned: what stops it is shown beside its field.
+                # Saved, not planned: what stops it is beside its field.
                 form.show_problems(refusal)
                 messages.warning(request, "Draft saved. No send plan: fix what is marked first.")
                 return _render_compose(request, saved, form, cards, status=422)
@@ -127,6 +131,7 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
         "test_form": forms.TestSendForm(),
         "test_sends": selectors.test_sends_of(campaign_id=campaign.pk) if campaign.pk else [],
         "test_phones": selectors.test_phones_for(user=request.user),
+        "placeholders": selectors.placeholder_choices(),
     }
     return render(request, COMPOSE_TEMPLATES[campaign.channel], context, status=status)
 

@@ -1,6 +1,6 @@
-/* The composer's small helpers: show the recipients input that matches "Send to", and name
- * the BSG method it picks (the server says the same in the preview). Without this script both
- * inputs simply stay visible. */
+/* The composer's small helpers: show the recipients input that matches "Send to", name the
+ * BSG method it picks (the server says the same in the preview), and the "Insert field"
+ * picker. Without this script both inputs simply stay visible and the picker stays hidden. */
 (function () {
   "use strict";
   var METHODS = { numbers: "sms/send", individual: "sms/send-individual", groups: "sms/send-groups" };
@@ -16,7 +16,25 @@
     if (label && METHODS[mode]) label.textContent = METHODS[mode];
   }
 
+  /* "Insert field": puts the chosen {key} where the cursor is in the text (or over the
+   * selection), then tells the counter and the live preview the text changed. */
+  function insertField(picker) {
+    var textarea = document.getElementById(picker.dataset.insertFieldFor);
+    var choice = picker.querySelector("select");
+    if (!textarea || !choice || !choice.value) return;
+    var start = textarea.selectionStart, end = textarea.selectionEnd;
+    if (typeof start !== "number") start = end = textarea.value.length;
+    textarea.setRangeText(choice.value, start, end, "end");
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    textarea.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-insert-field-for]").forEach(function (picker) {
+      picker.hidden = false;
+      var button = picker.querySelector("[data-insert-field]");
+      if (button) button.addEventListener("click", function () { insertField(picker); });
+    });
     var form = document.getElementById("compose-form");
     if (!form) return;
     form.addEventListener("change", function () { sync(form); });

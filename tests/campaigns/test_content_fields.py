@@ -33,6 +33,7 @@ SENT_CONTENT = {
     "fallback_text",
     "fallback_sender",
     "fallback_validity_hours",
+    "missing_values",
 }
 # When it goes: logged and approved, but the plan (audience, parts, price) stays the same.
 TIMING = {

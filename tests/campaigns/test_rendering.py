@@ -1,6 +1,7 @@
 import pytest
 
 from campaigns import rendering
+from contacts.models import ContactField
 from contacts.selectors import fields_by_reference
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +107,39 @@ class _Field:
     def __init__(self, key: str) -> None:
         self.key = key
         self.bsg_field_id = None
+
+
+def test_a_fallback_fills_only_a_missing_value_and_is_reported_apart():
+    fields = {
+        "city": ContactField(key="city", label="City"),
+        "order_no": ContactField(key="order_no", label="Order"),
+    }
+    compiled = rendering.compile_text(
+        "In {city|your city}, order {order_no}", fields=fields, mode=rendering.MODE_INDIVIDUAL
+    )
+    assert compiled.errors == ()
+    assert compiled.unfilled_labels == ("order_no",)
+    full = compiled.personalise(phone="1", name="", fields={"city": "Kyiv", "order_no": 7})
+    assert full == (("Kyiv", "7"), (), ())
+    bare = compiled.personalise(phone="1", name="", fields={})
+    assert bare.values == ("your city", "")
+    assert bare.missing == ("city", "order_no") and bare.unfilled == ("order_no",)
+    rendered = compiled.render(phone="1", fields={})
+    assert rendered.text == "In your city, order "
+    assert rendered.fallback_fields == ("city",) and rendered.empty_fields == ("order_no",)
+
+
+def test_the_worst_case_takes_the_ucs2_value_when_it_costs_more_parts():
+    fields = {"city": ContactField(key="city", label="City")}
+    compiled = rendering.compile_text(
+        "Sale in {city}! " + "x" * 50, fields=fields, mode=rendering.MODE_INDIVIDUAL
+    )
+    worst = rendering.worst_case(compiled, {"city": ["Kyiv-Sviatoshynskyi", "Київ", ""]})
+    assert worst.stats.encoding == "UCS-2" and worst.stats.parts == 1
+    assert worst.ucs2_values[0][:2] == ("city", "Київ")
+    # A longer text: the Cyrillic value tips it into two parts, the longer Latin one does not.
+    compiled = rendering.compile_text(
+        "Sale in {city}! " + "x" * 60, fields=fields, mode=rendering.MODE_INDIVIDUAL
+    )
+    worst = rendering.worst_case(compiled, {"city": ["Kyiv-Sviatoshynskyi", "Київ"]})
+    assert (worst.stats.encoding, worst.stats.parts) == ("UCS-2", 2)
