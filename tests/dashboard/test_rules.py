@@ -111,7 +111,7 @@ def test_a_send_plan_has_failed_only_when_it_failed():
 def test_an_import_polls_while_a_worker_has_it_and_names_each_stage(status):
     made = ContactImport(status=status)
     S = ContactImport.Status
-    assert made.is_working is (status in {S.ANALYSING, S.QUEUED, S.RUNNING})
+    assert made.is_working is (status in {S.READING, S.ANALYSING, S.QUEUED, S.RUNNING})
     assert made.is_analysing is (status == S.ANALYSING)
     assert made.is_queued is (status == S.QUEUED)
     assert made.awaits_confirmation is (status == S.READY)
