@@ -24,7 +24,8 @@ from audit.services import audit_record
 from bsg import rules
 from contacts.models import DoNotContact, ListMembership
 
-from .. import selectors
+from .. import handoffs, selectors
+from ..approval import campaign_authors
 from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..checks import groups_size_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
@@ -323,6 +324,10 @@ def _send_back_for_approval(campaign: Campaign, reason: str) -> None:
             target=campaign,
             changes={"status": [Status.SENDING, Status.AWAITING_APPROVAL]},
             message=message,
+        )
+        handoffs.handoff_mail(
+            to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
+            handoff=handoffs.audience_changed(campaign=campaign, reason=reason),
         )
     logger.warning("campaign %s: %s", campaign.pk, message)
 
