@@ -155,17 +155,30 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    """GET: the plan panel (polled while the plan runs). POST: compute a new plan."""
+    """GET: the plan panel (polled while the plan runs). POST: compute a new plan.
+
+    In the composer, the Send buttons outside the panel are enabled only by a fresh plan: they
+    come along out of band when a plan is asked for and when it finishes (not on every poll,
+    which would reset a button someone is about to press)."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if request.method == "POST":
         services.send_plan_request(campaign_id=campaign.pk, user=request.user)
         if not request.htmx:
             return redirect(reverse("campaigns:edit", args=[campaign.pk]) + "#send-plan")
+    asked = forms.PlanPanelForm(request.GET)
+    composer = asked.is_valid() and asked.cleaned_data["page"] == "composer"
     fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    settled = plan is None or plan.is_finished
     return render(
         request,
         "campaigns/detail.html#send-plan",
-        {"campaign": campaign, "plan": plan, "plan_fresh": fresh},
+        {
+            "campaign": campaign,
+            "plan": plan,
+            "plan_fresh": fresh,
+            "composer": composer,
+            "buttons_oob": composer and (request.method == "POST" or settled),
+        },
     )
 
 
