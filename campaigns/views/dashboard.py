@@ -317,7 +317,9 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
             **(_status_context(campaign, request.user) if status_changed else {}),
         },
     )
-    # A panel with a form in it carries this person's CSRF token: never hand it to another.
-    if key is not None and b"csrfmiddlewaretoken" not in response.content:
+    # A panel with a form in it carries this person's CSRF token, and one that follows a
+    # change of status carries the approval panel, which says whether they wrote the campaign:
+    # never hand either to another person.
+    if key is not None and not status_changed and b"csrfmiddlewaretoken" not in response.content:
         cache.set(key, response.content.decode(), settings.CAMPAIGN_PARTS_CACHE_SECONDS)
     return response
