@@ -114,15 +114,15 @@ def inbox_counts(*, user: Any) -> InboxCounts:
         return InboxCounts()
     counts: dict[str, _Count] = {}
     if user.has_perm(APPROVE_PERMISSION):
-        counts["campaigns_awaiting"] = _Count(_campaigns_awaiting(user).values("pk"))
-        counts["schedules_awaiting"] = _Count(_schedules_awaiting(user).values("pk"))
+        counts["campaigns_awaiting"] = _count(_campaigns_awaiting(user).values("pk"))
+        counts["schedules_awaiting"] = _count(_schedules_awaiting(user).values("pk"))
     if user.has_perm(EDIT_PERMISSION):
-        counts["sent_back"] = _Count(_campaigns_sent_back(user).values("pk"))
+        counts["sent_back"] = _count(_campaigns_sent_back(user).values("pk"))
     if user.has_perm(RESUME_PERMISSION):
-        counts["attention_campaigns"] = _Count(
+        counts["attention_campaigns"] = _count(
             _parts_needing_attention().values("campaign_id").distinct()
         )
-        counts["not_dispatched"] = _Count(_campaigns_not_dispatched().values("pk"))
+        counts["not_dispatched"] = _count(_campaigns_not_dispatched().values("pk"))
     if not counts:
         return InboxCounts()
     # Anchored on the user's own row (always there, found by its primary key): the counts are
@@ -159,6 +159,12 @@ class _Count(Subquery):
 
     template = "(SELECT count(*) FROM (%(subquery)s) counted)"
     output_field = IntegerField()
+
+
+def _count(query: QuerySet) -> _Count:
+    # Without the models' default ordering: nothing to sort, and a DISTINCT stays on the
+    # columns asked for (a part's ordering would make it distinct by part, not by campaign).
+    return _Count(query.order_by())
 
 
 def _is_author(user: Any, campaign_ref: str) -> Q:

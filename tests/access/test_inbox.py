@@ -80,9 +80,10 @@ def work(team):
     template.lists.set([spring])
     schedule = schedules.schedule_create(name="Every Monday", template_id=template.pk)
     stuck = draft("Stuck", status=Campaign.Status.SENDING)
-    CampaignPart.objects.create(
-        campaign=stuck, number=1, state=CampaignPart.State.HELD, error="Too many failed"
-    )
+    for number in (1, 2):  # one campaign, however many of its parts are held
+        CampaignPart.objects.create(
+            campaign=stuck, number=number, state=CampaignPart.State.HELD, error="Too many failed"
+        )
     broken = draft("Broken", status=Campaign.Status.SENDING, dispatch_error="List was deleted")
     return locals()
 
@@ -97,7 +98,8 @@ def test_an_approver_sees_what_waits_for_their_approval_and_nothing_of_their_own
     assert f'id="inbox-schedule-{work["schedule"].pk}"' in inbox
     assert "Sent back to you" not in inbox
     # Approvers resume held parts: what needs attention is theirs too.
-    assert "Stuck</a>, part 1" in inbox and "Too many failed" in inbox
+    assert "Stuck</a>, part 1" in inbox and "Stuck</a>, part 2" in inbox
+    assert "Too many failed" in inbox
     assert "List was deleted" in inbox
     # Four campaigns and a schedule to approve, two campaigns needing attention.
     assert ">7<" in nav_count(client, team["approver"])
