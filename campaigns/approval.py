@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
-from . import selectors
+from . import handoffs, selectors
 from .engine.events import event_record, person_or_none
 from .models import Campaign, CampaignEvent
 from .services import (
@@ -92,6 +92,11 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
             message=f"Asked for approval, {intent}.",
             actor=actor,
         )
+        handoffs.handoff_mail(
+            to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
+            handoff=handoffs.approval_requested(campaign=campaign, actor=actor, intent=intent),
+            actor=actor,
+        )
     return campaign
 
 
@@ -129,6 +134,15 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
             from_status=Campaign.Status.AWAITING_APPROVAL,
         )
         _approval_record(campaign=campaign, user=user, send_at=when, snapshot=snapshot)
+        handoffs.handoff_mail(
+            to=handoffs.people(ids=[campaign.created_by_id, campaign.approval_requested_by_id]),
+            handoff=handoffs.approved(
+                campaign=campaign,
+                actor=person_or_none(user),
+                outcome=f"it is scheduled for {_when_text(when)}" if when else "it is sending now",
+            ),
+            actor=person_or_none(user),
+        )
     return Campaign.objects.get(pk=campaign_id)
 
 
@@ -146,8 +160,8 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
             pk=campaign_id, status=Campaign.Status.AWAITING_APPROVAL
         ).update(
             status=Campaign.Status.DRAFT,
+            # Who asked is kept: it is sent back to them too (their inbox, campaigns.inbox).
             approval_requested_at=None,
-            approval_requested_by=None,
             sent_back_reason=reason,
             updated_at=timezone.now(),
         )
@@ -160,6 +174,11 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
             target=campaign,
             changes={"status": [Campaign.Status.AWAITING_APPROVAL, Campaign.Status.DRAFT]},
             message=reason,
+            actor=actor,
+        )
+        handoffs.handoff_mail(
+            to=handoffs.people(ids=campaign_authors(campaign=campaign)),
+            handoff=handoffs.sent_back(campaign=campaign, actor=actor, reason=reason),
             actor=actor,
         )
     return campaign

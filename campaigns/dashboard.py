@@ -33,6 +33,21 @@ from .models import (
 # Campaigns whose figures can still change by themselves (Campaign.is_live).
 LIVE_STATUSES = (Campaign.Status.READY, Campaign.Status.SENDING)
 
+# How often a page follows campaigns that may change without its reader (Campaign.
+# is_in_progress): every few seconds while the engine moves one (is_live), less often while
+# they wait for an approver or their start time. app.js slows both while the tab is hidden.
+LIVE_POLL = "5s"
+WAITING_POLL = "15s"
+
+
+def poll_pace(*, live: bool, waiting: bool) -> str:
+    """The htmx `every` interval of a panel following campaigns, or "" when none can change
+    by itself (the panel then renders without its trigger and stops)."""
+    if live:
+        return LIVE_POLL
+    return WAITING_POLL if waiting else ""
+
+
 BALANCE_CACHE_KEY = "bsg:account-balance"
 # The balance changes only when campaigns are billed; a minute old is fresh enough for a header,
 # and it keeps a busy dashboard from calling BSG on every page view.
@@ -190,23 +205,24 @@ def dashboard_totals(*, now: datetime | None = None) -> list[PeriodTotals]:
     ]
 
 
-def campaigns_sending_now(*, limit: int = HOME_LIST_SIZE) -> list[CampaignRow]:
-    """Campaigns asked to send or sending, newest first, with their progress."""
-    campaigns = list(
-        Campaign.objects.filter(status__in=LIVE_STATUSES).order_by("-created_at", "-id")[:limit]
-    )
+def campaigns_sending_now(
+    *, shown: list[int] | None = None, limit: int = HOME_LIST_SIZE
+) -> list[CampaignRow]:
+    """Campaigns asked to send or sending, newest first, with their progress; and those of
+    `shown` (what the panel showed before this poll) that have ended since, so a campaign that
+    finishes between two polls is seen with its final figures instead of vanishing."""
+    wanted = Q(status__in=LIVE_STATUSES)
+    if shown:
+        wanted |= Q(pk__in=shown[:limit])
+    campaigns = list(Campaign.objects.filter(wanted).order_by("-created_at", "-id")[: 2 * limit])
     return _rows_with_figures(campaigns)
 
 
-def parts_needing_attention(*, limit: int = HOME_LIST_SIZE) -> list[CampaignPart]:
-    """Parts that wait for a person: held by a guard rail, or unclear after reconciling."""
-    return list(
-        CampaignPart.objects.filter(
-            state__in=[CampaignPart.State.NEEDS_ATTENTION, CampaignPart.State.HELD]
-        )
-        .select_related("campaign")
-        .order_by("-campaign_id", "number")[:limit]
-    )
+def campaigns_waiting_exist() -> bool:
+    """Whether any campaign waits for an approver or its start time: the home page's "Sending
+    now" keeps looking (slowly) for it to start."""
+    waiting = Campaign.IN_PROGRESS - set(LIVE_STATUSES)
+    return Campaign.objects.filter(status__in=waiting).exists()
 
 
 def recent_imports(*, limit: int = RECENT_IMPORTS) -> list[ContactImport]:
@@ -254,8 +270,21 @@ class CampaignPage:
     prev_before: str | None
 
     @property
-    def live_ids(self) -> list[int]:
-        return [row.campaign.pk for row in self.rows if row.campaign.is_live]
+    def watched_ids(self) -> list[int]:
+        """The rows that may change while the page is open (Campaign.is_in_progress)."""
+        return [row.campaign.pk for row in self.rows if row.campaign.is_in_progress]
+
+    @property
+    def poll_every(self) -> str:
+        return rows_poll_pace(self.rows)
+
+
+def rows_poll_pace(rows: list[CampaignRow]) -> str:
+    """How often a list of campaign rows polls (poll_pace)."""
+    return poll_pace(
+        live=any(row.campaign.is_live for row in rows),
+        waiting=any(row.campaign.is_in_progress for row in rows),
+    )
 
 
 def campaign_page(
@@ -447,6 +476,8 @@ class DeliveryChart:
     top: int
     sent_line: str
     delivered_line: str
+    # BSG's reports drawn (the first point may be the dispatch, at zero, which is not one).
+    reports: int = 0
 
     @property
     def first(self) -> ChartPoint | None:
@@ -490,8 +521,15 @@ def _thinned(points: list[ChartPoint], most: int) -> list[ChartPoint]:
     return [points[round(i * step)] for i in range(most)]
 
 
-def campaign_delivery_chart(*, campaign_id: int, recipients: int) -> DeliveryChart:
+def campaign_delivery_chart(
+    *, campaign_id: int, recipients: int, dispatched_at: datetime | None = None
+) -> DeliveryChart:
+    """The chart from the moment its recipients were resolved (nothing sent yet) to BSG's latest
+    report: its first report alone would draw a line from a time to the same time."""
     points = campaign_delivery_series(campaign_id=campaign_id)
+    reports = len(points)
+    if points and dispatched_at is not None and dispatched_at < points[0].taken_at:
+        points = [ChartPoint(dispatched_at, 0, 0), *points]
     top = max([recipients, 1] + [p.sent for p in points])
     if points:
         start = points[0].taken_at
@@ -517,6 +555,7 @@ def campaign_delivery_chart(*, campaign_id: int, recipients: int) -> DeliveryCha
         top=top,
         sent_line=line(lambda p: p.sent),
         delivered_line=line(lambda p: p.delivered),
+        reports=reports,
     )
 
 

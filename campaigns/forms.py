@@ -531,6 +531,13 @@ class PartsPollForm(forms.Form):
     shown = forms.ChoiceField(choices=Campaign.Status.choices, required=False)
 
 
+class PlanPanelForm(forms.Form):
+    """The send plan panel's query: `page=composer` when it sits in the composer, whose Send
+    buttons then follow the plan (out of band)."""
+
+    page = forms.ChoiceField(choices=[("composer", "The composer")], required=False)
+
+
 class DetailForm(forms.Form):
     """The detail page's query: `stop=confirm` is the Stop link without JavaScript."""
 

@@ -105,6 +105,11 @@ class Campaign(models.Model):
     # Waiting to send, or for approval: the engine has not taken it, so "Back to draft" (or
     # "Withdraw the request") may still undo it.
     BACK_TO_DRAFT_FROM = frozenset({Status.READY, Status.SCHEDULED, Status.AWAITING_APPROVAL})
+    # Asked to go out and not yet ended: an approver, the clock or the engine moves it on
+    # without anyone on its page doing anything (Campaign.is_in_progress).
+    IN_PROGRESS = frozenset(
+        {Status.AWAITING_APPROVAL, Status.READY, Status.SCHEDULED, Status.SENDING}
+    )
 
     class MissingValues(models.TextChoices):
         # What a personalised text does for a recipient with no value for a placeholder that
@@ -332,6 +337,14 @@ class Campaign(models.Model):
         """Its figures can still change by themselves: live panels poll only while this holds
         (not once its dispatch failed: nothing moves until a person stops it)."""
         return self.status in {self.Status.READY, self.Status.SENDING} and not self.dispatch_error
+
+    @property
+    def is_in_progress(self) -> bool:
+        """It may change while someone looks at it, without them doing anything: waiting for an
+        approver or its start time, or the engine's. Pages keep following it (every few seconds
+        while is_live, more slowly while it waits); a draft or an ended campaign changes only
+        by the hand of the person looking, so nothing polls for it."""
+        return self.status in self.IN_PROGRESS
 
     @property
     def is_resolving_recipients(self) -> bool:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import sendplan
+from . import handoffs, sendplan
 from .engine import discovery, dispatch, poll, reconcile, schedules, submit, sweep
 from .engine.enqueue import task_send
 from .models import CampaignPart
@@ -64,3 +64,19 @@ def schedule_run(schedule_id: int) -> None:
 def bsg_campaigns_discover() -> None:
     """Record BSG campaigns created elsewhere on the account, read-only."""
     discovery.bsg_campaigns_discover()
+
+
+@shared_task(
+    bind=True,
+    acks_late=False,
+    soft_time_limit=60,
+    time_limit=90,
+    max_retries=handoffs.MAIL_MAX_RETRIES,
+)
+def handoff_mail_send(self, to: str, subject: str, body: str) -> None:
+    """One hand-off email (campaigns.handoffs), as rendered when it happened; a mail server
+    that is down or busy is tried again later. Not acks_late (the settings' default): a worker
+    lost mid-send would send it again, and a lost nudge costs less than two."""
+    retry_in = handoffs.mail_send(to=to, subject=subject, body=body, attempt=self.request.retries)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)

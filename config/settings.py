@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.access.can",
+                "campaigns.context_processors.inbox",
             ],
         },
     },
@@ -172,6 +173,25 @@ CAMPAIGN_LIST_CACHE_SECONDS = env.int("CAMPAIGN_LIST_CACHE_SECONDS", default=0)
 # Seconds the detail page's polled parts panel is kept, under a fingerprint of its data (never
 # stale, so this only bounds the cache's memory); 0 turns it off.
 CAMPAIGN_PARTS_CACHE_SECONDS = env.int("CAMPAIGN_PARTS_CACHE_SECONDS", default=0)
+
+# --- Email: a note to each person on every hand-off of approval (campaigns.handoffs) ----------
+# Sent by the Celery worker, never in a request. Here (and under `make run`) the console backend
+# prints each email in the worker's output; production sends through SMTP
+# (config/settings_production.py). Any of Django's backends may be named.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+# SSL from the first byte (port 465), or STARTTLS (587): one of the two.
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+# Seconds to wait for the mail server (Django waits forever by default); a worker that times out
+# tries again later (campaigns.tasks.handoff_mail_send).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BSG Campaigns <campaigns@localhost>")
+# Where people open the app: the links in those emails start with it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Contacts ---------------------------------------------------------------------------------
 # Region (ISO 3166 code) for phone numbers typed without their country code, e.g. "UA" or "GB".

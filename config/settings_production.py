@@ -8,6 +8,12 @@ SECRET_KEY = env.str("SECRET_KEY")
 BSG_API_KEY = env.str("BSG_API_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
+# Hand-off emails through SMTP (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS / EMAIL_USE_SSL, EMAIL_TIMEOUT and DEFAULT_FROM_EMAIL, read by config.settings);
+# links in them point at the first allowed host unless SITE_URL says otherwise.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+SITE_URL = env.str("SITE_URL", default=f"https://{ALLOWED_HOSTS[0]}")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

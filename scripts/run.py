@@ -66,6 +66,12 @@ def configure_environment(env: dict[str, str]) -> list[str]:
         env["BSG_API_URL"] = f"http://{SANDBOX_HOST}:{SANDBOX_PORT}"
         lines.append(f"BSG sandbox   {env['BSG_API_URL']} (local BSG stand-in)")
     lines.append("celery        one worker and beat (schedules in the database)")
+    # Hand-off emails (asked for approval, approved, sent back) go out from the worker.
+    email = env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    if email.endswith(".console.EmailBackend"):
+        lines.append("email         printed in the worker's output (set EMAIL_BACKEND to send)")
+    else:
+        lines.append(f"email         {email}")
     lines.append(f"web           http://{WEB}/  (admin at http://{WEB}/admin/)")
     return lines
 

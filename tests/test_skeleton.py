@@ -121,6 +121,9 @@ def test_make_run_falls_back_to_embedded_broker_when_no_redis_answers(monkeypatc
     assert env["BSG_API_KEY"].startswith("test_")
     assert any("no Redis answers" in line for line in lines)
     assert "sandbox:" in run.procfile(env)
+    # Hand-off emails are printed by the worker, never sent from a newcomer's machine.
+    assert env["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert any("printed in the worker's output" in line for line in lines)
 
 
 def test_make_run_uses_redis_and_the_given_bsg_when_both_are_there(monkeypatch, tmp_path):

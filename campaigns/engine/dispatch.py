@@ -23,7 +23,8 @@ from django.utils import timezone
 from audit.services import audit_record
 from bsg import rules
 
-from .. import selectors
+from .. import handoffs, selectors
+from ..approval import campaign_authors
 from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..checks import groups_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
@@ -350,6 +351,10 @@ def _send_back_for_approval(campaign: Campaign, reason: str) -> None:
             target=campaign,
             changes={"status": [Status.SENDING, Status.AWAITING_APPROVAL]},
             message=message,
+        )
+        handoffs.handoff_mail(
+            to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
+            handoff=handoffs.audience_changed(campaign=campaign, reason=reason),
         )
     logger.warning("campaign %s: %s", campaign.pk, message)
 

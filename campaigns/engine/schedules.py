@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
-from .. import selectors
+from .. import handoffs, selectors
 from ..checks import campaign_check
 from ..models import (
     CAMPAIGN_CONTENT_FIELDS,
@@ -280,6 +280,11 @@ def schedule_create(
             message="Recurring campaign set up; it waits for approval.",
             actor=who,
         )
+        handoffs.handoff_mail(
+            to=handoffs.approvers_who_may_approve(authors=schedule_authors(schedule=schedule)),
+            handoff=handoffs.schedule_approval_requested(schedule=schedule, actor=who),
+            actor=who,
+        )
     return schedule
 
 
@@ -382,6 +387,11 @@ def schedule_approve(
             f"{schedule.periodic_task.crontab.timezone}.",
             actor=who,
         )
+        handoffs.handoff_mail(
+            to=handoffs.people(ids=[schedule.created_by_id]),
+            handoff=handoffs.schedule_approved(schedule=schedule, actor=who),
+            actor=who,
+        )
     return schedule
 
 
@@ -412,6 +422,11 @@ def _schedule_approval_void(schedule: CampaignSchedule, *, reason: str, who: Any
         action="schedule-approval-void",
         target=schedule,
         message=f"Approval void, runs stopped: {reason}",
+        actor=who,
+    )
+    handoffs.handoff_mail(
+        to=handoffs.approvers_who_may_approve(authors=schedule_authors(schedule=schedule)),
+        handoff=handoffs.schedule_approval_void(schedule=schedule, reason=reason),
         actor=who,
     )
 

@@ -166,7 +166,11 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    """GET: the plan panel (polled while the plan runs). POST: compute a new plan."""
+    """GET: the plan panel (polled while the plan runs). POST: compute a new plan.
+
+    In the composer, the Send buttons outside the panel are enabled only by a fresh plan: they
+    come along out of band when a plan is asked for and when it finishes (not on every poll,
+    which would reset a button someone is about to press)."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     refused = ""
     if request.method == "POST":
@@ -178,12 +182,22 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
                 messages.error(request, f"No send plan: {refused}")
         if not request.htmx:
             return redirect(reverse("campaigns:edit", args=[campaign.pk]) + "#send-plan")
+    asked = forms.PlanPanelForm(request.GET)
+    composer = asked.is_valid() and asked.cleaned_data["page"] == "composer"
     fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    settled = plan is None or plan.is_finished
     return render(
         request,
         "campaigns/detail.html#send-plan",
         # 200 even when refused: htmx swaps in only successful answers, and this one says why.
-        {"campaign": campaign, "plan": plan, "plan_fresh": fresh, "plan_refused": refused},
+        {
+            "campaign": campaign,
+            "plan": plan,
+            "plan_fresh": fresh,
+            "plan_refused": refused,
+            "composer": composer,
+            "buttons_oob": composer and (request.method == "POST" or settled),
+        },
     )
 
 

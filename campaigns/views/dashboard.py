@@ -17,20 +17,23 @@ from django.views.decorators.http import require_GET
 from audit.selectors import audit_entries_for
 from config import access, paging
 
-from .. import dashboard, filters, forms, selectors, services
+from .. import dashboard, filters, forms, inbox, selectors, services
 from ..models import Campaign
 from .approval import approval_context
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    # Read once for the navigation's count and to skip the inbox's empty sections.
+    counts = inbox.inbox_counts(user=request.user)
     return render(
         request,
         "campaigns/home.html",
         {
-            "sending": dashboard.campaigns_sending_now(),
+            **_sending_context(shown=None),
             "totals": dashboard.dashboard_totals(),
-            "attention": dashboard.parts_needing_attention(),
+            "inbox": inbox.inbox_of(user=request.user, counts=counts),
+            "inbox_counts": counts,
             "imports": dashboard.recent_imports(),
         },
     )
@@ -38,19 +41,37 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def home_sending(request: HttpRequest) -> HttpResponse:
-    """The home page's "sending now" panel, polled while anything in it is sending."""
+    """The home page's "sending now" panel, polled while anything in it can still change; `ids`
+    are the campaigns it showed, followed to their end."""
+    form = forms.LiveRowsForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(" ".join(form.errors["ids"]), status=400)
     return render(
-        request, "campaigns/home.html#sending", {"sending": dashboard.campaigns_sending_now()}
+        request, "campaigns/home.html#sending", _sending_context(shown=form.cleaned_data["ids"])
     )
+
+
+def _sending_context(*, shown: list[int] | None) -> dict:
+    sending = dashboard.campaigns_sending_now(shown=shown)
+    live = any(row.campaign.is_live for row in sending)
+    # Nothing sends: keep looking, slowly, while a campaign waits for an approver or its time.
+    waiting = not live and dashboard.campaigns_waiting_exist()
+    return {
+        "sending": sending,
+        "sending_ids": [row.campaign.pk for row in sending],
+        "poll_every": dashboard.poll_pace(live=live, waiting=waiting),
+    }
 
 
 @require_GET
 def bsg_account_panel(request: HttpRequest) -> HttpResponse:
     """The BSG balance, loaded after the page so a slow BSG never delays the page itself."""
+    # The header's inbox count comes along (out of band), so every page's count follows the
+    # work that arrives while it is open, at the balance's pace and without a poller of its own.
     return render(
         request,
         "campaigns/home.html#bsg-account",
-        {"account": dashboard.bsg_account_state()},
+        {"account": dashboard.bsg_account_state(), "inbox_oob": True},
     )
 
 
@@ -127,14 +148,22 @@ def _list_filters_query(wanted: dashboard.CampaignFilters) -> dict[str, str]:
 
 @require_GET
 def campaign_list_live(request: HttpRequest) -> HttpResponse:
-    """The campaigns page's active rows, polled: each row swaps itself in place (out of band)
-    and the poller comes back asking only for the rows still active, or without its trigger."""
+    """The campaigns page's rows that may still change (Campaign.is_in_progress), polled: each
+    row swaps itself in place (out of band) and the poller comes back asking only for the rows
+    still in progress, or without its trigger."""
     form = forms.LiveRowsForm(request.GET)
     if not form.is_valid():
         return HttpResponse(" ".join(form.errors["ids"]), status=400)
     rows = dashboard.campaign_rows(campaign_ids=form.cleaned_data["ids"])
-    live_ids = [row.campaign.pk for row in rows if row.campaign.is_live]
-    return render(request, "campaigns/list.html#live-rows", {"rows": rows, "live_ids": live_ids})
+    return render(
+        request,
+        "campaigns/list.html#live-rows",
+        {
+            "rows": rows,
+            "watched_ids": [row.campaign.pk for row in rows if row.campaign.is_in_progress],
+            "poll_every": dashboard.rows_poll_pace(rows),
+        },
+    )
 
 
 @require_GET
@@ -145,7 +174,6 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         ).prefetch_related("lists"),
         pk=campaign_id,
     )
-    fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
     asked = forms.DetailForm(request.GET)
     confirm_stop = asked.is_valid() and asked.cleaned_data["stop"] == "confirm"
     return render(
@@ -153,21 +181,37 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "campaigns/detail.html",
         {
             "campaign": campaign,
-            "plan": plan,
-            "plan_fresh": fresh,
             "test_form": forms.TestSendForm(),
             "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
             "test_phones": selectors.test_phones_for(user=request.user),
             "audit_entries": audit_entries_for(target=campaign),
             **_engine_context(campaign),
-            **approval_context(campaign, request.user),
-            "chart": dashboard.campaign_delivery_chart(
-                campaign_id=campaign.pk, recipients=_recipients(campaign)
-            ),
+            **_status_context(campaign, request.user),
             # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the
             # confirmation in place of the button.
             "confirm_stop": confirm_stop and campaign.is_stoppable,
         },
+    )
+
+
+def _status_context(campaign: Campaign, user) -> dict:
+    """What the detail page's status-dependent panels outside the polled one are drawn from:
+    the approval panel, the chart and the send plan (with its button). The parts panel's poll
+    draws them again, out of band, when it finds the status changed."""
+    fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
+    return {
+        "plan": plan,
+        "plan_fresh": fresh,
+        **approval_context(campaign, user),
+        "chart": _chart(campaign),
+    }
+
+
+def _chart(campaign: Campaign) -> dashboard.DeliveryChart:
+    return dashboard.campaign_delivery_chart(
+        campaign_id=campaign.pk,
+        recipients=_recipients(campaign),
+        dispatched_at=campaign.dispatched_at,
     )
 
 
@@ -179,9 +223,7 @@ def _recipients(campaign: Campaign) -> int:
 def campaign_chart(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The sent/delivered chart, polled while the campaign sends."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    chart = dashboard.campaign_delivery_chart(
-        campaign_id=campaign.pk, recipients=_recipients(campaign)
-    )
+    chart = _chart(campaign)
     return render(request, "campaigns/detail.html#chart", {"campaign": campaign, "chart": chart})
 
 
@@ -234,8 +276,10 @@ def _engine_context(campaign: Campaign) -> dict:
         "attention": overview.attention,
         "held": overview.held,
         "events": dashboard.campaign_events(campaign_id=campaign.pk),
-        # The panel polls only while something can still change.
         "live": campaign.is_live,
+        # The panel polls only while something can still change: fast while the engine sends,
+        # slowly while it waits for an approver or its time (so the page sees it approved).
+        "poll_every": dashboard.poll_pace(live=campaign.is_live, waiting=campaign.is_in_progress),
     }
 
 
@@ -261,16 +305,21 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
             if found is not None:
                 return HttpResponse(found)
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    status_changed = shown is not None and shown != campaign.status
     response = render(
         request,
         "campaigns/detail.html#engine",
         {
             "campaign": campaign,
-            "status_changed": shown is not None and shown != campaign.status,
+            "status_changed": status_changed,
             **_engine_context(campaign),
+            # Only on a change: the extra reads are paid once, not on every poll.
+            **(_status_context(campaign, request.user) if status_changed else {}),
         },
     )
-    # A panel with a form in it carries this person's CSRF token: never hand it to another.
-    if key is not None and b"csrfmiddlewaretoken" not in response.content:
+    # A panel with a form in it carries this person's CSRF token, and one that follows a
+    # change of status carries the approval panel, which says whether they wrote the campaign:
+    # never hand either to another person.
+    if key is not None and not status_changed and b"csrfmiddlewaretoken" not in response.content:
         cache.set(key, response.content.decode(), settings.CAMPAIGN_PARTS_CACHE_SECONDS)
     return response
