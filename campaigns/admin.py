@@ -20,13 +20,14 @@ from audit.admin import AuditedModelAdmin
 from bsg.errors import BsgError
 from contacts.phones import InvalidPhone, normalize_phone
 
-from . import checks, services
+from . import checks, message_templates, services
 from .engine import poll, stop
 from .models import (
     Campaign,
     CampaignEvent,
     CampaignPart,
     CampaignSchedule,
+    MessageTemplate,
     Recipient,
     SavedSender,
     SendPlan,
@@ -63,6 +64,8 @@ CAMPAIGN_ENGINE_FIELDS = (
     "created_by",
     "created_at",
     "updated_at",
+    # Archived and restored from the detail page (campaigns.archive), audited there.
+    "archived_at",
 )
 
 
@@ -385,6 +388,49 @@ class TestPhoneAdmin(AuditedModelAdmin):
     form = TestPhoneForm
 
     def save_model(self, request: HttpRequest, obj: TestPhone, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class MessageTemplateForm(django_forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ("name", "channel", "text", "rcs_cards", "fallback_text")
+
+    def clean(self) -> dict:
+        # The pages' checks (campaigns.message_templates), so admin cannot save words the
+        # library would refuse; card errors land on the cards' JSON.
+        cleaned = super().clean()
+        if cleaned.get("rcs_cards") is None:
+            cleaned["rcs_cards"] = []
+        candidate = MessageTemplate(
+            name=cleaned.get("name") or "",
+            channel=cleaned.get("channel") or Campaign.Channel.SMS,
+            text=cleaned.get("text") or "",
+            rcs_cards=cleaned.get("rcs_cards") or [],
+            fallback_text=cleaned.get("fallback_text") or "",
+        )
+        problems = message_templates.message_template_check(template=candidate)
+        for name, messages_ in problems.errors.items():
+            for message in messages_:
+                self.add_error(name if name in self.fields else None, message)
+        for message in [m for m in problems.all_messages() if m.startswith("Card ")]:
+            self.add_error("rcs_cards", message)
+        return cleaned
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(AuditedModelAdmin):
+    """The saved message templates (the library page's, campaigns.message_templates)."""
+
+    form = MessageTemplateForm
+    list_display = ("name", "channel", "created_by", "updated_at")
+    list_filter = ("channel",)
+    search_fields = ("name", "text", "fallback_text")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: MessageTemplate, form, change: bool) -> None:
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)

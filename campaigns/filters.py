@@ -27,6 +27,7 @@ class CampaignFilterForm(PagedForm):
     created_to = forms.DateField(
         label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    archived = forms.BooleanField(label="Show archived", required=False)
     after = CursorField(dashboard.CAMPAIGN_KEYSET)
     before = CursorField(dashboard.CAMPAIGN_KEYSET)
 
@@ -46,6 +47,7 @@ class CampaignFilterForm(PagedForm):
             search=data.get("q") or "",
             created_from=data.get("created_from"),
             created_to=data.get("created_to"),
+            archived=bool(data.get("archived")),
         )
 
 

@@ -621,9 +621,12 @@ def campaign_schedules() -> list[CampaignSchedule]:
 
 
 def schedule_template_choices() -> list[Campaign]:
-    """Campaigns a recurring schedule can copy: ours, sending to lists, not a run's copy."""
+    """Campaigns a recurring schedule can copy: ours, sending to lists, not a run's copy, not
+    archived."""
     return [
         c
-        for c in Campaign.objects.filter(created_elsewhere=False, schedule__isnull=True)[:200]
+        for c in Campaign.objects.filter(
+            created_elsewhere=False, schedule__isnull=True, archived_at__isnull=True
+        )[:200]
         if c.uses_lists
     ]

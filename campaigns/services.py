@@ -84,8 +84,11 @@ def _campaign_audit_snapshot(campaign: Campaign, list_ids: list[int]) -> dict[st
     return snapshot
 
 
-def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Campaign:
-    """Save a draft as it is, complete or not; only drafts are saved this way."""
+def campaign_save(
+    *, campaign: Campaign, list_ids: list[int], user: User, message: str = ""
+) -> Campaign:
+    """Save a draft as it is, complete or not; only drafts are saved this way. `message` says
+    in the audit log where a new draft came from (a saved message template)."""
     with transaction.atomic():
         if campaign.pk:
             current = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
@@ -94,6 +97,8 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
                     "This campaign has been asked to send and can no longer be edited; "
                     "duplicate it to change it."
                 )
+            if current.is_archived:
+                raise ValidationError("This campaign is archived; restore it to change it.")
             campaign.status = current.status
             campaign.created_by_id = current.created_by_id
             before = _campaign_audit_snapshot(
@@ -132,7 +137,13 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
         if not before:
             # A new draft: what it was created with, without the empty fields.
             changes = {k: v for k, v in changes.items() if v[1] not in ("", [], {}, False)}
-            audit_record(action="campaign-create", target=campaign, changes=changes, actor=user)
+            audit_record(
+                action="campaign-create",
+                target=campaign,
+                changes=changes,
+                message=message,
+                actor=user,
+            )
         elif changes:
             audit_record(action="campaign-update", target=campaign, changes=changes, actor=user)
     return campaign
@@ -257,6 +268,9 @@ def campaign_raise_unless_sendable(
     problems = campaign_check(
         campaign=campaign, list_ids=list_ids, when=when, schedule=when is not None, now=now
     )
+    if campaign.is_archived:
+        # Nobody would see it wait: the campaigns page leaves archived campaigns out.
+        problems.add("__all__", "This campaign is archived; restore it before sending it.")
     if require_fresh_plan and not problems:
         fresh, plan = campaign_plan_is_fresh(campaign=campaign)
         if not fresh:

@@ -36,6 +36,9 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if not campaign.is_editable:
         messages.info(request, "This campaign is waiting to send; duplicate it to change it.")
         return redirect("campaigns:detail", campaign_id=campaign.pk)
+    if campaign.is_archived:
+        messages.info(request, "This campaign is archived; restore it to change it.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
     return _compose(request, campaign)
 
 

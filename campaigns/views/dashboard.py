@@ -142,6 +142,7 @@ def _list_filters_query(wanted: dashboard.CampaignFilters) -> dict[str, str]:
         "sender": wanted.sender,
         "created_from": wanted.created_from.isoformat() if wanted.created_from else "",
         "created_to": wanted.created_to.isoformat() if wanted.created_to else "",
+        "archived": "on" if wanted.archived else "",
     }
     return {key: value for key, value in query.items() if value}
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from campaigns.engine import schedules
-from campaigns.models import Campaign, CampaignPart, TestSend
+from campaigns.models import Campaign, CampaignPart, MessageTemplate, TestSend
 from contacts.models import (
     Contact,
     ContactField,
@@ -95,6 +95,7 @@ def objects(people, tmp_path, settings):
     )
     template.lists.set([contact_list])
     schedule = schedules.schedule_create(name="Weekly", template_id=template.pk)
+    message_template = MessageTemplate.objects.create(name="Welcome", text="Hi {first_name}")
     return {
         "campaign_id": campaign.pk,
         "channel": "sms",
@@ -105,5 +106,6 @@ def objects(people, tmp_path, settings):
         "import_id": contact_import.pk,
         "part_id": part.pk,
         "schedule_id": schedule.pk,
+        "message_template_id": message_template.pk,
         "test_send_id": test_send.pk,
     }
