@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.db import models
+from django.db import DataError, models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -57,10 +57,12 @@ class CheckedChangeList(ChangeList):
             raise IncorrectLookupParameters("A NUL character cannot be looked up.")
         try:
             queryset = super().get_queryset(request, exclude_parameters)
-            # Compiled now, so a date or year out of range is a bad lookup, not a failed page.
-            queryset.query.sql_with_params()
+            # Run now (one LIMIT 1 query, in a savepoint), so a date, year or day number out of
+            # range is a bad lookup, not a page that fails half-way through.
+            with transaction.atomic(using=queryset.db):
+                queryset.exists()
         # RuntimeWarning: a typed date without a time zone, where warnings are errors (tests).
-        except (OverflowError, ValueError, RuntimeWarning) as error:
+        except (OverflowError, ValueError, RuntimeWarning, DataError) as error:
             raise IncorrectLookupParameters(error) from error
         return queryset
 
