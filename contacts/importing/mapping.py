@@ -153,7 +153,9 @@ def _fields_by_header(fields: Iterable[tuple[str, str]]) -> dict[str, str]:
     return by_header
 
 
-def _new_field_key(header: str, *, position: int) -> str:
+def new_field_key(header: str, *, position: int) -> str:
+    """The key offered for a new field fed by this column: a synonym's usual key ("Город" →
+    `city`), else the header in Latin letters (field_key_for)."""
     return _SYNONYM_KEYS.get(folded(header)) or field_key_for(header, position=position)
 
 
@@ -194,7 +196,7 @@ def guess_mapping(
             target = field_target(existing)
             used_fields.add(existing)
         elif name:
-            key = _new_field_key(header, position=position)
+            key = new_field_key(header, position=position)
             if key not in used_fields and key not in (PHONE, NAME):
                 suggested[column] = key
                 used_fields.add(key)

@@ -25,6 +25,6 @@ def test_the_contact_pages_benchmark_runs_at_a_tiny_size(capsys):
     bench.report(400, 0.1, results)
     out = capsys.readouterr().out
     assert "400 contacts loaded" in out
-    assert len(results) == 14
+    assert len(results) == 19
     # A fixed number of queries per page, whatever the page (session and user included).
     assert max(queries for *_rest, queries in results) <= 10
