@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -74,6 +75,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.access.can",
             ],
+            # Money and counts formatted one way on every page (config/numbers.py).
+            "builtins": ["config.numbers", "django.contrib.humanize.templatetags.humanize"],
         },
     },
 ]
