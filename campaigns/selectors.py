@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bsg import rules
 from config.streaming import rows_streamed
-from contacts.csvsafe import neutralise_cell
+from contacts.csvsafe import neutralise_cell, phone_cell
 from contacts.models import ContactField, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_contacts, audience_summary, do_not_contact_phones
@@ -579,9 +579,16 @@ def ledger_csv_rows(*, campaign_id: int) -> Iterator[str]:
             )
         else:
             reason = status or "no report yet"
-        # Digits without "+": a leading "+" would make a spreadsheet read the cell as a formula.
         yield line(
-            [phone, part.number, reference, received, status, neutralise_cell(reason), sms_parts]
+            [
+                phone_cell(phone),
+                part.number,
+                reference,
+                received,
+                status,
+                neutralise_cell(reason),
+                sms_parts,
+            ]
         )
 
 

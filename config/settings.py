@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -76,6 +77,8 @@ TEMPLATES = [
                 "config.access.can",
                 "campaigns.context_processors.inbox",
             ],
+            # Money and counts formatted one way on every page (config/numbers.py).
+            "builtins": ["config.numbers", "django.contrib.humanize.templatetags.humanize"],
         },
     },
 ]
