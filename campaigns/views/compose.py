@@ -222,6 +222,8 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan": plan,
             "plan_fresh": fresh,
             "plan_refused": refused,
+            # Refused for what is marked beside the fields: the Send buttons say so.
+            "has_errors": bool(refused),
             "composer": composer,
             "buttons_oob": composer and (request.method == "POST" or settled),
         },
