@@ -39,6 +39,17 @@ COMMON_TIME_ZONES = (
 )
 
 
+# The "Advanced" settings, each in one line (BSG: validity 1-72 h, tariff 0-9, scheduling at
+# most 30 days ahead; bsg.rules holds the numbers).
+VALIDITY_HELP = (
+    "How long the network keeps trying a phone that is off or out of reach, 1 to 72 hours."
+)
+TARIFF_HELP = "Your BSG price plan's tariff number; keep 0 unless BSG gave you another."
+BSG_SCHEDULES_HELP = (
+    "BSG holds the campaign and sends it at the start time, instead of this app sending it then."
+)
+
+
 class _CampaignForm(forms.ModelForm):
     common_time_zones = COMMON_TIME_ZONES
     lists = forms.ModelMultipleChoiceField(
@@ -164,16 +175,41 @@ class _CampaignForm(forms.ModelForm):
         return campaign, list_ids
 
     def show_problems(self, refusal: forms.ValidationError) -> None:
-        """A service's refusal beside the fields it names (RCS cards' go to the card forms)."""
+        """A service's refusal beside the fields it names (RCS cards' go to the card forms);
+        on a saved draft opened again (an unbound form) too."""
         if not hasattr(refusal, "error_dict"):
-            self.add_error(None, refusal.messages)
+            problem_add(self, None, refusal.messages)
             return
         for name, messages in refusal.message_dict.items():
             if name.startswith(checks.CARD_ERROR_PREFIX):
                 continue
             target = name if name in self.fields else None
             for message in messages:
-                self.add_error(target, message)
+                problem_add(self, target, message)
+
+    def errors_live(self, *, new: bool) -> list[tuple[str, list[str]]]:
+        """(field's html name, its errors) for every field the composer shows, and ("form",
+        the rest): what the live preview puts beside each field, clearing the ones fixed.
+
+        On a campaign not saved yet a field left empty is not a mistake yet: the page has just
+        opened. Its errors show once the draft is saved (and at once for what is typed)."""
+        shown = []
+        for field in self.visible_fields():
+            errors = list(field.errors)
+            if new and field.value() in (None, "", [], ()):
+                errors = []
+            shown.append((field.html_name, errors))
+        shown.append(("form", [] if new else list(self.non_field_errors())))
+        return shown
+
+
+def problem_add(form: forms.BaseForm, field: str | None, message: str | list[str]) -> None:
+    """form.add_error, also on an unbound form: a saved draft opened again shows what stops it
+    beside the fields before anything is typed. add_error tidies cleaned_data, which only a
+    bound form has until now."""
+    if not form.is_bound and not hasattr(form, "cleaned_data"):
+        form.cleaned_data = {}
+    form.add_error(field, message)
 
 
 def _list_label(contact_list: ContactList) -> str:
@@ -213,6 +249,12 @@ class SmsCampaignForm(_CampaignForm):
             "bsg_schedules": "Let BSG schedule it (at most 30 days ahead)",
         }
         help_texts = {
+            "sms_mode": "Personalised here: each recipient's text is filled in from their "
+            "contact details before it leaves. Contact-book groups: BSG fills it in from its "
+            "own copy of the lists.",
+            "validity_hours": VALIDITY_HELP,
+            "tariff_code": TARIFF_HELP,
+            "bsg_schedules": BSG_SCHEDULES_HELP,
             "pasted_numbers": "One per line, or separated by commas. Add a BSG reference id "
             "with “= ref”, e.g. +380 50 123 4567 = order42.",
             "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; "
@@ -232,7 +274,7 @@ class SmsCampaignForm(_CampaignForm):
         super().__init__(*args, **kwargs)
         self.fields["sms_mode"].required = False
         # A radio list needs no empty "---------" choice: an unset mode means the default one.
-        self.fields["sms_mode"].choices = Campaign.SmsMode.choices
+        self.fields["sms_mode"].choices = list(Campaign.SMS_MODE_WORDS.items())
         self.fields["missing_values"].required = False
         self.fields["missing_values"].choices = Campaign.MissingValues.choices
         for name in ("validity_hours", "tariff_code"):
@@ -300,6 +342,11 @@ class RcsCampaignForm(_CampaignForm):
             "fallback_validity_hours": "SMS fallback validity (hours)",
         }
         help_texts = {
+            "validity_hours": VALIDITY_HELP,
+            "tariff_code": TARIFF_HELP,
+            "bsg_schedules": BSG_SCHEDULES_HELP,
+            "rcs_check_stop_list": "Numbers whose owners told BSG they want no RCS messages "
+            "are left out.",
             # What each choice means for the people on the lists, in the composer's words.
             "rcs_mode": "To contact lists: sent from here to your lists' numbers, leaving out "
             "do-not-contact numbers; big audiences go out in parts of 5,000. To BSG "
@@ -400,10 +447,14 @@ class _BaseCardFormSet(forms.BaseFormSet):
         return [card for form in self.forms if (card := form.card()) is not None]
 
     def show_problems(self, refusal: forms.ValidationError) -> None:
-        """Card errors next to their fields; card indexes count only non-empty cards."""
+        """Card errors next to their fields; card indexes count only non-empty cards (on a
+        saved draft opened again, the cards it holds)."""
         if not hasattr(refusal, "error_dict"):
             return
-        filled = [form for form in self.forms if form.card() is not None]
+        if self.is_bound:
+            filled = [form for form in self.forms if form.card() is not None]
+        else:
+            filled = [form for form in self.forms if any(form.initial.values())]
         for key, messages in refusal.message_dict.items():
             if not key.startswith(checks.CARD_ERROR_PREFIX):
                 continue
@@ -415,7 +466,16 @@ class _BaseCardFormSet(forms.BaseFormSet):
             target = target if target in form.fields else None
             for message in messages:
                 # Beside the card's own field the "Card N:" that the flash message needs is noise.
-                form.add_error(target, message.split(": ", 1)[-1])
+                problem_add(form, target, message.split(": ", 1)[-1])
+
+    def errors_live(self) -> list[tuple[str, list[str]]]:
+        """(field's html name, its errors) for every field of every card, for the live preview
+        (a card's errors come only from what was typed in it)."""
+        return [
+            (field.html_name, list(field.errors))
+            for form in self.forms
+            for field in form.visible_fields()
+        ]
 
 
 CardFormSet = forms.formset_factory(

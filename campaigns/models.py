@@ -78,6 +78,14 @@ class Campaign(models.Model):
         INDIVIDUAL = "individual", "To contact lists, personalised here (BSG sms/send-individual)"
         GROUPS = "groups", "To BSG contact-book groups (BSG sms/send-groups)"
 
+    # What the composer and the campaign's pages call each SMS mode. The choices' own labels
+    # name BSG's method for the admin, where the vendor's names belong; a marketer reads these.
+    SMS_MODE_WORDS = {
+        SmsMode.NUMBERS: "To numbers you paste",
+        SmsMode.INDIVIDUAL: "To contact lists, personalised here",
+        SmsMode.GROUPS: "To BSG contact-book groups",
+    }
+
     class RcsMode(models.TextChoices):
         # BSG's two RCS methods: rcs/send to the lists' numbers from here (split at 5,000,
         # do-not-contact left out, each message found by reference id), or rcs/send-groups to
@@ -395,6 +403,14 @@ class Campaign(models.Model):
     @property
     def has_window(self) -> bool:
         return self.window_start is not None and self.window_end is not None
+
+    @property
+    def send_to_display(self) -> str:
+        """Who receives it and how, in the composer's words (bsg_method names BSG's method)."""
+        if self.is_rcs:
+            labels = dict(self.RcsMode.choices)
+            return labels.get(self.rcs_mode, labels[self.RcsMode.LISTS])
+        return self.SMS_MODE_WORDS.get(self.sms_mode, self.SMS_MODE_WORDS[self.SmsMode.INDIVIDUAL])
 
     @property
     def bsg_method(self) -> str:

@@ -357,7 +357,7 @@ def test_sends_of(*, campaign_id: int, limit: int = 5) -> list[TestSend]:
 APPROVAL_LABELS = {
     "name": "Name",
     "channel": "Channel",
-    "sms_mode": "Sent through",
+    "sms_mode": "Send to",
     "rcs_mode": "Send to",
     "sender": "Sender",
     "text": "Text",
@@ -526,6 +526,10 @@ def _approval_shown(key: str, value) -> str:
         return f"{len(value or [])} number(s)"
     if key == "rcs_mode" and value:
         return Campaign.RcsMode(value).label if value in Campaign.RcsMode.values else str(value)
+    if key == "sms_mode" and value:
+        return Campaign.SMS_MODE_WORDS.get(value, str(value))
+    if key == "missing_values" and value in Campaign.MissingValues.values:
+        return Campaign.MissingValues(value).label
     if key == "lists":
         return ", ".join(value) if value else "none"
     if key == "rcs_cards":

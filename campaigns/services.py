@@ -38,7 +38,7 @@ from . import rendering, selectors
 from .checks import (
     Problems,
     campaign_check,
-    campaign_recipients_check,
+    campaign_draft_check,
     missing_values_refusal,
     rcs_card_errors,
     text_render_mode,
@@ -336,13 +336,16 @@ def campaign_unschedule(*, campaign_id: int) -> Campaign:
 def send_plan_request(*, campaign_id: int, user: User) -> SendPlan:
     """Start a send plan: in the request for small audiences, by a Celery task for big ones.
 
-    Refused, field by field, when the chosen lists cannot be sent to the way the campaign says
-    (an unlinked list for BSG groups, say): a plan of them would only be refused later."""
+    Refused, field by field, while anything stops the campaign from being sent (an empty or
+    too long text, a sender BSG refuses, an unlinked list for BSG groups, a start time that
+    has passed): a plan of it would count parts and price of messages that cannot go out."""
     from . import sendplan, tasks
 
     campaign = Campaign.objects.get(pk=campaign_id)
     list_ids = selectors.campaign_list_ids(campaign=campaign)
-    problems = campaign_recipients_check(campaign=campaign, list_ids=list_ids)
+    # Asked for on purpose: who lacks a value is counted now, so a value filled in a minute
+    # ago is not refused by the composer's cached count.
+    problems = campaign_draft_check(campaign=campaign, list_ids=list_ids, recount=True)
     if problems:
         raise problems.refusal()
     counts = selectors.audience_counts(
@@ -456,7 +459,7 @@ def campaign_test_send(
         audit_record(
             action="campaign-test-send",
             target=campaign,
-            message=f"Test send to +{number} ({test.bsg_method}): "
+            message=f"Test send to +{number}: "
             + (test.error or f"accepted by BSG as campaign {test.bsg_campaign_id}."),
             actor=user,
         )
