@@ -46,6 +46,9 @@ pytestmark = pytest.mark.django_db
 
 # Each value alone in each parameter: what gets past a form field and reaches the database.
 HOSTILE = ["a\x00b", "x" * 100_000, str(10**25), "-1", "9999-12-31", "0001-01-01"]
+# One POST field at a time (each is a whole form submitted, the slow part of the fuzz): the
+# values that pass a text or number field and break what is behind it.
+HOSTILE_POSTED = ["a\x00b", "x" * 100_000, str(10**25), "9999-12-31"]
 # All parameters at once, with these too: what a field's own parsing must survive.
 HOSTILE_ALL_AT_ONCE = [
     *HOSTILE,
@@ -451,7 +454,7 @@ def test_no_input_answers_with_a_server_error(
         for key in [] if admin_page else post_keys:
             if key in seen.post_choices:
                 continue
-            for value in HOSTILE:
+            for value in HOSTILE_POSTED:
                 fuzz.send("POST", path, {**seen.post, key: value}, f"{key}={_shown(value)}")
 
     for absurd in ABSURD_IDS if route.kwargs else []:
