@@ -32,6 +32,7 @@ from contacts.selectors import audience_summary, fields_by_reference
 from . import rendering, selectors
 from .audience_values import audience_values
 from .models import Campaign
+from .rcs_content import rcs_template
 
 # A schedule a minute in the past is "now" typed slowly; more than that is a mistake.
 SCHEDULE_PAST_TOLERANCE = timedelta(minutes=1)
@@ -195,7 +196,10 @@ def placeholder_problems(*, campaign: Campaign, list_ids: list[int]) -> Problems
     the choice for recipients missing a value: what the composer refuses before it computes a
     send plan, beside the field to fix."""
     problems = Problems()
-    if not campaign.is_sms or campaign.sms_mode not in Campaign.SmsMode.values:
+    if campaign.is_rcs:
+        _rcs_placeholder_problems(problems, campaign)
+        return problems
+    if campaign.sms_mode not in Campaign.SmsMode.values:
         return problems
     compiled = rendering.compile_text(
         campaign.text, fields=fields_by_reference(), mode=text_render_mode(campaign.sms_mode)
@@ -208,6 +212,17 @@ def placeholder_problems(*, campaign: Campaign, list_ids: list[int]) -> Problems
             missing_values_error(campaign=campaign, list_ids=list_ids, compiled=compiled),
         )
     return problems
+
+
+def _rcs_placeholder_problems(problems: Problems, campaign: Campaign) -> None:
+    """Placeholders in the cards and the fallback: filled per recipient to contact lists,
+    refused to BSG groups (campaigns.rcs_content)."""
+    template = rcs_template(campaign=campaign, fields=fields_by_reference())
+    for index, name, message in template.errors:
+        if index is None:
+            problems.add(name, message)
+        else:
+            problems.add_card(index, name, message)
 
 
 def missing_values_error(
@@ -322,12 +337,14 @@ def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> N
         problems.add(
             "fallback_validity_hours", rules.validity_error(campaign.fallback_validity_hours)
         )
-        compiled = rendering.compile_text(
-            campaign.fallback_text, fields=fields_by_reference(), mode=rendering.MODE_LITERAL
+    _rcs_placeholder_problems(problems, campaign)
+    if campaign.fallback_enabled and "fallback_text" not in problems.errors:
+        # The literal part alone, as for an SMS; the send plan counts each recipient's text.
+        fallback = rcs_template(campaign=campaign, fields=fields_by_reference()).fallback
+        problems.add(
+            "fallback_text",
+            smstext.limit_error(fallback.render_values([""] * len(fallback.slots))),
         )
-        for message in compiled.errors:
-            problems.add("fallback_text", message)
-        problems.add("fallback_text", smstext.limit_error(campaign.fallback_text))
     if campaign.rcs_mode and campaign.rcs_mode not in Campaign.RcsMode.values:
         problems.add("rcs_mode", "Choose who receives it: contact lists or BSG groups.")
         return
