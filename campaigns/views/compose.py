@@ -43,6 +43,14 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     """One page per channel: bind, save the draft (always, so nothing typed is lost), then do
     what the button asked: plan, send now or schedule."""
     form, cards = _bind(request, campaign)
+    if request.method == "POST" and cards is not None:
+        edit = forms.CardEditForm(request.POST)
+        if edit.is_valid() and edit.cleaned_data["card_edit"]:
+            # A card button without JavaScript: the same page, cards rearranged, nothing lost.
+            data = edit.rearranged(request.POST)
+            form = forms.RcsCampaignForm(data, instance=campaign)
+            cards = forms.CardFormSet(data, prefix=forms.CARD_PREFIX)
+            return _render_compose(request, campaign, form, cards)
     if request.method == "POST" and form.is_valid() and (cards is None or cards.is_valid()):
         asked = forms.ComposeActionForm(request.POST)
         # An unknown button saves: nothing typed is lost, and nothing goes out unasked.
@@ -63,6 +71,8 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             except ValidationError as refusal:
                 # Saved, not planned: what stops it is beside its field.
                 form.show_problems(refusal)
+                if cards is not None:
+                    cards.show_problems(refusal)
                 messages.warning(request, "Draft saved. No send plan: fix what is marked first.")
                 return _render_compose(request, saved, form, cards, status=422)
             return redirect(reverse("campaigns:edit", args=[saved.pk]) + "#send-plan")
@@ -101,8 +111,8 @@ def _bind(request: HttpRequest, campaign: Campaign):
     data = request.POST if request.method == "POST" else None
     if campaign.is_rcs:
         form = forms.RcsCampaignForm(data, instance=campaign)
-        initial = [forms.card_initial(card) for card in campaign.rcs_cards or []]
-        cards = forms.CardFormSet(data, initial=initial or None, prefix="card")
+        initial = forms.card_initials(campaign.rcs_cards or [])
+        cards = forms.CardFormSet(data, initial=initial, prefix=forms.CARD_PREFIX)
         return form, cards
     initial = None
     if not campaign.pk and not campaign.sender:
@@ -149,19 +159,24 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
         instance = Campaign.objects.filter(pk=asked["campaign_id"]).first() or instance
     if instance.is_rcs:
         form = forms.RcsCampaignForm(request.POST, instance=instance)
-        cards = forms.CardFormSet(request.POST, prefix="card")
+        cards = forms.CardFormSet(request.POST, prefix=forms.CARD_PREFIX)
         form.is_valid()
         cards.is_valid()
         campaign, list_ids = form.apply_with_cards(cards) if form.is_valid() else (instance, [])
         text = campaign.fallback_text if campaign.fallback_enabled else ""
-        template = "campaigns/compose_rcs.html#preview"
-    else:
-        form = forms.SmsCampaignForm(request.POST, instance=instance)
-        campaign, list_ids = form.apply() if form.is_valid() else (instance, [])
-        text = campaign.text
-        template = "campaigns/compose_sms.html#preview"
-    preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=text)
-    return render(request, template, {"campaign": campaign, "preview": preview})
+        preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=text)
+        rcs = sendplan.rcs_preview(campaign=campaign, list_ids=list_ids)
+        return render(
+            request,
+            "campaigns/compose_rcs.html#preview",
+            {"campaign": campaign, "preview": preview, "rcs": rcs},
+        )
+    form = forms.SmsCampaignForm(request.POST, instance=instance)
+    campaign, list_ids = form.apply() if form.is_valid() else (instance, [])
+    preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=campaign.text)
+    return render(
+        request, "campaigns/compose_sms.html#preview", {"campaign": campaign, "preview": preview}
+    )
 
 
 @require_http_methods(["GET", "POST"])
