@@ -1,9 +1,19 @@
 """The audit log: who did what to which object, from where, and what changed.
 
-Append-only. The model refuses updates and deletes, and on PostgreSQL a trigger (migration 0001)
-refuses them to raw SQL as well, so neither a bug nor a hand-run query can rewrite history. The
-one write the trigger lets through is the database clearing `actor` when that user is deleted:
+Append-only. The model refuses updates and deletes, and on PostgreSQL triggers refuse UPDATE,
+DELETE (migration 0001) and TRUNCATE (0002, also when another table's TRUNCATE … CASCADE reaches
+the log) to raw SQL as well, so neither a bug nor a hand-run query can rewrite history. The
+one write the triggers let through is the database clearing `actor` when that user is deleted:
 `actor_name` keeps who it was.
+
+What lets a TRUNCATE through, and why the app cannot: PostgreSQL skips ordinary triggers under
+`session_replication_role = replica`, which only a superuser may set (pg_restore uses it). The
+test suite's flush between transactional tests sets it for that one statement (SET LOCAL,
+tests/conftest.py); nothing in the app does, and the app's database role in production must not
+be a superuser. Then no statement the app's connection can send empties or rewrites the log;
+only DDL that drops the trigger would, and the app runs DDL only in migrations, which are
+reviewed. The other choice, a custom setting the trigger checks, guards against nothing: any
+session may set one.
 """
 
 from __future__ import annotations

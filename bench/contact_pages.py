@@ -121,6 +121,11 @@ def pages(lists: dict[str, int], count: int) -> list[tuple[str, str, dict]]:
         ),
         ("search name `olena` (many match)", contacts, {"name": "olena"}),
         (f"search name `{RARE_NAME.lower()}` (rare)", contacts, {"name": RARE_NAME.lower()}),
+        ("search text `olena` (many match)", contacts, {"q": "olena"}),
+        (f"search text `{RARE_NAME.lower()}` (rare)", contacts, {"q": RARE_NAME.lower()}),
+        ("search text `odesa` (a field value, 20%)", contacts, {"q": "odesa"}),
+        ("search text one order_no", contacts, {"q": f"A-{count // 3}"}),
+        ("search text `zzz-nowhere` (no match)", contacts, {"q": "zzz-nowhere"}),
         ("field city = Odesa (20%)", contacts, {"field_key": "city", "field_value": "Odesa"}),
         (
             "field order_no = one value",

@@ -30,7 +30,7 @@ from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_summary, fields_by_reference
 
 from . import rendering, selectors
-from .audience_values import audience_values
+from .audience_values import audience_values, audience_values_forget
 from .models import Campaign
 from .rcs_content import rcs_template
 
@@ -97,11 +97,13 @@ def campaign_check(
     schedule: bool = False,
     now: datetime | None = None,
     fields: dict | None = None,
+    recount: bool = False,
 ) -> Problems:
     """Every BSG rule for the campaign's method, without touching the database's campaign.
 
     `campaign` may be unsaved (the form's instance); `list_ids` are its lists as chosen.
-    `schedule` asks the start-time rules for `when` (or campaign.start_at).
+    `schedule` asks the start-time rules for `when` (or campaign.start_at). `recount` counts
+    who lacks a value from the database now, not from the composer's cached summary.
     """
     problems = Problems()
     now = now or timezone.now()
@@ -111,7 +113,7 @@ def campaign_check(
     problems.add("validity_hours", rules.validity_error(campaign.validity_hours))
     problems.add("tariff_code", rules.tariff_error(campaign.tariff_code))
     if campaign.is_sms:
-        _check_sms(problems, campaign, list_ids, fields)
+        _check_sms(problems, campaign, list_ids, fields, recount=recount)
     else:
         _check_rcs(problems, campaign, list_ids)
     if schedule:
@@ -119,7 +121,22 @@ def campaign_check(
     return problems
 
 
-def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fields: dict) -> None:
+def campaign_draft_check(
+    *, campaign: Campaign, list_ids: list[int], now: datetime | None = None, recount: bool = False
+) -> Problems:
+    """What stops a draft from being sent, as the composer marks it beside each field while it
+    is typed and once it is saved, and what refuses its send plan (services.send_plan_request):
+    a plan of content that cannot go out only looks like progress. Every rule of
+    campaign_check, and the start time's when one is chosen."""
+    schedule = campaign.is_editable and campaign.start_at is not None
+    return campaign_check(
+        campaign=campaign, list_ids=list_ids, schedule=schedule, now=now, recount=recount
+    )
+
+
+def _check_sms(
+    problems: Problems, campaign: Campaign, list_ids: list[int], fields: dict, *, recount: bool
+) -> None:
     problems.add("sender", rules.sender_error(campaign.sender))
     problems.warn(rules.sender_warning(campaign.sender))
     mode = campaign.sms_mode
@@ -142,7 +159,9 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
             problems.add("text", smstext.limit_error(literal))
         problems.add(
             "missing_values",
-            missing_values_error(campaign=campaign, list_ids=list_ids, compiled=compiled),
+            missing_values_error(
+                campaign=campaign, list_ids=list_ids, compiled=compiled, recount=recount
+            ),
         )
     if mode == Campaign.SmsMode.NUMBERS:
         parsed = selectors.pasted_numbers_parse(text=campaign.pasted_numbers)
@@ -156,17 +175,6 @@ def _check_sms(problems: Problems, campaign: Campaign, list_ids: list[int], fiel
             problems.add("pasted_numbers", message)
         return
     _check_recipients(problems, campaign, list_ids)
-
-
-def campaign_recipients_check(*, campaign: Campaign, list_ids: list[int]) -> Problems:
-    """The rules about who receives a list-based campaign as composed: its lists usable, and
-    for BSG's group methods each one linked, none holding a do-not-contact number, and no more
-    contacts than one BSG campaign takes. A send plan is refused on these (services
-    .send_plan_request): counting recipients that cannot be sent to this way helps nobody."""
-    problems = Problems()
-    if campaign.uses_lists and list_ids:
-        _check_recipients(problems, campaign, list_ids)
-    return problems
 
 
 def _check_recipients(problems: Problems, campaign: Campaign, list_ids: list[int]) -> None:
@@ -191,29 +199,6 @@ def groups_refusal(*, campaign: Campaign, list_ids: list[int]) -> str:
     )
 
 
-def placeholder_problems(*, campaign: Campaign, list_ids: list[int]) -> Problems:
-    """The placeholders' own mistakes (an unknown field, a fallback BSG groups cannot send) and
-    the choice for recipients missing a value: what the composer refuses before it computes a
-    send plan, beside the field to fix."""
-    problems = Problems()
-    if campaign.is_rcs:
-        _rcs_placeholder_problems(problems, campaign)
-        return problems
-    if campaign.sms_mode not in Campaign.SmsMode.values:
-        return problems
-    compiled = rendering.compile_text(
-        campaign.text, fields=fields_by_reference(), mode=text_render_mode(campaign.sms_mode)
-    )
-    for message in compiled.errors:
-        problems.add("text", message)
-    if not compiled.errors and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
-        problems.add(
-            "missing_values",
-            missing_values_error(campaign=campaign, list_ids=list_ids, compiled=compiled),
-        )
-    return problems
-
-
 def _rcs_placeholder_problems(problems: Problems, campaign: Campaign) -> None:
     """Placeholders in the cards and the fallback: filled per recipient to contact lists,
     refused to BSG groups (campaigns.rcs_content)."""
@@ -226,7 +211,11 @@ def _rcs_placeholder_problems(problems: Problems, campaign: Campaign) -> None:
 
 
 def missing_values_error(
-    *, campaign: Campaign, list_ids: list[int], compiled: rendering.CompiledText
+    *,
+    campaign: Campaign,
+    list_ids: list[int],
+    compiled: rendering.CompiledText,
+    recount: bool = False,
 ) -> str | None:
     """Why the campaign's choice for recipients missing a value cannot be sent as it is: BSG
     groups cannot leave anyone out, and "block" refuses while anyone lacks a value (counted
@@ -239,6 +228,8 @@ def missing_values_error(
         )
     if policy != Campaign.MissingValues.BLOCK or not compiled.unfilled_labels:
         return None
+    if recount:
+        audience_values_forget(list_ids=list_ids, compiled=compiled)
     found = audience_values(list_ids=list_ids, compiled=compiled)
     if found is None or not found.unfilled:
         return None

@@ -242,6 +242,8 @@ class CampaignFilters:
     search: str = ""
     created_from: date | None = None
     created_to: date | None = None
+    # Archived campaigns are left out unless asked for ("Show archived").
+    archived: bool = False
 
     @property
     def active(self) -> bool:
@@ -253,6 +255,7 @@ class CampaignFilters:
                 self.search,
                 self.created_from,
                 self.created_to,
+                self.archived,
             )
         )
 
@@ -308,6 +311,9 @@ def campaign_page(
 
 def _filtered_campaigns(filters: CampaignFilters) -> QuerySet[Campaign]:
     query = Campaign.objects.all()
+    if not filters.archived:
+        # Few campaigns are archived: the newest-first index walk skips them as it goes.
+        query = query.filter(archived_at__isnull=True)
     if filters.status:
         query = query.filter(status=filters.status)
     if filters.channel:

@@ -4,12 +4,34 @@ A bad value (a status that does not exist, a date range backwards, a page link t
 edited by hand) is refused with a sentence saying which, never silently ignored.
 """
 
+from datetime import date
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from config.paging import CursorField, PagedForm
 
 from . import dashboard
 from .models import Campaign
+
+# The days a filter can turn into the start of a day in the user's time zone, and the start of
+# the next day: year 1 and 9999 overflow on the way. No campaign is older than this tool.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+class DayField(forms.DateField):
+    def __init__(self, **kwargs) -> None:
+        out_of_range = f"Pick a day from {FIRST_DAY:%Y} to {LAST_DAY:%Y}."
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(
+            validators=[
+                MinValueValidator(FIRST_DAY, message=out_of_range),
+                MaxValueValidator(LAST_DAY, message=out_of_range),
+            ],
+            **kwargs,
+        )
 
 
 class CampaignFilterForm(PagedForm):
@@ -21,12 +43,9 @@ class CampaignFilterForm(PagedForm):
         label="Channel", required=False, choices=[("", "SMS and RCS"), *Campaign.Channel.choices]
     )
     sender = forms.CharField(label="Sender", required=False, max_length=40, strip=True)
-    created_from = forms.DateField(
-        label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(
-        label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    created_from = DayField(label="Created from")
+    created_to = DayField(label="Created to")
+    archived = forms.BooleanField(label="Show archived", required=False)
     after = CursorField(dashboard.CAMPAIGN_KEYSET)
     before = CursorField(dashboard.CAMPAIGN_KEYSET)
 
@@ -46,6 +65,7 @@ class CampaignFilterForm(PagedForm):
             search=data.get("q") or "",
             created_from=data.get("created_from"),
             created_to=data.get("created_to"),
+            archived=bool(data.get("archived")),
         )
 
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 from bsg import rules
 from contacts.models import ContactList
 
-from . import checks, dashboard, selectors
-from .models import Campaign
+from . import checks, dashboard, schedule_timing, selectors
+from .models import Campaign, MessageTemplate
 
 START_NOW = "now"
 START_AT = "at"
@@ -37,6 +37,17 @@ COMMON_TIME_ZONES = (
     "Asia/Dubai",
     "America/New_York",
     "UTC",
+)
+
+
+# The "Advanced" settings, each in one line (BSG: validity 1-72 h, tariff 0-9, scheduling at
+# most 30 days ahead; bsg.rules holds the numbers).
+VALIDITY_HELP = (
+    "How long the network keeps trying a phone that is off or out of reach, 1 to 72 hours."
+)
+TARIFF_HELP = "Your BSG price plan's tariff number; keep 0 unless BSG gave you another."
+BSG_SCHEDULES_HELP = (
+    "BSG holds the campaign and sends it at the start time, instead of this app sending it then."
 )
 
 
@@ -165,16 +176,41 @@ class _CampaignForm(forms.ModelForm):
         return campaign, list_ids
 
     def show_problems(self, refusal: forms.ValidationError) -> None:
-        """A service's refusal beside the fields it names (RCS cards' go to the card forms)."""
+        """A service's refusal beside the fields it names (RCS cards' go to the card forms);
+        on a saved draft opened again (an unbound form) too."""
         if not hasattr(refusal, "error_dict"):
-            self.add_error(None, refusal.messages)
+            problem_add(self, None, refusal.messages)
             return
         for name, messages in refusal.message_dict.items():
             if name.startswith(checks.CARD_ERROR_PREFIX):
                 continue
             target = name if name in self.fields else None
             for message in messages:
-                self.add_error(target, message)
+                problem_add(self, target, message)
+
+    def errors_live(self, *, new: bool) -> list[tuple[str, list[str]]]:
+        """(field's html name, its errors) for every field the composer shows, and ("form",
+        the rest): what the live preview puts beside each field, clearing the ones fixed.
+
+        On a campaign not saved yet a field left empty is not a mistake yet: the page has just
+        opened. Its errors show once the draft is saved (and at once for what is typed)."""
+        shown = []
+        for field in self.visible_fields():
+            errors = list(field.errors)
+            if new and field.value() in (None, "", [], ()):
+                errors = []
+            shown.append((field.html_name, errors))
+        shown.append(("form", [] if new else list(self.non_field_errors())))
+        return shown
+
+
+def problem_add(form: forms.BaseForm, field: str | None, message: str | list[str]) -> None:
+    """form.add_error, also on an unbound form: a saved draft opened again shows what stops it
+    beside the fields before anything is typed. add_error tidies cleaned_data, which only a
+    bound form has until now."""
+    if not form.is_bound and not hasattr(form, "cleaned_data"):
+        form.cleaned_data = {}
+    form.add_error(field, message)
 
 
 def _list_label(contact_list: ContactList) -> str:
@@ -214,6 +250,12 @@ class SmsCampaignForm(_CampaignForm):
             "bsg_schedules": "Let BSG schedule it (at most 30 days ahead)",
         }
         help_texts = {
+            "sms_mode": "Personalised here: each recipient's text is filled in from their "
+            "contact details before it leaves. Contact-book groups: BSG fills it in from its "
+            "own copy of the lists.",
+            "validity_hours": VALIDITY_HELP,
+            "tariff_code": TARIFF_HELP,
+            "bsg_schedules": BSG_SCHEDULES_HELP,
             "pasted_numbers": "One per line, or separated by commas. Add a BSG reference id "
             "with “= ref”, e.g. +380 50 123 4567 = order42.",
             "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; "
@@ -233,7 +275,7 @@ class SmsCampaignForm(_CampaignForm):
         super().__init__(*args, **kwargs)
         self.fields["sms_mode"].required = False
         # A radio list needs no empty "---------" choice: an unset mode means the default one.
-        self.fields["sms_mode"].choices = Campaign.SmsMode.choices
+        self.fields["sms_mode"].choices = list(Campaign.SMS_MODE_WORDS.items())
         self.fields["missing_values"].required = False
         self.fields["missing_values"].choices = Campaign.MissingValues.choices
         for name in ("validity_hours", "tariff_code"):
@@ -301,6 +343,11 @@ class RcsCampaignForm(_CampaignForm):
             "fallback_validity_hours": "SMS fallback validity (hours)",
         }
         help_texts = {
+            "validity_hours": VALIDITY_HELP,
+            "tariff_code": TARIFF_HELP,
+            "bsg_schedules": BSG_SCHEDULES_HELP,
+            "rcs_check_stop_list": "Numbers whose owners told BSG they want no RCS messages "
+            "are left out.",
             # What each choice means for the people on the lists, in the composer's words.
             "fallback_text": "To contact lists it takes placeholders, as an SMS does: "
             "{first_name}, {city|your city}. To BSG groups it goes to everyone as typed.",
@@ -408,10 +455,14 @@ class _BaseCardFormSet(forms.BaseFormSet):
         return [card for form in self.forms if (card := form.card()) is not None]
 
     def show_problems(self, refusal: forms.ValidationError) -> None:
-        """Card errors next to their fields; card indexes count only non-empty cards."""
+        """Card errors next to their fields; card indexes count only non-empty cards (on a
+        saved draft opened again, the cards it holds)."""
         if not hasattr(refusal, "error_dict"):
             return
-        filled = [form for form in self.forms if form.card() is not None]
+        if self.is_bound:
+            filled = [form for form in self.forms if form.card() is not None]
+        else:
+            filled = [form for form in self.forms if any(form.initial.values())]
         for key, messages in refusal.message_dict.items():
             if not key.startswith(checks.CARD_ERROR_PREFIX):
                 continue
@@ -423,7 +474,16 @@ class _BaseCardFormSet(forms.BaseFormSet):
             target = target if target in form.fields else None
             for message in messages:
                 # Beside the card's own field the "Card N:" that the flash message needs is noise.
-                form.add_error(target, message.split(": ", 1)[-1])
+                problem_add(form, target, message.split(": ", 1)[-1])
+
+    def errors_live(self) -> list[tuple[str, list[str]]]:
+        """(field's html name, its errors) for every field of every card, for the live preview
+        (a card's errors come only from what was typed in it)."""
+        return [
+            (field.html_name, list(field.errors))
+            for form in self.forms
+            for field in form.visible_fields()
+        ]
 
 
 # No blank card on every save: a new campaign starts with one card (card_initials), and
@@ -479,6 +539,47 @@ class CardEditForm(forms.Form):
         return arranged
 
 
+class MessageTemplateForm(forms.ModelForm):
+    """A saved message template's words; its RCS cards come from a CardFormSet beside it. The
+    checks are campaigns.message_templates.message_template_check's, shown beside each field."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["name", "channel", "text", "fallback_text"]
+        labels = {"text": "SMS text", "fallback_text": "SMS fallback text (optional)"}
+        help_texts = {
+            "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; "
+            "a fallback for whoever has no value: {city|your city}.",
+            "fallback_text": "Sent as an SMS to whoever cannot get RCS.",
+        }
+        widgets = {
+            "channel": forms.RadioSelect,
+            "text": forms.Textarea(attrs={"rows": 5, "data-sms-counter": ""}),
+            "fallback_text": forms.Textarea(attrs={"rows": 4, "data-sms-counter": ""}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        # A radio list needs no empty "---------" choice.
+        self.fields["channel"].choices = Campaign.Channel.choices
+
+    def apply_with_cards(self, card_forms: CardFormSet) -> MessageTemplate:
+        """The template with the typed words (not saved); cards only for RCS."""
+        template = self.save(commit=False)
+        template.rcs_cards = card_forms.cards() if template.is_rcs else []
+        return template
+
+    def show_problems(self, refusal: forms.ValidationError) -> None:
+        """A service's refusal beside the fields it names (RCS cards' go to the card forms)."""
+        for name, messages in refusal.message_dict.items():
+            if name.startswith(checks.CARD_ERROR_PREFIX):
+                continue
+            target = name if name in self.fields else None
+            for message in messages:
+                self.add_error(target, message)
+
+
 class TestSendForm(forms.Form):
     phone = forms.CharField(label="Phone number", max_length=40)
     contact_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -492,26 +593,55 @@ class TestSendForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    """A new recurring campaign: the campaign each run copies, and when, as cron fields.
+    """A new recurring campaign: the campaign each run copies, and when, as a preset ("every
+    Monday at 09:00") or, under "Advanced", as cron fields.
 
-    Each cron field is checked on its own so its error shows beside it; the rest (a campaign
-    that sends to lists, four-eyes) is the service's
-    (campaigns.engine.schedules.schedule_create)."""
+    A preset becomes cron fields here (campaigns.schedule_timing.preset_cron): the service
+    takes cron fields (campaigns.engine.schedules.schedule_create). Each cron field is checked
+    on its own so its error, in words, shows beside it; the rest (a campaign that sends to
+    lists, four-eyes) is the service's. A request without `repeat` (older pages, scripts)
+    means the cron fields as sent."""
 
     name = forms.CharField(label="Name", max_length=200)
     template = forms.TypedChoiceField(label="Campaign to copy each run", coerce=int)
-    minute = forms.CharField(label="Minute", max_length=64, required=False, initial="0")
-    hour = forms.CharField(label="Hour", max_length=64, required=False, initial="9")
-    day_of_week = forms.CharField(
-        label="Day of week (0 = Sunday)", max_length=64, required=False, initial="*"
+    repeat = forms.ChoiceField(
+        label="Repeat",
+        choices=[*schedule_timing.PRESET_CHOICES, schedule_timing.CRON_CHOICE],
+        required=False,
+        initial=schedule_timing.DAILY,
+        widget=forms.RadioSelect,
     )
-    day_of_month = forms.CharField(label="Day of month", max_length=64, required=False, initial="*")
-    month_of_year = forms.CharField(label="Month", max_length=64, required=False, initial="*")
+    weekday = forms.ChoiceField(
+        label="Day of the week",
+        choices=schedule_timing.WEEKDAY_CHOICES,
+        required=False,
+        initial="1",
+        help_text="For “every week”.",
+    )
+    at = forms.TimeField(
+        label="At",
+        required=False,
+        initial="09:00",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Write the time of day as hh:mm, such as 09:00."},
+    )
+    minute = forms.CharField(label="Minute (0-59)", max_length=64, required=False, initial="0")
+    hour = forms.CharField(label="Hour (0-23)", max_length=64, required=False, initial="9")
+    day_of_week = forms.CharField(
+        label="Day of week (0 = Sunday … 6 = Saturday)", max_length=64, required=False, initial="*"
+    )
+    day_of_month = forms.CharField(
+        label="Day of month (1-31)", max_length=64, required=False, initial="*"
+    )
+    month_of_year = forms.CharField(
+        label="Month (1-12)", max_length=64, required=False, initial="*"
+    )
     time_zone = forms.CharField(
         label="Time zone",
         max_length=64,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "Europe/Kyiv"}),
+        help_text="Empty means the server's zone.",
     )
     frequency_cap_days = forms.IntegerField(
         label="Frequency cap: skip recipients this schedule messaged in the last N days (optional)",
@@ -521,7 +651,7 @@ class ScheduleForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
 
-    CRON_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+    CRON_FIELDS = schedule_timing.CRON_FIELDS
 
     def __init__(self, *args, templates: list[Campaign], **kwargs) -> None:
         # Labels read like the rest of the app's, without Django's trailing colon.
@@ -531,35 +661,47 @@ class ScheduleForm(forms.Form):
             (c.pk, f"{c.name} ({c.get_status_display().lower()})") for c in templates
         ]
 
-    def clean(self) -> dict:
-        from celery.schedules import ParseException, crontab
+    def clean_repeat(self) -> str:
+        return self.cleaned_data.get("repeat") or schedule_timing.CRON
 
+    @property
+    def uses_cron(self) -> bool:
+        """The "Advanced" disclosure opens on the cron fields when they are in use."""
+        return (self["repeat"].value() or schedule_timing.CRON) == schedule_timing.CRON
+
+    def clean(self) -> dict:
         data = super().clean()
-        for name in self.CRON_FIELDS:
-            value = (data.get(name) or "").strip()
-            if not value:
-                continue
-            try:
-                crontab(**{name: value})
-            # celery's parser raises its own ParseException ("-1") beside ValueError ("25").
-            except (ValueError, KeyError, ParseException) as error:
-                label = self.fields[name].label.split(" (")[0].lower()
-                self.add_error(name, f"That is not a valid cron {label}: {error}")
+        if data.get("repeat") == schedule_timing.CRON:
+            for name in self.CRON_FIELDS:
+                value = (data.get(name) or "").strip()
+                problem = schedule_timing.cron_field_error(name, value) if value else None
+                if problem:
+                    self.add_error(name, problem)
+        elif data.get("repeat") and "at" not in self.errors and data.get("at") is None:
+            self.add_error("at", "Choose the time of day it runs, such as 09:00.")
         zone = (data.get("time_zone") or "").strip()
         if zone:
             try:
                 ZoneInfo(zone)
             except (ValueError, KeyError, OSError, ZoneInfoNotFoundError):
-                self.add_error("time_zone", f"Unknown time zone “{zone}”.")
+                self.add_error(
+                    "time_zone", f"Unknown time zone “{zone}”: use a name such as Europe/Kyiv."
+                )
         return data
 
     def schedule(self) -> dict:
         """The keyword arguments of campaigns.engine.schedules.schedule_create."""
         data = self.cleaned_data
+        if data["repeat"] == schedule_timing.CRON:
+            cron = {name: data.get(name) or "" for name in self.CRON_FIELDS}
+        else:
+            cron = schedule_timing.preset_cron(
+                preset=data["repeat"], at=data["at"], weekday=data.get("weekday") or "1"
+            )
         return {
             "name": data["name"],
             "template_id": data["template"],
-            **{name: data.get(name) or "" for name in self.CRON_FIELDS},
+            **cron,
             "time_zone": data.get("time_zone") or "",
             "frequency_cap_days": data.get("frequency_cap_days"),
         }

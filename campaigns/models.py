@@ -78,6 +78,14 @@ class Campaign(models.Model):
         INDIVIDUAL = "individual", "To contact lists, personalised here (BSG sms/send-individual)"
         GROUPS = "groups", "To BSG contact-book groups (BSG sms/send-groups)"
 
+    # What the composer and the campaign's pages call each SMS mode. The choices' own labels
+    # name BSG's method for the admin, where the vendor's names belong; a marketer reads these.
+    SMS_MODE_WORDS = {
+        SmsMode.NUMBERS: "To numbers you paste",
+        SmsMode.INDIVIDUAL: "To contact lists, personalised here",
+        SmsMode.GROUPS: "To BSG contact-book groups",
+    }
+
     class RcsMode(models.TextChoices):
         # BSG's two RCS methods: rcs/send to the lists' numbers from here (split at 5,000,
         # do-not-contact left out, each message found by reference id), or rcs/send-groups to
@@ -232,6 +240,9 @@ class Campaign(models.Model):
     # When dispatch found the recipients or their values changed after approval and sent it
     # back (campaigns.engine.dispatch): send plans made before this are out of date.
     audience_changed_at = models.DateTimeField(null=True, blank=True)
+    # Put away by a person (campaigns.archive): the campaigns page and the recurring picker
+    # leave it out until it is restored. Only a draft or an ended campaign is archived.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -355,6 +366,30 @@ class Campaign(models.Model):
             and not self.dispatch_error
         )
 
+    # What may be put away: a draft nobody asked to send, or a campaign that has ended. Never
+    # one waiting for approval, scheduled, ready or sending: hiding it would hide live work.
+    ARCHIVABLE_FROM = frozenset({Status.DRAFT, Status.FINISHED, Status.STOPPED, Status.CANCELLED})
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def can_archive(self) -> bool:
+        """campaigns.archive.campaign_archive moves exactly these."""
+        return (
+            not self.is_archived
+            and not self.created_elsewhere
+            and self.status in self.ARCHIVABLE_FROM
+        )
+
+    @property
+    def can_delete(self) -> bool:
+        """Only a draft is deleted: anything asked to send has a history (approval, ledger,
+        BSG's ids and prices) that must stay. A schedule's campaign is refused by the service
+        (CampaignSchedule.template is PROTECT)."""
+        return self.status == self.Status.DRAFT and not self.created_elsewhere
+
     @property
     def is_editable(self) -> bool:
         """Only drafts are edited; a campaign asked to send is the engine's until it is back."""
@@ -368,6 +403,14 @@ class Campaign(models.Model):
     @property
     def has_window(self) -> bool:
         return self.window_start is not None and self.window_end is not None
+
+    @property
+    def send_to_display(self) -> str:
+        """Who receives it and how, in the composer's words (bsg_method names BSG's method)."""
+        if self.is_rcs:
+            labels = dict(self.RcsMode.choices)
+            return labels.get(self.rcs_mode, labels[self.RcsMode.LISTS])
+        return self.SMS_MODE_WORDS.get(self.sms_mode, self.SMS_MODE_WORDS[self.SmsMode.INDIVIDUAL])
 
     @property
     def bsg_method(self) -> str:
@@ -448,6 +491,37 @@ class SavedSender(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sender})" if self.name != self.sender else self.sender
+
+
+class MessageTemplate(models.Model):
+    """A saved text people start campaigns from: an SMS text, or RCS cards with an optional SMS
+    fallback, placeholders included ({first_name}, {city|your city}). Only the words are kept:
+    who gets it, the sender and when are chosen in the campaign (campaigns.message_templates)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(
+        max_length=3, choices=Campaign.Channel.choices, default=Campaign.Channel.SMS
+    )
+    # SMS templates: the text, as the composer's `text`.
+    text = models.TextField(blank=True)
+    # RCS templates: the cards, in Campaign.rcs_cards' shape, and the SMS fallback's text.
+    rcs_cards = models.JSONField(default=list, blank=True)
+    fallback_text = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_rcs(self) -> bool:
+        return self.channel == Campaign.Channel.RCS
 
 
 class SendPlan(models.Model):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bsg import rules
 from config.streaming import rows_streamed
-from contacts.csvsafe import neutralise_cell
+from contacts.csvsafe import neutralise_cell, phone_cell
 from contacts.models import ContactField, DoNotContact, ListMembership
 from contacts.phones import InvalidPhone, normalize_phone
 from contacts.selectors import audience_contacts, audience_summary, do_not_contact_phones
@@ -357,7 +357,7 @@ def test_sends_of(*, campaign_id: int, limit: int = 5) -> list[TestSend]:
 APPROVAL_LABELS = {
     "name": "Name",
     "channel": "Channel",
-    "sms_mode": "Sent through",
+    "sms_mode": "Send to",
     "rcs_mode": "Send to",
     "sender": "Sender",
     "text": "Text",
@@ -526,6 +526,10 @@ def _approval_shown(key: str, value) -> str:
         return f"{len(value or [])} number(s)"
     if key == "rcs_mode" and value:
         return Campaign.RcsMode(value).label if value in Campaign.RcsMode.values else str(value)
+    if key == "sms_mode" and value:
+        return Campaign.SMS_MODE_WORDS.get(value, str(value))
+    if key == "missing_values" and value in Campaign.MissingValues.values:
+        return Campaign.MissingValues(value).label
     if key == "lists":
         return ", ".join(value) if value else "none"
     if key == "rcs_cards":
@@ -579,9 +583,16 @@ def ledger_csv_rows(*, campaign_id: int) -> Iterator[str]:
             )
         else:
             reason = status or "no report yet"
-        # Digits without "+": a leading "+" would make a spreadsheet read the cell as a formula.
         yield line(
-            [phone, part.number, reference, received, status, neutralise_cell(reason), sms_parts]
+            [
+                phone_cell(phone),
+                part.number,
+                reference,
+                received,
+                status,
+                neutralise_cell(reason),
+                sms_parts,
+            ]
         )
 
 
@@ -621,9 +632,12 @@ def campaign_schedules() -> list[CampaignSchedule]:
 
 
 def schedule_template_choices() -> list[Campaign]:
-    """Campaigns a recurring schedule can copy: ours, sending to lists, not a run's copy."""
+    """Campaigns a recurring schedule can copy: ours, sending to lists, not a run's copy, not
+    archived."""
     return [
         c
-        for c in Campaign.objects.filter(created_elsewhere=False, schedule__isnull=True)[:200]
+        for c in Campaign.objects.filter(
+            created_elsewhere=False, schedule__isnull=True, archived_at__isnull=True
+        )[:200]
         if c.uses_lists
     ]

@@ -418,6 +418,9 @@ def _bsg_figures(
                 "credit": str(balance.credit) if balance.credit is not None else None,
             }
             price = figures["price"]
+            if price is not None and not price["currency"]:
+                # BSG bills in the account's currency; an estimate that names none is in it.
+                price["currency"] = balance.currency or ""
             if price is not None:
                 # A postpaid account may go below zero down to its credit (E11 "credit").
                 available = balance.balance + (balance.credit or 0)

@@ -38,7 +38,7 @@ from . import rendering, selectors
 from .checks import (
     Problems,
     campaign_check,
-    campaign_recipients_check,
+    campaign_draft_check,
     missing_values_refusal,
     rcs_card_errors,
     text_render_mode,
@@ -85,8 +85,11 @@ def _campaign_audit_snapshot(campaign: Campaign, list_ids: list[int]) -> dict[st
     return snapshot
 
 
-def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Campaign:
-    """Save a draft as it is, complete or not; only drafts are saved this way."""
+def campaign_save(
+    *, campaign: Campaign, list_ids: list[int], user: User, message: str = ""
+) -> Campaign:
+    """Save a draft as it is, complete or not; only drafts are saved this way. `message` says
+    in the audit log where a new draft came from (a saved message template)."""
     with transaction.atomic():
         if campaign.pk:
             current = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
@@ -95,6 +98,8 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
                     "This campaign has been asked to send and can no longer be edited; "
                     "duplicate it to change it."
                 )
+            if current.is_archived:
+                raise ValidationError("This campaign is archived; restore it to change it.")
             campaign.status = current.status
             campaign.created_by_id = current.created_by_id
             before = _campaign_audit_snapshot(
@@ -133,7 +138,13 @@ def campaign_save(*, campaign: Campaign, list_ids: list[int], user: User) -> Cam
         if not before:
             # A new draft: what it was created with, without the empty fields.
             changes = {k: v for k, v in changes.items() if v[1] not in ("", [], {}, False)}
-            audit_record(action="campaign-create", target=campaign, changes=changes, actor=user)
+            audit_record(
+                action="campaign-create",
+                target=campaign,
+                changes=changes,
+                message=message,
+                actor=user,
+            )
         elif changes:
             audit_record(action="campaign-update", target=campaign, changes=changes, actor=user)
     return campaign
@@ -258,6 +269,9 @@ def campaign_raise_unless_sendable(
     problems = campaign_check(
         campaign=campaign, list_ids=list_ids, when=when, schedule=when is not None, now=now
     )
+    if campaign.is_archived:
+        # Nobody would see it wait: the campaigns page leaves archived campaigns out.
+        problems.add("__all__", "This campaign is archived; restore it before sending it.")
     if require_fresh_plan and not problems:
         fresh, plan = campaign_plan_is_fresh(campaign=campaign)
         if not fresh:
@@ -323,13 +337,16 @@ def campaign_unschedule(*, campaign_id: int) -> Campaign:
 def send_plan_request(*, campaign_id: int, user: User) -> SendPlan:
     """Start a send plan: in the request for small audiences, by a Celery task for big ones.
 
-    Refused, field by field, when the chosen lists cannot be sent to the way the campaign says
-    (an unlinked list for BSG groups, say): a plan of them would only be refused later."""
+    Refused, field by field, while anything stops the campaign from being sent (an empty or
+    too long text, a sender BSG refuses, an unlinked list for BSG groups, a start time that
+    has passed): a plan of it would count parts and price of messages that cannot go out."""
     from . import sendplan, tasks
 
     campaign = Campaign.objects.get(pk=campaign_id)
     list_ids = selectors.campaign_list_ids(campaign=campaign)
-    problems = campaign_recipients_check(campaign=campaign, list_ids=list_ids)
+    # Asked for on purpose: who lacks a value is counted now, so a value filled in a minute
+    # ago is not refused by the composer's cached count.
+    problems = campaign_draft_check(campaign=campaign, list_ids=list_ids, recount=True)
     if problems:
         raise problems.refusal()
     counts = selectors.audience_counts(
@@ -452,7 +469,7 @@ def campaign_test_send(
         audit_record(
             action="campaign-test-send",
             target=campaign,
-            message=f"Test send to +{number} ({test.bsg_method}): "
+            message=f"Test send to +{number}: "
             + (test.error or f"accepted by BSG as campaign {test.bsg_campaign_id}."),
             actor=user,
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import approval, compose, dashboard, schedules, sending
+from .views import approval, archive, compose, dashboard, message_templates, schedules, sending
 
 app_name = "campaigns"
 
@@ -61,6 +61,26 @@ urlpatterns = [
         "campaigns/schedules/<int:schedule_id>/pause/",
         schedules.schedule_pause,
         name="schedule-pause",
+    ),
+    path("campaigns/<int:campaign_id>/archive/", archive.campaign_archive, name="archive"),
+    path("campaigns/<int:campaign_id>/restore/", archive.campaign_restore, name="restore"),
+    path("campaigns/<int:campaign_id>/delete/", archive.campaign_delete, name="delete"),
+    path("campaigns/templates/", message_templates.template_index, name="templates"),
+    path("campaigns/templates/new/", message_templates.template_new, name="template-new"),
+    path(
+        "campaigns/templates/<int:message_template_id>/edit/",
+        message_templates.template_edit,
+        name="template-edit",
+    ),
+    path(
+        "campaigns/templates/<int:message_template_id>/delete/",
+        message_templates.template_delete,
+        name="template-delete",
+    ),
+    path(
+        "campaigns/templates/<int:message_template_id>/use/",
+        message_templates.template_use,
+        name="template-use",
     ),
     path(
         "campaigns/test-sends/<int:test_send_id>/",

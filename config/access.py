@@ -82,6 +82,18 @@ ACCESS: dict[str, Rule] = {
     },
     "campaigns:schedule-approve": APPROVE_CAMPAIGN,
     "campaigns:schedule-pause": "campaigns.change_campaignschedule",
+    # Putting campaigns away: archive and restore only hide or show (campaigns.archive);
+    # deleting is for drafts only.
+    "campaigns:archive": CHANGE_CAMPAIGN,
+    "campaigns:restore": CHANGE_CAMPAIGN,
+    "campaigns:delete": "campaigns.delete_campaign",
+    # Saved message templates: authors keep the library, everyone reads it; starting a
+    # campaign from one is composing.
+    "campaigns:templates": "campaigns.view_messagetemplate",
+    "campaigns:template-new": "campaigns.add_messagetemplate",
+    "campaigns:template-edit": "campaigns.change_messagetemplate",
+    "campaigns:template-delete": "campaigns.delete_messagetemplate",
+    "campaigns:template-use": ADD_CAMPAIGN,
     # --- contacts ------------------------------------------------------------------------------
     "contacts:contact-index": "contacts.view_contact",
     "contacts:contact-new": "contacts.add_contact",

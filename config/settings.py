@@ -21,12 +21,14 @@ SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with every model's pages refusing what the database cannot take.
+    "config.admin_app.BsgAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -75,6 +77,8 @@ TEMPLATES = [
                 "config.access.can",
                 "campaigns.context_processors.inbox",
             ],
+            # Money and counts formatted one way on every page (config/numbers.py).
+            "builtins": ["config.numbers", "django.contrib.humanize.templatetags.humanize"],
         },
     },
 ]

@@ -152,6 +152,13 @@ class ContactPageForm(PagedForm):
 
 
 class ContactSearchForm(ContactPageForm):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="A name, a phone number or any field value, or part of one.",
+        widget=forms.TextInput(attrs={"placeholder": "Olena, +380 50 123, Kyiv"}),
+    )
     phone = forms.CharField(required=False, max_length=40)
     name = forms.CharField(required=False, max_length=200)
     field_key = forms.ChoiceField(required=False, label="Field")

@@ -79,6 +79,26 @@ class ImportUploadForm(forms.Form):
         return cleaned
 
 
+class ImportUploadQueryForm(forms.Form):
+    """Links to the upload page: `?list=<id>` ("Import into this list") chooses that list,
+    `?target=do_not_contact` the opt-out import. A link, not a form to correct: a value that is
+    not one chooses nothing."""
+
+    list = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    target = forms.ChoiceField(required=False, choices=ContactImport.Target.choices)
+
+    def initial_for_upload(self) -> dict:
+        if not self.is_valid():
+            return {}
+        initial: dict = {}
+        if self.cleaned_data["list"] is not None:
+            initial["contact_list"] = self.cleaned_data["list"]
+            initial["target"] = ContactImport.Target.CONTACTS
+        if self.cleaned_data["target"]:
+            initial["target"] = self.cleaned_data["target"]
+        return initial
+
+
 class ImportMappingForm(forms.Form):
     """One select per column of the file: what that column feeds."""
 
@@ -103,7 +123,7 @@ class ImportMappingForm(forms.Form):
                     (mapping_rules.field_target(key), f"Field: {label} ({key})")
                     for key, label in fields
                 ]
-                new_key = mapping_rules.field_key_for(header, position=position)
+                new_key = mapping_rules.new_field_key(header, position=position)
                 if new_key not in known_keys and new_key not in (
                     mapping_rules.PHONE,
                     mapping_rules.NAME,

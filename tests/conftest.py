@@ -50,6 +50,29 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         test["NAME"] = str(path.with_name(f"test_{path.name}"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_flush_passes_the_audit_logs_truncate_guard() -> Iterator[None]:
+    """Transactional tests end with Django's flush: one TRUNCATE of every table, the audit log
+    included, which its trigger refuses to anyone (audit/migrations/0002). The flush alone runs
+    with `session_replication_role = replica`, PostgreSQL's switch for skipping ordinary
+    triggers (pg_restore's), which only a superuser may set: the suite connects as one, the app
+    in production must not (audit/models.py). SET LOCAL: it ends with the flush's transaction."""
+    from django.db import transaction
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def flush_past_the_guard(self, sql_list):
+        with transaction.atomic(using=self.connection.alias):
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            flush(self, sql_list)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", flush_past_the_guard)
+        yield
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     # A fast pace so that campaigns go from creation to done in well under a second.

@@ -6,8 +6,8 @@ from django.db import migrations, models
 
 # The audit log is append-only in the database too, so raw SQL cannot rewrite it either. The one
 # UPDATE let through is the database clearing actor_id (ON DELETE SET NULL of a deleted user),
-# with every other column unchanged. TRUNCATE stays possible: it needs table ownership, and
-# Django's test flush uses it. PostgreSQL only: SQLite is the demo database.
+# with every other column unchanged. TRUNCATE is refused by 0002's trigger. PostgreSQL only:
+# SQLite is the demo database.
 APPEND_ONLY_SQL = """
 CREATE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
 BEGIN

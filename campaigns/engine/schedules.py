@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
-from .. import handoffs, selectors
+from .. import handoffs, schedule_timing, selectors
 from ..checks import campaign_check
 from ..models import (
     CAMPAIGN_CONTENT_FIELDS,
@@ -224,12 +224,15 @@ def schedule_create(
 ) -> CampaignSchedule:
     """A recurring campaign, waiting for approval: a CampaignSchedule and its beat PeriodicTask
     + CrontabSchedule, the task disabled until someone other than its authors approves it."""
-    from celery.schedules import ParseException, crontab
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     template = Campaign.objects.filter(pk=template_id).first()
     if template is None:
         raise ValidationError("Choose the campaign each run copies.")
+    if template.is_archived:
+        raise ValidationError(
+            f"“{template}” is archived; restore it from the archive to schedule it."
+        )
     if template.created_elsewhere or not template.uses_lists:
         raise ValidationError(
             "A recurring campaign sends to contact lists: choose a campaign that uses lists."
@@ -243,10 +246,13 @@ def schedule_create(
         "day_of_month": day_of_month.strip() or "*",
         "month_of_year": month_of_year.strip() or "*",
     }
-    try:
-        crontab(**fields)
-    except (ValueError, KeyError, ParseException) as error:
-        raise ValidationError(f"That schedule is not a valid cron expression: {error}") from None
+    problems = [
+        problem
+        for name, value in fields.items()
+        if (problem := schedule_timing.cron_field_error(name, value))
+    ]
+    if problems:
+        raise ValidationError(" ".join(problems))
     zone_name = time_zone.strip() or settings.TIME_ZONE
     try:
         ZoneInfo(zone_name)
@@ -464,6 +470,18 @@ def _beat_sync(schedule: CampaignSchedule) -> None:
         # save() rather than update(): django-celery-beat notices the change through it.
         task.enabled = schedule.fires
         task.save(update_fields=["enabled"])
+
+
+def schedule_when_text(*, schedule: CampaignSchedule) -> str:
+    """When it runs, as a sentence when its cron is one of the presets ("Every Monday at 09:00
+    Europe/Kyiv"); "" otherwise (the page shows the cron fields)."""
+    cron = schedule.periodic_task.crontab if schedule.periodic_task else None
+    if cron is None:
+        return ""
+    words = schedule_timing.cron_describe(
+        {name: getattr(cron, name) for name in schedule_timing.CRON_FIELDS}
+    )
+    return f"{words} {cron.timezone}" if words else ""
 
 
 def _cron_text(cron: Any) -> str:

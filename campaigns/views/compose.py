@@ -36,6 +36,9 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if not campaign.is_editable:
         messages.info(request, "This campaign is waiting to send; duplicate it to change it.")
         return redirect("campaigns:detail", campaign_id=campaign.pk)
+    if campaign.is_archived:
+        messages.info(request, "This campaign is archived; restore it to change it.")
+        return redirect("campaigns:detail", campaign_id=campaign.pk)
     return _compose(request, campaign)
 
 
@@ -63,18 +66,12 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             return redirect("campaigns:detail", campaign_id=campaign.pk)
         if action == "plan":
             try:
-                # A wrong placeholder, or "block" with the count of who misses what, first.
-                problems = checks.placeholder_problems(campaign=saved, list_ids=list_ids)
-                if problems:
-                    raise problems.refusal()
                 services.send_plan_request(campaign_id=saved.pk, user=request.user)
-            except ValidationError as refusal:
-                # Saved, not planned: what stops it is beside its field.
-                form.show_problems(refusal)
-                if cards is not None:
-                    cards.show_problems(refusal)
+            except ValidationError:
+                # Saved, not planned. The composer it returns to marks what stops it beside each
+                # field, as it does for any saved draft (_draft_marked: the same rules).
                 messages.warning(request, "Draft saved. No send plan: fix what is marked first.")
-                return _render_compose(request, saved, form, cards, status=422)
+                return redirect("campaigns:edit", campaign_id=saved.pk)
             return redirect(reverse("campaigns:edit", args=[saved.pk]) + "#send-plan")
         if action in ("send", "schedule"):
             when = form.cleaned_data.get("start_at_moment") if action == "schedule" else None
@@ -87,9 +84,7 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                         campaign_id=saved.pk, user=request.user, when=when
                     )
                 except ValidationError as refusal:
-                    form.show_problems(refusal)
-                    if cards is not None:
-                        cards.show_problems(refusal)
+                    _show_problems(form, cards, refusal)
                 else:
                     if submitted.status == Campaign.Status.AWAITING_APPROVAL:
                         text = "Sent for approval: it goes out once someone else approves it."
@@ -101,10 +96,27 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                     return redirect("campaigns:detail", campaign_id=saved.pk)
             campaign = saved
             return _render_compose(request, campaign, form, cards, status=422)
+        # Drafts may be incomplete; the page it returns to marks what stops it (_draft_marked).
         messages.success(request, "Draft saved.")
         return redirect("campaigns:edit", campaign_id=saved.pk)
+    if request.method == "GET" and campaign.pk:
+        _draft_marked(form, cards, campaign)
     status = 422 if request.method == "POST" else 200
     return _render_compose(request, campaign, form, cards, status=status)
+
+
+def _draft_marked(form, cards, campaign: Campaign) -> None:
+    """A saved draft opens with what stops it from being sent beside each field."""
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    problems = checks.campaign_draft_check(campaign=campaign, list_ids=list_ids)
+    if problems:
+        _show_problems(form, cards, problems.refusal())
+
+
+def _show_problems(form, cards, refusal: ValidationError) -> None:
+    form.show_problems(refusal)
+    if cards is not None:
+        cards.show_problems(refusal)
 
 
 def _bind(request: HttpRequest, campaign: Campaign):
@@ -135,6 +147,8 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
         "campaign": campaign,
         "form": form,
         "cards": cards,
+        # "Ask for approval" waits while anything is marked: it would only be refused.
+        "has_errors": bool(form.errors) or any(card.errors for card in cards or []),
         "plan": plan,
         "plan_fresh": fresh,
         "senders": selectors.saved_senders(),
@@ -148,7 +162,8 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
 
 @require_POST
 def campaign_preview(request: HttpRequest) -> HttpResponse:
-    """The live preview (htmx, debounced): the form as typed, never saved."""
+    """The live preview (htmx, debounced): the form as typed, never saved, and what stops it
+    from being sent beside each field (swapped out of band, campaigns.checks' one rule set)."""
     target = forms.PreviewTargetForm(request.POST)
     # A preview is never refused: an unknown channel or campaign previews a new SMS (only the
     # fields that validated are in cleaned_data).
@@ -157,25 +172,34 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
     instance = Campaign(channel=asked.get("channel") or Campaign.Channel.SMS)
     if asked.get("campaign_id"):
         instance = Campaign.objects.filter(pk=asked["campaign_id"]).first() or instance
+    new = instance.pk is None
+    cards = None
     if instance.is_rcs:
         form = forms.RcsCampaignForm(request.POST, instance=instance)
         cards = forms.CardFormSet(request.POST, prefix=forms.CARD_PREFIX)
-        form.is_valid()
         cards.is_valid()
-        campaign, list_ids = form.apply_with_cards(cards) if form.is_valid() else (instance, [])
+        typed = form.is_valid()
+        campaign, list_ids = form.apply_with_cards(cards) if typed else (instance, [])
         text = campaign.fallback_text if campaign.fallback_enabled else ""
-        preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=text)
-        rcs = sendplan.rcs_preview(campaign=campaign, list_ids=list_ids)
-        return render(
-            request,
-            "campaigns/compose_rcs.html#preview",
-            {"campaign": campaign, "preview": preview, "rcs": rcs},
-        )
-    form = forms.SmsCampaignForm(request.POST, instance=instance)
-    campaign, list_ids = form.apply() if form.is_valid() else (instance, [])
-    preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=campaign.text)
+        template = "campaigns/compose_rcs.html#preview"
+    else:
+        form = forms.SmsCampaignForm(request.POST, instance=instance)
+        typed = form.is_valid()
+        campaign, list_ids = form.apply() if typed else (instance, [])
+        text = campaign.text
+        template = "campaigns/compose_sms.html#preview"
+    if typed:
+        problems = checks.campaign_draft_check(campaign=campaign, list_ids=list_ids)
+        if problems:
+            _show_problems(form, cards, problems.refusal())
+    errors = form.errors_live(new=new) + (cards.errors_live() if cards is not None else [])
+    preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=text)
+    # RCS: a carousel for each of the first recipients, as each would get it.
+    rcs = sendplan.rcs_preview(campaign=campaign, list_ids=list_ids) if instance.is_rcs else None
     return render(
-        request, "campaigns/compose_sms.html#preview", {"campaign": campaign, "preview": preview}
+        request,
+        template,
+        {"campaign": campaign, "preview": preview, "live_errors": errors, "rcs": rcs},
     )
 
 
@@ -187,14 +211,14 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
     come along out of band when a plan is asked for and when it finishes (not on every poll,
     which would reset a button someone is about to press)."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    refused = ""
+    refused: list[str] = []
     if request.method == "POST":
         try:
             services.send_plan_request(campaign_id=campaign.pk, user=request.user)
         except ValidationError as refusal:
-            refused = checks.refusal_text(refusal)
+            refused = refusal.messages
             if not request.htmx:
-                messages.error(request, f"No send plan: {refused}")
+                messages.error(request, f"No send plan: {checks.refusal_text(refusal)}")
         if not request.htmx:
             return redirect(reverse("campaigns:edit", args=[campaign.pk]) + "#send-plan")
     asked = forms.PlanPanelForm(request.GET)
@@ -210,6 +234,8 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan": plan,
             "plan_fresh": fresh,
             "plan_refused": refused,
+            # Refused for what is marked beside the fields: the Send buttons say so.
+            "has_errors": bool(refused),
             "composer": composer,
             "buttons_oob": composer and (request.method == "POST" or settled),
         },

@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from audit.selectors import audit_entries_for
 from config import access, paging
 
-from .. import dashboard, filters, forms, inbox, selectors, services
+from .. import dashboard, filters, forms, history, inbox, selectors, services
 from ..models import Campaign
 from .approval import approval_context
 
@@ -142,6 +141,7 @@ def _list_filters_query(wanted: dashboard.CampaignFilters) -> dict[str, str]:
         "sender": wanted.sender,
         "created_from": wanted.created_from.isoformat() if wanted.created_from else "",
         "created_to": wanted.created_to.isoformat() if wanted.created_to else "",
+        "archived": "on" if wanted.archived else "",
     }
     return {key: value for key, value in query.items() if value}
 
@@ -184,7 +184,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "test_form": forms.TestSendForm(),
             "test_sends": selectors.test_sends_of(campaign_id=campaign.pk),
             "test_phones": selectors.test_phones_for(user=request.user),
-            "audit_entries": audit_entries_for(target=campaign),
+            "audit_entries": history.campaign_history(campaign=campaign),
             **_engine_context(campaign),
             **_status_context(campaign, request.user),
             # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the

@@ -37,6 +37,7 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
             if not schedule.is_approved
             else "",
             "is_own": schedules.schedule_is_own(schedule=schedule, user=request.user),
+            "when": schedules.schedule_when_text(schedule=schedule),
         }
         for schedule in selectors.campaign_schedules()
     ]

@@ -3,13 +3,20 @@
 A mapping is `{column index as str: target}`; a target is `phone`, `name`, `reason` (opt-out
 imports), `field:<key>` for a contact field, or `` to ignore the column. Several columns may feed
 `name` (first and last name columns are joined with a space); the rest at most one each.
+
+Headers are compared folded (`folded`): `First-Name`, `first_name` and `FIRSTNAME` are one header,
+and so are `Ім’я`, `ім'я` and `Iм'я` typed with a Latin I. The built-in columns are tried first,
+so a "First name" column fills the contact's Name (which search and `{name}` read) rather than a
+custom field; then an existing field by its key or label, then by a word that means the same
+(`FIELD_SYNONYMS`: a "Город" column feeds the field labelled "Місто" or keyed `city`).
 """
 
 # Cyrillic letters here are meant: headers arrive in Ukrainian and Russian.
-# ruff: noqa: RUF001, RUF003
+# ruff: noqa: RUF001, RUF002, RUF003
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from contacts.phones import InvalidPhone, normalize_phone
@@ -20,27 +27,80 @@ REASON = "reason"
 IGNORE = ""
 FIELD_PREFIX = "field:"
 
-# Header words, compared after `_simplify` (lowercase, no punctuation, single spaces).
-PHONE_HEADERS = frozenset(
+# Latin and Cyrillic letters that look alike, as `casefold` leaves them. A header typed on a
+# Ukrainian keyboard often has a Latin `i` in a Cyrillic word ("Мiсто"); a word mixing the two
+# alphabets is read in the alphabet most of its letters are in.
+_LATIN_LOOKALIKES = dict(zip("авекмнорстхуі", "abekmhopctxyi", strict=True))
+_CYRILLIC_LOOKALIKES = {latin: cyrillic for cyrillic, latin in _LATIN_LOOKALIKES.items()}
+_CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
+_LATIN_LETTER = re.compile(r"[a-z]")
+
+
+def _one_alphabet(word: str) -> str:
+    cyrillic = len(_CYRILLIC_LETTER.findall(word))
+    latin = len(_LATIN_LETTER.findall(word))
+    if not cyrillic or not latin:
+        return word
+    lookalikes = _CYRILLIC_LOOKALIKES if cyrillic > latin else _LATIN_LOOKALIKES
+    return "".join(lookalikes.get(char, char) for char in word)
+
+
+def folded(text: str) -> str:
+    """`text` reduced to what names a column: no case, punctuation, spaces or mixed alphabets.
+
+    `First-Name`, `first_name` and `FIRSTNAME` give `firstname`; `Ім’я`, `ім'я` and `Iм'я`
+    give `імя`; `Ё` reads as `е`.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u0451", "\u0435")
+    text = " ".join(_one_alphabet(word) for word in text.split())
+    return "".join(char for char in text if char.isalnum())
+
+
+def _folded_set(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(folded(word) for word in words)
+
+
+PHONE_HEADERS = _folded_set(
     {
-        "phone", "phones", "phone number", "phonenumber", "phone no", "tel", "telephone",
+        "phone", "phones", "phone number", "phone no", "tel", "telephone",
         "telephone number", "mobile", "mobile phone", "mobile number", "mob", "cell",
-        "cellphone", "cell phone", "msisdn", "number", "gsm", "contact number", "whatsapp",
+        "cellphone", "msisdn", "number", "gsm", "contact number", "whatsapp",
         "номер", "телефон", "тел", "номер телефона", "номер телефону", "мобильный",
         "мобільний", "мобильный телефон", "мобільний телефон", "моб", "моб телефон",
         "телефон мобильный", "телефон мобільний", "сотовый", "номер мобильного",
     }
 )  # fmt: skip
-NAME_HEADERS = frozenset(
+# The contact's Name. First and last name columns both feed it, joined in the file's order.
+NAME_HEADERS = _folded_set(
     {
-        "name", "full name", "fullname", "contact", "contact name", "customer", "customer name",
-        "client", "client name", "recipient", "имя", "ім'я", "імя", "фио", "піб",
-        "имя клиента", "клиент", "клієнт", "контакт", "получатель", "отримувач",
+        "name", "full name", "contact", "contact name", "customer", "customer name",
+        "client", "client name", "recipient", "first name", "given name", "last name",
+        "surname", "family name", "name surname",
+        "имя", "ім'я", "фио", "піб", "фамилия", "прізвище", "имя фамилия", "фамилия имя",
+        "ім'я прізвище", "прізвище ім'я", "ім'я та прізвище", "имя клиента", "клиент",
+        "клієнт", "контакт", "получатель", "отримувач",
     }
 )  # fmt: skip
-REASON_HEADERS = frozenset(
+REASON_HEADERS = _folded_set(
     {"reason", "opt out reason", "comment", "note", "причина", "комментарий", "коментар"}
 )
+# Words for one custom field in the languages our customers write, its usual key first: a
+# column named by any of them feeds an existing field named by any of them, and when there is
+# none it is offered as a new field under that key (so "Місто" and "Город" files meet in `city`).
+FIELD_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("city", "town", "місто", "город", "населений пункт", "населенный пункт"),
+    ("email", "e-mail", "email address", "електронна пошта", "ел пошта", "электронная почта",
+     "эл почта"),
+    ("birthday", "date of birth", "birth date", "dob", "день народження",
+     "дата народження", "день рождения", "дата рождения"),
+    ("company", "organisation", "organization", "компанія", "компания", "організація",
+     "организация"),
+    ("country", "країна", "страна"),
+    ("region", "oblast", "область", "регіон", "регион"),
+    ("address", "адреса", "адрес"),
+    ("gender", "sex", "стать", "пол"),
+)  # fmt: skip
+_SYNONYM_KEYS = {folded(word): words[0] for words in FIELD_SYNONYMS for word in words}
 
 # Ukrainian and Russian letters in Latin, for field keys made from Cyrillic headers.
 _CYRILLIC = {
@@ -50,14 +110,6 @@ _CYRILLIC = {
     "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y",
     "ь": "", "э": "e", "ю": "yu", "я": "ya",
 }  # fmt: skip
-# The typographic apostrophe of ім’я, read as the plain one.
-_APOSTROPHE = "\u2019"
-
-
-def _simplify(header: str) -> str:
-    text = header.lower().replace("_", " ").replace(_APOSTROPHE, "'")
-    words = re.sub(r"[^\w']+", " ", text).split()
-    return " ".join(words)
 
 
 def field_key_for(header: str, *, position: int) -> str:
@@ -79,6 +131,34 @@ def field_key_of(target: str) -> str | None:
     return target[len(FIELD_PREFIX) :] if target.startswith(FIELD_PREFIX) else None
 
 
+def _fields_by_header(fields: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Folded header → the key of the existing field it names.
+
+    A field's own key and label come before a synonym of another field's, and an earlier field
+    before a later one, so two fields can never swap a column between them.
+    """
+    fields = list(fields)
+    by_header: dict[str, str] = {}
+    for key, label in fields:
+        by_header.setdefault(folded(key), key)
+        by_header.setdefault(folded(label), key)
+    for key, label in fields:
+        for name in (folded(key), folded(label)):
+            concept = _SYNONYM_KEYS.get(name)
+            if concept is None:
+                continue
+            for word, word_concept in _SYNONYM_KEYS.items():
+                if word_concept == concept:
+                    by_header.setdefault(word, key)
+    return by_header
+
+
+def new_field_key(header: str, *, position: int) -> str:
+    """The key offered for a new field fed by this column: a synonym's usual key ("Город" →
+    `city`), else the header in Latin letters (field_key_for)."""
+    return _SYNONYM_KEYS.get(folded(header)) or field_key_for(header, position=position)
+
+
 def guess_mapping(
     headers: list[str],
     fields: Iterable[tuple[str, str]],
@@ -89,33 +169,34 @@ def guess_mapping(
     """(mapping, new fields to suggest {column: key}) for these headers.
 
     `fields` are the existing (key, label) pairs. The first phone-like column is the phone;
-    a column matching a field's key or label (case-insensitive) feeds that field; any other
-    named column is suggested as a new field (opt-out imports ignore it instead). When no
-    header says "phone", a column whose sample values are all phone numbers is taken.
+    name-like columns feed the Name; a column naming a field by its key, label or a synonym
+    (`FIELD_SYNONYMS`) feeds that field; any other named column is suggested as a new field
+    (opt-out imports ignore it instead). When no header says "phone", a column whose sample
+    values are all phone numbers is taken.
     """
-    by_name: dict[str, str] = {}
-    for key, label in fields:
-        by_name.setdefault(_simplify(key), key)
-        by_name.setdefault(_simplify(label), key)
+    by_header = _fields_by_header(fields)
     mapping: dict[str, str] = {}
     suggested: dict[str, str] = {}
     used_fields: set[str] = set()
     has_phone = False
     for position, header in enumerate(headers):
         column = str(position)
-        simple = _simplify(header)
+        name = folded(header)
+        # An earlier "Місто" created the field `misto`: a later "Місто" or "Misto" finds it.
+        transliterated = folded(field_key_for(header, position=position))
+        existing = by_header.get(name) or by_header.get(transliterated)
         target = IGNORE
-        if simple in PHONE_HEADERS and not has_phone:
+        if name in PHONE_HEADERS and not has_phone:
             target, has_phone = PHONE, True
         elif for_opt_outs:
-            target = REASON if simple in REASON_HEADERS else IGNORE
-        elif simple in NAME_HEADERS:
+            target = REASON if name in REASON_HEADERS else IGNORE
+        elif name in NAME_HEADERS:
             target = NAME
-        elif simple in by_name and by_name[simple] not in used_fields:
-            target = field_target(by_name[simple])
-            used_fields.add(by_name[simple])
-        elif simple:
-            key = field_key_for(header, position=position)
+        elif existing is not None and existing not in used_fields:
+            target = field_target(existing)
+            used_fields.add(existing)
+        elif name:
+            key = new_field_key(header, position=position)
             if key not in used_fields and key not in (PHONE, NAME):
                 suggested[column] = key
                 used_fields.add(key)

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -69,12 +69,8 @@ def _csv_response(rows: Iterable[list[str]], filename: str) -> StreamingHttpResp
     return response
 
 
-def _import_url(target: str) -> str | None:
-    """H2's import page, when it exists in this build."""
-    try:
-        return reverse("contacts:import-new") + f"?target={target}"
-    except NoReverseMatch:
-        return None
+def _import_url(target: str) -> str:
+    return reverse("contacts:import-upload") + f"?target={target}"
 
 
 # --- contacts ------------------------------------------------------------------------------
@@ -88,6 +84,7 @@ def _search(request: HttpRequest) -> tuple[ContactSearchForm, selectors.ContactF
     if form.filters_are_valid():
         data = form.cleaned_data
         filters = selectors.ContactFilters(
+            text=data["q"],
             phone=data["phone"],
             name=data["name"],
             field_key=data["field_key"],

@@ -12,7 +12,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..import_forms import ImportMappingForm, ImportRereadForm, ImportUploadForm
+from ..import_forms import (
+    ImportMappingForm,
+    ImportRereadForm,
+    ImportUploadForm,
+    ImportUploadQueryForm,
+)
 from ..importing import selectors, services
 from ..models import ContactImport
 
@@ -65,7 +70,8 @@ def import_index(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    initial = ImportUploadQueryForm(request.GET).initial_for_upload()
+    form = ImportUploadForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -1,10 +1,8 @@
-/* The composer's small helpers: show the recipients input that matches "Send to", name the
- * BSG method it picks (the server says the same in the preview), the "Insert field"
- * picker, and the RCS card editor. Without this script both inputs simply stay visible, the
- * picker stays hidden and the card buttons post the form. */
+/* The composer's small helpers: show the recipients input that matches "Send to", the
+ * "Insert field" picker, and the RCS card editor. Without this script both inputs simply stay
+ * visible, the picker stays hidden and the card buttons post the form. */
 (function () {
   "use strict";
-  var METHODS = { numbers: "sms/send", individual: "sms/send-individual", groups: "sms/send-groups" };
 
   function sync(form) {
     var checked = form.querySelector("input[name=sms_mode]:checked");
@@ -13,8 +11,6 @@
     form.querySelectorAll("[data-mode]").forEach(function (block) {
       block.hidden = (block.dataset.mode === "numbers") !== (mode === "numbers");
     });
-    var label = document.querySelector("#bsg-method code");
-    if (label && METHODS[mode]) label.textContent = METHODS[mode];
   }
 
   /* "Insert field": puts the chosen {key} where the cursor is in the text (or over the

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from campaigns.engine import schedules
-from campaigns.models import Campaign, CampaignPart, TestSend
+from campaigns.models import Campaign, CampaignPart, MessageTemplate, TestSend
 from contacts.models import (
     Contact,
     ContactField,
@@ -43,6 +43,11 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture
 def groups(db):
+    return make_groups()
+
+
+def make_groups() -> dict:
+    """{group name: Group}, made again when a flush removed them."""
     if Group.objects.filter(name__in=migration.GROUPS).count() != len(migration.GROUPS):
         migration.create_groups(global_apps, None)
     return {group.name: group for group in Group.objects.filter(name__in=migration.GROUPS)}
@@ -69,6 +74,11 @@ def people(groups):
 def objects(people, tmp_path, settings):
     """One of everything a URL takes an id of, so every page has something to show."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    return make_objects(people)
+
+
+def make_objects(people: dict) -> dict:
+    """The objects behind `objects`: {URL keyword argument: the id of a real object}."""
     field = ContactField.objects.create(key="first_name", label="First name")
     contact_list = ContactList.objects.create(name="Spring")
     contact = Contact.objects.create(phone="380501111111", name="Olena", fields={"first_name": "O"})
@@ -95,6 +105,7 @@ def objects(people, tmp_path, settings):
     )
     template.lists.set([contact_list])
     schedule = schedules.schedule_create(name="Weekly", template_id=template.pk)
+    message_template = MessageTemplate.objects.create(name="Welcome", text="Hi {first_name}")
     return {
         "campaign_id": campaign.pk,
         "channel": "sms",
@@ -105,5 +116,6 @@ def objects(people, tmp_path, settings):
         "import_id": contact_import.pk,
         "part_id": part.pk,
         "schedule_id": schedule.pk,
+        "message_template_id": message_template.pk,
         "test_send_id": test_send.pk,
     }

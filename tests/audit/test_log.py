@@ -3,6 +3,7 @@ entries partial's query count."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -74,6 +75,49 @@ def test_the_database_refuses_raw_updates_and_deletes(spring, user, sql):
         cursor.execute(sql)
     entry = AuditEntry.objects.get()
     assert (entry.message, entry.actor_id) == ("", user.pk)
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE audit_auditentry",
+        "TRUNCATE audit_auditentry RESTART IDENTITY CASCADE",
+        # Reaching the log through a table it references.
+        "TRUNCATE django_content_type CASCADE",
+    ],
+)
+def test_the_database_refuses_truncate_from_the_apps_connection(spring, user, sql):
+    audit_record(action="list-create", target=spring, actor=user)
+    with connection.cursor() as cursor:
+        # The insert's deferred foreign-key checks would refuse the TRUNCATE for another reason.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert AuditEntry.objects.count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_test_suites_flush_gets_through_and_leaves_the_guard_in_place(spring, user):
+    """Django's flush (the one between transactional tests) empties the log, and the app's
+    connection is refused TRUNCATE again right after it: the lift lasted one transaction."""
+    audit_record(action="list-create", target=spring, actor=user)
+    call_command("flush", interactive=False, verbosity=0)
+    assert not AuditEntry.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        assert cursor.fetchone()[0] == "origin"
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE audit_auditentry")
 
 
 def test_deleting_a_user_keeps_their_entries_under_their_name(spring, user):

@@ -38,7 +38,7 @@ def test_the_main_pages_run_without_a_csp_violation(page: Page, live_server, bsg
     page.get_by_label("Password").fill("a-long-test-password")
     page.get_by_role("button", name="Log in").click()
     # htmx (a static file) loaded the BSG balance after the page: scripts run under the policy.
-    expect(page.locator("#bsg-account")).to_contain_text("1000")
+    expect(page.locator("#bsg-account")).to_contain_text("1,000.00 EUR")
 
     pages = [
         "/",

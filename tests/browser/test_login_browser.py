@@ -21,7 +21,7 @@ def test_a_user_logs_in_and_sees_the_bsg_balance_arrive(page: Page, live_server,
 
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     # Loaded by htmx from our static files after the page rendered.
-    expect(page.locator("#bsg-account")).to_contain_text("1000")
+    expect(page.locator("#bsg-account")).to_contain_text("1,000.00 EUR")
 
 
 def test_a_wrong_password_gets_a_clear_error(page: Page, live_server):

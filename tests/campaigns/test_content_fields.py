@@ -76,6 +76,7 @@ BOOKKEEPING = {
     "sent_back_reason",
     "content_authors",
     "audience_changed_at",
+    "archived_at",
 }
 # The approval snapshot names timing by what the approver reads.
 APPROVAL_KEY = {

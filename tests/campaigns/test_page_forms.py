@@ -59,11 +59,11 @@ def test_the_schedule_form_keeps_its_field_names(client_in, lists_campaign):
 @pytest.mark.parametrize(
     "field, value, reason",
     [
-        ("hour", "25", "not a valid cron hour"),
+        ("hour", "25", "Hour must be 0\u201323, not 25."),
         # celery raises its own ParseException for this one, not a ValueError (was a 500).
-        ("hour", "-1", "not a valid cron hour"),
-        ("minute", "61", "not a valid cron minute"),
-        ("day_of_week", "funday", "not a valid cron day of week"),
+        ("hour", "-1", "“-1” is not a valid hour"),
+        ("minute", "61", "Minute must be 0\u201359, not 61."),
+        ("day_of_week", "funday", "“funday” is not a valid day of the week"),
         ("time_zone", "Mars/Base", "Unknown time zone"),
         ("frequency_cap_days", "a week", "Enter a whole number."),
         ("frequency_cap_days", "0", "greater than or equal to 1"),

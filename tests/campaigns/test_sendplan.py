@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -77,13 +78,14 @@ def test_rcs_is_not_priced_by_e10_but_counted(audience, user, bsg_settings):
     assert "RCS" in result["price_error"]
 
 
-def test_a_placeholder_error_fails_the_plan_with_the_reason(audience, user, bsg_settings):
+def test_a_placeholder_error_refuses_the_plan_beside_the_text(audience, user, bsg_settings):
     campaign = services.campaign_save(
         campaign=make_campaign(text="Hi {nope}"), list_ids=[audience["spring"].id], user=user
     )
-    plan = plan_for(campaign, user)
-    assert plan.status == SendPlan.Status.FAILED
-    assert "{nope} names no contact field" in plan.error
+    with pytest.raises(ValidationError) as refused:
+        plan_for(campaign, user)
+    assert "{nope} names no contact field" in " ".join(refused.value.message_dict["text"])
+    assert not SendPlan.objects.filter(campaign=campaign).exists()
 
 
 def test_numbers_mode_plans_the_pasted_numbers(db, user, bsg_settings):

@@ -169,7 +169,7 @@ def test_the_list_pages_cost_the_same_queries_whatever_the_data(
         admin_client.get(reverse("contacts:dnc-index"))
 
 
-def test_export_neutralises_formulas_and_writes_phones_as_digits(admin_client):
+def test_export_neutralises_formulas_and_writes_phones_in_international_format(admin_client):
     services.contact_field_create(key="city", label="City")
     vip = services.contact_list_create(name="VIP")
     services.contact_create(
@@ -181,10 +181,10 @@ def test_export_neutralises_formulas_and_writes_phones_as_digits(admin_client):
     services.contact_create(phone="380671112233", name="Taras")
 
     rows = _csv(admin_client.get(reverse("contacts:list-export", args=[vip.id])))
-    assert rows == [["phone", "name", "city"], ["380501234567", '\'=HYPERLINK("x")', "'@evil"]]
+    assert rows == [["phone", "name", "city"], ["+380501234567", '\'=HYPERLINK("x")', "'@evil"]]
 
     rows = _csv(admin_client.get(reverse("contacts:contact-export"), {"name": "tar"}))
-    assert rows == [["phone", "name", "city"], ["380671112233", "Taras", ""]]
+    assert rows == [["phone", "name", "city"], ["+380671112233", "Taras", ""]]
 
 
 def test_list_lifecycle_through_the_pages(admin_client):
@@ -287,7 +287,7 @@ def test_do_not_contact_add_search_export_and_remove(admin_client, admin_user):
     page = admin_client.get(url, {"phone": "+38050"}).context["page"]
     assert [e.phone for e in page.items] == ["380501234567"]
     rows = _csv(admin_client.get(reverse("contacts:dnc-export")))
-    assert rows[1][:3] == ["380501234567", "'=asked", "manual"]
+    assert rows[1][:3] == ["+380501234567", "'=asked", "manual"]
 
     admin_client.post(reverse("contacts:dnc-remove", args=[entry.id]))
     assert not DoNotContact.objects.exists()

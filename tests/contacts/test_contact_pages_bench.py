@@ -25,7 +25,7 @@ def test_the_contact_pages_benchmark_runs_at_a_tiny_size(capsys):
     bench.report(400, 0.1, results)
     out = capsys.readouterr().out
     assert "400 contacts loaded" in out
-    assert len(results) == 14
+    assert len(results) == 19
     # A fixed number of queries per page, whatever the page (session, user and the
     # navigation's inbox count included).
     assert max(queries for *_rest, queries in results) <= 11

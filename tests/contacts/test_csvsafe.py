@@ -1,6 +1,6 @@
 import pytest
 
-from contacts.csvsafe import neutralise_cell
+from contacts.csvsafe import neutralise_cell, phone_cell
 
 
 @pytest.mark.parametrize(
@@ -14,3 +14,12 @@ def test_a_cell_that_could_start_a_formula_gets_a_leading_quote(value):
 @pytest.mark.parametrize("value", ["", "Olena", "380501234567", "a=b", " =1", "Київ", "😀"])
 def test_ordinary_cells_are_left_alone(value):
     assert neutralise_cell(value) == value
+
+
+def test_a_stored_phone_goes_out_in_international_format():
+    assert phone_cell("380501234567") == "+380501234567"
+
+
+@pytest.mark.parametrize("value", ["=1+2", "+380501234567", "380 50", ""])
+def test_anything_but_a_stored_phone_in_the_phone_column_is_treated_as_text(value):
+    assert phone_cell(value) == neutralise_cell(value)

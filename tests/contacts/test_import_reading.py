@@ -143,10 +143,68 @@ def test_phone_headers(header):
 
 
 def test_fields_match_by_key_or_label_case_insensitively():
-    fields = [("first_name", "First name"), ("order_no", "Order")]
-    mapping, suggested = mapping_rules.guess_mapping(["tel", "FIRST_NAME", "order"], fields)
-    assert mapping == {"0": "phone", "1": "field:first_name", "2": "field:order_no"}
+    fields = [("order_no", "Order"), ("loyalty_tier", "Loyalty tier")]
+    mapping, suggested = mapping_rules.guess_mapping(["tel", "LOYALTY-TIER", "order"], fields)
+    assert mapping == {"0": "phone", "1": "field:loyalty_tier", "2": "field:order_no"}
     assert suggested == {}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "First name",
+        "FIRST_NAME",
+        "Имя",
+        "Ім'я",
+        "Ім’я",
+        "Iм'я",
+        "Name",
+        "ФИО",
+        "Ф.И.О.",
+        "Full name",
+    ],
+)
+def test_name_headers_feed_the_name_before_any_field(header):
+    """The built-in Name first, even beside a field called first_name: search and {name} read
+    the Name, and an import that left it empty made "Ольга" unfindable by name."""
+    mapping, suggested = mapping_rules.guess_mapping(
+        ["phone", header], [("first_name", "First name")]
+    )
+    assert mapping == {"0": "phone", "1": "name"}
+    assert suggested == {}
+
+
+def test_first_and_last_name_columns_both_feed_the_name():
+    mapping, _ = mapping_rules.guess_mapping(["Прізвище", "Ім'я", "Телефон"], [])
+    assert mapping == {"0": "name", "1": "name", "2": "phone"}
+
+
+@pytest.mark.parametrize("header", ["City", "CITY", "Місто", "Мiсто", "Город", "город ", "Town"])
+@pytest.mark.parametrize(
+    ("key", "label"), [("city", "City"), ("misto", "Місто"), ("town", "Город")]
+)
+def test_a_city_column_finds_the_existing_city_field_in_any_language(header, key, label):
+    mapping, suggested = mapping_rules.guess_mapping(["phone", header], [(key, label)])
+    assert mapping == {"0": "phone", "1": f"field:{key}"}
+    assert suggested == {}
+
+
+def test_without_a_city_field_a_city_column_is_offered_as_city():
+    _, suggested = mapping_rules.guess_mapping(["phone", "Город", "E-mail"], [])
+    assert suggested == {"1": "city", "2": "email"}
+
+
+def test_a_field_keyed_from_an_earlier_cyrillic_header_is_found_again():
+    mapping, _ = mapping_rules.guess_mapping(
+        ["phone", "Улюблений колір"], [("ulyublenyy_kolir", "x")]
+    )
+    assert mapping["1"] == "field:ulyublenyy_kolir"
+
+
+def test_a_field_named_exactly_wins_over_a_synonym_of_another():
+    fields = [("town", "Town"), ("city", "City")]
+    mapping, _ = mapping_rules.guess_mapping(["phone", "City", "Town"], fields)
+    assert mapping == {"0": "phone", "1": "field:city", "2": "field:town"}
 
 
 def test_only_the_first_phone_column_is_the_phone():

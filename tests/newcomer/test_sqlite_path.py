@@ -127,7 +127,7 @@ def run_import(client, django_capture_on_commit_callbacks, content: str, **uploa
     contact_import.refresh_from_db()
     assert contact_import.status == ContactImport.Status.READY, contact_import.error
     detail = client.get(reverse("contacts:import-detail", args=[contact_import.pk]))
-    assert f"Dry run of {contact_import.rows_total} rows" in detail.content.decode()
+    assert f"Dry run of {contact_import.rows_total:,} rows" in detail.content.decode()
 
     with django_capture_on_commit_callbacks() as queued:
         client.post(reverse("contacts:import-start", args=[contact_import.pk]))
@@ -242,7 +242,7 @@ def test_import_plan_send_poll_to_the_end_then_stop_a_copy(
     assert ListMembership.objects.filter(contact_list=newcomers).count() == AUDIENCE
     assert Contact.objects.get(phone=phone(4)).fields == {"city": "Lviv"}
     page = client.get(reverse("contacts:contact-index")).content.decode()
-    assert f"About {AUDIENCE} contacts." in page
+    assert f"About {AUDIENCE:,} contacts." in page
 
     # 2. Three of them opt out, from a file of numbers only.
     opt_outs = "phone\n" + "".join(f"{phone(i)}\n" for i in (3, 4, 5))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0010_placeholder_fallbacks'),
+        ('campaigns', '0011_message_templates_and_archive'),
     ]
 
     operations = [

@@ -1,0 +1,188 @@
+"""A campaign's history in words: its audit entries (audit.selectors) as the campaign page
+shows them, "Text changed", "Lists: Newsletter added", "Sender: Shop → Market", never a model
+field's name nor a setting of the other channel. The log itself keeps the raw keys and values
+(the admin shows those)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from audit.selectors import audit_entries_for
+
+from .models import Campaign
+from .selectors import APPROVAL_LABELS, APPROVAL_SET_KEYS
+
+# What each of the campaign's audit actions did, in words.
+ACTION_WORDS = {
+    "campaign-create": "Created",
+    "campaign-update": "Edited",
+    "campaign-duplicate": "Created as a copy",
+    "campaign-test-send": "Test send",
+    "campaign-approval-request": "Asked for approval",
+    "campaign-approve": "Approved",
+    "campaign-reject": "Sent back",
+    "campaign-approval-void": "Approval void",
+    "campaign-request-send": "Asked to send",
+    "campaign-unschedule": "Back to draft",
+    "campaign-dispatch": "Recipients resolved",
+    "campaign-dispatch-failed": "Could not start",
+    "campaign-hold": "Held",
+    "campaign-resume": "Resumed",
+    "campaign-stop": "Stopped",
+    "campaign-finish": "Finished",
+    "campaign-retry-failed": "Retry of the failed recipients",
+    "part-resume": "Part resumed",
+}
+
+# The labels of what the composer edits (APPROVAL_LABELS), and of what only the log records.
+LABELS = {
+    **APPROVAL_LABELS,
+    "start_at": "Start",
+    "window_start": "Send only from",
+    "window_end": "Send only until",
+    "window_time_zone": "Recipients' time zone",
+    "status": "Status",
+    "approval_send_at": "When",
+}
+# The composer's order: name, who receives it, sender, text, lists, then the rest.
+ORDER = {key: index for index, key in enumerate(LABELS)}
+# Said as "Text changed": their before and after are too long to read side by side.
+LONG_KEYS = frozenset({"text", "fallback_text", "rcs_cards"})
+# Settings of the other channel, which the campaign's own never uses: an SMS campaign's log
+# says nothing of RCS cards or the RCS stop list, and an RCS campaign's nothing of its SMS text.
+RCS_ONLY_KEYS = frozenset(
+    {
+        "rcs_mode",
+        "rcs_agent",
+        "rcs_cards",
+        "rcs_check_stop_list",
+        "fallback_enabled",
+        "fallback_text",
+        "fallback_sender",
+        "fallback_validity_hours",
+    }
+)
+SMS_ONLY_KEYS = frozenset({"sms_mode", "text", "sender", "pasted_numbers", "missing_values"})
+# The channel never changes once a campaign exists; the start's zone shows in the start itself.
+UNSAID_KEYS = frozenset({"channel", "start_time_zone"})
+SHORT_VALUE = 60
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One audit entry as templates/audit/_entries.html shows it in words."""
+
+    created_at: datetime
+    actor_name: str
+    remote_addr: str | None
+    action: str
+    what: str
+    message: str
+    lines: tuple[str, ...]
+
+
+def campaign_history(*, campaign: Campaign, limit: int = 50) -> list[HistoryEntry]:
+    """The newest audit entries of the campaign, in words (one query, as audit_entries_for)."""
+    return [_in_words(entry, campaign) for entry in audit_entries_for(target=campaign, limit=limit)]
+
+
+def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
+    hidden = UNSAID_KEYS | (RCS_ONLY_KEYS if campaign.is_sms else SMS_ONLY_KEYS)
+    created = entry.action == "campaign-create"
+    said = sorted(
+        (key for key in entry.changes or {} if key not in hidden),
+        key=lambda key: ORDER.get(key, len(ORDER)),
+    )
+    lines = tuple(
+        _change_line(key, entry.changes[key], created=created)
+        for key in said
+        if isinstance(entry.changes[key], list | tuple) and len(entry.changes[key]) == 2
+    )
+    what = (
+        ACTION_WORDS.get(entry.action)
+        or entry.action.removeprefix("campaign-").replace("-", " ").capitalize()
+    )
+    return HistoryEntry(
+        created_at=entry.created_at,
+        actor_name=entry.actor_name,
+        remote_addr=entry.remote_addr,
+        action=entry.action,
+        what=what,
+        message=entry.message,
+        lines=lines,
+    )
+
+
+def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) -> str:
+    label = LABELS.get(key) or key.replace("_", " ").capitalize()
+    before, after = pair
+    if key in APPROVAL_SET_KEYS and isinstance(after, list) and isinstance(before, list | None):
+        added = [str(v) for v in after if v not in (before or [])]
+        removed = [str(v) for v in before or [] if v not in after]
+        if created:
+            return f"{label}: {', '.join(added) or 'none'}"
+        said = [f"{', '.join(added)} added"] if added else []
+        said += [f"{', '.join(removed)} removed"] if removed else []
+        return f"{label}: {'; '.join(said) or 'changed'}"
+    if created:
+        shown = _value_words(key, after)
+        return f"{label}: {_shortened(shown)}"
+    if key in LONG_KEYS:
+        return f"{label} changed"
+    old, new = _value_words(key, before), _value_words(key, after)
+    if len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
+        return f"{label} changed"
+    return f"{label}: {old} → {new}"
+
+
+def _value_words(key: str, value: Any) -> str:
+    if key == "approval_send_at" and not value:
+        return "as soon as approved"
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    words = _choice_words(key, str(value))
+    if words is not None:
+        return words
+    if key in ("start_at", "approval_send_at"):
+        return _moment_words(str(value))
+    if key in ("window_start", "window_end"):
+        try:
+            return time.fromisoformat(str(value)).strftime("%H:%M")
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def _choice_words(key: str, value: str) -> str | None:
+    choices = {
+        "sms_mode": Campaign.SMS_MODE_WORDS,
+        "rcs_mode": dict(Campaign.RcsMode.choices),
+        "missing_values": dict(Campaign.MissingValues.choices),
+        "status": dict(Campaign.Status.choices),
+        "channel": dict(Campaign.Channel.choices),
+    }.get(key)
+    return None if choices is None else choices.get(value)
+
+
+def _moment_words(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # already in words (an approval's "As soon as approved")
+    if timezone.is_naive(moment):
+        return value
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SHORT_VALUE else f"{text[: SHORT_VALUE - 1]}…"
