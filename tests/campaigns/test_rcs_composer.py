@@ -107,8 +107,9 @@ def test_groups_mode_refuses_placeholders_beside_the_field(client_in, audience):
         fallback_sender="Shop",
         action="plan",
     )
-    response = client_in.post(reverse("campaigns:new", args=["rcs"]), data)
-    assert response.status_code == 422
+    # Saved, not planned: back to the composer, which marks what stops it beside each field.
+    response = client_in.post(reverse("campaigns:new", args=["rcs"]), data, follow=True)
+    assert response.redirect_chain and "No send plan" in response.content.decode()
     page = response.content.decode()
     card_field = page[page.index('id="field-card-0-text"') :][:1500]
     assert "BSG sends one RCS message to a whole contact-book group" in card_field
@@ -137,7 +138,9 @@ def test_placeholders_in_a_media_url_or_a_button_are_refused(client_in, audience
         ],
         action="plan",
     )
-    page = client_in.post(reverse("campaigns:new", args=["rcs"]), data).content.decode()
+    page = client_in.post(
+        reverse("campaigns:new", args=["rcs"]), data, follow=True
+    ).content.decode()
     media_field = page[page.index('id="field-card-0-media_url"') :][:1200]
     assert "title and text only" in media_field
     button_field = page[page.index('id="field-card-0-suggestion_1_target"') :][:1200]
