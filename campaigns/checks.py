@@ -32,6 +32,7 @@ from contacts.selectors import audience_summary, fields_by_reference
 from . import rendering, selectors
 from .audience_values import audience_values, audience_values_forget
 from .models import Campaign
+from .rcs_content import rcs_template
 
 # A schedule a minute in the past is "now" typed slowly; more than that is a mistake.
 SCHEDULE_PAST_TOLERANCE = timedelta(minutes=1)
@@ -198,6 +199,17 @@ def groups_refusal(*, campaign: Campaign, list_ids: list[int]) -> str:
     )
 
 
+def _rcs_placeholder_problems(problems: Problems, campaign: Campaign) -> None:
+    """Placeholders in the cards and the fallback: filled per recipient to contact lists,
+    refused to BSG groups (campaigns.rcs_content)."""
+    template = rcs_template(campaign=campaign, fields=fields_by_reference())
+    for index, name, message in template.errors:
+        if index is None:
+            problems.add(name, message)
+        else:
+            problems.add_card(index, name, message)
+
+
 def missing_values_error(
     *,
     campaign: Campaign,
@@ -316,12 +328,14 @@ def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> N
         problems.add(
             "fallback_validity_hours", rules.validity_error(campaign.fallback_validity_hours)
         )
-        compiled = rendering.compile_text(
-            campaign.fallback_text, fields=fields_by_reference(), mode=rendering.MODE_LITERAL
+    _rcs_placeholder_problems(problems, campaign)
+    if campaign.fallback_enabled and "fallback_text" not in problems.errors:
+        # The literal part alone, as for an SMS; the send plan counts each recipient's text.
+        fallback = rcs_template(campaign=campaign, fields=fields_by_reference()).fallback
+        problems.add(
+            "fallback_text",
+            smstext.limit_error(fallback.render_values([""] * len(fallback.slots))),
         )
-        for message in compiled.errors:
-            problems.add("fallback_text", message)
-        problems.add("fallback_text", smstext.limit_error(campaign.fallback_text))
     if campaign.rcs_mode and campaign.rcs_mode not in Campaign.RcsMode.values:
         problems.add("rcs_mode", "Choose who receives it: contact lists or BSG groups.")
         return

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 
 from bsg import rules
@@ -348,6 +349,8 @@ class RcsCampaignForm(_CampaignForm):
             "rcs_check_stop_list": "Numbers whose owners told BSG they want no RCS messages "
             "are left out.",
             # What each choice means for the people on the lists, in the composer's words.
+            "fallback_text": "To contact lists it takes placeholders, as an SMS does: "
+            "{first_name}, {city|your city}. To BSG groups it goes to everyone as typed.",
             "rcs_mode": "To contact lists: sent from here to your lists' numbers, leaving out "
             "do-not-contact numbers; big audiences go out in parts of 5,000. To BSG "
             "contact-book groups: BSG sends to each list's linked group as its contact book "
@@ -396,7 +399,12 @@ class RcsCampaignForm(_CampaignForm):
 
 class CardForm(forms.Form):
     title = forms.CharField(required=False, strip=True)
-    text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="To contact lists the title and text take placeholders, as an SMS does: "
+        "{first_name}, {city|your city}.",
+    )
     media_url = forms.CharField(required=False, label="Media URL")
 
     def __init__(self, *args, **kwargs):
@@ -478,9 +486,57 @@ class _BaseCardFormSet(forms.BaseFormSet):
         ]
 
 
+# No blank card on every save: a new campaign starts with one card (card_initials), and
+# "Add card" adds the next (static/js/composer.js, or CardEditForm without JavaScript).
 CardFormSet = forms.formset_factory(
-    CardForm, formset=_BaseCardFormSet, extra=1, max_num=rules.MAX_RCS_CARDS
+    CardForm, formset=_BaseCardFormSet, extra=0, max_num=rules.MAX_RCS_CARDS
 )
+CARD_PREFIX = "card"
+
+
+def card_initials(cards: list[dict]) -> list[dict]:
+    """The card editor's first cards: the saved ones, or one empty card to start with."""
+    return [card_initial(card) for card in cards] or [{}]
+
+
+class CardEditForm(forms.Form):
+    """The card editor's buttons without JavaScript: `card_edit` is "add", or "remove",
+    "up" or "down" with the card's index ("up:2"). They post the whole form; the page comes
+    back with the cards rearranged and everything typed kept, nothing saved."""
+
+    card_edit = forms.RegexField(regex=r"^(add|(remove|up|down):\d{1,2})$", required=False)
+
+    def rearranged(self, data: QueryDict) -> QueryDict:
+        """The posted form data with the card forms rearranged as asked."""
+        prefix = f"{CARD_PREFIX}-"
+        try:
+            total = min(int(data.get(f"{prefix}TOTAL_FORMS", 0)), rules.MAX_RCS_CARDS + 1)
+        except ValueError:
+            total = 0
+        fields = list(CardForm().fields)
+        cards = [
+            {name: data.get(f"{prefix}{i}-{name}", "") for name in fields} for i in range(total)
+        ]
+        action, _, index_text = (self.cleaned_data.get("card_edit") or "").partition(":")
+        index = int(index_text) if index_text else -1
+        if action == "add" and len(cards) < rules.MAX_RCS_CARDS:
+            cards.append({name: "" for name in fields})
+        elif action == "remove" and 0 <= index < len(cards):
+            cards.pop(index)
+        elif action == "up" and 0 < index < len(cards):
+            cards[index - 1], cards[index] = cards[index], cards[index - 1]
+        elif action == "down" and 0 <= index < len(cards) - 1:
+            cards[index], cards[index + 1] = cards[index + 1], cards[index]
+        arranged = QueryDict(mutable=True)
+        for key in data:
+            if not key.startswith(prefix) and key != "card_edit":
+                arranged.setlist(key, data.getlist(key))
+        arranged[f"{prefix}TOTAL_FORMS"] = str(len(cards))
+        arranged[f"{prefix}INITIAL_FORMS"] = "0"
+        for i, card in enumerate(cards):
+            for name, value in card.items():
+                arranged[f"{prefix}{i}-{name}"] = value
+        return arranged
 
 
 class MessageTemplateForm(forms.ModelForm):

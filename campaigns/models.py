@@ -744,6 +744,11 @@ class CampaignPart(models.Model):
     breakdown = models.JSONField(default=dict, blank=True)
     price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     currency = models.CharField(max_length=8, blank=True)
+    # What this part sends when it is not the campaign's content as typed: a personalised RCS
+    # campaign's {"cards", "fallback_text"} rendered for its recipients, who all get the same
+    # (BSG's rcs/send takes one message for all its phones: campaigns.rcs_content). Rendered
+    # at dispatch, with the values the approval digest checked; empty for every other part.
+    content = models.JSONField(default=dict, blank=True)
     # BSG's refusal, or what is known about a part that needs attention.
     error = models.TextField(blank=True)
     # BSG's answer to our stop request, as it said it.

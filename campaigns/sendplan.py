@@ -35,6 +35,7 @@ from . import checks, rendering, selectors
 from .audience_digest import AudienceDigest
 from .audience_values import AudienceValues, audience_values, audience_values_forget
 from .models import Campaign, SendPlan
+from .rcs_content import RcsContents, RcsTemplate, rcs_template
 
 logger = logging.getLogger(__name__)
 
@@ -116,17 +117,24 @@ def plan_campaign(
         list_ids=list_ids,
         pasted=campaign.pasted_numbers,
     )
+    rcs = None
     if campaign.is_sms:
-        text, mode = campaign.text, _mode(campaign.sms_mode)
+        text = campaign.text
+        compiled = rendering.compile_text(
+            text, fields=fields_by_reference(), mode=_mode(campaign.sms_mode)
+        )
+        errors = compiled.errors
     else:
-        # RCS cards are not SMS: only the optional SMS fallback is counted in parts.
+        # RCS cards are not SMS: only the optional SMS fallback is counted in parts; the
+        # cards' placeholders count in the digest and in how many BSG campaigns it takes.
+        rcs = rcs_template(campaign=campaign, fields=fields_by_reference())
         text = campaign.fallback_text if campaign.fallback_enabled else ""
-        mode = rendering.MODE_LITERAL
-    compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
-    if compiled.errors:
+        compiled = rcs.fallback
+        errors = tuple(message for _index, _name, message in rcs.errors)
+    if errors:
         # Not planned as it is (a placeholder that names no field, say): the one refusal type.
-        raise ValidationError(compiled.errors)
-    tally = _Tally(compiled, leaves_out=campaign.leaves_out_recipients_missing_values)
+        raise ValidationError(list(errors))
+    tally = _Tally(compiled, leaves_out=campaign.leaves_out_recipients_missing_values, rcs=rcs)
     # The approver approves these recipients with these values (campaigns.audience_digest).
     as_of = timezone.now()
     rows = selectors.campaign_audience_rows(campaign=campaign)
@@ -145,9 +153,9 @@ def plan_campaign(
         "excluded_do_not_contact": counts.excluded_do_not_contact,
         "duplicates": counts.duplicates,
         "invalid": counts.invalid,
-        "bsg_campaigns": selectors.bsg_campaigns_for(
-            channel=campaign.channel, recipients=tally.recipients
-        ),
+        "bsg_campaigns": tally.bsg_campaigns(channel=campaign.channel),
+        # Personalised RCS: the distinct messages, each its own rcs/send (rcs_content).
+        "rcs_messages": len(tally.rcs_groups) if rcs is not None and rcs.slots else None,
         "total_parts": tally.total_parts,
         "histogram": [
             {"encoding": encoding, "parts": parts, "recipients": n}
@@ -203,15 +211,28 @@ def _mode(sms_mode: str) -> str:
 class _Tally:
     """Running figures over the recipients, in one pass."""
 
-    def __init__(self, compiled: rendering.CompiledText, *, leaves_out: bool) -> None:
+    def __init__(
+        self,
+        compiled: rendering.CompiledText,
+        *,
+        leaves_out: bool,
+        rcs: RcsTemplate | None = None,
+    ) -> None:
         self.compiled = compiled
+        # Personalised RCS: `compiled` is its SMS fallback, the digest takes every card's values
+        # too, and recipients are counted by rendered message (one rcs/send each).
+        self.rcs = rcs if rcs is not None and rcs.slots else None
+        self.rcs_contents = RcsContents(rcs) if self.rcs is not None else None
+        self.rcs_groups: Counter[str] = Counter()
         self.leaves_out = leaves_out
         self.personalise = compiled.personalise
         self.unfilled = 0
         self.unfilled_by_field: Counter[str] = Counter()
         self.left_out = 0
         self.fallback_used: Counter[str] = Counter()
-        self.fallbacks = {s.label: s.fallback for s in compiled.slots if s.fallback is not None}
+        # Every placeholder's fallback by label (an RCS campaign's cards' too).
+        slots = self.rcs.slots if self.rcs is not None else compiled.slots
+        self.fallbacks = {s.label: s.fallback for s in slots if s.fallback is not None}
         self.template_gsm7 = (
             smstext.encoding_of(compiled.render_values([""] * len(compiled.slots))) == smstext.GSM7
         )
@@ -230,7 +251,18 @@ class _Tally:
         self._literal = None if compiled.slots else self._count(())
         self.digest = AudienceDigest()
 
+    def bsg_campaigns(self, *, channel: str) -> int:
+        if self.rcs is None:
+            return selectors.bsg_campaigns_for(channel=channel, recipients=self.recipients)
+        return sum(
+            selectors.bsg_campaigns_for(channel=channel, recipients=n)
+            for n in self.rcs_groups.values()
+        )
+
     def add(self, row: selectors.AudienceRow) -> None:
+        if self.rcs is not None:
+            self._add_rcs(row)
+            return
         if not self.compiled.source or self._literal is not None:
             self.recipients += 1
             self.digest.add(row.phone, ())
@@ -251,6 +283,27 @@ class _Tally:
             self.recipients += 1
             self.digest.add(row.phone, values)
             counted = self.cache.get(values)
+        self._count_text(row, counted, values)
+
+    def _add_rcs(self, row: selectors.AudienceRow) -> None:
+        """The same values as the ledger reads (engine.ledger.ledger_rows), in the same order."""
+        values, missing, unfilled = self.rcs.personalise(
+            phone=row.phone, name=row.name, fields=row.fields
+        )
+        if missing:
+            self._missing(missing, unfilled)
+        self.recipients += 1
+        self.digest.add(row.phone, values)
+        self.rcs_groups[self.rcs_contents.key(values)] += 1
+        if not self.compiled.source:
+            return
+        fallback_values = self.rcs.fallback_values(values)
+        counted = self.cache.get(fallback_values) if fallback_values else self._literal
+        self._count_text(row, counted, fallback_values)
+
+    def _count_text(
+        self, row: selectors.AudienceRow, counted: _Counted, values: tuple[str, ...]
+    ) -> None:
         stats = counted.stats
         self.total_parts += stats.parts
         self.histogram[(stats.encoding, stats.parts)] += 1
@@ -329,15 +382,29 @@ def _bsg_figures(
     }
     with bsg_client() as client:
         if campaign.is_rcs:
-            figures["price_error"] = (
-                "BSG estimates SMS prices only; it gives an RCS campaign's price when the "
-                "campaign is created (calculated_price)."
-            )
+            # The YAML's "Campaign RCS": "Billing is performed only for RCS messages with
+            # status Delivered", and E10 estimates SMS only: no RCS figure exists before
+            # sending. The SMS fallback is an SMS, so E10 prices it: what it would cost if
+            # every RCS message fell back (an upper bound of the fallback's share).
+            figures["price_error"] = "BSG prices RCS when it is delivered."
+            figures["fallback_price"] = None
+            figures["fallback_price_error"] = ""
+            if campaign.fallback_enabled and tally.recipients and compiled.source:
+                try:
+                    figures["fallback_price"] = _price(
+                        client, campaign, compiled, tally, list_ids, campaign.fallback_sender
+                    )
+                except BsgError as error:
+                    figures["fallback_price_error"] = (
+                        f"BSG did not estimate the SMS fallback: {error}"
+                    )
         elif tally.recipients == 0:
             figures["price_error"] = "No recipients to price."
         else:
             try:
-                figures["price"] = _price(client, campaign, compiled, tally, list_ids)
+                figures["price"] = _price(
+                    client, campaign, compiled, tally, list_ids, campaign.sender
+                )
             except BsgError as error:
                 figures["price_error"] = f"BSG did not estimate the price: {error}"
         try:
@@ -361,15 +428,17 @@ def _bsg_figures(
     return figures
 
 
-def _price(client, campaign, compiled, tally, list_ids) -> dict[str, Any]:
-    if campaign.sms_mode == Campaign.SmsMode.GROUPS:
+def _price(client, campaign, compiled, tally, list_ids, sender: str) -> dict[str, Any]:
+    """E10's estimate of the SMS texts `compiled` makes (an SMS campaign's text, or an RCS
+    campaign's fallback), sent from `sender`."""
+    if campaign.sends_to_bsg_groups:
         groups = list(
             ContactList.objects.filter(id__in=list_ids, bsg_group_id__isnull=False).values_list(
                 "bsg_group_id", flat=True
             )
         )
         estimate = client.price_estimate(
-            sender=campaign.sender,
+            sender=sender,
             text=compiled.for_bsg_groups(),
             groups=groups,
             tariff_code=campaign.tariff_code,
@@ -411,7 +480,7 @@ def _price(client, campaign, compiled, tally, list_ids) -> dict[str, Any]:
     extrapolated = False
     for parts, (text, phones) in samples.items():
         estimate = client.price_estimate(
-            sender=campaign.sender, text=text, phones=phones, tariff_code=campaign.tariff_code
+            sender=sender, text=text, phones=phones, tariff_code=campaign.tariff_code
         )
         currency = estimate.currency or currency
         price = estimate.price or Decimal(0)
@@ -472,7 +541,7 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
     """What the first recipients and the longest text look like, and the worst case over the
     whole audience, for a campaign as typed (saved or not). `text` is the SMS text, or the RCS
     campaign's SMS fallback."""
-    mode = _mode(campaign.sms_mode) if campaign.is_sms else rendering.MODE_LITERAL
+    mode = _mode(campaign.sms_mode) if campaign.is_sms else _rcs_fallback_mode(campaign)
     compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
     counts = selectors.audience_counts(
         channel=campaign.channel,
@@ -584,3 +653,90 @@ def _missing_notes(
         else:
             notes.append(f"{who}: their text has nothing there. Give it a fallback: {{{label}|…}}.")
     return tuple(notes)
+
+
+def _rcs_fallback_mode(campaign: Campaign) -> str:
+    """An RCS fallback is personalised like an SMS to contact lists, literal to BSG groups
+    (campaigns.rcs_content)."""
+    return rendering.MODE_LITERAL if campaign.sends_to_bsg_groups else rendering.MODE_INDIVIDUAL
+
+
+# --- the RCS composer's carousel ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RcsPreviewMessage:
+    """What one recipient's phone shows: the cards as rendered for them."""
+
+    phone: str
+    name: str
+    cards: tuple[dict[str, Any], ...]
+    empty_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RcsPreview:
+    errors: tuple[str, ...]
+    # The first recipients' messages; with no recipient (or placeholders that cannot be
+    # filled), the cards as typed, each placeholder shown by its name.
+    messages: tuple[RcsPreviewMessage, ...]
+    personalised: bool
+    # Distinct messages among the scanned recipients: each is its own BSG campaign.
+    distinct_messages: int
+    scanned: int
+    complete: bool
+
+
+def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
+    """The RCS cards as the first recipients get them, rendered through the same
+    campaigns.rcs_content template as the send plan and the engine."""
+    template = rcs_template(campaign=campaign, fields=fields_by_reference())
+    errors = tuple(
+        message if index is None else f"Card {index + 1}: {message}"
+        for index, _name, message in template.errors
+    )
+    as_typed = RcsPreviewMessage(phone="", name="", cards=template.cards, empty_fields=())
+    if not template.slots or not list_ids:
+        return RcsPreview(
+            errors=errors,
+            messages=(as_typed,) if template.cards else (),
+            personalised=False,
+            distinct_messages=1 if template.cards else 0,
+            scanned=0,
+            complete=False,
+        )
+    contents = RcsContents(template)
+    keys: set[str] = set()
+    messages: list[RcsPreviewMessage] = []
+    scanned = 0
+    rows = selectors.audience_rows(
+        channel=campaign.channel,
+        sms_mode=campaign.sms_mode,
+        list_ids=list_ids,
+        pasted=campaign.pasted_numbers,
+        limit=PREVIEW_SCAN,
+    )
+    for row in rows:
+        scanned += 1
+        values, _missing, unfilled = template.personalise(
+            phone=row.phone, name=row.name, fields=row.fields
+        )
+        keys.add(contents.key(values))
+        if len(messages) < PREVIEW_FIRST:
+            rendered = template.render(values)
+            messages.append(
+                RcsPreviewMessage(
+                    phone=row.phone,
+                    name=row.name,
+                    cards=tuple(rendered.cards),
+                    empty_fields=unfilled,
+                )
+            )
+    return RcsPreview(
+        errors=errors,
+        messages=tuple(messages) or (as_typed,),
+        personalised=bool(messages),
+        distinct_messages=len(keys),
+        scanned=scanned,
+        complete=scanned < PREVIEW_SCAN,
+    )

@@ -54,6 +54,7 @@ from .models import (
     SendPlan,
     TestSend,
 )
+from .rcs_content import RcsRendered, RcsTemplate, rcs_template
 
 logger = logging.getLogger(__name__)
 
@@ -404,7 +405,16 @@ def campaign_test_send(
                 problems.add_card(index, name, message)
         if not campaign.rcs_cards:
             problems.add("rcs_cards", "Add at least one card.")
-        text = campaign.rcs_cards[0].get("text", "") if campaign.rcs_cards else ""
+        template = rcs_template(campaign=campaign, fields=fields)
+        for index, name, message in template.errors:
+            if index is None:
+                problems.add(name, message)
+            else:
+                problems.add_card(index, name, message)
+        if not problems:
+            # Rendered as a recipient would get it, as an SMS test send is.
+            contact, rendered, rendered_as = _test_rcs(campaign, template, contact, number)
+            text = rendered.cards[0].get("text", "") if rendered.cards else ""
     if problems:
         raise problems.refusal()
 
@@ -424,8 +434,8 @@ def campaign_test_send(
                 answer = client.rcs_send(
                     phones=[Recipient(number=number)],
                     sender=campaign.rcs_agent,
-                    cards=rcs_cards_for_client(campaign.rcs_cards),
-                    sms_fallback=sms_fallback_for_client(campaign),
+                    cards=rcs_cards_for_client(rendered.cards),
+                    sms_fallback=sms_fallback_for_client(campaign, text=rendered.fallback_text),
                     check_stop_list=campaign.rcs_check_stop_list,
                     validity=campaign.validity_hours,
                 )
@@ -536,6 +546,29 @@ def _test_text(
     return contact, rendered.text, f"Rendered as {who}, {how}."
 
 
+def _test_rcs(
+    campaign: Campaign, template: RcsTemplate, contact: Contact | None, number: str
+) -> tuple[Contact | None, RcsRendered, str]:
+    """(contact, message, rendered_as) of an RCS test send: personalised like _test_text."""
+    if not template.slots:
+        return contact, template.render(()), ""
+    how = "as chosen"
+    if contact is None:
+        row = selectors.test_send_contact(campaign=campaign, compiled=template.combined)
+        contact = Contact.objects.filter(pk=row.contact_id).first() if row else None
+        if contact is None:
+            stand_in = template.combined.stand_in_values(phone=number)
+            note = "The audience has no contact, so each placeholder shows its name."
+            return None, template.render(stand_in), note
+        how = "the first contact of the audience"
+    personalised = template.personalise(
+        phone=contact.phone, name=contact.name, fields=contact.fields
+    )
+    who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
+    empty = f"; empty for them: {', '.join(personalised.unfilled)}" if personalised.unfilled else ""
+    return contact, template.render(personalised.values), f"Rendered as {who}, {how}{empty}."
+
+
 def _test_method(campaign: Campaign) -> str:
     if campaign.is_rcs:
         return "rcs/send"
@@ -585,11 +618,12 @@ def rcs_cards_for_client(cards: list[dict[str, Any]]) -> list[RcsCard]:
     return typed
 
 
-def sms_fallback_for_client(campaign: Campaign) -> SmsFallback | None:
+def sms_fallback_for_client(campaign: Campaign, *, text: str | None = None) -> SmsFallback | None:
+    """The campaign's SMS fallback; `text` is its rendering for a personalised part."""
     if not campaign.fallback_enabled:
         return None
     return SmsFallback(
-        text=campaign.fallback_text,
+        text=campaign.fallback_text if text is None else text,
         sender=campaign.fallback_sender,
         validity=campaign.fallback_validity_hours,
     )

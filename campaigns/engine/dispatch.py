@@ -28,6 +28,7 @@ from ..approval import campaign_authors
 from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..checks import groups_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
+from ..rcs_content import rcs_content_from_key
 from .bsg_groups import bsg_groups_difference
 from .enqueue import parts_enqueue_submit
 from .events import event_record
@@ -212,26 +213,36 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
     add = writer.add
     part_ids: list[int] = []
     counts: list[int] = []
-    part_id = 0
-    left_in_part = 0
     seq = 0
+    # The open part of each message (key None: the campaign's own content) and the room left
+    # in it. A personalised RCS campaign's recipients go to the part of their rendered message
+    # (BSG's rcs/send takes one message for all its phones: campaigns.rcs_content), so its
+    # parts interleave in seq; every other campaign has one key and fills parts in order.
+    open_parts: dict[str | None, list[int]] = {}
     capped = schedule_capped_phones(campaign=campaign, now=timezone.now())
     skipped = 0
     approved = _approved_audience(campaign)
     digest = AudienceDigest() if approved is not None else None
-    for phone, contact_id, text, sms_parts, reference in ledger_rows(
+    for phone, contact_id, text, sms_parts, reference, message in ledger_rows(
         campaign, approved=approved, digest=digest
     ):
         if capped and phone in capped:
             skipped += 1
             continue
-        if not left_in_part:
-            part_id = Part.objects.create(campaign=campaign, number=len(part_ids) + 1).pk
+        current = open_parts.get(message)
+        if current is None or not current[1]:
+            part_id = Part.objects.create(
+                campaign=campaign,
+                number=len(part_ids) + 1,
+                content=rcs_content_from_key(message) if message is not None else {},
+            ).pk
             part_ids.append(part_id)
             counts.append(0)
-            left_in_part = size or -1  # without a size, one part that never fills
-        left_in_part -= 1
-        counts[-1] += 1
+            # [part id, room left, its index in counts]; without a size, a part never fills.
+            current = open_parts[message] = [part_id, size or -1, len(counts) - 1]
+        part_id = current[0]
+        current[1] -= 1
+        counts[current[2]] += 1
         add(
             (
                 campaign_id,

@@ -19,6 +19,7 @@ from contacts.selectors import fields_by_reference, opted_out_since
 from .. import rendering, selectors
 from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..models import FAILED_MESSAGE_STATUSES, Campaign, EngineInstallation, Recipient
+from ..rcs_content import RcsContents, rcs_template
 
 LEDGER_BATCH = 5_000
 
@@ -61,10 +62,16 @@ def ledger_rows(
     *,
     approved: ApprovedAudience | None = None,
     digest: AudienceDigest | None = None,
-) -> Iterator[tuple[str, int | None, str, int, str | None]]:
-    """Every recipient once as (phone, contact id, text, SMS parts, reference id or None): from
-    the lists (minus do-not-contact), the pasted numbers, or, for "retry failed only", the
-    failed rows of the original's ledger (their texts and counts as they were sent).
+) -> Iterator[tuple[str, int | None, str, int, str | None, str | None]]:
+    """Every recipient once as (phone, contact id, text, SMS parts, reference id or None,
+    message key or None): from the lists (minus do-not-contact), the pasted numbers, or, for
+    "retry failed only", the failed rows of the original's ledger (their texts and counts as
+    they were sent).
+
+    For RCS the text is the SMS fallback (personalised to contact lists). A personalised RCS
+    campaign's recipients also carry the key of their rendered message (campaigns.rcs_content):
+    BSG's rcs/send takes one message for all its phones, so dispatch puts recipients with the
+    same key into the same parts and keeps the message on them (CampaignPart.content).
 
     With `approved`, the audience is read as its approver's send plan read it (opt-outs as of
     then) and each recipient fed to `digest` before the opt-outs since are left out, so the
@@ -85,7 +92,10 @@ def ledger_rows(
         for _, phone, contact_id, text, sms_parts in rows_streamed(
             rows, key="seq", chunk_size=LEDGER_BATCH
         ):
-            yield phone, contact_id, text, sms_parts, None
+            yield phone, contact_id, text, sms_parts, None, None
+        return
+    if campaign.is_rcs:
+        yield from _rcs_rows(campaign, approved=approved, digest=digest)
         return
     compiled = None
     if campaign.is_sms and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
@@ -113,15 +123,64 @@ def ledger_rows(
             add(row.phone, values)
             if opted_out_later and row.phone in opted_out_later:
                 continue
-            yield row.phone, row.contact_id, render(values), parts(values), row.reference_id
+            yield (
+                row.phone,
+                row.contact_id,
+                render(values),
+                parts(values),
+                row.reference_id,
+                None,
+            )
         return
-    literal = campaign.text if campaign.is_sms else campaign.fallback_text
+    literal = campaign.text
     literal_parts = _sms_parts(literal)
     for row in rows:
         add(row.phone, ())
         if opted_out_later and row.phone in opted_out_later:
             continue
-        yield row.phone, row.contact_id, literal, literal_parts, row.reference_id
+        yield row.phone, row.contact_id, literal, literal_parts, row.reference_id, None
+
+
+def _rcs_rows(
+    campaign: Campaign, *, approved: ApprovedAudience | None, digest: AudienceDigest | None
+) -> Iterator[tuple[str, int | None, str, int, str | None, str | None]]:
+    """ledger_rows for RCS: the values read as the send plan read them (sendplan._Tally
+    ._add_rcs), into the digest, then each recipient's fallback text and message key."""
+    template = rcs_template(campaign=campaign, fields=fields_by_reference())
+    fallback = template.fallback
+    opted_out_by = approved.as_of if approved is not None else None
+    opted_out_later = opted_out_since(since=opted_out_by) if opted_out_by is not None else set()
+    add = digest.add if digest is not None else _ignore
+    rows = selectors.campaign_audience_rows(campaign=campaign, opted_out_by=opted_out_by)
+    if not template.slots:
+        literal = campaign.fallback_text if campaign.fallback_enabled else ""
+        literal_parts = _sms_parts(literal)
+        for row in rows:
+            add(row.phone, ())
+            if opted_out_later and row.phone in opted_out_later:
+                continue
+            yield row.phone, row.contact_id, literal, literal_parts, row.reference_id, None
+        return
+    contents = RcsContents(template)
+    render = fallback.render_values
+    parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
+    for row in rows:
+        values, _missing, _unfilled = template.personalise(
+            phone=row.phone, name=row.name, fields=row.fields
+        )
+        add(row.phone, values)
+        if opted_out_later and row.phone in opted_out_later:
+            continue
+        fallback_values = template.fallback_values(values)
+        text = render(fallback_values) if template.fallback_enabled else ""
+        yield (
+            row.phone,
+            row.contact_id,
+            text,
+            parts(fallback_values) if text else 0,
+            row.reference_id,
+            contents.key(values),
+        )
 
 
 def _ignore(phone: str, values: tuple[str, ...]) -> None:

@@ -168,16 +168,19 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
             start_at=start_at,
         )
     # E14 to the lists' phones (with reference ids): the one RCS method that can be split at
-    # 5,000, leave do-not-contact numbers out and be reconciled by reference id.
+    # 5,000, leave do-not-contact numbers out and be reconciled by reference id. It takes one
+    # message for all its phones, so a personalised campaign's part carries the message its
+    # recipients share, rendered at dispatch (CampaignPart.content, campaigns.rcs_content).
     phones = [
         BsgRecipient(number=phone, reference_id=ref)
         for phone, ref in ledger.values_list("phone", "reference_id")
     ]
+    content = part.content or {}
     return client.rcs_send(
         phones=phones,
         sender=campaign.rcs_agent,
-        cards=rcs_cards_for_client(campaign.rcs_cards),
-        sms_fallback=sms_fallback_for_client(campaign),
+        cards=rcs_cards_for_client(content.get("cards") or campaign.rcs_cards),
+        sms_fallback=sms_fallback_for_client(campaign, text=content.get("fallback_text")),
         check_stop_list=campaign.rcs_check_stop_list,
         validity=campaign.validity_hours,
         tariff_code=campaign.tariff_code,

@@ -46,6 +46,14 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     """One page per channel: bind, save the draft (always, so nothing typed is lost), then do
     what the button asked: plan, send now or schedule."""
     form, cards = _bind(request, campaign)
+    if request.method == "POST" and cards is not None:
+        edit = forms.CardEditForm(request.POST)
+        if edit.is_valid() and edit.cleaned_data["card_edit"]:
+            # A card button without JavaScript: the same page, cards rearranged, nothing lost.
+            data = edit.rearranged(request.POST)
+            form = forms.RcsCampaignForm(data, instance=campaign)
+            cards = forms.CardFormSet(data, prefix=forms.CARD_PREFIX)
+            return _render_compose(request, campaign, form, cards)
     if request.method == "POST" and form.is_valid() and (cards is None or cards.is_valid()):
         asked = forms.ComposeActionForm(request.POST)
         # An unknown button saves: nothing typed is lost, and nothing goes out unasked.
@@ -115,8 +123,8 @@ def _bind(request: HttpRequest, campaign: Campaign):
     data = request.POST if request.method == "POST" else None
     if campaign.is_rcs:
         form = forms.RcsCampaignForm(data, instance=campaign)
-        initial = [forms.card_initial(card) for card in campaign.rcs_cards or []]
-        cards = forms.CardFormSet(data, initial=initial or None, prefix="card")
+        initial = forms.card_initials(campaign.rcs_cards or [])
+        cards = forms.CardFormSet(data, initial=initial, prefix=forms.CARD_PREFIX)
         return form, cards
     initial = None
     if not campaign.pk and not campaign.sender:
@@ -168,7 +176,7 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
     cards = None
     if instance.is_rcs:
         form = forms.RcsCampaignForm(request.POST, instance=instance)
-        cards = forms.CardFormSet(request.POST, prefix="card")
+        cards = forms.CardFormSet(request.POST, prefix=forms.CARD_PREFIX)
         cards.is_valid()
         typed = form.is_valid()
         campaign, list_ids = form.apply_with_cards(cards) if typed else (instance, [])
@@ -186,8 +194,12 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
             _show_problems(form, cards, problems.refusal())
     errors = form.errors_live(new=new) + (cards.errors_live() if cards is not None else [])
     preview = sendplan.campaign_preview(campaign=campaign, list_ids=list_ids, text=text)
+    # RCS: a carousel for each of the first recipients, as each would get it.
+    rcs = sendplan.rcs_preview(campaign=campaign, list_ids=list_ids) if instance.is_rcs else None
     return render(
-        request, template, {"campaign": campaign, "preview": preview, "live_errors": errors}
+        request,
+        template,
+        {"campaign": campaign, "preview": preview, "live_errors": errors, "rcs": rcs},
     )
 
 

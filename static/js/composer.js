@@ -1,6 +1,6 @@
-/* The composer's small helpers: show the recipients input that matches "Send to", and the
- * "Insert field" picker. Without this script both inputs simply stay visible and the picker
- * stays hidden. */
+/* The composer's small helpers: show the recipients input that matches "Send to", the
+ * "Insert field" picker, and the RCS card editor. Without this script both inputs simply stay
+ * visible, the picker stays hidden and the card buttons post the form. */
 (function () {
   "use strict";
 
@@ -26,7 +26,85 @@
     textarea.focus();
   }
 
+  /* The RCS card editor: "Add card", "Move up", "Move down" and "Remove card" in place.
+   * Without this script each of them posts the form and the server rearranges the cards
+   * (campaigns.forms.CardEditForm); here the fieldsets move and are renumbered so the posted
+   * names (card-0-title, ...) follow their order, exactly as the server would number them. */
+  var CARD_NAME = /card-(\d+|__prefix__)-/g;
+
+  function renumberCards(editor) {
+    var cards = editor.querySelectorAll("[data-card]");
+    var max = parseInt(editor.dataset.maxCards, 10) || 10;
+    cards.forEach(function (card, index) {
+      card.querySelectorAll("[name], [id], [for]").forEach(function (element) {
+        ["name", "id", "for"].forEach(function (attribute) {
+          var value = element.getAttribute(attribute);
+          if (value && value.indexOf("card-") !== -1) {
+            element.setAttribute(attribute, value.replace(CARD_NAME, "card-" + index + "-"));
+          }
+        });
+      });
+      card.querySelectorAll("[data-card-edit]").forEach(function (button) {
+        var action = button.dataset.cardEdit;
+        button.value = action + ":" + index;
+        if (action === "up") button.disabled = index === 0;
+        if (action === "down") button.disabled = index === cards.length - 1;
+      });
+      var number = card.querySelector("[data-card-number]");
+      if (number) number.textContent = String(index + 1);
+    });
+    var total = document.getElementById("id_card-TOTAL_FORMS");
+    if (total) total.value = String(cards.length);
+    var initial = document.getElementById("id_card-INITIAL_FORMS");
+    if (initial) initial.value = "0";
+    var add = document.querySelector("[data-card-edit=add]");
+    if (add) add.disabled = cards.length >= max;
+  }
+
+  function editCards(editor, button) {
+    var action = button.dataset.cardEdit;
+    var card = button.closest("[data-card]");
+    if (action === "add") {
+      var template = document.getElementById("card-template");
+      if (!template) return;
+      var added = template.content.firstElementChild.cloneNode(true);
+      editor.appendChild(added);
+      renumberCards(editor);
+      var first = added.querySelector("input, textarea");
+      if (first) first.focus();
+    } else if (action === "remove" && card) {
+      card.remove();
+      renumberCards(editor);
+    } else if (action === "up" && card && card.previousElementSibling) {
+      editor.insertBefore(card, card.previousElementSibling);
+      renumberCards(editor);
+      button.focus();
+    } else if (action === "down" && card && card.nextElementSibling) {
+      editor.insertBefore(card.nextElementSibling, card);
+      renumberCards(editor);
+      button.focus();
+    } else {
+      return;
+    }
+    // The live preview follows the form's "change" events (hx-trigger on #preview).
+    var form = document.getElementById("compose-form");
+    if (form) form.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function setUpCardEditor() {
+    var editor = document.querySelector("[data-card-editor]");
+    var form = document.getElementById("compose-form");
+    if (!editor || !form) return;
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-card-edit]");
+      if (!button || !form.contains(button)) return;
+      event.preventDefault();
+      editCards(editor, button);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpCardEditor();
     document.querySelectorAll("[data-insert-field-for]").forEach(function (picker) {
       picker.hidden = false;
       var button = picker.querySelector("[data-insert-field]");

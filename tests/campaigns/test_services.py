@@ -129,12 +129,13 @@ def test_rcs_rules(audience):
             {},
         ],
         fallback_enabled=True,
-        fallback_text="Hi {first_name}",
+        fallback_text="Hi {firstname}",
         fallback_sender="",
     )
     problems = check(campaign, [audience["spring"].id, audience["vip"].id])
     assert "at most 40" in problems.errors["rcs_agent"][0]
-    assert "goes to everyone alike" in problems.errors["fallback_text"][0]
+    # To contact lists the fallback is personalised like an SMS: an unknown field is refused.
+    assert "Did you mean {first_name}?" in problems.errors["fallback_text"][0]
     assert "sender is empty" in problems.errors["fallback_sender"][0]
     # RCS reaches the lists' phones through rcs/send: a list need not be linked to BSG.
     assert "lists" not in problems.errors

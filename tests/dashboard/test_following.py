@@ -76,7 +76,7 @@ def test_sending_now_shows_a_campaign_to_its_end_instead_of_dropping_it(signed_i
     Campaign.objects.filter(pk=going.pk).update(status=Campaign.Status.FINISHED)
     body = signed_in.get(reverse("campaigns:home-sending"), {"ids": going.pk}).content.decode()
     assert "Black Friday" in body and "Finished" in body
-    assert "1710 sent, 1700 delivered of 1710" in body
+    assert "1,710 sent, 1,700 delivered of 1,710" in body
     assert "hx-trigger" not in body.split(">")[0]
     # A fresh page no longer lists it.
     assert "Black Friday" not in signed_in.get(reverse("campaigns:home-sending")).content.decode()
