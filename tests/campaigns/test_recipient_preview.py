@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import sendplan, services
+from campaigns import recipient_preview, sendplan, services
 from campaigns.models import Campaign, SendPlan
 from contacts.models import Contact, ContactField, ContactList, DoNotContact, ListMembership
 
@@ -300,3 +300,30 @@ def test_an_rcs_campaign_steps_through_its_sms_fallback(author, user, shoppers):
         reverse("campaigns:edit", args=[rcs.pk]), {"contact": shoppers["Olena"].pk, "step": "next"}
     ).content.decode()
     assert shown(following.split('id="recipient-preview"')[1]) == "Ivan"
+
+
+def test_missing_a_value_reads_a_bounded_window_and_looks_on_from_its_end(
+    author, campaign, shoppers, monkeypatch
+):
+    monkeypatch.setattr(recipient_preview, "MISSING_WINDOW", 1)
+    body = step(author, campaign, shoppers, contact=shoppers["Olena"].pk, step="missing")
+    assert shown(body) == "Ivan" and "None of the next 1 recipients lacks a value" in body
+    body = step(author, campaign, shoppers, contact=contact_id(body), step="missing")
+    assert shown(body) == "Oksana" and "A recipient missing a value." in body
+
+
+def test_nobody_missing_a_value_costs_no_walk(author, user, shoppers):
+    Contact.objects.filter(pk=shoppers["Oksana"].pk).update(fields={"city": "Poltava"})
+    full = services.campaign_save(
+        campaign=Campaign(
+            name="Full",
+            channel=Campaign.Channel.SMS,
+            sms_mode=Campaign.SmsMode.INDIVIDUAL,
+            text=TEXT,
+            sender="Shop",
+        ),
+        list_ids=[shoppers["spring"].pk],
+        user=user,
+    )
+    body = step(author, full, shoppers, contact=shoppers["Ivan"].pk, step="missing")
+    assert shown(body) == "Ivan" and "Every recipient has a value for each placeholder." in body
