@@ -16,9 +16,10 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from bsg import rules
+from config.paging import CursorField
 from contacts.models import ContactList
 
-from . import checks, dashboard, schedule_timing, selectors
+from . import checks, dashboard, recipient_preview, schedule_timing, selectors
 from .models import Campaign, MessageTemplate
 
 START_NOW = "now"
@@ -173,6 +174,19 @@ class _CampaignForm(forms.ModelForm):
         campaign.window_end = cleaned.get("window_end")
         campaign.window_time_zone = cleaned.get("window_time_zone") or ""
         list_ids = sorted(contact_list.id for contact_list in cleaned.get("lists") or [])
+        return campaign, list_ids
+
+    def as_typed(self) -> tuple[Campaign, list[int]]:
+        """The campaign as typed so far, for a preview: every valid field on the instance (not
+        saved), a field with an error as it was; and the lists chosen."""
+        self.is_valid()  # the ModelForm puts the valid fields on the instance
+        campaign = self.instance
+        if "lists" in self.errors:
+            list_ids = selectors.campaign_list_ids(campaign=campaign)
+        else:
+            list_ids = sorted(c.id for c in self.cleaned_data.get("lists") or [])
+        if campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.NUMBERS:
+            list_ids = []
         return campaign, list_ids
 
     def show_problems(self, refusal: forms.ValidationError) -> None:
@@ -570,6 +584,19 @@ class MessageTemplateForm(forms.ModelForm):
         template.rcs_cards = card_forms.cards() if template.is_rcs else []
         return template
 
+    def as_typed(self) -> tuple[Campaign, list[int]]:
+        """The campaign as typed so far, for a preview: every valid field on the instance (not
+        saved), a field with an error as it was; and the lists chosen."""
+        self.is_valid()  # the ModelForm puts the valid fields on the instance
+        campaign = self.instance
+        if "lists" in self.errors:
+            list_ids = selectors.campaign_list_ids(campaign=campaign)
+        else:
+            list_ids = sorted(c.id for c in self.cleaned_data.get("lists") or [])
+        if campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.NUMBERS:
+            list_ids = []
+        return campaign, list_ids
+
     def show_problems(self, refusal: forms.ValidationError) -> None:
         """A service's refusal beside the fields it names (RCS cards' go to the card forms)."""
         for name, messages in refusal.message_dict.items():
@@ -776,6 +803,46 @@ class PreviewTargetForm(forms.Form):
 
     channel = forms.ChoiceField(choices=Campaign.Channel.choices, required=False)
     campaign_id = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class RecipientPreviewForm(forms.Form):
+    """The preview for one recipient: the contact shown, the button pressed, a search, or a
+    contact chosen from the search's matches. A bad value is said beside it and the preview
+    falls back to the first recipient."""
+
+    _BAD_CONTACT = "That recipient link is not valid; here is the first recipient."
+
+    contact = CursorField(
+        recipient_preview.RECIPIENT_KEYSET, error_messages={"invalid": _BAD_CONTACT}
+    )
+    choose = CursorField(
+        recipient_preview.RECIPIENT_KEYSET, error_messages={"invalid": _BAD_CONTACT}
+    )
+    step = forms.ChoiceField(
+        choices=recipient_preview.STEPS,
+        required=False,
+        error_messages={"invalid_choice": "That button is not known here; nothing was moved."},
+    )
+    search = forms.CharField(
+        required=False,
+        max_length=100,
+        error_messages={
+            "max_length": "Search for at most %(limit_value)d characters.",
+            "null_characters_not_allowed": "Type letters or digits to search.",
+        },
+    )
+
+    def asked(self) -> dict:
+        """What to show, from the fields that are valid (keyword arguments of
+        recipient_preview.recipient_preview)."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "contact_id": (data.get("contact") or (None,))[0],
+            "choose": (data.get("choose") or (None,))[0],
+            "step": data.get("step") or "",
+            "search": data.get("search") or "",
+        }
 
 
 class ComposeActionForm(forms.Form):

@@ -189,6 +189,9 @@ def plan_campaign(
             "audience": tally.recipients + tally.left_out,
         },
         "longest": tally.longest,
+        # The first recipient whose text has the most parts (the composer's preview jumps to
+        # them): a 100-character Cyrillic text costs more than a 150-character Latin one.
+        "most_parts": tally.most_parts,
         "audience": {
             "digest": tally.digest.hexdigest(),
             "recipients": tally.recipients,
@@ -198,6 +201,21 @@ def plan_campaign(
     if ask_bsg:
         result.update(_bsg_figures(campaign, compiled, tally, list_ids))
     return result
+
+
+def campaign_sms_text(*, campaign: Campaign) -> str:
+    """What of a campaign is counted in SMS parts: its text, or an RCS campaign's SMS fallback
+    (RCS cards are not SMS)."""
+    if campaign.is_sms:
+        return campaign.text
+    return campaign.fallback_text if campaign.fallback_enabled else ""
+
+
+def campaign_compiled(*, campaign: Campaign, text: str) -> rendering.CompiledText:
+    """`text` (the SMS text, or the RCS fallback) with its placeholders, read the way the
+    campaign sends it: personalised here, by BSG's groups, or to everyone alike."""
+    mode = _mode(campaign.sms_mode) if campaign.is_sms else _rcs_fallback_mode(campaign)
+    return rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
 
 
 def _mode(sms_mode: str) -> str:
@@ -248,6 +266,8 @@ class _Tally:
         self.empty_fields: Counter[str] = Counter()
         self.longest: dict[str, Any] | None = None
         self._longest_length = -1
+        self.most_parts: dict[str, Any] | None = None
+        self._most_parts = -1
         self._literal = None if compiled.slots else self._count(())
         self.digest = AudienceDigest()
 
@@ -334,6 +354,14 @@ class _Tally:
                         "field": counted.longest_field,
                     }
                 )
+        if stats.parts > self._most_parts:
+            self._most_parts = stats.parts
+            self.most_parts = {
+                "phone": row.phone,
+                "length": stats.length,
+                "parts": stats.parts,
+                "encoding": stats.encoding,
+            }
         if stats.length > self._longest_length:
             self._longest_length = stats.length
             text = self.compiled.render_values(values) if values else self.compiled.source
@@ -541,8 +569,7 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
     """What the first recipients and the longest text look like, and the worst case over the
     whole audience, for a campaign as typed (saved or not). `text` is the SMS text, or the RCS
     campaign's SMS fallback."""
-    mode = _mode(campaign.sms_mode) if campaign.is_sms else _rcs_fallback_mode(campaign)
-    compiled = rendering.compile_text(text, fields=fields_by_reference(), mode=mode)
+    compiled = campaign_compiled(campaign=campaign, text=text)
     counts = selectors.audience_counts(
         channel=campaign.channel,
         sms_mode=campaign.sms_mode,
@@ -593,15 +620,7 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
         over_limit += not stats.fits
         with_empty += bool(rendered.empty_fields)
         if len(first) < PREVIEW_FIRST or longest is None or stats.length > longest.stats.length:
-            item = PreviewText(
-                phone=row.phone,
-                name=row.name,
-                text=rendered.text,
-                stats=stats,
-                empty_fields=rendered.empty_fields,
-                limit_error=smstext.limit_error(rendered.text),
-                fallback_fields=rendered.fallback_fields,
-            )
+            item = _preview_text(row.phone, row.name, rendered, stats)
             if len(first) < PREVIEW_FIRST:
                 first.append(item)
             if longest is None or stats.length > longest.stats.length:
@@ -622,6 +641,28 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
         missing_notes=_missing_notes(campaign, compiled, values, leaves_out=leaves_out),
         worst=rendering.worst_case(compiled, values.candidates(compiled)) if values else None,
         left_out=left_out,
+    )
+
+
+def recipient_text(
+    *, compiled: rendering.CompiledText, phone: str, name: str, fields: dict
+) -> PreviewText:
+    """One contact's text as the campaign would send it, with its encoding and parts."""
+    rendered = compiled.render(phone=phone, name=name, fields=fields)
+    return _preview_text(phone, name, rendered, smstext.analyse(rendered.text))
+
+
+def _preview_text(
+    phone: str, name: str, rendered: rendering.Rendered, stats: smstext.TextStats
+) -> PreviewText:
+    return PreviewText(
+        phone=phone,
+        name=name,
+        text=rendered.text,
+        stats=stats,
+        empty_fields=rendered.empty_fields,
+        limit_error=smstext.limit_error(rendered.text),
+        fallback_fields=rendered.fallback_fields,
     )
 
 

@@ -196,11 +196,17 @@ def campaign_fingerprint(*, campaign: Campaign, list_ids: list[int] | None = Non
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def campaign_plan_is_fresh(*, campaign: Campaign) -> tuple[bool, SendPlan | None]:
+def campaign_plan_is_fresh(
+    *, campaign: Campaign, list_ids: list[int] | None = None
+) -> tuple[bool, SendPlan | None]:
     """Whether the latest plan counts the campaign as it is now: same content and lists, not
-    too old, and made after dispatch last found its recipients changed since approval."""
+    too old, and made after dispatch last found its recipients changed since approval.
+
+    `list_ids`: the lists as typed in the composer (unsaved); by default the saved ones."""
     plan = selectors.campaign_latest_plan(campaign_id=campaign.pk) if campaign.pk else None
-    fresh = plan is not None and plan.is_fresh_for(campaign_fingerprint(campaign=campaign))
+    fresh = plan is not None and plan.is_fresh_for(
+        campaign_fingerprint(campaign=campaign, list_ids=list_ids)
+    )
     if fresh and campaign.audience_changed_at and plan.created_at <= campaign.audience_changed_at:
         fresh = False
     if fresh and not plan.result.get("audience"):

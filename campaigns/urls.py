@@ -10,6 +10,11 @@ urlpatterns = [
     path("campaigns/", dashboard.campaign_list, name="list"),
     path("campaigns/new/<str:channel>/", compose.campaign_new, name="new"),
     path("campaigns/preview/", compose.campaign_preview, name="preview"),
+    path(
+        "campaigns/preview/recipient/",
+        compose.campaign_preview_recipient,
+        name="preview-recipient",
+    ),
     path("campaigns/<int:campaign_id>/", dashboard.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", compose.campaign_edit, name="edit"),
     path("campaigns/<int:campaign_id>/plan/", compose.campaign_plan, name="plan"),

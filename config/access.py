@@ -55,6 +55,8 @@ ACCESS: dict[str, Rule] = {
     "campaigns:edit": CHANGE_CAMPAIGN,
     # The composer's live preview renders the form as typed and saves nothing.
     "campaigns:preview": ADD_CAMPAIGN,
+    # The preview for one recipient the author chooses: the same, with contacts' details.
+    "campaigns:preview-recipient": ADD_CAMPAIGN,
     "campaigns:duplicate": ADD_CAMPAIGN,
     # Back to draft (also withdraws a request for approval): nothing goes out by it.
     "campaigns:unschedule": CHANGE_CAMPAIGN,

@@ -211,6 +211,11 @@ class ContactFilters:
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
 
 
+def looks_like_phone(text: str) -> bool:
+    """Digits, maybe with +, spaces, dots, dashes and brackets: a phone number as typed."""
+    return bool(_PHONE_LIKE.fullmatch(text))
+
+
 class FieldValuesText(Func):
     """Every custom field value of a contact as one text, for a substring search.
 
@@ -238,7 +243,7 @@ class FieldValuesText(Func):
 def _text_match(text: str) -> Q:
     """Name or any field value containing `text` (any case), or a phone starting with it."""
     match = Q(name__icontains=text) | Q(field_values__icontains=text)
-    if _PHONE_LIKE.fullmatch(text):
+    if looks_like_phone(text):
         prefix = phone_search_prefix(text)
         if prefix:
             match |= Q(phone__startswith=prefix)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts.models import Contact
 from contacts.phones import InvalidPhone, normalize_phone
 
-from .. import approval, checks, forms, selectors, sendplan, services
+from .. import approval, checks, forms, recipient_preview, selectors, sendplan, services
 from ..models import Campaign, TestSend
 
 COMPOSE_TEMPLATES = {
@@ -157,6 +157,12 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
         "test_phones": selectors.test_phones_for(user=request.user),
         "placeholders": selectors.placeholder_choices(),
     }
+    if campaign.pk and request.method == "GET":
+        # The one-recipient preview's buttons without script: GET links to this page, the
+        # saved draft previewed (with script they post the form as typed, below).
+        list_ids = selectors.campaign_list_ids(campaign=campaign)
+        asked = forms.RecipientPreviewForm(request.GET)
+        context.update(_recipient_context(campaign, list_ids, asked))
     return render(request, COMPOSE_TEMPLATES[campaign.channel], context, status=status)
 
 
@@ -164,14 +170,7 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
 def campaign_preview(request: HttpRequest) -> HttpResponse:
     """The live preview (htmx, debounced): the form as typed, never saved, and what stops it
     from being sent beside each field (swapped out of band, campaigns.checks' one rule set)."""
-    target = forms.PreviewTargetForm(request.POST)
-    # A preview is never refused: an unknown channel or campaign previews a new SMS (only the
-    # fields that validated are in cleaned_data).
-    target.is_valid()
-    asked = target.cleaned_data
-    instance = Campaign(channel=asked.get("channel") or Campaign.Channel.SMS)
-    if asked.get("campaign_id"):
-        instance = Campaign.objects.filter(pk=asked["campaign_id"]).first() or instance
+    instance = _preview_instance(request.POST)
     new = instance.pk is None
     cards = None
     if instance.is_rcs:
@@ -201,6 +200,43 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
         template,
         {"campaign": campaign, "preview": preview, "live_errors": errors, "rcs": rcs},
     )
+
+
+def _preview_instance(data) -> Campaign:
+    """The campaign a preview is for. A preview is never refused: an unknown channel or
+    campaign previews a new SMS (only the fields that validated are in cleaned_data)."""
+    target = forms.PreviewTargetForm(data)
+    target.is_valid()
+    asked = target.cleaned_data
+    instance = Campaign(channel=asked.get("channel") or Campaign.Channel.SMS)
+    if asked.get("campaign_id"):
+        instance = Campaign.objects.filter(pk=asked["campaign_id"]).first() or instance
+    return instance
+
+
+@require_POST
+def campaign_preview_recipient(request: HttpRequest) -> HttpResponse:
+    """The preview for one recipient (htmx): the campaign as typed, for the recipient asked for.
+    Without script the composer's own page answers the same buttons (GET, the saved draft)."""
+    instance = _preview_instance(request.POST)
+    form_class = forms.RcsCampaignForm if instance.is_rcs else forms.SmsCampaignForm
+    campaign, list_ids = form_class(request.POST, instance=instance).as_typed()
+    asked = forms.RecipientPreviewForm(request.POST)
+    return render(
+        request,
+        "campaigns/compose_sms.html#recipient-preview",
+        _recipient_context(campaign, list_ids, asked),
+    )
+
+
+def _recipient_context(campaign: Campaign, list_ids: list[int], asked) -> dict:
+    return {
+        "campaign": campaign,
+        "recipient_form": asked,
+        "recipient": recipient_preview.recipient_preview(
+            campaign=campaign, list_ids=list_ids, **asked.asked()
+        ),
+    }
 
 
 @require_http_methods(["GET", "POST"])
