@@ -124,8 +124,14 @@ def run_ours(path: Path, workdir: Path) -> dict:
             list_id=contact_list.pk,
             enqueue=False,
         )
+    # Every column into the contact's fields, as the django-import-export resource does: our
+    # guess would put the "first_name" column into Name (a built-in field comes first).
+    mapping = dict(contact_import.mapping)
+    for column, header in enumerate(contact_import.headers):
+        if header in FIELD_COLUMNS:
+            mapping[str(column)] = services.NEW_FIELD_PREFIX + header
     services.contact_import_confirm_mapping(
-        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+        import_id=contact_import.pk, mapping=mapping, enqueue=False
     )
     services.contact_import_analyse(import_id=contact_import.pk)
     services.contact_import_start(import_id=contact_import.pk, enqueue=False)
