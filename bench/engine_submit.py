@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -42,8 +41,14 @@ LIMIT_RSS_MIB = 400.0
 SANDBOX_KEY = "bench_engine_key"
 
 
+def _peak_rss_mib() -> float:
+    from bench._memory import peak_rss_mib
+
+    return peak_rss_mib()
+
+
 def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _peak_rss_mib()
 
 
 class _WaitTimer:

@@ -17,7 +17,6 @@ import argparse
 import csv
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -30,6 +29,12 @@ DUPLICATE_SHARE = 0.05
 CITIES = ["Kyiv", "Lviv", "Odesa", "Kharkiv", "Dnipro", "Київ", "Львів", "Zaporizhzhia"]
 NAMES = ["Olena", "Taras", "Iryna", "Andrii", "Oksana", "Dmytro", "Юлія", "Богдан"]
 MOBILE_CODES = ["50", "66", "67", "68", "63", "73", "93", "95", "96", "97", "98", "99"]
+
+
+def _peak_rss_mib() -> float:
+    from bench._memory import peak_rss_mib
+
+    return peak_rss_mib()
 
 
 def generate_csv(path: Path, rows: int, *, seed: int = 2026) -> None:
@@ -55,7 +60,7 @@ def generate_csv(path: Path, rows: int, *, seed: int = 2026) -> None:
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _peak_rss_mib()
 
 
 def copy_floor(path: Path) -> float:

@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import random
-import resource
 import sys
 import time
 from decimal import Decimal
@@ -39,6 +38,12 @@ TEXT = (
     "Hi {bench_first_name}, the {bench_city} store has 20% off everything this weekend. "
     "Show this SMS at the till. Reply STOP to opt out."
 )
+
+
+def _peak_rss_mib() -> float:
+    from bench._memory import peak_rss_mib
+
+    return peak_rss_mib()
 
 
 def _names(rng: random.Random) -> list[str]:
@@ -161,7 +166,7 @@ def run(*, recipients: int, keep: bool = False, seed: int = 7) -> dict:
         "balance_covers": result["balance_covers"],
         "load_seconds": round(loaded, 1),
         "plan_seconds": round(seconds, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(_peak_rss_mib(), 1),
     }
 
 
