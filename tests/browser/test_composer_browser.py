@@ -28,7 +28,7 @@ def test_a_marketer_types_sees_counter_and_preview_fixes_an_error_and_saves(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="New SMS campaign")).to_be_visible()
 
-    page.get_by_label("Name").fill("Spring sale")
+    page.get_by_label("Name", exact=True).fill("Spring sale")
     page.get_by_label("Spring").check()
     page.get_by_label("Sender").fill("Shop")
     text = page.locator("#id_text")

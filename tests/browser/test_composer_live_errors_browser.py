@@ -36,7 +36,7 @@ def test_a_bad_sender_is_marked_beside_the_field_as_it_is_typed_without_console_
     sender_errors = page.locator("#field-sender #errors-sender")
     expect(sender_errors).to_be_empty()  # nothing typed, nothing wrong yet
 
-    page.get_by_label("Name").fill("Spring sale")
+    page.get_by_label("Name", exact=True).fill("Spring sale")
     page.get_by_label("Spring").check()
     # Key by key, faster than the preview answers: each keystroke a request htmx would once
     # have aborted.

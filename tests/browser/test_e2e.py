@@ -302,7 +302,7 @@ def test_an_author_composes_from_an_import_and_an_approver_sends_it_while_the_pa
 
     # ...composes a personalized SMS to that list, and asks for approval.
     author.goto(live_server.url + "/campaigns/new/sms/")
-    author.get_by_label("Name").fill("Spring sale")
+    author.get_by_label("Name", exact=True).fill("Spring sale")
     author.get_by_label("Spring customers").check()
     author.get_by_label("Sender").fill("Shop")
     author.locator("#id_text").fill("Hi {first_name}, {discount} off all spring!")

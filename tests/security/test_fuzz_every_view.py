@@ -377,6 +377,9 @@ def world(django_db_setup, django_db_blocker, sandbox_server, tmp_path_factory) 
         world.inputs = crawl(client, paths)
         yield world
         transaction.set_rollback(True)
+    # Content types made inside that rolled-back transaction (a flush before this module removes
+    # them) must not stay in the process's cache for the tests after it.
+    ContentType.objects.clear_cache()
 
 
 # --- the fuzz --------------------------------------------------------------------------------
