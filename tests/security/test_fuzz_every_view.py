@@ -61,6 +61,7 @@ HOSTILE_ALL_AT_ONCE = [
     "inf",
     "%00",
 ]
+LATER_FORMSET_FORM = re.compile(r"-[1-9][0-9]*-")
 # Path arguments that name nothing (or nothing sensible).
 ABSURD_IDS = ["0", str(10**25), "a\x00b"]
 # Read by many pages: a pager, a search, a filter, admin's error flag.
@@ -439,11 +440,17 @@ def test_no_input_answers_with_a_server_error(
     # config/admin_site.py): every field at once covers them; their GET filters, where the
     # lookups reach the database, and every one of our own pages get one field at a time.
     admin_page = route.template.startswith("admin/")
-    one_at_a_time = not refused and not route.template.startswith(OTHER_APPS_ADMIN)
+    # One field at a time is the slow part (a whole form posted per value): done as the
+    # superuser, who reaches every view's code; an author's requests go through the same views
+    # after the access guard, which every value at once already crosses.
+    one_at_a_time = (
+        not refused and role == "superuser" and not route.template.startswith(OTHER_APPS_ADMIN)
+    )
 
     get_keys = sorted(read_by_get.keys | seen.get)
     post_keys = sorted(read_by_post.keys | seen.post_fields)
-    for value in HOSTILE_ALL_AT_ONCE:
+    # Turned away at the door, one hostile value shows the door holds; every value otherwise.
+    for value in HOSTILE[:1] if refused else HOSTILE_ALL_AT_ONCE:
         keys = [*get_keys, *COMMON_GET]
         fuzz.send("GET", path, dict.fromkeys(keys, value), f"every parameter {_shown(value)}")
         keys = post_keys or list(seen.post) or ["name"]
@@ -455,7 +462,8 @@ def test_no_input_answers_with_a_server_error(
             for value in HOSTILE:
                 fuzz.send("GET", path, {key: value}, f"{key}={_shown(value)}")
         for key in [] if admin_page else post_keys:
-            if key in seen.post_choices:
+            # A formset's second and later forms are the first one's fields again.
+            if key in seen.post_choices or LATER_FORMSET_FORM.search(key):
                 continue
             for value in HOSTILE_POSTED:
                 fuzz.send("POST", path, {**seen.post, key: value}, f"{key}={_shown(value)}")
