@@ -22,15 +22,21 @@ from ..models import Campaign, Recipient
 EXAMPLES = 5
 
 
-def bsg_groups_difference(*, campaign: Campaign) -> str:
-    """'' when BSG's groups hold exactly the ledger's recipients, each getting the ledger's
-    text; otherwise the difference in words. BSG unreadable is a difference too: unchecked is
-    not approved."""
-    group_ids = list(
+def bsg_group_ids(*, campaign: Campaign) -> list[int]:
+    """The BSG contact-book groups of the campaign's lists (the checks refused unlinked ones):
+    what a groups campaign is sent to, and what is read back before it is."""
+    return list(
         ContactList.objects.filter(campaigns=campaign, bsg_group_id__isnull=False)
         .order_by("id")
         .values_list("bsg_group_id", flat=True)
     )
+
+
+def bsg_groups_difference(*, campaign: Campaign) -> str:
+    """'' when BSG's groups hold exactly the ledger's recipients, each getting the ledger's
+    text; otherwise the difference in words. BSG unreadable is a difference too: unchecked is
+    not approved."""
+    group_ids = bsg_group_ids(campaign=campaign)
     compiled = None
     if campaign.is_sms:
         compiled = rendering.compile_text(

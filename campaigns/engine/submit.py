@@ -20,12 +20,12 @@ from bsg.payloads import IndividualMessage
 from bsg.payloads import Recipient as BsgRecipient
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
-from contacts.models import ContactList
 from contacts.selectors import fields_by_reference
 
 from .. import rendering
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from ..services import rcs_cards_for_client, sms_fallback_for_client
+from .bsg_groups import bsg_group_ids
 from .events import event_record
 from .guard_rails import hold_reason, part_hold, unit_price_record, window_opens_at
 from .poll import campaign_finish_if_settled
@@ -147,7 +147,7 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
             campaign.text, fields=fields_by_reference(), mode=rendering.MODE_GROUPS
         )
         return client.sms_send_groups(
-            groups=_bsg_group_ids(campaign),
+            groups=bsg_group_ids(campaign=campaign),
             text=compiled.for_bsg_groups(),
             sender=campaign.sender,
             validity=campaign.validity_hours,
@@ -158,7 +158,7 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
         # E6: one BSG campaign for the whole groups (dispatch made one part and refused lists
         # over 5,000 contacts or holding do-not-contact numbers); BSG resolves the members.
         return client.rcs_send_groups(
-            groups=_bsg_group_ids(campaign),
+            groups=bsg_group_ids(campaign=campaign),
             sender=campaign.rcs_agent,
             cards=rcs_cards_for_client(campaign.rcs_cards),
             sms_fallback=sms_fallback_for_client(campaign),
@@ -185,15 +185,6 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
         validity=campaign.validity_hours,
         tariff_code=campaign.tariff_code,
         start_at=start_at,
-    )
-
-
-def _bsg_group_ids(campaign: Campaign) -> list[int]:
-    """The BSG contact-book groups of the campaign's lists (the checks refused unlinked ones)."""
-    return list(
-        ContactList.objects.filter(campaigns=campaign, bsg_group_id__isnull=False)
-        .order_by("id")
-        .values_list("bsg_group_id", flat=True)
     )
 
 
