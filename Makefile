@@ -33,6 +33,12 @@ $(VENV)/.test-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/act
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null
 
+# GNU gettext: `manage.py makemessages` and `compilemessages` (locale/) and the test that the
+# Ukrainian catalogue is complete.
+/usr/bin/msgfmt:
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null
+
 run: $(VENV)/.run-installed
 	$(PY) scripts/run.py
 
@@ -41,7 +47,7 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
-test: $(VENV)/.test-installed /usr/bin/chromium lint
+test: $(VENV)/.test-installed /usr/bin/chromium /usr/bin/msgfmt lint
 	$(TEST_ENV) $(VENV)/bin/pytest
 	mkdir -p var
 	DATABASE_URL=$(SQLITE_TEST_DATABASE_URL) $(TEST_SERVICES) $(VENV)/bin/pytest -m sqlite

@@ -136,7 +136,12 @@ AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_address"
 # The address is REMOTE_ADDR, never X-Forwarded-For, which any client can write. Behind a
 # reverse proxy that is the proxy's address, so the lock then falls on the user name alone.
 
-LANGUAGE_CODE = "en-us"
+# The interface speaks English and Ukrainian (BSG's customers also write in Russian: a
+# translation is one more `locale/<code>/` folder and a line here). Each person's choice is
+# kept on their account; English until they choose.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("uk", "Українська")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
