@@ -13,6 +13,10 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_SERVICES)
 # Then the newcomer's path (tests marked `sqlite`) on the embedded SQLite `make run` uses; the
 # test database is a file beside this one (tests/conftest.py), removed when the run ends.
 SQLITE_TEST_DATABASE_URL ?= sqlite:///$(CURDIR)/var/newcomer.sqlite3
+# The suite spends half its time waiting (live servers, workers, the sandbox's pace, the soak's
+# own processes), so two pytest-xdist workers fit two cores (tests/conftest.py gives each its
+# own database and Redis database). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench soak clean
 
@@ -48,7 +52,7 @@ lint: $(VENV)/.test-installed
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 test: $(VENV)/.test-installed /usr/bin/chromium /usr/bin/msgfmt lint
-	$(TEST_ENV) $(VENV)/bin/pytest
+	$(TEST_ENV) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist load
 	mkdir -p var
 	DATABASE_URL=$(SQLITE_TEST_DATABASE_URL) $(TEST_SERVICES) $(VENV)/bin/pytest -m sqlite
 

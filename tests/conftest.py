@@ -5,6 +5,7 @@ and reset before each test that uses it. pytest-socket (pyproject.toml) fails an
 to reach a host other than 127.0.0.1/::1.
 """
 
+import os
 import socket
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,7 +18,56 @@ from pytest_socket import SocketConnectBlockedError
 from sandbox.server import SandboxConfig, SandboxServer
 
 SANDBOX_API_KEY = "test_sandbox_key_for_the_suite"
+REDIS_SETTINGS = ("REDIS_URL", "CELERY_BROKER_URL")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`make test` runs the suite in pytest-xdist workers (Makefile, TEST_WORKERS). Each has its
+    own test database (pytest-django's `_gw0`, `_gw1` suffix) and takes a Redis database of its
+    own, counted down from REDIS_URL's (15, then 14): one worker's `cache.clear()`, queue purge
+    or Celery worker never reaches the other's. Subprocesses the tests start (benchmarks, the
+    soak) inherit the same, and a DATABASE_URL named after the worker, so the databases they
+    make beside it (`<name>_soak`, `<name>_bench_…`) are never another worker's. Settings are
+    already loaded here (pytest-django loads them first), so they are changed in place, before
+    any cache or broker connection is made."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    from django.conf import settings
+    from django.core.cache import caches
+
+    from config.celery import app
+
+    index = int(worker.removeprefix("gw"))
+    for name in REDIS_SETTINGS:
+        url = _redis_database_counted_down(getattr(settings, name), index)
+        os.environ[name] = url
+        setattr(settings, name, url)
+    os.environ["DATABASE_URL"] = _database_url_for_worker(os.environ["DATABASE_URL"], worker)
+    location = settings.CACHES["default"]["LOCATION"]
+    settings.CACHES["default"]["LOCATION"] = _redis_database_counted_down(location, index)
+    assert "settings" not in caches.__dict__, "a cache was opened before the worker chose its own"
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The soak first: it is the longest test by far and mostly waits on its own processes, so
+    one worker runs it while the others take the rest of the suite. Only its place changes;
+    pytest-django has already put tests that share a rolled-back database before transactional
+    ones (a flush between them empties the rows migrations made), and that order stands."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is None)
+
+
+def _database_url_for_worker(url: str, worker: str) -> str:
+    base, _, rest = url.rpartition("/")
+    name, question, query = rest.partition("?")
+    return f"{base}/{name}_{worker}{question}{query}"
+
+
+def _redis_database_counted_down(url: str, by: int) -> str:
+    base, _, database = url.rpartition("/")
+    return f"{base}/{int(database or 0) - by}"
 
 
 @pytest.fixture(autouse=True, scope="session")
