@@ -12,7 +12,8 @@ missing from the row is refused.
 The groups that hold these permissions are made by campaigns/migrations/0004: Viewers (every
 view_ permission of campaigns and contacts), Campaign authors and Campaign approvers.
 
-Admin, login, logout and password views stay outside the table: Django guards those itself.
+Admin, login, logout and password views stay outside the table: Django guards those itself. So
+do the language switcher and the JavaScript catalogue, which anyone may use.
 """
 
 from __future__ import annotations
@@ -136,10 +137,14 @@ ACCESS: dict[str, Rule] = {
     "contacts:import-rejected": EXPORT_CONTACTS,
 }
 
-# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin).
+# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin), and two
+# open to anyone: the language switcher (a person's own choice, also on the log-in page) and
+# the JavaScript catalogue of the interface's words.
 UNGUARDED_NAMESPACES = frozenset({"admin"})
 UNGUARDED_NAMES = frozenset(
     {
+        "accounts:language",
+        "javascript-catalog",
         "login",
         "logout",
         "password_change",
@@ -286,6 +291,16 @@ class CachedPermissionBackend(ModelBackend):
     after PERMISSIONS_CACHE_SECONDS anyway. Superusers and inactive users never reach it:
     User.has_perm and ModelBackend answer them from the user row.
     """
+
+    def get_user(self, user_id: Any) -> Any:
+        # ModelBackend's, with the person's language choice (accounts.middleware reads it on
+        # every request) joined into the same query instead of a second one.
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related("language_choice").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
@@ -93,16 +94,18 @@ def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
     and its links when they were read now, not found in the cache), kept in the cache for
     CAMPAIGN_LIST_CACHE_SECONDS under the normalised filters and cursor.
 
-    Nothing in it depends on who asks (the permission-dependent buttons are outside it), so
-    every user shares it; the live rows in it refresh themselves through campaigns:list-live,
-    which is never cached. The price is a list up to that many seconds old on a reload, on the
-    page people open most: rendering it costs ~5 ms of the web process's CPU a request, the
-    whole budget of one (BENCHMARKS.md "Web under load")."""
+    Nothing in it depends on who asks but their language (the permission-dependent buttons are
+    outside it), so everyone who reads that language shares it; the live rows in it refresh
+    themselves through campaigns:list-live, which is never cached. The price is a list up to
+    that many seconds old on a reload, on the page people open most: rendering it costs ~5 ms
+    of the web process's CPU a request, the whole budget of one (BENCHMARKS.md "Web under
+    load")."""
     data = form.cleaned_data
     after, before = data["after"], data["before"]
     wanted = form.filters()
     seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
-    key = "campaigns:list:" + hashlib.sha256(repr((wanted, after, before)).encode()).hexdigest()
+    asked = (wanted, after, before, translation.get_language())
+    key = "campaigns:list:" + hashlib.sha256(repr(asked).encode()).hexdigest()
     if seconds:
         found = cache.get(key)
         if found is not None:
@@ -294,12 +297,13 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
     # Every open detail page polls this every few seconds, while the engine changes it at most
     # every BSG_POLL_INTERVAL: keep the rendered panel under a fingerprint of what it is drawn
     # from, so an unchanged panel costs one query. People with the same permissions see the
-    # same buttons (templates read them only through `can`), so they share it.
+    # same buttons (templates read them only through `can`), so they share it, in their language.
     key = None
     if settings.CAMPAIGN_PARTS_CACHE_SECONDS:
         version = dashboard.campaign_panel_version(campaign_id=campaign_id)
         if version is not None:
-            asked = f"{version}|{shown}|{access.permissions_fingerprint(request.user)}"
+            fingerprint = access.permissions_fingerprint(request.user)
+            asked = f"{version}|{shown}|{fingerprint}|{translation.get_language()}"
             key = "campaigns:parts:" + hashlib.sha256(asked.encode()).hexdigest()
             found = cache.get(key)
             if found is not None:
