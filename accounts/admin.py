@@ -8,6 +8,7 @@ from .models import LanguageChoice
 @admin.register(LanguageChoice)
 class LanguageChoiceAdmin(AuditedModelAdmin):
     list_display = ["user", "language", "changed_at"]
+    list_select_related = ["user"]
     list_filter = ["language"]
     search_fields = ["user__username"]
     # Every user would be one <option>: typed by id instead, with a lookup.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,7 +28,7 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         language_choose(user=request.user, language=language)
     translation.activate(language)
-    response = redirect(_back_to(request, form.cleaned_data["next"]))
+    response = HttpResponseRedirect(_back_to(request, form.cleaned_data["next"]))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
@@ -43,8 +43,9 @@ def language_switch(request: HttpRequest) -> HttpResponse:
 
 
 def _back_to(request: HttpRequest, wanted: str) -> str:
-    """The page the switcher was on, if it is one of ours; else the home or log-in page."""
-    if wanted and url_has_allowed_host_and_scheme(
+    """The page the switcher was on (a path of this site, as the header's form sends it); else
+    the home or log-in page."""
+    if wanted.startswith("/") and url_has_allowed_host_and_scheme(
         wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return wanted
