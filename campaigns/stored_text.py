@@ -35,18 +35,53 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 
-# Values may hold anything but the clause separator "; ", unless they are declared `clauses`:
+# A value may hold anything but the clause separator "; ", unless it is declared `clauses`:
 # several sentences joined by it (campaigns.selectors.audience_changes_text), or BSG's own words.
+# So a stored text of several clauses is never taken for one sentence with a long value.
 CLAUSE_SEPARATOR = "; "
 LABEL_SEPARATOR = ", "
 _ONE_CLAUSE = r"(?:(?!; ).)*?"
 _ANY = r".*?"
+# Values whose names say what they are match only that, so a sentence that begins or ends with
+# a value is not found inside another ("%(count)s contact(s) added…" in "3 recipient(s) in…").
+_COUNT = r"\d[\d,]*"
+_SHAPES = {
+    **dict.fromkeys(
+        (
+            "approved",
+            "attempts",
+            "bsg_id",
+            "cancelled",
+            "count",
+            "failed",
+            "final",
+            "id",
+            "limit",
+            "members",
+            "more",
+            "now",
+            "number",
+            "opted_out",
+            "parts",
+            "percent",
+            "recipients",
+            "refused",
+            "skipped",
+            "stopped",
+        ),
+        _COUNT,
+    ),
+    "start": r"\d\d:\d\d",
+    "end": r"\d\d:\d\d",
+    "zone": r"\S+",
+}
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 # "1,234": a count as English groups it, grouped again as the reader's language does.
 _GROUPED_COUNT = re.compile(r"\d{1,3}(?:,\d{3})+")
 # How deep sentences nest (a sent-back reason holds clauses, a clause holds examples).
-_MAX_DEPTH = 4
-_SENTENCES: list[StoredSentence] = []
+_MAX_DEPTH = 8
+# Every declared sentence, the ones with most words of their own first (shown() tries them so).
+SENTENCES: list[StoredSentence] = []
 
 
 class StoredSentence:
@@ -56,9 +91,9 @@ class StoredSentence:
     `inner` values are themselves stored sentences, translated with it; `clauses` values may
     hold several, joined by "; " (or any text: BSG's answers); `labels` values are what
     changed, as campaigns.selectors.APPROVAL_LABELS names it, joined by ", " (lower-cased or
-    not). A plural sentence chooses its
-    form by the value named `number` (English keeps its "(s)": both of its forms may read
-    the same, while a language whose words change with the number has its own)."""
+    not). A plural sentence chooses its form by the value named `number` (English keeps its
+    "(s)": both of its forms may read the same, while a language whose words change with the
+    number has its own)."""
 
     def __init__(
         self,
@@ -78,7 +113,11 @@ class StoredSentence:
         self.labels = frozenset(labels)
         self.forms = tuple(dict.fromkeys(f for f in (singular, plural) if f is not None))
         self.head = min((_literal_head(form) for form in self.forms), key=len)
-        _SENTENCES.append(self)
+        # The more of its words are its own, the sooner it is tried: "empty for them: %(fields)s
+        # (the campaign leaves such recipients out)" before "empty for them: %(fields)s".
+        self.literal_length = max(len(_PLACEHOLDER.sub("", form)) for form in self.forms)
+        SENTENCES.append(self)
+        SENTENCES.sort(key=lambda sentence: -sentence.literal_length)
 
     # Named as the gettext functions xgettext looks for, so makemessages extracts the text.
     @classmethod
@@ -138,8 +177,8 @@ class StoredSentence:
                 parts.append(f"(?P={name})")
             else:
                 seen.add(name)
-                any_text = name in self.clauses
-                parts.append(f"(?P<{name}>{_ANY if any_text else _ONE_CLAUSE})")
+                shape = _SHAPES.get(name) or (_ANY if name in self.clauses else _ONE_CLAUSE)
+                parts.append(f"(?P<{name}>{shape})")
             position = placeholder.end()
         parts.append(re.escape(form[position:]))
         return re.compile("".join(parts), re.DOTALL)
@@ -173,24 +212,31 @@ def _shown_in(text: str, language: str) -> str:
 def _shown(text: str, depth: int) -> str:
     if not text or depth > _MAX_DEPTH:
         return text
-    for sentence in _SENTENCES:
-        if text.startswith(sentence.head):
-            values = sentence.values_in(text)
-            if values is not None:
-                return sentence._translated(values, depth=depth)
-    message = gettext(text)
-    if message != text:
-        return message
-    # A sentence used as a clause, closed by a full stop that is not its own.
+    said = _sentence_shown(text, depth)
+    if said is not None:
+        return said
+    # A sentence used as the last clause, closed by a full stop that is not its own.
     if text.endswith(".") and not text.endswith(".."):
-        said = _shown(text[:-1], depth + 1)
-        if said != text[:-1]:
+        said = _sentence_shown(text[:-1], depth)
+        if said is not None:
             return said + "."
     if CLAUSE_SEPARATOR in text:
         return CLAUSE_SEPARATOR.join(
             _shown(clause, depth + 1) for clause in text.split(CLAUSE_SEPARATOR)
         )
     return text
+
+
+def _sentence_shown(text: str, depth: int) -> str | None:
+    """`text` translated when it is one whole sentence: a declared one, or one of the
+    catalogue's messages without values (a check's words); else None."""
+    for sentence in SENTENCES:
+        if text.startswith(sentence.head):
+            values = sentence.values_in(text)
+            if values is not None:
+                return sentence._translated(values, depth=depth)
+    message = gettext(text)
+    return message if message != text else None
 
 
 def _label_shown(english: str) -> str:
