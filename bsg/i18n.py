@@ -2,8 +2,9 @@
 
 bsg/ imports nothing of Django, so it cannot ask for the active language itself: the app hands it
 Django's `gettext` and `ngettext` once at start-up (`use_translations`, from
-contacts.apps.ContactsConfig.ready). Until then, and wherever no language is active (the sandbox,
-a script, a Celery task), every sentence is the English it is written in.
+contacts.apps.ContactsConfig.ready). Without them (bsg/ used on its own) every sentence is the
+English it is written in; with them, a sentence follows the active language, or the site's
+LANGUAGE_CODE where none is active (a Celery task).
 
 The sentences are marked the way Django's are, `gettext("…")` and `ngettext(…)` with named
 %-placeholders, so `manage.py makemessages` finds them and they live in the project's catalogue.

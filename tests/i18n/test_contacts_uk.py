@@ -2,7 +2,8 @@
 
 With Ukrainian active, what the contacts side says to a person comes out in Ukrainian: a
 refused phone number, the rows an import rejects (in its report file, written by a task that
-was given the page's language), a form's labels, and counts in their three plural forms.
+was given the page's language), a form's labels, counts in their three plural forms, BSG's
+rules and the permission a refused page names.
 """
 
 # Ukrainian text is what these tests check.
@@ -12,7 +13,9 @@ import io
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files import File
+from django.urls import reverse
 from django.utils import translation
 
 from bsg import rules
@@ -146,3 +149,21 @@ def test_bsg_rules_follow_the_language_of_the_page():
         "Sender 'a' is 1 character; BSG's API description asks for at least 3, so BSG may "
         "refuse it."
     )
+
+
+@pytest.mark.django_db
+def test_the_refusal_page_names_the_missing_permission_in_ukrainian(client):
+    user = get_user_model().objects.create_user("newcomer", password="a long enough password")
+    client.force_login(user)
+
+    with translation.override("uk"):
+        refused = client.get(reverse("contacts:list-index"))
+        export_refused = client.get(reverse("contacts:contact-export"))
+
+    assert refused.status_code == 403
+    assert "Перегляд: список контактів" in refused.content.decode()
+    assert "Експорт контактів, списків і списку «Не турбувати» у CSV" in (
+        export_refused.content.decode()
+    )
+    english = client.get(reverse("contacts:list-index")).content.decode()
+    assert "it needs the permission “Can view contact list”" in english
