@@ -30,6 +30,7 @@ from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
 
 Rule = str | Mapping[str, str]
 
@@ -191,10 +192,37 @@ def user_may(user: Any, view_name: str, method: str = "POST") -> bool:
     return user.has_perm(permission)
 
 
+# Django names the four permissions of every model "Can <action> <verbose name>" and stores that
+# in English; these say the same in the reader's language, with the model's own verbose name.
+_DEFAULT_PERMISSION_LABELS = {
+    "add": gettext_lazy("Can add %(model)s"),
+    "change": gettext_lazy("Can change %(model)s"),
+    "delete": gettext_lazy("Can delete %(model)s"),
+    "view": gettext_lazy("Can view %(model)s"),
+}
+
+
 def _permission_label(permission: str) -> str:
-    app_label, _, codename = permission.partition(".")
-    found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-    return found.name if found else permission
+    """The permission's name as the 403 page says it, in the reader's language."""
+    app_label, _dot, codename = permission.partition(".")
+    found = (
+        Permission.objects.select_related("content_type")
+        .filter(content_type__app_label=app_label, codename=codename)
+        .first()
+    )
+    if found is None:
+        return permission
+    action = codename.partition("_")[0]
+    model = found.content_type.model_class()
+    label = _DEFAULT_PERMISSION_LABELS.get(action)
+    if (
+        label is not None
+        and model is not None
+        and found.name == f"Can {action} {model._meta.verbose_name_raw}"
+    ):
+        return label % {"model": model._meta.verbose_name}
+    # A model's own permissions (Meta.permissions) mark their names for translation.
+    return gettext(found.name)
 
 
 def forbidden(request: HttpRequest, permission: str | None) -> HttpResponse:
