@@ -17,7 +17,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from bsg import rules
 from config.streaming import rows_streamed
@@ -341,7 +341,7 @@ def campaign_audience_rows(
 def placeholder_choices() -> list[tuple[str, str]]:
     """(placeholder, label) for the composer's "Insert field" picker: the contact's own name
     and phone, then every contact field."""
-    choices = [("{name}", _("Name")), ("{phone}", _("Phone"))]
+    choices = [("{name}", pgettext("a person's name", "Name")), ("{phone}", _("Phone"))]
     for key, label in ContactField.objects.order_by("label", "key").values_list("key", "label"):
         choices.append((f"{{{key}}}", label or key))
     return choices

@@ -156,7 +156,9 @@ class BsgFieldCreateForm(forms.Form):
 
 class ContactForm(forms.Form):
     phone = PhoneField()
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), max_length=200, required=False
+    )
     lists = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Lists"),
         queryset=ContactList.objects.none(),
@@ -193,7 +195,9 @@ class ContactSearchForm(ContactPageForm):
         widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Olena, +380 50 123, Kyiv")}),
     )
     phone = forms.CharField(label=gettext_lazy("Phone"), required=False, max_length=40)
-    name = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=200)
+    name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), required=False, max_length=200
+    )
     field_key = forms.ChoiceField(required=False, label=gettext_lazy("Field"))
     field_value = forms.CharField(required=False, max_length=1000, label=gettext_lazy("equals"))
     list_id = forms.TypedChoiceField(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from contacts.importing import mapping as mapping_rules
 from contacts.importing.reading import DELIMITER_NAMES
@@ -122,7 +122,7 @@ class ImportMappingForm(forms.Form):
             if for_opt_outs:
                 choices.append((mapping_rules.REASON, _("Reason")))
             else:
-                choices.append((mapping_rules.NAME, _("Name")))
+                choices.append((mapping_rules.NAME, pgettext("a person's name", "Name")))
                 choices += [
                     (
                         mapping_rules.field_target(key),

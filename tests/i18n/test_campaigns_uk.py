@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from accounts.services import language_choose
 from audit.models import AuditEntry
 from campaigns import schedule_timing, services, stored_text
 from campaigns.checks import campaign_draft_check
@@ -129,19 +130,19 @@ def test_every_stored_sentence_has_its_ukrainian():
 
 
 def test_the_detail_page_shows_the_engines_words_in_the_readers_language(client, django_user_model):
-    client.force_login(
-        django_user_model.objects.create_user("taras", password="x" * 20, is_superuser=True)
-    )
+    taras = django_user_model.objects.create_user("taras", password="x" * 20, is_superuser=True)
+    client.force_login(taras)
     campaign = draft(status=Campaign.Status.SENDING)
     campaign.save()
     event_record(campaign.pk, CampaignEvent.Kind.NEEDS_ATTENTION, "Part 1: BSG refused it: nope")
     Campaign.objects.filter(pk=campaign.pk).update(
         dispatch_error=stored_text.DISPATCH_FAILED.stored(error="ValueError: bad list")
     )
-    # The page's language comes from the person's choice (LocaleMiddleware); here, set by hand.
-    with translation.override("uk"):
-        page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    # The page's language is the one the person chose for their account.
+    language_choose(user=taras, language="uk")
+    page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "Частина 1: BSG її відхилив: nope" in page
     assert "Не вдалося визначити отримувачів (ValueError: bad list)." in page
+    language_choose(user=taras, language="en")
     english = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "Part 1: BSG refused it: nope" in english

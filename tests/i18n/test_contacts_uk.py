@@ -18,6 +18,7 @@ from django.core.files import File
 from django.urls import reverse
 from django.utils import translation
 
+from accounts.services import language_choose
 from bsg import rules
 from contacts.forms import ContactForm, ContactListForm, LinkGroupForm
 from contacts.importing import services
@@ -155,15 +156,16 @@ def test_bsg_rules_follow_the_language_of_the_page():
 def test_the_refusal_page_names_the_missing_permission_in_ukrainian(client):
     user = get_user_model().objects.create_user("newcomer", password="a long enough password")
     client.force_login(user)
+    language_choose(user=user, language="uk")
 
-    with translation.override("uk"):
-        refused = client.get(reverse("contacts:list-index"))
-        export_refused = client.get(reverse("contacts:contact-export"))
+    refused = client.get(reverse("contacts:list-index"))
+    export_refused = client.get(reverse("contacts:contact-export"))
 
     assert refused.status_code == 403
     assert "Перегляд: список контактів" in refused.content.decode()
     assert "Експорт контактів, списків і списку «Не турбувати» у CSV" in (
         export_refused.content.decode()
     )
+    language_choose(user=user, language="en")
     english = client.get(reverse("contacts:list-index")).content.decode()
     assert "it needs the permission “Can view contact list”" in english
