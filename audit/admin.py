@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEntry
 from .services import audit_record
@@ -38,7 +39,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="who", ordering="actor_name")
+    @admin.display(description=_("who"), ordering="actor_name")
     def actor_display(self, entry: AuditEntry) -> str:
         return entry.actor_display
 

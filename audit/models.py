@@ -23,6 +23,8 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -64,8 +66,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
         indexes = [
             # "The entries of one object, newest first" (audit_entries_for).
             models.Index(
@@ -93,4 +95,4 @@ class AuditEntry(models.Model):
 
     @property
     def actor_display(self) -> str:
-        return self.actor_name or "system"
+        return self.actor_name or gettext("system")

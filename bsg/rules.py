@@ -17,6 +17,9 @@ import unicodedata
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .i18n import gettext as _
+from .i18n import ngettext
+
 # "It is possible to specify no more than 10 000 contacts for one campaign." (all SMS pages)
 MAX_SMS_RECIPIENTS = 10_000
 # YAML, SendRcsCampaign.phones: maxItems 5000; and for every RCS method, send-groups too (YAML tag
@@ -99,31 +102,46 @@ def sender_error(sender: str) -> str | None:
     Cyrillic, accented letters and emoji are refused.
     """
     if not isinstance(sender, str):
-        return f"The sender must be text, not {sender!r}."
+        return _("The sender must be text, not %(value)s.") % {"value": repr(sender)}
     if not sender:
-        return "The sender is empty; it needs 1 to 11 characters, or 1 to 15 digits."
+        return _("The sender is empty; it needs 1 to 11 characters, or 1 to 15 digits.")
     if not sender.strip(" "):
-        return "The sender is only spaces; it needs at least one letter, digit or symbol."
+        return _("The sender is only spaces; it needs at least one letter, digit or symbol.")
+    # English says "digits" and "characters" for any count here, as it always has; other
+    # languages get their plural forms from `ngettext`.
     if _DIGITS.issuperset(sender):
         if len(sender) > _NUMERIC_SENDER_MAX:
-            return (
-                f"Sender '{sender}' is {len(sender)} digits; a numeric sender is at most "
-                f"{_NUMERIC_SENDER_MAX}."
-            )
+            return ngettext(
+                "Sender '%(sender)s' is %(count)s digits; a numeric sender is at most %(max)s.",
+                "Sender '%(sender)s' is %(count)s digits; a numeric sender is at most %(max)s.",
+                len(sender),
+            ) % {"sender": sender, "count": len(sender), "max": _NUMERIC_SENDER_MAX}
         return None
     refused = list(dict.fromkeys(c for c in sender if c not in _SENDER_CHARACTERS))
     if refused:
-        return (
-            f"Sender '{sender}' contains {_describe_all(refused)}; an alphanumeric sender may use "
-            f"only Latin letters, digits, spaces and these symbols: {_SENDER_SYMBOLS}"
-        )
+        return _(
+            "Sender '%(sender)s' contains %(characters)s; an alphanumeric sender may use only "
+            "Latin letters, digits, spaces and these symbols: %(symbols)s"
+        ) % {"sender": sender, "characters": _describe_all(refused), "symbols": _SENDER_SYMBOLS}
     if len(sender) > _ALPHANUMERIC_SENDER_MAX:
-        hint = ""
+        values = {"sender": sender, "count": len(sender), "max": _ALPHANUMERIC_SENDER_MAX}
         if sender.startswith("+") and _DIGITS.issuperset(sender[1:]):
-            hint = f" (a numeric sender may have up to {_NUMERIC_SENDER_MAX} digits, without '+')"
+            return ngettext(
+                "Sender '%(sender)s' is %(count)s characters; an alphanumeric sender is at most "
+                "%(max)s (a numeric sender may have up to %(numeric_max)s digits, without '+').",
+                "Sender '%(sender)s' is %(count)s characters; an alphanumeric sender is at most "
+                "%(max)s (a numeric sender may have up to %(numeric_max)s digits, without '+').",
+                len(sender),
+            ) % {**values, "numeric_max": _NUMERIC_SENDER_MAX}
         return (
-            f"Sender '{sender}' is {len(sender)} characters; an alphanumeric sender is at most "
-            f"{_ALPHANUMERIC_SENDER_MAX}{hint}."
+            ngettext(
+                "Sender '%(sender)s' is %(count)s characters; an alphanumeric sender is at most "
+                "%(max)s.",
+                "Sender '%(sender)s' is %(count)s characters; an alphanumeric sender is at most "
+                "%(max)s.",
+                len(sender),
+            )
+            % values
         )
     return None
 
@@ -134,23 +152,29 @@ def sender_warning(sender: str) -> str | None:
     invalid sender (``sender_error`` speaks for it)."""
     if sender_error(sender) is not None or len(sender) >= _SENDER_WARN_UNDER:
         return None
-    return (
-        f"Sender '{sender}' is {len(sender)} character{'s' if len(sender) != 1 else ''}; BSG's "
-        f"API description asks for at least {_SENDER_WARN_UNDER}, so BSG may refuse it."
-    )
+    return ngettext(
+        "Sender '%(sender)s' is %(count)s character; BSG's API description asks for at least "
+        "%(min)s, so BSG may refuse it.",
+        "Sender '%(sender)s' is %(count)s characters; BSG's API description asks for at least "
+        "%(min)s, so BSG may refuse it.",
+        len(sender),
+    ) % {"sender": sender, "count": len(sender), "min": _SENDER_WARN_UNDER}
 
 
 def rcs_agent_error(name: str) -> str | None:
     """None for a valid RCS agent name (the ``sender`` of an RCS campaign): 1-40 characters."""
     if not isinstance(name, str):
-        return f"The RCS agent name must be text, not {name!r}."
+        return _("The RCS agent name must be text, not %(value)s.") % {"value": repr(name)}
     if not name.strip():
-        return "The RCS agent name is empty."
+        return _("The RCS agent name is empty.")
     if len(name) > _RCS_AGENT_MAX:
-        return (
-            f"RCS agent name '{name}' is {len(name)} characters; an RCS agent name is at most "
-            f"{_RCS_AGENT_MAX}."
-        )
+        return ngettext(
+            "RCS agent name '%(name)s' is %(count)s characters; an RCS agent name is at most "
+            "%(max)s.",
+            "RCS agent name '%(name)s' is %(count)s characters; an RCS agent name is at most "
+            "%(max)s.",
+            len(name),
+        ) % {"name": name, "count": len(name), "max": _RCS_AGENT_MAX}
     return None
 
 
@@ -162,9 +186,15 @@ def validity_error(hours: object) -> str | None:
     """
     # bool is a subclass of int, but JSON's true is not BSG's 1.
     if isinstance(hours, bool) or not isinstance(hours, int):
-        return f"Validity must be a whole number of hours from 1 to 72, not {hours!r}."
+        return _("Validity must be a whole number of hours from 1 to 72, not %(value)s.") % {
+            "value": repr(hours)
+        }
     if not _VALIDITY_MIN <= hours <= _VALIDITY_MAX:
-        return f"Validity {hours} hours is outside BSG's {_VALIDITY_MIN} to {_VALIDITY_MAX} hours."
+        return _("Validity %(hours)s hours is outside BSG's %(min)s to %(max)s hours.") % {
+            "hours": hours,
+            "min": _VALIDITY_MIN,
+            "max": _VALIDITY_MAX,
+        }
     return None
 
 
@@ -174,9 +204,15 @@ def tariff_error(code: object) -> str | None:
     Whether the tariff is connected to the account only BSG knows ("Tariff was not found", 422).
     """
     if isinstance(code, bool) or not isinstance(code, int):
-        return f"The tariff code must be a whole number from 0 to 9, not {code!r}."
+        return _("The tariff code must be a whole number from 0 to 9, not %(value)s.") % {
+            "value": repr(code)
+        }
     if not _TARIFF_MIN <= code <= _TARIFF_MAX:
-        return f"Tariff code {code} is outside BSG's {_TARIFF_MIN} to {_TARIFF_MAX}."
+        return _("Tariff code %(code)s is outside BSG's %(min)s to %(max)s.") % {
+            "code": code,
+            "min": _TARIFF_MIN,
+            "max": _TARIFF_MAX,
+        }
     return None
 
 
@@ -184,22 +220,30 @@ def phone_error(number: object) -> str | None:
     """None for a valid recipient number: an ``int`` or a string of ASCII digits, 9-15 digits,
     in international format without '+' (so no leading zero: BSG takes it as an integer)."""
     if isinstance(number, bool) or not isinstance(number, int | str):
-        return f"The phone number must be digits, not {number!r}."
+        return _("The phone number must be digits, not %(value)s.") % {"value": repr(number)}
     digits = str(number)
     if digits.startswith("+"):
-        return f"Phone number '{digits}' must be digits only, without '+'."
+        return _("Phone number '%(number)s' must be digits only, without '+'.") % {"number": digits}
     if not (digits.isascii() and digits.isdigit()):
-        return f"Phone number '{digits}' must be digits only, without spaces or other signs."
+        return _(
+            "Phone number '%(number)s' must be digits only, without spaces or other signs."
+        ) % {"number": digits}
     if digits.startswith("0"):
-        return (
-            f"Phone number '{digits}' starts with 0; give it in international format without "
+        return _(
+            "Phone number '%(number)s' starts with 0; give it in international format without "
             "'+' or leading zeros, e.g. 380501234567."
-        )
+        ) % {"number": digits}
     if not _PHONE_MIN_DIGITS <= len(digits) <= _PHONE_MAX_DIGITS:
-        return (
-            f"Phone number '{digits}' is {len(digits)} digits; BSG needs "
-            f"{_PHONE_MIN_DIGITS} to {_PHONE_MAX_DIGITS}."
-        )
+        return ngettext(
+            "Phone number '%(number)s' is %(count)s digits; BSG needs %(min)s to %(max)s.",
+            "Phone number '%(number)s' is %(count)s digits; BSG needs %(min)s to %(max)s.",
+            len(digits),
+        ) % {
+            "number": digits,
+            "count": len(digits),
+            "min": _PHONE_MIN_DIGITS,
+            "max": _PHONE_MAX_DIGITS,
+        }
     return None
 
 
@@ -207,20 +251,21 @@ def reference_id_error(ref: object) -> str | None:
     """None for a valid ``reference_id``: 1-32 Latin letters and digits. An absent reference is
     the caller's business (the field is optional); an empty string is refused."""
     if not isinstance(ref, str):
-        return f"The reference id must be text, not {ref!r}."
+        return _("The reference id must be text, not %(value)s.") % {"value": repr(ref)}
     if not ref:
-        return "The reference id is empty; give 1 to 32 Latin letters and digits, or none."
+        return _("The reference id is empty; give 1 to 32 Latin letters and digits, or none.")
     if not _REFERENCE_ID.fullmatch(ref):
         refused = list(dict.fromkeys(c for c in ref if not _REFERENCE_ID.fullmatch(c)))
-        return (
-            f"Reference id '{ref}' contains {_describe_all(refused)}; BSG accepts only Latin "
-            "letters and digits (a-z, A-Z, 0-9)."
-        )
+        return _(
+            "Reference id '%(ref)s' contains %(characters)s; BSG accepts only Latin letters and "
+            "digits (a-z, A-Z, 0-9)."
+        ) % {"ref": ref, "characters": _describe_all(refused)}
     if len(ref) > _REFERENCE_ID_MAX:
-        return (
-            f"Reference id '{ref}' is {len(ref)} characters; BSG accepts at most "
-            f"{_REFERENCE_ID_MAX}."
-        )
+        return ngettext(
+            "Reference id '%(ref)s' is %(count)s characters; BSG accepts at most %(max)s.",
+            "Reference id '%(ref)s' is %(count)s characters; BSG accepts at most %(max)s.",
+            len(ref),
+        ) % {"ref": ref, "count": len(ref), "max": _REFERENCE_ID_MAX}
     return None
 
 
@@ -237,10 +282,17 @@ def start_at_error(start_at: datetime, now: datetime) -> str | None:
     if start_at <= latest:
         return None
     zone = start_at.tzinfo
-    return (
-        f"Start time {_show(start_at)} is more than {MAX_SCHEDULE_DAYS} days ahead; BSG "
-        f"schedules SMS campaigns at most until {_show(latest.astimezone(zone))}."
-    )
+    return ngettext(
+        "Start time %(start)s is more than %(days)s days ahead; BSG schedules SMS campaigns at "
+        "most until %(latest)s.",
+        "Start time %(start)s is more than %(days)s days ahead; BSG schedules SMS campaigns at "
+        "most until %(latest)s.",
+        MAX_SCHEDULE_DAYS,
+    ) % {
+        "start": _show(start_at),
+        "days": MAX_SCHEDULE_DAYS,
+        "latest": _show(latest.astimezone(zone)),
+    }
 
 
 def rcs_start_at_error(start_at: datetime, now: datetime, time_zone: str) -> str | None:
@@ -258,11 +310,15 @@ def rcs_start_at_error(start_at: datetime, now: datetime, time_zone: str) -> str
     too_late = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
     if start_at < too_late:
         return None
-    return (
-        f"Start time {format_bsg_datetime(start_at, time_zone)} ({time_zone}) is too late; BSG "
-        f"schedules RCS campaigns at most until {last_day:%Y-%m-%d} 23:59:59, the end of the "
-        f"{MAX_SCHEDULE_DAYS}th day counting today."
-    )
+    return _(
+        "Start time %(start)s (%(zone)s) is too late; BSG schedules RCS campaigns at most until "
+        "%(last_day)s 23:59:59, the end of the %(days)sth day counting today."
+    ) % {
+        "start": format_bsg_datetime(start_at, time_zone),
+        "zone": time_zone,
+        "last_day": f"{last_day:%Y-%m-%d}",
+        "days": MAX_SCHEDULE_DAYS,
+    }
 
 
 def format_bsg_datetime(moment: datetime, time_zone: str) -> str:

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 
+from .i18n import gettext as _
+from .i18n import ngettext
+
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
 
@@ -230,51 +233,78 @@ def limit_error(text: str) -> str | None:
     two-unit character straddles a part boundary) more than five parts.
     """
     if not text.strip():
-        return "The text is empty."
+        return _("The text is empty.")
     stats = analyse(text)
     if stats.fits:
         return None
+    # English says "characters" and "parts" for any count here, as it always has; other
+    # languages get their plural forms from `ngettext`.
+    values = {"length": stats.length, "max": stats.max_length, "parts": stats.parts}
 
     if stats.encoding == GSM7:
         extension = [c for c in _GSM7_EXTENSION_TABLE if c in text]
-        counted = (
-            f" ({_join(_show(c) for c in extension)} count{'s' if len(extension) == 1 else ''}"
-            " as two)"
-            if extension
-            else ""
-        )
+        counted = ""
+        if extension:
+            counted = ngettext(
+                " (%(characters)s counts as two)", " (%(characters)s count as two)", len(extension)
+            ) % {"characters": _join(_show(c) for c in extension)}
+        values["counted"] = counted
         if stats.length > stats.max_length:
             return (
-                f"The text is {stats.length} GSM-7 characters{counted}; BSG accepts at most "
-                f"{stats.max_length} (five SMS parts)."
+                ngettext(
+                    "The text is %(length)s GSM-7 characters%(counted)s; BSG accepts at most "
+                    "%(max)s (five SMS parts).",
+                    "The text is %(length)s GSM-7 characters%(counted)s; BSG accepts at most "
+                    "%(max)s (five SMS parts).",
+                    stats.length,
+                )
+                % values
             )
         return (
-            f"The text is {stats.length} GSM-7 characters{counted} but needs {stats.parts} SMS "
-            "parts, because a two-septet extension character cannot be split between parts; "
-            "BSG accepts at most five parts."
+            ngettext(
+                "The text is %(length)s GSM-7 characters%(counted)s but needs %(parts)s SMS "
+                "parts, because a two-septet extension character cannot be split between parts; "
+                "BSG accepts at most five parts.",
+                "The text is %(length)s GSM-7 characters%(counted)s but needs %(parts)s SMS "
+                "parts, because a two-septet extension character cannot be split between parts; "
+                "BSG accepts at most five parts.",
+                stats.length,
+            )
+            % values
         )
 
     named = [_describe(c) for c in stats.non_gsm_characters[:_NAMED_CHARACTERS]]
     more = len(stats.non_gsm_characters) - len(named)
     if more:
-        named.append(f"{more} more")
-    because = f"because of {_join(named)}"
-    astral = " Emoji outside the basic plane count as two." if _ASTRAL.search(text) else ""
+        named.append(ngettext("%(count)s more", "%(count)s more", more) % {"count": more})
+    values["because"] = _("because of %(characters)s") % {"characters": _join(named)}
     if stats.length > stats.max_length:
-        return (
-            f"The text is {stats.length} UCS-2 characters {because}; BSG accepts at most "
-            f"{stats.max_length} (five SMS parts), or {MAX_GSM7_LENGTH} if it uses only GSM-7 "
-            f"characters.{astral}"
-        )
+        message = ngettext(
+            "The text is %(length)s UCS-2 characters %(because)s; BSG accepts at most %(max)s "
+            "(five SMS parts), or %(gsm7_max)s if it uses only GSM-7 characters.",
+            "The text is %(length)s UCS-2 characters %(because)s; BSG accepts at most %(max)s "
+            "(five SMS parts), or %(gsm7_max)s if it uses only GSM-7 characters.",
+            stats.length,
+        ) % {**values, "gsm7_max": MAX_GSM7_LENGTH}
+        if _ASTRAL.search(text):
+            message += " " + _("Emoji outside the basic plane count as two.")
+        return message
     return (
-        f"The text is {stats.length} UCS-2 characters {because} but needs {stats.parts} SMS "
-        "parts, because an emoji's surrogate pair cannot be split between parts; BSG accepts at "
-        "most five parts."
+        ngettext(
+            "The text is %(length)s UCS-2 characters %(because)s but needs %(parts)s SMS parts, "
+            "because an emoji's surrogate pair cannot be split between parts; BSG accepts at most "
+            "five parts.",
+            "The text is %(length)s UCS-2 characters %(because)s but needs %(parts)s SMS parts, "
+            "because an emoji's surrogate pair cannot be split between parts; BSG accepts at most "
+            "five parts.",
+            stats.length,
+        )
+        % values
     )
 
 
 def _show(character: str) -> str:
-    return "form feed" if character == "\x0c" else character
+    return _("form feed") if character == "\x0c" else character
 
 
 def _describe(character: str) -> str:
@@ -290,4 +320,4 @@ def _join(items: Iterable[str]) -> str:
     words = list(items)
     if len(words) <= 1:
         return "".join(words)
-    return f"{', '.join(words[:-1])} and {words[-1]}"
+    return _("%(items)s and %(last)s") % {"items": ", ".join(words[:-1]), "last": words[-1]}

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit_record
 
@@ -29,9 +31,20 @@ from .services import (
     campaign_request_send,
     send_plan_request,
 )
+from .stored_text import (
+    APPROVAL_REQUESTED_AT,
+    APPROVAL_REQUESTED_NOW,
+    APPROVED_AT,
+    APPROVED_NOW,
+    ASKED_FOR_APPROVAL_AT,
+    ASKED_FOR_APPROVAL_NOW,
+    FIRST_APPROVED_AT,
+    FIRST_APPROVED_NOW,
+    SENT_BACK,
+)
 
 APPROVE_PERMISSION = "campaigns.approve_campaign"
-OWN_CAMPAIGN = "You wrote or changed this campaign; someone else must approve it."
+OWN_CAMPAIGN = gettext_lazy("You wrote or changed this campaign; someone else must approve it.")
 
 
 def campaign_submit(*, campaign_id: int, user: User, when: datetime | None) -> Campaign:
@@ -53,8 +66,8 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
     campaign = Campaign.objects.get(pk=campaign_id)
     if not campaign.can_request_approval:
         raise ValidationError(
-            f"Only a draft can be sent for approval; this one is "
-            f"{campaign.get_status_display().lower()}."
+            _("Only a draft can be sent for approval; this one is %(status)s.")
+            % {"status": campaign.get_status_display().lower()}
         )
     now = timezone.now()
     campaign_raise_unless_sendable(campaign=campaign, when=when, now=now, require_fresh_plan=True)
@@ -72,16 +85,16 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
         )
         if changed != 1:
             raise ValidationError(
-                "The campaign changed while it was being checked; look at it again and resend."
+                _("The campaign changed while it was being checked; look at it again and resend.")
             )
         campaign.refresh_from_db()
-        intent = f"to send at {_when_text(when)}" if when else "to send as soon as approved"
-        event_record(
-            campaign.pk,
-            CampaignEvent.Kind.APPROVAL_REQUESTED,
-            f"Approval requested, {intent}.",
-            user=actor,
-        )
+        if when:
+            event_text = APPROVAL_REQUESTED_AT.stored(when=_when_text(when))
+            audit_text = ASKED_FOR_APPROVAL_AT.stored(when=_when_text(when))
+        else:
+            event_text = APPROVAL_REQUESTED_NOW.stored()
+            audit_text = ASKED_FOR_APPROVAL_NOW.stored()
+        event_record(campaign.pk, CampaignEvent.Kind.APPROVAL_REQUESTED, event_text, user=actor)
         audit_record(
             action="campaign-approval-request",
             target=campaign,
@@ -89,12 +102,14 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
                 "status": [Campaign.Status.DRAFT, Campaign.Status.AWAITING_APPROVAL],
                 "approval_send_at": [None, when],
             },
-            message=f"Asked for approval, {intent}.",
+            message=audit_text,
             actor=actor,
         )
         handoffs.handoff_mail(
             to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
-            handoff=handoffs.approval_requested(campaign=campaign, actor=actor, intent=intent),
+            handoff=handoffs.approval_requested(
+                campaign=campaign, actor=actor, when=_when_text(when) if when else None
+            ),
             actor=actor,
         )
     return campaign
@@ -114,8 +129,10 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
         fresh, _plan = campaign_plan_is_fresh(campaign=campaign)
         if not fresh:
             raise ValidationError(
-                "The send plan was out of date and is being computed again for this audience; "
-                "approve once it is done."
+                _(
+                    "The send plan was out of date and is being computed again for this "
+                    "audience; approve once it is done."
+                )
             )
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
@@ -123,8 +140,10 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
         snapshot = selectors.campaign_approval_snapshot(campaign=campaign)
         if seen is not None and seen != selectors.campaign_approval_fingerprint(snapshot=snapshot):
             raise ValidationError(
-                "The campaign changed while you were looking at it; read the changes again "
-                "before approving."
+                _(
+                    "The campaign changed while you were looking at it; read the changes again "
+                    "before approving."
+                )
             )
         when = campaign.approval_send_at
         campaign_request_send(
@@ -139,7 +158,7 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
             handoff=handoffs.approved(
                 campaign=campaign,
                 actor=person_or_none(user),
-                outcome=f"it is scheduled for {_when_text(when)}" if when else "it is sending now",
+                when=_when_text(when) if when else None,
             ),
             actor=person_or_none(user),
         )
@@ -152,7 +171,7 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
-            "Say why you are sending it back, so its author knows what to change."
+            _("Say why you are sending it back, so its author knows what to change.")
         )
     actor = person_or_none(user)
     with transaction.atomic():
@@ -166,9 +185,11 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
             updated_at=timezone.now(),
         )
         if changed != 1:
-            raise ValidationError("This campaign is not waiting for approval any more.")
+            raise ValidationError(_("This campaign is not waiting for approval any more."))
         campaign = Campaign.objects.get(pk=campaign_id)
-        event_record(campaign.pk, CampaignEvent.Kind.SENT_BACK, f"Sent back: {reason}", user=actor)
+        event_record(
+            campaign.pk, CampaignEvent.Kind.SENT_BACK, SENT_BACK.stored(reason=reason), user=actor
+        )
         audit_record(
             action="campaign-reject",
             target=campaign,
@@ -188,11 +209,11 @@ def _approval_refusal(*, campaign: Campaign, user: User) -> None:
     """ValidationError saying why this user may not approve this campaign now, if they may not."""
     if not campaign.is_awaiting_approval:
         raise ValidationError(
-            f"This campaign is not waiting for approval; it is "
-            f"{campaign.get_status_display().lower()}."
+            _("This campaign is not waiting for approval; it is %(status)s.")
+            % {"status": campaign.get_status_display().lower()}
         )
     if not _may_approve(user):
-        raise ValidationError("You may not approve campaigns; ask a campaign approver.")
+        raise ValidationError(_("You may not approve campaigns; ask a campaign approver."))
     if campaign_is_own(campaign=campaign, user=user):
         raise ValidationError(OWN_CAMPAIGN)
 
@@ -240,8 +261,9 @@ def _approval_record(
     )
     # Authorship counts from one approval to the next (the creator always counts).
     campaign.content_authors.clear()
-    outcome = f"scheduled for {_when_text(send_at)}" if send_at else "sending now"
-    event_record(campaign.pk, CampaignEvent.Kind.APPROVED, f"Approved; {outcome}.", user=actor)
+    when = {"when": _when_text(send_at)} if send_at else {}
+    approved = APPROVED_AT if send_at else APPROVED_NOW
+    event_record(campaign.pk, CampaignEvent.Kind.APPROVED, approved.stored(**when), user=actor)
     changes = {
         change.key: [change.before, change.after]
         for change in selectors.campaign_approval_changes(before=before, after=snapshot)
@@ -250,7 +272,9 @@ def _approval_record(
         action="campaign-approve",
         target=campaign,
         changes=changes if before else None,
-        message=f"Approved; {outcome}." + ("" if before else " First approval of this campaign."),
+        message=(
+            approved if before else FIRST_APPROVED_AT if send_at else FIRST_APPROVED_NOW
+        ).stored(**when),
         actor=actor,
     )
 

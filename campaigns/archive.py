@@ -16,22 +16,27 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_record
 
 from .engine.events import person_or_none
 from .models import Campaign, CampaignSchedule
+from .stored_text import ARCHIVED, DRAFT_DELETED, RESTORED
 
 
 def _refusal_to_archive(campaign: Campaign) -> str:
     if campaign.is_archived:
-        return f"“{campaign}” is already archived."
+        return _("“%(name)s” is already archived.") % {"name": campaign}
     if campaign.created_elsewhere:
-        return "A campaign created elsewhere on the BSG account is only shown here, never changed."
-    return (
-        f"“{campaign}” is {campaign.get_status_display().lower()}: only drafts and campaigns that "
-        "have ended can be archived. Take it back to draft or wait until it ends."
-    )
+        return _(
+            "A campaign created elsewhere on the BSG account is only shown here, never changed."
+        )
+    return _(
+        "“%(name)s” is %(status)s: only drafts and campaigns that have ended can be archived. "
+        "Take it back to draft or wait until it ends."
+    ) % {"name": campaign, "status": campaign.get_status_display().lower()}
 
 
 def campaign_archive(*, campaign_id: int, user: Any) -> Campaign:
@@ -49,12 +54,12 @@ def campaign_archive(*, campaign_id: int, user: Any) -> Campaign:
             archived_at__isnull=True,
         ).update(archived_at=now, updated_at=now)
         if changed != 1:
-            raise ValidationError("The campaign changed meanwhile; look at it again.")
+            raise ValidationError(_("The campaign changed meanwhile; look at it again."))
         audit_record(
             action="campaign-archive",
             target=campaign,
             changes={"archived_at": [None, now]},
-            message="Archived: hidden from the campaigns page and the recurring picker.",
+            message=ARCHIVED.stored(),
             actor=person_or_none(user),
         )
     return Campaign.objects.get(pk=campaign_id)
@@ -67,13 +72,13 @@ def campaign_restore(*, campaign_id: int, user: Any) -> Campaign:
         if campaign is None:
             raise Campaign.DoesNotExist
         if not campaign.is_archived:
-            raise ValidationError(f"“{campaign}” is not archived.")
+            raise ValidationError(_("“%(name)s” is not archived.") % {"name": campaign})
         Campaign.objects.filter(pk=campaign.pk).update(archived_at=None, updated_at=timezone.now())
         audit_record(
             action="campaign-restore",
             target=campaign,
             changes={"archived_at": [campaign.archived_at, None]},
-            message="Restored from the archive.",
+            message=RESTORED.stored(),
             actor=person_or_none(user),
         )
     return Campaign.objects.get(pk=campaign_id)
@@ -90,8 +95,11 @@ def campaign_delete(*, campaign_id: int, user: Any) -> str:
             raise Campaign.DoesNotExist
         if not campaign.can_delete:
             raise ValidationError(
-                f"“{campaign}” is {campaign.get_status_display().lower()}: only drafts can be "
-                "deleted. What was asked to send keeps its history; archive it instead."
+                _(
+                    "“%(name)s” is %(status)s: only drafts can be deleted. What was asked to send "
+                    "keeps its history; archive it instead."
+                )
+                % {"name": campaign, "status": campaign.get_status_display().lower()}
             )
         uses = list(
             CampaignSchedule.objects.filter(template_id=campaign.pk).values_list("name", flat=True)
@@ -104,7 +112,7 @@ def campaign_delete(*, campaign_id: int, user: Any) -> str:
             action="campaign-delete",
             target=campaign,
             changes={"status": [campaign.status, None]},
-            message=f"Draft deleted: “{name}” (#{campaign.pk}).",
+            message=DRAFT_DELETED.stored(name=name, id=campaign.pk),
             actor=person_or_none(user),
         )
         try:
@@ -123,8 +131,10 @@ def campaign_delete(*, campaign_id: int, user: Any) -> str:
 
 def _schedule_refusal(campaign: Campaign, schedule_names: list[str]) -> str:
     names = ", ".join(f"“{name}”" for name in schedule_names)
-    which = "schedule" if len(schedule_names) == 1 else "schedules"
-    return (
-        f"“{campaign}” cannot be deleted: the recurring {which} {names} copy it on each run. "
-        "Archive it instead, or have an admin remove the schedule first."
-    )
+    return ngettext(
+        "“%(name)s” cannot be deleted: the recurring schedule %(schedules)s copy it on each run. "
+        "Archive it instead, or have an admin remove the schedule first.",
+        "“%(name)s” cannot be deleted: the recurring schedules %(schedules)s copy it on each "
+        "run. Archive it instead, or have an admin remove the schedule first.",
+        len(schedule_names),
+    ) % {"name": campaign, "schedules": names}

@@ -14,6 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bsg import rules, smstext
 from bsg.rules import (
@@ -33,6 +36,7 @@ from . import rendering, selectors
 from .audience_values import audience_values, audience_values_forget
 from .models import Campaign
 from .rcs_content import rcs_template
+from .stored_text import GROUPS_DO_NOT_CONTACT, GROUPS_DO_NOT_CONTACT_COPY, GROUPS_TOO_BIG, shown
 
 # A schedule a minute in the past is "now" typed slowly; more than that is a mistake.
 SCHEDULE_PAST_TOLERANCE = timedelta(minutes=1)
@@ -66,7 +70,7 @@ class Problems:
     def all_messages(self) -> list[str]:
         messages = [m for ms in self.errors.values() for m in ms]
         for index, card in sorted(self.cards.items()):
-            messages += [f"Card {index + 1}: {m}" for ms in card.values() for m in ms]
+            messages += [card_message(index, m) for ms in card.values() for m in ms]
         return messages
 
     def refusal(self) -> ValidationError:
@@ -76,12 +80,23 @@ class Problems:
         for index, card in self.cards.items():
             for name, messages in card.items():
                 errors[f"{CARD_ERROR_PREFIX}{index}-{name}"] = [
-                    f"Card {index + 1}: {m}" for m in messages
+                    card_message(index, m) for m in messages
                 ]
         return ValidationError(errors)
 
 
 CARD_ERROR_PREFIX = "card-"
+
+
+def card_message(index: int, message: str) -> str:
+    """A card's problem where the card is not beside it ("Card 2: …"); the card editor shows
+    what follows the first ": " beside the card's field."""
+    return _("Card %(number)s: %(message)s") % {"number": index + 1, "message": message}
+
+
+def count_text(count: int) -> str:
+    """A count grouped as the reader's language groups it (1,234 in English)."""
+    return number_format(count, force_grouping=True)
 
 
 def refusal_text(refusal: ValidationError) -> str:
@@ -109,7 +124,7 @@ def campaign_check(
     now = now or timezone.now()
     fields = fields if fields is not None else fields_by_reference()
     if not campaign.name.strip():
-        problems.add("name", "Give the campaign a name, so people can find it later.")
+        problems.add("name", _("Give the campaign a name, so people can find it later."))
     problems.add("validity_hours", rules.validity_error(campaign.validity_hours))
     problems.add("tariff_code", rules.tariff_error(campaign.tariff_code))
     if campaign.is_sms:
@@ -141,7 +156,7 @@ def _check_sms(
     problems.warn(rules.sender_warning(campaign.sender))
     mode = campaign.sms_mode
     if mode not in Campaign.SmsMode.values:
-        problems.add("sms_mode", "Choose who receives the SMS: numbers, lists or BSG groups.")
+        problems.add("sms_mode", _("Choose who receives the SMS: numbers, lists or BSG groups."))
         return
     compiled = rendering.compile_text(campaign.text, fields=fields, mode=text_render_mode(mode))
     for message in compiled.errors:
@@ -154,7 +169,7 @@ def _check_sms(
             else (compiled.render_values([""] * len(compiled.slots)))
         )
         if not campaign.text.strip():
-            problems.add("text", "Write the text of the SMS.")
+            problems.add("text", _("Write the text of the SMS."))
         else:
             problems.add("text", smstext.limit_error(literal))
         problems.add(
@@ -166,11 +181,23 @@ def _check_sms(
     if mode == Campaign.SmsMode.NUMBERS:
         parsed = selectors.pasted_numbers_parse(text=campaign.pasted_numbers)
         for entry in parsed.invalid[:20]:
-            problems.add("pasted_numbers", f"“{entry.entry}”: {entry.message}")
+            problems.add(
+                "pasted_numbers",
+                _("“%(entry)s”: %(problem)s") % {"entry": entry.entry, "problem": entry.message},
+            )
         if len(parsed.invalid) > 20:
-            problems.add("pasted_numbers", f"…and {len(parsed.invalid) - 20} more invalid entries.")
+            more = len(parsed.invalid) - 20
+            problems.add(
+                "pasted_numbers",
+                ngettext(
+                    "…and %(count)s more invalid entries.",
+                    "…and %(count)s more invalid entries.",
+                    more,
+                )
+                % {"count": more},
+            )
         if not parsed.numbers and not parsed.invalid:
-            problems.add("pasted_numbers", "Paste or type at least one phone number.")
+            problems.add("pasted_numbers", _("Paste or type at least one phone number."))
         for message in selectors.pasted_reference_problems(parsed=parsed, campaign_id=campaign.pk):
             problems.add("pasted_numbers", message)
         return
@@ -182,16 +209,18 @@ def _check_recipients(problems: Problems, campaign: Campaign, list_ids: list[int
     _check_lists(problems, list_ids, need_bsg_group=groups)
     if groups and list_ids:
         mode_field = "rcs_mode" if campaign.is_rcs else "sms_mode"
-        problems.add(
-            mode_field,
-            groups_do_not_contact_refusal(list_ids=list_ids, composing=True)
-            or groups_size_refusal(list_ids=list_ids, channel=campaign.channel),
-        )
+        # Written in English for the part dispatch refuses (campaigns.stored_text); the composer
+        # says it in its reader's language.
+        refusal = groups_do_not_contact_refusal(
+            list_ids=list_ids, composing=True
+        ) or groups_size_refusal(list_ids=list_ids, channel=campaign.channel)
+        problems.add(mode_field, shown(refusal))
 
 
 def groups_refusal(*, campaign: Campaign, list_ids: list[int]) -> str:
     """Why BSG's group method must not send this campaign to these lists now, or "" (dispatch
-    asks again: the lists and the do-not-contact list may have changed since the checks)."""
+    asks again: the lists and the do-not-contact list may have changed since the checks), in
+    English as the part it refuses stores it (campaigns.stored_text)."""
     if not campaign.sends_to_bsg_groups:
         return ""
     return groups_do_not_contact_refusal(list_ids=list_ids) or groups_size_refusal(
@@ -222,7 +251,7 @@ def missing_values_error(
     from campaigns.audience_values; the send plan counts it exactly again before approval)."""
     policy = campaign.missing_values
     if campaign.sms_mode == Campaign.SmsMode.GROUPS and policy == Campaign.MissingValues.SKIP:
-        return (
+        return _(
             "BSG sends to its contact-book groups whole, so nobody can be left out there; "
             "choose to send with the fallback or to block sending, or personalise here."
         )
@@ -242,13 +271,24 @@ def missing_values_error(
 
 def missing_values_refusal(*, unfilled: int, recipients: int, by_field: dict[str, int]) -> str:
     """The one wording of "block" refusing: how many lack what, and the three ways out."""
-    lacking = ", ".join(f"{{{label}}} ({count:,})" for label, count in by_field.items() if count)
-    first = next((label for label, count in by_field.items() if count), "city")
-    return (
-        f"{unfilled:,} of {recipients:,} recipients have no value for {lacking}, and sending "
-        f"is blocked while anyone is missing one. Give the placeholder a fallback "
-        f"({{{first}|…}}), choose to leave them out, or fill in their details."
+    lacking = ", ".join(
+        f"{{{label}}} ({count_text(count)})" for label, count in by_field.items() if count
     )
+    first = next((label for label, count in by_field.items() if count), "city")
+    return ngettext(
+        "%(unfilled)s of %(recipients)s recipients have no value for %(lacking)s, and sending is "
+        "blocked while anyone is missing one. Give the placeholder a fallback (%(example)s), "
+        "choose to leave them out, or fill in their details.",
+        "%(unfilled)s of %(recipients)s recipients have no value for %(lacking)s, and sending is "
+        "blocked while anyone is missing one. Give the placeholder a fallback (%(example)s), "
+        "choose to leave them out, or fill in their details.",
+        recipients,
+    ) % {
+        "unfilled": count_text(unfilled),
+        "recipients": count_text(recipients),
+        "lacking": lacking,
+        "example": f"{{{first}|…}}",
+    }
 
 
 def groups_size_refusal(*, list_ids: list[int], channel: str) -> str:
@@ -261,11 +301,7 @@ def groups_size_refusal(*, list_ids: list[int], channel: str) -> str:
     members = audience_summary(list_ids=list_ids).members
     if members <= limit:
         return ""
-    return (
-        f"The chosen lists have {members:,} contacts; BSG sends at most {limit:,} to "
-        "contact-book groups in one campaign. Choose "
-        "“To contact lists, personalised here”, which sends them in parts."
-    )
+    return GROUPS_TOO_BIG.stored(members=f"{members:,}", limit=f"{limit:,}")
 
 
 def groups_do_not_contact_refusal(*, list_ids: list[int], composing: bool = False) -> str:
@@ -282,12 +318,8 @@ def groups_do_not_contact_refusal(*, list_ids: list[int], composing: bool = Fals
     )
     if not opted_out:
         return ""
-    remedy = "Choose" if composing else "Duplicate the campaign and choose"
-    return (
-        f"{opted_out} member(s) of the chosen lists are on the do-not-contact list, and BSG's "
-        "group sending would message them anyway (BSG cannot leave a group member out). "
-        f"{remedy} “To contact lists” so they are left out."
-    )
+    said = GROUPS_DO_NOT_CONTACT if composing else GROUPS_DO_NOT_CONTACT_COPY
+    return said.stored(count=opted_out)
 
 
 def text_render_mode(sms_mode: str) -> str:
@@ -299,16 +331,21 @@ def text_render_mode(sms_mode: str) -> str:
 
 def _check_lists(problems: Problems, list_ids: list[int], *, need_bsg_group: bool) -> None:
     if not list_ids:
-        problems.add("lists", "Choose at least one contact list.")
+        problems.add("lists", _("Choose at least one contact list."))
         return
     for contact_list in ContactList.objects.filter(id__in=list_ids):
         if contact_list.is_archived:
-            problems.add("lists", f"The list “{contact_list.name}” is archived.")
+            problems.add(
+                "lists", _("The list “%(name)s” is archived.") % {"name": contact_list.name}
+            )
         if need_bsg_group and not contact_list.is_linked_to_bsg:
             problems.add(
                 "lists",
-                f"The list “{contact_list.name}” is not linked to a BSG contact-book group; "
-                "BSG's group methods can only send to linked lists.",
+                _(
+                    "The list “%(name)s” is not linked to a BSG contact-book group; BSG's group "
+                    "methods can only send to linked lists."
+                )
+                % {"name": contact_list.name},
             )
 
 
@@ -316,9 +353,9 @@ def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> N
     problems.add("rcs_agent", rules.rcs_agent_error(campaign.rcs_agent))
     cards = campaign.rcs_cards if isinstance(campaign.rcs_cards, list) else []
     if not cards:
-        problems.add("rcs_cards", "Add at least one card.")
+        problems.add("rcs_cards", _("Add at least one card."))
     if len(cards) > MAX_RCS_CARDS:
-        problems.add("rcs_cards", f"{len(cards)} cards; BSG takes at most {MAX_RCS_CARDS}.")
+        problems.add("rcs_cards", too_many_cards(len(cards)))
     for index, card in enumerate(cards):
         for name, message in rcs_card_errors(card):
             problems.add_card(index, name, message)
@@ -337,7 +374,7 @@ def _check_rcs(problems: Problems, campaign: Campaign, list_ids: list[int]) -> N
             smstext.limit_error(fallback.render_values([""] * len(fallback.slots))),
         )
     if campaign.rcs_mode and campaign.rcs_mode not in Campaign.RcsMode.values:
-        problems.add("rcs_mode", "Choose who receives it: contact lists or BSG groups.")
+        problems.add("rcs_mode", _("Choose who receives it: contact lists or BSG groups."))
         return
     # To the lists' phones (E14 rcs/send) the engine leaves out do-not-contact numbers, splits
     # at 5,000 and finds each part by reference id; to BSG groups (E6) BSG does the sending.
@@ -350,52 +387,77 @@ def rcs_card_errors(card: dict[str, Any]) -> list[tuple[str, str]]:
     title, text, media = card.get("title", ""), card.get("text", ""), card.get("media_url", "")
     if title and utf16_length(title) > MAX_RCS_TITLE:
         errors.append(
-            ("title", f"The title is {utf16_length(title)} characters; at most {MAX_RCS_TITLE}.")
+            (
+                "title",
+                _("The title is %(length)s characters; at most %(limit)s.")
+                % {"length": utf16_length(title), "limit": MAX_RCS_TITLE},
+            )
         )
     if text and utf16_length(text) > MAX_RCS_CARD_TEXT:
         errors.append(
             (
                 "text",
-                f"The text is {utf16_length(text)} characters; BSG takes at most "
-                f"{MAX_RCS_CARD_TEXT}.",
+                _("The text is %(length)s characters; BSG takes at most %(limit)s.")
+                % {"length": utf16_length(text), "limit": MAX_RCS_CARD_TEXT},
             )
         )
     if not text and not media:
-        errors.append(("text", "A card needs a text or a media URL."))
+        errors.append(("text", _("A card needs a text or a media URL.")))
     if media:
         errors += [("media_url", m) for m in _url_errors(media)]
     suggestions = card.get("suggestions") or []
     if len(suggestions) > MAX_RCS_SUGGESTIONS:
-        errors.append(("suggestions", f"At most {MAX_RCS_SUGGESTIONS} buttons per card."))
+        errors.append(
+            (
+                "suggestions",
+                _("At most %(limit)s buttons per card.") % {"limit": MAX_RCS_SUGGESTIONS},
+            )
+        )
     for number, suggestion in enumerate(suggestions, start=1):
         label = suggestion.get("text", "")
         name = f"suggestion_{number}"
         if not label:
-            errors.append((name, f"Button {number} needs a label."))
+            errors.append((name, _("Button %(number)s needs a label.") % {"number": number}))
         elif len(label) > MAX_SUGGESTION_TEXT:
             errors.append(
                 (
                     name,
-                    f"Button {number}'s label is {len(label)} characters; at most "
-                    f"{MAX_SUGGESTION_TEXT}.",
+                    _("Button %(number)s's label is %(length)s characters; at most %(limit)s.")
+                    % {"number": number, "length": len(label), "limit": MAX_SUGGESTION_TEXT},
                 )
             )
         if "url" in suggestion:
-            errors += [(name, f"Button {number}: {m}") for m in _url_errors(suggestion["url"])]
+            errors += [(name, _button_problem(number, m)) for m in _url_errors(suggestion["url"])]
         elif "phone" in suggestion:
             problem = rules.phone_error(suggestion["phone"])
             if problem:
-                errors.append((name, f"Button {number}: {problem}"))
+                errors.append((name, _button_problem(number, problem)))
         else:
-            errors.append((name, f"Button {number} needs a link or a phone number."))
+            errors.append(
+                (name, _("Button %(number)s needs a link or a phone number.") % {"number": number})
+            )
     return errors
+
+
+def too_many_cards(count: int) -> str:
+    return _("%(count)s cards; BSG takes at most %(limit)s.") % {
+        "count": count,
+        "limit": MAX_RCS_CARDS,
+    }
+
+
+def _button_problem(number: int, problem: str) -> str:
+    return _("Button %(number)s: %(problem)s") % {"number": number, "problem": problem}
 
 
 def _url_errors(url: str) -> list[str]:
     if not url.lower().startswith(("http://", "https://")):
-        return [f"“{url[:60]}” must begin with http:// or https://."]
+        return [_("“%(url)s” must begin with http:// or https://.") % {"url": url[:60]}]
     if len(url) > MAX_URL:
-        return [f"The link is {len(url)} characters; BSG takes at most {MAX_URL}."]
+        return [
+            _("The link is %(length)s characters; BSG takes at most %(limit)s.")
+            % {"length": len(url), "limit": MAX_URL}
+        ]
     return []
 
 
@@ -415,10 +477,12 @@ def _check_start(
     problems: Problems, campaign: Campaign, start: datetime | None, now: datetime
 ) -> None:
     if start is None:
-        problems.add("start_at", "Choose when to send it.")
+        problems.add("start_at", _("Choose when to send it."))
         return
     if start < now - SCHEDULE_PAST_TOLERANCE:
-        problems.add("start_at", "That moment has passed; choose a time in the future or send now.")
+        problems.add(
+            "start_at", _("That moment has passed; choose a time in the future or send now.")
+        )
         return
     if campaign.bsg_schedules:
         if campaign.is_rcs:

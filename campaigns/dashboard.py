@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bsg.errors import BsgError
 from bsg.schemas import Balance
@@ -176,11 +177,11 @@ def dashboard_totals(*, now: datetime | None = None) -> list[PeriodTotals]:
     periods = [
         (
             "today",
-            "Today",
+            _("Today"),
             timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
         ),
-        ("week", "Last 7 days", now - timedelta(days=7)),
-        ("month", "Last 30 days", now - timedelta(days=30)),
+        ("week", _("Last 7 days"), now - timedelta(days=7)),
+        ("month", _("Last 30 days"), now - timedelta(days=30)),
     ]
     aggregates = {}
     for key, _label, start in periods:

@@ -8,6 +8,9 @@ from datetime import date
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.paging import CursorField, PagedForm
 
@@ -20,9 +23,17 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 
 
+def _out_of_range() -> str:
+    return _("Pick a day from %(first)s to %(last)s.") % {
+        "first": f"{FIRST_DAY:%Y}",
+        "last": f"{LAST_DAY:%Y}",
+    }
+
+
 class DayField(forms.DateField):
     def __init__(self, **kwargs) -> None:
-        out_of_range = f"Pick a day from {FIRST_DAY:%Y} to {LAST_DAY:%Y}."
+        # Said when it is refused, in the language of whoever is refused.
+        out_of_range = lazy(_out_of_range, str)()
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
         super().__init__(
@@ -35,17 +46,25 @@ class DayField(forms.DateField):
 
 
 class CampaignFilterForm(PagedForm):
-    q = forms.CharField(label="Name contains", required=False, max_length=200, strip=True)
+    q = forms.CharField(
+        label=gettext_lazy("Name contains"), required=False, max_length=200, strip=True
+    )
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Campaign.Status.choices]
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("Any status")), *Campaign.Status.choices],
     )
     channel = forms.ChoiceField(
-        label="Channel", required=False, choices=[("", "SMS and RCS"), *Campaign.Channel.choices]
+        label=gettext_lazy("Channel"),
+        required=False,
+        choices=[("", gettext_lazy("SMS and RCS")), *Campaign.Channel.choices],
     )
-    sender = forms.CharField(label="Sender", required=False, max_length=40, strip=True)
-    created_from = DayField(label="Created from")
-    created_to = DayField(label="Created to")
-    archived = forms.BooleanField(label="Show archived", required=False)
+    sender = forms.CharField(
+        label=gettext_lazy("Sender"), required=False, max_length=40, strip=True
+    )
+    created_from = DayField(label=gettext_lazy("Created from"))
+    created_to = DayField(label=gettext_lazy("Created to"))
+    archived = forms.BooleanField(label=gettext_lazy("Show archived"), required=False)
     after = CursorField(dashboard.CAMPAIGN_KEYSET)
     before = CursorField(dashboard.CAMPAIGN_KEYSET)
 
@@ -53,7 +72,7 @@ class CampaignFilterForm(PagedForm):
         data = super().clean()
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and start > end:
-            self.add_error("created_to", "The end date is before the start date.")
+            self.add_error("created_to", _("The end date is before the start date."))
         return data
 
     def filters(self) -> dashboard.CampaignFilters:
@@ -70,16 +89,32 @@ class CampaignFilterForm(PagedForm):
 
 
 NO_REPORT = "none"
+# BSG's message statuses (dashboard.RECIPIENT_STATUSES), as the filter names them.
+RECIPIENT_STATUS_LABELS = {
+    "accepted": gettext_lazy("Accepted"),
+    "sent": gettext_lazy("Sent"),
+    "delivered": gettext_lazy("Delivered"),
+    "read": gettext_lazy("Read"),
+    "undelivered": gettext_lazy("Undelivered"),
+    "expired": gettext_lazy("Expired"),
+    "failed": gettext_lazy("Failed"),
+    "rejected": gettext_lazy("Rejected"),
+    "unknown": gettext_lazy("Unknown"),
+    "cancelled": gettext_lazy("Cancelled"),
+}
 
 
 class RecipientFilterForm(PagedForm):
     status = forms.ChoiceField(
-        label="Message status",
+        label=gettext_lazy("Message status"),
         required=False,
         choices=[
-            ("", "Any status"),
-            (NO_REPORT, "No report yet"),
-            *[(status, status.capitalize()) for status in dashboard.RECIPIENT_STATUSES],
+            ("", gettext_lazy("Any status")),
+            (NO_REPORT, gettext_lazy("No report yet")),
+            *[
+                (status, RECIPIENT_STATUS_LABELS.get(status, status.capitalize()))
+                for status in dashboard.RECIPIENT_STATUSES
+            ],
         ],
     )
     after = CursorField(dashboard.RECIPIENT_KEYSET)

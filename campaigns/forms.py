@@ -14,6 +14,8 @@ from django import forms
 from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bsg import rules
 from config.paging import CursorField
@@ -43,24 +45,34 @@ COMMON_TIME_ZONES = (
 
 # The "Advanced" settings, each in one line (BSG: validity 1-72 h, tariff 0-9, scheduling at
 # most 30 days ahead; bsg.rules holds the numbers).
-VALIDITY_HELP = (
+VALIDITY_HELP = gettext_lazy(
     "How long the network keeps trying a phone that is off or out of reach, 1 to 72 hours."
 )
-TARIFF_HELP = "Your BSG price plan's tariff number; keep 0 unless BSG gave you another."
-BSG_SCHEDULES_HELP = (
+TARIFF_HELP = gettext_lazy(
+    "Your BSG price plan's tariff number; keep 0 unless BSG gave you another."
+)
+BSG_SCHEDULES_HELP = gettext_lazy(
     "BSG holds the campaign and sends it at the start time, instead of this app sending it then."
+)
+# The labels Django would make of the model's field names, translatable.
+NAME_LABEL = gettext_lazy("Name")
+TEXT_HELP = gettext_lazy(
+    "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; a fallback for "
+    "whoever has no value: {city|your city}."
 )
 
 
 class _CampaignForm(forms.ModelForm):
     common_time_zones = COMMON_TIME_ZONES
     lists = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Lists"),
         queryset=ContactList.objects.filter(archived_at__isnull=True),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     start = forms.ChoiceField(
-        choices=[(START_NOW, "Now"), (START_AT, "At a time")],
+        label=gettext_lazy("Start"),
+        choices=[(START_NOW, gettext_lazy("Now")), (START_AT, gettext_lazy("At a time"))],
         initial=START_NOW,
         widget=forms.RadioSelect,
         required=False,
@@ -69,28 +81,28 @@ class _CampaignForm(forms.ModelForm):
     # in by the page's script; the server's zone when there is no script).
     start_at = forms.CharField(
         required=False,
-        label="Start time",
+        label=gettext_lazy("Start time"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     start_time_zone = forms.CharField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(max_length=200, required=False)
+    name = forms.CharField(label=NAME_LABEL, max_length=200, required=False)
     # The sending window guard rail: parts go to BSG only between these local times in the
     # recipients' zone (the engine holds the rest until the window opens).
     window_start = forms.TimeField(
         required=False,
-        label="Send only from",
+        label=gettext_lazy("Send only from"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     window_end = forms.TimeField(
         required=False,
-        label="until",
+        label=gettext_lazy("until"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     window_time_zone = forms.CharField(
         required=False,
         max_length=64,
-        label="Recipients' time zone",
-        help_text="An IANA zone such as Europe/Kyiv; empty means the server's zone.",
+        label=gettext_lazy("Recipients' time zone"),
+        help_text=gettext_lazy("An IANA zone such as Europe/Kyiv; empty means the server's zone."),
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
     )
 
@@ -130,16 +142,16 @@ class _CampaignForm(forms.ModelForm):
             return ZoneInfo(name).key
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise forms.ValidationError(
-                f"“{name}” is not a time zone; use a name such as Europe/Kyiv."
+                _("“%(zone)s” is not a time zone; use a name such as Europe/Kyiv.") % {"zone": name}
             ) from None
 
     def _clean_window(self, cleaned: dict) -> None:
         start, end = cleaned.get("window_start"), cleaned.get("window_end")
         if (start is None) != (end is None) and not self.errors.get("window_start"):
             missing = "window_end" if end is None else "window_start"
-            self.add_error(missing, "Give both ends of the sending window, or neither.")
+            self.add_error(missing, _("Give both ends of the sending window, or neither."))
         elif start is not None and start == end:
-            self.add_error("window_end", "The window must end at another time than it starts.")
+            self.add_error("window_end", _("The window must end at another time than it starts."))
 
     def clean(self):
         cleaned = super().clean()
@@ -149,13 +161,15 @@ class _CampaignForm(forms.ModelForm):
         if cleaned.get("start") == START_AT or raw:
             if not raw:
                 if cleaned.get("start") == START_AT:
-                    self.add_error("start_at", "Choose the date and time to send it.")
+                    self.add_error("start_at", _("Choose the date and time to send it."))
             else:
                 try:
                     naive = datetime.strptime(raw[:16], DATETIME_LOCAL)
                 except ValueError:
                     self.add_error(
-                        "start_at", f"“{raw}” is not a date and time (YYYY-MM-DD hh:mm)."
+                        "start_at",
+                        _("“%(typed)s” is not a date and time (YYYY-MM-DD hh:mm).")
+                        % {"typed": raw},
                     )
                 else:
                     zone = _zone(cleaned.get("start_time_zone") or "")
@@ -228,8 +242,9 @@ def problem_add(form: forms.BaseForm, field: str | None, message: str | list[str
 
 
 def _list_label(contact_list: ContactList) -> str:
-    suffix = " · BSG group" if contact_list.is_linked_to_bsg else ""
-    return f"{contact_list.name}{suffix}"
+    if contact_list.is_linked_to_bsg:
+        return _("%(name)s · BSG group") % {"name": contact_list.name}
+    return contact_list.name
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -256,26 +271,33 @@ class SmsCampaignForm(_CampaignForm):
             "bsg_schedules",
         ]
         labels = {
-            "missing_values": "Recipients missing a value",
-            "sms_mode": "Send to",
-            "pasted_numbers": "Phone numbers",
-            "validity_hours": "Validity (hours)",
-            "tariff_code": "Tariff",
-            "bsg_schedules": "Let BSG schedule it (at most 30 days ahead)",
+            "name": NAME_LABEL,
+            "text": gettext_lazy("Text"),
+            "sender": gettext_lazy("Sender"),
+            "missing_values": gettext_lazy("Recipients missing a value"),
+            "sms_mode": gettext_lazy("Send to"),
+            "pasted_numbers": gettext_lazy("Phone numbers"),
+            "validity_hours": gettext_lazy("Validity (hours)"),
+            "tariff_code": gettext_lazy("Tariff"),
+            "bsg_schedules": gettext_lazy("Let BSG schedule it (at most 30 days ahead)"),
         }
         help_texts = {
-            "sms_mode": "Personalised here: each recipient's text is filled in from their "
-            "contact details before it leaves. Contact-book groups: BSG fills it in from its "
-            "own copy of the lists.",
+            "sms_mode": gettext_lazy(
+                "Personalised here: each recipient's text is filled in from their contact "
+                "details before it leaves. Contact-book groups: BSG fills it in from its own "
+                "copy of the lists."
+            ),
             "validity_hours": VALIDITY_HELP,
             "tariff_code": TARIFF_HELP,
             "bsg_schedules": BSG_SCHEDULES_HELP,
-            "pasted_numbers": "One per line, or separated by commas. Add a BSG reference id "
-            "with “= ref”, e.g. +380 50 123 4567 = order42.",
-            "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; "
-            "a fallback for whoever has no value: {city|your city}.",
-            "missing_values": "For placeholders without a fallback; {city|your city} always "
-            "uses its own.",
+            "pasted_numbers": gettext_lazy(
+                "One per line, or separated by commas. Add a BSG reference id with “= ref”, "
+                "e.g. +380 50 123 4567 = order42."
+            ),
+            "text": TEXT_HELP,
+            "missing_values": gettext_lazy(
+                "For placeholders without a fallback; {city|your city} always uses its own."
+            ),
         }
         widgets = {
             "sms_mode": forms.RadioSelect,
@@ -345,30 +367,38 @@ class RcsCampaignForm(_CampaignForm):
             "fallback_validity_hours",
         ]
         labels = {
-            "rcs_mode": "Send to",
-            "rcs_agent": "RCS agent name",
-            "validity_hours": "Validity (hours)",
-            "tariff_code": "Tariff",
-            "bsg_schedules": "Let BSG schedule it (until the end of the 30th day)",
-            "rcs_check_stop_list": "Skip numbers on the RCS stop list",
-            "fallback_enabled": "Send an SMS when the RCS message cannot be delivered",
-            "fallback_text": "SMS fallback text",
-            "fallback_sender": "SMS fallback sender",
-            "fallback_validity_hours": "SMS fallback validity (hours)",
+            "name": NAME_LABEL,
+            "rcs_mode": gettext_lazy("Send to"),
+            "rcs_agent": gettext_lazy("RCS agent name"),
+            "validity_hours": gettext_lazy("Validity (hours)"),
+            "tariff_code": gettext_lazy("Tariff"),
+            "bsg_schedules": gettext_lazy("Let BSG schedule it (until the end of the 30th day)"),
+            "rcs_check_stop_list": gettext_lazy("Skip numbers on the RCS stop list"),
+            "fallback_enabled": gettext_lazy(
+                "Send an SMS when the RCS message cannot be delivered"
+            ),
+            "fallback_text": gettext_lazy("SMS fallback text"),
+            "fallback_sender": gettext_lazy("SMS fallback sender"),
+            "fallback_validity_hours": gettext_lazy("SMS fallback validity (hours)"),
         }
         help_texts = {
             "validity_hours": VALIDITY_HELP,
             "tariff_code": TARIFF_HELP,
             "bsg_schedules": BSG_SCHEDULES_HELP,
-            "rcs_check_stop_list": "Numbers whose owners told BSG they want no RCS messages "
-            "are left out.",
+            "rcs_check_stop_list": gettext_lazy(
+                "Numbers whose owners told BSG they want no RCS messages are left out."
+            ),
             # What each choice means for the people on the lists, in the composer's words.
-            "fallback_text": "To contact lists it takes placeholders, as an SMS does: "
-            "{first_name}, {city|your city}. To BSG groups it goes to everyone as typed.",
-            "rcs_mode": "To contact lists: sent from here to your lists' numbers, leaving out "
-            "do-not-contact numbers; big audiences go out in parts of 5,000. To BSG "
-            "contact-book groups: BSG sends to each list's linked group as its contact book "
-            "holds it, at most 5,000 contacts, and no list may hold a do-not-contact number.",
+            "fallback_text": gettext_lazy(
+                "To contact lists it takes placeholders, as an SMS does: {first_name}, "
+                "{city|your city}. To BSG groups it goes to everyone as typed."
+            ),
+            "rcs_mode": gettext_lazy(
+                "To contact lists: sent from here to your lists' numbers, leaving out "
+                "do-not-contact numbers; big audiences go out in parts of 5,000. To BSG "
+                "contact-book groups: BSG sends to each list's linked group as its contact book "
+                "holds it, at most 5,000 contacts, and no list may hold a do-not-contact number."
+            ),
         }
         widgets = {
             "rcs_mode": forms.RadioSelect,
@@ -412,23 +442,26 @@ class RcsCampaignForm(_CampaignForm):
 
 
 class CardForm(forms.Form):
-    title = forms.CharField(required=False, strip=True)
+    title = forms.CharField(label=gettext_lazy("Title"), required=False, strip=True)
     text = forms.CharField(
+        label=gettext_lazy("Text"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="To contact lists the title and text take placeholders, as an SMS does: "
-        "{first_name}, {city|your city}.",
+        help_text=gettext_lazy(
+            "To contact lists the title and text take placeholders, as an SMS does: "
+            "{first_name}, {city|your city}."
+        ),
     )
-    media_url = forms.CharField(required=False, label="Media URL")
+    media_url = forms.CharField(required=False, label=gettext_lazy("Media URL"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for number in range(1, SUGGESTION_SLOTS + 1):
             self.fields[f"suggestion_{number}_label"] = forms.CharField(
-                required=False, label=f"Button {number} label"
+                required=False, label=_("Button %(number)s label") % {"number": number}
             )
             self.fields[f"suggestion_{number}_target"] = forms.CharField(
-                required=False, label=f"Button {number} link or phone"
+                required=False, label=_("Button %(number)s link or phone") % {"number": number}
             )
 
     def suggestion_rows(self):
@@ -531,7 +564,7 @@ class CardEditForm(forms.Form):
         cards = [
             {name: data.get(f"{prefix}{i}-{name}", "") for name in fields} for i in range(total)
         ]
-        action, _, index_text = (self.cleaned_data.get("card_edit") or "").partition(":")
+        action, _colon, index_text = (self.cleaned_data.get("card_edit") or "").partition(":")
         index = int(index_text) if index_text else -1
         if action == "add" and len(cards) < rules.MAX_RCS_CARDS:
             cards.append({name: "" for name in fields})
@@ -560,11 +593,15 @@ class MessageTemplateForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
         fields = ["name", "channel", "text", "fallback_text"]
-        labels = {"text": "SMS text", "fallback_text": "SMS fallback text (optional)"}
+        labels = {
+            "name": NAME_LABEL,
+            "channel": gettext_lazy("Channel"),
+            "text": gettext_lazy("SMS text"),
+            "fallback_text": gettext_lazy("SMS fallback text (optional)"),
+        }
         help_texts = {
-            "text": "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; "
-            "a fallback for whoever has no value: {city|your city}.",
-            "fallback_text": "Sent as an SMS to whoever cannot get RCS.",
+            "text": TEXT_HELP,
+            "fallback_text": gettext_lazy("Sent as an SMS to whoever cannot get RCS."),
         }
         widgets = {
             "channel": forms.RadioSelect,
@@ -608,12 +645,12 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 class TestSendForm(forms.Form):
-    phone = forms.CharField(label="Phone number", max_length=40)
+    phone = forms.CharField(label=gettext_lazy("Phone number"), max_length=40)
     contact_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     contact_phone = forms.CharField(
         required=False,
-        label="Render as contact (phone)",
-        help_text="Optional: the contact whose fields fill the placeholders.",
+        label=gettext_lazy("Render as contact (phone)"),
+        help_text=gettext_lazy("Optional: the contact whose fields fill the placeholders."),
     )
 
     __test__ = False
@@ -629,49 +666,58 @@ class ScheduleForm(forms.Form):
     lists, four-eyes) is the service's. A request without `repeat` (older pages, scripts)
     means the cron fields as sent."""
 
-    name = forms.CharField(label="Name", max_length=200)
-    template = forms.TypedChoiceField(label="Campaign to copy each run", coerce=int)
+    name = forms.CharField(label=NAME_LABEL, max_length=200)
+    template = forms.TypedChoiceField(label=gettext_lazy("Campaign to copy each run"), coerce=int)
     repeat = forms.ChoiceField(
-        label="Repeat",
+        label=gettext_lazy("Repeat"),
         choices=[*schedule_timing.PRESET_CHOICES, schedule_timing.CRON_CHOICE],
         required=False,
         initial=schedule_timing.DAILY,
         widget=forms.RadioSelect,
     )
     weekday = forms.ChoiceField(
-        label="Day of the week",
+        label=gettext_lazy("Day of the week"),
         choices=schedule_timing.WEEKDAY_CHOICES,
         required=False,
         initial="1",
-        help_text="For “every week”.",
+        help_text=gettext_lazy("For “every week”."),
     )
     at = forms.TimeField(
-        label="At",
+        label=gettext_lazy("At"),
         required=False,
         initial="09:00",
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        error_messages={"invalid": "Write the time of day as hh:mm, such as 09:00."},
+        error_messages={"invalid": gettext_lazy("Write the time of day as hh:mm, such as 09:00.")},
     )
-    minute = forms.CharField(label="Minute (0-59)", max_length=64, required=False, initial="0")
-    hour = forms.CharField(label="Hour (0-23)", max_length=64, required=False, initial="9")
+    minute = forms.CharField(
+        label=gettext_lazy("Minute (0-59)"), max_length=64, required=False, initial="0"
+    )
+    hour = forms.CharField(
+        label=gettext_lazy("Hour (0-23)"), max_length=64, required=False, initial="9"
+    )
     day_of_week = forms.CharField(
-        label="Day of week (0 = Sunday … 6 = Saturday)", max_length=64, required=False, initial="*"
+        label=gettext_lazy("Day of week (0 = Sunday … 6 = Saturday)"),
+        max_length=64,
+        required=False,
+        initial="*",
     )
     day_of_month = forms.CharField(
-        label="Day of month (1-31)", max_length=64, required=False, initial="*"
+        label=gettext_lazy("Day of month (1-31)"), max_length=64, required=False, initial="*"
     )
     month_of_year = forms.CharField(
-        label="Month (1-12)", max_length=64, required=False, initial="*"
+        label=gettext_lazy("Month (1-12)"), max_length=64, required=False, initial="*"
     )
     time_zone = forms.CharField(
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         max_length=64,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "Europe/Kyiv"}),
-        help_text="Empty means the server's zone.",
+        help_text=gettext_lazy("Empty means the server's zone."),
     )
     frequency_cap_days = forms.IntegerField(
-        label="Frequency cap: skip recipients this schedule messaged in the last N days (optional)",
+        label=gettext_lazy(
+            "Frequency cap: skip recipients this schedule messaged in the last N days (optional)"
+        ),
         required=False,
         min_value=1,
         max_value=32767,
@@ -705,14 +751,16 @@ class ScheduleForm(forms.Form):
                 if problem:
                     self.add_error(name, problem)
         elif data.get("repeat") and "at" not in self.errors and data.get("at") is None:
-            self.add_error("at", "Choose the time of day it runs, such as 09:00.")
+            self.add_error("at", _("Choose the time of day it runs, such as 09:00."))
         zone = (data.get("time_zone") or "").strip()
         if zone:
             try:
                 ZoneInfo(zone)
             except (ValueError, KeyError, OSError, ZoneInfoNotFoundError):
                 self.add_error(
-                    "time_zone", f"Unknown time zone “{zone}”: use a name such as Europe/Kyiv."
+                    "time_zone",
+                    _("Unknown time zone “%(zone)s”: use a name such as Europe/Kyiv.")
+                    % {"zone": zone},
                 )
         return data
 
@@ -746,7 +794,7 @@ class LiveRowsForm(forms.Form):
         raw = self.cleaned_data["ids"]
         ids = [int(part) for part in raw.split(",") if part.isdigit()][: dashboard.LIVE_ROWS_MAX]
         if raw and not ids:
-            raise forms.ValidationError("ids must be campaign ids separated by commas.")
+            raise forms.ValidationError(_("ids must be campaign ids separated by commas."))
         return ids
 
 
@@ -760,20 +808,23 @@ class PlanPanelForm(forms.Form):
     """The send plan panel's query: `page=composer` when it sits in the composer, whose Send
     buttons then follow the plan (out of band)."""
 
-    page = forms.ChoiceField(choices=[("composer", "The composer")], required=False)
+    page = forms.ChoiceField(choices=[("composer", gettext_lazy("The composer"))], required=False)
 
 
 class DetailForm(forms.Form):
     """The detail page's query: `stop=confirm` is the Stop link without JavaScript."""
 
-    stop = forms.ChoiceField(choices=[("confirm", "Confirm")], required=False)
+    stop = forms.ChoiceField(choices=[("confirm", gettext_lazy("Confirm"))], required=False)
 
 
 class ApprovalRequestForm(forms.Form):
     """Ask for approval to send as soon as approved, or at the campaign's start time."""
 
     intent = forms.ChoiceField(
-        choices=[("send", "Send when approved"), ("schedule", "Send at its start time")],
+        choices=[
+            ("send", gettext_lazy("Send when approved")),
+            ("schedule", gettext_lazy("Send at its start time")),
+        ],
         required=False,
     )
 
@@ -787,14 +838,17 @@ class RejectForm(forms.Form):
     reason = forms.CharField(
         max_length=2_000,
         error_messages={
-            "required": "Say why you are sending it back, so its author knows what to change."
+            "required": gettext_lazy(
+                "Say why you are sending it back, so its author knows what to change."
+            )
         },
     )
 
 
 class SchedulePauseForm(forms.Form):
     paused = forms.TypedChoiceField(
-        choices=[("1", "Pause"), ("0", "Resume")], coerce=lambda value: value == "1"
+        choices=[("1", gettext_lazy("Pause")), ("0", gettext_lazy("Resume"))],
+        coerce=lambda value: value == "1",
     )
 
 
@@ -810,7 +864,7 @@ class RecipientPreviewForm(forms.Form):
     contact chosen from the search's matches. A bad value is said beside it and the preview
     falls back to the first recipient."""
 
-    _BAD_CONTACT = "That recipient link is not valid; here is the first recipient."
+    _BAD_CONTACT = gettext_lazy("That recipient link is not valid; here is the first recipient.")
 
     contact = CursorField(
         recipient_preview.RECIPIENT_KEYSET, error_messages={"invalid": _BAD_CONTACT}
@@ -821,14 +875,16 @@ class RecipientPreviewForm(forms.Form):
     step = forms.ChoiceField(
         choices=recipient_preview.STEPS,
         required=False,
-        error_messages={"invalid_choice": "That button is not known here; nothing was moved."},
+        error_messages={
+            "invalid_choice": gettext_lazy("That button is not known here; nothing was moved.")
+        },
     )
     search = forms.CharField(
         required=False,
         max_length=100,
         error_messages={
-            "max_length": "Search for at most %(limit_value)d characters.",
-            "null_characters_not_allowed": "Type letters or digits to search.",
+            "max_length": gettext_lazy("Search for at most %(limit_value)d characters."),
+            "null_characters_not_allowed": gettext_lazy("Type letters or digits to search."),
         },
     )
 
@@ -849,6 +905,11 @@ class ComposeActionForm(forms.Form):
     """The composer's button: save the draft, compute its plan, send it now or schedule it."""
 
     action = forms.ChoiceField(
-        choices=[("save", "Save"), ("plan", "Plan"), ("send", "Send"), ("schedule", "Schedule")],
+        choices=[
+            ("save", gettext_lazy("Save")),
+            ("plan", gettext_lazy("Plan")),
+            ("send", gettext_lazy("Send")),
+            ("schedule", gettext_lazy("Schedule")),
+        ],
         required=False,
     )

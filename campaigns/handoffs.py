@@ -27,9 +27,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .engine.enqueue import task_send
 from .models import Campaign, CampaignSchedule
+from .stored_text import shown
 
 logger = logging.getLogger(__name__)
 
@@ -123,73 +125,110 @@ def link_to(view_name: str, *args: Any) -> str:
 
 
 # --- what each hand-off says ------------------------------------------------------------------
+# In the language active when the hand-off happens (the one who acted; English for the engine):
+# the email is rendered then, once for all its recipients. A reason the engine stored in English
+# (campaigns.stored_text) is said in that language too; a person's reason stays in their words.
 
 
-def approval_requested(*, campaign: Campaign, actor: Any, intent: str) -> Handoff:
+def approval_requested(*, campaign: Campaign, actor: Any, when: str | None) -> Handoff:
+    said = {"who": _who(actor), "campaign": campaign, "when": when}
+    if when:
+        lead = _(
+            "%(who)s asks you to approve the campaign “%(campaign)s”, to send at %(when)s. Its "
+            "author may not approve it; you may."
+        )
+    else:
+        lead = _(
+            "%(who)s asks you to approve the campaign “%(campaign)s”, to send as soon as "
+            "approved. Its author may not approve it; you may."
+        )
     return Handoff(
-        subject=f"Waiting for your approval: {campaign}",
-        lead=f"{_who(actor)} asks you to approve the campaign “{campaign}”, {intent}. "
-        "Its author may not approve it; you may.",
+        subject=_("Waiting for your approval: %(campaign)s") % said,
+        lead=lead % said,
         reason="",
         link=link_to("campaigns:detail", campaign.pk),
     )
 
 
-def approved(*, campaign: Campaign, actor: Any, outcome: str) -> Handoff:
+def approved(*, campaign: Campaign, actor: Any, when: str | None) -> Handoff:
+    said = {"who": _who(actor), "campaign": campaign, "when": when}
+    if when:
+        lead = _("%(who)s approved the campaign “%(campaign)s”: it is scheduled for %(when)s.")
+    else:
+        lead = _("%(who)s approved the campaign “%(campaign)s”: it is sending now.")
     return Handoff(
-        subject=f"Approved: {campaign}",
-        lead=f"{_who(actor)} approved the campaign “{campaign}”: {outcome}.",
+        subject=_("Approved: %(campaign)s") % said,
+        lead=lead % said,
         reason="",
         link=link_to("campaigns:detail", campaign.pk),
     )
 
 
 def sent_back(*, campaign: Campaign, actor: Any, reason: str) -> Handoff:
+    said = {"who": _who(actor), "campaign": campaign}
     return Handoff(
-        subject=f"Sent back to you: {campaign}",
-        lead=f"{_who(actor)} sent the campaign “{campaign}” back to you as a draft. Change it "
-        "and ask for approval again.",
+        subject=_("Sent back to you: %(campaign)s") % said,
+        lead=_(
+            "%(who)s sent the campaign “%(campaign)s” back to you as a draft. Change it and ask "
+            "for approval again."
+        )
+        % said,
         reason=reason,
         link=link_to("campaigns:edit", campaign.pk),
     )
 
 
 def audience_changed(*, campaign: Campaign, reason: str) -> Handoff:
+    said = {"campaign": campaign}
     return Handoff(
-        subject=f"Waiting for your approval again: {campaign}",
-        lead=f"Nothing of the campaign “{campaign}” was sent: its recipients or the values "
-        "its texts use changed after it was approved, so it waits for approval again.",
-        reason=reason,
+        subject=_("Waiting for your approval again: %(campaign)s") % said,
+        lead=_(
+            "Nothing of the campaign “%(campaign)s” was sent: its recipients or the values its "
+            "texts use changed after it was approved, so it waits for approval again."
+        )
+        % said,
+        reason=shown(reason),
         link=link_to("campaigns:detail", campaign.pk),
     )
 
 
 def schedule_approval_requested(*, schedule: CampaignSchedule, actor: Any) -> Handoff:
+    said = {"who": _who(actor), "schedule": schedule, "campaign": schedule.template}
     return Handoff(
-        subject=f"Recurring campaign waiting for your approval: {schedule}",
-        lead=f"{_who(actor)} set up the recurring campaign “{schedule}”, which sends "
-        f"“{schedule.template}” on a schedule. Nothing goes out until someone other than its "
-        "authors approves it.",
+        subject=_("Recurring campaign waiting for your approval: %(schedule)s") % said,
+        lead=_(
+            "%(who)s set up the recurring campaign “%(schedule)s”, which sends “%(campaign)s” on "
+            "a schedule. Nothing goes out until someone other than its authors approves it."
+        )
+        % said,
         reason="",
         link=link_to("campaigns:schedules"),
     )
 
 
 def schedule_approval_void(*, schedule: CampaignSchedule, reason: str) -> Handoff:
+    said = {"schedule": schedule}
     return Handoff(
-        subject=f"Recurring campaign waiting for your approval again: {schedule}",
-        lead=f"The recurring campaign “{schedule}” stopped running: the campaign it sends "
-        "changed after it was approved.",
-        reason=reason,
+        subject=_("Recurring campaign waiting for your approval again: %(schedule)s") % said,
+        lead=_(
+            "The recurring campaign “%(schedule)s” stopped running: the campaign it sends changed "
+            "after it was approved."
+        )
+        % said,
+        reason=shown(reason),
         link=link_to("campaigns:schedules"),
     )
 
 
 def schedule_approved(*, schedule: CampaignSchedule, actor: Any) -> Handoff:
+    said = {"who": _who(actor), "schedule": schedule, "campaign": schedule.template}
     return Handoff(
-        subject=f"Recurring campaign approved: {schedule}",
-        lead=f"{_who(actor)} approved the recurring campaign “{schedule}”: each run sends "
-        f"“{schedule.template}” as it reads now.",
+        subject=_("Recurring campaign approved: %(schedule)s") % said,
+        lead=_(
+            "%(who)s approved the recurring campaign “%(schedule)s”: each run sends "
+            "“%(campaign)s” as it reads now."
+        )
+        % said,
         reason="",
         link=link_to("campaigns:schedules"),
     )
@@ -197,5 +236,5 @@ def schedule_approved(*, schedule: CampaignSchedule, actor: Any) -> Handoff:
 
 def _who(actor: Any) -> str:
     if actor is None:
-        return "Someone"
+        return _("Someone")
     return actor.get_full_name() or actor.get_username()

@@ -10,44 +10,47 @@ from datetime import datetime, time
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
 
 from .models import Campaign
 from .selectors import APPROVAL_LABELS, APPROVAL_SET_KEYS
+from .stored_text import shown
 
 # What each of the campaign's audit actions did, in words.
 ACTION_WORDS = {
-    "campaign-create": "Created",
-    "campaign-update": "Edited",
-    "campaign-duplicate": "Created as a copy",
-    "campaign-test-send": "Test send",
-    "campaign-approval-request": "Asked for approval",
-    "campaign-approve": "Approved",
-    "campaign-reject": "Sent back",
-    "campaign-approval-void": "Approval void",
-    "campaign-request-send": "Asked to send",
-    "campaign-unschedule": "Back to draft",
-    "campaign-dispatch": "Recipients resolved",
-    "campaign-dispatch-failed": "Could not start",
-    "campaign-hold": "Held",
-    "campaign-resume": "Resumed",
-    "campaign-stop": "Stopped",
-    "campaign-finish": "Finished",
-    "campaign-retry-failed": "Retry of the failed recipients",
-    "part-resume": "Part resumed",
+    "campaign-create": gettext_lazy("Created"),
+    "campaign-update": gettext_lazy("Edited"),
+    "campaign-duplicate": gettext_lazy("Created as a copy"),
+    "campaign-test-send": gettext_lazy("Test send"),
+    "campaign-approval-request": gettext_lazy("Asked for approval"),
+    "campaign-approve": gettext_lazy("Approved"),
+    "campaign-reject": gettext_lazy("Sent back"),
+    "campaign-approval-void": gettext_lazy("Approval void"),
+    "campaign-request-send": gettext_lazy("Asked to send"),
+    "campaign-unschedule": gettext_lazy("Back to draft"),
+    "campaign-dispatch": gettext_lazy("Recipients resolved"),
+    "campaign-dispatch-failed": gettext_lazy("Could not start"),
+    "campaign-hold": gettext_lazy("Held"),
+    "campaign-resume": gettext_lazy("Resumed"),
+    "campaign-stop": gettext_lazy("Stopped"),
+    "campaign-finish": gettext_lazy("Finished"),
+    "campaign-retry-failed": gettext_lazy("Retry of the failed recipients"),
+    "part-resume": gettext_lazy("Part resumed"),
 }
 
 # The labels of what the composer edits (APPROVAL_LABELS), and of what only the log records.
 LABELS = {
     **APPROVAL_LABELS,
-    "start_at": "Start",
-    "window_start": "Send only from",
-    "window_end": "Send only until",
-    "window_time_zone": "Recipients' time zone",
-    "status": "Status",
-    "approval_send_at": "When",
+    "start_at": gettext_lazy("Start"),
+    "window_start": gettext_lazy("Send only from"),
+    "window_end": gettext_lazy("Send only until"),
+    "window_time_zone": gettext_lazy("Recipients' time zone"),
+    "status": gettext_lazy("Status"),
+    "approval_send_at": gettext_lazy("When"),
 }
 # The composer's order: name, who receives it, sender, text, lists, then the rest.
 ORDER = {key: index for index, key in enumerate(LABELS)}
@@ -103,17 +106,17 @@ def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
         for key in said
         if isinstance(entry.changes[key], list | tuple) and len(entry.changes[key]) == 2
     )
-    what = (
-        ACTION_WORDS.get(entry.action)
-        or entry.action.removeprefix("campaign-").replace("-", " ").capitalize()
+    what = ACTION_WORDS.get(entry.action) or (
+        entry.action.removeprefix("campaign-").replace("-", " ").capitalize()
     )
     return HistoryEntry(
         created_at=entry.created_at,
         actor_name=entry.actor_name,
         remote_addr=entry.remote_addr,
         action=entry.action,
-        what=what,
-        message=entry.message,
+        what=str(what),
+        # Stored in English by the app (campaigns.stored_text), or a person's own words.
+        message=shown(entry.message),
         lines=lines,
     )
 
@@ -125,33 +128,36 @@ def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) 
         added = [str(v) for v in after if v not in (before or [])]
         removed = [str(v) for v in before or [] if v not in after]
         if created:
-            return f"{label}: {', '.join(added) or 'none'}"
-        said = [f"{', '.join(added)} added"] if added else []
-        said += [f"{', '.join(removed)} removed"] if removed else []
-        return f"{label}: {'; '.join(said) or 'changed'}"
+            return _line(label, ", ".join(added) or _("none"))
+        said = [_("%(items)s added") % {"items": ", ".join(added)}] if added else []
+        said += [_("%(items)s removed") % {"items": ", ".join(removed)}] if removed else []
+        return _line(label, "; ".join(said) or _("changed"))
     if created:
-        shown = _value_words(key, after)
-        return f"{label}: {_shortened(shown)}"
+        return _line(label, _shortened(_value_words(key, after)))
     if key in LONG_KEYS:
-        return f"{label} changed"
+        return _("%(label)s changed") % {"label": label}
     old, new = _value_words(key, before), _value_words(key, after)
     if len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
-        return f"{label} changed"
-    return f"{label}: {old} → {new}"
+        return _("%(label)s changed") % {"label": label}
+    return _line(label, f"{old} → {new}")
+
+
+def _line(label: object, words: str) -> str:
+    return _("%(label)s: %(words)s") % {"label": label, "words": words}
 
 
 def _value_words(key: str, value: Any) -> str:
     if key == "approval_send_at" and not value:
-        return "as soon as approved"
+        return _("as soon as approved")
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     words = _choice_words(key, str(value))
     if words is not None:
-        return words
+        return str(words)
     if key in ("start_at", "approval_send_at"):
         return _moment_words(str(value))
     if key in ("window_start", "window_end"):
@@ -159,7 +165,8 @@ def _value_words(key: str, value: Any) -> str:
             return time.fromisoformat(str(value)).strftime("%H:%M")
         except ValueError:
             return str(value)
-    return str(value)
+    # The log's own words for a value ("3 number(s)") are stored in English.
+    return shown(str(value)) if key == "pasted_numbers" else str(value)
 
 
 def _choice_words(key: str, value: str) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.services import audit_diff, audit_record, audit_snapshot
 from bsg import smstext
@@ -20,9 +21,10 @@ from bsg.rules import MAX_RCS_CARDS
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors, services
-from .checks import Problems, rcs_card_errors
+from .checks import Problems, rcs_card_errors, too_many_cards
 from .engine.events import person_or_none
 from .models import Campaign, MessageTemplate
+from .stored_text import MESSAGE_TEMPLATE_DELETED, STARTED_FROM_TEMPLATE
 
 # What an audit entry of a template compares.
 MESSAGE_TEMPLATE_AUDITED = ("name", "channel", "text", "rcs_cards", "fallback_text")
@@ -38,14 +40,14 @@ def message_template_check(*, template: MessageTemplate) -> Problems:
     cards as `card-<index>-<field>`, like the composer's)."""
     problems = Problems()
     if not template.name.strip():
-        problems.add("name", "Give the template a name, so people can find it.")
+        problems.add("name", _("Give the template a name, so people can find it."))
     fields = fields_by_reference()
     if template.is_rcs:
         cards = template.rcs_cards if isinstance(template.rcs_cards, list) else []
         if not cards:
-            problems.add("rcs_cards", "Add at least one card.")
+            problems.add("rcs_cards", _("Add at least one card."))
         if len(cards) > MAX_RCS_CARDS:
-            problems.add("rcs_cards", f"{len(cards)} cards; BSG takes at most {MAX_RCS_CARDS}.")
+            problems.add("rcs_cards", too_many_cards(len(cards)))
         for index, card in enumerate(cards):
             for name, message in rcs_card_errors(card):
                 problems.add_card(index, name, message)
@@ -67,7 +69,7 @@ def _check_sms_text(
 ) -> None:
     if not text.strip():
         if required:
-            problems.add(name, "Write the text of the SMS.")
+            problems.add(name, _("Write the text of the SMS."))
         return
     compiled = rendering.compile_text(text, fields=fields, mode=rendering.MODE_INDIVIDUAL)
     for message in compiled.errors:
@@ -128,7 +130,7 @@ def message_template_delete(*, template_id: int, user: Any) -> str:
                 for field, value in audit_snapshot(template, MESSAGE_TEMPLATE_AUDITED).items()
                 if value not in ("", [], None)
             },
-            message=f"Message template deleted: “{name}” (#{template.pk}).",
+            message=MESSAGE_TEMPLATE_DELETED.stored(name=name, id=template.pk),
             actor=person_or_none(user),
         )
         template.delete()
@@ -156,5 +158,5 @@ def campaign_from_template(*, template_id: int, user: Any) -> Campaign:
         campaign=draft,
         list_ids=[],
         user=person_or_none(user),
-        message=f"Started from the message template “{template}” (#{template.pk}).",
+        message=STARTED_FROM_TEMPLATE.stored(name=template, id=template.pk),
     )

@@ -17,6 +17,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from .stored_text import shown
 
 DEFAULT_VALIDITY_HOURS = 72
 DEFAULT_TARIFF = 0
@@ -28,6 +33,11 @@ SEND_PLAN_FRESH_FOR = timedelta(minutes=30)
 # "database is locked" on SQLite), and a PENDING one that no worker took for as long is as good
 # as lost: the page then shows it failed and offers to count again, instead of polling forever.
 SEND_PLAN_GIVEN_UP_AFTER = timedelta(minutes=6)
+
+
+def _grouped(count: int) -> str:
+    """A count grouped as the reader's language groups it (1,234 in English)."""
+    return number_format(count, force_grouping=True)
 
 
 # What a person composes, by Campaign field name: what is sent and to whom, when, and its name.
@@ -81,34 +91,34 @@ class Campaign(models.Model):
     # What the composer and the campaign's pages call each SMS mode. The choices' own labels
     # name BSG's method for the admin, where the vendor's names belong; a marketer reads these.
     SMS_MODE_WORDS = {
-        SmsMode.NUMBERS: "To numbers you paste",
-        SmsMode.INDIVIDUAL: "To contact lists, personalised here",
-        SmsMode.GROUPS: "To BSG contact-book groups",
+        SmsMode.NUMBERS: _("To numbers you paste"),
+        SmsMode.INDIVIDUAL: _("To contact lists, personalised here"),
+        SmsMode.GROUPS: _("To BSG contact-book groups"),
     }
 
     class RcsMode(models.TextChoices):
         # BSG's two RCS methods: rcs/send to the lists' numbers from here (split at 5,000,
         # do-not-contact left out, each message found by reference id), or rcs/send-groups to
         # the lists' linked contact-book groups, which BSG sends to as it holds them.
-        LISTS = "lists", "To contact lists, personalised here"
-        GROUPS = "groups", "To BSG contact-book groups"
+        LISTS = "lists", _("To contact lists, personalised here")
+        GROUPS = "groups", _("To BSG contact-book groups")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
+        DRAFT = "draft", _("Draft")
         # Four-eyes (CAMPAIGNS_FOUR_EYES): its author asked; someone else approves or sends it
         # back. The engine never looks at this status, so nothing here can go out by itself.
-        AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
+        AWAITING_APPROVAL = "awaiting_approval", _("Waiting for approval")
         # Valid and "Send now" requested: the engine takes it from here.
-        READY = "ready", "Ready to send"
+        READY = "ready", _("Ready to send")
         # Valid with a start time: sent when due (by us, or by BSG when bsg_schedules is set).
-        SCHEDULED = "scheduled", "Scheduled"
+        SCHEDULED = "scheduled", _("Scheduled")
         # The engine's (issue 5): recipients resolved into the ledger, parts going to BSG.
-        SENDING = "sending", "Sending"
+        SENDING = "sending", _("Sending")
         # Every part settled: done, stopped or refused at BSG.
-        FINISHED = "finished", "Finished"
-        STOPPED = "stopped", "Stopped"
+        FINISHED = "finished", _("Finished")
+        STOPPED = "stopped", _("Stopped")
         # Stopped before anything was submitted: BSG never heard of it.
-        CANCELLED = "cancelled", "Cancelled"
+        CANCELLED = "cancelled", _("Cancelled")
 
     # Waiting to send, or for approval: the engine has not taken it, so "Back to draft" (or
     # "Withdraw the request") may still undo it.
@@ -122,9 +132,9 @@ class Campaign(models.Model):
     class MissingValues(models.TextChoices):
         # What a personalised text does for a recipient with no value for a placeholder that
         # has no fallback of its own (`{city|your city}` always uses its fallback).
-        FALLBACK = "fallback", "Send it with the fallback (empty where a placeholder has none)"
-        SKIP = "skip", "Leave them out"
-        BLOCK = "block", "Do not send while anyone is missing a value"
+        FALLBACK = "fallback", _("Send it with the fallback (empty where a placeholder has none)")
+        SKIP = "skip", _("Leave them out")
+        BLOCK = "block", _("Do not send while anyone is missing a value")
 
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=3, choices=Channel.choices, default=Channel.SMS)
@@ -184,7 +194,8 @@ class Campaign(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     # The whole ledger is written: only then are its parts submitted (the engine's dispatch).
     ledger_resolved_at = models.DateTimeField(null=True, blank=True)
-    # Tries at resolving the ledger (a lost worker's is taken again), and why the last failed.
+    # Tries at resolving the ledger (a lost worker's is taken again), and why the last failed (in
+    # English, as every text the engine stores: dispatch_error_shown, campaigns.stored_text).
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     dispatch_error = models.TextField(blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
@@ -232,7 +243,9 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approval_snapshot = models.JSONField(default=dict, blank=True)
-    # Why the last request was sent back, for the author to read.
+    # Why the last request was sent back, for the author to read: an approver's words, kept as
+    # they wrote them (in their language), or the engine's, stored in English and said in the
+    # reader's language (sent_back_reason_shown, campaigns.stored_text).
     sent_back_reason = models.TextField(blank=True)
     # Everyone who wrote or changed what goes out since the last approval (its creator always
     # counts too): none of them may approve it (campaigns.approval).
@@ -401,6 +414,17 @@ class Campaign(models.Model):
         return self.created_elsewhere
 
     @property
+    def dispatch_error_shown(self) -> str:
+        """Why its recipients could not be resolved, in the reader's language."""
+        return shown(self.dispatch_error)
+
+    @property
+    def sent_back_reason_shown(self) -> str:
+        """Why it was sent back: an approver's words as they wrote them, or the engine's in the
+        reader's language (campaigns.stored_text)."""
+        return shown(self.sent_back_reason)
+
+    @property
     def has_window(self) -> bool:
         return self.window_start is not None and self.window_end is not None
 
@@ -532,10 +556,10 @@ class SendPlan(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        RUNNING = "running", "Counting"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Counting")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="send_plans")
     fingerprint = models.CharField(max_length=64)
@@ -582,16 +606,19 @@ class SendPlan(models.Model):
     @property
     def failure_text(self) -> str:
         if not self.is_stalled:
-            return self.error
+            return shown(self.error)
         if self.status == self.Status.PENDING:
-            return (
+            return gettext(
                 "No worker took this count in time: is the Celery worker running? "
                 "Compute the plan again once it is."
             )
-        return (
-            f"The count stopped at {self.recipients_done} recipients and never finished: its "
-            "worker was lost or could not record the outcome. Compute the plan again."
-        )
+        return ngettext(
+            "The count stopped at %(count)s recipients and never finished: its worker was lost "
+            "or could not record the outcome. Compute the plan again.",
+            "The count stopped at %(count)s recipients and never finished: its worker was lost "
+            "or could not record the outcome. Compute the plan again.",
+            self.recipients_done,
+        ) % {"count": self.recipients_done}
 
     @property
     def progress_percent(self) -> int:
@@ -610,43 +637,62 @@ class SendPlan(models.Model):
         notes: list[tuple[str, str]] = []
         unfilled, audience = missing.get("unfilled", 0), missing.get("audience", 0)
         which = ", ".join(
-            f"{{{label}}} ({count:,})"
+            f"{{{label}}} ({_grouped(count)})"
             for label, count in (missing.get("unfilled_by_field") or {}).items()
         )
+        said = {"audience": _grouped(audience), "which": which}
         if missing.get("blocked"):
-            notes.append(
-                (
-                    "error",
-                    f"Sending is blocked: {unfilled:,} of {audience:,} recipients have no value "
-                    f"for {which}. Give the placeholder a fallback, choose to leave them out, "
-                    "or fill in their details.",
-                )
+            text = ngettext(
+                "Sending is blocked: %(count)s of %(audience)s recipients have no value for "
+                "%(which)s. Give the placeholder a fallback, choose to leave them out, or fill "
+                "in their details.",
+                "Sending is blocked: %(count)s of %(audience)s recipients have no value for "
+                "%(which)s. Give the placeholder a fallback, choose to leave them out, or fill "
+                "in their details.",
+                audience,
             )
+            notes.append(("error", text % {**said, "count": _grouped(unfilled)}))
         elif missing.get("left_out"):
-            notes.append(
-                (
-                    "warning",
-                    f"{missing['left_out']:,} of {audience:,} recipients are left out: no value "
-                    f"for {which}.",
-                )
+            text = ngettext(
+                "%(count)s of %(audience)s recipients are left out: no value for %(which)s.",
+                "%(count)s of %(audience)s recipients are left out: no value for %(which)s.",
+                audience,
             )
+            notes.append(("warning", text % {**said, "count": _grouped(missing["left_out"])}))
         elif unfilled:
-            notes.append(
-                (
-                    "warning",
-                    f"{unfilled:,} of {audience:,} recipients get nothing where the text says "
-                    f"{which}: give the placeholder a fallback.",
-                )
+            text = ngettext(
+                "%(count)s of %(audience)s recipients get nothing where the text says "
+                "%(which)s: give the placeholder a fallback.",
+                "%(count)s of %(audience)s recipients get nothing where the text says "
+                "%(which)s: give the placeholder a fallback.",
+                audience,
             )
+            notes.append(("warning", text % {**said, "count": _grouped(unfilled)}))
         for label, used in (missing.get("fallbacks") or {}).items():
-            notes.append(
-                (
-                    "note",
-                    f"{used['recipients']:,} recipients have no {{{label}}}: they get "
-                    f"“{used['fallback']}”.",
-                )
+            text = ngettext(
+                "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
+                "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
+                used["recipients"],
             )
+            said = {
+                "count": _grouped(used["recipients"]),
+                "placeholder": f"{{{label}}}",
+                "fallback": used["fallback"],
+            }
+            notes.append(("note", text % said))
         return notes
+
+    # BSG's price and balance errors as the plan stored them (campaigns.stored_text).
+    RESULT_TEXTS = ("price_error", "fallback_price_error", "balance_error")
+
+    @property
+    def result_shown(self) -> dict:
+        """The figures, with the plan's notes in the reader's language."""
+        result = dict(self.result or {})
+        for name in self.RESULT_TEXTS:
+            if result.get(name):
+                result[name] = shown(result[name])
+        return result
 
     def is_fresh_for(self, fingerprint: str) -> bool:
         return (
@@ -693,6 +739,14 @@ class TestSend(models.Model):
         return f"Test send of campaign {self.campaign_id} to +{self.phone}"
 
     @property
+    def error_shown(self) -> str:
+        return shown(self.error)
+
+    @property
+    def rendered_as_shown(self) -> str:
+        return shown(self.rendered_as)
+
+    @property
     def is_final(self) -> bool:
         # BSG's terminal statuses (bsg-api.md); an error is final too.
         return bool(self.error) or self.bsg_status in {"done", "stopped", "spam"}
@@ -723,14 +777,14 @@ class CampaignPart(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting to be submitted"
-        SUBMITTING = "submitting", "Being submitted"
-        SUBMITTED = "submitted", "Submitted to BSG"
-        REJECTED = "rejected", "Rejected"
-        UNCONFIRMED = "unconfirmed", "Unconfirmed: checking BSG"
-        HELD = "held", "Held"
-        NEEDS_ATTENTION = "needs_attention", "Needs attention"
-        CANCELLED = "cancelled", "Cancelled before submitting"
+        PENDING = "pending", _("Waiting to be submitted")
+        SUBMITTING = "submitting", _("Being submitted")
+        SUBMITTED = "submitted", _("Submitted to BSG")
+        REJECTED = "rejected", _("Rejected")
+        UNCONFIRMED = "unconfirmed", _("Unconfirmed: checking BSG")
+        HELD = "held", _("Held")
+        NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+        CANCELLED = "cancelled", _("Cancelled before submitting")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
@@ -749,7 +803,8 @@ class CampaignPart(models.Model):
     # (BSG's rcs/send takes one message for all its phones: campaigns.rcs_content). Rendered
     # at dispatch, with the values the approval digest checked; empty for every other part.
     content = models.JSONField(default=dict, blank=True)
-    # BSG's refusal, or what is known about a part that needs attention.
+    # BSG's refusal (its words), or what is known about a part that needs attention (in English:
+    # error_shown says it in the reader's language, campaigns.stored_text).
     error = models.TextField(blank=True)
     # BSG's answer to our stop request, as it said it.
     stop_answer = models.TextField(blank=True)
@@ -800,9 +855,12 @@ class CampaignPart(models.Model):
         for a submitted part what is missing from its figures (submitting clears the error of
         earlier attempts, engine.submit.part_link; the poll may then note that BSG gave no
         breakdown by status)."""
-        if self.stop_answer:
-            return self.stop_answer
-        return self.error
+        return shown(self.stop_answer or self.error)
+
+    @property
+    def error_shown(self) -> str:
+        """Why it is not submitted (or what its figures lack), in the reader's language."""
+        return shown(self.error)
 
     @property
     def is_settled(self) -> bool:
@@ -886,26 +944,26 @@ class CampaignEvent(models.Model):
     """What happened to a campaign, in words a person reads on the dashboard."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        SEND_REQUESTED = "send_requested", "Send requested"
-        APPROVAL_REQUESTED = "approval_requested", "Approval requested"
-        APPROVED = "approved", "Approved"
-        SENT_BACK = "sent_back", "Sent back"
-        APPROVAL_VOID = "approval_void", "Approval void"
-        DISPATCHED = "dispatched", "Recipients resolved"
-        SUBMITTED = "submitted", "Submitted"
-        REJECTED = "rejected", "Rejected"
-        UNCONFIRMED = "unconfirmed", "Unconfirmed"
-        RECONCILED = "reconciled", "Reconciled"
-        RETRY = "retry", "Retry"
-        STATUS_CHANGED = "status_changed", "Status changed"
-        NEEDS_ATTENTION = "needs_attention", "Needs attention"
-        HELD = "held", "Held"
-        RESUMED = "resumed", "Resumed"
-        DO_NOT_CONTACT = "do_not_contact", "Added to do-not-contact"
-        STOPPED = "stopped", "Stopped"
-        CANCELLED = "cancelled", "Cancelled"
-        FINISHED = "finished", "Finished"
+        CREATED = "created", _("Created")
+        SEND_REQUESTED = "send_requested", _("Send requested")
+        APPROVAL_REQUESTED = "approval_requested", _("Approval requested")
+        APPROVED = "approved", _("Approved")
+        SENT_BACK = "sent_back", _("Sent back")
+        APPROVAL_VOID = "approval_void", _("Approval void")
+        DISPATCHED = "dispatched", _("Recipients resolved")
+        SUBMITTED = "submitted", _("Submitted")
+        REJECTED = "rejected", _("Rejected")
+        UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+        RECONCILED = "reconciled", _("Reconciled")
+        RETRY = "retry", _("Retry")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+        HELD = "held", _("Held")
+        RESUMED = "resumed", _("Resumed")
+        DO_NOT_CONTACT = "do_not_contact", _("Added to do-not-contact")
+        STOPPED = "stopped", _("Stopped")
+        CANCELLED = "cancelled", _("Cancelled")
+        FINISHED = "finished", _("Finished")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
     part = models.ForeignKey(
@@ -927,6 +985,11 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+    @property
+    def message_shown(self) -> str:
+        """The line in the reader's language (it is stored in English: campaigns.stored_text)."""
+        return shown(self.message)
 
 
 class CampaignSchedule(models.Model):
@@ -963,7 +1026,8 @@ class CampaignSchedule(models.Model):
     # The template's content as approved (campaigns.engine.schedules.schedule_content): what
     # each run sends, whatever the template says later.
     approved_content = models.JSONField(default=dict, blank=True)
-    # Why it waits for approval again ("" when it never had one).
+    # Why it waits for approval again ("" when it never had one), in English
+    # (campaigns.stored_text): approval_void_reason_shown says it in the reader's language.
     approval_void_reason = models.TextField(blank=True)
 
     class Meta:
@@ -971,6 +1035,10 @@ class CampaignSchedule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def approval_void_reason_shown(self) -> str:
+        return shown(self.approval_void_reason)
 
     @property
     def is_paused(self) -> bool:

@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from contacts.models import ContactField
 
 from . import rendering
@@ -121,7 +123,7 @@ def rcs_template(*, campaign: Campaign, fields: Mapping[str, ContactField]) -> R
     errors += [(None, "fallback_text", _for_groups(m) if literal else m) for m in fallback.errors]
     if fallback.errors:
         fallback = rendering.compile_text("", fields=fields, mode=mode)
-    slots = tuple(slot for _, _, c in card_texts for slot in c.slots) + fallback.slots
+    slots = tuple(slot for _index, _name, c in card_texts for slot in c.slots) + fallback.slots
     combined = rendering.CompiledText(
         source="", pieces=("",) * (len(slots) + 1), slots=slots, errors=()
     )
@@ -138,9 +140,11 @@ def rcs_template(*, campaign: Campaign, fields: Mapping[str, ContactField]) -> R
 def _for_groups(message: str) -> str:
     # compile_text's literal-mode wording says "choose contact lists"; here that is a mode.
     return message.replace(
-        "choose contact lists to personalise it.",
-        "BSG sends one RCS message to a whole contact-book group and fills no placeholders "
-        "in it; choose “To contact lists, personalised here” to personalise it.",
+        str(rendering.LITERAL_REMEDY),
+        _(
+            "BSG sends one RCS message to a whole contact-book group and fills no placeholders "
+            "in it; choose “To contact lists, personalised here” to personalise it."
+        ),
     )
 
 
@@ -160,8 +164,11 @@ def _sent_as_typed_errors(
             found.append(
                 (
                     name,
-                    f"{tokens}: placeholders are filled in a card's title and text only; "
-                    "a media URL and the buttons go to everyone as typed.",
+                    _(
+                        "%(placeholders)s: placeholders are filled in a card's title and text "
+                        "only; a media URL and the buttons go to everyone as typed."
+                    )
+                    % {"placeholders": tokens},
                 )
             )
     return found

@@ -28,6 +28,9 @@ from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from bsg import smstext
 from config.paging import Keyset
@@ -58,13 +61,16 @@ LONGEST = "longest"
 MOST_PARTS = "most_parts"
 MISSING = "missing"
 STEPS = [
-    (SEARCH, "Find"),
-    (PREVIOUS, "Previous"),
-    (NEXT, "Next"),
-    (LONGEST, "Longest text"),
-    (MOST_PARTS, "Most SMS parts"),
-    (MISSING, "Missing a value"),
+    (SEARCH, gettext_lazy("Find")),
+    (PREVIOUS, gettext_lazy("Previous")),
+    (NEXT, gettext_lazy("Next")),
+    (LONGEST, gettext_lazy("Longest text")),
+    (MOST_PARTS, gettext_lazy("Most SMS parts")),
+    (MISSING, gettext_lazy("Missing a value")),
 ]
+NOT_A_RECIPIENT = gettext_lazy(
+    "That contact is not one of this campaign's recipients; here is the first."
+)
 _COLUMNS = ("id", "phone", "name", "fields")
 
 
@@ -104,21 +110,21 @@ def recipient_preview(
     (`contact_id`), moved by `step`, or the one chosen from the search's matches (`choose`)."""
     if not campaign.uses_lists:
         return RecipientPreview(
-            unavailable="Sent to numbers typed in: each of them gets the text as written."
+            unavailable=_("Sent to numbers typed in: each of them gets the text as written.")
         )
     text = sendplan.campaign_sms_text(campaign=campaign)
     if not text:
         return RecipientPreview(
-            unavailable="Write the text to see it as each recipient gets it."
+            unavailable=_("Write the text to see it as each recipient gets it.")
             if campaign.is_sms
-            else "Turn on the SMS fallback to see it as each recipient gets it."
+            else _("Turn on the SMS fallback to see it as each recipient gets it.")
         )
     compiled = sendplan.campaign_compiled(campaign=campaign, text=text)
     if compiled.errors:
-        return RecipientPreview(unavailable="Fix the text marked above to see it per recipient.")
+        return RecipientPreview(unavailable=_("Fix the text marked above to see it per recipient."))
     if not list_ids:
         return RecipientPreview(
-            unavailable="Choose contact lists to see the text as each of their contacts gets it."
+            unavailable=_("Choose contact lists to see the text as each of their contacts gets it.")
         )
     finder = _Finder(campaign, list_ids, compiled)
     if choose is not None:
@@ -150,17 +156,15 @@ class _Finder:
         contact = self._at(contact_id)
         if contact is None:
             if contact_id is not None and not note:
-                note = "That contact is not one of this campaign's recipients; here is the first."
+                note = str(NOT_A_RECIPIENT)
             return self._first(note=note, **more)
         return self._preview(contact, note=note, **more)
 
     def chosen(self, contact_id: int) -> RecipientPreview:
         contact = self._at(contact_id)
         if contact is None:
-            return self._first(
-                note="That contact is not one of this campaign's recipients; here is the first."
-            )
-        return self._preview(contact, note="The recipient you chose.")
+            return self._first(note=str(NOT_A_RECIPIENT))
+        return self._preview(contact, note=_("The recipient you chose."))
 
     def step(self, contact_id: int | None, *, forward: bool) -> RecipientPreview:
         if contact_id is None:
@@ -171,13 +175,13 @@ class _Finder:
         )
         if page.items:
             return self._preview(page.items[0])
-        end = "That was the last recipient." if forward else "This is the first recipient."
+        end = _("That was the last recipient.") if forward else _("This is the first recipient.")
         return self.shown(contact_id, note=end)
 
     def search(self, typed: str, contact_id: int | None) -> RecipientPreview:
         typed = typed.strip()
         if not typed:
-            return self.shown(contact_id, search_note="Type a name or a phone number to find.")
+            return self.shown(contact_id, search_note=_("Type a name or a phone number to find."))
         # A number searches the phones alone by prefix: its index, sorted from what it found
         # (Keyset.page's `selective`); OR-ed with the name and field searches, PostgreSQL walked
         # the ids instead (0.6 s at 300,000 contacts for "+380 50 0299").
@@ -189,28 +193,34 @@ class _Finder:
         if not page.items:
             return self.shown(
                 contact_id,
-                search_note=f"No recipient of this campaign has “{typed}” in their name, phone "
-                "or details.",
+                search_note=_(
+                    "No recipient of this campaign has “%(typed)s” in their name, phone or details."
+                )
+                % {"typed": typed},
             )
         matches = tuple(RecipientMatch(c.pk, c.phone, c.name) for c in page.items)
         more = page.next_after is not None
         return self._preview(
             page.items[0],
-            note="The first recipient found.",
+            note=_("The first recipient found."),
             matches=matches,
             more_matches=more,
             search_note=(
-                f"The first {len(matches)} found; type more to narrow it down."
+                ngettext(
+                    "The first %(count)s found; type more to narrow it down.",
+                    "The first %(count)s found; type more to narrow it down.",
+                    len(matches),
+                )
                 if more
-                else f"{len(matches)} found."
-            ),
+                else ngettext("%(count)s found.", "%(count)s found.", len(matches))
+            )
+            % {"count": len(matches)},
         )
 
     def worst(self, contact_id: int | None, *, by_parts: bool) -> RecipientPreview:
         """The recipient with the longest text, or with the most SMS parts (then the longest)."""
-        what = "the most SMS parts" if by_parts else "the longest text"
         if not self.compiled.slots:
-            return self.shown(contact_id, note="Every recipient gets the same text.")
+            return self.shown(contact_id, note=_("Every recipient gets the same text."))
         fresh, plan = (
             services.campaign_plan_is_fresh(campaign=self.campaign, list_ids=self.list_ids)
             if self.campaign.pk
@@ -220,9 +230,12 @@ class _Finder:
         if example.get("phone"):
             contact = self.audience.filter(phone=example["phone"]).first()
             if contact is not None:
-                return self._preview(
-                    contact, note=f"Of all recipients, as the send plan counted them, {what}."
+                counted = (
+                    _("Of all recipients, as the send plan counted them, the most SMS parts.")
+                    if by_parts
+                    else _("Of all recipients, as the send plan counted them, the longest text.")
                 )
+                return self._preview(contact, note=counted)
         found = self._holders_of_longest_values()
         if not found:
             return self.shown(contact_id)
@@ -238,11 +251,17 @@ class _Finder:
             return (sent, stats.length, stats.parts, -contact.pk)
 
         contact, _preview = max(found, key=rank)
-        return self._preview(
-            contact,
-            note=f"Of the recipients with the audience's longest values, {what}; the send plan "
-            "checks every recipient.",
-        )
+        if by_parts:
+            note = _(
+                "Of the recipients with the audience's longest values, the most SMS parts; the "
+                "send plan checks every recipient."
+            )
+        else:
+            note = _(
+                "Of the recipients with the audience's longest values, the longest text; the "
+                "send plan checks every recipient."
+            )
+        return self._preview(contact, note=note)
 
     def missing(self, contact_id: int | None) -> RecipientPreview:
         """The next recipient without a value for a placeholder of the text, from the one shown
@@ -251,19 +270,24 @@ class _Finder:
         summary = audience_values(list_ids=self.list_ids, compiled=self.compiled)
         if summary is None or not any(facts.missing for facts in summary.fields.values()):
             # The summary (cached for the live preview) says no one lacks a value: no walk.
-            return self.shown(contact_id, note="Every recipient has a value for each placeholder.")
+            return self.shown(
+                contact_id, note=_("Every recipient has a value for each placeholder.")
+            )
         found, lacking = self._look_for_missing(slots, after=contact_id)
         if found is None and contact_id is not None:
             found, lacking = self._look_for_missing(slots, after=None)
         if found is None:
-            return self.shown(contact_id, note="No recipient lacks a value now.")
+            return self.shown(contact_id, note=_("No recipient lacks a value now."))
         if not lacking:
             return self._preview(
                 found,
-                note=f"None of the next {MISSING_WINDOW:,} recipients lacks a value; this is "
-                "the last of them. “Missing a value” again looks on from here.",
+                note=_(
+                    "None of the next %(count)s recipients lacks a value; this is the last of "
+                    "them. “Missing a value” again looks on from here."
+                )
+                % {"count": number_format(MISSING_WINDOW, force_grouping=True)},
             )
-        return self._preview(found, note="A recipient missing a value.")
+        return self._preview(found, note=_("A recipient missing a value."))
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -275,7 +299,9 @@ class _Finder:
     def _first(self, **more) -> RecipientPreview:
         page = RECIPIENT_KEYSET.page(self.audience, size=1)
         if not page.items:
-            return RecipientPreview(unavailable="No recipients: the lists chosen have no contacts.")
+            return RecipientPreview(
+                unavailable=_("No recipients: the lists chosen have no contacts.")
+            )
         return self._preview(page.items[0], **more)
 
     def _holders_of_longest_values(self) -> list[tuple[Contact, sendplan.PreviewText]]:

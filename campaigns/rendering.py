@@ -33,6 +33,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from bsg import smstext
 from bsg.rules import utf16_length
 from contacts.models import ContactField
@@ -45,6 +48,9 @@ PHONE = "phone"
 MODE_INDIVIDUAL = "individual"
 MODE_GROUPS = "groups"
 MODE_LITERAL = "literal"  # to numbers, RCS SMS fallback
+# How a text that goes to everyone alike gets personalised: campaigns.rcs_content says it its
+# own way for RCS to BSG groups.
+LITERAL_REMEDY = gettext_lazy("choose contact lists to personalise it.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +186,11 @@ def compile_text(text: str, *, fields: Mapping[str, ContactField], mode: str) ->
         if mode == MODE_LITERAL:
             if slot is not None:
                 errors.append(
-                    f"{written} names contact data, but this text goes to everyone alike; "
-                    "choose contact lists to personalise it."
+                    _(
+                        "%(placeholder)s names contact data, but this text goes to everyone "
+                        "alike; %(remedy)s"
+                    )
+                    % {"placeholder": written, "remedy": LITERAL_REMEDY}
                 )
             continue
         if slot is None:
@@ -190,21 +199,31 @@ def compile_text(text: str, *, fields: Mapping[str, ContactField], mode: str) ->
         if mode == MODE_GROUPS:
             if slot.source != "field":
                 errors.append(
-                    f"{{{token}}} cannot be used with BSG contact-book groups: BSG fills only "
-                    "contact fields; use individual personalisation instead."
+                    _(
+                        "%(placeholder)s cannot be used with BSG contact-book groups: BSG fills "
+                        "only contact fields; use individual personalisation instead."
+                    )
+                    % {"placeholder": f"{{{token}}}"}
                 )
                 continue
             if slot.bsg_field_id is None:
                 errors.append(
-                    f"{{{token}}}: the field “{slot.field_key}” is not linked to a BSG contact "
-                    "field, so BSG cannot fill it; link it or personalise here instead."
+                    _(
+                        "%(placeholder)s: the field “%(field)s” is not linked to a BSG contact "
+                        "field, so BSG cannot fill it; link it or personalise here instead."
+                    )
+                    % {"placeholder": f"{{{token}}}", "field": slot.field_key}
                 )
                 continue
             if fallback is not None:
                 errors.append(
-                    f"{written}: BSG fills contact-book groups itself and has no fallback for "
-                    f"an empty field, so “|{fallback}” cannot be sent; write {{{token}}}, or "
-                    "choose “To contact lists, personalised here” to keep the fallback."
+                    _(
+                        "%(placeholder)s: BSG fills contact-book groups itself and has no "
+                        "fallback for an empty field, so “|%(fallback)s” cannot be sent; write "
+                        "%(plain)s, or choose “To contact lists, personalised here” to keep the "
+                        "fallback."
+                    )
+                    % {"placeholder": written, "fallback": fallback, "plain": f"{{{token}}}"}
                 )
                 continue
         pieces.append(text[position : match.start()])
@@ -238,16 +257,17 @@ def _slot(token: str, fields: Mapping[str, ContactField], fallback: str | None) 
 def _unknown(token: str, fields: Mapping[str, ContactField], written: str) -> str:
     known = sorted({f.key for f in fields.values()} | {NAME, PHONE})
     lowered = token.lower()
-    hint = ""
+    suggestion = ""
     if lowered != token and (lowered in fields or lowered in (NAME, PHONE)):
-        hint = f" Did you mean {{{lowered}}}?"
+        suggestion = lowered
     elif close := difflib.get_close_matches(lowered, known, n=1):
-        hint = f" Did you mean {{{close[0]}}}?"
-    return (
-        f"{written} names no contact field.{hint} Known: "
-        + ", ".join(f"{{{k}}}" for k in known)
-        + "."
-    )
+        suggestion = close[0]
+    said = {"placeholder": written, "known": ", ".join(f"{{{k}}}" for k in known)}
+    if suggestion:
+        return _(
+            "%(placeholder)s names no contact field. Did you mean %(suggestion)s? Known: %(known)s."
+        ) % {**said, "suggestion": f"{{{suggestion}}}"}
+    return _("%(placeholder)s names no contact field. Known: %(known)s.") % said
 
 
 # --- counting many rendered texts ---------------------------------------------------------------

@@ -15,6 +15,10 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 DAILY = "daily"
 WEEKDAYS = "weekdays"
 WEEKLY = "weekly"
@@ -22,45 +26,98 @@ MONTHLY = "monthly"
 CRON = "cron"
 
 PRESET_CHOICES = [
-    (DAILY, "Every day"),
-    (WEEKDAYS, "Every weekday (Monday to Friday)"),
-    (WEEKLY, "Every week on the day below"),
-    (MONTHLY, "On the first day of every month"),
+    (DAILY, gettext_lazy("Every day")),
+    (WEEKDAYS, gettext_lazy("Every weekday (Monday to Friday)")),
+    (WEEKLY, gettext_lazy("Every week on the day below")),
+    (MONTHLY, gettext_lazy("On the first day of every month")),
 ]
-CRON_CHOICE = (CRON, "Cron fields (below)")
+CRON_CHOICE = (CRON, gettext_lazy("Cron fields (below)"))
 
 # Cron counts days of the week from Sunday = 0; the picker lists them from Monday.
 WEEKDAY_CHOICES = [
-    ("1", "Monday"),
-    ("2", "Tuesday"),
-    ("3", "Wednesday"),
-    ("4", "Thursday"),
-    ("5", "Friday"),
-    ("6", "Saturday"),
-    ("0", "Sunday"),
+    ("1", gettext_lazy("Monday")),
+    ("2", gettext_lazy("Tuesday")),
+    ("3", gettext_lazy("Wednesday")),
+    ("4", gettext_lazy("Thursday")),
+    ("5", gettext_lazy("Friday")),
+    ("6", gettext_lazy("Saturday")),
+    ("0", gettext_lazy("Sunday")),
 ]
 WEEKDAY_NAMES = dict(WEEKDAY_CHOICES)
+# "Every Monday at 09:00" as one sentence a day: other languages say each day its own way.
+EVERY_WEEKDAY_AT = {
+    "1": gettext_lazy("Every Monday at %(at)s"),
+    "2": gettext_lazy("Every Tuesday at %(at)s"),
+    "3": gettext_lazy("Every Wednesday at %(at)s"),
+    "4": gettext_lazy("Every Thursday at %(at)s"),
+    "5": gettext_lazy("Every Friday at %(at)s"),
+    "6": gettext_lazy("Every Saturday at %(at)s"),
+    "0": gettext_lazy("Every Sunday at %(at)s"),
+}
 
 CRON_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
 
 
 @dataclass(frozen=True)
 class CronField:
-    noun: str
+    noun: str | Promise
+    # The sentence that says it must be in its range: the noun begins it, and other languages
+    # inflect it their own way.
+    out_of_range: str | Promise
     low: int
     high: int
-    example_range: str
+    example_range: str | Promise
     example_step: str
     example_list: str
 
 
 # The ranges celery's crontab parser accepts for each field (celery.schedules.crontab).
 CRON_RANGES = {
-    "minute": CronField("minute", 0, 59, "0-30", "*/15", "0,30"),
-    "hour": CronField("hour", 0, 23, "9-17", "*/2", "9,13"),
-    "day_of_week": CronField("day of the week", 0, 6, "1-5 or mon-fri", "*/2", "1,3,5"),
-    "day_of_month": CronField("day of the month", 1, 31, "1-7", "*/10", "1,15"),
-    "month_of_year": CronField("month", 1, 12, "6-8", "*/3", "1,7"),
+    "minute": CronField(
+        gettext_lazy("minute"),
+        gettext_lazy("Minute must be %(low)s–%(high)s, not %(wrong)s."),
+        0,
+        59,
+        "0-30",
+        "*/15",
+        "0,30",
+    ),
+    "hour": CronField(
+        gettext_lazy("hour"),
+        gettext_lazy("Hour must be %(low)s–%(high)s, not %(wrong)s."),
+        0,
+        23,
+        "9-17",
+        "*/2",
+        "9,13",
+    ),
+    "day_of_week": CronField(
+        gettext_lazy("day of the week"),
+        gettext_lazy("Day of the week must be %(low)s–%(high)s, not %(wrong)s."),
+        0,
+        6,
+        gettext_lazy("1-5 or mon-fri"),
+        "*/2",
+        "1,3,5",
+    ),
+    "day_of_month": CronField(
+        gettext_lazy("day of the month"),
+        gettext_lazy("Day of the month must be %(low)s–%(high)s, not %(wrong)s."),
+        1,
+        31,
+        "1-7",
+        "*/10",
+        "1,15",
+    ),
+    "month_of_year": CronField(
+        gettext_lazy("month"),
+        gettext_lazy("Month must be %(low)s–%(high)s, not %(wrong)s."),
+        1,
+        12,
+        "6-8",
+        "*/3",
+        "1,7",
+    ),
 }
 _NUMBER = re.compile(r"\d+")
 
@@ -103,16 +160,24 @@ def cron_field_error(name: str, value: str) -> str | None:
     steps = [int(step) for step in re.findall(r"/(\d+)", value)]
     if outside and not (set(outside) <= set(steps)):
         wrong = next(n for n in outside if n not in steps)
-        return f"{rule.noun.capitalize()} must be {rule.low}–{rule.high}, not {wrong}."
+        return rule.out_of_range % {"low": rule.low, "high": rule.high, "wrong": wrong}
     if 0 in steps:
-        return (
-            f"“{value}” repeats every 0: a step such as {rule.example_step} needs a number above 0."
-        )
-    return (
-        f"“{value}” is not a valid {rule.noun}: write a number {rule.low}–{rule.high}, a range "
-        f"such as {rule.example_range}, a step such as {rule.example_step}, a list such as "
-        f"{rule.example_list}, or * for every {rule.noun}."
-    )
+        return _("“%(value)s” repeats every 0: a step such as %(step)s needs a number above 0.") % {
+            "value": value,
+            "step": rule.example_step,
+        }
+    return _(
+        "“%(value)s” is not a valid %(noun)s: write a number %(low)s–%(high)s, a range such as "
+        "%(range)s, a step such as %(step)s, a list such as %(list)s, or * for every %(noun)s."
+    ) % {
+        "value": value,
+        "noun": rule.noun,
+        "low": rule.low,
+        "high": rule.high,
+        "range": rule.example_range,
+        "step": rule.example_step,
+        "list": rule.example_list,
+    }
 
 
 def cron_describe(fields: dict[str, str]) -> str:
@@ -124,11 +189,11 @@ def cron_describe(fields: dict[str, str]) -> str:
     at = f"{int(hour):02d}:{int(minute):02d}"
     week, month = fields.get("day_of_week", "*"), fields.get("day_of_month", "*")
     if month == "*" and week == "*":
-        return f"Every day at {at}"
+        return _("Every day at %(at)s") % {"at": at}
     if month == "*" and week in ("1-5", "mon-fri"):
-        return f"Every weekday at {at}"
-    if month == "*" and week in WEEKDAY_NAMES:
-        return f"Every {WEEKDAY_NAMES[week]} at {at}"
+        return _("Every weekday at %(at)s") % {"at": at}
+    if month == "*" and week in EVERY_WEEKDAY_AT:
+        return EVERY_WEEKDAY_AT[week] % {"at": at}
     if month == "1" and week == "*":
-        return f"On the first day of every month at {at}"
+        return _("On the first day of every month at %(at)s") % {"at": at}
     return ""

@@ -15,6 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from bsg import rules
 from config.streaming import rows_streamed
@@ -36,6 +39,16 @@ from .models import (
     TestSend,
 )
 from .rendering import CompiledText
+from .stored_text import (
+    AUDIENCE_CHANGED,
+    AUDIENCE_CONTACTS_ADDED,
+    AUDIENCE_CONTACTS_CHANGED,
+    CLAUSE_SEPARATOR,
+    WINDOW,
+    WINDOW_SERVER_TIME,
+    in_english,
+    shown,
+)
 
 # --- audiences ---------------------------------------------------------------------------------
 
@@ -150,20 +163,22 @@ def pasted_reference_problems(*, parsed: PastedNumbers, campaign_id: int | None)
     Checks the numbers' own repeats, the ledgers of campaigns sent before, and the pasted
     numbers of campaigns waiting to send (their ledger is written only when they go)."""
     problems = [
-        f"Line {r.first_line} and line {r.line} both use reference id {r.reference_id}."
+        _("Line %(first)s and line %(line)s both use reference id %(reference)s.")
+        % {"first": r.first_line, "line": r.line, "reference": r.reference_id}
         for r in parsed.repeated_references
     ]
     lines = {n.reference_id: n.line for n in parsed.numbers if n.reference_id is not None}
     if not lines:
         return problems
     others = Campaign.objects.exclude(pk=campaign_id) if campaign_id else Campaign.objects.all()
-    used: dict[str, str] = {}
+    # reference id -> (whose, waiting to send or already sent)
+    used: dict[str, tuple[str, bool]] = {}
     references = list(lines)
     for start in range(0, len(references), _REFERENCE_BATCH):
         batch = references[start : start + _REFERENCE_BATCH]
         found = Recipient.objects.filter(reference_id__in=batch).exclude(campaign_id=campaign_id)
         for reference, name in found.values_list("reference_id", "campaign__name"):
-            used.setdefault(reference, f"was already used by campaign “{name}”")
+            used.setdefault(reference, (name, False))
     waiting = others.filter(
         status__in=_WAITING_TO_SEND,
         channel=Campaign.Channel.SMS,
@@ -174,19 +189,38 @@ def pasted_reference_problems(*, parsed: PastedNumbers, campaign_id: int | None)
     for name, pasted in waiting.values_list("name", "pasted_numbers").iterator():
         for number in pasted_numbers_parse(text=pasted).numbers:
             if number.reference_id in lines:
-                used.setdefault(
-                    number.reference_id,
-                    f"is already taken by campaign “{name}”, waiting to send",
-                )
+                used.setdefault(number.reference_id, (name, True))
     problems += [
-        f"Line {line}: reference id {reference} {used[reference]}."
+        _reference_taken(line, reference, *used[reference])
         for reference, line in lines.items()
         if reference in used
     ]
     if len(problems) > REFERENCE_PROBLEMS_SHOWN:
         more = len(problems) - REFERENCE_PROBLEMS_SHOWN
-        problems = [*problems[:REFERENCE_PROBLEMS_SHOWN], f"…and {more} more reference ids."]
+        problems = [
+            *problems[:REFERENCE_PROBLEMS_SHOWN],
+            ngettext(
+                "…and %(count)s more reference ids.", "…and %(count)s more reference ids.", more
+            )
+            % {"count": more},
+        ]
     return problems
+
+
+def _reference_taken(line: int, reference: str, name: str, waiting: bool) -> str:
+    said = {"line": line, "reference": reference, "name": name}
+    if waiting:
+        return (
+            _(
+                "Line %(line)s: reference id %(reference)s is already taken by campaign "
+                "“%(name)s”, waiting to send."
+            )
+            % said
+        )
+    return (
+        _("Line %(line)s: reference id %(reference)s was already used by campaign “%(name)s”.")
+        % said
+    )
 
 
 def _space_separated(entry: str) -> list[str]:
@@ -307,7 +341,7 @@ def campaign_audience_rows(
 def placeholder_choices() -> list[tuple[str, str]]:
     """(placeholder, label) for the composer's "Insert field" picker: the contact's own name
     and phone, then every contact field."""
-    choices = [("{name}", "Name"), ("{phone}", "Phone")]
+    choices = [("{name}", pgettext("a person's name", "Name")), ("{phone}", _("Phone"))]
     for key, label in ContactField.objects.order_by("label", "key").values_list("key", "label"):
         choices.append((f"{{{key}}}", label or key))
     return choices
@@ -354,29 +388,30 @@ def test_sends_of(*, campaign_id: int, limit: int = 5) -> list[TestSend]:
 
 # Snapshot key -> what the approver reads. Text, audience and schedule are what issue 6 asks to
 # show; the rest changes what goes out just as much.
+# English is what the log stores of them (campaigns.stored_text, in_english).
 APPROVAL_LABELS = {
-    "name": "Name",
-    "channel": "Channel",
-    "sms_mode": "Send to",
-    "rcs_mode": "Send to",
-    "sender": "Sender",
-    "text": "Text",
-    "pasted_numbers": "Numbers",
-    "lists": "Lists",
-    "rcs_agent": "RCS agent",
-    "rcs_cards": "RCS cards",
-    "rcs_check_stop_list": "BSG stop-list check",
-    "fallback_enabled": "SMS fallback",
-    "fallback_text": "Fallback text",
-    "fallback_sender": "Fallback sender",
-    "fallback_validity_hours": "Fallback validity (hours)",
-    "missing_values": "Recipients missing a value",
-    "validity_hours": "Validity (hours)",
-    "tariff_code": "Tariff",
-    "send_at": "When",
-    "bsg_schedules": "Scheduled by BSG",
-    "window": "Sending window",
-    "audience": "Recipients and their details",
+    "name": gettext_lazy("Name"),
+    "channel": gettext_lazy("Channel"),
+    "sms_mode": gettext_lazy("Send to"),
+    "rcs_mode": gettext_lazy("Send to"),
+    "sender": gettext_lazy("Sender"),
+    "text": gettext_lazy("Text"),
+    "pasted_numbers": gettext_lazy("Numbers"),
+    "lists": gettext_lazy("Lists"),
+    "rcs_agent": gettext_lazy("RCS agent"),
+    "rcs_cards": gettext_lazy("RCS cards"),
+    "rcs_check_stop_list": gettext_lazy("BSG stop-list check"),
+    "fallback_enabled": gettext_lazy("SMS fallback"),
+    "fallback_text": gettext_lazy("Fallback text"),
+    "fallback_sender": gettext_lazy("Fallback sender"),
+    "fallback_validity_hours": gettext_lazy("Fallback validity (hours)"),
+    "missing_values": gettext_lazy("Recipients missing a value"),
+    "validity_hours": gettext_lazy("Validity (hours)"),
+    "tariff_code": gettext_lazy("Tariff"),
+    "send_at": gettext_lazy("When"),
+    "bsg_schedules": gettext_lazy("Scheduled by BSG"),
+    "window": gettext_lazy("Sending window"),
+    "audience": gettext_lazy("Recipients and their details"),
 }
 # Sets of entries: the approver reads what was added and removed, not two long lists.
 APPROVAL_SET_KEYS = ("lists", "pasted_numbers")
@@ -385,7 +420,8 @@ APPROVAL_SET_KEYS = ("lists", "pasted_numbers")
 @dataclass(frozen=True)
 class ApprovalChange:
     key: str
-    label: str
+    # Lazy: read in the reader's language, and in English where the log stores it.
+    label: str | Promise
     before: str
     after: str
     added: tuple[str, ...] = ()
@@ -398,10 +434,11 @@ def campaign_approval_snapshot(*, campaign: Campaign) -> dict:
     "send_at" is the author's intent while the campaign waits (None: as soon as approved)."""
     window = ""
     if campaign.has_window:
-        window = (
-            f"{campaign.window_start:%H:%M} to {campaign.window_end:%H:%M} "
-            f"{campaign.window_time_zone or 'server time'}"
-        )
+        hours = {"start": f"{campaign.window_start:%H:%M}", "end": f"{campaign.window_end:%H:%M}"}
+        if campaign.window_time_zone:
+            window = WINDOW.stored(**hours, zone=campaign.window_time_zone)
+        else:
+            window = WINDOW_SERVER_TIME.stored(**hours)
     lists = sorted(campaign.lists.values_list("id", "name")) if campaign.pk else []
     return {
         "name": campaign.name,
@@ -448,10 +485,7 @@ def _planned_audience(campaign: Campaign) -> dict | None:
 def audience_changes_text(*, campaign: Campaign, since: datetime, approved: int, now: int) -> str:
     """What dispatch found changed in a campaign's recipients since its approval, in words for
     the approver (the digest says that something changed; this says where to look)."""
-    said = [
-        "its recipients or their details changed after it was approved "
-        f"({approved} recipient(s) approved, {now} now)"
-    ]
+    said = [AUDIENCE_CHANGED.stored(approved=approved, now=now)]
     list_ids = campaign_list_ids(campaign=campaign)
     if list_ids and campaign.uses_lists:
         changed = audience_contacts(list_ids=list_ids).filter(updated_at__gt=since)
@@ -463,13 +497,13 @@ def audience_changes_text(*, campaign: Campaign, since: datetime, approved: int,
                     "name", "phone"
                 )[:5]
             )
-            said.append(f"{count} contact(s) of its lists changed since, e.g. {examples}")
+            said.append(AUDIENCE_CONTACTS_CHANGED.stored(count=count, examples=examples))
         added = ListMembership.objects.filter(
             contact_list_id__in=list_ids, added_at__gt=since
         ).count()
         if added:
-            said.append(f"{added} contact(s) added to its lists since")
-    return "; ".join(said) + "."
+            said.append(AUDIENCE_CONTACTS_ADDED.stored(count=added))
+    return CLAUSE_SEPARATOR.join(said) + "."
 
 
 def campaign_approval_fingerprint(*, snapshot: dict) -> str:
@@ -512,32 +546,38 @@ def campaign_approval_changes(*, before: dict, after: dict) -> list[ApprovalChan
 def _approval_shown(key: str, value) -> str:
     if key == "audience":
         if not value:
-            return "Not planned since it changed: compute the send plan"
+            return _("Not planned since it changed: compute the send plan")
         as_of = timezone.localtime(datetime.fromisoformat(value["as_of"]))
-        return (
-            f"{value['recipients']} recipient(s), with their names and fields as of "
-            f"{as_of:%Y-%m-%d %H:%M %Z}"
-        )
+        return ngettext(
+            "%(count)s recipient(s), with their names and fields as of %(when)s",
+            "%(count)s recipient(s), with their names and fields as of %(when)s",
+            value["recipients"],
+        ) % {"count": value["recipients"], "when": f"{as_of:%Y-%m-%d %H:%M %Z}"}
     if key == "send_at":
         if not value:
-            return "As soon as approved"
+            return _("As soon as approved")
         return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d %H:%M %Z}"
     if key == "pasted_numbers":
-        return f"{len(value or [])} number(s)"
+        count = len(value or [])
+        return ngettext("%(count)s number(s)", "%(count)s number(s)", count) % {"count": count}
     if key == "rcs_mode" and value:
-        return Campaign.RcsMode(value).label if value in Campaign.RcsMode.values else str(value)
+        if value in Campaign.RcsMode.values:
+            return str(Campaign.RcsMode(value).label)
+        return str(value)
     if key == "sms_mode" and value:
-        return Campaign.SMS_MODE_WORDS.get(value, str(value))
+        return str(Campaign.SMS_MODE_WORDS.get(value, value))
     if key == "missing_values" and value in Campaign.MissingValues.values:
-        return Campaign.MissingValues(value).label
+        return str(Campaign.MissingValues(value).label)
     if key == "lists":
-        return ", ".join(value) if value else "none"
+        return ", ".join(value) if value else _("none")
     if key == "rcs_cards":
         return json.dumps(value or [], ensure_ascii=False, indent=1)
+    if key == "window" and value:
+        return shown(value)
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return str(value)
 
 
@@ -557,7 +597,11 @@ def campaign_totals(*, campaign_id: int) -> dict[str, Any]:
 
 
 def ledger_csv_rows(*, campaign_id: int) -> Iterator[str]:
-    """The ledger as CSV lines: who did and did not receive the campaign, and why."""
+    """The ledger as CSV lines: who did and did not receive the campaign, and why.
+
+    In English whatever the reader's language, as the engine stores its reasons: a data file
+    whose words are the same for everyone, so a spreadsheet or a script reading it keeps
+    working."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -578,7 +622,7 @@ def ledger_csv_rows(*, campaign_id: int) -> Iterator[str]:
         part = parts[part_id]
         received = "yes" if status in ("delivered", "read") else "no"
         if part.state != CampaignPart.State.SUBMITTED:
-            reason = f"part {part.get_state_display().lower()}" + (
+            reason = f"part {in_english(part.get_state_display()).lower()}" + (
                 f": {part.error}" if part.error else ""
             )
         else:

@@ -24,6 +24,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from bsg import smstext
 from bsg.errors import BsgError
@@ -36,6 +37,14 @@ from .audience_digest import AudienceDigest
 from .audience_values import AudienceValues, audience_values, audience_values_forget
 from .models import Campaign, SendPlan
 from .rcs_content import RcsContents, RcsTemplate, rcs_template
+from .stored_text import (
+    FALLBACK_NOT_PRICED,
+    NO_BALANCE,
+    NO_RECIPIENTS_TO_PRICE,
+    NOT_PRICED,
+    PLAN_NOT_COMPUTED,
+    RCS_PRICED_ON_DELIVERY,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +75,8 @@ def send_plan_compute(*, plan_id: int) -> SendPlan | None:
     try:
         result = plan_campaign(campaign=plan.campaign, plan_id=plan.pk)
     except ValidationError as refusal:
+        # The checks' words, in the language of whoever asked for the plan (English in a
+        # worker); the plan request refuses the same problems first, so this is rarely seen.
         SendPlan.objects.filter(pk=plan_id).update(
             status=SendPlan.Status.FAILED,
             error=" ".join(refusal.messages),
@@ -76,7 +87,7 @@ def send_plan_compute(*, plan_id: int) -> SendPlan | None:
         try:
             SendPlan.objects.filter(pk=plan_id).update(
                 status=SendPlan.Status.FAILED,
-                error=f"The plan could not be computed: {error}",
+                error=PLAN_NOT_COMPUTED.stored(error=error),
                 finished_at=timezone.now(),
             )
         except DatabaseError:
@@ -414,7 +425,7 @@ def _bsg_figures(
             # status Delivered", and E10 estimates SMS only: no RCS figure exists before
             # sending. The SMS fallback is an SMS, so E10 prices it: what it would cost if
             # every RCS message fell back (an upper bound of the fallback's share).
-            figures["price_error"] = "BSG prices RCS when it is delivered."
+            figures["price_error"] = RCS_PRICED_ON_DELIVERY.stored()
             figures["fallback_price"] = None
             figures["fallback_price_error"] = ""
             if campaign.fallback_enabled and tally.recipients and compiled.source:
@@ -423,22 +434,20 @@ def _bsg_figures(
                         client, campaign, compiled, tally, list_ids, campaign.fallback_sender
                     )
                 except BsgError as error:
-                    figures["fallback_price_error"] = (
-                        f"BSG did not estimate the SMS fallback: {error}"
-                    )
+                    figures["fallback_price_error"] = FALLBACK_NOT_PRICED.stored(error=error)
         elif tally.recipients == 0:
-            figures["price_error"] = "No recipients to price."
+            figures["price_error"] = NO_RECIPIENTS_TO_PRICE.stored()
         else:
             try:
                 figures["price"] = _price(
                     client, campaign, compiled, tally, list_ids, campaign.sender
                 )
             except BsgError as error:
-                figures["price_error"] = f"BSG did not estimate the price: {error}"
+                figures["price_error"] = NOT_PRICED.stored(error=error)
         try:
             balance = client.balance()
         except BsgError as error:
-            figures["balance_error"] = f"BSG did not give the balance: {error}"
+            figures["balance_error"] = NO_BALANCE.stored(error=error)
         else:
             figures["balance"] = {
                 "amount": str(balance.balance),
@@ -682,17 +691,54 @@ def _missing_notes(
     for label, facts in values.fields.items():
         if not facts.missing:
             continue
-        who = f"{facts.missing:,} of {values.recipients:,} recipients have no {{{label}}}"
+        said = {
+            "count": checks.count_text(facts.missing),
+            "recipients": checks.count_text(values.recipients),
+            "placeholder": f"{{{label}}}",
+        }
         if label in fallbacks and label not in compiled.unfilled_labels:
-            notes.append(f"{who}: they get “{fallbacks[label]}”.")
+            note = ngettext(
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: they get "
+                "“%(fallback)s”.",
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: they get "
+                "“%(fallback)s”.",
+                values.recipients,
+            )
+            said["fallback"] = fallbacks[label]
         elif blocked:
-            notes.append(f"{who}: sending is blocked until they have one.")
+            note = ngettext(
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: sending is "
+                "blocked until they have one.",
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: sending is "
+                "blocked until they have one.",
+                values.recipients,
+            )
         elif leaves_out:
-            notes.append(f"{who}: they are left out.")
+            note = ngettext(
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: they are left "
+                "out.",
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: they are left "
+                "out.",
+                values.recipients,
+            )
         elif campaign.sms_mode == Campaign.SmsMode.GROUPS:
-            notes.append(f"{who}: BSG sends their text with nothing there.")
+            note = ngettext(
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: BSG sends their "
+                "text with nothing there.",
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: BSG sends their "
+                "text with nothing there.",
+                values.recipients,
+            )
         else:
-            notes.append(f"{who}: their text has nothing there. Give it a fallback: {{{label}|…}}.")
+            note = ngettext(
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: their text has "
+                "nothing there. Give it a fallback: %(example)s.",
+                "%(count)s of %(recipients)s recipients have no %(placeholder)s: their text has "
+                "nothing there. Give it a fallback: %(example)s.",
+                values.recipients,
+            )
+            said["example"] = f"{{{label}|…}}"
+        notes.append(note % said)
     return tuple(notes)
 
 
@@ -733,7 +779,7 @@ def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
     campaigns.rcs_content template as the send plan and the engine."""
     template = rcs_template(campaign=campaign, fields=fields_by_reference())
     errors = tuple(
-        message if index is None else f"Card {index + 1}: {message}"
+        message if index is None else checks.card_message(index, message)
         for index, _name, message in template.errors
     )
     as_typed = RcsPreviewMessage(phone="", name="", cards=template.cards, empty_fields=())

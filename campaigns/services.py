@@ -17,6 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_diff, audit_record, audit_snapshot
 from bsg import rules, smstext
@@ -55,6 +57,27 @@ from .models import (
     TestSend,
 )
 from .rcs_content import RcsRendered, RcsTemplate, rcs_template
+from .stored_text import (
+    APPROVAL_VOID,
+    AS_CHOSEN,
+    CLAUSE_SEPARATOR,
+    DUPLICATED_FROM,
+    EMPTY_FOR_THEM,
+    EMPTY_FOR_THEM_LEFT_OUT,
+    FALLBACK_FOR,
+    FIRST_OF_AUDIENCE,
+    FIRST_OF_AUDIENCE_FILLED,
+    NAMELESS_CONTACT,
+    PASTED_NUMBERS,
+    PASTED_NUMBERS_SWAPPED,
+    RENDERED_AS,
+    RENDERED_AS_NOTED,
+    RENDERED_WITHOUT_CONTACT,
+    TEST_SEND_ACCEPTED,
+    TEST_SEND_AUDIT,
+    TEST_SEND_UNANSWERED,
+    in_english,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +104,7 @@ def _campaign_audit_snapshot(campaign: Campaign, list_ids: list[int]) -> dict[st
     )
     # Up to 10,000 numbers: the log says how many, not which.
     pasted = len(campaign.pasted_numbers.split()) if campaign.pasted_numbers else 0
-    snapshot["pasted_numbers"] = f"{pasted} number(s)" if pasted else ""
+    snapshot["pasted_numbers"] = PASTED_NUMBERS.stored(count=pasted) if pasted else ""
     return snapshot
 
 
@@ -95,11 +118,13 @@ def campaign_save(
             current = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
             if current is None or not current.is_editable:
                 raise ValidationError(
-                    "This campaign has been asked to send and can no longer be edited; "
-                    "duplicate it to change it."
+                    _(
+                        "This campaign has been asked to send and can no longer be edited; "
+                        "duplicate it to change it."
+                    )
                 )
             if current.is_archived:
-                raise ValidationError("This campaign is archived; restore it to change it.")
+                raise ValidationError(_("This campaign is archived; restore it to change it."))
             campaign.status = current.status
             campaign.created_by_id = current.created_by_id
             before = _campaign_audit_snapshot(
@@ -113,7 +138,10 @@ def campaign_save(
             if user is not None and user.is_authenticated:
                 campaign.created_by = user
         if not campaign.name.strip():
-            campaign.name = f"Draft of {timezone.localtime():%Y-%m-%d %H:%M}"
+            # A name, which its people change at will: in the language of whoever saved it.
+            campaign.name = _("Draft of %(when)s") % {
+                "when": f"{timezone.localtime():%Y-%m-%d %H:%M}"
+            }
         campaign.save()
         campaign.lists.set(list_ids)
         if campaign.approved_at is not None:
@@ -127,7 +155,7 @@ def campaign_save(
             # The log counts the numbers; as many other numbers is a change all the same, and
             # whoever swapped them chose who gets it (four-eyes: they may not approve it).
             counted = before["pasted_numbers"]
-            changes["pasted_numbers"] = [counted, f"{counted}, other ones"]
+            changes["pasted_numbers"] = [counted, PASTED_NUMBERS_SWAPPED.stored(numbers=counted)]
         if changes and person_or_none(user) is not None:
             # Whoever writes what goes out may not be the one who approves it.
             campaign.content_authors.add(user)
@@ -160,7 +188,8 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
         original = Campaign.objects.get(pk=campaign_id)
         list_ids = list(original.lists.values_list("id", flat=True))
         copy = original.content_copy()
-        copy.name = f"Copy of {original.name}"[:200]
+        # A name, which its people change at will: in the language of whoever asked for it.
+        copy.name = (_("Copy of %(name)s") % {"name": original.name})[:200]
         copy.status = Campaign.Status.DRAFT
         copy.duplicated_from = original
         copy.created_by = person_or_none(user)
@@ -174,15 +203,19 @@ def campaign_duplicate(*, campaign_id: int, user: User) -> Campaign:
         audit_record(
             action="campaign-duplicate",
             target=copy,
-            message=f"Duplicated from “{original}” (#{original.pk}).",
+            message=DUPLICATED_FROM.stored(name=original, id=original.pk),
             actor=user,
         )
     return copy
 
 
 def _change_labels(changes: dict[str, Any]) -> set[str]:
+    """What changed, in English: a schedule's void reason stores it (campaigns.stored_text)."""
     labels = selectors.APPROVAL_LABELS
-    return {labels.get(key, key.replace("_", " ").capitalize()) for key in changes}
+    return {
+        in_english(labels[key]) if key in labels else key.replace("_", " ").capitalize()
+        for key in changes
+    }
 
 
 def campaign_fingerprint(*, campaign: Campaign, list_ids: list[int] | None = None) -> str:
@@ -232,7 +265,10 @@ def campaign_request_send(
     """
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status != from_status:
-        raise ValidationError(f"The campaign is already {campaign.get_status_display().lower()}.")
+        raise ValidationError(
+            _("The campaign is already %(status)s.")
+            % {"status": campaign.get_status_display().lower()}
+        )
     now = timezone.now()
     campaign_raise_unless_sendable(
         campaign=campaign, when=when, now=now, require_fresh_plan=require_fresh_plan
@@ -250,7 +286,7 @@ def campaign_request_send(
         )
         if changed != 1:
             raise ValidationError(
-                "The campaign changed while it was being checked; look at it again and resend."
+                _("The campaign changed while it was being checked; look at it again and resend.")
             )
         audit_record(
             action="campaign-request-send",
@@ -277,18 +313,21 @@ def campaign_raise_unless_sendable(
     )
     if campaign.is_archived:
         # Nobody would see it wait: the campaigns page leaves archived campaigns out.
-        problems.add("__all__", "This campaign is archived; restore it before sending it.")
+        problems.add("__all__", _("This campaign is archived; restore it before sending it."))
     if require_fresh_plan and not problems:
         fresh, plan = campaign_plan_is_fresh(campaign=campaign)
         if not fresh:
             problems.add(
                 "__all__",
-                "Compute the send plan first: sending needs a plan for the campaign as it is now.",
+                _(
+                    "Compute the send plan first: sending needs a plan for the campaign as it is "
+                    "now."
+                ),
             )
         elif plan is not None:
             result = plan.result
             if not result.get("recipients"):
-                problems.add("__all__", "The campaign has no recipients.")
+                problems.add("__all__", _("The campaign has no recipients."))
             missing = result.get("missing_values") or {}
             if missing.get("blocked"):
                 problems.add(
@@ -300,10 +339,17 @@ def campaign_raise_unless_sendable(
                     ),
                 )
             if result.get("over_limit"):
+                over = result["over_limit"]
                 problems.add(
                     "text",
-                    f"{result['over_limit']} recipients' texts break BSG's limits once "
-                    "personalised (see the send plan); shorten the text or the field values.",
+                    ngettext(
+                        "%(count)s recipients' texts break BSG's limits once personalised (see "
+                        "the send plan); shorten the text or the field values.",
+                        "%(count)s recipients' texts break BSG's limits once personalised (see "
+                        "the send plan); shorten the text or the field values.",
+                        over,
+                    )
+                    % {"count": over},
                 )
     if problems:
         raise problems.refusal()
@@ -327,7 +373,7 @@ def campaign_unschedule(*, campaign_id: int) -> Campaign:
         )
         if changed != 1 or before is None:
             raise ValidationError(
-                "The campaign is no longer waiting to send; it cannot be undone here."
+                _("The campaign is no longer waiting to send; it cannot be undone here.")
             )
         audit_record(
             action="campaign-unschedule",
@@ -410,7 +456,7 @@ def campaign_test_send(
             for name, message in rcs_card_errors(card):
                 problems.add_card(index, name, message)
         if not campaign.rcs_cards:
-            problems.add("rcs_cards", "Add at least one card.")
+            problems.add("rcs_cards", _("Add at least one card."))
         template = rcs_template(campaign=campaign, fields=fields)
         for index, name, message in template.errors:
             if index is None:
@@ -460,7 +506,7 @@ def campaign_test_send(
                     tariff_code=campaign.tariff_code,
                 )
     except BsgOutcomeUnknown as error:
-        test.error = f"BSG's answer never came, so it may have been sent; not repeated. ({error})"
+        test.error = TEST_SEND_UNANSWERED.stored(error=error)
     except BsgError as error:
         test.error = str(error)
     else:
@@ -475,8 +521,10 @@ def campaign_test_send(
         audit_record(
             action="campaign-test-send",
             target=campaign,
-            message=f"Test send to +{number}: "
-            + (test.error or f"accepted by BSG as campaign {test.bsg_campaign_id}."),
+            message=TEST_SEND_AUDIT.stored(
+                phone=number,
+                outcome=test.error or TEST_SEND_ACCEPTED.stored(bsg_id=test.bsg_campaign_id),
+            ),
             actor=user,
         )
     return test
@@ -487,13 +535,19 @@ def _test_phone_refusal(*, number: str, user: User) -> None:
     list), never one on the do-not-contact list."""
     if DoNotContact.objects.filter(phone=number).exists():
         raise ValidationError(
-            {"phone": f"+{number} is on the do-not-contact list; test sends honour it too."}
+            {
+                "phone": _("+%(phone)s is on the do-not-contact list; test sends honour it too.")
+                % {"phone": number}
+            }
         )
     if number not in {test_phone.phone for test_phone in selectors.test_phones_for(user=user)}:
         raise ValidationError(
             {
-                "phone": f"+{number} is not one of your test phones. Test sends go only to the "
-                "phones an admin lists under Admin → Test phones."
+                "phone": _(
+                    "+%(phone)s is not one of your test phones. Test sends go only to the phones "
+                    "an admin lists under Admin → Test phones."
+                )
+                % {"phone": number}
             }
         )
 
@@ -514,8 +568,14 @@ def _test_send_reserve(*, test: TestSend, user: User) -> None:
             if recent >= limit:
                 raise ValidationError(
                     {
-                        "phone": f"You have sent {recent} tests in the last hour, the most "
-                        f"allowed ({limit}); try again later."
+                        "phone": ngettext(
+                            "You have sent %(count)s tests in the last hour, the most allowed "
+                            "(%(limit)s); try again later.",
+                            "You have sent %(count)s tests in the last hour, the most allowed "
+                            "(%(limit)s); try again later.",
+                            recent,
+                        )
+                        % {"count": recent, "limit": limit}
                     }
                 )
         test.save()
@@ -528,28 +588,39 @@ def _test_text(
     of the audience: a tester reading "Hi !" cannot tell a missing name from a broken text."""
     if not compiled.slots:
         return contact, compiled.source, ""
-    how = "as chosen"
+    chosen = contact is not None
     if contact is None:
         row = selectors.test_send_contact(campaign=campaign, compiled=compiled)
         contact = Contact.objects.filter(pk=row.contact_id).first() if row else None
         if contact is None:
             text = compiled.render_values(compiled.stand_in_values(phone=number))
-            return None, text, "The audience has no contact, so each placeholder shows its name."
-        how = "the first contact of the audience"
+            return None, text, RENDERED_WITHOUT_CONTACT.stored()
     rendered = compiled.render(phone=contact.phone, name=contact.name, fields=contact.fields)
-    who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
-    notes = ""
+    notes = []
     if rendered.fallback_fields:
-        notes += f"; the fallback for: {', '.join(rendered.fallback_fields)}"
+        notes.append(FALLBACK_FOR.stored(fields=", ".join(rendered.fallback_fields)))
     if rendered.empty_fields:
-        notes += f"; empty for them: {', '.join(rendered.empty_fields)}"
-        if campaign.leaves_out_recipients_missing_values:
-            notes += " (the campaign leaves such recipients out)"
+        empty = (
+            EMPTY_FOR_THEM_LEFT_OUT
+            if campaign.leaves_out_recipients_missing_values
+            else EMPTY_FOR_THEM
+        )
+        notes.append(empty.stored(fields=", ".join(rendered.empty_fields)))
+    how = AS_CHOSEN if chosen else FIRST_OF_AUDIENCE if notes else FIRST_OF_AUDIENCE_FILLED
+    return contact, rendered.text, _rendered_as(contact, how.stored(), notes)
+
+
+def _rendered_as(contact: Contact, how: str, notes: list[str]) -> str:
+    """Whose data filled a test send's placeholders, in English as TestSend.rendered_as stores
+    it (campaigns.stored_text)."""
+    who = (
+        f"{contact.name} (+{contact.phone})"
+        if contact.name
+        else NAMELESS_CONTACT.stored(phone=contact.phone)
+    )
     if notes:
-        return contact, rendered.text, f"Rendered as {who}, {how}{notes}."
-    if how != "as chosen":
-        how += " with every placeholder filled"
-    return contact, rendered.text, f"Rendered as {who}, {how}."
+        return RENDERED_AS_NOTED.stored(who=who, how=how, notes=CLAUSE_SEPARATOR.join(notes))
+    return RENDERED_AS.stored(who=who, how=how)
 
 
 def _test_rcs(
@@ -558,21 +629,23 @@ def _test_rcs(
     """(contact, message, rendered_as) of an RCS test send: personalised like _test_text."""
     if not template.slots:
         return contact, template.render(()), ""
-    how = "as chosen"
+    chosen = contact is not None
     if contact is None:
         row = selectors.test_send_contact(campaign=campaign, compiled=template.combined)
         contact = Contact.objects.filter(pk=row.contact_id).first() if row else None
         if contact is None:
             stand_in = template.combined.stand_in_values(phone=number)
-            note = "The audience has no contact, so each placeholder shows its name."
-            return None, template.render(stand_in), note
-        how = "the first contact of the audience"
+            return None, template.render(stand_in), RENDERED_WITHOUT_CONTACT.stored()
     personalised = template.personalise(
         phone=contact.phone, name=contact.name, fields=contact.fields
     )
-    who = f"{contact.name or 'a contact without a name'} (+{contact.phone})"
-    empty = f"; empty for them: {', '.join(personalised.unfilled)}" if personalised.unfilled else ""
-    return contact, template.render(personalised.values), f"Rendered as {who}, {how}{empty}."
+    notes = (
+        [EMPTY_FOR_THEM.stored(fields=", ".join(personalised.unfilled))]
+        if personalised.unfilled
+        else []
+    )
+    how = AS_CHOSEN if chosen else FIRST_OF_AUDIENCE
+    return contact, template.render(personalised.values), _rendered_as(contact, how.stored(), notes)
 
 
 def _test_method(campaign: Campaign) -> str:
@@ -643,8 +716,9 @@ def _approval_void_if_edited(*, campaign: Campaign, user: User) -> None:
     approved = campaign.approval_snapshot or {}
     # The intent ("when") is set by the next request, not by editing the draft; the
     # recipients are checked against the approved ones when it goes out (engine.dispatch).
+    # In English, as the log stores it (campaigns.stored_text says it in the reader's language).
     changed = [
-        change.label
+        in_english(change.label)
         for change in selectors.campaign_approval_changes(before=approved, after=current)
         if change.key not in ("send_at", "audience")
     ]
@@ -653,6 +727,6 @@ def _approval_void_if_edited(*, campaign: Campaign, user: User) -> None:
     Campaign.objects.filter(pk=campaign.pk).update(approved_at=None, approved_by=None)
     campaign.approved_at = campaign.approved_by = None
     actor = person_or_none(user)
-    message = f"Approval void: {', '.join(changed).lower()} changed after it was approved."
+    message = APPROVAL_VOID.stored(changed=", ".join(changed).lower())
     event_record(campaign.pk, CampaignEvent.Kind.APPROVAL_VOID, message, user=actor)
     audit_record(action="campaign-approval-void", target=campaign, message=message, actor=actor)

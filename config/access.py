@@ -12,7 +12,8 @@ missing from the row is refused.
 The groups that hold these permissions are made by campaigns/migrations/0004: Viewers (every
 view_ permission of campaigns and contacts), Campaign authors and Campaign approvers.
 
-Admin, login, logout and password views stay outside the table: Django guards those itself.
+Admin, login, logout and password views stay outside the table: Django guards those itself. So
+do the language switcher and the JavaScript catalogue, which anyone may use.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
 
 Rule = str | Mapping[str, str]
 
@@ -136,10 +138,14 @@ ACCESS: dict[str, Rule] = {
     "contacts:import-rejected": EXPORT_CONTACTS,
 }
 
-# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin).
+# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin), and two
+# open to anyone: the language switcher (a person's own choice, also on the log-in page) and
+# the JavaScript catalogue of the interface's words.
 UNGUARDED_NAMESPACES = frozenset({"admin"})
 UNGUARDED_NAMES = frozenset(
     {
+        "accounts:language",
+        "javascript-catalog",
         "login",
         "logout",
         "password_change",
@@ -186,10 +192,37 @@ def user_may(user: Any, view_name: str, method: str = "POST") -> bool:
     return user.has_perm(permission)
 
 
+# Django names the four permissions of every model "Can <action> <verbose name>" and stores that
+# in English; these say the same in the reader's language, with the model's own verbose name.
+_DEFAULT_PERMISSION_LABELS = {
+    "add": gettext_lazy("Can add %(model)s"),
+    "change": gettext_lazy("Can change %(model)s"),
+    "delete": gettext_lazy("Can delete %(model)s"),
+    "view": gettext_lazy("Can view %(model)s"),
+}
+
+
 def _permission_label(permission: str) -> str:
-    app_label, _, codename = permission.partition(".")
-    found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-    return found.name if found else permission
+    """The permission's name as the 403 page says it, in the reader's language."""
+    app_label, _dot, codename = permission.partition(".")
+    found = (
+        Permission.objects.select_related("content_type")
+        .filter(content_type__app_label=app_label, codename=codename)
+        .first()
+    )
+    if found is None:
+        return permission
+    action = codename.partition("_")[0]
+    model = found.content_type.model_class()
+    label = _DEFAULT_PERMISSION_LABELS.get(action)
+    if (
+        label is not None
+        and model is not None
+        and found.name == f"Can {action} {model._meta.verbose_name_raw}"
+    ):
+        return label % {"model": model._meta.verbose_name}
+    # A model's own permissions (Meta.permissions) mark their names for translation.
+    return gettext(found.name)
 
 
 def forbidden(request: HttpRequest, permission: str | None) -> HttpResponse:
@@ -286,6 +319,16 @@ class CachedPermissionBackend(ModelBackend):
     after PERMISSIONS_CACHE_SECONDS anyway. Superusers and inactive users never reach it:
     User.has_perm and ModelBackend answer them from the user row.
     """
+
+    def get_user(self, user_id: Any) -> Any:
+        # ModelBackend's, with the person's language choice (accounts.middleware reads it on
+        # every request) joined into the same query instead of a second one.
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related("language_choice").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -47,6 +47,12 @@ def money_text(amount: object, currency: str | None = "") -> str:
     return f"{text} {currency}" if currency else text
 
 
+def grouped(number: int) -> str:
+    """A whole number with the active language's thousands separator, for sentences written in
+    Python: `1,000` in English, `1 000` in Ukrainian (a comma there is the decimal mark)."""
+    return number_format(number, force_grouping=True)
+
+
 @register.filter
 def money(amount: object, currency: str | None = "") -> str:
     """`{{ price.amount|money:price.currency }}`: see money_text."""

@@ -24,10 +24,12 @@ from django import forms
 from django.db import connection, models
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 T = TypeVar("T")
 
-BAD_PAGE_LINK = "That page link is not valid; start again from the first page."
+# In English; forms show it in the reader's language (gettext).
+BAD_PAGE_LINK = gettext_noop("That page link is not valid; start again from the first page.")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER = re.compile(r"\d{1,19}")
@@ -167,7 +169,7 @@ class CursorField(forms.CharField):
     """A hidden page-link field: its cleaned value is the sort key, or None on the first page."""
 
     widget = forms.HiddenInput
-    default_error_messages = {"invalid": BAD_PAGE_LINK}
+    default_error_messages = {"invalid": gettext_lazy(BAD_PAGE_LINK)}
 
     def __init__(self, keyset: Keyset, **kwargs: Any) -> None:
         self.keyset = keyset
@@ -191,7 +193,7 @@ class PagedForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         if data.get("after") is not None and data.get("before") is not None:
-            self.add_error("before", forms.ValidationError(BAD_PAGE_LINK, code="invalid"))
+            self.add_error("before", forms.ValidationError(gettext(BAD_PAGE_LINK), code="invalid"))
         return data
 
     def cursors(self) -> tuple[tuple | None, tuple | None]:

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "axes",
+    "accounts",
     "contacts",
     "campaigns",
     "audit",
@@ -45,9 +46,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of signed-out pages: the switcher's cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's own choice of language, kept on their account, wins over the above.
+    "accounts.middleware.AccountLanguageMiddleware",
     # Remembers the user and address of this request for audit entries written deeper down.
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -72,6 +77,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                # LANGUAGE_CODE and LANGUAGES: <html lang>, the header's language switcher.
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.access.can",
@@ -138,7 +145,8 @@ AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_address"
 
 # The interface speaks English and Ukrainian (BSG's customers also write in Russian: a
 # translation is one more `locale/<code>/` folder and a line here). Each person's choice is
-# kept on their account; English until they choose.
+# kept on their account (accounts.LanguageChoice); until they choose, their browser's language
+# if we offer it, else English.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

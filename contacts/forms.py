@@ -10,6 +10,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from config.paging import CursorField, PagedForm
 
@@ -24,8 +26,12 @@ class PhoneField(forms.CharField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 40)
+        kwargs.setdefault("label", gettext_lazy("Phone"))
         kwargs.setdefault(
-            "help_text", "With country code (+380 50 123 4567), or a number of the default region."
+            "help_text",
+            gettext_lazy(
+                "With country code (+380 50 123 4567), or a number of the default region."
+            ),
         )
         super().__init__(**kwargs)
 
@@ -36,51 +42,67 @@ class PhoneField(forms.CharField):
         try:
             return normalize_phone(value)
         except InvalidPhone as exc:
-            raise ValidationError(f"Not a phone number we can send to: {exc}.") from exc
+            raise ValidationError(
+                _("Not a phone number we can send to: %(reason)s.") % {"reason": exc}
+            ) from exc
 
 
 class ContactListForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    name = forms.CharField(label=pgettext_lazy("contact list", "Name"), max_length=200)
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise ValidationError("A list needs a name.")
+            raise ValidationError(_("A list needs a name."))
         return name
 
 
 class LinkGroupForm(forms.Form):
     """Pick one of the account's BSG groups; choices come from BSG (E12) at the view."""
 
-    group_id = forms.TypedChoiceField(coerce=int, label="BSG list")
+    group_id = forms.TypedChoiceField(coerce=int, label=gettext_lazy("BSG list"))
 
     def __init__(self, *args: Any, groups: list, claimed: dict[int, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "— choose a BSG list —")]
+        choices = [("", _("— choose a BSG list —"))]
         for group in groups:
-            label = f"{group.name or '(no name)'} · id {group.id}"
+            label = _("%(name)s · id %(id)s") % {
+                "name": group.name or _("(no name)"),
+                "id": group.id,
+            }
             if group.contacts_count is not None:
-                label += f" · {group.contacts_count} contacts"
+                label += ngettext(
+                    " · %(count)s contacts", " · %(count)s contacts", group.contacts_count
+                ) % {"count": group.contacts_count}
             if group.id in claimed:
-                label += f" · linked to “{claimed[group.id]}”"
+                label += _(" · linked to “%(list)s”") % {"list": claimed[group.id]}
             choices.append((str(group.id), label))
         self.fields["group_id"].choices = choices
 
 
 class ContactFieldForm(forms.Form):
     key = forms.CharField(
+        label=gettext_lazy("Key"),
         max_length=50,
         validators=[FIELD_KEY_VALIDATOR],
-        help_text="Used in templates as {key}; lowercase letters, digits and underscores.",
+        help_text=gettext_lazy(
+            "Used in templates as {key}; lowercase letters, digits and underscores."
+        ),
     )
-    label = forms.CharField(max_length=100)
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=100)
     bsg_field_id = forms.TypedChoiceField(
         coerce=int,
         empty_value=None,
         required=False,
-        label="BSG field",
-        help_text="Templates sent through BSG's group methods name the field by this id.",
+        label=gettext_lazy("BSG field"),
+        help_text=gettext_lazy(
+            "Templates sent through BSG's group methods name the field by this id."
+        ),
     )
 
     def __init__(
@@ -92,14 +114,14 @@ class ContactFieldForm(forms.Form):
                 "bsg_field_id", "key"
             )
         )
-        choices = [("", "— not linked —")]
+        choices = [("", _("— not linked —"))]
         known = set()
         for bsg_field in bsg_fields:
             known.add(bsg_field.id)
-            label = f"{bsg_field.name or '(no name)'} · {{{bsg_field.id}}}"
+            label = f"{bsg_field.name or _('(no name)')} · {{{bsg_field.id}}}"
             owner = taken.get(bsg_field.id)
             if owner and (editing is None or owner != editing.key):
-                label += f" · linked to {owner}"
+                label += _(" · linked to %(key)s") % {"key": owner}
             choices.append((str(bsg_field.id), label))
         if editing is not None and editing.bsg_field_id and editing.bsg_field_id not in known:
             # BSG could not be asked, or the field is gone there: keep the link selectable.
@@ -107,28 +129,41 @@ class ContactFieldForm(forms.Form):
         self.fields["bsg_field_id"].choices = choices
         if editing is not None:
             self.fields["key"].disabled = True
-            self.fields[
-                "key"
-            ].help_text = "A key cannot change: contacts' values and templates use it."
+            self.fields["key"].help_text = _(
+                "A key cannot change: contacts' values and templates use it."
+            )
 
 
 class BsgFieldCreateForm(forms.Form):
     """Create a field in the BSG account and here at once."""
 
-    key = forms.CharField(max_length=50, validators=[FIELD_KEY_VALIDATOR])
-    label = forms.CharField(
-        max_length=BSG_FIELD_NAME_MAX, help_text=f"BSG allows {BSG_FIELD_NAME_MAX} characters."
+    key = forms.CharField(
+        label=gettext_lazy("Key"), max_length=50, validators=[FIELD_KEY_VALIDATOR]
     )
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=BSG_FIELD_NAME_MAX)
     bsg_type = forms.ChoiceField(
-        choices=[(t, t) for t in BSG_FIELD_TYPES], initial="text", label="BSG type"
+        choices=[(t, t) for t in BSG_FIELD_TYPES], initial="text", label=gettext_lazy("BSG type")
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["label"].help_text = ngettext(
+            "BSG allows %(count)s characters.",
+            "BSG allows %(count)s characters.",
+            BSG_FIELD_NAME_MAX,
+        ) % {"count": BSG_FIELD_NAME_MAX}
 
 
 class ContactForm(forms.Form):
     phone = PhoneField()
-    name = forms.CharField(max_length=200, required=False)
+    name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), max_length=200, required=False
+    )
     lists = forms.ModelMultipleChoiceField(
-        queryset=ContactList.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("Lists"),
+        queryset=ContactList.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     def __init__(self, *args: Any, contact_fields: list[ContactField], **kwargs: Any) -> None:
@@ -155,33 +190,39 @@ class ContactSearchForm(ContactPageForm):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search",
-        help_text="A name, a phone number or any field value, or part of one.",
-        widget=forms.TextInput(attrs={"placeholder": "Olena, +380 50 123, Kyiv"}),
+        label=gettext_lazy("Search"),
+        help_text=gettext_lazy("A name, a phone number or any field value, or part of one."),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Olena, +380 50 123, Kyiv")}),
     )
-    phone = forms.CharField(required=False, max_length=40)
-    name = forms.CharField(required=False, max_length=200)
-    field_key = forms.ChoiceField(required=False, label="Field")
-    field_value = forms.CharField(required=False, max_length=1000, label="equals")
-    list_id = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="List")
+    phone = forms.CharField(label=gettext_lazy("Phone"), required=False, max_length=40)
+    name = forms.CharField(
+        label=pgettext_lazy("a person's name", "Name"), required=False, max_length=200
+    )
+    field_key = forms.ChoiceField(required=False, label=gettext_lazy("Field"))
+    field_value = forms.CharField(required=False, max_length=1000, label=gettext_lazy("equals"))
+    list_id = forms.TypedChoiceField(
+        coerce=int, empty_value=None, required=False, label=gettext_lazy("List")
+    )
 
     def __init__(self, *args: Any, lists: list[ContactList], keys: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["field_key"].choices = [("", "— any field —")] + [(k, k) for k in keys]
-        self.fields["list_id"].choices = [("", "— any list —")] + [
+        self.fields["field_key"].choices = [("", _("— any field —"))] + [(k, k) for k in keys]
+        self.fields["list_id"].choices = [("", _("— any list —"))] + [
             (str(x.id), x.name) for x in lists
         ]
 
 
 class DoNotContactForm(forms.Form):
     phone = PhoneField()
-    reason = forms.CharField(max_length=500, required=False)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, required=False)
 
 
 class DoNotContactSearchForm(PagedForm):
-    phone = forms.CharField(required=False, max_length=40)
+    phone = forms.CharField(label=gettext_lazy("Phone"), required=False, max_length=40)
     source = forms.ChoiceField(
-        required=False, choices=[("", "— any source —"), *DoNotContact.Source.choices]
+        label=gettext_lazy("Source"),
+        required=False,
+        choices=[("", gettext_lazy("— any source —")), *DoNotContact.Source.choices],
     )
     after = CursorField(DO_NOT_CONTACT_KEYSET)
     before = CursorField(DO_NOT_CONTACT_KEYSET)
@@ -200,7 +241,7 @@ class ListIndexForm(forms.Form):
     """`?archived=1` shows the archived lists instead of the active ones."""
 
     archived = forms.TypedChoiceField(
-        choices=[("1", "Archived"), ("0", "Active")],
+        choices=[("1", gettext_lazy("Archived")), ("0", gettext_lazy("Active"))],
         coerce=lambda value: value == "1",
         required=False,
         empty_value=False,
@@ -211,7 +252,7 @@ class ListArchiveForm(forms.Form):
     """The list page's Archive button, or with `archive=0` its Unarchive button."""
 
     archive = forms.TypedChoiceField(
-        choices=[("1", "Archive"), ("0", "Unarchive")],
+        choices=[("1", gettext_lazy("Archive")), ("0", gettext_lazy("Unarchive"))],
         coerce=lambda value: value != "0",
         required=False,
         empty_value=True,

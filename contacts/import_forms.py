@@ -3,79 +3,83 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from contacts.importing import mapping as mapping_rules
 from contacts.importing.reading import DELIMITER_NAMES
-from contacts.importing.services import NEW_FIELD_PREFIX, max_upload_bytes
+from contacts.importing.services import NEW_FIELD_PREFIX, file_too_big_message, max_upload_bytes
 from contacts.models import ContactField, ContactImport, ContactList
 
 ENCODING_CHOICES = [
-    ("utf-8", "UTF-8 (with or without BOM)"),
-    ("cp1251", "Windows-1251 (Cyrillic, older Excel)"),
+    ("utf-8", gettext_lazy("UTF-8 (with or without BOM)")),
+    ("cp1251", gettext_lazy("Windows-1251 (Cyrillic, older Excel)")),
 ]
 
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV or XLSX file",
-        help_text="Comma, semicolon or tab separated; UTF-8 or Windows-1251. "
-        "The first row names the columns.",
+        label=gettext_lazy("CSV or XLSX file"),
+        help_text=gettext_lazy(
+            "Comma, semicolon or tab separated; UTF-8 or Windows-1251. "
+            "The first row names the columns."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
     )
     target = forms.ChoiceField(
-        label="Import into",
+        label=gettext_lazy("Import into"),
         choices=ContactImport.Target.choices,
         initial=ContactImport.Target.CONTACTS,
         widget=forms.RadioSelect,
     )
     contact_list = forms.ModelChoiceField(
-        label="Contact list",
+        label=gettext_lazy("Contact list"),
         queryset=ContactList.objects.filter(archived_at__isnull=True),
         required=False,
-        empty_label="— choose a list —",
+        empty_label=gettext_lazy("— choose a list —"),
     )
     new_list_name = forms.CharField(
-        label="…or create a new list named", max_length=200, required=False
+        label=gettext_lazy("…or create a new list named"), max_length=200, required=False
     )
     on_existing = forms.ChoiceField(
-        label="Numbers already known",
+        label=gettext_lazy("Numbers already known"),
         choices=ContactImport.OnExisting.choices,
         initial=ContactImport.OnExisting.SKIP,
         widget=forms.RadioSelect,
-        help_text="Known contacts always join the list; “update” also takes their name and "
-        "field values from the file (empty cells never erase anything).",
+        help_text=gettext_lazy(
+            "Known contacts always join the list; “update” also takes their name and "
+            "field values from the file (empty cells never erase anything)."
+        ),
     )
     reason = forms.CharField(
-        label="Opt-out reason",
+        label=gettext_lazy("Opt-out reason"),
         max_length=500,
         required=False,
-        help_text="For opt-out imports: recorded for rows whose file gives no reason.",
+        help_text=gettext_lazy(
+            "For opt-out imports: recorded for rows whose file gives no reason."
+        ),
     )
     encoding = forms.ChoiceField(
-        label="Text encoding",
-        choices=[("", "Detect automatically"), *ENCODING_CHOICES],
+        label=gettext_lazy("Text encoding"),
+        choices=[("", gettext_lazy("Detect automatically")), *ENCODING_CHOICES],
         required=False,
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > max_upload_bytes():
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1024 / 1024:.0f} MB; imports take at most "
-                f"{settings.CONTACTS_IMPORT_MAX_MB} MB. Split it into smaller files."
-            )
+            raise forms.ValidationError(file_too_big_message(upload.size))
         if upload.size == 0:
-            raise forms.ValidationError("The file is empty.")
+            raise forms.ValidationError(_("The file is empty."))
         return upload
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("target") == ContactImport.Target.CONTACTS:
             if not cleaned.get("contact_list") and not cleaned.get("new_list_name", "").strip():
-                self.add_error("contact_list", "Choose a list, or name a new one.")
+                self.add_error("contact_list", _("Choose a list, or name a new one."))
             if cleaned.get("contact_list") and cleaned.get("new_list_name", "").strip():
-                self.add_error("new_list_name", "Choose a list or name a new one, not both.")
+                self.add_error("new_list_name", _("Choose a list or name a new one, not both."))
         return cleaned
 
 
@@ -112,15 +116,18 @@ class ImportMappingForm(forms.Form):
         for position, header in enumerate(contact_import.headers):
             column = str(position)
             choices: list[tuple[str, str]] = [
-                (mapping_rules.IGNORE, "Ignore this column"),
-                (mapping_rules.PHONE, "Phone"),
+                (mapping_rules.IGNORE, _("Ignore this column")),
+                (mapping_rules.PHONE, _("Phone")),
             ]
             if for_opt_outs:
-                choices.append((mapping_rules.REASON, "Reason"))
+                choices.append((mapping_rules.REASON, _("Reason")))
             else:
-                choices.append((mapping_rules.NAME, "Name"))
+                choices.append((mapping_rules.NAME, pgettext("a person's name", "Name")))
                 choices += [
-                    (mapping_rules.field_target(key), f"Field: {label} ({key})")
+                    (
+                        mapping_rules.field_target(key),
+                        _("Field: %(label)s (%(key)s)") % {"label": label, "key": key},
+                    )
                     for key, label in fields
                 ]
                 new_key = mapping_rules.new_field_key(header, position=position)
@@ -128,12 +135,14 @@ class ImportMappingForm(forms.Form):
                     mapping_rules.PHONE,
                     mapping_rules.NAME,
                 ):
-                    choices.append((NEW_FIELD_PREFIX + new_key, f"New field: {new_key}"))
+                    choices.append(
+                        (NEW_FIELD_PREFIX + new_key, _("New field: %(key)s") % {"key": new_key})
+                    )
             initial = contact_import.mapping.get(column, mapping_rules.IGNORE)
             if initial not in {value for value, _ in choices}:
                 initial = mapping_rules.IGNORE
             self.fields[f"column_{column}"] = forms.ChoiceField(
-                label=header or f"Column {position + 1}",
+                label=header or _("Column %(number)s") % {"number": position + 1},
                 choices=choices,
                 initial=initial,
                 required=False,
@@ -150,8 +159,8 @@ class ImportMappingForm(forms.Form):
 
 
 class ImportRereadForm(forms.Form):
-    encoding = forms.ChoiceField(label="Encoding", choices=ENCODING_CHOICES)
+    encoding = forms.ChoiceField(label=gettext_lazy("Encoding"), choices=ENCODING_CHOICES)
     delimiter = forms.ChoiceField(
-        label="Delimiter",
+        label=gettext_lazy("Delimiter"),
         choices=[(value, name) for value, name in DELIMITER_NAMES.items()],
     )

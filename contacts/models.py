@@ -11,6 +11,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .phones import phone_display
 
@@ -25,10 +27,10 @@ IMPORT_GIVEN_UP_AFTER = timedelta(seconds=1_900 + 60)
 
 FIELD_KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,49}$",
-    "Use lowercase letters, digits and underscores, starting with a letter (e.g. first_name).",
+    _("Use lowercase letters, digits and underscores, starting with a letter (e.g. first_name)."),
 )
 PHONE_VALIDATOR = RegexValidator(
-    r"^[1-9]\d{8,14}$", "A phone number is 9 to 15 digits, country code first."
+    r"^[1-9]\d{8,14}$", _("A phone number is 9 to 15 digits, country code first.")
 )
 
 
@@ -46,6 +48,8 @@ class ContactField(models.Model):
 
     class Meta:
         ordering = ["key"]
+        verbose_name = _("contact field")
+        verbose_name_plural = _("contact fields")
 
     def __str__(self) -> str:
         return self.label or self.key
@@ -55,11 +59,11 @@ class ContactList(models.Model):
     """A local audience; linked to a BSG contact-book group when `bsg_group_id` is set."""
 
     class PushStatus(models.TextChoices):
-        NEVER = "never", "Not pushed"
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Pushing"
-        DONE = "done", "Pushed"
-        FAILED = "failed", "Failed"
+        NEVER = "never", _("Not pushed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Pushing")
+        DONE = "done", _("Pushed")
+        FAILED = "failed", _("Failed")
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -83,6 +87,8 @@ class ContactList(models.Model):
 
     class Meta:
         ordering = [Lower("name")]
+        verbose_name = _("contact list")
+        verbose_name_plural = _("contact lists")
         constraints = [
             models.UniqueConstraint(Lower("name"), name="contact_list_name_unique_ci"),
         ]
@@ -153,8 +159,16 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         # Exporting phone numbers in bulk is its own right, apart from reading them on a page.
-        permissions = [("export_contact", "Can export contacts, lists and do-not-contact as CSV")]
+        # The name is stored in English (auth_permission); the 403 page translates it.
+        permissions = [
+            (
+                "export_contact",
+                gettext_noop("Can export contacts, lists and do-not-contact as CSV"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} (+{self.phone})" if self.name else f"+{self.phone}"
@@ -179,6 +193,8 @@ class ListMembership(models.Model):
     pushed_to_bsg_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("list membership")
+        verbose_name_plural = _("list memberships")
         constraints = [
             models.UniqueConstraint(
                 fields=["contact_list", "contact"], name="list_membership_unique"
@@ -194,10 +210,10 @@ class DoNotContact(models.Model):
     """One account-wide opt-out list; every send excludes these numbers."""
 
     class Source(models.TextChoices):
-        MANUAL = "manual", "Added by hand"
-        IMPORT = "import", "Imported"
-        DELIVERY_FAILURES = "delivery_failures", "Repeated delivery failures"
-        BSG_STOP_LIST = "bsg_stop_list", "BSG stop list"
+        MANUAL = "manual", _("Added by hand")
+        IMPORT = "import", _("Imported")
+        DELIVERY_FAILURES = "delivery_failures", _("Repeated delivery failures")
+        BSG_STOP_LIST = "bsg_stop_list", _("BSG stop list")
 
     phone = models.CharField(max_length=15, unique=True, validators=[PHONE_VALIDATOR])
     reason = models.CharField(max_length=500, blank=True)
@@ -209,8 +225,8 @@ class DoNotContact(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "do-not-contact entry"
-        verbose_name_plural = "do-not-contact list"
+        verbose_name = _("do-not-contact entry")
+        verbose_name_plural = _("do-not-contact list")
 
     def __str__(self) -> str:
         return f"+{self.phone} ({self.get_source_display()})"
@@ -228,23 +244,23 @@ class ContactImport(models.Model):
     """
 
     class Status(models.TextChoices):
-        READING = "reading", "Reading the file"
-        UPLOADED = "uploaded", "Uploaded"
-        ANALYSING = "analysing", "Dry run in progress"
-        READY = "ready", "Dry run done"
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Importing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        READING = "reading", _("Reading the file")
+        UPLOADED = "uploaded", _("Uploaded")
+        ANALYSING = "analysing", _("Dry run in progress")
+        READY = "ready", _("Dry run done")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Target(models.TextChoices):
-        CONTACTS = "contacts", "Contacts"
-        DO_NOT_CONTACT = "do_not_contact", "Do-not-contact list"
+        CONTACTS = "contacts", _("Contacts")
+        DO_NOT_CONTACT = "do_not_contact", _("Do-not-contact list")
 
     class OnExisting(models.TextChoices):
-        SKIP = "skip", "Skip numbers already known"
-        UPDATE = "update", "Update numbers already known"
+        SKIP = "skip", _("Skip numbers already known")
+        UPDATE = "update", _("Update numbers already known")
 
     target = models.CharField(max_length=20, choices=Target.choices, default=Target.CONTACTS)
     contact_list = models.ForeignKey(
@@ -297,6 +313,8 @@ class ContactImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("contact import")
+        verbose_name_plural = _("contact imports")
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"

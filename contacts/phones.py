@@ -8,6 +8,8 @@ import re
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber, re_util
 from phonenumbers import phonenumberutil as pnu
 
@@ -41,8 +43,11 @@ def _repair_spreadsheet_damage(raw: str) -> str:
     if int(exponent) + 1 != len(significant):
         # 3.805E+11 cannot say what its last eight digits were: refuse rather than invent them.
         raise InvalidPhone(
-            f"“{raw.strip()}” was shortened by a spreadsheet (scientific notation) and lost "
-            "digits; format the column as text and export it again"
+            _(
+                "“%(number)s” was shortened by a spreadsheet (scientific notation) and lost "
+                "digits; format the column as text and export it again"
+            )
+            % {"number": raw.strip()}
         )
     return significant
 
@@ -53,36 +58,69 @@ def normalize_phone(raw: object, *, region: str | None = None) -> str:
     Numbers typed without a country code are read in `region` (default: the
     CONTACTS_DEFAULT_REGION setting). A leading `+` lost by a spreadsheet is tolerated.
     """
+    # The English says "digits" for any count, as it always has; `ngettext` gives other
+    # languages their plural forms (Ukrainian has three).
     if raw is None:
-        raise InvalidPhone("the phone number is empty")
+        raise InvalidPhone(_("the phone number is empty"))
     text = raw if isinstance(raw, str) else str(raw)
     if text.isdigit() and text.isascii():
         # The common case in big imports: a clean digit string needs no repair or cleaning.
         value = body = text
     else:
         if not text.strip():
-            raise InvalidPhone("the phone number is empty")
+            raise InvalidPhone(_("the phone number is empty"))
         value = _DECORATION.sub("", _repair_spreadsheet_damage(text))
         if value.startswith("00"):
             value = "+" + value[2:]
         body = value[1:] if value.startswith("+") else value
         if not body.isdigit() or not body.isascii():
-            raise InvalidPhone(f"“{text.strip()[:40]}” contains characters that are not digits")
+            raise InvalidPhone(
+                _("“%(number)s” contains characters that are not digits")
+                % {"number": text.strip()[:40]}
+            )
     if len(body) > MAX_DIGITS:
-        raise InvalidPhone(f"“{text.strip()}” has {len(body)} digits; at most {MAX_DIGITS}")
+        raise InvalidPhone(
+            ngettext(
+                "“%(number)s” has %(count)s digits; at most %(max)s",
+                "“%(number)s” has %(count)s digits; at most %(max)s",
+                len(body),
+            )
+            % {"number": text.strip(), "count": len(body), "max": MAX_DIGITS}
+        )
     region = (region or settings.CONTACTS_DEFAULT_REGION or "").upper() or None
     digits = _parse(value, body, region)
     if digits is None:
         if len(body) < MIN_DIGITS and not value.startswith("+"):
+            if region:
+                message = ngettext(
+                    "“%(number)s” is too short: %(count)s digits, and it is not a valid number "
+                    "in %(region)s either",
+                    "“%(number)s” is too short: %(count)s digits, and it is not a valid number "
+                    "in %(region)s either",
+                    len(body),
+                )
+            else:
+                message = ngettext(
+                    "“%(number)s” is too short: %(count)s digits, and it is not a valid number "
+                    "in any region either",
+                    "“%(number)s” is too short: %(count)s digits, and it is not a valid number "
+                    "in any region either",
+                    len(body),
+                )
             raise InvalidPhone(
-                f"“{text.strip()}” is too short: {len(body)} digits, and it is not a valid "
-                f"number in {region or 'any region'} either"
+                message % {"number": text.strip(), "count": len(body), "region": region}
             )
-        raise InvalidPhone(f"“{text.strip()}” is not a valid phone number")
+        raise InvalidPhone(_("“%(number)s” is not a valid phone number") % {"number": text.strip()})
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         raise InvalidPhone(
-            f"“{text.strip()}” has {len(digits)} digits with its country code; BSG accepts "
-            f"{MIN_DIGITS} to {MAX_DIGITS}"
+            ngettext(
+                "“%(number)s” has %(count)s digits with its country code; BSG accepts "
+                "%(min)s to %(max)s",
+                "“%(number)s” has %(count)s digits with its country code; BSG accepts "
+                "%(min)s to %(max)s",
+                len(digits),
+            )
+            % {"number": text.strip(), "count": len(digits), "min": MIN_DIGITS, "max": MAX_DIGITS}
         )
     return digits
 

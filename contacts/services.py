@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import audit_diff, audit_record
 from bsg import rules
@@ -53,10 +55,14 @@ def _name_taken(name: str, *, exclude_id: int | None = None) -> bool:
     return others.exists()
 
 
+def _list_name_taken(name: str) -> str:
+    return _("A list named “%(name)s” already exists.") % {"name": name}
+
+
 def contact_list_create(*, name: str, description: str = "") -> ContactList:
     name = name.strip()
     if _name_taken(name):
-        raise ValidationError({"name": f"A list named “{name}” already exists."})
+        raise ValidationError({"name": _list_name_taken(name)})
     try:
         with transaction.atomic():
             contact_list = ContactList.objects.create(name=name, description=description.strip())
@@ -67,13 +73,13 @@ def contact_list_create(*, name: str, description: str = "") -> ContactList:
             )
             return contact_list
     except IntegrityError as exc:  # a concurrent create won the race for the name
-        raise ValidationError({"name": f"A list named “{name}” already exists."}) from exc
+        raise ValidationError({"name": _list_name_taken(name)}) from exc
 
 
 def contact_list_update(*, list_id: int, name: str, description: str = "") -> ContactList:
     name = name.strip()
     if _name_taken(name, exclude_id=list_id):
-        raise ValidationError({"name": f"A list named “{name}” already exists."})
+        raise ValidationError({"name": _list_name_taken(name)})
     with transaction.atomic():
         contact_list = ContactList.objects.select_for_update().get(pk=list_id)
         before = {"name": contact_list.name, "description": contact_list.description}
@@ -113,13 +119,18 @@ def contact_list_delete(*, list_id: int) -> int:
     with transaction.atomic():
         contact_list = ContactList.objects.select_for_update().get(pk=list_id)
         if contact_list.push_in_progress:
-            raise ValidationError("This list is being pushed to BSG; wait for the push to end.")
-        removed, _ = ListMembership.objects.filter(contact_list_id=list_id).delete()
+            raise ValidationError(_("This list is being pushed to BSG; wait for the push to end."))
+        removed, _by_model = ListMembership.objects.filter(contact_list_id=list_id).delete()
         # Written before the delete, while the list still has its id.
         audit_record(
             action="list-delete",
             target=contact_list,
-            message=f"Deleted with its {removed} membership(s); the contacts stay.",
+            message=ngettext(
+                "Deleted with its %(count)s membership(s); the contacts stay.",
+                "Deleted with its %(count)s membership(s); the contacts stay.",
+                removed,
+            )
+            % {"count": removed},
         )
         contact_list.delete()
     return removed
@@ -130,13 +141,16 @@ def contact_list_link_group(*, list_id: int, group_id: int) -> ContactList:
     claimed_by = ContactList.objects.filter(bsg_group_id=group_id).exclude(pk=list_id).first()
     if claimed_by is not None:
         raise ValidationError(
-            {"group_id": f"BSG list {group_id} is already linked to “{claimed_by.name}”."}
+            {
+                "group_id": _("BSG list %(group)s is already linked to “%(list)s”.")
+                % {"group": group_id, "list": claimed_by.name}
+            }
         )
     try:
         with transaction.atomic():
             contact_list = ContactList.objects.select_for_update().get(pk=list_id)
             if contact_list.push_in_progress:
-                raise ValidationError("This list is being pushed to BSG; wait for it to end.")
+                raise ValidationError(_("This list is being pushed to BSG; wait for it to end."))
             if contact_list.bsg_group_id != group_id:
                 # Attachments to the old group say nothing about the new one.
                 ListMembership.objects.filter(contact_list_id=list_id).update(pushed_to_bsg_at=None)
@@ -153,7 +167,10 @@ def contact_list_link_group(*, list_id: int, group_id: int) -> ContactList:
             )
     except IntegrityError as exc:
         raise ValidationError(
-            {"group_id": f"BSG list {group_id} is already linked to another list."}
+            {
+                "group_id": _("BSG list %(group)s is already linked to another list.")
+                % {"group": group_id}
+            }
         ) from exc
     return contact_list
 
@@ -163,7 +180,7 @@ def contact_list_unlink_group(*, list_id: int) -> None:
     with transaction.atomic():
         contact_list = ContactList.objects.select_for_update().get(pk=list_id)
         if contact_list.push_in_progress:
-            raise ValidationError("This list is being pushed to BSG; wait for it to end.")
+            raise ValidationError(_("This list is being pushed to BSG; wait for it to end."))
         ListMembership.objects.filter(contact_list_id=list_id).update(pushed_to_bsg_at=None)
         old_group_id = contact_list.bsg_group_id
         contact_list.bsg_group_id = None
@@ -213,7 +230,8 @@ def contact_list_push_start(*, list_id: int) -> bool:
         if claimed != 1:
             return False
         audit_record(action="list-push-start", target=ContactList.objects.get(pk=list_id))
-        transaction.on_commit(lambda: contact_list_push_task.delay(list_id))
+        language = translation.get_language()
+        transaction.on_commit(lambda: contact_list_push_task.delay(list_id, language))
     return True
 
 
@@ -348,14 +366,14 @@ def contact_list_push_run(
         logger.warning("Push of list %s to BSG failed: %s", list_id, exc)
         ContactList.objects.filter(pk=list_id).update(
             push_status=ContactList.PushStatus.FAILED,
-            push_error=f"BSG: {exc}",
+            push_error=_("BSG: %(error)s") % {"error": exc},
             push_finished_at=timezone.now(),
         )
         return
     except Exception as exc:
         ContactList.objects.filter(pk=list_id).update(
             push_status=ContactList.PushStatus.FAILED,
-            push_error=f"Unexpected error: {exc}",
+            push_error=_("Unexpected error: %(error)s") % {"error": exc},
             push_finished_at=timezone.now(),
         )
         raise
@@ -367,9 +385,13 @@ def contact_list_push_run(
 # --- fields --------------------------------------------------------------------------------
 
 
+def _field_key_taken(key: str) -> str:
+    return _("A field with the key “%(key)s” already exists.") % {"key": key}
+
+
 def contact_field_create(*, key: str, label: str, bsg_field_id: int | None = None) -> ContactField:
     if ContactField.objects.filter(key=key).exists():
-        raise ValidationError({"key": f"A field with the key “{key}” already exists."})
+        raise ValidationError({"key": _field_key_taken(key)})
     _check_bsg_field_free(bsg_field_id, exclude_id=None)
     contact_field = ContactField(key=key, label=label.strip() or key, bsg_field_id=bsg_field_id)
     contact_field.full_clean()
@@ -392,7 +414,10 @@ def _check_bsg_field_free(bsg_field_id: int | None, *, exclude_id: int | None) -
     other = ContactField.objects.filter(bsg_field_id=bsg_field_id).exclude(pk=exclude_id).first()
     if other is not None:
         raise ValidationError(
-            {"bsg_field_id": f"BSG field {bsg_field_id} is already linked to “{other.key}”."}
+            {
+                "bsg_field_id": _("BSG field %(field)s is already linked to “%(key)s”.")
+                % {"field": bsg_field_id, "key": other.key}
+            }
         )
 
 
@@ -416,9 +441,14 @@ def contact_field_update(*, field_id: int, label: str, bsg_field_id: int | None)
 def contact_field_create_in_bsg(*, key: str, label: str, bsg_type: str = "text") -> ContactField:
     """Creates the field in the BSG account (E13) and here, linked by BSG's field id."""
     if ContactField.objects.filter(key=key).exists():
-        raise ValidationError({"key": f"A field with the key “{key}” already exists."})
+        raise ValidationError({"key": _field_key_taken(key)})
     if bsg_type not in BSG_FIELD_TYPES:
-        raise ValidationError({"bsg_type": f"BSG field types are {', '.join(BSG_FIELD_TYPES)}."})
+        raise ValidationError(
+            {
+                "bsg_type": _("BSG field types are %(types)s.")
+                % {"types": ", ".join(BSG_FIELD_TYPES)}
+            }
+        )
     name = (label.strip() or key)[:BSG_FIELD_NAME_MAX]
     with bsg_client() as client:
         bsg_field = client.field_create(name=name, type=bsg_type)
@@ -436,7 +466,8 @@ def contact_field_delete(*, field_id: int) -> None:
         audit_record(
             action="field-delete",
             target=contact_field,
-            message=f"Field “{key}” deleted, and its values removed from every contact.",
+            message=_("Field “%(key)s” deleted, and its values removed from every contact.")
+            % {"key": key},
         )
         contact_field.delete()
         table = Contact._meta.db_table
@@ -465,7 +496,7 @@ def _clean_field_values(values: Mapping[str, object]) -> dict[str, str]:
 
 
 def _phone_taken_error(phone: str) -> ValidationError:
-    return ValidationError({"phone": f"+{phone} is already a contact."})
+    return ValidationError({"phone": _("+%(phone)s is already a contact.") % {"phone": phone}})
 
 
 def contact_create(
@@ -587,7 +618,10 @@ def contacts_add_to_list(*, contact_ids: Sequence[int], list_id: int) -> int:
             audit_record(
                 action="list-add-contacts",
                 target=ContactList.objects.get(pk=list_id),
-                message=f"{len(new)} contact(s) added.",
+                message=ngettext(
+                    "%(count)s contact(s) added.", "%(count)s contact(s) added.", len(new)
+                )
+                % {"count": len(new)},
             )
     return len(new)
 

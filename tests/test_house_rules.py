@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("audit", "bsg", "campaigns", "config", "contacts", "sandbox")
+APPS = ("accounts", "audit", "bsg", "campaigns", "config", "contacts", "sandbox")
 
 
 def _modules() -> dict[str, ast.Module]:

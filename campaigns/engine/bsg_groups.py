@@ -17,6 +17,16 @@ from contacts.selectors import fields_by_reference
 
 from .. import rendering
 from ..models import Campaign, Recipient
+from ..stored_text import (
+    CLAUSE_SEPARATOR,
+    GROUPS_DIFFERENCE,
+    GROUPS_EXTRA,
+    GROUPS_EXTRA_OPTED_OUT,
+    GROUPS_MISSING,
+    GROUPS_OTHER_VALUES,
+    GROUPS_UNREADABLE,
+    PHONES_AND_MORE,
+)
 
 # Members named in a difference, so the message stays readable.
 EXAMPLES = 5
@@ -64,34 +74,29 @@ def bsg_groups_difference(*, campaign: Campaign) -> str:
                     if compiled.render_values(values) != ours[phone]:
                         different.append(phone)
     except BsgError as error:
-        return f"BSG's contact book could not be read to check the groups ({error})"
+        return GROUPS_UNREADABLE.stored(error=error)
     missing = sorted(set(ours) - seen)
     said = []
     if extra:
         opted_out = DoNotContact.objects.filter(phone__in=extra).count()
-        said.append(
-            f"BSG's groups hold {len(extra)} member(s) not among the approved recipients"
-            + (f" ({opted_out} on do-not-contact)" if opted_out else "")
-            + ": "
-            + _examples(extra)
-        )
+        if opted_out:
+            said.append(
+                GROUPS_EXTRA_OPTED_OUT.stored(
+                    count=len(extra), opted_out=opted_out, examples=_examples(extra)
+                )
+            )
+        else:
+            said.append(GROUPS_EXTRA.stored(count=len(extra), examples=_examples(extra)))
     if different:
-        said.append(
-            f"BSG holds other values for {len(different)} member(s), so their text would differ "
-            "from the approved one: " + _examples(different)
-        )
+        said.append(GROUPS_OTHER_VALUES.stored(count=len(different), examples=_examples(different)))
     if missing:
-        said.append(f"{len(missing)} approved recipient(s) are not in BSG's groups")
+        said.append(GROUPS_MISSING.stored(count=len(missing)))
     if not said:
         return ""
-    return (
-        "; ".join(said)
-        + ". Push the lists to BSG or correct these contacts in BSG's contact book, then "
-        "approve again"
-    )
+    return GROUPS_DIFFERENCE.stored(clauses=CLAUSE_SEPARATOR.join(said))
 
 
 def _examples(phones: list[str]) -> str:
     shown = ", ".join(f"+{phone}" for phone in sorted(phones)[:EXAMPLES])
     more = len(phones) - EXAMPLES
-    return shown + (f" and {more} more" if more > 0 else "")
+    return PHONES_AND_MORE.stored(phones=shown, more=more) if more > 0 else shown

@@ -15,6 +15,7 @@ from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
 from ..models import Campaign, CampaignEvent, CampaignPart, TestSend
+from ..stored_text import FOUND_ON_BSG, STATUS_UNKNOWN
 from .events import event_record
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,6 @@ def _record_foreign(item: BsgCampaign, kind: str, now: datetime) -> None:
         event_record(
             campaign.pk,
             CampaignEvent.Kind.CREATED,
-            f"Found on the BSG account (BSG campaign {item.id}, {item.status or 'status unknown'})"
-            ": created elsewhere, shown read-only.",
+            FOUND_ON_BSG.stored(bsg_id=item.id, status=item.status or STATUS_UNKNOWN.stored()),
             part_id=part.pk,
         )

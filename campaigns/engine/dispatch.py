@@ -29,6 +29,17 @@ from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..checks import groups_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from ..rcs_content import rcs_content_from_key
+from ..stored_text import (
+    DISPATCH_AUDIT,
+    DISPATCH_AUDIT_REFUSED,
+    DISPATCH_FAILED,
+    DISPATCHED,
+    DISPATCHED_CAPPED,
+    NO_RECIPIENTS_LEFT,
+    NO_RECIPIENTS_LEFT_CAPPED,
+    OWN_AUTHOR_APPROVED,
+    SENT_BACK_FOR_APPROVAL,
+)
 from .bsg_groups import bsg_groups_difference
 from .enqueue import parts_enqueue_submit
 from .events import event_record
@@ -89,8 +100,11 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
             action="campaign-dispatch",
             target=campaign,
             changes={"status": [taken_from, ended]},
-            message=f"{result.recipients} recipient(s) in {len(result.part_ids)} part(s)."
-            + (f" {result.refused}" if result.refused else ""),
+            message=(DISPATCH_AUDIT_REFUSED if result.refused else DISPATCH_AUDIT).stored(
+                recipients=result.recipients,
+                parts=len(result.part_ids),
+                **({"refusal": result.refused} if result.refused else {}),
+            ),
         )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=result.part_ids))
     logger.info(
@@ -167,10 +181,7 @@ def _heartbeat(campaign_id: int) -> None:
 
 
 def _dispatch_failed(campaign: Campaign, error: Exception) -> None:
-    reason = (
-        f"The recipients could not be resolved ({type(error).__name__}: {error}). Nothing was "
-        "sent. Stop this campaign, then duplicate it and check its recipients."
-    )[:2000]
+    reason = DISPATCH_FAILED.stored(error=f"{type(error).__name__}: {error}")[:2000]
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk, ledger_resolved_at__isnull=True).update(
             dispatch_error=reason, updated_at=timezone.now()
@@ -186,10 +197,7 @@ def _part_size(campaign: Campaign) -> int:
 def _resolve_ledger(campaign: Campaign) -> DispatchResult:
     result = DispatchResult(campaign_id=campaign.pk)
     if _approved_by_its_author(campaign):
-        _send_back_for_approval(
-            campaign,
-            "one of its own authors approved it while four-eyes was off, and four-eyes is on now.",
-        )
+        _send_back_for_approval(campaign, OWN_AUTHOR_APPROVED.stored())
         result.sent_back = True
         return result
     refusal = _groups_refusal(campaign)
@@ -282,28 +290,26 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
             return result
     result.part_ids = part_ids
     result.recipients = seq
-    capped_note = (
-        f" {skipped} left out: messaged by this schedule within its frequency cap."
-        if skipped
-        else ""
-    )
     with transaction.atomic():
         for pk, count in zip(part_ids, counts, strict=True):
             Part.objects.filter(pk=pk).update(recipients=count)
         resolved = Campaign.objects.filter(pk=campaign_id)
         if not part_ids:
             resolved.filter(status=Status.SENDING).update(status=Status.FINISHED)
-            event_record(
-                campaign_id,
-                CampaignEvent.Kind.FINISHED,
-                "No recipients left to send to." + capped_note,
+            said = (
+                NO_RECIPIENTS_LEFT_CAPPED.stored(skipped=skipped)
+                if skipped
+                else NO_RECIPIENTS_LEFT.stored()
             )
+            event_record(campaign_id, CampaignEvent.Kind.FINISHED, said)
         else:
-            event_record(
-                campaign_id,
-                CampaignEvent.Kind.DISPATCHED,
-                f"{seq} recipients resolved into {len(part_ids)} BSG campaign(s)." + capped_note,
+            resolved_into = {"recipients": seq, "parts": len(part_ids)}
+            said = (
+                DISPATCHED_CAPPED.stored(**resolved_into, skipped=skipped)
+                if skipped
+                else DISPATCHED.stored(**resolved_into)
             )
+            event_record(campaign_id, CampaignEvent.Kind.DISPATCHED, said)
         # Only now may its parts be submitted (part_submit and the sweep look at this).
         resolved.update(ledger_resolved_at=timezone.now(), updated_at=timezone.now())
     return result
@@ -339,7 +345,7 @@ def _send_back_for_approval(campaign: Campaign, reason: str) -> None:
     send_at = campaign.approval_send_at
     if send_at is not None and send_at <= now:
         send_at = None  # its time has passed: it goes as soon as it is approved again
-    message = f"Sent back for approval, nothing sent: {reason}"
+    message = SENT_BACK_FOR_APPROVAL.stored(reason=reason)
     with transaction.atomic():
         Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
             status=Status.AWAITING_APPROVAL,

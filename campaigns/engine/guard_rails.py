@@ -17,6 +17,7 @@ from bsg.schemas import Campaign as BsgCampaign
 
 from .. import selectors
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
+from ..stored_text import HELD_BALANCE, HELD_BALANCE_CREDIT, HELD_FAILURE_RATE
 from .events import event_record
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,11 @@ def hold_reason(client: BsgClient, campaign: Campaign, part: CampaignPart) -> st
         if final >= settings.ENGINE_HOLD_MIN_FINAL and failed / final > (
             settings.ENGINE_HOLD_FAILURE_RATE
         ):
-            return (
-                f"Held: {failed} of {final} messages with a final status failed "
-                f"({failed * 100 // final}%, above the {settings.ENGINE_HOLD_FAILURE_RATE:.0%} "
-                "threshold). Check the sender and the list, then resume or stop."
+            return HELD_FAILURE_RATE.stored(
+                failed=failed,
+                final=final,
+                percent=failed * 100 // final,
+                threshold=f"{settings.ENGINE_HOLD_FAILURE_RATE:.0%}",
             )
     if settings.ENGINE_HOLD_ON_LOW_BALANCE and campaign.parts.count() > 1:
         # A single-part campaign BSG cannot pay for is refused by BSG with its own message;
@@ -106,13 +108,15 @@ def _balance_hold_reason(client: BsgClient, campaign: Campaign, part: CampaignPa
     available = balance.balance + (balance.credit or 0)
     if cost <= available:
         return ""
-    currency = balance.currency or ""
-    return (
-        f"Held: part {part.number} would cost about {cost:.2f} {currency} and the BSG balance "
-        f"is {balance.balance:.2f} {currency}"
-        + (f" (credit {balance.credit:.2f})" if balance.credit else "")
-        + ". Top up the account, then resume."
-    )
+    figures = {
+        "number": part.number,
+        "cost": f"{cost:.2f}",
+        "currency": balance.currency or "",
+        "balance": f"{balance.balance:.2f}",
+    }
+    if balance.credit:
+        return HELD_BALANCE_CREDIT.stored(**figures, credit=f"{balance.credit:.2f}")
+    return HELD_BALANCE.stored(**figures)
 
 
 def part_hold(part: CampaignPart, reason: str) -> None:

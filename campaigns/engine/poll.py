@@ -19,6 +19,7 @@ from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
 from ..models import Campaign, CampaignEvent, CampaignPart, CampaignSnapshot, Recipient
+from ..stored_text import EVERY_PART_FINISHED, PART_NO_BREAKDOWN, PART_STATUS_CHANGED
 from .events import event_and_audit_record, event_record
 from .ledger import LEDGER_BATCH
 
@@ -168,8 +169,7 @@ def _apply(
                 # the page says plainly that the breakdown by status is missing.
                 updates.update(
                     finished_at=now,
-                    error=f"BSG gave no breakdown by status for this part ({error}); its "
-                    "figures are BSG's totals for the campaign.",
+                    error=PART_NO_BREAKDOWN.stored(error=error),
                 )
                 logger.warning("poll: part %s finished without its detail: %s", part.pk, error)
             else:
@@ -220,7 +220,9 @@ def _apply(
         event_record(
             part.campaign_id,
             CampaignEvent.Kind.STATUS_CHANGED,
-            f"Part {part.number}: BSG status {part.bsg_status or '—'} → {status}.",
+            PART_STATUS_CHANGED.stored(
+                number=part.number, before=part.bsg_status or "—", after=status
+            ),
             part_id=part.pk,
         )
     if terminal:
@@ -264,7 +266,7 @@ def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None)
         event_and_audit_record(
             campaign_id,
             CampaignEvent.Kind.FINISHED,
-            "Every part has finished at BSG.",
+            EVERY_PART_FINISHED.stored(),
             action="campaign-finish",
             changes={"status": [Status.SENDING, Status.FINISHED]},
         )

@@ -16,6 +16,7 @@ from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
 from ..models import CampaignEvent, CampaignPart, Recipient
+from ..stored_text import PART_AMBIGUOUS, PART_NONE_AT_BSG, PART_SENT_AGAIN, PART_UNASKABLE
 from .enqueue import parts_enqueue_submit
 from .events import event_record
 from .submit import SubmitOutcome, backoff_delay, part_link
@@ -60,9 +61,7 @@ def part_reconcile(*, part_id: int, now: datetime | None = None) -> SubmitOutcom
         if tries >= settings.ENGINE_RECONCILE_MAX_TRIES:
             return _needs_attention(
                 part,
-                f"Part {part.number}: BSG gave no clear answer to the send, and could not be "
-                f"asked whether it exists ({error}). It may or may not have been sent; check "
-                "BSG's web account before sending it again.",
+                PART_UNASKABLE.stored(number=part.number, error=error),
             )
         logger.info("part %s: reconcile lookup failed (%s); later", part.pk, error)
         return SubmitOutcome(part.pk, State.UNCONFIRMED, str(error), retry_in=delay.total_seconds())
@@ -82,8 +81,7 @@ def part_reconcile(*, part_id: int, now: datetime | None = None) -> SubmitOutcom
     if part.attempts >= settings.ENGINE_SUBMIT_MAX_ATTEMPTS:
         return _needs_attention(
             part,
-            f"Part {part.number}: {part.attempts} attempts got no clear answer from BSG and BSG "
-            "holds none of its messages; nothing was sent. Resume to try again.",
+            PART_NONE_AT_BSG.stored(number=part.number, attempts=part.attempts),
         )
     changed = Part.objects.filter(pk=part.pk, state=State.UNCONFIRMED).update(
         state=State.PENDING, next_attempt_at=None, reconcile_tries=0
@@ -92,8 +90,7 @@ def part_reconcile(*, part_id: int, now: datetime | None = None) -> SubmitOutcom
         event_record(
             part.campaign_id,
             CampaignEvent.Kind.RETRY,
-            f"Part {part.number}: BSG provably holds none of its messages; sending it again "
-            "with the same reference ids.",
+            PART_SENT_AGAIN.stored(number=part.number),
             part_id=part.pk,
         )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=[part.pk]))
@@ -139,10 +136,7 @@ def _find_by_window(client: BsgClient, part: CampaignPart, now: datetime) -> Bsg
     ]
     if len(candidates) > 1:
         ids = ", ".join(str(c.id) for c in candidates)
-        raise _Ambiguous(
-            f"Part {part.number}: BSG gave no clear answer, and BSG holds several campaigns "
-            f"that could be it ({ids}); check which one is ours in BSG's web account."
-        )
+        raise _Ambiguous(PART_AMBIGUOUS.stored(number=part.number, ids=ids))
     return candidates[0] if candidates else None
 
 

@@ -7,10 +7,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 
 from ..models import Campaign, CampaignEvent, CampaignPart
+from ..stored_text import PART_RESUMED, RESUMED, RESUMED_AUDIT
 from .enqueue import parts_enqueue_submit
 from .events import event_and_audit_record, event_record
 
@@ -36,7 +38,7 @@ def part_resume(*, part_id: int, user: Any = None) -> bool:
         event_record(
             part.campaign_id,
             CampaignEvent.Kind.RETRY,
-            f"Part {part.number} resumed.",
+            PART_RESUMED.stored(number=part.number),
             part_id=part_id,
             user=user,
         )
@@ -61,7 +63,9 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> int:
             ).values_list("id", flat=True)
         )
         if not part_ids:
-            raise ValidationError("Nothing of this campaign is held: there is nothing to resume.")
+            raise ValidationError(
+                _("Nothing of this campaign is held: there is nothing to resume.")
+            )
         resumed = Part.objects.filter(pk__in=part_ids, state=State.HELD).update(
             state=State.PENDING, attempts=0, next_attempt_at=None, error=""
         )
@@ -69,10 +73,9 @@ def campaign_resume(*, campaign_id: int, user: Any = None) -> int:
         event_and_audit_record(
             campaign_id,
             CampaignEvent.Kind.RESUMED,
-            f"Resumed: {resumed} held part(s) will be sent.",
+            RESUMED.stored(count=resumed),
             action="campaign-resume",
-            audit_message=f"{resumed} held part(s) will be sent; the failure-rate hold is "
-            "overridden.",
+            audit_message=RESUMED_AUDIT.stored(count=resumed),
             user=user,
         )
         transaction.on_commit(lambda: parts_enqueue_submit(part_ids=part_ids))

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import JSONField
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 
@@ -28,6 +29,19 @@ from ..models import (
     CampaignPart,
     CampaignSchedule,
     Recipient,
+)
+from ..stored_text import (
+    AN_APPROVER,
+    CLAUSE_SEPARATOR,
+    CRON_TEXT,
+    OWN_AUTHOR_APPROVED,
+    SCHEDULE_APPROVAL_VOID,
+    SCHEDULE_APPROVED,
+    SCHEDULE_NOT_SENT,
+    SCHEDULE_SENT,
+    SCHEDULE_SET_UP,
+    SCHEDULE_TEMPLATE_CHANGED,
+    SCHEDULE_TIMING_CHANGED,
 )
 from .enqueue import campaign_enqueue_dispatch
 from .events import event_record, person_or_none
@@ -142,22 +156,13 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
     ):
         # Approved by one of its own authors while four-eyes was off: four-eyes is on now.
         with transaction.atomic():
-            _schedule_approval_void(
-                schedule,
-                reason="one of its own authors approved it while four-eyes was off, and "
-                "four-eyes is on now.",
-                who=None,
-            )
+            _schedule_approval_void(schedule, reason=OWN_AUTHOR_APPROVED.stored(), who=None)
         return None
     approved_timing = schedule.approved_content.get("timing")
     if approved_timing is not None and approved_timing != _schedule_timing(schedule):
         # Its crontab, beat task or frequency cap was changed in Django admin after approval.
         with transaction.atomic():
-            _schedule_approval_void(
-                schedule,
-                reason="when it runs or its frequency cap changed after it was approved.",
-                who=None,
-            )
+            _schedule_approval_void(schedule, reason=SCHEDULE_TIMING_CHANGED.stored(), who=None)
         return None
     key = schedule_run_key(schedule=schedule, now=now)
     if Campaign.objects.filter(schedule_run_key=key).exists():
@@ -186,19 +191,22 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
             copy.lists.set(list_ids)
             CampaignSchedule.objects.filter(pk=schedule.pk).update(last_run_at=now)
             if problems.errors:
-                text = "; ".join(m for ms in problems.errors.values() for m in ms)
+                text = CLAUSE_SEPARATOR.join(m for ms in problems.errors.values() for m in ms)
                 event_record(
                     copy.pk,
                     CampaignEvent.Kind.NEEDS_ATTENTION,
-                    f"Not sent by schedule “{schedule.name}”: {text}",
+                    SCHEDULE_NOT_SENT.stored(name=schedule.name, problems=text),
                 )
             else:
                 event_record(
                     copy.pk,
                     CampaignEvent.Kind.SEND_REQUESTED,
-                    f"Sent by schedule “{schedule.name}” (run {key}), as approved by "
-                    f"{schedule.approved_by or 'an approver'} "
-                    f"on {_when_text(schedule.approved_at)}.",
+                    SCHEDULE_SENT.stored(
+                        name=schedule.name,
+                        run=key,
+                        approver=schedule.approved_by or AN_APPROVER.stored(),
+                        when=_when_text(schedule.approved_at),
+                    ),
                 )
                 campaign_enqueue_dispatch(campaign_id=copy.pk)
     except IntegrityError:
@@ -228,17 +236,18 @@ def schedule_create(
 
     template = Campaign.objects.filter(pk=template_id).first()
     if template is None:
-        raise ValidationError("Choose the campaign each run copies.")
+        raise ValidationError(_("Choose the campaign each run copies."))
     if template.is_archived:
         raise ValidationError(
-            f"“{template}” is archived; restore it from the archive to schedule it."
+            _("“%(campaign)s” is archived; restore it from the archive to schedule it.")
+            % {"campaign": template}
         )
     if template.created_elsewhere or not template.uses_lists:
         raise ValidationError(
-            "A recurring campaign sends to contact lists: choose a campaign that uses lists."
+            _("A recurring campaign sends to contact lists: choose a campaign that uses lists.")
         )
     if not name.strip():
-        raise ValidationError("Give the schedule a name.")
+        raise ValidationError(_("Give the schedule a name."))
     fields = {
         "minute": minute.strip() or "0",
         "hour": hour.strip() or "*",
@@ -257,10 +266,10 @@ def schedule_create(
     try:
         ZoneInfo(zone_name)
     except (ValueError, KeyError, OSError):
-        raise ValidationError(f"Unknown time zone “{zone_name}”.") from None
+        raise ValidationError(_("Unknown time zone “%(zone)s”.") % {"zone": zone_name}) from None
     who = person_or_none(user)
     with transaction.atomic():
-        cron, _ = CrontabSchedule.objects.get_or_create(**fields, timezone=zone_name)
+        cron, _created = CrontabSchedule.objects.get_or_create(**fields, timezone=zone_name)
         schedule = CampaignSchedule.objects.create(
             name=name.strip()[:200],
             template=template,
@@ -283,7 +292,7 @@ def schedule_create(
                 "timing": [None, f"{_cron_text(cron)} {zone_name}"],
                 "frequency_cap_days": [None, schedule.frequency_cap_days],
             },
-            message="Recurring campaign set up; it waits for approval.",
+            message=SCHEDULE_SET_UP.stored(),
             actor=who,
         )
         handoffs.handoff_mail(
@@ -340,7 +349,7 @@ def schedule_approve(
     now = now or timezone.now()
     who = person_or_none(user)
     if who is None or not who.has_perm("campaigns.approve_campaign"):
-        raise ValidationError("You may not approve campaigns; ask a campaign approver.")
+        raise ValidationError(_("You may not approve campaigns; ask a campaign approver."))
     with transaction.atomic():
         schedule = (
             CampaignSchedule.objects.select_for_update(of=("self",))
@@ -352,16 +361,18 @@ def schedule_approve(
             raise CampaignSchedule.DoesNotExist
         if schedule.periodic_task is None:
             raise ValidationError(
-                "This schedule's beat task was deleted in admin; set the schedule up again."
+                _("This schedule's beat task was deleted in admin; set the schedule up again.")
             )
         if schedule_is_own(schedule=schedule, user=who):
             raise ValidationError(
-                "You set up this schedule or wrote its campaign; someone else must approve it."
+                _("You set up this schedule or wrote its campaign; someone else must approve it.")
             )
         if seen is not None and seen != schedule_approval_fingerprint(schedule=schedule):
             raise ValidationError(
-                "The campaign or its schedule changed while you were looking at it; read it "
-                "again before approving."
+                _(
+                    "The campaign or its schedule changed while you were looking at it; read it "
+                    "again before approving."
+                )
             )
         template = schedule.template
         list_ids = selectors.campaign_list_ids(campaign=template)
@@ -388,9 +399,11 @@ def schedule_approve(
                 for key, value in content.items()
                 if before.get(key) != value
             },
-            message=f"Approved: each run sends “{template}” as it reads now, "
-            f"{_cron_text(schedule.periodic_task.crontab)} "
-            f"{schedule.periodic_task.crontab.timezone}.",
+            message=SCHEDULE_APPROVED.stored(
+                campaign=template,
+                timing=_cron_text(schedule.periodic_task.crontab),
+                zone=schedule.periodic_task.crontab.timezone,
+            ),
             actor=who,
         )
         handoffs.handoff_mail(
@@ -405,7 +418,7 @@ def schedules_void_for_template(*, campaign: Campaign, changed: list[str], user:
     """An edit of a template's content voids the approval of every schedule that sends it:
     they stop firing until someone approves the new content. Returns how many were voided."""
     who = person_or_none(user)
-    reason = f"{', '.join(changed)} of “{campaign}” changed after it was approved."
+    reason = SCHEDULE_TEMPLATE_CHANGED.stored(changed=", ".join(changed), campaign=campaign)
     voided = 0
     for schedule in (
         CampaignSchedule.objects.select_for_update(of=("self",))
@@ -427,7 +440,7 @@ def _schedule_approval_void(schedule: CampaignSchedule, *, reason: str, who: Any
     audit_record(
         action="schedule-approval-void",
         target=schedule,
-        message=f"Approval void, runs stopped: {reason}",
+        message=SCHEDULE_APPROVAL_VOID.stored(reason=reason),
         actor=who,
     )
     handoffs.handoff_mail(
@@ -448,7 +461,7 @@ def schedule_set_paused(*, schedule_id: int, paused: bool, user: Any = None) -> 
         )
         if schedule.periodic_task is None:
             raise ValidationError(
-                "This schedule's beat task was deleted in admin; set the schedule up again."
+                _("This schedule's beat task was deleted in admin; set the schedule up again.")
             )
         if schedule.paused != paused:
             schedule.paused = paused
@@ -485,9 +498,12 @@ def schedule_when_text(*, schedule: CampaignSchedule) -> str:
 
 
 def _cron_text(cron: Any) -> str:
-    return (
-        f"at minute {cron.minute}, hour {cron.hour}, day of month {cron.day_of_month}, "
-        f"month {cron.month_of_year}, day of week {cron.day_of_week}"
+    return CRON_TEXT.stored(
+        minute=cron.minute,
+        hour=cron.hour,
+        day_of_month=cron.day_of_month,
+        month_of_year=cron.month_of_year,
+        day_of_week=cron.day_of_week,
     )
 
 

@@ -8,12 +8,22 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from bsg.errors import BsgError
 from config.bsg import bsg_client
 
 from ..models import Campaign, CampaignEvent, CampaignPart
+from ..stored_text import (
+    CANCELLED_BEFORE_SENDING,
+    STOP_REFUSED,
+    STOP_UNANSWERED,
+    STOPPED_AT_BSG,
+    STOPPED_PARTS,
+    STOPPED_PARTS_AUDIT,
+    UNKNOWN,
+)
 from .events import event_record, person_or_none
 
 logger = logging.getLogger(__name__)
@@ -38,7 +48,7 @@ def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.is_read_only:
         raise ValidationError(
-            "This campaign was created elsewhere on the BSG account; stop it where it was made."
+            _("This campaign was created elsewhere on the BSG account; stop it where it was made.")
         )
     who = person_or_none(user)
     report = StopReport()
@@ -50,28 +60,28 @@ def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
         event_record(
             campaign_id,
             CampaignEvent.Kind.CANCELLED,
-            "Cancelled before anything was sent; BSG was not called.",
+            CANCELLED_BEFORE_SENDING.stored(),
             user=user,
         )
         audit_record(
             action="campaign-stop",
             target=campaign,
             changes={"status": [campaign.status, Status.CANCELLED]},
-            message="Cancelled before anything was sent; BSG was not called.",
+            message=CANCELLED_BEFORE_SENDING.stored(),
             actor=user,
         )
         return report
     if campaign.status != Status.SENDING:
         raise ValidationError(
-            f"This campaign is {campaign.get_status_display().lower()}: there is nothing left "
-            "to stop."
+            _("This campaign is %(status)s: there is nothing left to stop.")
+            % {"status": campaign.get_status_display().lower()}
         )
     # The claim: of two Stops at once, exactly one moves SENDING -> STOPPED and calls BSG.
     claimed = Campaign.objects.filter(pk=campaign_id, status=Status.SENDING).update(
         status=Status.STOPPED, stopped_at=now, stopped_by=who, updated_at=now
     )
     if claimed != 1:
-        raise ValidationError("This campaign was stopped a moment ago; BSG was asked once.")
+        raise ValidationError(_("This campaign was stopped a moment ago; BSG was asked once."))
     # Parts not yet submitted never will be.
     report.cancelled_parts = Part.objects.filter(
         campaign_id=campaign_id, state__in=[State.PENDING, State.HELD]
@@ -80,23 +90,21 @@ def campaign_stop(*, campaign_id: int, user: Any = None) -> StopReport:
         if not part.is_stoppable:
             continue
         answer = part_stop_at_bsg(part, user=user)
-        if answer.startswith("Stopped"):
+        if STOPPED_AT_BSG.values_in(answer) is not None:
             report.stopped.append(part.pk)
         else:
             report.refused[part.pk] = answer
-    event_record(
-        campaign_id,
-        CampaignEvent.Kind.STOPPED,
-        f"Stopped: {len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} not "
-        f"submitted cancelled, {len(report.refused)} refused by BSG.",
-        user=user,
-    )
+    counts = {
+        "stopped": len(report.stopped),
+        "cancelled": report.cancelled_parts,
+        "refused": len(report.refused),
+    }
+    event_record(campaign_id, CampaignEvent.Kind.STOPPED, STOPPED_PARTS.stored(**counts), user=user)
     audit_record(
         action="campaign-stop",
         target=campaign,
         changes={"status": [campaign.status, Status.STOPPED]},
-        message=f"{len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} not "
-        f"submitted cancelled, {len(report.refused)} refused by BSG.",
+        message=STOPPED_PARTS_AUDIT.stored(**counts),
         actor=user,
     )
     return report
@@ -108,12 +116,12 @@ def part_stop_at_bsg(part: CampaignPart, *, user: Any) -> str:
             answer = client.campaign_stop(campaign_id=part.bsg_campaign_id)
     except BsgError as error:
         text = (
-            f"BSG refused to stop it: {error.message}"
+            STOP_REFUSED.stored(error=error.message)
             if error.permanent
-            else f"BSG did not answer the stop request ({error}); check its status."
+            else STOP_UNANSWERED.stored(error=error)
         )
     else:
-        text = f"Stopped at BSG (status {answer.status or 'unknown'})."
+        text = STOPPED_AT_BSG.stored(status=answer.status or UNKNOWN.stored())
         Part.objects.filter(pk=part.pk).update(bsg_status=answer.status or part.bsg_status)
     Part.objects.filter(pk=part.pk).update(stop_answer=text)
     logger.info("part %s of campaign %s: stop: %s", part.pk, part.campaign_id, text)

@@ -25,6 +25,14 @@ from contacts.selectors import fields_by_reference
 from .. import rendering
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from ..services import rcs_cards_for_client, sms_fallback_for_client
+from ..stored_text import (
+    PART_NOT_SENT,
+    PART_RECONCILED,
+    PART_REFUSED,
+    PART_SUBMITTED,
+    PART_UNCONFIRMED,
+    STATUS_UNKNOWN,
+)
 from .bsg_groups import bsg_group_ids
 from .events import event_record
 from .guard_rails import hold_reason, part_hold, unit_price_record, window_opens_at
@@ -197,8 +205,7 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
         event_record(
             campaign_id,
             CampaignEvent.Kind.UNCONFIRMED,
-            f"Part {part.number}: no clear answer from BSG ({error}); checking BSG before "
-            "anything is sent again.",
+            PART_UNCONFIRMED.stored(number=part.number, error=error),
             part_id=part.pk,
         )
         logger.warning("part %s of campaign %s: unconfirmed: %s", part.pk, campaign_id, error)
@@ -225,7 +232,7 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
         event_record(
             campaign_id,
             CampaignEvent.Kind.REJECTED,
-            f"Part {part.number}: BSG refused it: {_rejection_text(error)}",
+            PART_REFUSED.stored(number=part.number, refusal=_rejection_text(error)),
             part_id=part.pk,
         )
         logger.warning("part %s of campaign %s: rejected: %r", part.pk, campaign_id, error)
@@ -233,10 +240,7 @@ def _submit_failed(part: CampaignPart, error: BsgError, now: datetime) -> Submit
         return SubmitOutcome(part.pk, State.REJECTED, str(error))
     # Permanent but not the request's fault (a refused login): a person fixes the account first.
     if error.permanent or part.attempts >= settings.ENGINE_SUBMIT_MAX_ATTEMPTS:
-        message = (
-            f"Part {part.number}: not sent after {part.attempts} attempt(s); BSG's last answer: "
-            f"{error}. Nothing was accepted by BSG; resume it once BSG answers again."
-        )
+        message = PART_NOT_SENT.stored(number=part.number, attempts=part.attempts, error=error)
         Part.objects.filter(pk=part.pk, state=State.SUBMITTING).update(
             state=State.NEEDS_ATTENTION, error=message
         )
@@ -283,12 +287,13 @@ def part_link(part: CampaignPart, answer: BsgCampaign, now: datetime, *, how: st
         return False
     unit_price_record(part, answer)
     kind = CampaignEvent.Kind.SUBMITTED if how == "submitted" else CampaignEvent.Kind.RECONCILED
-    verb = "submitted" if how == "submitted" else "found at BSG after an unclear answer"
+    said = PART_SUBMITTED if how == "submitted" else PART_RECONCILED
     event_record(
         part.campaign_id,
         kind,
-        f"Part {part.number} {verb}: BSG campaign {answer.id} "
-        f"({answer.status or 'status unknown'}).",
+        said.stored(
+            number=part.number, bsg_id=answer.id, status=answer.status or STATUS_UNKNOWN.stored()
+        ),
         part_id=part.pk,
     )
     logger.info("part %s of campaign %s: %s as BSG %s", part.pk, part.campaign_id, how, answer.id)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Campaign, CampaignEvent, CampaignPart
+from ..stored_text import PART_CANCELLED_STOPPED
 from .dispatch import campaigns_abandoned_in_dispatch
 from .enqueue import parts_enqueue_submit, task_send
 from .events import event_record
@@ -70,7 +71,7 @@ def engine_sweep(*, now: datetime | None = None, enqueue: bool = True) -> SweepR
             event_record(
                 campaign_id,
                 CampaignEvent.Kind.CANCELLED,
-                f"Part {number} cancelled: the campaign was stopped before it was sent.",
+                PART_CANCELLED_STOPPED.stored(number=number),
                 part_id=part_id,
             )
     report.submit = list(

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import approval, checks, forms, selectors
@@ -23,7 +24,7 @@ def _approval_refused(request: HttpRequest, refusal: ValidationError) -> None:
     # A refusal naming fields is about the content; one without, about who or when.
     text = checks.refusal_text(refusal)
     if hasattr(refusal, "error_dict"):
-        text = "It cannot go out as it is: " + text
+        text = _("It cannot go out as it is: %(problems)s") % {"problems": text}
     messages.error(request, text)
 
 
@@ -38,14 +39,16 @@ def campaign_approval_request(request: HttpRequest, campaign_id: int) -> HttpRes
     scheduled = form.cleaned_data["intent"] == "schedule"
     when = campaign.start_at if scheduled else None
     if scheduled and when is None:
-        messages.error(request, "Give the campaign a start time first (Edit), then ask again.")
+        messages.error(request, _("Give the campaign a start time first (Edit), then ask again."))
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     try:
         approval.campaign_approval_request(campaign_id=campaign.pk, user=request.user, when=when)
     except ValidationError as refusal:
         _approval_refused(request, refusal)
     else:
-        messages.success(request, "Sent for approval: it goes out once someone else approves it.")
+        messages.success(
+            request, _("Sent for approval: it goes out once someone else approves it.")
+        )
     return redirect("campaigns:detail", campaign_id=campaign.pk)
 
 
@@ -67,9 +70,9 @@ def campaign_approve(request: HttpRequest, campaign_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            "Approved and scheduled."
+            _("Approved and scheduled.")
             if approved.status == Campaign.Status.SCHEDULED
-            else "Approved: sending has been requested.",
+            else _("Approved: sending has been requested."),
         )
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
@@ -88,7 +91,7 @@ def campaign_reject(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except ValidationError as refusal:
         _approval_refused(request, refusal)
     else:
-        messages.success(request, "Sent back to its author as a draft.")
+        messages.success(request, _("Sent back to its author as a draft."))
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import archive, checks
@@ -21,7 +22,8 @@ def campaign_archive(request: HttpRequest, campaign_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"“{campaign}” is archived: the campaigns page shows it only under “Show archived”.",
+            _("“%(name)s” is archived: the campaigns page shows it only under “Show archived”.")
+            % {"name": campaign},
         )
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
@@ -35,7 +37,9 @@ def campaign_restore(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
     else:
-        messages.success(request, f"“{campaign}” is restored from the archive.")
+        messages.success(
+            request, _("“%(name)s” is restored from the archive.") % {"name": campaign}
+        )
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
 
@@ -48,5 +52,5 @@ def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
-    messages.success(request, f"The draft “{name}” is deleted.")
+    messages.success(request, _("The draft “%(name)s” is deleted.") % {"name": name})
     return redirect("campaigns:list")

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts.models import Contact
@@ -31,13 +32,15 @@ def campaign_new(request: HttpRequest, channel: str) -> HttpResponse:
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if campaign.status == Campaign.Status.AWAITING_APPROVAL:
-        messages.info(request, "This campaign is waiting for approval; withdraw it to change it.")
+        messages.info(
+            request, _("This campaign is waiting for approval; withdraw it to change it.")
+        )
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     if not campaign.is_editable:
-        messages.info(request, "This campaign is waiting to send; duplicate it to change it.")
+        messages.info(request, _("This campaign is waiting to send; duplicate it to change it."))
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     if campaign.is_archived:
-        messages.info(request, "This campaign is archived; restore it to change it.")
+        messages.info(request, _("This campaign is archived; restore it to change it."))
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     return _compose(request, campaign)
 
@@ -70,13 +73,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
             except ValidationError:
                 # Saved, not planned. The composer it returns to marks what stops it beside each
                 # field, as it does for any saved draft (_draft_marked: the same rules).
-                messages.warning(request, "Draft saved. No send plan: fix what is marked first.")
+                messages.warning(request, _("Draft saved. No send plan: fix what is marked first."))
                 return redirect("campaigns:edit", campaign_id=saved.pk)
             return redirect(reverse("campaigns:edit", args=[saved.pk]) + "#send-plan")
         if action in ("send", "schedule"):
             when = form.cleaned_data.get("start_at_moment") if action == "schedule" else None
             if action == "schedule" and when is None:
-                form.add_error("start_at", "Choose the date and time to send it.")
+                form.add_error("start_at", _("Choose the date and time to send it."))
             else:
                 try:
                     # Asks for approval (four-eyes), or sends when this user may approve it.
@@ -87,17 +90,17 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                     _show_problems(form, cards, refusal)
                 else:
                     if submitted.status == Campaign.Status.AWAITING_APPROVAL:
-                        text = "Sent for approval: it goes out once someone else approves it."
+                        text = _("Sent for approval: it goes out once someone else approves it.")
+                    elif action == "schedule":
+                        text = _("Scheduled.")
                     else:
-                        text = (
-                            "Scheduled." if action == "schedule" else "Sending has been requested."
-                        )
+                        text = _("Sending has been requested.")
                     messages.success(request, text)
                     return redirect("campaigns:detail", campaign_id=saved.pk)
             campaign = saved
             return _render_compose(request, campaign, form, cards, status=422)
         # Drafts may be incomplete; the page it returns to marks what stops it (_draft_marked).
-        messages.success(request, "Draft saved.")
+        messages.success(request, _("Draft saved."))
         return redirect("campaigns:edit", campaign_id=saved.pk)
     if request.method == "GET" and campaign.pk:
         _draft_marked(form, cards, campaign)
@@ -254,7 +257,10 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
         except ValidationError as refusal:
             refused = refusal.messages
             if not request.htmx:
-                messages.error(request, f"No send plan: {checks.refusal_text(refusal)}")
+                messages.error(
+                    request,
+                    _("No send plan: %(problems)s") % {"problems": checks.refusal_text(refusal)},
+                )
         if not request.htmx:
             return redirect(reverse("campaigns:edit", args=[campaign.pk]) + "#send-plan")
     asked = forms.PlanPanelForm(request.GET)
@@ -282,7 +288,7 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def campaign_duplicate(request: HttpRequest, campaign_id: int) -> HttpResponse:
     get_object_or_404(Campaign, pk=campaign_id)
     copy = services.campaign_duplicate(campaign_id=campaign_id, user=request.user)
-    messages.success(request, f"“{copy.name}” is a new draft.")
+    messages.success(request, _("“%(name)s” is a new draft.") % {"name": copy.name})
     return redirect("campaigns:edit", campaign_id=copy.pk)
 
 
@@ -294,7 +300,7 @@ def campaign_unschedule(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
-    messages.success(request, "Back to draft: nothing was sent.")
+    messages.success(request, _("Back to draft: nothing was sent."))
     return redirect("campaigns:edit", campaign_id=campaign_id)
 
 
@@ -316,13 +322,13 @@ def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
                 user=request.user,
             )
         except InvalidPhone as invalid:
-            error = f"That number cannot be used: {invalid}."
+            error = _("That number cannot be used: %(problem)s.") % {"problem": invalid}
         except LookupError as missing:
             error = str(missing)
         except ValidationError as refusal:
             error = _test_send_refusal_text(refusal)
     else:
-        error = "Choose one of your test phones."
+        error = _("Choose one of your test phones.")
     context = {
         "campaign": campaign,
         "test_form": form,
@@ -342,14 +348,14 @@ def _test_send_refusal_text(refusal: ValidationError) -> str:
     # the campaign's content, what to fix first.
     if hasattr(refusal, "error_dict") and set(refusal.error_dict) == {"phone"}:
         return " ".join(refusal.message_dict["phone"])
-    return "Fix the campaign first: " + checks.refusal_text(refusal)
+    return _("Fix the campaign first: %(problems)s") % {"problems": checks.refusal_text(refusal)}
 
 
 def _contact_id_by_phone(*, phone: str) -> int:
     number = normalize_phone(phone)
     contact = Contact.objects.filter(phone=number).values_list("id", flat=True).first()
     if contact is None:
-        raise LookupError(f"No contact has the number +{number}.")
+        raise LookupError(_("No contact has the number +%(phone)s.") % {"phone": number})
     return contact
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import checks, forms, message_templates
@@ -46,7 +47,8 @@ def _template_form(request: HttpRequest, template: MessageTemplate) -> HttpRespo
             form.show_problems(refusal)
             cards.show_problems(refusal)
         else:
-            messages.success(request, f"Template “{saved}” {'saved' if is_new else 'changed'}.")
+            said = _("Template “%(name)s” saved.") if is_new else _("Template “%(name)s” changed.")
+            messages.success(request, said % {"name": saved})
             return redirect("campaigns:templates")
     return render(
         request,
@@ -64,7 +66,10 @@ def template_delete(request: HttpRequest, message_template_id: int) -> HttpRespo
         )
     except MessageTemplate.DoesNotExist:
         raise Http404("No such template") from None
-    messages.success(request, f"Template “{name}” deleted; campaigns started from it keep theirs.")
+    messages.success(
+        request,
+        _("Template “%(name)s” deleted; campaigns started from it keep theirs.") % {"name": name},
+    )
     return redirect("campaigns:templates")
 
 
@@ -81,6 +86,8 @@ def template_use(request: HttpRequest, message_template_id: int) -> HttpResponse
         messages.error(request, checks.refusal_text(refusal))
         return redirect("campaigns:templates")
     messages.success(
-        request, f"“{draft}” is a new draft from the template: choose who gets it, then send."
+        request,
+        _("“%(name)s” is a new draft from the template: choose who gets it, then send.")
+        % {"name": draft},
     )
     return redirect("campaigns:edit", campaign_id=draft.pk)

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import checks, forms, selectors
@@ -23,8 +24,10 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                "Recurring campaign saved. It runs once someone other than you and the "
-                "campaign's authors approves it.",
+                _(
+                    "Recurring campaign saved. It runs once someone other than you and the "
+                    "campaign's authors approves it."
+                ),
             )
             return redirect("campaigns:schedules")
     rows = [
@@ -53,7 +56,7 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
 def schedule_approve(request: HttpRequest, schedule_id: int) -> HttpResponse:
     form = forms.ApproveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Press Approve on the schedule you read.")
+        messages.error(request, _("Press Approve on the schedule you read."))
         return redirect("campaigns:schedules")
     try:
         # Always compared, even when missing: see views.approval.campaign_approve.
@@ -65,7 +68,7 @@ def schedule_approve(request: HttpRequest, schedule_id: int) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
     else:
-        messages.success(request, "Approved: each run sends the campaign as you read it.")
+        messages.success(request, _("Approved: each run sends the campaign as you read it."))
     return redirect("campaigns:schedules")
 
 
@@ -73,7 +76,7 @@ def schedule_approve(request: HttpRequest, schedule_id: int) -> HttpResponse:
 def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
     form = forms.SchedulePauseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Press Pause or Resume on the schedule.")
+        messages.error(request, _("Press Pause or Resume on the schedule."))
         return redirect("campaigns:schedules")
     paused = form.cleaned_data["paused"]
     try:
@@ -83,5 +86,5 @@ def schedule_pause(request: HttpRequest, schedule_id: int) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
     else:
-        messages.success(request, "Paused." if paused else "Resumed.")
+        messages.success(request, _("Paused.") if paused else _("Resumed."))
     return redirect("campaigns:schedules")

@@ -5,11 +5,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import checks, selectors
 from ..engine import followup, resume, stop
 from ..models import Campaign, CampaignPart
+from ..stored_text import shown
 
 
 @require_POST
@@ -21,13 +24,21 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
         messages.error(request, checks.refusal_text(refusal))
     else:
         if report.cancelled_locally:
-            messages.success(request, "Cancelled: it had not been sent, and BSG was not called.")
+            messages.success(request, _("Cancelled: it had not been sent, and BSG was not called."))
         else:
-            text = f"Stop sent: {len(report.stopped)} part(s) stopped at BSG"
+            stopped = len(report.stopped)
+            text = ngettext(
+                "Stop sent: %(count)s part(s) stopped at BSG",
+                "Stop sent: %(count)s part(s) stopped at BSG",
+                stopped,
+            ) % {"count": stopped}
             if report.cancelled_parts:
-                text += f", {report.cancelled_parts} not yet submitted cancelled"
+                text += _(", %(count)s not yet submitted cancelled") % {
+                    "count": report.cancelled_parts
+                }
             for answer in report.refused.values():
-                text += f"; {answer}"
+                # BSG's answer as each part keeps it (campaigns.stored_text), said for the reader.
+                text += f"; {shown(answer)}"
             messages.success(request, text + ".")
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
@@ -36,9 +47,12 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def part_resume(request: HttpRequest, part_id: int) -> HttpResponse:
     part = get_object_or_404(CampaignPart, pk=part_id)
     if resume.part_resume(part_id=part_id, user=request.user):
-        messages.success(request, f"Part {part.number} resumed.")
+        messages.success(request, _("Part %(number)s resumed.") % {"number": part.number})
     else:
-        messages.error(request, f"Part {part.number} is not held or waiting for attention.")
+        messages.error(
+            request,
+            _("Part %(number)s is not held or waiting for attention.") % {"number": part.number},
+        )
     return redirect("campaigns:detail", campaign_id=part.campaign_id)
 
 
@@ -60,7 +74,7 @@ def campaign_retry_failed(request: HttpRequest, campaign_id: int) -> HttpRespons
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
         return redirect("campaigns:detail", campaign_id=campaign_id)
-    messages.success(request, "A new campaign to the failed recipients is on its way.")
+    messages.success(request, _("A new campaign to the failed recipients is on its way."))
     return redirect("campaigns:detail", campaign_id=retry.pk)
 
 
@@ -73,7 +87,15 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
     else:
-        messages.success(request, f"Resumed: {resumed} held part(s) will be sent.")
+        messages.success(
+            request,
+            ngettext(
+                "Resumed: %(count)s held part(s) will be sent.",
+                "Resumed: %(count)s held part(s) will be sent.",
+                resumed,
+            )
+            % {"count": resumed},
+        )
     return redirect("campaigns:detail", campaign_id=campaign_id)
 
 
@@ -88,5 +110,13 @@ def campaign_dnc_failures(request: HttpRequest, campaign_id: int) -> HttpRespons
     except ValidationError as refusal:
         messages.error(request, checks.refusal_text(refusal))
     else:
-        messages.success(request, f"{added} recipient(s) added to do-not-contact.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s recipient(s) added to do-not-contact.",
+                "%(count)s recipient(s) added to do-not-contact.",
+                added,
+            )
+            % {"count": added},
+        )
     return redirect("campaigns:detail", campaign_id=campaign_id)

@@ -15,15 +15,17 @@
    known numbers, insert the new ones, add everyone to the list. Either all of it is kept, or
    none of it; the ContactImport row turns DONE in the same transaction.
 
-Only the staging table's name (from an integer id) and field keys (validated to
-`[a-z][a-z0-9_]*`) are ever put into SQL text; every value travels as a parameter or via COPY.
+Only the staging table's name (from an integer id), field keys (validated to
+`[a-z][a-z0-9_]*`) and our own words for a value that is too long (from the translation
+catalogue, quoted by `_sql_text`) are ever put into SQL text; every value from the file travels
+as a parameter or via COPY.
 
 Why this module is long: the four steps share the staging table and the SQL built from its
 name; split, each step would import the others' SQL and the one safe-name rule above would be
 spread over several files.
 """
 
-# The SQL below is built from those two safe names only (see above).
+# The SQL below is built from those safe names and quoted words only (see above).
 # ruff: noqa: S608
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import IO
 
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contacts.csvsafe import neutralise_cell
 from contacts.models import FIELD_KEY_VALIDATOR, ContactImport, DoNotContact
@@ -52,6 +55,7 @@ from .shaping import (
     RejectedCandidates,
     RowShape,
     shaped_batches,
+    too_long_message,
 )
 
 # Rows per staging chunk: one COPY (or executemany) and one commit, then a progress update.
@@ -132,21 +136,30 @@ def _stage_columns(spec: ImportSpec) -> list[str]:
     return ["row_no", "phone", "name", "reason", "row_error", *values, "maybe_dup"]
 
 
-def _too_long(column: str, what: str, limit: int) -> str:
-    # Same message as shaping._value_problem; `what` is fixed text or a validated field key.
-    return (
-        f"WHEN length({column}) > {limit} THEN 'the {what} is ' || "
-        f"CAST(length({column}) AS TEXT) || ' characters long; at most {limit}'"
-    )
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# Stands for the measured length while the message is put into words; no translation holds it.
+_LENGTH_MARK = "\x00"
+
+
+def _too_long(column: str, target: str, limit: int) -> str:
+    """The CASE branch naming a value that is too long, in shaping.too_long_message's words
+    (in the language active now, fixed in the staging table), with the length SQL measures."""
+    message = too_long_message(target, length=_LENGTH_MARK, limit=limit)
+    measured = f" || CAST(length({column}) AS TEXT) || "
+    words = measured.join(_sql_text(part) for part in message.split(_LENGTH_MARK))
+    return f"WHEN length({column}) > {int(limit)} THEN {words}"
 
 
 def _error_expression(spec: ImportSpec) -> str:
     """The row's error: Python's (phone, width, NUL), else the first value that is too long."""
     checks = [
-        _too_long("name", "name", MAX_NAME_CHARS),
-        _too_long("reason", "reason", MAX_REASON_CHARS),
+        _too_long("name", mapping_rules.NAME, MAX_NAME_CHARS),
+        _too_long("reason", mapping_rules.REASON, MAX_REASON_CHARS),
         *(
-            _too_long(f"v{i}", f"value of {key}", MAX_FIELD_CHARS)
+            _too_long(f"v{i}", mapping_rules.field_target(key), MAX_FIELD_CHARS)
             for i, key in enumerate(spec.field_keys)
         ),
     ]
@@ -391,7 +404,7 @@ def dry_run_figures(spec: ImportSpec) -> dict[str, dict]:
 
 
 def _example(row_no: int, phone: str | None, name: str, error: str | None, dup_of: int | None):
-    detail = error or (f"same number as row {dup_of}" if dup_of else "")
+    detail = error or (_("same number as row %(row)s") % {"row": dup_of} if dup_of else "")
     return {"row": row_no, "phone": phone or "", "name": name, "detail": detail}
 
 
@@ -399,13 +412,14 @@ def _example(row_no: int, phone: str | None, name: str, error: str | None, dup_o
 
 
 def _rejections(spec: ImportSpec) -> dict[int, str]:
+    duplicate = _("duplicate: same number as row %(row)s")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT row_no, error, dup_of FROM {spec.table} "
             "WHERE error IS NOT NULL OR dup_of IS NOT NULL"
         )
         return {
-            row_no: error or f"duplicate: same number as row {dup_of}"
+            row_no: error or duplicate % {"row": dup_of}
             for row_no, error, dup_of in cursor.fetchall()
         }
 

@@ -19,6 +19,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.utils.translation import gettext as _
+
 from contacts.phones import InvalidPhone, normalize_phone
 
 PHONE = "phone"
@@ -229,15 +231,17 @@ def mapping_problems(mapping: Mapping[str, str], *, for_opt_outs: bool = False) 
     problems = []
     phones = targets.count(PHONE)
     if phones == 0:
-        problems.append("Choose the column that holds the phone numbers.")
+        problems.append(_("Choose the column that holds the phone numbers."))
     elif phones > 1:
-        problems.append("Only one column can hold the phone numbers.")
+        problems.append(_("Only one column can hold the phone numbers."))
     if for_opt_outs and any(target not in (PHONE, REASON, IGNORE) for target in targets):
-        problems.append("An opt-out import reads only a phone column and a reason column.")
+        problems.append(_("An opt-out import reads only a phone column and a reason column."))
     if targets.count(REASON) > 1:
-        problems.append("Only one column can hold the reason.")
+        problems.append(_("Only one column can hold the reason."))
     keys = [field_key_of(target) for target in targets if field_key_of(target)]
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
-        problems.append("Each field can be fed by one column only: " + ", ".join(repeated) + ".")
+        problems.append(
+            _("Each field can be fed by one column only: %(keys)s.") % {"keys": ", ".join(repeated)}
+        )
     return problems

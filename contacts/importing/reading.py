@@ -22,11 +22,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from config.numbers import grouped
+
 CSV = "csv"
 XLSX = "xlsx"
 ENCODINGS = ("utf-8", "cp1251")
 DELIMITERS = (",", ";", "\t")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+DELIMITER_NAMES = {
+    ",": gettext_lazy("comma"),
+    ";": gettext_lazy("semicolon"),
+    "\t": gettext_lazy("tab"),
+}
 
 # Enough to see the header and a few rows of any sane file, small enough to read at once.
 SNIFF_BYTES = 64 * 1024
@@ -87,22 +96,29 @@ def detect_kind(path: Path, name: str) -> str:
     with open(path, "rb") as stream:
         start = stream.read(SNIFF_BYTES)
     if not start:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(_("The file is empty."))
     if start.startswith(_ZIP_MAGIC):
         return XLSX
     if start.startswith(_OLE_MAGIC):
         raise ImportFileError(
-            f"“{name}” is an old Excel .xls file; save it as .xlsx or CSV and upload it again."
+            _("“%(name)s” is an old Excel .xls file; save it as .xlsx or CSV and upload it again.")
+            % {"name": name}
         )
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ImportFileError(
-            f"“{name}” is saved as UTF-16 (Excel's “Unicode Text”); save it as “CSV UTF-8” "
-            "and upload it again."
+            _(
+                "“%(name)s” is saved as UTF-16 (Excel's “Unicode Text”); save it as “CSV UTF-8” "
+                "and upload it again."
+            )
+            % {"name": name}
         )
     if b"\x00" in start:
         raise ImportFileError(
-            f"“{name}” is not a CSV or XLSX file (it holds binary data). Export the contacts "
-            "from your spreadsheet as CSV or XLSX."
+            _(
+                "“%(name)s” is not a CSV or XLSX file (it holds binary data). Export the "
+                "contacts from your spreadsheet as CSV or XLSX."
+            )
+            % {"name": name}
         )
     return CSV
 
@@ -120,7 +136,14 @@ def screen_file(path: Path, name: str, limits: ReadLimits) -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:,.0f} MB"
+    return _("%(megabytes)s MB") % {"megabytes": grouped(round(size / 1024 / 1024))}
+
+
+def _not_a_workbook(exc: Exception) -> ImportFileError:
+    return ImportFileError(
+        _("The file looks like XLSX but cannot be opened as a workbook (%(error)s).")
+        % {"error": exc}
+    )
 
 
 def check_archive(path: Path, limits: ReadLimits, *, inflate: bool) -> None:
@@ -137,9 +160,7 @@ def check_archive(path: Path, limits: ReadLimits, *, inflate: bool) -> None:
             if inflate:
                 _check_sizes(_inflated_sizes(archive, members, limits), limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-        raise ImportFileError(
-            f"The file looks like XLSX but cannot be opened as a workbook ({exc})."
-        ) from exc
+        raise _not_a_workbook(exc) from exc
 
 
 def _inflated_sizes(
@@ -161,28 +182,33 @@ def _inflated_sizes(
 
 def _check_sizes(sizes: Iterable[tuple[str, int, int]], limits: ReadLimits) -> None:
     total = 0
-    refuse = (
-        "This XLSX file inflates to {what} once unpacked; imports take at most {limit}. "
-        "Save the sheet as CSV (or split it) and upload that."
-    )
     for name, size, packed in sizes:
         total += size
         if total > limits.max_inflated_bytes:
             raise ImportFileError(
-                refuse.format(what=f"more than {_mb(total)}", limit=_mb(limits.max_inflated_bytes))
+                _(
+                    "This XLSX file inflates to more than %(size)s once unpacked; imports take "
+                    "at most %(limit)s. Save the sheet as CSV (or split it) and upload that."
+                )
+                % {"size": _mb(total), "limit": _mb(limits.max_inflated_bytes)}
             )
         if name == SHARED_STRINGS and size > limits.max_shared_strings_bytes:
             raise ImportFileError(
-                refuse.format(
-                    what=f"{_mb(size)} of text (its shared strings)",
-                    limit=_mb(limits.max_shared_strings_bytes),
+                _(
+                    "This XLSX file inflates to %(size)s of text (its shared strings) once "
+                    "unpacked; imports take at most %(limit)s. Save the sheet as CSV (or split "
+                    "it) and upload that."
                 )
+                % {"size": _mb(size), "limit": _mb(limits.max_shared_strings_bytes)}
             )
         if size > RATIO_FREE_BYTES and size > packed * limits.max_ratio:
             raise ImportFileError(
-                f"This XLSX file is packed {size // max(packed, 1):,} times smaller than it "
-                f"inflates ({name}); no spreadsheet of contacts is, so it is refused. Save the "
-                "sheet as CSV and upload that."
+                _(
+                    "This XLSX file is packed %(ratio)s times smaller than it inflates "
+                    "(%(member)s); no spreadsheet of contacts is, so it is refused. Save the "
+                    "sheet as CSV and upload that."
+                )
+                % {"ratio": grouped(size // max(packed, 1)), "member": name}
             )
 
 
@@ -201,8 +227,11 @@ def sniff_encoding(sample: bytes) -> str:
         return "cp1251"
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            "The file is neither UTF-8 nor Windows-1251 (cp1251) text; save it as CSV UTF-8 "
-            f"and upload it again (undecodable byte 0x{sample[exc.start]:02x})."
+            _(
+                "The file is neither UTF-8 nor Windows-1251 (cp1251) text; save it as CSV UTF-8 "
+                "and upload it again (undecodable byte 0x%(byte)s)."
+            )
+            % {"byte": f"{sample[exc.start]:02x}"}
         ) from exc
 
 
@@ -250,12 +279,17 @@ def inspect_file(
         text = codecs.getincrementaldecoder(codec)().decode(sample, final=False)
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"The file is not valid {encoding} text (undecodable byte 0x{sample[exc.start]:02x}"
-            " near the start); choose the other encoding."
+            _(
+                "The file is not valid %(encoding)s text (undecodable byte 0x%(byte)s near the "
+                "start); choose the other encoding."
+            )
+            % {"encoding": encoding, "byte": f"{sample[exc.start]:02x}"}
         ) from exc
     delimiter = delimiter or sniff_delimiter(text)
     layout = FileLayout(kind=CSV, encoding=encoding, delimiter=delimiter, limits=limits)
-    _read_header_and_samples(layout, iter_rows(path, layout, with_header=True), "The file")
+    _read_header_and_samples(
+        layout, iter_rows(path, layout, with_header=True), _("The file is empty.")
+    )
     lines_in_sample = max(1, text.count("\n"))
     size = path.stat().st_size
     if size <= len(sample):
@@ -266,16 +300,16 @@ def inspect_file(
 
 
 def _read_header_and_samples(
-    layout: FileLayout, rows: Iterator[tuple[int, list[str]]], what: str
+    layout: FileLayout, rows: Iterator[tuple[int, list[str]]], if_empty: str
 ) -> None:
     try:
         try:
-            _, header = next(rows)
+            _row, header = next(rows)
         except StopIteration:
-            raise ImportFileError(f"{what} is empty.") from None
+            raise ImportFileError(if_empty) from None
         layout.headers = [cell.strip() for cell in header]
         _check_header(layout.headers)
-        for _, row in rows:
+        for _row_number, row in rows:
             layout.sample_rows.append(row)
             if len(layout.sample_rows) == SAMPLE_ROWS:
                 break
@@ -286,25 +320,32 @@ def _read_header_and_samples(
 def _check_header(headers: list[str]) -> None:
     if not any(headers):
         raise ImportFileError(
-            "The first row is empty: the file needs a header row naming its columns "
-            "(e.g. phone,name,city)."
+            _(
+                "The first row is empty: the file needs a header row naming its columns "
+                "(e.g. phone,name,city)."
+            )
         )
 
 
 def _check_width(row_number: int, width: int, limits: ReadLimits) -> None:
     if width > limits.max_columns:
         raise ImportFileError(
-            f"Row {row_number} has {width:,} columns; imports take at most "
-            f"{limits.max_columns:,}. Keep the phone, the name and the fields you need, and "
-            "upload the file again."
+            _(
+                "Row %(row)s has %(columns)s columns; imports take at most %(limit)s. Keep the "
+                "phone, the name and the fields you need, and upload the file again."
+            )
+            % {"row": row_number, "columns": grouped(width), "limit": grouped(limits.max_columns)}
         )
 
 
 def _cell_too_long(row_number: int, limits: ReadLimits) -> ImportFileError:
     return ImportFileError(
-        f"Row {row_number} has a cell longer than {limits.max_cell_chars:,} characters; no "
-        "contact's value is that long (a quote left open makes one cell of many rows). Fix that "
-        "row and upload the file again."
+        _(
+            "Row %(row)s has a cell longer than %(limit)s characters; no contact's value is "
+            "that long (a quote left open makes one cell of many rows). Fix that row and upload "
+            "the file again."
+        )
+        % {"row": row_number, "limit": grouped(limits.max_cell_chars)}
     )
 
 
@@ -317,9 +358,15 @@ def _bounded_lines(stream: io.TextIOWrapper, limits: ReadLimits) -> Iterator[str
         line_number += 1
         if len(line) > limit:
             raise ImportFileError(
-                f"Line {line_number:,} is longer than {limit:,} characters; no row of contacts "
-                f"is (a cell holds at most {limits.max_cell_chars:,}). Fix it and upload the file "
-                "again."
+                _(
+                    "Line %(line)s is longer than %(limit)s characters; no row of contacts is "
+                    "(a cell holds at most %(cell_limit)s). Fix it and upload the file again."
+                )
+                % {
+                    "line": grouped(line_number),
+                    "limit": grouped(limit),
+                    "cell_limit": grouped(limits.max_cell_chars),
+                }
             )
         yield line
 
@@ -348,16 +395,26 @@ def iter_rows(
             except UnicodeDecodeError as exc:
                 # Text is decoded a block ahead of the rows, so the row is a lower bound.
                 raise ImportFileError(
-                    f"The file stops being valid {layout.encoding} text at or after row "
-                    f"{row_number + 1} (undecodable byte 0x{exc.object[exc.start]:02x}). Choose "
-                    "the other encoding, or save the file as CSV UTF-8 and upload it again."
+                    _(
+                        "The file stops being valid %(encoding)s text at or after row %(row)s "
+                        "(undecodable byte 0x%(byte)s). Choose the other encoding, or save the "
+                        "file as CSV UTF-8 and upload it again."
+                    )
+                    % {
+                        "encoding": layout.encoding,
+                        "row": row_number + 1,
+                        "byte": f"{exc.object[exc.start]:02x}",
+                    }
                 ) from exc
             except csv.Error as exc:
                 if "field larger than field limit" in str(exc):
                     raise _cell_too_long(row_number + 1, limits) from exc
                 raise ImportFileError(
-                    f"Row {row_number + 1} cannot be read as CSV ({exc}); a quote is probably "
-                    "left open. Fix that row and upload the file again."
+                    _(
+                        "Row %(row)s cannot be read as CSV (%(error)s); a quote is probably left "
+                        "open. Fix that row and upload the file again."
+                    )
+                    % {"row": row_number + 1, "error": exc}
                 ) from exc
             if not row or (len(row) == 1 and not row[0].strip()):
                 blank_run += 1
@@ -387,9 +444,7 @@ def _load_sheet(path: Path, limits: ReadLimits):
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
         sheet = workbook.worksheets[0]
     except Exception as exc:  # zipfile, XML and openpyxl errors all mean "not a workbook"
-        raise ImportFileError(
-            f"The file looks like XLSX but cannot be opened as a workbook ({exc})."
-        ) from exc
+        raise _not_a_workbook(exc) from exc
     # Its <dimension> is whatever the file says (A1:XFD1048576 pads every row to 16,384
     # cells and walks a million empty rows): read the rows the XML holds, as wide as they are.
     sheet.reset_dimensions()
@@ -450,7 +505,9 @@ _XLSX_BYTES_PER_ROW = 100
 def _inspect_xlsx(path: Path, limits: ReadLimits) -> FileLayout:
     layout = FileLayout(kind=XLSX, limits=limits)
     _read_header_and_samples(
-        layout, _iter_xlsx(path, limits, with_header=True), "The workbook's first sheet"
+        layout,
+        _iter_xlsx(path, limits, with_header=True),
+        _("The workbook's first sheet is empty."),
     )
     with zipfile.ZipFile(path) as archive:
         sheets = [m for m in archive.infolist() if m.filename.startswith("xl/worksheets/")]

@@ -30,7 +30,9 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.services import audit_record
 from contacts.models import ContactField, ContactImport
@@ -64,12 +66,24 @@ CANCELLABLE = (
     Status.QUEUED,
     Status.RUNNING,
 )
-NOTHING_KEPT = "Nothing was written to the contacts; the lists keep what they held."
+# Kept in English here and put into the reader's words where it is written (`gettext`).
+NOTHING_KEPT = gettext_noop("Nothing was written to the contacts; the lists keep what they held.")
 MEGABYTE = 1024 * 1024
 
 
 def max_upload_bytes() -> int:
     return settings.CONTACTS_IMPORT_MAX_MB * MEGABYTE
+
+
+def file_too_big_message(size: int) -> str:
+    """The refusal of a file over CONTACTS_IMPORT_MAX_MB, for the upload form and the service."""
+    return _(
+        "The file is %(size)s MB; imports take at most %(limit)s MB. Split it into smaller files."
+    ) % {"size": f"{size / MEGABYTE:.0f}", "limit": settings.CONTACTS_IMPORT_MAX_MB}
+
+
+def _with_nothing_kept(message: object) -> str:
+    return f"{message} {_(NOTHING_KEPT)}"
 
 
 def read_limits() -> ReadLimits:
@@ -167,17 +181,14 @@ def contact_import_create(
     is_contacts = target == ContactImport.Target.CONTACTS
     new_list_name = new_list_name.strip()
     if is_contacts and list_id is None and not new_list_name:
-        raise ValidationError({"contact_list": "Choose the list to import into."})
+        raise ValidationError({"contact_list": _("Choose the list to import into.")})
     if encoding and encoding not in ENCODINGS:
-        raise ValidationError({"encoding": f"Unknown encoding “{encoding}”."})
+        raise ValidationError(
+            {"encoding": _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}}
+        )
     size = source_path.stat().st_size if source_path is not None else upload.size
     if size > max_upload_bytes():
-        raise ValidationError(
-            {
-                "file": f"The file is {size / 1024 / 1024:.0f} MB; imports take at most "
-                f"{settings.CONTACTS_IMPORT_MAX_MB} MB. Split it into smaller files."
-            }
-        )
+        raise ValidationError({"file": file_too_big_message(size)})
     contact_import = ContactImport(
         target=target,
         contact_list_id=list_id if is_contacts else None,
@@ -204,7 +215,7 @@ def contact_import_create(
                 inspected = contact_import_inspect(import_id=contact_import.pk, path=source_path)
                 if inspected is None or inspected.status != Status.UPLOADED:
                     # Rolls back the import and its new list with it.
-                    raise ImportFileError(inspected.error if inspected else "Not read.")
+                    raise ImportFileError(inspected.error if inspected else _("Not read."))
                 contact_import = inspected
     except ImportFileError as exc:
         _forget_file(contact_import, source_path)
@@ -220,7 +231,10 @@ def _enqueue_inspection(import_id: int) -> None:
 
     # Robust: a broker that is down leaves the import visibly "reading" (the sweep fails it
     # with a message) instead of failing the upload.
-    transaction.on_commit(lambda: contact_import_inspect_task.delay(import_id), robust=True)
+    language = translation.get_language()
+    transaction.on_commit(
+        lambda: contact_import_inspect_task.delay(import_id, language), robust=True
+    )
 
 
 def _forget_file(contact_import: ContactImport, source_path: Path | None) -> None:
@@ -260,14 +274,15 @@ def contact_import_inspect(*, import_id: int, path: Path | None = None) -> Conta
             limits=read_limits(),
         )
     except ImportFileError as exc:
-        _fail(import_id, f"{exc} {NOTHING_KEPT}", old=(Status.READING,))
+        _fail(import_id, _with_nothing_kept(exc), old=(Status.READING,))
         return ContactImport.objects.get(pk=import_id)
     except Exception:
         logger.exception("Reading the file of import %s failed", import_id)
         _fail(
             import_id,
-            "The file could not be read (an unexpected error, or it took too long). "
-            + NOTHING_KEPT,
+            _with_nothing_kept(
+                _("The file could not be read (an unexpected error, or it took too long).")
+            ),
             old=(Status.READING,),
         )
         raise
@@ -287,11 +302,11 @@ def contact_import_reread(
     """Has the file read again (READING) with the encoding and delimiter the user chose."""
     contact_import = ContactImport.objects.get(pk=import_id)
     if contact_import.status not in EDITABLE:
-        raise ValidationError("This import is already running or finished.")
+        raise ValidationError(_("This import is already running or finished."))
     if contact_import.file_kind != CSV or not contact_import.file:
-        raise ValidationError("A spreadsheet has no encoding or delimiter to choose.")
+        raise ValidationError(_("A spreadsheet has no encoding or delimiter to choose."))
     if encoding not in ENCODINGS or delimiter not in DELIMITERS:
-        raise ValidationError("Choose one of the offered encodings and delimiters.")
+        raise ValidationError(_("Choose one of the offered encodings and delimiters."))
     with transaction.atomic():
         if not _set_status(
             import_id,
@@ -302,7 +317,7 @@ def contact_import_reread(
             error="",
             heartbeat_at=timezone.now(),
         ):
-            raise ValidationError("This import is already running or finished.")
+            raise ValidationError(_("This import is already running or finished."))
         if enqueue:
             _enqueue_inspection(import_id)
     engine.drop_stage(import_id)  # rows staged by an earlier dry run were read another way
@@ -324,10 +339,10 @@ def contact_import_confirm_mapping(
     """
     contact_import = ContactImport.objects.get(pk=import_id)
     if contact_import.status not in EDITABLE:
-        raise ValidationError("This import is already running or finished.")
+        raise ValidationError(_("This import is already running or finished."))
     columns = {str(i) for i in range(len(contact_import.headers))}
     if set(mapping) - columns:
-        raise ValidationError("The mapping names columns the file does not have.")
+        raise ValidationError(_("The mapping names columns the file does not have."))
     for_opt_outs = contact_import.target == ContactImport.Target.DO_NOT_CONTACT
     final = {column: mapping.get(column, "") for column in sorted(columns, key=int)}
     problems = mapping_rules.mapping_problems(
@@ -338,16 +353,21 @@ def contact_import_confirm_mapping(
     for column, target in final.items():
         key = mapping_rules.field_key_of(target)
         if key is not None and key not in known:
-            problems.append(f"There is no field “{key}”.")
+            problems.append(_("There is no field “%(key)s”.") % {"key": key})
         if target.startswith(NEW_FIELD_PREFIX):
             new_key = target[len(NEW_FIELD_PREFIX) :]
             try:
                 ContactField(key=new_key, label=new_key).clean_fields(exclude=["label"])
             except ValidationError:
                 problems.append(
-                    f"“{new_key}” cannot be a field key (column "
-                    f"{contact_import.headers[int(column)] or int(column) + 1}): use lowercase "
-                    "letters, digits and underscores."
+                    _(
+                        "“%(key)s” cannot be a field key (column %(column)s): use lowercase "
+                        "letters, digits and underscores."
+                    )
+                    % {
+                        "key": new_key,
+                        "column": contact_import.headers[int(column)] or int(column) + 1,
+                    }
                 )
     if problems:
         raise ValidationError(problems)
@@ -373,11 +393,12 @@ def contact_import_confirm_mapping(
             started_at=None,
             finished_at=None,
         ):
-            raise ValidationError("This import is already running or finished.")
+            raise ValidationError(_("This import is already running or finished."))
         if enqueue:
             from contacts.tasks import contact_import_analyse_task
 
-            transaction.on_commit(lambda: contact_import_analyse_task.delay(import_id))
+            language = translation.get_language()
+            transaction.on_commit(lambda: contact_import_analyse_task.delay(import_id, language))
     contact_import.refresh_from_db()
     return contact_import
 
@@ -423,13 +444,15 @@ def contact_import_analyse(
         return ContactImport.objects.get(pk=import_id)
     except ImportFileError as exc:
         engine.drop_stage(import_id)
-        _fail(import_id, f"{exc} {NOTHING_KEPT}", old=(Status.ANALYSING,))
+        _fail(import_id, _with_nothing_kept(exc), old=(Status.ANALYSING,))
         return ContactImport.objects.get(pk=import_id)
     except Exception:
         logger.exception("Dry run of import %s failed", import_id)
         engine.drop_stage(import_id)
         _fail(
-            import_id, f"The dry run failed unexpectedly. {NOTHING_KEPT}", old=(Status.ANALYSING,)
+            import_id,
+            _with_nothing_kept(_("The dry run failed unexpectedly.")),
+            old=(Status.ANALYSING,),
         )
         raise
     moved = _set_status(
@@ -488,7 +511,8 @@ def contact_import_start(*, import_id: int, enqueue: bool = True) -> bool:
         if enqueue:
             from contacts.tasks import contact_import_apply_task
 
-            transaction.on_commit(lambda: contact_import_apply_task.delay(import_id))
+            language = translation.get_language()
+            transaction.on_commit(lambda: contact_import_apply_task.delay(import_id, language))
     return True
 
 
@@ -523,12 +547,16 @@ def contact_import_apply(
         return ContactImport.objects.get(pk=import_id)
     except ImportFileError as exc:
         engine.drop_stage(import_id)
-        _fail(import_id, f"{exc} {NOTHING_KEPT}", old=(Status.RUNNING,))
+        _fail(import_id, _with_nothing_kept(exc), old=(Status.RUNNING,))
         return ContactImport.objects.get(pk=import_id)
     except Exception:
         logger.exception("Import %s failed", import_id)
         engine.drop_stage(import_id)
-        _fail(import_id, f"The import failed unexpectedly. {NOTHING_KEPT}", old=(Status.RUNNING,))
+        _fail(
+            import_id,
+            _with_nothing_kept(_("The import failed unexpectedly.")),
+            old=(Status.RUNNING,),
+        )
         raise
     engine.drop_stage(import_id)
     _discard_upload(import_id)
@@ -596,16 +624,20 @@ def _audit_applied(import_id: int, counts: engine.ApplyCounts) -> None:
     contact_import = ContactImport.objects.select_related("contact_list", "created_by").get(
         pk=import_id
     )
-    figures = (
-        f"{counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
-        + (f", {counts.added_to_list} added to the list" if contact_import.contact_list else "")
-    )
+    figures = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged") % {
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+    }
+    if contact_import.contact_list:
+        figures += _(", %(added)s added to the list") % {"added": counts.added_to_list}
     audit_record(
         action="do-not-contact-import"
         if contact_import.target == ContactImport.Target.DO_NOT_CONTACT
         else "import-applied",
         target=contact_import.contact_list or contact_import,
-        message=f"Import of “{contact_import.original_name}” (#{import_id}) applied: {figures}.",
+        message=_("Import of “%(file)s” (#%(id)s) applied: %(figures)s.")
+        % {"file": contact_import.original_name, "id": import_id, "figures": figures},
         # Applied by a Celery task: the person who started the import is who did it.
         actor=contact_import.created_by,
     )
@@ -621,7 +653,7 @@ def contact_import_cancel(*, import_id: int) -> bool:
         import_id,
         old=CANCELLABLE,
         status=Status.CANCELLED,
-        error=f"Cancelled. {NOTHING_KEPT}",
+        error=_with_nothing_kept(_("Cancelled.")),
         finished_at=timezone.now(),
     ):
         return False
@@ -677,7 +709,7 @@ def contact_imports_sweep(*, now: datetime | None = None) -> ImportSweepReport:
             status,
             silent,
             status=Status.FAILED,
-            error=LOST_WORKER_MESSAGES[status],
+            error=_(LOST_WORKER_MESSAGES[status]) % {"nothing_kept": _(NOTHING_KEPT)},
             finished_at=now,
         ):
             report.failed.append(import_id)
@@ -688,15 +720,22 @@ def contact_imports_sweep(*, now: datetime | None = None) -> ImportSweepReport:
 
 
 WORKER_STATUSES = (Status.READING, Status.ANALYSING, Status.QUEUED, Status.RUNNING)
+# English, translated where they are written; `%(nothing_kept)s` is NOTHING_KEPT.
+_LOST_TWICE = gettext_noop(
+    "The import stopped without finishing: its worker was lost twice (the file may be too big "
+    "for it). %(nothing_kept)s Run the dry run again, or split the file."
+)
 LOST_WORKER_MESSAGES = {
-    Status.READING: "Reading the file stopped without finishing: its worker was lost, or no "
-    "worker took it. Nothing was imported; upload the file again.",
-    Status.ANALYSING: "The dry run stopped without finishing: its worker was lost. "
-    f"{NOTHING_KEPT} Confirm the mapping to run it again.",
-    Status.QUEUED: "The import stopped without finishing: its worker was lost twice (the file "
-    f"may be too big for it). {NOTHING_KEPT} Run the dry run again, or split the file.",
-    Status.RUNNING: "The import stopped without finishing: its worker was lost twice (the file "
-    f"may be too big for it). {NOTHING_KEPT} Run the dry run again, or split the file.",
+    Status.READING: gettext_noop(
+        "Reading the file stopped without finishing: its worker was lost, or no worker took "
+        "it. Nothing was imported; upload the file again."
+    ),
+    Status.ANALYSING: gettext_noop(
+        "The dry run stopped without finishing: its worker was lost. %(nothing_kept)s Confirm "
+        "the mapping to run it again."
+    ),
+    Status.QUEUED: _LOST_TWICE,
+    Status.RUNNING: _LOST_TWICE,
 }
 
 

@@ -14,6 +14,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from contacts.phones import InvalidPhone, normalize_phone, plain_own_number_matcher
 
 from . import mapping as mapping_rules
@@ -146,30 +149,76 @@ def shape_row(shape: RowShape, row_no: int, cells: list[str]) -> tuple:
 
 
 def _ragged_message(count: int, width: int) -> str:
+    values = {"cells": count, "columns": width}
     if count > width:
         return (
-            f"the row has {count} cells but the header has {width} columns; a value probably "
-            "contains an unquoted delimiter"
+            ngettext(
+                "the row has %(cells)s cells but the header has %(columns)s columns; a value "
+                "probably contains an unquoted delimiter",
+                "the row has %(cells)s cells but the header has %(columns)s columns; a value "
+                "probably contains an unquoted delimiter",
+                width,
+            )
+            % values
         )
-    return f"the row has {count} cells but the header has {width} columns"
+    return (
+        ngettext(
+            "the row has %(cells)s cells but the header has %(columns)s columns",
+            "the row has %(cells)s cells but the header has %(columns)s columns",
+            width,
+        )
+        % values
+    )
+
+
+def too_long_message(target: str, *, length: int | str, limit: int) -> str:
+    """The rejection of a value longer than `limit`; `target` is the mapping target it feeds:
+    the name, the reason, or a field (`mapping.field_target(key)`).
+
+    The staging table writes the same words in SQL (engine._error_expression), with the length
+    it measures put where `length` goes. English says "characters" for any count, as it always
+    has; the plural form other languages need follows the limit, which Python knows.
+    """
+    values = {"length": length, "limit": limit, "key": mapping_rules.field_key_of(target)}
+    if target == mapping_rules.NAME:
+        message = ngettext(
+            "the name is %(length)s characters long; at most %(limit)s",
+            "the name is %(length)s characters long; at most %(limit)s",
+            limit,
+        )
+    elif target == mapping_rules.REASON:
+        message = ngettext(
+            "the reason is %(length)s characters long; at most %(limit)s",
+            "the reason is %(length)s characters long; at most %(limit)s",
+            limit,
+        )
+    else:
+        message = ngettext(
+            "the value of %(key)s is %(length)s characters long; at most %(limit)s",
+            "the value of %(key)s is %(length)s characters long; at most %(limit)s",
+            limit,
+        )
+    return message % values
 
 
 def _value_problem(shape: RowShape, name: str, reason: str, values: list[str | None]) -> str:
     # Plain comparisons first: this runs for every row, and almost every row passes.
     if len(name) > MAX_NAME_CHARS:
-        return f"the name is {len(name)} characters long; at most {MAX_NAME_CHARS}"
+        return too_long_message(mapping_rules.NAME, length=len(name), limit=MAX_NAME_CHARS)
     if len(reason) > MAX_REASON_CHARS:
-        return f"the reason is {len(reason)} characters long; at most {MAX_REASON_CHARS}"
+        return too_long_message(mapping_rules.REASON, length=len(reason), limit=MAX_REASON_CHARS)
     nul = "\x00" in name or "\x00" in reason
-    for (_, key), value in zip(shape.fields, values, strict=True):
+    for (_column, key), value in zip(shape.fields, values, strict=True):
         if value is None:
             continue
         if len(value) > MAX_FIELD_CHARS:
-            return f"the value of {key} is {len(value)} characters long; at most {MAX_FIELD_CHARS}"
+            return too_long_message(
+                mapping_rules.field_target(key), length=len(value), limit=MAX_FIELD_CHARS
+            )
         nul = nul or "\x00" in value
     if nul:
         # PostgreSQL text cannot hold NUL; it is never part of a real name or value.
-        return "a cell contains a NUL character (binary data), which is not text"
+        return _("a cell contains a NUL character (binary data), which is not text")
     return ""
 
 

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.selectors import audit_entries_for, audit_entries_of_type
@@ -149,7 +151,9 @@ def contact_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Added {phone_display(contact.phone)}.")
+            messages.success(
+                request, _("Added %(phone)s.") % {"phone": phone_display(contact.phone)}
+            )
             return redirect("contacts:contact-index")
     return render(request, "contacts/contact_form.html", {"form": form, "contact": None})
 
@@ -177,7 +181,10 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Saved {phone_display(form.cleaned_data['phone'])}.")
+            messages.success(
+                request,
+                _("Saved %(phone)s.") % {"phone": phone_display(form.cleaned_data["phone"])},
+            )
             return redirect("contacts:contact-index")
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact})
 
@@ -187,7 +194,7 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=contact_id)
     if request.method == "POST":
         services.contact_delete(contact_id=contact.pk)
-        messages.success(request, f"Deleted {phone_display(contact.phone)}.")
+        messages.success(request, _("Deleted %(phone)s.") % {"phone": phone_display(contact.phone)})
         return redirect("contacts:contact-index")
     return render(request, "contacts/contact_confirm_delete.html", {"contact": contact})
 
@@ -215,7 +222,9 @@ def list_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Created the list “{contact_list.name}”.")
+            messages.success(
+                request, _("Created the list “%(name)s”.") % {"name": contact_list.name}
+            )
             return redirect("contacts:list-detail", list_id=contact_list.pk)
     return render(request, "contacts/list_form.html", {"form": form, "contact_list": None})
 
@@ -233,7 +242,7 @@ def list_edit(request: HttpRequest, list_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Saved the list.")
+            messages.success(request, _("Saved the list."))
             return redirect("contacts:list-detail", list_id=contact_list.pk)
     return render(request, "contacts/list_form.html", {"form": form, "contact_list": contact_list})
 
@@ -281,10 +290,13 @@ def list_archive(request: HttpRequest, list_id: int) -> HttpResponse:
         return redirect("contacts:list-detail", list_id=contact_list.pk)
     if not form.cleaned_data["archive"]:
         services.contact_list_unarchive(list_id=contact_list.pk)
-        messages.success(request, f"“{contact_list.name}” is back among the active lists.")
+        messages.success(
+            request,
+            _("“%(name)s” is back among the active lists.") % {"name": contact_list.name},
+        )
     else:
         services.contact_list_archive(list_id=contact_list.pk)
-        messages.success(request, f"Archived “{contact_list.name}”.")
+        messages.success(request, _("Archived “%(name)s”.") % {"name": contact_list.name})
     return redirect("contacts:list-detail", list_id=contact_list.pk)
 
 
@@ -299,7 +311,12 @@ def list_delete(request: HttpRequest, list_id: int) -> HttpResponse:
             return redirect("contacts:list-detail", list_id=contact_list.pk)
         messages.success(
             request,
-            f"Deleted “{contact_list.name}” and its {removed} memberships; the contacts remain.",
+            ngettext(
+                "Deleted “%(name)s” and its %(count)s memberships; the contacts remain.",
+                "Deleted “%(name)s” and its %(count)s memberships; the contacts remain.",
+                removed,
+            )
+            % {"name": contact_list.name, "count": removed},
         )
         return redirect("contacts:list-index")
     return render(
@@ -330,7 +347,7 @@ def list_link(request: HttpRequest, list_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Linked to the BSG list.")
+            messages.success(request, _("Linked to the BSG list."))
             return redirect("contacts:list-detail", list_id=contact_list.pk)
     return render(
         request,
@@ -347,7 +364,7 @@ def list_unlink(request: HttpRequest, list_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Unlinked; the group stays in your BSG account.")
+        messages.success(request, _("Unlinked; the group stays in your BSG account."))
     return redirect("contacts:list-detail", list_id=contact_list.pk)
 
 
@@ -355,7 +372,7 @@ def list_unlink(request: HttpRequest, list_id: int) -> HttpResponse:
 def list_push(request: HttpRequest, list_id: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=list_id)
     if not services.contact_list_push_start(list_id=contact_list.pk):
-        messages.error(request, "This list is already being pushed to BSG.")
+        messages.error(request, _("This list is already being pushed to BSG."))
     return redirect("contacts:list-detail", list_id=contact_list.pk)
 
 
@@ -384,7 +401,9 @@ def field_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Created the field {form.cleaned_data['key']}.")
+            messages.success(
+                request, _("Created the field %(key)s.") % {"key": form.cleaned_data["key"]}
+            )
             return redirect("contacts:field-index")
     return render(
         request,
@@ -402,12 +421,14 @@ def field_new_in_bsg(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(bsg_form, exc)
         except BsgError as exc:
-            bsg_form.add_error(None, f"BSG refused to create the field: {exc}")
+            bsg_form.add_error(
+                None, _("BSG refused to create the field: %(error)s") % {"error": exc}
+            )
         else:
             messages.success(
                 request,
-                f"Created {contact_field.key} here and in BSG (field id "
-                f"{contact_field.bsg_field_id}).",
+                _("Created %(key)s here and in BSG (field id %(id)s).")
+                % {"key": contact_field.key, "id": contact_field.bsg_field_id},
             )
             return redirect("contacts:field-index")
     answer = selectors.bsg_fields()
@@ -447,7 +468,7 @@ def field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Saved the field {contact_field.key}.")
+            messages.success(request, _("Saved the field %(key)s.") % {"key": contact_field.key})
             return redirect("contacts:field-index")
     return render(
         request,
@@ -461,7 +482,9 @@ def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
     contact_field = get_object_or_404(ContactField, pk=field_id)
     if request.method == "POST":
         services.contact_field_delete(field_id=contact_field.pk)
-        messages.success(request, f"Deleted the field {contact_field.key} and its values.")
+        messages.success(
+            request, _("Deleted the field %(key)s and its values.") % {"key": contact_field.key}
+        )
         return redirect("contacts:field-index")
     return render(request, "contacts/field_confirm_delete.html", {"contact_field": contact_field})
 
@@ -488,12 +511,15 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
             created_by_id=request.user.pk,
         )
         if created:
-            messages.success(request, f"{phone_display(entry.phone)} will not be contacted.")
+            messages.success(
+                request,
+                _("%(phone)s will not be contacted.") % {"phone": phone_display(entry.phone)},
+            )
         else:
             messages.info(
                 request,
-                f"{phone_display(entry.phone)} was already on the list "
-                f"({entry.get_source_display()}).",
+                _("%(phone)s was already on the list (%(source)s).")
+                % {"phone": phone_display(entry.phone), "source": entry.get_source_display()},
             )
         return redirect("contacts:dnc-index")
     search, phone, source = _dnc_search(request)
@@ -525,7 +551,9 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
 def do_not_contact_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = get_object_or_404(DoNotContact, pk=entry_id)
     services.do_not_contact_remove(entry_id=entry.pk)
-    messages.success(request, f"{phone_display(entry.phone)} can be contacted again.")
+    messages.success(
+        request, _("%(phone)s can be contacted again.") % {"phone": phone_display(entry.phone)}
+    )
     return redirect("contacts:dnc-index")
 
 

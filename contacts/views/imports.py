@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..import_forms import (
@@ -145,7 +146,9 @@ def import_reread(request: HttpRequest, import_id: int) -> HttpResponse:
 def import_start(request: HttpRequest, import_id: int) -> HttpResponse:
     _get_import(import_id)
     if not services.contact_import_start(import_id=import_id):
-        messages.error(request, "This import cannot start now: it is not waiting after a dry run.")
+        messages.error(
+            request, _("This import cannot start now: it is not waiting after a dry run.")
+        )
     return redirect("contacts:import-detail", import_id=import_id)
 
 
@@ -153,9 +156,9 @@ def import_start(request: HttpRequest, import_id: int) -> HttpResponse:
 def import_cancel(request: HttpRequest, import_id: int) -> HttpResponse:
     _get_import(import_id)
     if services.contact_import_cancel(import_id=import_id):
-        messages.info(request, "Import cancelled. Nothing was written to the contacts.")
+        messages.info(request, _("Import cancelled. Nothing was written to the contacts."))
     else:
-        messages.error(request, "This import has already finished; there is nothing to cancel.")
+        messages.error(request, _("This import has already finished; there is nothing to cancel."))
     return redirect("contacts:import-detail", import_id=import_id)
 
 

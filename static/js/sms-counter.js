@@ -32,6 +32,18 @@
   SIZES[GSM7] = { single: 160, multi: 153, max: 5 * 153 };
   SIZES[UCS2] = { single: 70, multi: 67, max: 5 * 67 };
 
+  /* The counter's words come from Django's JavaScript catalogue (/jsi18n/, loaded before this
+   * file by the composer pages) in the page's language. Without it (node, which runs analyse()
+   * in tests/campaigns/test_counter_corpus.py) they stay English. */
+  function named(format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, key) { return String(values[key]); });
+  }
+  var gettext = root.gettext || function (message) { return message; };
+  var ngettext = root.ngettext || function (singular, plural, count) {
+    return count === 1 ? singular : plural;
+  };
+  var interpolate = root.interpolate || named;
+
   var basicSet = new Set(Array.from(BASIC));
   var extensionSet = new Set(Array.from(EXTENSION));
 
@@ -97,17 +109,19 @@
   }
 
   function summary(stats) {
-    if (!stats.characters) return "Empty: 0 SMS parts.";
-    var text =
-      stats.characters + " characters · " + stats.encoding + " · " + stats.parts +
-      " SMS part" + (stats.parts === 1 ? "" : "s") + " (" + stats.part_size + " per part) · ";
-    if (stats.fits) {
-      text += stats.remaining + " left before BSG's limit of " + stats.max_length + ".";
-    } else {
-      text += "over BSG's limit of " + stats.max_length + " or 5 parts by " +
-        Math.max(-stats.remaining, 0) + ".";
-    }
-    return text;
+    if (!stats.characters) return gettext("Empty: 0 SMS parts.");
+    // "characters" whatever the count, as the server's preview says it (a figure, not prose).
+    var characters = interpolate(gettext("%(count)s characters"), { count: stats.characters }, true);
+    var parts = interpolate(
+      ngettext("%(count)s SMS part (%(size)s per part)", "%(count)s SMS parts (%(size)s per part)",
+        stats.parts),
+      { count: stats.parts, size: stats.part_size }, true);
+    var limit = stats.fits
+      ? interpolate(gettext("%(remaining)s left before BSG's limit of %(max)s."),
+        { remaining: stats.remaining, max: stats.max_length }, true)
+      : interpolate(gettext("over BSG's limit of %(max)s or 5 parts by %(over)s."),
+        { max: stats.max_length, over: Math.max(-stats.remaining, 0) }, true);
+    return [characters, stats.encoding, parts, limit].join(" · ");
   }
 
   /* Under each textarea[data-sms-counter]: the counter line and the characters forcing UCS-2,
@@ -135,7 +149,8 @@
       forcing.textContent = "";
       if (stats.encoding !== UCS2) return;
       var note = document.createElement("p");
-      note.textContent = "UCS-2 because of " + stats.non_gsm_characters.map(describe).join(", ") + ":";
+      note.textContent = interpolate(gettext("UCS-2 because of %(characters)s:"),
+        { characters: stats.non_gsm_characters.map(describe).join(", ") }, true);
       forcing.appendChild(note);
       var copy = document.createElement("div");
       copy.className = "gsm7-highlight";

@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from audit.admin import AuditedModelAdmin
+
+from .models import LanguageChoice
+
+
+@admin.register(LanguageChoice)
+class LanguageChoiceAdmin(AuditedModelAdmin):
+    list_display = ["user", "language", "changed_at"]
+    list_select_related = ["user"]
+    list_filter = ["language"]
+    search_fields = ["user__username"]
+    # Every user would be one <option>: typed by id instead, with a lookup.
+    raw_id_fields = ["user"]
+    readonly_fields = ["changed_at"]

@@ -1,0 +1,52 @@
+"""The language switcher in every page's header (templates/base.html)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from .forms import LanguageForm
+from .services import language_choose
+
+
+@login_not_required  # the log-in page offers it too
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Signed in, the choice is kept on the account (every later request and every device
+    follows it); signed in or not, it is also kept in Django's language cookie, which the log-in
+    page reads (LocaleMiddleware) once they have signed out."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return render(request, "accounts/language_refused.html", {"form": form}, status=400)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        language_choose(user=request.user, language=language)
+    translation.activate(language)
+    response = HttpResponseRedirect(_back_to(request, form.cleaned_data["next"]))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+def _back_to(request: HttpRequest, wanted: str) -> str:
+    """The page the switcher was on (a path of this site, as the header's form sends it); else
+    the home or log-in page."""
+    if wanted.startswith("/") and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return reverse("campaigns:home" if request.user.is_authenticated else "login")

@@ -1,0 +1,658 @@
+"""Sentences the app stores for people to read later, and how a page says them in its reader's
+language.
+
+What is stored: the campaign's event log (CampaignEvent.message) and audit messages, why a part
+or a campaign needs attention (CampaignPart.error and stop_answer, Campaign.dispatch_error), why
+the engine sent a campaign back (Campaign.sent_back_reason), why a schedule waits for approval
+again, a send plan's failure and BSG's price errors, a test send's outcome.
+
+Why they are stored in English and translated when shown, not written in the writer's language:
+most are written by the engine in a Celery worker, where no person and so no language is active,
+and each is read later by people who each chose their own language. Written in the writer's
+language, a Ukrainian team would read the engine's English for ever, and an English reader a
+colleague's Ukrainian. So each sentence is declared here once, stored in English (what the
+admin, the audit log, the tests and a grep read; what the code compares, such as a stop answer
+that starts with "Stopped"), and `shown()` says it again in the reader's language: it finds the
+declared sentence a stored text was made from, and translates it with the same values.
+
+A text that no sentence made is shown as it is stored: what a person typed (an approver's reason
+stays in the words and the language of the person who wrote it), BSG's own answers, and rows
+written before their sentence was declared. A text written by the checks (campaigns.checks,
+gettext) inside a stored sentence is translated when it is one of the catalogue's messages
+without values.
+
+Each declaration is a call xgettext knows (`gettext_noop`, `ngettext`), so `makemessages`
+finds the sentences here like any other message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache, lru_cache
+
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+
+# A value may hold anything but the clause separator "; ", unless it is declared `clauses`:
+# several sentences joined by it (campaigns.selectors.audience_changes_text), or BSG's own words.
+# So a stored text of several clauses is never taken for one sentence with a long value.
+CLAUSE_SEPARATOR = "; "
+LABEL_SEPARATOR = ", "
+_ONE_CLAUSE = r"(?:(?!; ).)*?"
+_ANY = r".*?"
+# Values whose names say what they are match only that, so a sentence that begins or ends with
+# a value is not found inside another ("%(count)s contact(s) added…" in "3 recipient(s) in…").
+_COUNT = r"\d[\d,]*"
+_SHAPES = {
+    **dict.fromkeys(
+        (
+            "approved",
+            "attempts",
+            "bsg_id",
+            "cancelled",
+            "count",
+            "failed",
+            "final",
+            "id",
+            "limit",
+            "members",
+            "more",
+            "now",
+            "number",
+            "opted_out",
+            "parts",
+            "percent",
+            "recipients",
+            "refused",
+            "skipped",
+            "stopped",
+        ),
+        _COUNT,
+    ),
+    "start": r"\d\d:\d\d",
+    "end": r"\d\d:\d\d",
+    "zone": r"\S+",
+}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+# "1,234": a count as English groups it, grouped again as the reader's language does.
+_GROUPED_COUNT = re.compile(r"\d{1,3}(?:,\d{3})+")
+# How deep sentences nest (a sent-back reason holds clauses, a clause holds examples).
+_MAX_DEPTH = 8
+# Every declared sentence, the ones with most words of their own first (shown() tries them so).
+SENTENCES: list[StoredSentence] = []
+
+
+class StoredSentence:
+    """One sentence the app stores: `stored()` writes it in English, `shown()` says it in the
+    reader's language, and campaigns.stored_text.shown finds it again in a stored text.
+
+    `inner` values are themselves stored sentences, translated with it; `clauses` values may
+    hold several, joined by "; " (or any text: BSG's answers); `labels` values are what
+    changed, as campaigns.selectors.APPROVAL_LABELS names it, joined by ", " (lower-cased or
+    not). A plural sentence chooses its form by the value named `number` (English keeps its
+    "(s)": both of its forms may read the same, while a language whose words change with the
+    number has its own)."""
+
+    def __init__(
+        self,
+        singular: str,
+        plural: str | None = None,
+        number: str | None = None,
+        *,
+        inner: Iterable[str] = (),
+        clauses: Iterable[str] = (),
+        labels: Iterable[str] = (),
+    ) -> None:
+        self.singular = singular
+        self.plural = plural
+        self.number = number
+        self.inner = frozenset(inner)
+        self.clauses = frozenset(clauses)
+        self.labels = frozenset(labels)
+        self.forms = tuple(dict.fromkeys(f for f in (singular, plural) if f is not None))
+        self.head = min((_literal_head(form) for form in self.forms), key=len)
+        # The more of its words are its own, the sooner it is tried: "empty for them: %(fields)s
+        # (the campaign leaves such recipients out)" before "empty for them: %(fields)s".
+        self.literal_length = max(len(_PLACEHOLDER.sub("", form)) for form in self.forms)
+        SENTENCES.append(self)
+        SENTENCES.sort(key=lambda sentence: -sentence.literal_length)
+
+    # Named as the gettext functions xgettext looks for, so makemessages extracts the text.
+    @classmethod
+    def gettext_noop(cls, message: str, **kinds: Iterable[str]) -> StoredSentence:
+        return cls(message, **kinds)
+
+    @classmethod
+    def ngettext(
+        cls, singular: str, plural: str, number: str, **kinds: Iterable[str]
+    ) -> StoredSentence:
+        return cls(singular, plural, number, **kinds)
+
+    def stored(self, **values: object) -> str:
+        """The sentence in English, as the database keeps it."""
+        form = self.singular
+        if self.plural is not None and _count(values[self.number]) != 1:
+            form = self.plural
+        return form % {name: str(value) for name, value in values.items()}
+
+    def shown(self, **values: object) -> str:
+        """The sentence in the reader's language (its inner sentences too)."""
+        return self._translated({name: str(value) for name, value in values.items()}, depth=0)
+
+    def _translated(self, values: dict[str, str], *, depth: int) -> str:
+        said = {}
+        for name, value in values.items():
+            if name in self.inner or name in self.clauses:
+                said[name] = _shown(value, depth + 1)
+            elif name in self.labels:
+                said[name] = LABEL_SEPARATOR.join(map(_label_shown, value.split(LABEL_SEPARATOR)))
+            else:
+                said[name] = _localised(value)
+        if self.plural is None:
+            return gettext(self.singular) % said
+        return ngettext(self.singular, self.plural, _count(values[self.number])) % said
+
+    def values_in(self, text: str) -> dict[str, str] | None:
+        """The values this sentence was stored with, if `text` is this sentence (in English)."""
+        for pattern in self._patterns():
+            found = pattern.fullmatch(text)
+            if found is not None:
+                return found.groupdict()
+        return None
+
+    @cache  # noqa: B019 - one per declared sentence, which live for ever
+    def _patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(self._pattern(form) for form in self.forms)
+
+    def _pattern(self, form: str) -> re.Pattern[str]:
+        parts, seen, position = [], set(), 0
+        for placeholder in _PLACEHOLDER.finditer(form):
+            parts.append(re.escape(form[position : placeholder.start()]))
+            name = placeholder.group(1)
+            if name is None:
+                parts.append("%")
+            elif name in seen:
+                parts.append(f"(?P={name})")
+            else:
+                seen.add(name)
+                shape = _SHAPES.get(name) or (_ANY if name in self.clauses else _ONE_CLAUSE)
+                parts.append(f"(?P<{name}>{shape})")
+            position = placeholder.end()
+        parts.append(re.escape(form[position:]))
+        return re.compile("".join(parts), re.DOTALL)
+
+
+def shown(text: str) -> str:
+    """A stored text in the reader's language: the declared sentence it was made from, said
+    again with the same values; as it is stored when none made it (or the reader reads
+    English, the language it is stored in)."""
+    if not text or _reads_english():
+        return text
+    return _shown_in(text, translation.get_language())
+
+
+def in_english(text: object) -> str:
+    """A message (a lazy label, say) in English, the language stored texts are written in."""
+    with translation.override("en"):
+        return str(text)
+
+
+def _reads_english() -> bool:
+    return (translation.get_language() or "en").split("-")[0] == "en"
+
+
+@lru_cache(maxsize=4096)
+def _shown_in(text: str, language: str) -> str:
+    # The language is part of the cache key: the same text reads differently in each.
+    return _shown(text, 0)
+
+
+def _shown(text: str, depth: int) -> str:
+    if not text or depth > _MAX_DEPTH:
+        return text
+    said = _sentence_shown(text, depth)
+    if said is not None:
+        return said
+    # A sentence used as the last clause, closed by a full stop that is not its own.
+    if text.endswith(".") and not text.endswith(".."):
+        said = _sentence_shown(text[:-1], depth)
+        if said is not None:
+            return said + "."
+    if CLAUSE_SEPARATOR in text:
+        return CLAUSE_SEPARATOR.join(
+            _shown(clause, depth + 1) for clause in text.split(CLAUSE_SEPARATOR)
+        )
+    return text
+
+
+def _sentence_shown(text: str, depth: int) -> str | None:
+    """`text` translated when it is one whole sentence: a declared one, or one of the
+    catalogue's messages without values (a check's words); else None."""
+    for sentence in SENTENCES:
+        if text.startswith(sentence.head):
+            values = sentence.values_in(text)
+            if values is not None:
+                return sentence._translated(values, depth=depth)
+    message = gettext(text)
+    return message if message != text else None
+
+
+def _label_shown(english: str) -> str:
+    """One of campaigns.selectors.APPROVAL_LABELS as stored (perhaps lower-cased), translated."""
+    from .selectors import APPROVAL_LABELS  # the labels' module stores sentences too
+
+    for label in APPROVAL_LABELS.values():
+        name = in_english(label)
+        if english == name:
+            return str(label)
+        if english == name.lower():
+            said = str(label)
+            return said[:1].lower() + said[1:]
+    return english
+
+
+def _literal_head(form: str) -> str:
+    found = _PLACEHOLDER.search(form)
+    return form if found is None else form[: found.start()]
+
+
+def _count(value: object) -> int:
+    try:
+        return int(str(value).replace(",", ""))
+    except ValueError:
+        return 0
+
+
+def _localised(value: str) -> str:
+    if _GROUPED_COUNT.fullmatch(value):
+        return number_format(int(value.replace(",", "")), force_grouping=True)
+    return value
+
+
+# --- the sentences, by who writes them ----------------------------------------------------------
+# Declared with the values they are stored with; a sentence whose values may hold another
+# sentence names them `inner` (one) or `clauses` (several, or any text).
+
+# campaigns.engine.dispatch
+DISPATCHED = StoredSentence.ngettext(
+    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s).",
+    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s).",
+    "recipients",
+)
+DISPATCHED_CAPPED = StoredSentence.ngettext(
+    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s). %(skipped)s left out: "
+    "messaged by this schedule within its frequency cap.",
+    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s). %(skipped)s left out: "
+    "messaged by this schedule within its frequency cap.",
+    "recipients",
+)
+NO_RECIPIENTS_LEFT = StoredSentence.gettext_noop("No recipients left to send to.")
+NO_RECIPIENTS_LEFT_CAPPED = StoredSentence.gettext_noop(
+    "No recipients left to send to. %(skipped)s left out: messaged by this schedule within its "
+    "frequency cap."
+)
+DISPATCH_AUDIT = StoredSentence.ngettext(
+    "%(recipients)s recipient(s) in %(parts)s part(s).",
+    "%(recipients)s recipient(s) in %(parts)s part(s).",
+    "recipients",
+)
+DISPATCH_AUDIT_REFUSED = StoredSentence.ngettext(
+    "%(recipients)s recipient(s) in %(parts)s part(s). %(refusal)s",
+    "%(recipients)s recipient(s) in %(parts)s part(s). %(refusal)s",
+    "recipients",
+    clauses=("refusal",),
+)
+DISPATCH_FAILED = StoredSentence.gettext_noop(
+    "The recipients could not be resolved (%(error)s). Nothing was sent. Stop this campaign, "
+    "then duplicate it and check its recipients.",
+    clauses=("error",),
+)
+SENT_BACK_FOR_APPROVAL = StoredSentence.gettext_noop(
+    "Sent back for approval, nothing sent: %(reason)s", clauses=("reason",)
+)
+# Why a campaign (or a schedule) approved by one of its authors may not go out now.
+OWN_AUTHOR_APPROVED = StoredSentence.gettext_noop(
+    "one of its own authors approved it while four-eyes was off, and four-eyes is on now."
+)
+
+# campaigns.selectors.audience_changes_text: clauses joined by "; ", closed by a full stop.
+AUDIENCE_CHANGED = StoredSentence.ngettext(
+    "its recipients or their details changed after it was approved (%(approved)s recipient(s) "
+    "approved, %(now)s now)",
+    "its recipients or their details changed after it was approved (%(approved)s recipient(s) "
+    "approved, %(now)s now)",
+    "approved",
+)
+AUDIENCE_CONTACTS_CHANGED = StoredSentence.ngettext(
+    "%(count)s contact(s) of its lists changed since, e.g. %(examples)s",
+    "%(count)s contact(s) of its lists changed since, e.g. %(examples)s",
+    "count",
+)
+AUDIENCE_CONTACTS_ADDED = StoredSentence.ngettext(
+    "%(count)s contact(s) added to its lists since",
+    "%(count)s contact(s) added to its lists since",
+    "count",
+)
+
+# campaigns.engine.bsg_groups: what BSG's contact book would send, unlike what was approved.
+GROUPS_UNREADABLE = StoredSentence.gettext_noop(
+    "BSG's contact book could not be read to check the groups (%(error)s)", clauses=("error",)
+)
+GROUPS_DIFFERENCE = StoredSentence.gettext_noop(
+    "%(clauses)s. Push the lists to BSG or correct these contacts in BSG's contact book, then "
+    "approve again",
+    clauses=("clauses",),
+)
+GROUPS_EXTRA_OPTED_OUT = StoredSentence.ngettext(
+    "BSG's groups hold %(count)s member(s) not among the approved recipients (%(opted_out)s on "
+    "do-not-contact): %(examples)s",
+    "BSG's groups hold %(count)s member(s) not among the approved recipients (%(opted_out)s on "
+    "do-not-contact): %(examples)s",
+    "count",
+    inner=("examples",),
+)
+GROUPS_EXTRA = StoredSentence.ngettext(
+    "BSG's groups hold %(count)s member(s) not among the approved recipients: %(examples)s",
+    "BSG's groups hold %(count)s member(s) not among the approved recipients: %(examples)s",
+    "count",
+    inner=("examples",),
+)
+GROUPS_OTHER_VALUES = StoredSentence.ngettext(
+    "BSG holds other values for %(count)s member(s), so their text would differ from the "
+    "approved one: %(examples)s",
+    "BSG holds other values for %(count)s member(s), so their text would differ from the "
+    "approved one: %(examples)s",
+    "count",
+    inner=("examples",),
+)
+GROUPS_MISSING = StoredSentence.ngettext(
+    "%(count)s approved recipient(s) are not in BSG's groups",
+    "%(count)s approved recipient(s) are not in BSG's groups",
+    "count",
+)
+PHONES_AND_MORE = StoredSentence.gettext_noop("%(phones)s and %(more)s more")
+
+# campaigns.checks: why BSG's group methods must not send to these lists (the composer says it
+# at once; dispatch stores it on the part it refuses).
+GROUPS_TOO_BIG = StoredSentence.gettext_noop(
+    "The chosen lists have %(members)s contacts; BSG sends at most %(limit)s to contact-book "
+    "groups in one campaign. Choose “To contact lists, personalised here”, which sends them in "
+    "parts."
+)
+GROUPS_DO_NOT_CONTACT = StoredSentence.ngettext(
+    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "sending would message them anyway (BSG cannot leave a group member out). Choose “To "
+    "contact lists” so they are left out.",
+    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "sending would message them anyway (BSG cannot leave a group member out). Choose “To "
+    "contact lists” so they are left out.",
+    "count",
+)
+GROUPS_DO_NOT_CONTACT_COPY = StoredSentence.ngettext(
+    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "sending would message them anyway (BSG cannot leave a group member out). Duplicate the "
+    "campaign and choose “To contact lists” so they are left out.",
+    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "sending would message them anyway (BSG cannot leave a group member out). Duplicate the "
+    "campaign and choose “To contact lists” so they are left out.",
+    "count",
+)
+
+# campaigns.engine.guard_rails: why a part is held (CampaignPart.error, the event, the audit).
+HELD_FAILURE_RATE = StoredSentence.ngettext(
+    "Held: %(failed)s of %(final)s messages with a final status failed (%(percent)s%%, above the "
+    "%(threshold)s threshold). Check the sender and the list, then resume or stop.",
+    "Held: %(failed)s of %(final)s messages with a final status failed (%(percent)s%%, above the "
+    "%(threshold)s threshold). Check the sender and the list, then resume or stop.",
+    "final",
+)
+HELD_BALANCE = StoredSentence.gettext_noop(
+    "Held: part %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
+    "%(balance)s %(currency)s. Top up the account, then resume."
+)
+HELD_BALANCE_CREDIT = StoredSentence.gettext_noop(
+    "Held: part %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
+    "%(balance)s %(currency)s (credit %(credit)s). Top up the account, then resume."
+)
+
+# campaigns.engine.submit and reconcile: each part's way to BSG.
+PART_UNCONFIRMED = StoredSentence.gettext_noop(
+    "Part %(number)s: no clear answer from BSG (%(error)s); checking BSG before anything is sent "
+    "again.",
+    clauses=("error",),
+)
+PART_REFUSED = StoredSentence.gettext_noop(
+    "Part %(number)s: BSG refused it: %(refusal)s", clauses=("refusal",)
+)
+PART_NOT_SENT = StoredSentence.ngettext(
+    "Part %(number)s: not sent after %(attempts)s attempt(s); BSG's last answer: %(error)s. "
+    "Nothing was accepted by BSG; resume it once BSG answers again.",
+    "Part %(number)s: not sent after %(attempts)s attempt(s); BSG's last answer: %(error)s. "
+    "Nothing was accepted by BSG; resume it once BSG answers again.",
+    "attempts",
+    clauses=("error",),
+)
+PART_SUBMITTED = StoredSentence.gettext_noop(
+    "Part %(number)s submitted: BSG campaign %(bsg_id)s (%(status)s).", inner=("status",)
+)
+PART_RECONCILED = StoredSentence.gettext_noop(
+    "Part %(number)s found at BSG after an unclear answer: BSG campaign %(bsg_id)s (%(status)s).",
+    inner=("status",),
+)
+STATUS_UNKNOWN = StoredSentence.gettext_noop("status unknown")
+PART_UNASKABLE = StoredSentence.gettext_noop(
+    "Part %(number)s: BSG gave no clear answer to the send, and could not be asked whether it "
+    "exists (%(error)s). It may or may not have been sent; check BSG's web account before "
+    "sending it again.",
+    clauses=("error",),
+)
+PART_NONE_AT_BSG = StoredSentence.gettext_noop(
+    "Part %(number)s: %(attempts)s attempts got no clear answer from BSG and BSG holds none of "
+    "its messages; nothing was sent. Resume to try again."
+)
+PART_SENT_AGAIN = StoredSentence.gettext_noop(
+    "Part %(number)s: BSG provably holds none of its messages; sending it again with the same "
+    "reference ids."
+)
+PART_AMBIGUOUS = StoredSentence.gettext_noop(
+    "Part %(number)s: BSG gave no clear answer, and BSG holds several campaigns that could be it "
+    "(%(ids)s); check which one is ours in BSG's web account."
+)
+
+# campaigns.engine.poll
+PART_NO_BREAKDOWN = StoredSentence.gettext_noop(
+    "BSG gave no breakdown by status for this part (%(error)s); its figures are BSG's totals for "
+    "the campaign.",
+    clauses=("error",),
+)
+PART_STATUS_CHANGED = StoredSentence.gettext_noop(
+    "Part %(number)s: BSG status %(before)s → %(after)s."
+)
+EVERY_PART_FINISHED = StoredSentence.gettext_noop("Every part has finished at BSG.")
+
+# campaigns.engine.stop: the event, the audit entry, and BSG's answer kept on each part.
+CANCELLED_BEFORE_SENDING = StoredSentence.gettext_noop(
+    "Cancelled before anything was sent; BSG was not called."
+)
+STOPPED_PARTS = StoredSentence.ngettext(
+    "Stopped: %(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, "
+    "%(refused)s refused by BSG.",
+    "Stopped: %(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, "
+    "%(refused)s refused by BSG.",
+    "stopped",
+)
+STOPPED_PARTS_AUDIT = StoredSentence.ngettext(
+    "%(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+    "refused by BSG.",
+    "%(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+    "refused by BSG.",
+    "stopped",
+)
+STOP_REFUSED = StoredSentence.gettext_noop("BSG refused to stop it: %(error)s", clauses=("error",))
+STOP_UNANSWERED = StoredSentence.gettext_noop(
+    "BSG did not answer the stop request (%(error)s); check its status.", clauses=("error",)
+)
+STOPPED_AT_BSG = StoredSentence.gettext_noop(
+    "Stopped at BSG (status %(status)s).", inner=("status",)
+)
+UNKNOWN = StoredSentence.gettext_noop("unknown")
+
+# campaigns.engine.resume
+PART_RESUMED = StoredSentence.gettext_noop("Part %(number)s resumed.")
+RESUMED = StoredSentence.ngettext(
+    "Resumed: %(count)s held part(s) will be sent.",
+    "Resumed: %(count)s held part(s) will be sent.",
+    "count",
+)
+RESUMED_AUDIT = StoredSentence.ngettext(
+    "%(count)s held part(s) will be sent; the failure-rate hold is overridden.",
+    "%(count)s held part(s) will be sent; the failure-rate hold is overridden.",
+    "count",
+)
+
+# campaigns.engine.followup
+RETRY_OF = StoredSentence.gettext_noop("Retry of the failed recipients of “%(name)s”.")
+RETRY_OF_AUDIT = StoredSentence.gettext_noop(
+    "Retry of the failed recipients of “%(name)s” (#%(id)s), asked to send."
+)
+# The do-not-contact entry's reason (contacts.DoNotContact.reason).
+DELIVERY_FAILED_IN = StoredSentence.gettext_noop(
+    "Delivery failed in %(count)s campaigns (campaign %(id)s)."
+)
+FAILURES_TO_DO_NOT_CONTACT = StoredSentence.ngettext(
+    "%(count)s recipient(s) who failed repeatedly added to do-not-contact.",
+    "%(count)s recipient(s) who failed repeatedly added to do-not-contact.",
+    "count",
+)
+
+# campaigns.engine.discovery and sweep
+FOUND_ON_BSG = StoredSentence.gettext_noop(
+    "Found on the BSG account (BSG campaign %(bsg_id)s, %(status)s): created elsewhere, shown "
+    "read-only.",
+    inner=("status",),
+)
+PART_CANCELLED_STOPPED = StoredSentence.gettext_noop(
+    "Part %(number)s cancelled: the campaign was stopped before it was sent."
+)
+
+# campaigns.engine.schedules: a recurring campaign's runs and its approval.
+SCHEDULE_NOT_SENT = StoredSentence.gettext_noop(
+    "Not sent by schedule “%(name)s”: %(problems)s", clauses=("problems",)
+)
+SCHEDULE_SENT = StoredSentence.gettext_noop(
+    "Sent by schedule “%(name)s” (run %(run)s), as approved by %(approver)s on %(when)s.",
+    inner=("approver",),
+)
+AN_APPROVER = StoredSentence.gettext_noop("an approver")
+SCHEDULE_TIMING_CHANGED = StoredSentence.gettext_noop(
+    "when it runs or its frequency cap changed after it was approved."
+)
+SCHEDULE_TEMPLATE_CHANGED = StoredSentence.gettext_noop(
+    "%(changed)s of “%(campaign)s” changed after it was approved.", labels=("changed",)
+)
+SCHEDULE_APPROVAL_VOID = StoredSentence.gettext_noop(
+    "Approval void, runs stopped: %(reason)s", clauses=("reason",)
+)
+SCHEDULE_SET_UP = StoredSentence.gettext_noop("Recurring campaign set up; it waits for approval.")
+SCHEDULE_APPROVED = StoredSentence.gettext_noop(
+    "Approved: each run sends “%(campaign)s” as it reads now, %(timing)s %(zone)s.",
+    inner=("timing",),
+)
+# A schedule's timing in its audit entries; also what its approval compares (so never
+# translated where it is stored).
+CRON_TEXT = StoredSentence.gettext_noop(
+    "at minute %(minute)s, hour %(hour)s, day of month %(day_of_month)s, month "
+    "%(month_of_year)s, day of week %(day_of_week)s"
+)
+
+# campaigns.approval: asking, approving, sending back, and an approval an edit voided.
+APPROVAL_REQUESTED_NOW = StoredSentence.gettext_noop(
+    "Approval requested, to send as soon as approved."
+)
+APPROVAL_REQUESTED_AT = StoredSentence.gettext_noop("Approval requested, to send at %(when)s.")
+ASKED_FOR_APPROVAL_NOW = StoredSentence.gettext_noop(
+    "Asked for approval, to send as soon as approved."
+)
+ASKED_FOR_APPROVAL_AT = StoredSentence.gettext_noop("Asked for approval, to send at %(when)s.")
+APPROVED_NOW = StoredSentence.gettext_noop("Approved; sending now.")
+APPROVED_AT = StoredSentence.gettext_noop("Approved; scheduled for %(when)s.")
+FIRST_APPROVED_NOW = StoredSentence.gettext_noop(
+    "Approved; sending now. First approval of this campaign."
+)
+FIRST_APPROVED_AT = StoredSentence.gettext_noop(
+    "Approved; scheduled for %(when)s. First approval of this campaign."
+)
+# The reason itself is the approver's, in their words and language.
+SENT_BACK = StoredSentence.gettext_noop("Sent back: %(reason)s", clauses=("reason",))
+APPROVAL_VOID = StoredSentence.gettext_noop(
+    "Approval void: %(changed)s changed after it was approved.", labels=("changed",)
+)
+
+# campaigns.services: the composer's audit entries and a test send's outcome.
+PASTED_NUMBERS = StoredSentence.ngettext("%(count)s number(s)", "%(count)s number(s)", "count")
+PASTED_NUMBERS_SWAPPED = StoredSentence.gettext_noop("%(numbers)s, other ones", inner=("numbers",))
+DUPLICATED_FROM = StoredSentence.gettext_noop("Duplicated from “%(name)s” (#%(id)s).")
+TEST_SEND_UNANSWERED = StoredSentence.gettext_noop(
+    "BSG's answer never came, so it may have been sent; not repeated. (%(error)s)",
+    clauses=("error",),
+)
+TEST_SEND_AUDIT = StoredSentence.gettext_noop(
+    "Test send to +%(phone)s: %(outcome)s", clauses=("outcome",)
+)
+TEST_SEND_ACCEPTED = StoredSentence.gettext_noop("accepted by BSG as campaign %(bsg_id)s.")
+# Whose data filled a test send's placeholders (TestSend.rendered_as).
+RENDERED_WITHOUT_CONTACT = StoredSentence.gettext_noop(
+    "The audience has no contact, so each placeholder shows its name."
+)
+RENDERED_AS_NOTED = StoredSentence.gettext_noop(
+    "Rendered as %(who)s, %(how)s; %(notes)s.", inner=("who", "how"), clauses=("notes",)
+)
+RENDERED_AS = StoredSentence.gettext_noop("Rendered as %(who)s, %(how)s.", inner=("who", "how"))
+NAMELESS_CONTACT = StoredSentence.gettext_noop("a contact without a name (+%(phone)s)")
+AS_CHOSEN = StoredSentence.gettext_noop("as chosen")
+FIRST_OF_AUDIENCE = StoredSentence.gettext_noop("the first contact of the audience")
+FIRST_OF_AUDIENCE_FILLED = StoredSentence.gettext_noop(
+    "the first contact of the audience with every placeholder filled"
+)
+FALLBACK_FOR = StoredSentence.gettext_noop("the fallback for: %(fields)s")
+EMPTY_FOR_THEM = StoredSentence.gettext_noop("empty for them: %(fields)s")
+EMPTY_FOR_THEM_LEFT_OUT = StoredSentence.gettext_noop(
+    "empty for them: %(fields)s (the campaign leaves such recipients out)"
+)
+
+# campaigns.selectors.campaign_approval_snapshot: the sending window, as the approval stores and
+# compares it (so the snapshot reads the same whoever takes it, in whatever language).
+WINDOW_SERVER_TIME = StoredSentence.gettext_noop("%(start)s to %(end)s server time")
+WINDOW = StoredSentence.gettext_noop("%(start)s to %(end)s %(zone)s")
+
+# campaigns.sendplan: a plan's failure, and BSG's answers kept in its figures (SendPlan.result).
+PLAN_NOT_COMPUTED = StoredSentence.gettext_noop(
+    "The plan could not be computed: %(error)s", clauses=("error",)
+)
+RCS_PRICED_ON_DELIVERY = StoredSentence.gettext_noop("BSG prices RCS when it is delivered.")
+NO_RECIPIENTS_TO_PRICE = StoredSentence.gettext_noop("No recipients to price.")
+FALLBACK_NOT_PRICED = StoredSentence.gettext_noop(
+    "BSG did not estimate the SMS fallback: %(error)s", clauses=("error",)
+)
+NOT_PRICED = StoredSentence.gettext_noop(
+    "BSG did not estimate the price: %(error)s", clauses=("error",)
+)
+NO_BALANCE = StoredSentence.gettext_noop(
+    "BSG did not give the balance: %(error)s", clauses=("error",)
+)
+
+# campaigns.message_templates and campaigns.archive: audit entries people read on the campaign's
+# history (and on the audit log).
+MESSAGE_TEMPLATE_DELETED = StoredSentence.gettext_noop(
+    "Message template deleted: “%(name)s” (#%(id)s)."
+)
+STARTED_FROM_TEMPLATE = StoredSentence.gettext_noop(
+    "Started from the message template “%(name)s” (#%(id)s)."
+)
+ARCHIVED = StoredSentence.gettext_noop(
+    "Archived: hidden from the campaigns page and the recurring picker."
+)
+RESTORED = StoredSentence.gettext_noop("Restored from the archive.")
+DRAFT_DELETED = StoredSentence.gettext_noop("Draft deleted: “%(name)s” (#%(id)s).")
