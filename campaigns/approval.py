@@ -107,7 +107,7 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
         )
         handoffs.handoff_mail(
             to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
-            handoff=handoffs.approval_requested(
+            say=lambda: handoffs.approval_requested(
                 campaign=campaign, actor=actor, when=_when_text(when) if when else None
             ),
             actor=actor,
@@ -155,7 +155,7 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
         _approval_record(campaign=campaign, user=user, send_at=when, snapshot=snapshot)
         handoffs.handoff_mail(
             to=handoffs.people(ids=[campaign.created_by_id, campaign.approval_requested_by_id]),
-            handoff=handoffs.approved(
+            say=lambda: handoffs.approved(
                 campaign=campaign,
                 actor=person_or_none(user),
                 when=_when_text(when) if when else None,
@@ -199,7 +199,7 @@ def campaign_reject(*, campaign_id: int, user: User, reason: str) -> Campaign:
         )
         handoffs.handoff_mail(
             to=handoffs.people(ids=campaign_authors(campaign=campaign)),
-            handoff=handoffs.sent_back(campaign=campaign, actor=actor, reason=reason),
+            say=lambda: handoffs.sent_back(campaign=campaign, actor=actor, reason=reason),
             actor=actor,
         )
     return campaign

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+
+from accounts.selectors import account_language
 
 from .engine.enqueue import task_send
 from .models import Campaign, CampaignSchedule
@@ -66,28 +70,38 @@ def people(*, ids: Iterable[int | None]) -> QuerySet:
     return get_user_model().objects.filter(pk__in={pk for pk in ids if pk is not None})
 
 
-def handoff_mail(*, to: QuerySet, handoff: Handoff, actor: Any = None) -> int:
-    """Queue `handoff` to each of `to` with an email address (never to `actor`, who knows), to
-    be sent by a worker once the current transaction commits. Returns how many were queued."""
+def handoff_mail(*, to: QuerySet, say: Callable[[], Handoff], actor: Any = None) -> int:
+    """Queue the hand-off `say()` writes to each of `to` with an email address (never to
+    `actor`, who knows), in each one's language (accounts.LanguageChoice; the site's for those
+    who never chose), to be sent by a worker once the current transaction commits. Returns how
+    many were queued."""
     from . import tasks
 
-    recipients = to.exclude(email="").filter(is_active=True)
+    recipients = to.exclude(email="").filter(is_active=True).select_related("language_choice")
     if getattr(actor, "pk", None) is not None:
         recipients = recipients.exclude(pk=actor.pk)
-    addresses = sorted(set(recipients.values_list("email", flat=True)))
-    body = render_to_string(
-        "campaigns/mail/handoff.txt",
-        {"lead": handoff.lead, "reason": handoff.reason, "link": handoff.link},
-    )
-    for address in addresses:
-        # Bound now: each callback sends its own address.
-        transaction.on_commit(
-            lambda address=address: task_send(
-                tasks.handoff_mail_send, address, handoff.subject, body
-            ),
-            robust=True,
-        )
-    return len(addresses)
+    addresses_by_language: dict[str, set[str]] = defaultdict(set)
+    for person in recipients:
+        language = account_language(user=person) or settings.LANGUAGE_CODE
+        addresses_by_language[language].add(person.email)
+    queued = 0
+    for language, addresses in sorted(addresses_by_language.items()):
+        with translation.override(language):
+            handoff = say()
+            body = render_to_string(
+                "campaigns/mail/handoff.txt",
+                {"lead": handoff.lead, "reason": handoff.reason, "link": handoff.link},
+            )
+        for address in sorted(addresses):
+            # Bound now: each callback sends its own address.
+            transaction.on_commit(
+                lambda address=address, subject=handoff.subject, body=body: task_send(
+                    tasks.handoff_mail_send, address, subject, body
+                ),
+                robust=True,
+            )
+        queued += len(addresses)
+    return queued
 
 
 def mail_send(*, to: str, subject: str, body: str, attempt: int = 0) -> float | None:
@@ -125,9 +139,9 @@ def link_to(view_name: str, *args: Any) -> str:
 
 
 # --- what each hand-off says ------------------------------------------------------------------
-# In the language active when the hand-off happens (the one who acted; English for the engine):
-# the email is rendered then, once for all its recipients. A reason the engine stored in English
-# (campaigns.stored_text) is said in that language too; a person's reason stays in their words.
+# In the language handoff_mail makes active: each recipient's own. A reason the engine stored in
+# English (campaigns.stored_text) is said in that language too; a person's reason stays in the
+# words they wrote.
 
 
 def approval_requested(*, campaign: Campaign, actor: Any, when: str | None) -> Handoff:

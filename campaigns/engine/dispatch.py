@@ -371,7 +371,7 @@ def _send_back_for_approval(campaign: Campaign, reason: str) -> None:
         )
         handoffs.handoff_mail(
             to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
-            handoff=handoffs.audience_changed(campaign=campaign, reason=reason),
+            say=lambda: handoffs.audience_changed(campaign=campaign, reason=reason),
         )
     logger.warning("campaign %s: %s", campaign.pk, message)
 

@@ -297,7 +297,7 @@ def schedule_create(
         )
         handoffs.handoff_mail(
             to=handoffs.approvers_who_may_approve(authors=schedule_authors(schedule=schedule)),
-            handoff=handoffs.schedule_approval_requested(schedule=schedule, actor=who),
+            say=lambda: handoffs.schedule_approval_requested(schedule=schedule, actor=who),
             actor=who,
         )
     return schedule
@@ -408,7 +408,7 @@ def schedule_approve(
         )
         handoffs.handoff_mail(
             to=handoffs.people(ids=[schedule.created_by_id]),
-            handoff=handoffs.schedule_approved(schedule=schedule, actor=who),
+            say=lambda: handoffs.schedule_approved(schedule=schedule, actor=who),
             actor=who,
         )
     return schedule
@@ -445,7 +445,7 @@ def _schedule_approval_void(schedule: CampaignSchedule, *, reason: str, who: Any
     )
     handoffs.handoff_mail(
         to=handoffs.approvers_who_may_approve(authors=schedule_authors(schedule=schedule)),
-        handoff=handoffs.schedule_approval_void(schedule=schedule, reason=reason),
+        say=lambda: handoffs.schedule_approval_void(schedule=schedule, reason=reason),
         actor=who,
     )
 

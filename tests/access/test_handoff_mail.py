@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.services import language_choose
 from campaigns import handoffs, tasks
 from campaigns.engine import dispatch
 from campaigns.models import Campaign
@@ -164,6 +165,28 @@ def test_each_hand_off_of_a_campaign_mails_whoever_it_now_waits_for(
     assert sorted(m.to for m in mail.outbox) == to(team["author"], team["both"])
     assert {m.subject for m in mail.outbox} == {"Approved: Spring sale"}
     assert "petro approved the campaign “Spring sale”: it is sending now." in mail.outbox[0].body
+
+
+def test_each_person_reads_the_hand_off_in_their_own_language(
+    client, team, audience, bsg_settings, broker, django_capture_on_commit_callbacks
+):
+    """The author writes in English; one approver chose Ukrainian, the others never chose: each
+    email is in its reader's language, whoever acted."""
+    language_choose(user=team["approver"], language="uk")
+    asked_for_approval(client, audience, team["author"], django_capture_on_commit_callbacks)
+    assert broker() == 3
+    by_address = {message.to[0]: message for message in mail.outbox}
+    ukrainian = by_address[team["approver"].email]
+    assert ukrainian.subject == translated("Waiting for your approval: %(campaign)s", "uk") % {
+        "campaign": "Spring sale"
+    }
+    assert ukrainian.subject != "Waiting for your approval: Spring sale"
+    assert by_address[team["approver2"].email].subject == "Waiting for your approval: Spring sale"
+
+
+def translated(message: str, language: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
 
 
 def test_the_engine_sending_a_campaign_back_mails_the_approvers(
