@@ -18,7 +18,7 @@ SQLITE_TEST_DATABASE_URL ?= sqlite:///$(CURDIR)/var/newcomer.sqlite3
 # own database and Redis database). TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint bench soak clean
+.PHONY: run test lint bench soak clean vendor-static
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -72,5 +72,15 @@ soak: $(VENV)/.test-installed
 	$(TEST_ENV) $(PY) bench/soak.py --minutes $(CLIENT_SOAK_MINUTES)
 	$(TEST_ENV) $(PY) bench/soak_system.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
+# Pico CSS, the toolkit under static/css/app.css, is committed in static/vendor/pico/ (minified,
+# with its licence) so that nothing loads from the internet at run time and `make run` needs no
+# Node. To move to another version: change the one package.json pins, `make vendor-static`,
+# look at the pages (tests/browser/test_look_browser.py) and commit static/vendor/.
+PICO := node_modules/@picocss/pico
+vendor-static:
+	npm install --no-audit --no-fund --ignore-scripts
+	mkdir -p static/vendor/pico
+	cp $(PICO)/css/pico.min.css $(PICO)/LICENSE.md static/vendor/pico/
+
 clean:
-	rm -rf $(VENV) var staticfiles db.sqlite3
+	rm -rf $(VENV) var staticfiles db.sqlite3 node_modules

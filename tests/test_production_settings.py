@@ -59,9 +59,10 @@ def test_collectstatic_works_with_production_settings(tmp_path):
         STATIC_ROOT=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
-    # Ours, htmx from django-htmx, and the compressed copies WhiteNoise serves when asked.
+    # Ours, Pico (vendored), htmx from django-htmx, and the compressed copies WhiteNoise serves.
     assert (tmp_path / "js" / "app.js").exists()
     assert (tmp_path / "css" / "app.css.gz").exists()
+    assert (tmp_path / "vendor" / "pico" / "pico.min.css.gz").exists()
     assert list(tmp_path.glob("django_htmx/**/*.js")) or list(tmp_path.glob("**/htmx*.js"))
 
 

@@ -1,8 +1,14 @@
 """Playwright driving Debian's Chromium (`playwright install` cannot download browsers here),
 and the moving parts a person's session needs behind the live server: a real Celery worker and
-the engine's periodic tasks enqueued the way beat enqueues them."""
+the engine's periodic tasks enqueued the way beat enqueues them.
+
+Every page the `page` and `new_page` fixtures open is watched: an error written to the browser's
+console (a CSP violation, a failed request, htmx reporting an aborted or failed request) or an
+uncaught exception fails the test when it ends, listing each one. A test that provokes one on
+purpose names it with `@pytest.mark.console_errors_expected(pattern, reason=...)`."""
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 
@@ -10,7 +16,15 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connections
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    WebError,
+    expect,
+    sync_playwright,
+)
 
 from config.celery import app
 
@@ -47,9 +61,59 @@ def browser() -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+class ConsoleErrors:
+    """What the browser contexts of one test wrote to the console as errors, and the exceptions
+    their pages did not catch: a person never sees these, so only a test can notice them."""
+
+    def __init__(self, expected: list[re.Pattern[str]]) -> None:
+        self.expected = expected
+        self.seen: list[str] = []
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        # On the context, not the page: a page it opens (a link with target=_blank) counts too.
+        context.on("console", self._console)
+        context.on("weberror", self._page_error)
+        return context
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            where = message.location.get("url") or (message.page.url if message.page else "")
+            self._record(f"console error at {where}: {message.text}")
+
+    def _page_error(self, error: WebError) -> None:
+        where = error.page.url if error.page else ""
+        self._record(f"uncaught exception at {where}: {error.error.message}")
+
+    def _record(self, line: str) -> None:
+        if not any(pattern.search(line) for pattern in self.expected):
+            self.seen.append(line)
+
+    def check(self) -> None:
+        if self.seen:
+            pytest.fail(
+                "the browser reported errors:\n" + "\n".join(f"  {line}" for line in self.seen),
+                pytrace=False,
+            )
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=DESKTOP)
+def console_errors(request) -> Iterator[ConsoleErrors]:
+    """Fails the test at teardown if a watched page logged a console error or threw. Patterns in
+    `@pytest.mark.console_errors_expected(pattern, ..., reason="why it is provoked")` are let
+    through; the reason is required, so every exception says why it is one."""
+    expected = []
+    for marker in request.node.iter_markers("console_errors_expected"):
+        if not marker.kwargs.get("reason"):
+            pytest.fail("console_errors_expected needs a reason=", pytrace=False)
+        expected += [re.compile(pattern) for pattern in marker.args]
+    errors = ConsoleErrors(expected)
+    yield errors
+    errors.check()
+
+
+@pytest.fixture
+def page(browser: Browser, console_errors: ConsoleErrors) -> Iterator[Page]:
+    context = console_errors.watch(browser.new_context(viewport=DESKTOP))
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -57,13 +121,13 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+def new_page(browser: Browser, console_errors: ConsoleErrors) -> Iterator[Callable[..., Page]]:
     """Pages in browser contexts of their own: two people, two cookie jars, side by side."""
     contexts: list[BrowserContext] = []
 
     def make(**context_options) -> Page:
         context = browser.new_context(**{"viewport": DESKTOP, **context_options})
-        contexts.append(context)
+        contexts.append(console_errors.watch(context))
         page = context.new_page()
         page.set_default_timeout(10_000)
         return page

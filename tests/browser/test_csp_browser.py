@@ -18,6 +18,10 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
+# The last step inserts an inline style on purpose, to prove the policy is enforced.
+@pytest.mark.console_errors_expected(
+    r"Applying inline style violates", reason="the test breaks the policy itself, at its end"
+)
 def test_the_main_pages_run_without_a_csp_violation(page: Page, live_server, bsg_settings):
     get_user_model().objects.create_superuser("boss", password="a-long-test-password")
     ContactField.objects.create(key="first_name", label="First name")

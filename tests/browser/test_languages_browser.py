@@ -36,6 +36,8 @@ def test_a_marketer_works_in_ukrainian_then_switches_to_english(page: Page, live
     expect(counter).to_contain_text("3 частини SMS (по 153)")
     assert page.evaluate("window.__csp") == []
 
+    # Signed in, the choice sits in the menu under the person's name.
+    page.locator(".nav-user summary").click()
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="New SMS campaign")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -1,0 +1,192 @@
+"""In Chromium: every page a marketer reaches from the menu, as a campaign author and as an
+approver, on a desktop (1280x800) and on a phone (390x844). No page logs a console error (the
+`page` fixture fails the test on any, tests/browser/conftest.py), none is wider than the screen
+(wide tables scroll inside their own box), the menu is one row of links on the desktop and folds
+under "Menu" on the phone, and its dropdowns open and lead somewhere without any script.
+
+`LOOK_SCREENSHOTS=/some/folder` also saves each page there, to look at after a change of style.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import Locator, Page, expect
+
+from campaigns import approval
+from campaigns.models import Campaign, CampaignPart, MessageTemplate
+from contacts.models import ContactList
+
+from .test_e2e import audience, draft, person
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = os.environ.get("LOOK_SCREENSHOTS")
+
+
+@pytest.fixture
+def marketing(bsg_settings) -> dict[str, object]:
+    """An author and an approver, a list, a draft waiting for approval, a finished campaign
+    with its figures and a message template: every page has something on it."""
+    author = person("olha", "Campaign authors")
+    approver = person("petro", "Campaign approvers")
+    spring = audience()
+    waiting = draft(author, spring, "Spring sale")
+    approval.campaign_approval_request(campaign_id=waiting.pk, user=author, when=None)
+    mine = draft(author, spring, "Summer sale")
+    finished = Campaign.objects.create(
+        name="Winter sale",
+        channel=Campaign.Channel.SMS,
+        sms_mode=Campaign.SmsMode.NUMBERS,
+        text="Winter prices, today only",
+        sender="Shop",
+        status=Campaign.Status.FINISHED,
+        created_by=author,
+        dispatched_at=timezone.now(),
+        ledger_resolved_at=timezone.now(),
+    )
+    CampaignPart.objects.create(
+        campaign=finished,
+        number=1,
+        state=CampaignPart.State.SUBMITTED,
+        bsg_status="done",
+        bsg_campaign_id=4242,
+        recipients=120,
+        sent=120,
+        delivered=114,
+    )
+    MessageTemplate.objects.create(
+        name="Weekend offer", text="Hi {first_name}, this weekend only: 15% off.", created_by=author
+    )
+    return {"author": author, "approver": approver, "list": spring, "waiting": waiting,
+            "draft": mine, "finished": finished}  # fmt: skip
+
+
+def pages_of(role: str, made: dict[str, object]) -> list[str]:
+    """What the menu leads this person to, and the campaign pages one click further."""
+    spring: ContactList = made["list"]  # type: ignore[assignment]
+    paths = [
+        reverse("campaigns:home"),
+        reverse("campaigns:list"),
+        reverse("campaigns:detail", args=[made["waiting"].pk]),  # type: ignore[attr-defined]
+        reverse("campaigns:detail", args=[made["finished"].pk]),  # type: ignore[attr-defined]
+        reverse("campaigns:templates"),
+        reverse("campaigns:schedules"),
+        reverse("contacts:contact-index"),
+        reverse("contacts:list-index"),
+        reverse("contacts:list-detail", args=[spring.pk]),
+        reverse("contacts:field-index"),
+        reverse("contacts:dnc-index"),
+    ]
+    if role == "author":
+        paths += [
+            reverse("campaigns:new", args=["sms"]),
+            reverse("campaigns:new", args=["rcs"]),
+            reverse("campaigns:edit", args=[made["draft"].pk]),  # type: ignore[attr-defined]
+            reverse("contacts:import-index"),
+            reverse("contacts:import-upload"),
+        ]
+    return paths
+
+
+def main_menu(page: Page) -> Locator:
+    return page.get_by_role("navigation", name="Main")
+
+
+def shoot(page: Page, role: str, path: str, width: int) -> None:
+    if SCREENSHOTS:
+        folder = Path(SCREENSHOTS)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^a-z0-9]+", "-", path.strip("/")) or "home"
+        page.screenshot(path=str(folder / f"{role}-{width}-{name}.png"), full_page=True)
+
+
+def visit(page: Page, live_server, role: str, path: str) -> None:
+    """The page, loaded with everything it fetches after itself, no wider than the screen."""
+    page.goto(live_server.url + path)
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#bsg-account")).to_contain_text("EUR")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{path} is {overflow}px wider than the screen"
+    shoot(page, role, path, page.viewport_size["width"])
+
+
+@pytest.mark.parametrize("role", ["author", "approver"])
+def test_every_page_fits_a_desktop_with_the_menu_on_one_row(
+    role, marketing, new_page, sign_in, live_server
+):
+    page = new_page(viewport=DESKTOP)
+    sign_in(page, marketing[role].username)
+    for path in pages_of(role, marketing):
+        visit(page, live_server, role, path)
+        menu = main_menu(page)
+        items = [
+            menu.get_by_role("link", name="BSG Campaigns"),
+            menu.get_by_role("link", name="Home", exact=True),
+            menu.get_by_role("link", name=re.compile(r"^Inbox")),
+            menu.get_by_role("link", name="Campaigns", exact=True),
+            menu.locator("summary", has_text="Contacts"),
+            page.locator("#bsg-account"),
+            menu.locator("summary", has_text=marketing[role].username),
+        ]
+        if role == "author":
+            items += [menu.get_by_role("link", name=f"New {channel}") for channel in ("SMS", "RCS")]
+        boxes = []
+        for item in items:
+            expect(item).to_be_visible()
+            boxes.append(item.bounding_box())
+        middles = [box["y"] + box["height"] / 2 for box in boxes]
+        assert max(middles) - min(middles) < 6, f"{path}: the menu is not one row: {middles}"
+        assert max(box["x"] + box["width"] for box in boxes) <= DESKTOP["width"]
+        # The groups hide their links until opened.
+        expect(menu.get_by_role("link", name="Do-not-contact")).to_be_hidden()
+
+    # The dropdowns open on a click and their links lead where they say, with no script.
+    menu = main_menu(page)
+    menu.locator("summary", has_text="Contacts").click()
+    menu.get_by_role("link", name="Do-not-contact").click()
+    expect(page).to_have_url(live_server.url + reverse("contacts:dnc-index"))
+    menu = main_menu(page)
+    menu.locator("summary", has_text=marketing[role].username).click()
+    menu.get_by_role("link", name="Change password").click()
+    expect(page).to_have_url(live_server.url + reverse("password_change"))
+    main_menu(page).locator("summary", has_text=marketing[role].username).click()
+    main_menu(page).get_by_role("button", name=f"Log out {marketing[role].username}").click()
+    expect(page.get_by_label("User name")).to_be_visible()
+
+
+@pytest.mark.parametrize("role", ["author", "approver"])
+def test_every_page_fits_a_phone_with_the_links_under_menu(
+    role, marketing, new_page, sign_in, live_server
+):
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in(page, marketing[role].username)
+    for path in pages_of(role, marketing):
+        visit(page, live_server, role, path)
+        menu = main_menu(page)
+        expect(menu.get_by_role("link", name="BSG Campaigns")).to_be_visible()
+        expect(menu.get_by_role("link", name="Campaigns", exact=True)).to_be_hidden()
+        expect(menu.get_by_role("link", name="Lists", exact=True)).to_be_hidden()
+
+    # Opened, every link of the menu is there at once (the groups are listed, not folded)...
+    page.goto(live_server.url + reverse("campaigns:home"))
+    menu = main_menu(page)
+    menu.locator("summary", has_text="Menu").click()
+    names = ["Home", "Campaigns", "Contacts", "Lists", "Fields", "Do-not-contact"]
+    names.append("Change password")
+    if role == "author":
+        names += ["New SMS", "New RCS", "Import"]
+    for name in names:
+        expect(menu.get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(menu.get_by_role("button", name=f"Log out {marketing[role].username}")).to_be_visible()
+    expect(page.locator("#bsg-account")).to_contain_text("EUR")
+    shoot(page, role, "menu-open", PHONE["width"])
+    # ... and each one a tap away.
+    menu.get_by_role("link", name="Lists", exact=True).tap()
+    expect(page).to_have_url(live_server.url + reverse("contacts:list-index"))
+    expect(main_menu(page).get_by_role("link", name="Lists", exact=True)).to_be_hidden()
