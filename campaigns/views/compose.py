@@ -98,14 +98,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
                     messages.success(request, text)
                     return redirect("campaigns:detail", campaign_id=saved.pk)
             campaign = saved
-            return _render_compose(request, campaign, form, cards, status=422)
+            return _render_compose(request, campaign, form, cards)
         # Drafts may be incomplete; the page it returns to marks what stops it (_draft_marked).
         messages.success(request, _("Draft saved."))
         return redirect("campaigns:edit", campaign_id=saved.pk)
     if request.method == "GET" and campaign.pk:
         _draft_marked(form, cards, campaign)
-    status = 422 if request.method == "POST" else 200
-    return _render_compose(request, campaign, form, cards, status=status)
+    return _render_compose(request, campaign, form, cards)
 
 
 def _draft_marked(form, cards, campaign: Campaign) -> None:
@@ -142,7 +141,10 @@ def _applied(form, cards):
     return form.apply()
 
 
-def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
+def _render_compose(request, campaign, form, cards) -> HttpResponse:
+    """The composer, with what is wrong marked beside each field. A form shown again with its
+    errors answers 200, as Django's own views do: the person made a mistake, the page did not
+    fail, and a browser logs any 4xx page as an error in its console."""
     fresh, plan = (False, None)
     if campaign.pk:
         fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
@@ -166,7 +168,7 @@ def _render_compose(request, campaign, form, cards, status=200) -> HttpResponse:
         list_ids = selectors.campaign_list_ids(campaign=campaign)
         asked = forms.RecipientPreviewForm(request.GET)
         context.update(_recipient_context(campaign, list_ids, asked))
-    return render(request, COMPOSE_TEMPLATES[campaign.channel], context, status=status)
+    return render(request, COMPOSE_TEMPLATES[campaign.channel], context)
 
 
 @require_POST

@@ -54,7 +54,6 @@ def _template_form(request: HttpRequest, template: MessageTemplate) -> HttpRespo
         request,
         "campaigns/message_template_form.html",
         {"template": template, "form": form, "cards": cards},
-        status=422 if request.method == "POST" else 200,
     )
 
 

@@ -48,7 +48,6 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
         request,
         "campaigns/schedules.html",
         {"rows": rows, "form": form},
-        status=422 if form.errors else 200,
     )
 
 

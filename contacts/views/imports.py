@@ -81,7 +81,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             _add_errors(form, error)
         else:
             return redirect("contacts:import-detail", import_id=contact_import.pk)
-    return render(request, "contacts/imports/upload.html", {"form": form}, status=_status(form))
+    # Shown again with its errors: 200, like every form page (campaigns.views.compose says why).
+    return render(request, "contacts/imports/upload.html", {"form": form})
 
 
 def _create_import(request: HttpRequest, data: dict) -> ContactImport:
@@ -97,10 +98,6 @@ def _create_import(request: HttpRequest, data: dict) -> ContactImport:
         encoding=data.get("encoding", ""),
         created_by_id=request.user.pk,
     )
-
-
-def _status(form) -> int:
-    return 400 if form.is_bound and form.errors else 200
 
 
 @require_GET
@@ -125,7 +122,7 @@ def import_mapping(request: HttpRequest, import_id: int) -> HttpResponse:
             _add_errors(form, error)
         else:
             return redirect("contacts:import-detail", import_id=import_id)
-    return render(request, DETAIL, _detail_context(contact_import, mapping_form=form), status=400)
+    return render(request, DETAIL, _detail_context(contact_import, mapping_form=form))
 
 
 @require_POST
@@ -139,7 +136,7 @@ def import_reread(request: HttpRequest, import_id: int) -> HttpResponse:
             _add_errors(form, error)
         else:
             return redirect("contacts:import-detail", import_id=import_id)
-    return render(request, DETAIL, _detail_context(contact_import, reread_form=form), status=400)
+    return render(request, DETAIL, _detail_context(contact_import, reread_form=form))
 
 
 @require_POST

@@ -164,7 +164,7 @@ def test_advanced_cron_mistakes_are_said_in_words_beside_the_field(
 ):
     data = preset(lists_campaign, repeat="cron", **{"minute": "0", "hour": "9", field: value})
     response = author_client.post(SCHEDULES, data)
-    assert response.status_code == 422
+    assert response.status_code == 200
     body = response.content.decode()
     block = field_block(body, field)
     assert words in block
@@ -177,7 +177,7 @@ def test_advanced_cron_mistakes_are_said_in_words_beside_the_field(
 def test_a_preset_needs_a_time_of_day_in_words(author_client, lists_campaign):
     for at, words in (("", "Choose the time of day"), ("25:00", "Write the time of day as hh:mm")):
         response = author_client.post(SCHEDULES, preset(lists_campaign, at=at))
-        assert response.status_code == 422
+        assert response.status_code == 200
         assert words in field_block(response.content.decode(), "at")
     assert not CampaignSchedule.objects.exists()
 

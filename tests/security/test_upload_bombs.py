@@ -71,7 +71,7 @@ def upload(client, content: bytes, name: str, contact_list, callbacks=None):
         )
     finally:
         transaction.on_commit = original
-    assert response.status_code in (302, 400), response.status_code
+    assert response.status_code in (302, 200), response.status_code
     return response
 
 
@@ -188,7 +188,7 @@ def test_a_workbook_whose_shared_strings_inflate_past_the_limit_is_refused_at_up
     assert len(bomb) < limit // 100  # a few hundred kilobytes on the wire
 
     response = upload(client_in, bomb, "strings.xlsx", contact_list)
-    assert response.status_code == 400
+    assert response.status_code == 200
     text = response.content.decode()
     assert re.search(r"This XLSX file (inflates to|is packed)", text)
     assert "Save the sheet as CSV" in text
