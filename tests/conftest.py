@@ -172,17 +172,34 @@ def _clear_cache_between_tests():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_content_type_cache() -> Iterator[None]:
+def _fresh_content_type_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     """Transactional tests flush the database, and the content types come back under new ids,
     while ContentType's in-process cache (shared with live-server and worker threads) keeps the
     old ones: the audit log's foreign key to a stale id would fail in the next test. Cleared
-    before and after each test (once, a dispatch thread of tests/engine/test_faults.py still
-    met a stale id after the clear before)."""
+    before and after each test.
+
+    A transactional test also gets every model's content type made and cached before it starts:
+    a content type still missing (a flush inside another test's rolled-back transaction removes
+    them) would be created by the first thread that needs one, inside that thread's transaction,
+    and cached for every thread at once; another thread's audit entry then names a row that may
+    never commit (tests/engine/test_faults.py: a dispatch rolled back by an injected fault). In
+    production `migrate` made them all long before any worker ran."""
+    from django.apps import apps
     from django.contrib.contenttypes.models import ContentType
 
     ContentType.objects.clear_cache()
+    if _uses_a_transactional_database(request):
+        request.getfixturevalue("transactional_db")
+        ContentType.objects.get_for_models(*apps.get_models())
     yield
     ContentType.objects.clear_cache()
+
+
+def _uses_a_transactional_database(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
 
 
 @pytest.fixture
