@@ -234,6 +234,34 @@ def campaign_preview_recipient(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def campaign_recipient(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The preview for one recipient of a saved campaign, read-only (htmx): what an approver
+    approves, stepped through on the detail page. Without script the detail page answers the
+    same buttons itself."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    context = approval_recipient_context(campaign, request.GET) or {
+        "recipient": recipient_preview.RecipientPreview(
+            unavailable=_("Each recipient's text is shown here while it waits for approval.")
+        )
+    }
+    return render(
+        request,
+        "campaigns/compose_sms.html#recipient-preview",
+        {"campaign": campaign, **context, "read_only": True},
+    )
+
+
+def approval_recipient_context(campaign: Campaign, data) -> dict:
+    """The one-recipient preview of a saved campaign as it waits for approval: the recipients
+    and texts the approval covers. Other campaigns show none (their lists may have moved on
+    since they went out)."""
+    if not campaign.is_awaiting_approval:
+        return {}
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    return _recipient_context(campaign, list_ids, forms.RecipientPreviewForm(data))
+
+
 def _recipient_context(campaign: Campaign, list_ids: list[int], asked) -> dict:
     return {
         "campaign": campaign,
