@@ -1,6 +1,7 @@
 """The composer: new and edit, the live preview, the send plan, duplicate, back to draft, and
 test sends."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -79,7 +80,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         if action in ("send", "schedule"):
             when = form.cleaned_data.get("start_at_moment") if action == "schedule" else None
             if action == "schedule" and when is None:
-                form.add_error("start_at", _("Choose the date and time to send it."))
+                # Only without script: with it the schedule button waits for a start time.
+                form.add_error(
+                    "start_at",
+                    _("Choose when to send it, or use “Ask for approval to send now”.")
+                    if _asks_for_approval(request.user)
+                    else _("Choose when to send it, or use “Send now”."),
+                )
             else:
                 try:
                     # Asks for approval (four-eyes), or sends when this user may approve it.
@@ -105,6 +112,11 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     if request.method == "GET" and campaign.pk:
         _draft_marked(form, cards, campaign)
     return _render_compose(request, campaign, form, cards)
+
+
+def _asks_for_approval(user) -> bool:
+    """Whether the composer's buttons ask for approval (as its template words them)."""
+    return settings.CAMPAIGNS_FOUR_EYES or not user.has_perm("campaigns.approve_campaign")
 
 
 def _draft_marked(form, cards, campaign: Campaign) -> None:
@@ -154,6 +166,7 @@ def _render_compose(request, campaign, form, cards) -> HttpResponse:
         "cards": cards,
         # "Ask for approval" waits while anything is marked: it would only be refused.
         "has_errors": bool(form.errors) or any(card.errors for card in cards or []),
+        "schedule_needs_start": form["start"].value() != forms.START_AT,
         "plan": plan,
         "plan_fresh": fresh,
         "senders": selectors.saved_senders(),
@@ -168,6 +181,11 @@ def _render_compose(request, campaign, form, cards) -> HttpResponse:
         list_ids = selectors.campaign_list_ids(campaign=campaign)
         asked = forms.RecipientPreviewForm(request.GET)
         context.update(_recipient_context(campaign, list_ids, asked))
+    elif request.method == "POST":
+        # A submit shown again (refused, or a card moved): the first recipient of the form as
+        # typed, not an empty panel that asks for what is already chosen.
+        typed, list_ids = form.as_typed()
+        context.update(_recipient_context(typed, list_ids, forms.RecipientPreviewForm({})))
     return render(request, COMPOSE_TEMPLATES[campaign.channel], context)
 
 
@@ -308,6 +326,7 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan_refused": refused,
             # Refused for what is marked beside the fields: the Send buttons say so.
             "has_errors": bool(refused),
+            "schedule_needs_start": campaign.start_at is None,
             "composer": composer,
             "buttons_oob": composer and (request.method == "POST" or settled),
         },

@@ -53,3 +53,33 @@ def test_a_marketer_types_sees_counter_and_preview_fixes_an_error_and_saves(
     campaign = Campaign.objects.get()
     assert campaign.text == "Hi {first_name}, it's spring"
     assert list(campaign.lists.all()) == [spring]
+
+
+def test_the_schedule_button_waits_while_start_is_now(page: Page, live_server, bsg_settings):
+    from campaigns import services
+
+    marketer = get_user_model().objects.create_user(
+        "marketer", password="a-long-test-password", is_superuser=True
+    )
+    spring = ContactList.objects.create(name="Spring")
+    olena = Contact.objects.create(phone="380501111111", name="Olena")
+    ListMembership.objects.create(contact_list=spring, contact=olena)
+    campaign = services.campaign_save(
+        campaign=Campaign(name="Spring", channel=Campaign.Channel.SMS, text="Hi", sender="Shop"),
+        list_ids=[spring.pk],
+        user=marketer,
+    )
+    services.send_plan_request(campaign_id=campaign.pk, user=marketer)
+
+    page.goto(live_server.url + f"/accounts/login/?next=/campaigns/{campaign.pk}/edit/")
+    page.get_by_label("User name").fill("marketer")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    schedule = page.locator("button[value=schedule]")
+    expect(schedule).to_be_disabled()
+    expect(schedule).to_have_attribute("title", "Choose “At a time” and the start time first")
+    expect(page.locator("button[value=send]")).to_be_enabled()
+    page.get_by_label("At a time").check()
+    expect(schedule).to_be_enabled()
+    page.get_by_label("Now").check()
+    expect(schedule).to_be_disabled()

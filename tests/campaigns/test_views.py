@@ -303,3 +303,39 @@ def test_a_test_send_to_a_bad_number_says_so(client_in, audience, bsg_settings):
     )
     assert "cannot be used" in response.content.decode()
     assert not TestSend.objects.exists()
+
+
+def test_schedule_waits_for_a_start_time_and_a_refused_submit_keeps_the_recipient(
+    client_in, audience, bsg_settings
+):
+    client_in.post(
+        reverse("campaigns:new", args=["sms"]),
+        sms_data(lists=[audience["spring"].id], action="plan"),
+    )
+    campaign = Campaign.objects.get()
+    edit = reverse("campaigns:edit", args=[campaign.pk])
+    page = client_in.get(edit).content.decode()
+    schedule = page.split('value="schedule"')[1].split(">")[0]
+    assert "disabled" in schedule
+    assert "Choose “At a time” and the start time first" in schedule
+    assert 'value="send" disabled' not in page
+
+    # Without script the button is there to press: the page says what to do, beside the field.
+    response = client_in.post(edit, sms_data(lists=[audience["spring"].id], action="schedule"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    errors = body.split('id="errors-start_at"')[1].split("</div>")[0]
+    assert "Choose when to send it, or use “Ask for approval to send now”." in errors
+    # The one-recipient preview shows the first recipient of the form as typed.
+    section = body.split('id="recipient-preview"')[1]
+    assert "Recipient: +380501111111 · Olena" in section
+    assert "Choose contact lists and write the text" not in section
+
+    at = client_in.post(
+        edit,
+        sms_data(
+            lists=[audience["spring"].id], action="save", start="at", start_at="2099-01-01T10:00"
+        ),
+    )
+    page = client_in.get(at.url).content.decode()
+    assert "disabled" not in page.split('value="schedule"')[1].split(">")[0]
