@@ -52,7 +52,8 @@ def test_the_send_buttons_are_enabled_when_the_plan_finishes_in_the_background(
     assert "hx-trigger" not in polled.split('id="send-plan"')[1].split(">")[0]
     assert 'hx-swap-oob="true"' in polled.split('id="compose-buttons"')[1].split(">")[0]
     # Send now is enabled; schedule waits for a start time (this one starts "now").
-    assert 'value="send" disabled' not in buttons(polled) and "Ask for approval to send now" in buttons(polled)
+    assert 'value="send" disabled' not in buttons(polled)
+    assert "Ask for approval to send now" in buttons(polled)
 
     # The detail page's own plan panel has no composer buttons to follow.
     on_detail = client_in.get(plan_url, **HTMX).content.decode()
