@@ -63,6 +63,8 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         # An unknown button saves: nothing typed is lost, and nothing goes out unasked.
         action = (asked.cleaned_data["action"] if asked.is_valid() else "") or "save"
         draft, list_ids = _applied(form, cards)
+        if checks.campaign_is_blank(campaign=draft, list_ids=list_ids):
+            return _render_compose(request, campaign, form, cards, nothing_to_save=True)
         try:
             saved = services.campaign_save(campaign=draft, list_ids=list_ids, user=request.user)
         except ValidationError as refusal:
@@ -153,7 +155,9 @@ def _applied(form, cards):
     return form.apply()
 
 
-def _render_compose(request, campaign, form, cards) -> HttpResponse:
+def _render_compose(
+    request, campaign, form, cards, *, nothing_to_save: bool = False
+) -> HttpResponse:
     """The composer, with what is wrong marked beside each field. A form shown again with its
     errors answers 200, as Django's own views do: the person made a mistake, the page did not
     fail, and a browser logs any 4xx page as an error in its console."""
@@ -167,6 +171,8 @@ def _render_compose(request, campaign, form, cards) -> HttpResponse:
         # "Ask for approval" waits while anything is marked: it would only be refused.
         "has_errors": bool(form.errors) or any(card.errors for card in cards or []),
         "schedule_needs_start": form["start"].value() != forms.START_AT,
+        # A new composer saved empty: nothing was saved (checks.campaign_is_blank).
+        "nothing_to_save": nothing_to_save,
         "plan": plan,
         "plan_fresh": fresh,
         "senders": selectors.saved_senders(),

@@ -44,12 +44,37 @@ def test_the_composer_pages_render(client_in):
 
 def test_a_draft_saves_incomplete(client_in):
     response = client_in.post(
-        reverse("campaigns:new", args=["sms"]), sms_data(name="", text="", sender="")
+        reverse("campaigns:new", args=["sms"]), sms_data(name="", text="Hi", sender="")
     )
     assert response.status_code == 302
     campaign = Campaign.objects.get()
     assert campaign.status == Campaign.Status.DRAFT
     assert campaign.name.startswith("Draft of")
+
+
+@pytest.mark.parametrize("action", ["save", "plan"])
+@pytest.mark.parametrize("channel", ["sms", "rcs"])
+def test_an_empty_new_composer_saves_nothing_and_says_what_to_give(client_in, action, channel):
+    data = sms_data(name="", text="", sender="", action=action)
+    if channel == "rcs":
+        data.update(
+            {
+                "rcs_agent": "shop",
+                "rcs_mode": "lists",
+                "card-TOTAL_FORMS": "1",
+                "card-INITIAL_FORMS": "0",
+                "fallback_validity_hours": "72",
+            }
+        )
+    response = client_in.post(reverse("campaigns:new", args=[channel]), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Nothing to save yet: give it a name, a text or recipients." in body
+    assert "Please fix the fields marked below" not in body
+    assert not Campaign.objects.exists()
+    # Any one of them is enough to keep a draft.
+    client_in.post(reverse("campaigns:new", args=[channel]), {**data, "name": "Spring"})
+    assert Campaign.objects.get().name == "Spring"
 
 
 def test_send_now_without_a_plan_keeps_everything_typed_and_says_why(client_in, audience):
