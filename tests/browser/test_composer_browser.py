@@ -83,3 +83,30 @@ def test_the_schedule_button_waits_while_start_is_now(page: Page, live_server, b
     expect(schedule).to_be_enabled()
     page.get_by_label("Now").check()
     expect(schedule).to_be_disabled()
+
+
+def test_the_counter_says_a_cyrillic_text_plainly_and_marks_only_stray_characters(
+    page: Page, live_server
+):
+    get_user_model().objects.create_user(
+        "marketer", password="a-long-test-password", is_superuser=True
+    )
+    page.goto(live_server.url + "/accounts/login/?next=/campaigns/new/sms/")
+    page.get_by_label("User name").fill("marketer")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    text = page.locator("#id_text")
+    counter = page.locator(".sms-counter").first
+
+    text.fill("Привіт, {first_name}! Весняний розпродаж до неділі.")
+    expect(counter).to_contain_text(
+        "Cyrillic text: up to 70 characters per SMS part (67 when split)."
+    )
+    expect(counter).not_to_have_class("sms-counter ucs2")
+    expect(counter.locator("mark")).to_have_count(0)
+    expect(counter).not_to_contain_text("because of")
+
+    text.fill("It\u2019s spring")
+    expect(counter).to_contain_text("UCS-2 because of \u2019 (U+2019)")
+    expect(counter.locator("mark")).to_have_count(1)
+    expect(counter).not_to_contain_text("Cyrillic")

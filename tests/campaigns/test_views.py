@@ -175,6 +175,22 @@ def test_the_preview_offers_the_gsm7_fix_with_parts_saved(client_in, audience):
     assert "2 → 1 parts" in body
 
 
+def test_a_ukrainian_text_is_said_plainly_not_listed_letter_by_letter(client_in, audience):
+    text = "Привіт, {first_name}! Весняний розпродаж: -20% на все до неділі."
+    body = client_in.post(
+        reverse("campaigns:preview"), sms_data(text=text, lists=[audience["spring"].id])
+    ).content.decode()
+    assert "Cyrillic text: up to 70 characters per SMS part (67 when split)." in body
+    assert "UCS-2 because of" not in body and "No GSM-7 twin" not in body
+    assert "<mark>" not in body
+    # A stray curly quote in a Latin text still gets the detailed hint: that is worth fixing.
+    stray = client_in.post(
+        reverse("campaigns:preview"),
+        sms_data(text="It\u2019s spring, {first_name}", lists=[audience["spring"].id]),
+    ).content.decode()
+    assert "UCS-2 because of" in stray and "Cyrillic text" not in stray
+
+
 def test_a_repeated_reference_id_is_refused_at_save_beside_the_field(client_in):
     pasted = "380501111111 = abc\n380502222222 = def\n380503333333 = abc"
     response = client_in.post(
