@@ -17,6 +17,7 @@ import unicodedata
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from . import smstext
 from .i18n import gettext as _
 from .i18n import ngettext
 
@@ -118,6 +119,12 @@ def sender_error(sender: str) -> str | None:
             ) % {"sender": sender, "count": len(sender), "max": _NUMERIC_SENDER_MAX}
         return None
     refused = list(dict.fromkeys(c for c in sender if c not in _SENDER_CHARACTERS))
+    if refused and smstext.script_of(sender):
+        # A sender typed in Cyrillic (etc.): the alphabet is the problem, not each letter.
+        return _(
+            "The sender must use Latin letters and digits only; “%(sender)s” is in another "
+            "alphabet."
+        ) % {"sender": sender}
     if refused:
         return _(
             "Sender '%(sender)s' contains %(characters)s; an alphanumeric sender may use only "

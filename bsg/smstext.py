@@ -179,6 +179,80 @@ def _stats(
     )
 
 
+# The alphabets a whole text may be written in that GSM-7 lacks: (key, the start of its
+# letters' Unicode names). static/js/sms-counter.js's SCRIPTS holds the same keys, found there
+# by Unicode script property; tests/campaigns/test_counter_corpus.py checks the two agree.
+SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Cyrillic", ("CYRILLIC",)),
+    ("Greek", ("GREEK",)),
+    ("Arabic", ("ARABIC",)),
+    ("Hebrew", ("HEBREW",)),
+    ("Armenian", ("ARMENIAN",)),
+    ("Georgian", ("GEORGIAN",)),
+    ("Devanagari", ("DEVANAGARI",)),
+    ("Thai", ("THAI",)),
+    ("Hangul", ("HANGUL",)),
+    ("Hiragana", ("HIRAGANA",)),
+    ("Katakana", ("KATAKANA",)),
+    ("Han", ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH")),
+)
+OTHER_SCRIPT = "other"
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def script_of(text: str) -> str:
+    """The alphabet ``text`` is mostly written in when GSM-7 lacks it ("Cyrillic", … or
+    "other"), else "".
+
+    Such a text is UCS-2 by nature: naming each of its letters as "forcing UCS-2" only alarms
+    (a Ukrainian text is not a mistake). The detailed "because of" stays for a GSM-7 text that
+    a few stray characters (a curly quote, an emoji) make UCS-2. "Mostly": at least half of
+    its letters, placeholders left out (their names are Latin whatever the text)."""
+    letters = [c for c in _PLACEHOLDER.sub("", text) if c.isalpha()]
+    foreign = [c for c in letters if c not in _GSM7_ALL]
+    if not foreign or len(foreign) * 2 < len(letters):
+        return ""
+    counts = dict.fromkeys((key for key, _prefixes in SCRIPTS), 0)
+    for letter in foreign:
+        name = unicodedata.name(letter, "")
+        for key, prefixes in SCRIPTS:
+            if name.startswith(prefixes):
+                counts[key] += 1
+                break
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else OTHER_SCRIPT
+
+
+def script_name(script: str) -> str:
+    """The alphabet's name for people, in the active language."""
+    names = {
+        "Cyrillic": _("Cyrillic"),
+        "Greek": _("Greek"),
+        "Arabic": _("Arabic"),
+        "Hebrew": _("Hebrew"),
+        "Armenian": _("Armenian"),
+        "Georgian": _("Georgian"),
+        "Devanagari": _("Devanagari"),
+        "Thai": _("Thai"),
+        "Hangul": _("Korean"),
+        "Hiragana": _("Japanese"),
+        "Katakana": _("Japanese"),
+        "Han": _("Chinese or Japanese"),
+    }
+    return names.get(script, _("Non-Latin"))
+
+
+def script_note(script: str) -> str:
+    """What a text in `script` costs, said plainly: e.g. "Cyrillic text: up to 70 characters
+    per SMS part (67 when split)." """
+    note = _("%(script)s text: up to %(single)s characters per SMS part (%(multi)s when split).")
+    return note % {
+        "script": script_name(script),
+        "single": UCS2_SINGLE_PART,
+        "multi": UCS2_MULTI_PART,
+    }
+
+
 def encoding_of(text: str) -> str:
     """ "GSM-7" when every character is in the GSM 03.38 tables, else "UCS-2" ("" is GSM-7)."""
     if text.isascii():
@@ -273,11 +347,16 @@ def limit_error(text: str) -> str | None:
             % values
         )
 
-    named = [_describe(c) for c in stats.non_gsm_characters[:_NAMED_CHARACTERS]]
-    more = len(stats.non_gsm_characters) - len(named)
-    if more:
-        named.append(ngettext("%(count)s more", "%(count)s more", more) % {"count": more})
-    values["because"] = _("because of %(characters)s") % {"characters": _join(named)}
+    script = script_of(text)
+    if script:
+        # A Ukrainian text is UCS-2 by nature: its letters are not the reason to list.
+        values["because"] = _("(%(script)s text)") % {"script": script_name(script)}
+    else:
+        named = [_describe(c) for c in stats.non_gsm_characters[:_NAMED_CHARACTERS]]
+        more = len(stats.non_gsm_characters) - len(named)
+        if more:
+            named.append(ngettext("%(count)s more", "%(count)s more", more) % {"count": more})
+        values["because"] = _("because of %(characters)s") % {"characters": _join(named)}
     if stats.length > stats.max_length:
         message = ngettext(
             "The text is %(length)s UCS-2 characters %(because)s; BSG accepts at most %(max)s "

@@ -136,6 +136,21 @@ def campaign_check(
     return problems
 
 
+def campaign_is_blank(*, campaign: Campaign, list_ids: list[int]) -> bool:
+    """A new composer saved as it opened: no name, no text, no card, no recipients. Saving it
+    would only leave a "Draft of …" nobody wrote in the campaigns list. (The sender and the
+    agent are not counted: the composer fills them in itself.)"""
+    if campaign.pk or campaign.name.strip() or list_ids:
+        return False
+    if campaign.is_sms:
+        return not campaign.text.strip() and not campaign.pasted_numbers.strip()
+    cards = campaign.rcs_cards or []
+    written = any(
+        str(card.get(key) or "").strip() for card in cards for key in ("title", "text", "media_url")
+    ) or any(card.get("suggestions") for card in cards)
+    return not written and not campaign.fallback_text.strip()
+
+
 def campaign_draft_check(
     *, campaign: Campaign, list_ids: list[int], now: datetime | None = None, recount: bool = False
 ) -> Problems:

@@ -454,6 +454,13 @@ class Gsm7Report:
     parts_before: int
     parts_after: int
     encoding_after: str
+    # The alphabet the text is written in when GSM-7 lacks it (smstext.script_of): said
+    # plainly instead of each of its letters listed as forcing UCS-2.
+    script: str = ""
+
+    @property
+    def script_note(self) -> str:
+        return smstext.script_note(self.script) if self.script else ""
 
     @property
     def parts_saved(self) -> int:
@@ -474,4 +481,5 @@ def gsm7_report(text: str) -> Gsm7Report:
         parts_before=stats.parts,
         parts_after=after.parts,
         encoding_after=after.encoding,
+        script=smstext.script_of(text) if forcing else "",
     )

@@ -772,6 +772,10 @@ class RcsPreview:
     distinct_messages: int
     scanned: int
     complete: bool
+    # BSG campaigns as the send plan counts them for personalised RCS: each distinct message
+    # its own, split at BSG's size limit (_Tally.bsg_campaigns); of the scanned recipients, so
+    # a floor when the scan is not complete. 0 when not personalised (the audience's count).
+    bsg_campaigns: int = 0
 
 
 def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
@@ -793,7 +797,7 @@ def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
             complete=False,
         )
     contents = RcsContents(template)
-    keys: set[str] = set()
+    keys: Counter[str] = Counter()
     messages: list[RcsPreviewMessage] = []
     scanned = 0
     rows = selectors.audience_rows(
@@ -808,7 +812,7 @@ def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
         values, _missing, unfilled = template.personalise(
             phone=row.phone, name=row.name, fields=row.fields
         )
-        keys.add(contents.key(values))
+        keys[contents.key(values)] += 1
         if len(messages) < PREVIEW_FIRST:
             rendered = template.render(values)
             messages.append(
@@ -826,4 +830,8 @@ def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
         distinct_messages=len(keys),
         scanned=scanned,
         complete=scanned < PREVIEW_SCAN,
+        bsg_campaigns=sum(
+            selectors.bsg_campaigns_for(channel=campaign.channel, recipients=n)
+            for n in keys.values()
+        ),
     )

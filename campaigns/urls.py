@@ -17,6 +17,11 @@ urlpatterns = [
     ),
     path("campaigns/<int:campaign_id>/", dashboard.campaign_detail, name="detail"),
     path("campaigns/<int:campaign_id>/edit/", compose.campaign_edit, name="edit"),
+    path(
+        "campaigns/<int:campaign_id>/recipient/",
+        compose.campaign_recipient,
+        name="recipient",
+    ),
     path("campaigns/<int:campaign_id>/plan/", compose.campaign_plan, name="plan"),
     path("campaigns/<int:campaign_id>/duplicate/", compose.campaign_duplicate, name="duplicate"),
     path("campaigns/<int:campaign_id>/unschedule/", compose.campaign_unschedule, name="unschedule"),

@@ -59,6 +59,8 @@ ACCESS: dict[str, Rule] = {
     "campaigns:preview": ADD_CAMPAIGN,
     # The preview for one recipient the author chooses: the same, with contacts' details.
     "campaigns:preview-recipient": ADD_CAMPAIGN,
+    # The same preview of a saved campaign, read-only (GET): what an approver approves.
+    "campaigns:recipient": VIEW_CAMPAIGN,
     "campaigns:duplicate": ADD_CAMPAIGN,
     # Back to draft (also withdraws a request for approval): nothing goes out by it.
     "campaigns:unschedule": CHANGE_CAMPAIGN,

@@ -1,6 +1,7 @@
 """The composer: new and edit, the live preview, the send plan, duplicate, back to draft, and
 test sends."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -62,6 +63,8 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         # An unknown button saves: nothing typed is lost, and nothing goes out unasked.
         action = (asked.cleaned_data["action"] if asked.is_valid() else "") or "save"
         draft, list_ids = _applied(form, cards)
+        if checks.campaign_is_blank(campaign=draft, list_ids=list_ids):
+            return _render_compose(request, campaign, form, cards, nothing_to_save=True)
         try:
             saved = services.campaign_save(campaign=draft, list_ids=list_ids, user=request.user)
         except ValidationError as refusal:
@@ -79,7 +82,13 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         if action in ("send", "schedule"):
             when = form.cleaned_data.get("start_at_moment") if action == "schedule" else None
             if action == "schedule" and when is None:
-                form.add_error("start_at", _("Choose the date and time to send it."))
+                # Only without script: with it the schedule button waits for a start time.
+                form.add_error(
+                    "start_at",
+                    _("Choose when to send it, or use “Ask for approval to send now”.")
+                    if _asks_for_approval(request.user)
+                    else _("Choose when to send it, or use “Send now”."),
+                )
             else:
                 try:
                     # Asks for approval (four-eyes), or sends when this user may approve it.
@@ -105,6 +114,11 @@ def _compose(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     if request.method == "GET" and campaign.pk:
         _draft_marked(form, cards, campaign)
     return _render_compose(request, campaign, form, cards)
+
+
+def _asks_for_approval(user) -> bool:
+    """Whether the composer's buttons ask for approval (as its template words them)."""
+    return settings.CAMPAIGNS_FOUR_EYES or not user.has_perm("campaigns.approve_campaign")
 
 
 def _draft_marked(form, cards, campaign: Campaign) -> None:
@@ -141,7 +155,9 @@ def _applied(form, cards):
     return form.apply()
 
 
-def _render_compose(request, campaign, form, cards) -> HttpResponse:
+def _render_compose(
+    request, campaign, form, cards, *, nothing_to_save: bool = False
+) -> HttpResponse:
     """The composer, with what is wrong marked beside each field. A form shown again with its
     errors answers 200, as Django's own views do: the person made a mistake, the page did not
     fail, and a browser logs any 4xx page as an error in its console."""
@@ -154,6 +170,9 @@ def _render_compose(request, campaign, form, cards) -> HttpResponse:
         "cards": cards,
         # "Ask for approval" waits while anything is marked: it would only be refused.
         "has_errors": bool(form.errors) or any(card.errors for card in cards or []),
+        "schedule_needs_start": form["start"].value() != forms.START_AT,
+        # A new composer saved empty: nothing was saved (checks.campaign_is_blank).
+        "nothing_to_save": nothing_to_save,
         "plan": plan,
         "plan_fresh": fresh,
         "senders": selectors.saved_senders(),
@@ -168,6 +187,11 @@ def _render_compose(request, campaign, form, cards) -> HttpResponse:
         list_ids = selectors.campaign_list_ids(campaign=campaign)
         asked = forms.RecipientPreviewForm(request.GET)
         context.update(_recipient_context(campaign, list_ids, asked))
+    elif request.method == "POST":
+        # A submit shown again (refused, or a card moved): the first recipient of the form as
+        # typed, not an empty panel that asks for what is already chosen.
+        typed, list_ids = form.as_typed()
+        context.update(_recipient_context(typed, list_ids, forms.RecipientPreviewForm({})))
     return render(request, COMPOSE_TEMPLATES[campaign.channel], context)
 
 
@@ -234,6 +258,34 @@ def campaign_preview_recipient(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def campaign_recipient(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The preview for one recipient of a saved campaign, read-only (htmx): what an approver
+    approves, stepped through on the detail page. Without script the detail page answers the
+    same buttons itself."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    context = approval_recipient_context(campaign, request.GET) or {
+        "recipient": recipient_preview.RecipientPreview(
+            unavailable=_("Each recipient's text is shown here while it waits for approval.")
+        )
+    }
+    return render(
+        request,
+        "campaigns/compose_sms.html#recipient-preview",
+        {"campaign": campaign, **context, "read_only": True},
+    )
+
+
+def approval_recipient_context(campaign: Campaign, data) -> dict:
+    """The one-recipient preview of a saved campaign as it waits for approval: the recipients
+    and texts the approval covers. Other campaigns show none (their lists may have moved on
+    since they went out)."""
+    if not campaign.is_awaiting_approval:
+        return {}
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    return _recipient_context(campaign, list_ids, forms.RecipientPreviewForm(data))
+
+
 def _recipient_context(campaign: Campaign, list_ids: list[int], asked) -> dict:
     return {
         "campaign": campaign,
@@ -280,6 +332,7 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "plan_refused": refused,
             # Refused for what is marked beside the fields: the Send buttons say so.
             "has_errors": bool(refused),
+            "schedule_needs_start": campaign.start_at is None,
             "composer": composer,
             "buttons_oob": composer and (request.method == "POST" or settled),
         },

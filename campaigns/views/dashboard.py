@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET
 
 from config import access, paging
 
-from .. import dashboard, filters, forms, history, inbox, selectors, services
+from .. import dashboard, filters, forms, history, inbox, selectors, sendplan, services
 from ..models import Campaign
 from .approval import approval_context
+from .compose import approval_recipient_context
 
 
 @require_GET
@@ -194,8 +195,20 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             # Stop asks first: "?stop=confirm" (the Stop link without JavaScript) shows the
             # confirmation in place of the button.
             "confirm_stop": confirm_stop and campaign.is_stoppable,
+            **_approval_preview_context(campaign, request.GET),
         },
     )
+
+
+def _approval_preview_context(campaign: Campaign, data) -> dict:
+    """While it waits for approval, the composer's per-recipient preview, read-only (its
+    buttons without script are GET links to this page), and for RCS the cards as the first
+    recipients get them: the approver reads what they approve, not only counts."""
+    context = approval_recipient_context(campaign, data)
+    if context and campaign.is_rcs:
+        list_ids = selectors.campaign_list_ids(campaign=campaign)
+        context["rcs"] = sendplan.rcs_preview(campaign=campaign, list_ids=list_ids)
+    return context
 
 
 def _status_context(campaign: Campaign, user) -> dict:

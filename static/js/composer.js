@@ -13,6 +13,20 @@
     });
   }
 
+  /* Scheduling needs a start time: the schedule button waits while Start is "Now" (the server
+   * draws it so; this follows the choice). A button that waits for something else
+   * (data-waits: fields in red, no fresh send plan) keeps waiting. */
+  function followStart(form) {
+    var start = form.querySelector("input[name=start]:checked");
+    var scheduled = start && start.value === "at";
+    form.querySelectorAll("[data-needs-start]").forEach(function (button) {
+      if (button.dataset.waits) return;
+      button.disabled = !scheduled;
+      if (scheduled) button.removeAttribute("title");
+      else button.title = button.dataset.needsStart;
+    });
+  }
+
   /* "Insert field": puts the chosen {key} where the cursor is in the text (or over the
    * selection), then tells the counter and the live preview the text changed. */
   function insertField(picker) {
@@ -112,7 +126,10 @@
     });
     var form = document.getElementById("compose-form");
     if (!form) return;
-    form.addEventListener("change", function () { sync(form); });
+    form.addEventListener("change", function () { sync(form); followStart(form); });
+    // The buttons are drawn again when a send plan is ready (swapped out of band).
+    document.body.addEventListener("htmx:afterSettle", function () { followStart(form); });
     sync(form);
+    followStart(form);
   });
 })();

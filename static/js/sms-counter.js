@@ -97,6 +97,56 @@
     };
   }
 
+  /* The alphabet a text is mostly written in when GSM-7 lacks it, else "": a mirror of
+   * bsg.smstext.script_of (same keys, found here by Unicode script property). At least half of
+   * the letters, placeholders left out. Such a text is UCS-2 by nature, not by mistake. */
+  var SCRIPTS = ["Cyrillic", "Greek", "Arabic", "Hebrew", "Armenian", "Georgian", "Devanagari",
+    "Thai", "Hangul", "Hiragana", "Katakana", "Han"].map(function (key) {
+    return { key: key, pattern: new RegExp("\\p{Script=" + key + "}", "u") };
+  });
+  var LETTER = /\p{L}/u;
+
+  function scriptOf(text) {
+    var letters = Array.from(text.replace(/\{[^{}]*\}/g, "")).filter(function (ch) {
+      return LETTER.test(ch);
+    });
+    var foreign = letters.filter(function (ch) { return !isGsm7(ch); });
+    if (!foreign.length || foreign.length * 2 < letters.length) return "";
+    var counts = SCRIPTS.map(function () { return 0; });
+    foreign.forEach(function (ch) {
+      for (var i = 0; i < SCRIPTS.length; i++) {
+        if (SCRIPTS[i].pattern.test(ch)) { counts[i] += 1; break; }
+      }
+    });
+    var best = 0;
+    for (var i = 1; i < counts.length; i++) if (counts[i] > counts[best]) best = i;
+    return counts[best] ? SCRIPTS[best].key : "other";
+  }
+
+  /* Literal gettext calls, so makemessages finds each name (djangojs catalogue). */
+  function scriptName(script) {
+    switch (script) {
+      case "Cyrillic": return gettext("Cyrillic");
+      case "Greek": return gettext("Greek");
+      case "Arabic": return gettext("Arabic");
+      case "Hebrew": return gettext("Hebrew");
+      case "Armenian": return gettext("Armenian");
+      case "Georgian": return gettext("Georgian");
+      case "Devanagari": return gettext("Devanagari");
+      case "Thai": return gettext("Thai");
+      case "Hangul": return gettext("Korean");
+      case "Hiragana": case "Katakana": return gettext("Japanese");
+      case "Han": return gettext("Chinese or Japanese");
+      default: return gettext("Non-Latin");
+    }
+  }
+
+  function scriptNote(script) {
+    return interpolate(
+      gettext("%(script)s text: up to %(single)s characters per SMS part (%(multi)s when split)."),
+      { script: scriptName(script), single: SIZES[UCS2].single, multi: SIZES[UCS2].multi }, true);
+  }
+
   function codePoint(ch) {
     var hex = ch.codePointAt(0).toString(16).toUpperCase();
     while (hex.length < 4) hex = "0" + hex;
@@ -145,8 +195,18 @@
       var stats = analyse(textarea.value);
       line.textContent = summary(stats);
       out.classList.toggle("over-limit", !stats.fits);
-      out.classList.toggle("ucs2", stats.encoding === UCS2);
       forcing.textContent = "";
+      var script = stats.encoding === UCS2 ? scriptOf(textarea.value) : "";
+      // Amber and each character marked only for the useful case: a few stray characters
+      // making a GSM-7 text UCS-2. A text written in Cyrillic (etc.) is said plainly.
+      out.classList.toggle("ucs2", stats.encoding === UCS2 && !script);
+      if (script) {
+        var plain = document.createElement("p");
+        plain.className = "script-note";
+        plain.textContent = scriptNote(script);
+        forcing.appendChild(plain);
+        return;
+      }
       if (stats.encoding !== UCS2) return;
       var note = document.createElement("p");
       note.textContent = interpolate(gettext("UCS-2 because of %(characters)s:"),
@@ -198,7 +258,7 @@
     });
   }
 
-  var api = { analyse: analyse, summary: summary, attachAll: attachAll };
+  var api = { analyse: analyse, summary: summary, scriptOf: scriptOf, attachAll: attachAll };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   root.SmsCounter = api;
 })(typeof window !== "undefined" ? window : globalThis);

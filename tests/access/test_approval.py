@@ -1,6 +1,7 @@
 """Four-eyes approval: the author asks, someone else approves (or sends it back), and any edit
 after an approval asks for a new one; the approver sees what changed since the last approval."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -328,3 +329,82 @@ def test_the_demo_has_a_second_person_to_approve_the_demo_users_campaigns(groups
     assert not approver.is_superuser
     assert approver.has_perm("campaigns.approve_campaign")
     assert not approver.has_perm("campaigns.change_campaign")
+
+
+def recipient_shown(body: str) -> str:
+    section = body.split('id="recipient-preview"')[1]
+    found = re.search(r"Recipient: \+\d+ · (\w+)", section)
+    return found.group(1) if found else ""
+
+
+def test_the_approver_steps_through_each_recipients_text_before_approving(
+    client, team, audience, bsg_settings
+):
+    campaign = compose(team["author"], audience)
+    approval.campaign_approval_request(campaign_id=campaign.pk, user=team["author"], when=None)
+    client.force_login(team["approver"])
+    detail = reverse("campaigns:detail", args=[campaign.pk])
+    page = client.get(detail).content.decode()
+    assert "One recipient&#x27;s text" in page or "One recipient's text" in page
+    assert recipient_shown(page) == "Olena" and "Hi Olena, spring sale" in page
+    # Read-only: the saved campaign, no form as typed posted, nothing to edit.
+    assert reverse("campaigns:preview-recipient") not in page
+    olena = Contact.objects.get(name="Olena").pk
+
+    # With htmx: the read-only view answers the same buttons with the section alone.
+    following = client.get(
+        reverse("campaigns:recipient", args=[campaign.pk]),
+        {"contact": olena, "step": "next"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert following.status_code == 200
+    body = following.content.decode()
+    assert recipient_shown(body) == "Ivan" and "Hi Ivan, spring sale" in body
+    assert "<html" not in body
+    # Without script: the detail page itself.
+    assert (
+        recipient_shown(client.get(detail, {"contact": olena, "step": "next"}).content.decode())
+        == "Ivan"
+    )
+    found = client.get(detail, {"step": "search", "search": "Ivan"}).content.decode()
+    assert recipient_shown(found) == "Ivan"
+
+    # Reading it is all an approver may do: the composer's preview of a form as typed stays
+    # the authors'.
+    assert (
+        client.post(reverse("campaigns:preview-recipient"), {"channel": "sms"}).status_code == 403
+    )
+
+
+def test_no_recipient_preview_once_it_is_no_longer_waiting(client, team, audience, bsg_settings):
+    campaign = compose(team["author"], audience)
+    client.force_login(team["approver"])
+    page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert 'id="recipient-preview"' not in page
+    section = client.get(reverse("campaigns:recipient", args=[campaign.pk])).content.decode()
+    assert "Olena" not in section
+
+
+def test_the_approver_sees_an_rcs_campaigns_cards_and_fallback_per_recipient(
+    client, team, audience, bsg_settings
+):
+    rcs = services.campaign_save(
+        campaign=Campaign(
+            name="Spring RCS",
+            channel=Campaign.Channel.RCS,
+            rcs_agent="shop",
+            rcs_cards=[{"title": "Hi {first_name}", "text": "Spring sale", "suggestions": []}],
+            fallback_enabled=True,
+            fallback_text="Hi {first_name}: -20% this week",
+            fallback_sender="Shop",
+        ),
+        list_ids=[audience["spring"].pk],
+        user=team["author"],
+    )
+    services.send_plan_request(campaign_id=rcs.pk, user=team["author"])
+    approval.campaign_approval_request(campaign_id=rcs.pk, user=team["author"], when=None)
+    client.force_login(team["approver"])
+    page = client.get(reverse("campaigns:detail", args=[rcs.pk])).content.decode()
+    cards = page.split('id="approval-rcs"')[1].split("</section>")[0]
+    assert "Hi Olena" in cards and "Hi Ivan" in cards
+    assert recipient_shown(page) == "Olena" and "Hi Olena: -20% this week" in page

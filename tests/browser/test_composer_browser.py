@@ -53,3 +53,60 @@ def test_a_marketer_types_sees_counter_and_preview_fixes_an_error_and_saves(
     campaign = Campaign.objects.get()
     assert campaign.text == "Hi {first_name}, it's spring"
     assert list(campaign.lists.all()) == [spring]
+
+
+def test_the_schedule_button_waits_while_start_is_now(page: Page, live_server, bsg_settings):
+    from campaigns import services
+
+    marketer = get_user_model().objects.create_user(
+        "marketer", password="a-long-test-password", is_superuser=True
+    )
+    spring = ContactList.objects.create(name="Spring")
+    olena = Contact.objects.create(phone="380501111111", name="Olena")
+    ListMembership.objects.create(contact_list=spring, contact=olena)
+    campaign = services.campaign_save(
+        campaign=Campaign(name="Spring", channel=Campaign.Channel.SMS, text="Hi", sender="Shop"),
+        list_ids=[spring.pk],
+        user=marketer,
+    )
+    services.send_plan_request(campaign_id=campaign.pk, user=marketer)
+
+    page.goto(live_server.url + f"/accounts/login/?next=/campaigns/{campaign.pk}/edit/")
+    page.get_by_label("User name").fill("marketer")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    schedule = page.locator("button[value=schedule]")
+    expect(schedule).to_be_disabled()
+    expect(schedule).to_have_attribute("title", "Choose “At a time” and the start time first")
+    expect(page.locator("button[value=send]")).to_be_enabled()
+    page.get_by_label("At a time").check()
+    expect(schedule).to_be_enabled()
+    page.get_by_label("Now").check()
+    expect(schedule).to_be_disabled()
+
+
+def test_the_counter_says_a_cyrillic_text_plainly_and_marks_only_stray_characters(
+    page: Page, live_server
+):
+    get_user_model().objects.create_user(
+        "marketer", password="a-long-test-password", is_superuser=True
+    )
+    page.goto(live_server.url + "/accounts/login/?next=/campaigns/new/sms/")
+    page.get_by_label("User name").fill("marketer")
+    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_role("button", name="Log in").click()
+    text = page.locator("#id_text")
+    counter = page.locator(".sms-counter").first
+
+    text.fill("Привіт, {first_name}! Весняний розпродаж до неділі.")
+    expect(counter).to_contain_text(
+        "Cyrillic text: up to 70 characters per SMS part (67 when split)."
+    )
+    expect(counter).not_to_have_class("sms-counter ucs2")
+    expect(counter.locator("mark")).to_have_count(0)
+    expect(counter).not_to_contain_text("because of")
+
+    text.fill("It\u2019s spring")
+    expect(counter).to_contain_text("UCS-2 because of \u2019 (U+2019)")
+    expect(counter.locator("mark")).to_have_count(1)
+    expect(counter).not_to_contain_text("Cyrillic")

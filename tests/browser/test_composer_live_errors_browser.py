@@ -41,8 +41,7 @@ def test_a_bad_sender_is_marked_beside_the_field_as_it_is_typed_without_console_
     sender = page.get_by_label("Sender")
     sender.fill("")
     sender.press_sequentially("Магазин", delay=40)
-    expect(sender_errors).to_contain_text("contains \u041c (U+041C)")
-    expect(sender_errors).to_contain_text("only Latin letters, digits, spaces")
+    expect(sender_errors).to_contain_text("The sender must use Latin letters and digits only")
 
     sender.fill("")
     sender.press_sequentially("A" * 27, delay=10)

@@ -51,7 +51,9 @@ def test_the_send_buttons_are_enabled_when_the_plan_finishes_in_the_background(
     polled = client_in.get(plan_url, {"page": "composer"}, **HTMX).content.decode()
     assert "hx-trigger" not in polled.split('id="send-plan"')[1].split(">")[0]
     assert 'hx-swap-oob="true"' in polled.split('id="compose-buttons"')[1].split(">")[0]
-    assert "disabled" not in buttons(polled) and "Ask for approval to send now" in buttons(polled)
+    # Send now is enabled; schedule waits for a start time (this one starts "now").
+    assert 'value="send" disabled' not in buttons(polled)
+    assert "Ask for approval to send now" in buttons(polled)
 
     # The detail page's own plan panel has no composer buttons to follow.
     on_detail = client_in.get(plan_url, **HTMX).content.decode()
@@ -67,7 +69,7 @@ def test_asking_for_a_new_plan_brings_the_buttons_as_they_now_are(
     plan_url = reverse("campaigns:plan", args=[campaign.pk])
     # Small audiences are counted in the request: the plan is fresh at once.
     body = client_in.post(plan_url + "?page=composer", **HTMX).content.decode()
-    assert "disabled" not in buttons(body)
+    assert 'value="send" disabled' not in buttons(body)
     Campaign.objects.filter(pk=campaign.pk).update(text="Hi {first_name}, 30% off")
     body = client_in.get(plan_url, {"page": "composer"}, **HTMX).content.decode()
     assert "disabled" in buttons(body) and "out of date" in body

@@ -175,3 +175,25 @@ def test_the_preview_is_a_carousel_per_recipient_with_drawn_icons(client_in, aud
     assert not re.search("[\U0001f300-\U0001faff]", page)  # no emoji
     assert "Hi friend" in page  # the fallback, personalised
     assert "BSG prices RCS when it is delivered" in page
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_the_preview_counts_bsg_campaigns_as_the_send_plan_does(
+    client_in, user, audience, bsg_settings, fallback
+):
+    """Personalised RCS goes as one BSG campaign per distinct message: the live preview and
+    the send plan say the same number."""
+    extra = {"fallback_enabled": "on", "fallback_text": "Hi", "fallback_sender": "Shop"}
+    data = rcs_data(
+        audience["spring"].id,
+        [{"title": "For {first_name|you}", "text": "Spring sale"}],
+        channel="rcs",
+        **(extra if fallback else {}),
+    )
+    preview = client_in.post(reverse("campaigns:preview"), data).content.decode()
+    shown = re.search(r'id="preview-bsg-campaigns">\s*(\d+)', preview).group(1)
+    assert "(3 different personalised messages; BSG takes one message per RCS campaign)" in preview
+
+    client_in.post(reverse("campaigns:new", args=["rcs"]), {**data, "action": "plan"})
+    plan = Campaign.objects.get().send_plans.get()
+    assert plan.result["bsg_campaigns"] == int(shown) == 3

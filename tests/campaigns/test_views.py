@@ -44,12 +44,37 @@ def test_the_composer_pages_render(client_in):
 
 def test_a_draft_saves_incomplete(client_in):
     response = client_in.post(
-        reverse("campaigns:new", args=["sms"]), sms_data(name="", text="", sender="")
+        reverse("campaigns:new", args=["sms"]), sms_data(name="", text="Hi", sender="")
     )
     assert response.status_code == 302
     campaign = Campaign.objects.get()
     assert campaign.status == Campaign.Status.DRAFT
     assert campaign.name.startswith("Draft of")
+
+
+@pytest.mark.parametrize("action", ["save", "plan"])
+@pytest.mark.parametrize("channel", ["sms", "rcs"])
+def test_an_empty_new_composer_saves_nothing_and_says_what_to_give(client_in, action, channel):
+    data = sms_data(name="", text="", sender="", action=action)
+    if channel == "rcs":
+        data.update(
+            {
+                "rcs_agent": "shop",
+                "rcs_mode": "lists",
+                "card-TOTAL_FORMS": "1",
+                "card-INITIAL_FORMS": "0",
+                "fallback_validity_hours": "72",
+            }
+        )
+    response = client_in.post(reverse("campaigns:new", args=[channel]), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Nothing to save yet: give it a name, a text or recipients." in body
+    assert "Please fix the fields marked below" not in body
+    assert not Campaign.objects.exists()
+    # Any one of them is enough to keep a draft.
+    client_in.post(reverse("campaigns:new", args=[channel]), {**data, "name": "Spring"})
+    assert Campaign.objects.get().name == "Spring"
 
 
 def test_send_now_without_a_plan_keeps_everything_typed_and_says_why(client_in, audience):
@@ -148,6 +173,22 @@ def test_the_preview_offers_the_gsm7_fix_with_parts_saved(client_in, audience):
     body = response.content.decode()
     assert "data-gsm7-fix" in body
     assert "2 → 1 parts" in body
+
+
+def test_a_ukrainian_text_is_said_plainly_not_listed_letter_by_letter(client_in, audience):
+    text = "Привіт, {first_name}! Весняний розпродаж: -20% на все до неділі."
+    body = client_in.post(
+        reverse("campaigns:preview"), sms_data(text=text, lists=[audience["spring"].id])
+    ).content.decode()
+    assert "Cyrillic text: up to 70 characters per SMS part (67 when split)." in body
+    assert "UCS-2 because of" not in body and "No GSM-7 twin" not in body
+    assert "<mark>" not in body
+    # A stray curly quote in a Latin text still gets the detailed hint: that is worth fixing.
+    stray = client_in.post(
+        reverse("campaigns:preview"),
+        sms_data(text="It\u2019s spring, {first_name}", lists=[audience["spring"].id]),
+    ).content.decode()
+    assert "UCS-2 because of" in stray and "Cyrillic text" not in stray
 
 
 def test_a_repeated_reference_id_is_refused_at_save_beside_the_field(client_in):
@@ -303,3 +344,39 @@ def test_a_test_send_to_a_bad_number_says_so(client_in, audience, bsg_settings):
     )
     assert "cannot be used" in response.content.decode()
     assert not TestSend.objects.exists()
+
+
+def test_schedule_waits_for_a_start_time_and_a_refused_submit_keeps_the_recipient(
+    client_in, audience, bsg_settings
+):
+    client_in.post(
+        reverse("campaigns:new", args=["sms"]),
+        sms_data(lists=[audience["spring"].id], action="plan"),
+    )
+    campaign = Campaign.objects.get()
+    edit = reverse("campaigns:edit", args=[campaign.pk])
+    page = client_in.get(edit).content.decode()
+    schedule = page.split('value="schedule"')[1].split(">")[0]
+    assert "disabled" in schedule
+    assert "Choose “At a time” and the start time first" in schedule
+    assert 'value="send" disabled' not in page
+
+    # Without script the button is there to press: the page says what to do, beside the field.
+    response = client_in.post(edit, sms_data(lists=[audience["spring"].id], action="schedule"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    errors = body.split('id="errors-start_at"')[1].split("</div>")[0]
+    assert "Choose when to send it, or use “Ask for approval to send now”." in errors
+    # The one-recipient preview shows the first recipient of the form as typed.
+    section = body.split('id="recipient-preview"')[1]
+    assert "Recipient: +380501111111 · Olena" in section
+    assert "Choose contact lists and write the text" not in section
+
+    at = client_in.post(
+        edit,
+        sms_data(
+            lists=[audience["spring"].id], action="save", start="at", start_at="2099-01-01T10:00"
+        ),
+    )
+    page = client_in.get(at.url).content.decode()
+    assert "disabled" not in page.split('value="schedule"')[1].split(">")[0]
