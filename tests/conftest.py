@@ -178,18 +178,23 @@ def _fresh_content_type_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     old ones: the audit log's foreign key to a stale id would fail in the next test. Cleared
     before and after each test.
 
-    A transactional test also gets every model's content type made and cached before it starts:
+    A transactional test also gets every model's content type and permission made, and the
+    content types cached, before it starts:
     a content type still missing (a flush inside another test's rolled-back transaction removes
     them) would be created by the first thread that needs one, inside that thread's transaction,
     and cached for every thread at once; another thread's audit entry then names a row that may
     never commit (tests/engine/test_faults.py: a dispatch rolled back by an injected fault). In
     production `migrate` made them all long before any worker ran."""
     from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.contenttypes.models import ContentType
 
     ContentType.objects.clear_cache()
     if _uses_a_transactional_database(request):
         request.getfixturevalue("transactional_db")
+        # What `migrate` leaves behind it (post_migrate): every content type and permission.
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0)
         ContentType.objects.get_for_models(*apps.get_models())
     yield
     ContentType.objects.clear_cache()
