@@ -18,8 +18,8 @@ class AccountLanguageMiddleware:
     browser's Accept-Language, else settings.LANGUAGE_CODE.
 
     Their time zone, too: Django shows every aware datetime a template renders in the active
-    zone, and the composer reads typed times in it. Deactivated for everyone else, so a thread
-    that served a person in Kyiv serves the next request in settings.TIME_ZONE."""
+    zone, and the composer reads typed times in it. Deactivated for everyone else and after
+    each response, so a thread that served a person in Kyiv goes on in settings.TIME_ZONE."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -34,4 +34,10 @@ class AccountLanguageMiddleware:
             timezone.activate(time_zone)
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            # The thread's next work (a test's own code, say) is not read in their zone. A
+            # streaming response's rows are written after this (CSV exports: ISO times with
+            # their offset, the same in any zone).
+            timezone.deactivate()
