@@ -5,6 +5,9 @@ from django.conf import settings
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from .models import language_choices
+from .selectors import time_zone_choices, time_zone_known
+
 
 class LanguageForm(forms.Form):
     """The header's language switcher: which language, and the page to go back to."""
@@ -29,3 +32,35 @@ class LanguageForm(forms.Form):
                 },
             )
         return language
+
+
+class AccountSettingsForm(forms.Form):
+    """ "Your settings": the interface's language and the time zone times are shown and typed in.
+
+    Opened with what the person reads now (their choices, else their browser's language and
+    settings.TIME_ZONE); accounts.views keeps only what they changed."""
+
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        help_text=_(
+            "Every time on these pages is shown in it, and the start times you type are read "
+            "in it. A campaign's “Recipients' time zone” is set on the campaign."
+        ),
+        error_messages={
+            "invalid_choice": _("“%(value)s” is not a time zone; choose one from the list."),
+            "required": _("Choose a time zone."),
+        },
+    )
+
+    def clean_time_zone(self) -> str:
+        # The choices are zoneinfo's own names; this guards a name it lost since they were read.
+        name = self.cleaned_data["time_zone"]
+        if not time_zone_known(name):
+            raise forms.ValidationError(
+                _("“%(value)s” is not a time zone; choose one from the list."),
+                code="invalid_choice",
+                params={"value": Truncator(name).chars(40)},
+            )
+        return name

@@ -6,4 +6,5 @@ app_name = "accounts"
 
 urlpatterns = [
     path("language/", views.language_switch, name="language"),
+    path("settings/", views.account_settings, name="settings"),
 ]

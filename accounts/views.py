@@ -1,18 +1,20 @@
-"""The language switcher in every page's header (templates/base.html)."""
+"""The language switcher in every page's header (templates/base.html), and "Your settings"."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
-from .forms import LanguageForm
-from .services import language_choose
+from .forms import AccountSettingsForm, LanguageForm
+from .services import language_choose, time_zone_choose
 
 
 @login_not_required  # the log-in page offers it too
@@ -29,6 +31,39 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         language_choose(user=request.user, language=language)
     translation.activate(language)
     response = HttpResponseRedirect(_back_to(request, form.cleaned_data["next"]))
+    _language_cookie_set(response, language)
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """ "Your settings": language and time zone, each kept on the account (and audited) only
+    when changed, so opening the page and saving it as it reads pins nothing new."""
+    initial = {
+        "language": translation.get_language(),
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+    if request.method != "POST":
+        form = AccountSettingsForm(initial=initial)
+        return render(request, "accounts/settings.html", {"form": form})
+    form = AccountSettingsForm(request.POST, initial=initial)
+    if not form.is_valid():
+        return render(request, "accounts/settings.html", {"form": form})
+    language = form.cleaned_data["language"]
+    if "language" in form.changed_data:
+        language_choose(user=request.user, language=language)
+        translation.activate(language)
+    if "time_zone" in form.changed_data:
+        time_zone_choose(user=request.user, time_zone=form.cleaned_data["time_zone"])
+    messages.success(request, _("Your settings are saved."))
+    response = HttpResponseRedirect(reverse("accounts:settings"))
+    if "language" in form.changed_data:
+        _language_cookie_set(response, language)
+    return response
+
+
+def _language_cookie_set(response: HttpResponse, language: str) -> None:
+    """Django's language cookie, which the log-in page reads once the person has signed out."""
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
@@ -39,7 +74,6 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
-    return response
 
 
 def _back_to(request: HttpRequest, wanted: str) -> str:

@@ -41,6 +41,7 @@ from .stored_text import (
     FIRST_APPROVED_AT,
     FIRST_APPROVED_NOW,
     SENT_BACK,
+    moment_stored,
 )
 
 APPROVE_PERMISSION = "campaigns.approve_campaign"
@@ -89,8 +90,8 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
             )
         campaign.refresh_from_db()
         if when:
-            event_text = APPROVAL_REQUESTED_AT.stored(when=_when_text(when))
-            audit_text = ASKED_FOR_APPROVAL_AT.stored(when=_when_text(when))
+            event_text = APPROVAL_REQUESTED_AT.stored(when=moment_stored(when))
+            audit_text = ASKED_FOR_APPROVAL_AT.stored(when=moment_stored(when))
         else:
             event_text = APPROVAL_REQUESTED_NOW.stored()
             audit_text = ASKED_FOR_APPROVAL_NOW.stored()
@@ -107,9 +108,7 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
         )
         handoffs.handoff_mail(
             to=handoffs.approvers_who_may_approve(authors=campaign_authors(campaign=campaign)),
-            say=lambda: handoffs.approval_requested(
-                campaign=campaign, actor=actor, when=_when_text(when) if when else None
-            ),
+            say=lambda: handoffs.approval_requested(campaign=campaign, actor=actor, when=when),
             actor=actor,
         )
     return campaign
@@ -158,7 +157,7 @@ def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -
             say=lambda: handoffs.approved(
                 campaign=campaign,
                 actor=person_or_none(user),
-                when=_when_text(when) if when else None,
+                when=when,
             ),
             actor=person_or_none(user),
         )
@@ -261,13 +260,17 @@ def _approval_record(
     )
     # Authorship counts from one approval to the next (the creator always counts).
     campaign.content_authors.clear()
-    when = {"when": _when_text(send_at)} if send_at else {}
+    when = {"when": moment_stored(send_at)} if send_at else {}
     approved = APPROVED_AT if send_at else APPROVED_NOW
     event_record(campaign.pk, CampaignEvent.Kind.APPROVED, approved.stored(**when), user=actor)
     changes = {
         change.key: [change.before, change.after]
         for change in selectors.campaign_approval_changes(before=before, after=snapshot)
     }
+    if "send_at" in changes:
+        # The moments themselves, as the log keeps start_at: the history says them in each
+        # reader's time zone (campaigns.history), not in the approver's.
+        changes["send_at"] = [before.get("send_at"), snapshot.get("send_at")]
     audit_record(
         action="campaign-approve",
         target=campaign,
@@ -281,7 +284,3 @@ def _approval_record(
 
 def _may_approve(user: User) -> bool:
     return user is not None and user.is_authenticated and user.has_perm(APPROVE_PERMISSION)
-
-
-def _when_text(when: datetime) -> str:
-    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"

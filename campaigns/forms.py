@@ -11,12 +11,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
-from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.selectors import COMMON_TIME_ZONES
 from bsg import rules
 from config.paging import CursorField
 from contacts.models import ContactList
@@ -28,19 +28,6 @@ START_NOW = "now"
 START_AT = "at"
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 SUGGESTION_SLOTS = 4
-# Offered in the sending window's zone picker; any IANA name is accepted.
-COMMON_TIME_ZONES = (
-    "Europe/Kyiv",
-    "Europe/Warsaw",
-    "Europe/Berlin",
-    "Europe/London",
-    "Europe/Istanbul",
-    "Asia/Tbilisi",
-    "Asia/Almaty",
-    "Asia/Dubai",
-    "America/New_York",
-    "UTC",
-)
 
 
 # The "Advanced" settings, each in one line (BSG: validity 1-72 h, tariff 0-9, scheduling at
@@ -77,14 +64,14 @@ class _CampaignForm(forms.ModelForm):
         widget=forms.RadioSelect,
         required=False,
     )
-    # <input type="datetime-local">: a wall time in `start_time_zone` (the browser's zone, filled
-    # in by the page's script; the server's zone when there is no script).
+    # <input type="datetime-local">: a wall time in the person's own time zone, the one
+    # accounts.middleware activates (accounts.TimeZoneChoice, else settings.TIME_ZONE); not the
+    # browser's, so what they type reads the same on every device and on every page after it.
     start_at = forms.CharField(
         required=False,
         label=gettext_lazy("Start time"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    start_time_zone = forms.CharField(required=False, widget=forms.HiddenInput)
     name = forms.CharField(label=NAME_LABEL, max_length=200, required=False)
     # The sending window guard rail: parts go to BSG only between these local times in the
     # recipients' zone (the engine holds the rest until the window opens).
@@ -117,22 +104,21 @@ class _CampaignForm(forms.ModelForm):
             ) | ContactList.objects.filter(campaigns=instance)
             self.fields["lists"].queryset = self.fields["lists"].queryset.distinct()
         if instance.start_at is not None:
-            zone = _zone(instance.start_time_zone)
+            # Shown in the zone of whoever opens it, which may not be its author's.
             self.initial["start"] = START_AT
-            self.initial["start_at"] = instance.start_at.astimezone(zone).strftime(DATETIME_LOCAL)
-            self.initial["start_time_zone"] = zone.key
+            self.initial["start_at"] = timezone.localtime(instance.start_at).strftime(
+                DATETIME_LOCAL
+            )
         self.initial.setdefault("window_start", instance.window_start)
         self.initial.setdefault("window_end", instance.window_end)
         self.initial.setdefault("window_time_zone", instance.window_time_zone)
         list_field = self.fields["lists"]
         list_field.label_from_instance = _list_label
-        # The browser's script fills this hidden input; no message about it could be seen, so an
-        # unusable value (even a NUL byte) falls back to the server's zone in _zone() instead.
-        self.fields["start_time_zone"].validators = []
 
-    def clean_start_time_zone(self) -> str:
-        value = self.cleaned_data.get("start_time_zone") or ""
-        return _zone(value).key
+    @property
+    def typed_in_zone(self) -> str:
+        """The time zone the start time is typed and shown in: the person's own."""
+        return timezone.get_current_timezone_name()
 
     def clean_window_time_zone(self) -> str:
         name = (self.cleaned_data.get("window_time_zone") or "").strip()
@@ -172,15 +158,16 @@ class _CampaignForm(forms.ModelForm):
                         % {"typed": raw},
                     )
                 else:
-                    zone = _zone(cleaned.get("start_time_zone") or "")
-                    cleaned["start_at_moment"] = naive.replace(tzinfo=zone)
+                    # A wall time that a clock change repeats is the first of the two (fold=0).
+                    cleaned["start_at_moment"] = timezone.make_aware(naive)
         return cleaned
 
     def apply(self) -> tuple[Campaign, list[int]]:
         """The campaign instance with the typed values (not saved) and the chosen list ids."""
         campaign = self.save(commit=False)
         cleaned = self.cleaned_data
-        campaign.start_time_zone = cleaned.get("start_time_zone") or ""
+        # Which zone its author typed the start in, for the log; pages show it in their own.
+        campaign.start_time_zone = self.typed_in_zone
         campaign.start_at = (
             cleaned.get("start_at_moment") if cleaned.get("start") == START_AT else None
         )
@@ -245,15 +232,6 @@ def _list_label(contact_list: ContactList) -> str:
     if contact_list.is_linked_to_bsg:
         return _("%(name)s · BSG group") % {"name": contact_list.name}
     return contact_list.name
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else ZoneInfo(timezone.get_current_timezone_name())
-    # OSError: a name longer than the file system allows ("File name too long"), typed into
-    # the hidden input by hand; like any unknown name it falls back to the server's zone.
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return ZoneInfo(settings.TIME_ZONE)
 
 
 class SmsCampaignForm(_CampaignForm):
@@ -712,7 +690,6 @@ class ScheduleForm(forms.Form):
         max_length=64,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "Europe/Kyiv"}),
-        help_text=gettext_lazy("Empty means the server's zone."),
     )
     frequency_cap_days = forms.IntegerField(
         label=gettext_lazy(
@@ -730,6 +707,10 @@ class ScheduleForm(forms.Form):
         # Labels read like the rest of the app's, without Django's trailing colon.
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        # Typed as the person reads the clock: empty is their own zone (accounts.middleware).
+        self.fields["time_zone"].help_text = _("Empty means your time zone, %(zone)s.") % {
+            "zone": timezone.get_current_timezone_name()
+        }
         self.fields["template"].choices = [
             (c.pk, f"{c.name} ({c.get_status_display().lower()})") for c in templates
         ]
@@ -777,7 +758,8 @@ class ScheduleForm(forms.Form):
             "name": data["name"],
             "template_id": data["template"],
             **cron,
-            "time_zone": data.get("time_zone") or "",
+            "time_zone": (data.get("time_zone") or "").strip()
+            or timezone.get_current_timezone_name(),
             "frequency_cap_days": data.get("frequency_cap_days"),
         }
 

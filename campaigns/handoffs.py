@@ -19,6 +19,7 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -28,14 +29,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.selectors import account_language
+from accounts.selectors import account_language, account_time_zone
 
 from .engine.enqueue import task_send
 from .models import Campaign, CampaignSchedule
-from .stored_text import shown
+from .stored_text import moment_shown, shown
 
 logger = logging.getLogger(__name__)
 
@@ -72,21 +73,26 @@ def people(*, ids: Iterable[int | None]) -> QuerySet:
 
 def handoff_mail(*, to: QuerySet, say: Callable[[], Handoff], actor: Any = None) -> int:
     """Queue the hand-off `say()` writes to each of `to` with an email address (never to
-    `actor`, who knows), in each one's language (accounts.LanguageChoice; the site's for those
-    who never chose), to be sent by a worker once the current transaction commits. Returns how
-    many were queued."""
+    `actor`, who knows), in each one's language and time zone (accounts.LanguageChoice and
+    TimeZoneChoice; the site's for those who never chose), to be sent by a worker once the
+    current transaction commits. Returns how many were queued."""
     from . import tasks
 
-    recipients = to.exclude(email="").filter(is_active=True).select_related("language_choice")
+    recipients = (
+        to.exclude(email="")
+        .filter(is_active=True)
+        .select_related("language_choice", "time_zone_choice")
+    )
     if getattr(actor, "pk", None) is not None:
         recipients = recipients.exclude(pk=actor.pk)
-    addresses_by_language: dict[str, set[str]] = defaultdict(set)
+    addresses_by_reading: dict[tuple[str, str], set[str]] = defaultdict(set)
     for person in recipients:
         language = account_language(user=person) or settings.LANGUAGE_CODE
-        addresses_by_language[language].add(person.email)
+        zone = account_time_zone(user=person) or settings.TIME_ZONE
+        addresses_by_reading[language, zone].add(person.email)
     queued = 0
-    for language, addresses in sorted(addresses_by_language.items()):
-        with translation.override(language):
+    for (language, zone), addresses in sorted(addresses_by_reading.items()):
+        with translation.override(language), timezone.override(zone):
             handoff = say()
             body = render_to_string(
                 "campaigns/mail/handoff.txt",
@@ -139,13 +145,13 @@ def link_to(view_name: str, *args: Any) -> str:
 
 
 # --- what each hand-off says ------------------------------------------------------------------
-# In the language handoff_mail makes active: each recipient's own. A reason the engine stored in
-# English (campaigns.stored_text) is said in that language too; a person's reason stays in the
-# words they wrote.
+# In the language and time zone handoff_mail makes active: each recipient's own. A reason the
+# engine stored in English (campaigns.stored_text) is said in that language too; a person's
+# reason stays in the words they wrote.
 
 
-def approval_requested(*, campaign: Campaign, actor: Any, when: str | None) -> Handoff:
-    said = {"who": _who(actor), "campaign": campaign, "when": when}
+def approval_requested(*, campaign: Campaign, actor: Any, when: datetime | None) -> Handoff:
+    said = {"who": _who(actor), "campaign": campaign, "when": moment_shown(when) if when else None}
     if when:
         lead = _(
             "%(who)s asks you to approve the campaign “%(campaign)s”, to send at %(when)s. Its "
@@ -164,8 +170,8 @@ def approval_requested(*, campaign: Campaign, actor: Any, when: str | None) -> H
     )
 
 
-def approved(*, campaign: Campaign, actor: Any, when: str | None) -> Handoff:
-    said = {"who": _who(actor), "campaign": campaign, "when": when}
+def approved(*, campaign: Campaign, actor: Any, when: datetime | None) -> Handoff:
+    said = {"who": _who(actor), "campaign": campaign, "when": moment_shown(when) if when else None}
     if when:
         lead = _("%(who)s approved the campaign “%(campaign)s”: it is scheduled for %(when)s.")
     else:

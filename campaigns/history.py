@@ -147,7 +147,7 @@ def _line(label: object, words: str) -> str:
 
 
 def _value_words(key: str, value: Any) -> str:
-    if key == "approval_send_at" and not value:
+    if key in ("approval_send_at", "send_at") and not value:
         return _("as soon as approved")
     if value is None or value == "" or value == []:
         return "—"
@@ -158,7 +158,7 @@ def _value_words(key: str, value: Any) -> str:
     words = _choice_words(key, str(value))
     if words is not None:
         return str(words)
-    if key in ("start_at", "approval_send_at"):
+    if key in ("start_at", "approval_send_at", "send_at"):
         return _moment_words(str(value))
     if key in ("window_start", "window_end"):
         try:

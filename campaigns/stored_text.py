@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 
@@ -78,6 +79,11 @@ _SHAPES = {
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 # "1,234": a count as English groups it, grouped again as the reader's language does.
 _GROUPED_COUNT = re.compile(r"\d{1,3}(?:,\d{3})+")
+# A moment in a stored sentence ("scheduled for %(when)s"): written in UTC by moment_stored, said
+# in the reader's own time zone (accounts.TimeZoneChoice) when shown. Rows written before, in
+# settings.TIME_ZONE, read "… UTC" too while that was UTC; any other zone's are shown as stored.
+STORED_MOMENT_FORMAT = "%Y-%m-%d %H:%M"
+_STORED_MOMENT = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
 # How deep sentences nest (a sent-back reason holds clauses, a clause holds examples).
 _MAX_DEPTH = 8
 # Every declared sentence, the ones with most words of their own first (shown() tries them so).
@@ -185,12 +191,23 @@ class StoredSentence:
 
 
 def shown(text: str) -> str:
-    """A stored text in the reader's language: the declared sentence it was made from, said
-    again with the same values; as it is stored when none made it (or the reader reads
-    English, the language it is stored in)."""
-    if not text or _reads_english():
+    """A stored text in the reader's language and time zone: the declared sentence it was made
+    from, said again with the same values; as it is stored when none made it (or the reader
+    reads English, the language it is stored in, and it holds no moment)."""
+    if not text or (_reads_english() and not _STORED_MOMENT.search(text)):
         return text
-    return _shown_in(text, translation.get_language())
+    return _shown_in(text, translation.get_language(), timezone.get_current_timezone_name())
+
+
+def moment_stored(when: datetime) -> str:
+    """`when` as a stored sentence keeps it: in UTC, whoever writes it (shown() says it in the
+    reader's zone)."""
+    return f"{when.astimezone(UTC):{STORED_MOMENT_FORMAT}} UTC"
+
+
+def moment_shown(when: datetime) -> str:
+    """`when` as text in the reader's time zone (the active one), named: "2026-12-10 10:00 EET"."""
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"
 
 
 def in_english(text: object) -> str:
@@ -204,8 +221,8 @@ def _reads_english() -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _shown_in(text: str, language: str) -> str:
-    # The language is part of the cache key: the same text reads differently in each.
+def _shown_in(text: str, language: str, zone: str) -> str:
+    # The language and the zone are the cache key: the same text reads differently in each.
     return _shown(text, 0)
 
 
@@ -268,6 +285,10 @@ def _count(value: object) -> int:
 def _localised(value: str) -> str:
     if _GROUPED_COUNT.fullmatch(value):
         return number_format(int(value.replace(",", "")), force_grouping=True)
+    moment = _STORED_MOMENT.fullmatch(value)
+    if moment is not None:
+        written = datetime.strptime(moment.group(1), STORED_MOMENT_FORMAT).replace(tzinfo=UTC)
+        return moment_shown(written)
     return value
 
 

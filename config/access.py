@@ -13,7 +13,8 @@ The groups that hold these permissions are made by campaigns/migrations/0004: Vi
 view_ permission of campaigns and contacts), Campaign authors and Campaign approvers.
 
 Admin, login, logout and password views stay outside the table: Django guards those itself. So
-do the language switcher and the JavaScript catalogue, which anyone may use.
+do the language switcher and the JavaScript catalogue, which anyone may use, and "Your
+settings", which every signed-in person may use for their own account.
 """
 
 from __future__ import annotations
@@ -140,13 +141,15 @@ ACCESS: dict[str, Rule] = {
     "contacts:import-rejected": EXPORT_CONTACTS,
 }
 
-# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin), and two
-# open to anyone: the language switcher (a person's own choice, also on the log-in page) and
-# the JavaScript catalogue of the interface's words.
+# Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin), two open
+# to anyone: the language switcher (a person's own choice, also on the log-in page) and the
+# JavaScript catalogue of the interface's words; and "Your settings", which every signed-in
+# person may use (LoginRequiredMiddleware keeps others out): it changes only their own account.
 UNGUARDED_NAMESPACES = frozenset({"admin"})
 UNGUARDED_NAMES = frozenset(
     {
         "accounts:language",
+        "accounts:settings",
         "javascript-catalog",
         "login",
         "logout",
@@ -323,11 +326,13 @@ class CachedPermissionBackend(ModelBackend):
     """
 
     def get_user(self, user_id: Any) -> Any:
-        # ModelBackend's, with the person's language choice (accounts.middleware reads it on
-        # every request) joined into the same query instead of a second one.
+        # ModelBackend's, with the person's language and time zone choices (accounts.middleware
+        # reads them on every request) joined into the same query instead of two more.
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("language_choice").get(pk=user_id)
+            user = user_model._default_manager.select_related(
+                "language_choice", "time_zone_choice"
+            ).get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

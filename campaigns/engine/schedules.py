@@ -42,6 +42,7 @@ from ..stored_text import (
     SCHEDULE_SET_UP,
     SCHEDULE_TEMPLATE_CHANGED,
     SCHEDULE_TIMING_CHANGED,
+    moment_stored,
 )
 from .enqueue import campaign_enqueue_dispatch
 from .events import event_record, person_or_none
@@ -205,7 +206,7 @@ def schedule_run(*, schedule_id: int, now: datetime | None = None) -> Campaign |
                         name=schedule.name,
                         run=key,
                         approver=schedule.approved_by or AN_APPROVER.stored(),
-                        when=_when_text(schedule.approved_at),
+                        when=moment_stored(schedule.approved_at) if schedule.approved_at else "—",
                     ),
                 )
                 campaign_enqueue_dispatch(campaign_id=copy.pk)
@@ -505,10 +506,6 @@ def _cron_text(cron: Any) -> str:
         month_of_year=cron.month_of_year,
         day_of_week=cron.day_of_week,
     )
-
-
-def _when_text(when: datetime | None) -> str:
-    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}" if when else "—"
 
 
 def schedule_capped_phones(*, campaign: Campaign, now: datetime) -> set[str]:

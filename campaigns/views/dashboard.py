@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -96,17 +97,17 @@ def _campaign_list_results(form: filters.CampaignFilterForm) -> dict:
     and its links when they were read now, not found in the cache), kept in the cache for
     CAMPAIGN_LIST_CACHE_SECONDS under the normalised filters and cursor.
 
-    Nothing in it depends on who asks but their language (the permission-dependent buttons
-    are outside it), so every user reading that language shares it; the live rows in it
-    refresh themselves through campaigns:list-live, which is never cached. The price is a list
-    up to that many seconds old on a reload, on the page people open most: rendering it costs
-    ~5 ms of the web process's CPU a request, the whole budget of one (BENCHMARKS.md "Web under
-    load")."""
+    Nothing in it depends on who asks but their language and time zone (the
+    permission-dependent buttons are outside it), so every user reading those shares it; the
+    live rows in it refresh themselves through campaigns:list-live, which is never cached. The
+    price is a list up to that many seconds old on a reload, on the page people open most:
+    rendering it costs ~5 ms of the web process's CPU a request, the whole budget of one
+    (BENCHMARKS.md "Web under load")."""
     data = form.cleaned_data
     after, before = data["after"], data["before"]
     wanted = form.filters()
     seconds = settings.CAMPAIGN_LIST_CACHE_SECONDS
-    asked = repr((wanted, after, before, get_language()))
+    asked = repr((wanted, after, before, get_language(), timezone.get_current_timezone_name()))
     key = "campaigns:list:" + hashlib.sha256(asked.encode()).hexdigest()
     if seconds:
         found = cache.get(key)
@@ -312,13 +313,14 @@ def campaign_parts(request: HttpRequest, campaign_id: int) -> HttpResponse:
     # every BSG_POLL_INTERVAL: keep the rendered panel under a fingerprint of what it is drawn
     # from, so an unchanged panel costs one query. People with the same permissions see the
     # same buttons (templates read them only through `can`), so they share it, in their
-    # language.
+    # language and time zone.
     key = None
     if settings.CAMPAIGN_PARTS_CACHE_SECONDS:
         version = dashboard.campaign_panel_version(campaign_id=campaign_id)
         if version is not None:
             asked = (
                 f"{version}|{shown}|{access.permissions_fingerprint(request.user)}|{get_language()}"
+                f"|{timezone.get_current_timezone_name()}"
             )
             key = "campaigns:parts:" + hashlib.sha256(asked.encode()).hexdigest()
             found = cache.get(key)

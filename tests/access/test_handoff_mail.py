@@ -7,14 +7,15 @@ fails the action."""
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.services import language_choose
+from accounts.services import language_choose, time_zone_choose
 from campaigns import handoffs, tasks
 from campaigns.engine import dispatch
 from campaigns.models import Campaign
@@ -182,6 +183,38 @@ def test_each_person_reads_the_hand_off_in_their_own_language(
     }
     assert ukrainian.subject != "Waiting for your approval: Spring sale"
     assert by_address[team["approver2"].email].subject == "Waiting for your approval: Spring sale"
+
+
+def test_each_email_says_the_start_in_its_readers_time_zone(
+    client, team, audience, bsg_settings, broker, django_capture_on_commit_callbacks
+):
+    """The author types the start in Kyiv; one approver reads in London, the others never
+    chose (the site's zone, UTC)."""
+    time_zone_choose(user=team["author"], time_zone="Europe/Kyiv")
+    time_zone_choose(user=team["approver"], time_zone="Europe/London")
+    start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    typed = start.astimezone(ZoneInfo("Europe/Kyiv"))
+    client.force_login(team["author"])
+    client.post(
+        reverse("campaigns:new", args=["sms"]),
+        composer_data(audience, start="at", start_at=f"{typed:%Y-%m-%dT%H:%M}"),
+    )
+    campaign = Campaign.objects.latest("id")
+    assert campaign.start_at == start
+    client.post(reverse("campaigns:plan", args=[campaign.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("campaigns:approval-request", args=[campaign.pk]), {"intent": "schedule"}
+        )
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.AWAITING_APPROVAL
+    assert broker() == 3
+    by_address = {message.to[0]: message.body for message in mail.outbox}
+    london = start.astimezone(ZoneInfo("Europe/London"))
+    assert f"to send at {london:%Y-%m-%d %H:%M %Z}." in by_address[team["approver"].email]
+    assert (
+        f"to send at {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
+        in (by_address[team["approver2"].email])
+    )
 
 
 def translated(message: str, language: str) -> str:
