@@ -238,12 +238,6 @@
   if (typeof document !== "undefined") {
     document.addEventListener("DOMContentLoaded", function () {
       attachAll(document);
-      // The zone the user types start times in: the browser's.
-      document.querySelectorAll("input[name=start_time_zone]").forEach(function (input) {
-        if (!input.value && typeof Intl !== "undefined") {
-          input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
-        }
-      });
     });
     // The GSM-7 helper's one-click fix: the server (campaigns/rendering.py) computed the fixed
     // text; this only puts it in the textarea and lets everything recount.
