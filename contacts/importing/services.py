@@ -36,7 +36,7 @@ from django.utils.translation import gettext_noop
 
 from audit.services import audit_record
 from contacts.models import ContactField, ContactImport
-from contacts.services import contact_list_create
+from contacts.services import contact_list_create, contact_list_name_check
 
 from . import engine
 from . import mapping as mapping_rules
@@ -175,8 +175,11 @@ def contact_import_create(
     `enqueue=False` (the command, tests) the file is read here and now, and one that cannot be
     read raises ValidationError and leaves nothing behind: no import, no new list.
 
-    `new_list_name` creates the target list. `source_path` (the command) reads a file where it
-    lies instead of storing a copy. Raises ValidationError with a specific message.
+    `new_list_name` names a list to create for the import: only its name is checked here, and
+    the list is created when the import is applied, in the same transaction as its members
+    (so a dry run, a cancel or a failure leaves no empty list behind). `source_path` (the
+    command) reads a file where it lies instead of storing a copy. Raises ValidationError with
+    a specific message.
     """
     is_contacts = target == ContactImport.Target.CONTACTS
     new_list_name = new_list_name.strip()
@@ -186,12 +189,15 @@ def contact_import_create(
         raise ValidationError(
             {"encoding": _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}}
         )
+    if is_contacts and list_id is None:
+        contact_list_name_check(new_list_name)
     size = source_path.stat().st_size if source_path is not None else upload.size
     if size > max_upload_bytes():
         raise ValidationError({"file": file_too_big_message(size)})
     contact_import = ContactImport(
         target=target,
         contact_list_id=list_id if is_contacts else None,
+        new_list_name=new_list_name if is_contacts and list_id is None else "",
         on_existing=on_existing,
         original_name=original_name[:255],
         file_size=size,
@@ -206,15 +212,13 @@ def contact_import_create(
     try:
         with transaction.atomic():
             screen_file(_source_path(contact_import, source_path), original_name, read_limits())
-            if is_contacts and list_id is None:
-                contact_import.contact_list = contact_list_create(name=new_list_name)
             contact_import.save()
             if enqueue:
                 _enqueue_inspection(contact_import.pk)
             else:
                 inspected = contact_import_inspect(import_id=contact_import.pk, path=source_path)
                 if inspected is None or inspected.status != Status.UPLOADED:
-                    # Rolls back the import and its new list with it.
+                    # Rolls back the import with it.
                     raise ImportFileError(inspected.error if inspected else _("Not read."))
                 contact_import = inspected
     except ImportFileError as exc:
@@ -549,6 +553,10 @@ def contact_import_apply(
         engine.drop_stage(import_id)
         _fail(import_id, _with_nothing_kept(exc), old=(Status.RUNNING,))
         return ContactImport.objects.get(pk=import_id)
+    except NewListTaken as exc:
+        engine.drop_stage(import_id)
+        _fail(import_id, _with_nothing_kept(exc.message()), old=(Status.RUNNING,))
+        return ContactImport.objects.get(pk=import_id)
     except Exception:
         logger.exception("Import %s failed", import_id)
         engine.drop_stage(import_id)
@@ -597,6 +605,7 @@ def _apply_in_one_transaction(
 
     try:
         with transaction.atomic():
+            _create_new_list(spec)
             counts = engine.apply_stage(spec, on_step=step)
             # In the same transaction as the rows: DONE and the data commit together, and a
             # cancel that came first (status no longer RUNNING) rolls every row back.
@@ -616,6 +625,39 @@ def _apply_in_one_transaction(
             _audit_applied(spec.import_id, counts)
     finally:
         side.close()
+
+
+def _create_new_list(spec: engine.ImportSpec) -> None:
+    """Creates the list the import was to make (ContactImport.new_list_name), inside the apply's
+    transaction: the list, its members and DONE are kept together or not at all."""
+    pending = ContactImport.objects.filter(
+        pk=spec.import_id, contact_list__isnull=True, target=ContactImport.Target.CONTACTS
+    ).exclude(new_list_name="")
+    found = pending.select_related("created_by").first()
+    if found is None:
+        return
+    name = found.new_list_name
+    try:
+        # Applied by a Celery task: the person who started the import created the list.
+        contact_list = contact_list_create(name=name, actor=found.created_by)
+    except ValidationError as exc:
+        raise NewListTaken(name) from exc
+    ContactImport.objects.filter(pk=spec.import_id).update(contact_list=contact_list)
+    spec.list_id = contact_list.pk
+
+
+class NewListTaken(Exception):
+    """Another list took the new list's name between the upload and the apply."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def message(self) -> str:
+        return _(
+            "A list named “%(name)s” was created after this file was uploaded, so the import "
+            "cannot create it. Upload the file again and choose that list, or name another."
+        ) % {"name": self.name}
 
 
 def _audit_applied(import_id: int, counts: engine.ApplyCounts) -> None:

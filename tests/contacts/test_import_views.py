@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from contacts.importing import services
 from contacts.models import (
     IMPORT_GIVEN_UP_AFTER,
@@ -91,10 +92,30 @@ def test_upload_errors_are_specific_and_keep_nothing(client, contact_list):
 
 def test_a_new_list_can_be_named_at_upload(client, contact_list):
     post_upload(client, new_list_name="Spring fair")
-    assert ContactImport.objects.get().contact_list.name == "Spring fair"
+    contact_import = ContactImport.objects.get()
+    assert (contact_import.new_list_name, contact_import.contact_list) == ("Spring fair", None)
+    page = client.get(reverse("contacts:import-detail", args=[contact_import.pk]))
+    assert "Into a new list “Spring fair”, created only when the import is applied" in (
+        page.content.decode()
+    )
     response = post_upload(client, new_list_name="customers")
     assert "A list named “customers” already exists." in response.content.decode()
     assert ContactImport.objects.count() == 1
+
+
+def test_cancelling_an_import_into_a_new_list_leaves_no_list_and_no_history(client):
+    post_upload(client, new_list_name="Spring fair")
+    contact_import = ContactImport.objects.get()
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    services.contact_import_analyse(import_id=contact_import.pk)
+    client.post(reverse("contacts:import-cancel", args=[contact_import.pk]))
+
+    assert ContactImport.objects.get().status == Status.CANCELLED
+    assert not ContactList.objects.exists()
+    assert "Spring fair" not in client.get(reverse("contacts:list-index")).content.decode()
+    assert not AuditEntry.objects.filter(action="list-create").exists()
 
 
 def test_the_mapping_is_checked_then_the_dry_run_is_queued(client, contact_list):
