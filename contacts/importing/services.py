@@ -19,14 +19,17 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -228,6 +231,67 @@ def contact_import_create(
         _forget_file(contact_import, source_path)
         raise
     return contact_import
+
+
+# An upload whose form came back with another field's error ("Choose a list") is kept here, so
+# the person corrects that field without choosing the file again; a signed token names it.
+HELD_UPLOADS = "imports/held"
+_HELD_SALT = "contacts.import.held-upload"
+HELD_FOR = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class HeldUpload:
+    token: str
+    name: str  # the file's name on the person's computer
+
+
+def contact_import_hold_upload(*, upload: UploadedFile, user_id: int | None) -> HeldUpload:
+    """Stores an upload for the next try of the same form (by the same user), and forgets
+    those kept longer than HELD_FOR."""
+    storage = default_storage
+    _forget_old_held_uploads()
+    stored = storage.save(f"{HELD_UPLOADS}/{uuid.uuid4().hex}.upload", upload)
+    name = Path(upload.name or "import.csv").name[:255]
+    token = signing.dumps({"path": stored, "name": name, "user": user_id}, salt=_HELD_SALT)
+    return HeldUpload(token=token, name=name)
+
+
+def contact_import_held_upload(*, token: str, user_id: int | None) -> File | None:
+    """The upload `token` names, opened, or None when it is not this user's or is gone."""
+    try:
+        held = signing.loads(token, salt=_HELD_SALT, max_age=HELD_FOR)
+    except signing.BadSignature:
+        return None
+    path = held.get("path", "")
+    if held.get("user") != user_id or not path.startswith(f"{HELD_UPLOADS}/"):
+        return None
+    if not default_storage.exists(path):
+        return None
+    stream = default_storage.open(path, "rb")
+    return File(stream, name=held.get("name") or "import.csv")
+
+
+def contact_import_release_held_upload(*, token: str) -> None:
+    """Deletes a held upload once an import has its own copy."""
+    try:
+        path = signing.loads(token, salt=_HELD_SALT).get("path", "")
+    except signing.BadSignature:
+        return
+    if path.startswith(f"{HELD_UPLOADS}/"):
+        default_storage.delete(path)
+
+
+def _forget_old_held_uploads() -> None:
+    cutoff = timezone.now() - HELD_FOR
+    try:
+        _dirs, files = default_storage.listdir(HELD_UPLOADS)
+    except FileNotFoundError:
+        return
+    for name in files:
+        path = f"{HELD_UPLOADS}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
 
 
 def _enqueue_inspection(import_id: int) -> None:
