@@ -8,7 +8,12 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from contacts.importing import mapping as mapping_rules
 from contacts.importing.reading import DELIMITER_NAMES
-from contacts.importing.services import NEW_FIELD_PREFIX, file_too_big_message, max_upload_bytes
+from contacts.importing.services import (
+    NEW_FIELD_PREFIX,
+    file_too_big_message,
+    max_upload_bytes,
+)
+from contacts.importing.services import contact_import_held_upload as held_upload
 from contacts.models import ContactField, ContactImport, ContactList
 
 ENCODING_CHOICES = [
@@ -18,6 +23,10 @@ ENCODING_CHOICES = [
 
 
 class ImportUploadForm(forms.Form):
+    """The upload. A valid file on a form sent back for another field's error is kept
+    (services.contact_import_hold_upload) and named by `held_file`, so it need not be chosen
+    again; a new file chosen meanwhile replaces it."""
+
     file = forms.FileField(
         label=gettext_lazy("CSV or XLSX file"),
         help_text=gettext_lazy(
@@ -25,7 +34,10 @@ class ImportUploadForm(forms.Form):
             "The first row names the columns."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+        # Not required as such: a file kept from the last try (held_file) stands for it.
+        required=False,
     )
+    held_file = forms.CharField(required=False, widget=forms.HiddenInput)
     target = forms.ChoiceField(
         label=gettext_lazy("Import into"),
         choices=ContactImport.Target.choices,
@@ -65,8 +77,15 @@ class ImportUploadForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args, user_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user_id = user_id
+        self.held_name = ""  # the name of a file kept from the last try, shown by the page
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        if not upload:
+            return upload
         if upload.size > max_upload_bytes():
             raise forms.ValidationError(file_too_big_message(upload.size))
         if upload.size == 0:
@@ -75,6 +94,15 @@ class ImportUploadForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if not cleaned.get("file") and "file" not in self.errors:
+            held = None
+            if cleaned.get("held_file"):
+                held = held_upload(token=cleaned["held_file"], user_id=self.user_id)
+            if held is None:
+                self.add_error("file", forms.Field.default_error_messages["required"])
+            else:
+                cleaned["file"] = held
+                self.held_name = held.name
         if cleaned.get("target") == ContactImport.Target.CONTACTS:
             if not cleaned.get("contact_list") and not cleaned.get("new_list_name", "").strip():
                 self.add_error("contact_list", _("Choose a list, or name a new one."))

@@ -266,6 +266,9 @@ class ContactImport(models.Model):
     contact_list = models.ForeignKey(
         ContactList, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
     )
+    # A list to create for this import: made only when the import is applied, in the same
+    # transaction as its members, so a dry run, a cancel or a failure leaves no empty list.
+    new_list_name = models.CharField(max_length=200, blank=True)
     on_existing = models.CharField(
         max_length=10, choices=OnExisting.choices, default=OnExisting.SKIP
     )
@@ -391,3 +394,8 @@ class ContactImport(models.Model):
     @property
     def is_into_do_not_contact(self) -> bool:
         return self.target == self.Target.DO_NOT_CONTACT
+
+    @property
+    def is_into_new_list(self) -> bool:
+        """Its list is still to be created: the import has not been applied."""
+        return bool(self.new_list_name) and self.contact_list_id is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -36,6 +37,9 @@ from .models import (
 )
 from .selectors import audience_contacts
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
 logger = logging.getLogger(__name__)
 
 # BSG's contact-book limits (bsg-api.md E12/E13), defined once in bsg.rules.
@@ -59,10 +63,19 @@ def _list_name_taken(name: str) -> str:
     return _("A list named “%(name)s” already exists.") % {"name": name}
 
 
-def contact_list_create(*, name: str, description: str = "") -> ContactList:
-    name = name.strip()
+def contact_list_name_check(name: str) -> None:
+    """Raises ValidationError when a new list could not take this name (another list has it):
+    for an import that creates its list only when it is applied."""
     if _name_taken(name):
-        raise ValidationError({"name": _list_name_taken(name)})
+        raise ValidationError({"name": _list_name_taken(name.strip())})
+
+
+def contact_list_create(
+    *, name: str, description: str = "", actor: AbstractBaseUser | None = None
+) -> ContactList:
+    """`actor`: who the audit names when no request does (an import applied by a worker)."""
+    name = name.strip()
+    contact_list_name_check(name)
     try:
         with transaction.atomic():
             contact_list = ContactList.objects.create(name=name, description=description.strip())
@@ -70,6 +83,7 @@ def contact_list_create(*, name: str, description: str = "") -> ContactList:
                 action="list-create",
                 target=contact_list,
                 changes=audit_diff({}, {"name": name, "description": description.strip() or None}),
+                actor=actor,
             )
             return contact_list
     except IntegrityError as exc:  # a concurrent create won the race for the name

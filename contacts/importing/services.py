@@ -19,14 +19,17 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -36,7 +39,7 @@ from django.utils.translation import gettext_noop
 
 from audit.services import audit_record
 from contacts.models import ContactField, ContactImport
-from contacts.services import contact_list_create
+from contacts.services import contact_list_create, contact_list_name_check
 
 from . import engine
 from . import mapping as mapping_rules
@@ -175,8 +178,11 @@ def contact_import_create(
     `enqueue=False` (the command, tests) the file is read here and now, and one that cannot be
     read raises ValidationError and leaves nothing behind: no import, no new list.
 
-    `new_list_name` creates the target list. `source_path` (the command) reads a file where it
-    lies instead of storing a copy. Raises ValidationError with a specific message.
+    `new_list_name` names a list to create for the import: only its name is checked here, and
+    the list is created when the import is applied, in the same transaction as its members
+    (so a dry run, a cancel or a failure leaves no empty list behind). `source_path` (the
+    command) reads a file where it lies instead of storing a copy. Raises ValidationError with
+    a specific message.
     """
     is_contacts = target == ContactImport.Target.CONTACTS
     new_list_name = new_list_name.strip()
@@ -186,12 +192,15 @@ def contact_import_create(
         raise ValidationError(
             {"encoding": _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}}
         )
+    if is_contacts and list_id is None:
+        contact_list_name_check(new_list_name)
     size = source_path.stat().st_size if source_path is not None else upload.size
     if size > max_upload_bytes():
         raise ValidationError({"file": file_too_big_message(size)})
     contact_import = ContactImport(
         target=target,
         contact_list_id=list_id if is_contacts else None,
+        new_list_name=new_list_name if is_contacts and list_id is None else "",
         on_existing=on_existing,
         original_name=original_name[:255],
         file_size=size,
@@ -206,15 +215,13 @@ def contact_import_create(
     try:
         with transaction.atomic():
             screen_file(_source_path(contact_import, source_path), original_name, read_limits())
-            if is_contacts and list_id is None:
-                contact_import.contact_list = contact_list_create(name=new_list_name)
             contact_import.save()
             if enqueue:
                 _enqueue_inspection(contact_import.pk)
             else:
                 inspected = contact_import_inspect(import_id=contact_import.pk, path=source_path)
                 if inspected is None or inspected.status != Status.UPLOADED:
-                    # Rolls back the import and its new list with it.
+                    # Rolls back the import with it.
                     raise ImportFileError(inspected.error if inspected else _("Not read."))
                 contact_import = inspected
     except ImportFileError as exc:
@@ -224,6 +231,67 @@ def contact_import_create(
         _forget_file(contact_import, source_path)
         raise
     return contact_import
+
+
+# An upload whose form came back with another field's error ("Choose a list") is kept here, so
+# the person corrects that field without choosing the file again; a signed token names it.
+HELD_UPLOADS = "imports/held"
+_HELD_SALT = "contacts.import.held-upload"
+HELD_FOR = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class HeldUpload:
+    token: str
+    name: str  # the file's name on the person's computer
+
+
+def contact_import_hold_upload(*, upload: UploadedFile, user_id: int | None) -> HeldUpload:
+    """Stores an upload for the next try of the same form (by the same user), and forgets
+    those kept longer than HELD_FOR."""
+    storage = default_storage
+    _forget_old_held_uploads()
+    stored = storage.save(f"{HELD_UPLOADS}/{uuid.uuid4().hex}.upload", upload)
+    name = Path(upload.name or "import.csv").name[:255]
+    token = signing.dumps({"path": stored, "name": name, "user": user_id}, salt=_HELD_SALT)
+    return HeldUpload(token=token, name=name)
+
+
+def contact_import_held_upload(*, token: str, user_id: int | None) -> File | None:
+    """The upload `token` names, opened, or None when it is not this user's or is gone."""
+    try:
+        held = signing.loads(token, salt=_HELD_SALT, max_age=HELD_FOR)
+    except signing.BadSignature:
+        return None
+    path = held.get("path", "")
+    if held.get("user") != user_id or not path.startswith(f"{HELD_UPLOADS}/"):
+        return None
+    if not default_storage.exists(path):
+        return None
+    stream = default_storage.open(path, "rb")
+    return File(stream, name=held.get("name") or "import.csv")
+
+
+def contact_import_release_held_upload(*, token: str) -> None:
+    """Deletes a held upload once an import has its own copy."""
+    try:
+        path = signing.loads(token, salt=_HELD_SALT).get("path", "")
+    except signing.BadSignature:
+        return
+    if path.startswith(f"{HELD_UPLOADS}/"):
+        default_storage.delete(path)
+
+
+def _forget_old_held_uploads() -> None:
+    cutoff = timezone.now() - HELD_FOR
+    try:
+        _dirs, files = default_storage.listdir(HELD_UPLOADS)
+    except FileNotFoundError:
+        return
+    for name in files:
+        path = f"{HELD_UPLOADS}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
 
 
 def _enqueue_inspection(import_id: int) -> None:
@@ -549,6 +617,10 @@ def contact_import_apply(
         engine.drop_stage(import_id)
         _fail(import_id, _with_nothing_kept(exc), old=(Status.RUNNING,))
         return ContactImport.objects.get(pk=import_id)
+    except NewListTaken as exc:
+        engine.drop_stage(import_id)
+        _fail(import_id, _with_nothing_kept(exc.message()), old=(Status.RUNNING,))
+        return ContactImport.objects.get(pk=import_id)
     except Exception:
         logger.exception("Import %s failed", import_id)
         engine.drop_stage(import_id)
@@ -597,6 +669,7 @@ def _apply_in_one_transaction(
 
     try:
         with transaction.atomic():
+            _create_new_list(spec)
             counts = engine.apply_stage(spec, on_step=step)
             # In the same transaction as the rows: DONE and the data commit together, and a
             # cancel that came first (status no longer RUNNING) rolls every row back.
@@ -616,6 +689,39 @@ def _apply_in_one_transaction(
             _audit_applied(spec.import_id, counts)
     finally:
         side.close()
+
+
+def _create_new_list(spec: engine.ImportSpec) -> None:
+    """Creates the list the import was to make (ContactImport.new_list_name), inside the apply's
+    transaction: the list, its members and DONE are kept together or not at all."""
+    pending = ContactImport.objects.filter(
+        pk=spec.import_id, contact_list__isnull=True, target=ContactImport.Target.CONTACTS
+    ).exclude(new_list_name="")
+    found = pending.select_related("created_by").first()
+    if found is None:
+        return
+    name = found.new_list_name
+    try:
+        # Applied by a Celery task: the person who started the import created the list.
+        contact_list = contact_list_create(name=name, actor=found.created_by)
+    except ValidationError as exc:
+        raise NewListTaken(name) from exc
+    ContactImport.objects.filter(pk=spec.import_id).update(contact_list=contact_list)
+    spec.list_id = contact_list.pk
+
+
+class NewListTaken(Exception):
+    """Another list took the new list's name between the upload and the apply."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def message(self) -> str:
+        return _(
+            "A list named “%(name)s” was created after this file was uploaded, so the import "
+            "cannot create it. Upload the file again and choose that list, or name another."
+        ) % {"name": self.name}
 
 
 def _audit_applied(import_id: int, counts: engine.ApplyCounts) -> None:

@@ -72,17 +72,43 @@ def import_index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
     initial = ImportUploadQueryForm(request.GET).initial_for_upload()
-    form = ImportUploadForm(request.POST or None, request.FILES or None, initial=initial)
+    form = ImportUploadForm(
+        request.POST or None, request.FILES or None, initial=initial, user_id=request.user.pk
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        from_held = not request.FILES.get("file")
         try:
             contact_import = _create_import(request, data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
+            if from_held:  # the import stored its own copy
+                services.contact_import_release_held_upload(token=data["held_file"])
             return redirect("contacts:import-detail", import_id=contact_import.pk)
+        finally:
+            if from_held:
+                data["file"].close()
+    if request.method == "POST":
+        _hold_the_file(request, form)
     # Shown again with its errors: 200, like every form page (campaigns.views.compose says why).
     return render(request, "contacts/imports/upload.html", {"form": form})
+
+
+def _hold_the_file(request: HttpRequest, form: ImportUploadForm) -> None:
+    """A form sent back for another field's error keeps its good file: the page names it and
+    the next try sends its token instead of asking for the file again."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        kept = getattr(form, "cleaned_data", {}).get("file")
+        if kept is not None:
+            kept.close()  # opened from the held copy; the token stays in the form
+        return
+    if "file" not in form.errors:
+        held = services.contact_import_hold_upload(upload=upload, user_id=request.user.pk)
+        form.data = form.data.copy()
+        form.data["held_file"] = held.token
+        form.held_name = held.name
 
 
 def _create_import(request: HttpRequest, data: dict) -> ContactImport:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
+from accounts.services import language_choose
 from campaigns import approval
 from campaigns.models import Campaign, CampaignPart, MessageTemplate
 from contacts.models import ContactList
@@ -190,3 +191,71 @@ def test_every_page_fits_a_phone_with_the_links_under_menu(
     menu.get_by_role("link", name="Lists", exact=True).tap()
     expect(page).to_have_url(live_server.url + reverse("contacts:list-index"))
     expect(main_menu(page).get_by_role("link", name="Lists", exact=True)).to_be_hidden()
+
+
+def within_screen(locator: Locator, width: int) -> None:
+    box = locator.bounding_box()
+    assert box is not None and box["width"] > 0, f"{locator} is not shown"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{locator} is off screen: {box}"
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_on_a_phone_campaigns_and_figures_are_cards_and_the_window_lines_up(
+    language, marketing, new_page, sign_in, live_server
+):
+    author = marketing["author"]
+    language_choose(user=author, language=language)
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in(page, author.username)
+
+    # Every campaign row is a card: name, status, channel and figures on the screen, with no
+    # sideways scroll, and the row keeps its id (the live poll swaps rows by it).
+    visit(page, live_server, f"{language}-cards", reverse("campaigns:list"))
+    finished = page.locator(f"#campaign-{marketing['finished'].pk}")
+    scroll = page.locator(".table-scroll:has(#campaigns)")
+    assert scroll.evaluate("box => box.scrollWidth <= box.clientWidth")
+    for cell in ("th a", "td:nth-child(2)", "td:nth-child(4) .status", "td:nth-child(6)"):
+        within_screen(finished.locator(cell), PHONE["width"])
+    expect(finished.locator("td:nth-child(6)")).to_contain_text("120")
+    expect(page.locator("#campaigns thead")).to_be_hidden()
+
+    # The home's figures too, with the whole caption.
+    visit(page, live_server, f"{language}-cards", reverse("campaigns:home"))
+    totals = page.locator("#totals")
+    assert page.locator(".table-scroll:has(#totals)").evaluate(
+        "box => box.scrollWidth <= box.clientWidth"
+    )
+    within_screen(totals.locator("caption"), PHONE["width"])
+    for cell in totals.locator("tbody tr").first.locator("td").all():
+        within_screen(cell, PHONE["width"])
+
+    # The composer's sending window: both labels above their inputs, the inputs in one line.
+    visit(page, live_server, f"{language}-cards", reverse("campaigns:new", args=["sms"]))
+    start, end = page.locator("#id_window_start"), page.locator("#id_window_end")
+    start.scroll_into_view_if_needed()
+    start_box, end_box = start.bounding_box(), end.bounding_box()
+    assert abs(start_box["y"] - end_box["y"]) < 1, (start_box, end_box)
+    assert start_box["x"] + start_box["width"] <= end_box["x"]
+    for label in ("label[for=id_window_start]", "label[for=id_window_end]"):
+        assert page.locator(label).bounding_box()["y"] < start_box["y"]
+    shoot(page, f"{language}-cards", "window", PHONE["width"])
+
+
+def test_the_upload_form_asks_only_what_the_chosen_import_needs(
+    marketing, new_page, sign_in, live_server
+):
+    page = new_page(viewport=DESKTOP)
+    sign_in(page, marketing["author"].username)
+    visit(page, live_server, "author", reverse("contacts:import-upload"))
+    reason, contact_list = page.get_by_label("Opt-out reason"), page.locator("#id_contact_list")
+    expect(reason).to_be_hidden()
+    expect(contact_list).to_be_visible()
+    page.get_by_role("radio", name="Do-not-contact list").check()
+    expect(reason).to_be_visible()
+    expect(contact_list).to_be_hidden()
+    expect(page.get_by_label("…or create a new list named")).to_be_hidden()
+    page.get_by_role("radio", name="Contacts").check()
+    expect(reason).to_be_hidden()
+    # The sub-navigation leads back to the imports.
+    page.get_by_role("navigation", name="Contacts").get_by_role("link", name="Imports").click()
+    expect(page).to_have_url(live_server.url + reverse("contacts:import-index"))

@@ -85,6 +85,12 @@ def test_a_dry_run_writes_nothing(contacts_file):
     assert Contact.objects.count() == 0
 
 
+def test_a_dry_run_into_a_list_to_create_creates_no_list(contacts_file):
+    out, _ = run(str(contacts_file), "--list", "Kyiv fair", "--create-list", "--dry-run")
+    assert "nothing was written" in out
+    assert not ContactList.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connections
 
+from audit.models import AuditEntry
 from contacts.importing import engine, services, shaping
 from contacts.models import (
     Contact,
@@ -278,14 +279,65 @@ def test_a_file_without_a_phone_column_cannot_be_dry_run(tmp_path):
     assert ContactImport.objects.get().status == Status.UPLOADED
 
 
-def test_a_new_list_is_created_only_for_a_readable_file(tmp_path):
+def test_a_new_list_is_created_only_when_the_import_is_applied(tmp_path, django_user_model):
     with pytest.raises(ValidationError):
         upload(write(tmp_path, "empty.csv", b""), list_id=None, new_list_name="Fresh")
+    marketer = django_user_model.objects.create_user("olena", password="x" * 20)
+    path = write(tmp_path, "ok.csv", "phone\n380501234567\n")
+    ready = dry_run(path, list_id=None, new_list_name=" Fresh ", created_by_id=marketer.pk)
+    # Uploaded and dry run: the name is the import's, no list exists and no history says one.
+    assert (ready.status, ready.new_list_name, ready.contact_list) == (Status.READY, "Fresh", None)
     assert not ContactList.objects.filter(name="Fresh").exists()
-    contact_import = upload(
-        write(tmp_path, "ok.csv", "phone\n380501234567\n"), list_id=None, new_list_name="Fresh"
-    )
-    assert contact_import.contact_list.name == "Fresh"
+    assert not AuditEntry.objects.filter(action="list-create").exists()
+
+    services.contact_import_start(import_id=ready.pk, enqueue=False)
+    done = services.contact_import_apply(import_id=ready.pk)
+    assert done.status == Status.DONE
+    assert done.contact_list.name == "Fresh"
+    assert list(done.contact_list.contacts.values_list("phone", flat=True)) == ["380501234567"]
+    assert done.rows_added_to_list == 1
+    created = AuditEntry.objects.get(action="list-create")
+    assert created.actor == marketer  # applied by a worker, on behalf of who uploaded
+
+
+def test_a_cancelled_or_failed_import_leaves_no_new_list(tmp_path, monkeypatch):
+    path = write(tmp_path, "ok.csv", "phone\n380501234567\n")
+    cancelled = dry_run(path, list_id=None, new_list_name="Fresh")
+    assert services.contact_import_cancel(import_id=cancelled.pk)
+
+    failing = dry_run(path, list_id=None, new_list_name="Fresh")
+    services.contact_import_start(import_id=failing.pk, enqueue=False)
+    monkeypatch.setattr(engine, "_apply_contacts", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.contact_import_apply(import_id=failing.pk)
+
+    assert ContactImport.objects.get(pk=failing.pk).status == Status.FAILED
+    assert not ContactList.objects.filter(name="Fresh").exists()
+    assert not AuditEntry.objects.filter(action="list-create").exists()
+
+
+def test_a_new_list_name_taken_before_the_apply_fails_the_import_with_a_reason(tmp_path):
+    ContactList.objects.create(name="Customers")
+    with pytest.raises(ValidationError, match="A list named “customers” already exists"):
+        upload(
+            write(tmp_path, "a.csv", "phone\n380501234567\n"),
+            list_id=None,
+            new_list_name="customers",
+        )
+    path = write(tmp_path, "ok.csv", "phone\n380501234567\n")
+    ready = dry_run(path, list_id=None, new_list_name="Fresh")
+    ContactList.objects.create(name="FRESH")  # someone else took the name meanwhile
+    services.contact_import_start(import_id=ready.pk, enqueue=False)
+    failed = services.contact_import_apply(import_id=ready.pk)
+    assert failed.status == Status.FAILED
+    assert "A list named “Fresh” was created after this file was uploaded" in failed.error
+    assert "Nothing was written to the contacts" in failed.error
+    assert not Contact.objects.exists()
+    assert list(ContactList.objects.values_list("name", flat=True).order_by("pk")) == [
+        "Customers",
+        "FRESH",
+    ]
+    assert not stage_exists(ready.pk)
 
 
 def test_a_file_that_breaks_mid_way_fails_the_dry_run_and_keeps_nothing(tmp_path):

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from contacts.importing import services
 from contacts.models import (
     IMPORT_GIVEN_UP_AFTER,
@@ -89,12 +90,72 @@ def test_upload_errors_are_specific_and_keep_nothing(client, contact_list):
     assert ContactImport.objects.count() == 0
 
 
+def test_a_file_sent_with_a_list_error_is_kept_for_the_next_try(client, contact_list, settings):
+    response = post_upload(client, content="phone\n380501234567\n")
+    page = response.content.decode()
+    assert "Choose a list, or name a new one." in page
+    assert "Kept from your last try: <strong>people.csv</strong>" in page
+    token = response.context["form"].data["held_file"]
+    assert f'name="held_file" value="{token}"' in page
+
+    # The next try sends the token and the list, no file: the import has the kept file.
+    data = {"target": "contacts", "on_existing": "skip", "held_file": token}
+    with _captured_on_commit():
+        response = client.post(
+            reverse("contacts:import-upload"), {**data, "contact_list": contact_list.pk}
+        )
+    assert response.status_code == 302
+    contact_import = ContactImport.objects.get()
+    assert contact_import.original_name == "people.csv"
+    assert contact_import.file.read() == b"phone\n380501234567\n"
+    held = settings.MEDIA_ROOT / services.HELD_UPLOADS
+    assert list(held.iterdir()) == []  # the kept copy is gone once the import has its own
+
+
+def test_a_kept_file_is_only_for_who_sent_it(client, django_user_model, contact_list):
+    token = post_upload(client, content="phone\n380501234567\n").context["form"].data["held_file"]
+    other = django_user_model.objects.create_user("other", password="x" * 20, is_superuser=True)
+    client.force_login(other)
+    data = {"target": "contacts", "on_existing": "skip", "contact_list": contact_list.pk}
+    for forged in (token, token[:-2] + "xx", ""):
+        response = client.post(reverse("contacts:import-upload"), {**data, "held_file": forged})
+        assert response.status_code == 200
+        assert "This field is required." in response.content.decode()
+    assert not ContactImport.objects.exists()
+
+
+def test_the_upload_form_asks_the_reason_only_for_opt_outs_and_links_the_imports(client):
+    page = client.get(reverse("contacts:import-upload")).content.decode()
+    assert 'class="field field-reason"' in page  # hidden by app.css unless opt-outs are chosen
+    assert f'href="{reverse("contacts:import-index")}">Imports</a>' in page
+
+
 def test_a_new_list_can_be_named_at_upload(client, contact_list):
     post_upload(client, new_list_name="Spring fair")
-    assert ContactImport.objects.get().contact_list.name == "Spring fair"
+    contact_import = ContactImport.objects.get()
+    assert (contact_import.new_list_name, contact_import.contact_list) == ("Spring fair", None)
+    page = client.get(reverse("contacts:import-detail", args=[contact_import.pk]))
+    assert "Into a new list “Spring fair”, created only when the import is applied" in (
+        page.content.decode()
+    )
     response = post_upload(client, new_list_name="customers")
     assert "A list named “customers” already exists." in response.content.decode()
     assert ContactImport.objects.count() == 1
+
+
+def test_cancelling_an_import_into_a_new_list_leaves_no_list_and_no_history(client):
+    post_upload(client, new_list_name="Spring fair")
+    contact_import = ContactImport.objects.get()
+    services.contact_import_confirm_mapping(
+        import_id=contact_import.pk, mapping=contact_import.mapping, enqueue=False
+    )
+    services.contact_import_analyse(import_id=contact_import.pk)
+    client.post(reverse("contacts:import-cancel", args=[contact_import.pk]))
+
+    assert ContactImport.objects.get().status == Status.CANCELLED
+    assert not ContactList.objects.exists()
+    assert "Spring fair" not in client.get(reverse("contacts:list-index")).content.decode()
+    assert not AuditEntry.objects.filter(action="list-create").exists()
 
 
 def test_the_mapping_is_checked_then_the_dry_run_is_queued(client, contact_list):

@@ -64,7 +64,7 @@ def test_the_detail_page_shows_prices_with_their_currency_and_counts_grouped(sig
 def test_the_campaigns_page_groups_the_recipient_counts(signed_in):
     sending(recipients=1_708, sent=1_708)
     body = signed_in.get(reverse("campaigns:list")).content.decode()
-    assert '<td class="num">1,708</td>' in body
+    assert '<td class="num" data-label="Recipients">1,708</td>' in body
 
 
 def test_no_template_prints_an_amount_and_a_currency_side_by_side():

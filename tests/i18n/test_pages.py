@@ -69,7 +69,8 @@ def test_the_campaigns_page_speaks_ukrainian_with_its_dates_and_numbers(as_olena
     body = page(as_olena, LIST)
     assert '<html lang="uk"' in body
     assert "<h1>Кампанії</h1>" in body and "Показати кампанії" in body
-    assert f'<td class="num">12{NBSP}000</td>' in body  # grouped with a no-break space
+    # Grouped with a no-break space.
+    assert f'<td class="num" data-label="Одержувачі">12{NBSP}000</td>' in body
     assert "<td>09.03.2026 14:05 " in body  # day.month.year
     assert "автор: olena" in body
 

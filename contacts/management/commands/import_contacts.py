@@ -101,7 +101,10 @@ class Command(BaseCommand):
             contact_import = services.contact_import_create(
                 source_path=path,
                 original_name=path.name,
-                list_id=contact_list.pk,
+                # A list to create is made only when the rows are written: a dry run or a
+                # failure leaves no empty list behind.
+                list_id=contact_list.pk if contact_list is not None else None,
+                new_list_name=options["list_name"] if contact_list is None else "",
                 on_existing=options["on_existing"],
                 encoding=options["encoding"],
                 enqueue=False,  # read here: this process is the worker
@@ -137,7 +140,8 @@ class Command(BaseCommand):
         bar.finish(contact_import.rows_total or 0)
         self._report(contact_import)
 
-    def _target_list(self, name: str, *, create: bool) -> ContactList:
+    def _target_list(self, name: str, *, create: bool) -> ContactList | None:
+        """The existing list named `name`, or None for one the import is to create."""
         found = ContactList.objects.filter(name__iexact=name.strip()).first()
         if found is not None:
             if found.is_archived:
@@ -145,12 +149,7 @@ class Command(BaseCommand):
             return found
         if not create:
             raise CommandError(f"No list named “{name}”. Add --create-list to create it.")
-        from contacts.services import contact_list_create
-
-        try:
-            return contact_list_create(name=name)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from exc
+        return None
 
     def _describe_mapping(self, import_id: int) -> None:
         contact_import = ContactImport.objects.get(pk=import_id)
