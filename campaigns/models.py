@@ -21,6 +21,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from .bsg_words import campaign_status_words, message_status_words
 from .stored_text import shown
 
 DEFAULT_VALIDITY_HOURS = 72
@@ -747,6 +748,11 @@ class TestSend(models.Model):
         return shown(self.rendered_as)
 
     @property
+    def bsg_status_words(self) -> str:
+        """BSG's status of the test campaign in the reader's words ("Finished", not "done")."""
+        return campaign_status_words(self.bsg_status)
+
+    @property
     def is_final(self) -> bool:
         # BSG's terminal statuses (bsg-api.md); an error is final too.
         return bool(self.error) or self.bsg_status in {"done", "stopped", "spam"}
@@ -842,6 +848,11 @@ class CampaignPart(models.Model):
         return self.bsg_status in TERMINAL_STATUSES
 
     @property
+    def bsg_status_words(self) -> str:
+        """BSG's status of this part in the reader's words ("Finished", not "done")."""
+        return campaign_status_words(self.bsg_status)
+
+    @property
     def is_stoppable(self) -> bool:
         """Submitted and not finished at BSG: BSG is asked, and its refusal shown plainly.
 
@@ -914,6 +925,11 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.phone} in campaign {self.campaign_id}"
+
+    @property
+    def status_words(self) -> str:
+        """BSG's report on the message in the reader's words ("Delivered", not "delivered")."""
+        return message_status_words(self.status)
 
 
 class CampaignSnapshot(models.Model):
@@ -1073,6 +1089,9 @@ class TestPhone(models.Model):
 
     class Meta:
         ordering = ["label", "phone"]
+        # Pages send people to "Admin → Test phones": the admin names it in their language.
+        verbose_name = _("test phone")
+        verbose_name_plural = _("test phones")
 
     def __str__(self) -> str:
         return f"{self.label} (+{self.phone})"

@@ -467,8 +467,13 @@ PART_NO_BREAKDOWN = StoredSentence.gettext_noop(
     "the campaign.",
     clauses=("error",),
 )
+# Written before statuses were said in words; kept so rows already stored are still found.
 PART_STATUS_CHANGED = StoredSentence.gettext_noop(
     "Part %(number)s: BSG status %(before)s → %(after)s."
+)
+# The statuses in words (campaigns.bsg_words, in English), translated when shown.
+PART_STATUS_CHANGED_WORDS = StoredSentence.gettext_noop(
+    "Part %(number)s: %(before)s → %(after)s.", inner=("before", "after")
 )
 EVERY_PART_FINISHED = StoredSentence.gettext_noop("Every part has finished at BSG.")
 

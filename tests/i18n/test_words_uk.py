@@ -6,18 +6,20 @@ statuses ("done", "creation") and counters ("not rcs user 0") as the API spells 
 """
 
 # Ukrainian text is what these tests check.
-# ruff: noqa: RUF001, RUF003
+# ruff: noqa: RUF001
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.services import language_choose
 from audit.services import audit_record
-from campaigns import archive
-from campaigns.models import Campaign
+from campaigns import archive, services
+from campaigns.models import Campaign, CampaignPart
+from campaigns.stored_text import PART_STATUS_CHANGED_WORDS, shown
 from contacts import services as contacts
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +70,77 @@ def test_an_archived_campaigns_history_says_when_in_the_readers_format(in_ukrain
     assert re.search(r"В архіві: — → \d\d\.\d\d\.\d{4} \d\d:\d\d", history)
     assert not ISO_MOMENT.search(re.sub(r'datetime="[^"]*"', "", history))
     assert "Archive" not in history
+
+
+def _finished_rcs_campaign() -> Campaign:
+    campaign = Campaign.objects.create(
+        name="Spring RCS",
+        channel=Campaign.Channel.RCS,
+        status=Campaign.Status.FINISHED,
+        fallback_enabled=True,
+        fallback_sender="Shop",
+    )
+    CampaignPart.objects.create(
+        campaign=campaign,
+        number=1,
+        state=CampaignPart.State.SUBMITTED,
+        bsg_campaign_id=53703401,
+        bsg_status="done",
+        recipients=4,
+        sent=4,
+        delivered=3,
+        breakdown={
+            "delivered": 3,
+            "read": 2,
+            "not_rcs_user": 1,
+            "brand_new_status": 5,
+            "fallback_sms_delivered": 1,
+            "fallback_sms_not_viber_user": 1,
+        },
+    )
+    return campaign
+
+
+def test_bsgs_statuses_are_said_in_words(in_ukrainian, taras):
+    campaign = _finished_rcs_campaign()
+    url = reverse("campaigns:detail", args=[campaign.pk])
+    html = in_ukrainian.get(url).content.decode()
+    parts = html[html.index('id="parts"') :]
+    assert "<td>Завершено</td>" in parts and "<td>done</td>" not in parts
+    breakdown = html[html.index('id="breakdown"') : html.index('id="parts"')]
+    assert "Доставлено" in breakdown and "Без RCS" in breakdown
+    assert ">not rcs user<" not in breakdown
+    # A status BSG adds tomorrow is shown as BSG spells it.
+    assert "brand new status" in breakdown
+    fallback = html[html.index('id="figure-fallback-sms"') :]
+    assert "not viber user" not in fallback[:300] and "Без Viber" in fallback[:300]
+
+    language_choose(user=taras, language="en")
+    english = in_ukrainian.get(url).content.decode()
+    assert "<td>Finished</td>" in english
+    assert "Not RCS users" in english[english.index('id="breakdown"') :]
+
+
+def test_a_parts_status_change_is_stored_in_words_and_shown_in_ukrainian():
+    stored = PART_STATUS_CHANGED_WORDS.stored(number=1, before="Being prepared", after="Finished")
+    assert stored == "Part 1: Being prepared → Finished."
+    with translation.override("uk"):
+        assert shown(stored) == "Частина 1: Готується → Завершено."
+
+
+def test_the_test_phones_are_named_as_the_ukrainian_admin_names_them(in_ukrainian):
+    campaign = Campaign.objects.create(name="Spring sale", text="Hi", sender="Shop")
+    html = in_ukrainian.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    said = html[html.index('id="no-test-phones"') :]
+    assert "Адміністрування → Тестові телефони" in said[:400]
+    admin = in_ukrainian.get(reverse("admin:index")).content.decode()
+    assert "Тестові телефони" in admin and "Кампанії" in admin
+
+
+def test_a_draft_without_a_name_is_named_in_its_authors_format(taras):
+    with translation.override("uk"):
+        draft = services.campaign_save(campaign=Campaign(), list_ids=[], user=taras)
+    assert re.fullmatch(r"Чернетка від \d\d\.\d\d\.\d{4} \d\d:\d\d", draft.name), draft.name
+    with translation.override("en"):
+        draft = services.campaign_save(campaign=Campaign(), list_ids=[], user=taras)
+    assert re.fullmatch(r"Draft of \d{4}-\d\d-\d\d \d\d:\d\d", draft.name), draft.name
