@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
@@ -121,6 +121,8 @@ def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) 
         said = [_("%(items)s added") % {"items": ", ".join(added)}] if added else []
         said += [_("%(items)s removed") % {"items": ", ".join(removed)}] if removed else []
         return _line(label, "; ".join(said) or _("changed"))
+    if key == "rcs_cards":
+        return _cards_line(label, before, after, created=created)
     if created:
         return _line(label, _shortened(_value_words(key, after)))
     if key in LONG_KEYS:
@@ -129,6 +131,29 @@ def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) 
     if len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
         return _("%(label)s changed") % {"label": label}
     return _line(label, f"{old} → {new}")
+
+
+def _cards_line(label: object, before: Any, after: Any, *, created: bool) -> str:
+    """RCS cards as a reader can take them in: how many and their titles ("2 cards: Spring
+    sale, Last call"), never the stored program data."""
+    if created:
+        return _line(label, _shortened(_cards_words(after)))
+    old, new = _cards_words(before), _cards_words(after)
+    if old == new or len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
+        return _("%(label)s changed") % {"label": label}
+    return _line(label, f"{old} → {new}")
+
+
+def _cards_words(cards: Any) -> str:
+    if not isinstance(cards, list) or not cards:
+        return "—"
+    titles = [
+        " ".join(str(card.get("title") or "").split())
+        for card in cards
+        if isinstance(card, dict) and card.get("title")
+    ]
+    said = ngettext("%(count)s card", "%(count)s cards", len(cards)) % {"count": len(cards)}
+    return f"{said}: {', '.join(titles)}" if titles else said
 
 
 def _line(label: object, words: str) -> str:

@@ -144,3 +144,29 @@ def test_a_draft_without_a_name_is_named_in_its_authors_format(taras):
     with translation.override("en"):
         draft = services.campaign_save(campaign=Campaign(), list_ids=[], user=taras)
     assert re.fullmatch(r"Draft of \d{4}-\d\d-\d\d \d\d:\d\d", draft.name), draft.name
+
+
+def test_rcs_cards_in_the_history_are_a_count_and_titles_not_program_data(in_ukrainian, taras):
+    spring = {"title": "Весняна знижка, {name}", "text": "Усе -20% у {city}", "buttons": []}
+    last = {"title": "Last call", "text": "Ends tonight"}
+    campaign = Campaign.objects.create(name="Spring RCS", channel=Campaign.Channel.RCS)
+    audit_record(
+        action="campaign-create",
+        target=campaign,
+        actor=taras,
+        changes={"rcs_cards": [[], [spring]]},
+    )
+    audit_record(
+        action="campaign-update",
+        target=campaign,
+        actor=taras,
+        changes={"rcs_cards": [[spring], [spring, last]]},
+    )
+    url = reverse("campaigns:detail", args=[campaign.pk])
+    history = _history(in_ukrainian.get(url).content.decode())
+    assert "{&#x27;title&#x27;" not in history and "{'title'" not in history
+    assert "1 картка: Весняна знижка, {name}" in history
+    assert "2 картки: Весняна знижка, {name}, Last call" in history
+    language_choose(user=taras, language="en")
+    history = _history(in_ukrainian.get(url).content.decode())
+    assert "RCS cards: 1 card: Весняна знижка, {name} → 2 cards:" in history
