@@ -93,9 +93,11 @@ def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
         key=lambda key: ORDER.get(key, len(ORDER)),
     )
     lines = tuple(
-        _change_line(key, entry.changes[key], created=created)
+        line
         for key in said
         if isinstance(entry.changes[key], list | tuple) and len(entry.changes[key]) == 2
+        # None when both values read the same ("as soon as approved" before and after).
+        if (line := _change_line(key, entry.changes[key], created=created)) is not None
     )
     what = ACTION_WORDS.get(entry.action) or action_words(entry.action.removeprefix("campaign-"))
     return HistoryEntry(
@@ -110,7 +112,7 @@ def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
     )
 
 
-def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) -> str:
+def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) -> str | None:
     label = LABELS.get(key) or field_label(key)
     before, after = pair
     if key in APPROVAL_SET_KEYS and isinstance(after, list) and isinstance(before, list | None):
@@ -128,6 +130,8 @@ def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) 
     if key in LONG_KEYS:
         return _("%(label)s changed") % {"label": label}
     old, new = _value_words(key, before), _value_words(key, after)
+    if old == new:
+        return None
     if len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
         return _("%(label)s changed") % {"label": label}
     return _line(label, f"{old} → {new}")

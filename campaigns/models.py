@@ -372,6 +372,12 @@ class Campaign(models.Model):
         return self.status in self.IN_PROGRESS
 
     @property
+    def is_before_sending(self) -> bool:
+        """A draft, or waiting for approval or its start: nothing has gone to the engine, so
+        its sending figures would all read 0 beside the plan's count."""
+        return self.status == self.Status.DRAFT or self.status in self.BACK_TO_DRAFT_FROM
+
+    @property
     def is_resolving_recipients(self) -> bool:
         """Taken by the engine, its ledger still being written: no part goes to BSG yet."""
         return (
@@ -671,7 +677,7 @@ class SendPlan(models.Model):
             notes.append(("warning", text % {**said, "count": _grouped(unfilled)}))
         for label, used in (missing.get("fallbacks") or {}).items():
             text = ngettext(
-                "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
+                "%(count)s recipient has no %(placeholder)s: they get “%(fallback)s”.",
                 "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
                 used["recipients"],
             )

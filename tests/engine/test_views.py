@@ -114,4 +114,4 @@ def test_the_failures_button_adds_repeat_failures(signed_in, engine_settings, sa
     Recipient.objects.filter(phone="380507000000").update(status="expired")
     Campaign.objects.filter(pk=campaigns[2].pk).update(status="finished")
     page = signed_in.post(reverse("campaigns:dnc-failures", args=[campaigns[2].pk]), follow=True)
-    assert "1 recipient(s) added to do-not-contact" in page.content.decode()
+    assert "1 recipient added to do-not-contact" in page.content.decode()

@@ -19,6 +19,7 @@ from accounts.services import language_choose
 from audit.services import audit_record
 from campaigns import archive, services
 from campaigns.models import Campaign, CampaignPart
+from campaigns.selectors import _approval_shown
 from campaigns.stored_text import PART_STATUS_CHANGED_WORDS, shown
 from contacts import services as contacts
 
@@ -170,3 +171,42 @@ def test_rcs_cards_in_the_history_are_a_count_and_titles_not_program_data(in_ukr
     language_choose(user=taras, language="en")
     history = _history(in_ukrainian.get(url).content.decode())
     assert "RCS cards: 1 card: Весняна знижка, {name} → 2 cards:" in history
+
+
+@pytest.mark.parametrize(
+    ("count", "english", "ukrainian"),
+    [(1, "1 number", "1 номер"), (2, "2 numbers", "2 номери"), (5, "5 numbers", "5 номерів")],
+)
+def test_counts_read_right_in_english_and_in_ukrainians_three_forms(count, english, ukrainian):
+    numbers = [f"38050000000{i}" for i in range(count)]
+    with translation.override("en"):
+        assert _approval_shown("pasted_numbers", numbers) == english
+    with translation.override("uk"):
+        assert _approval_shown("pasted_numbers", numbers) == ukrainian
+
+
+def test_the_history_leaves_out_a_change_that_reads_the_same(in_ukrainian, taras):
+    campaign = Campaign.objects.create(name="Spring sale", text="Hi", sender="Shop")
+    audit_record(
+        action="campaign-approve",
+        target=campaign,
+        actor=taras,
+        changes={"approval_send_at": [None, ""], "sender": ["Shop", "Market"]},
+    )
+    language_choose(user=taras, language="en")
+    html = in_ukrainian.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    history = _history(html)
+    assert "Sender: Shop → Market" in history
+    assert "as soon as approved → as soon as approved" not in history
+
+
+def test_before_sending_the_panel_shows_no_zeros_beside_the_plans_count(in_ukrainian, taras):
+    language_choose(user=taras, language="en")
+    campaign = Campaign.objects.create(
+        name="Spring sale", text="Hi", sender="Shop", status=Campaign.Status.AWAITING_APPROVAL
+    )
+    html = in_ukrainian.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    panel = html[html.index('id="engine-panel"') :]
+    assert 'id="figure-recipients"' not in panel
+    assert "Nothing has been sent yet" in panel
+    assert "Start</dt><dd>as soon as it is approved" in html
