@@ -210,3 +210,29 @@ def test_before_sending_the_panel_shows_no_zeros_beside_the_plans_count(in_ukrai
     assert 'id="figure-recipients"' not in panel
     assert "Nothing has been sent yet" in panel
     assert "Start</dt><dd>as soon as it is approved" in html
+
+
+JARGON = ("group methods", "BSG field id", "IANA", "one BSG campaign each", "BSG status", "cron")
+
+
+def test_marketer_pages_say_bsgs_api_in_plain_words(in_ukrainian, taras):
+    language_choose(user=taras, language="en")
+    spring = contacts.contact_list_create(name="Spring")
+    campaign = _finished_rcs_campaign()
+    pages = {
+        "list": reverse("contacts:list-detail", args=[spring.pk]),
+        "detail": reverse("campaigns:detail", args=[campaign.pk]),
+        "compose": reverse("campaigns:new", args=["sms"]),
+        "schedules": reverse("campaigns:schedules"),
+    }
+    for name, url in pages.items():
+        # The form's own value for the choice is not shown.
+        html = in_ukrainian.get(url).content.decode().replace('value="cron"', "")
+        # BSG's own names stay in the "As sent to BSG" disclosure, for whoever compares.
+        if 'id="as-sent-to-bsg"' in html:
+            start = html.index('id="as-sent-to-bsg"')
+            html = html[:start] + html[html.index("</details>", start) :]
+        for jargon in JARGON:
+            assert jargon not in html, (name, jargon)
+    detail = in_ukrainian.get(pages["detail"]).content.decode()
+    assert "Status at BSG" in detail and "Number at BSG" in detail
