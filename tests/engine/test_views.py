@@ -75,7 +75,7 @@ def test_a_held_campaign_shows_held_and_resumes(signed_in, engine_settings, sand
     body = signed_in.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert 'id="held"' in body and "Held: balance low" in body
     page = signed_in.post(reverse("campaigns:resume", args=[campaign.pk]), follow=True)
-    assert "Resumed: 2 held part(s)" in page.content.decode()
+    assert "Resumed: 2 held parts" in page.content.decode()
     assert set(CampaignPart.objects.values_list("state", flat=True)) == {"pending"}
 
 
