@@ -20,7 +20,12 @@ from audit.services import audit_record
 from campaigns import archive, services
 from campaigns.models import Campaign, CampaignPart
 from campaigns.selectors import _approval_shown
-from campaigns.stored_text import PART_STATUS_CHANGED_WORDS, shown
+from campaigns.stored_text import (
+    DISPATCH_AUDIT_IN_PARTS,
+    PART_STATUS_CHANGED_WORDS,
+    PARTS_COUNT,
+    shown,
+)
 from contacts import services as contacts
 
 pytestmark = pytest.mark.django_db
@@ -236,3 +241,20 @@ def test_marketer_pages_say_bsgs_api_in_plain_words(in_ukrainian, taras):
             assert jargon not in html, (name, jargon)
     detail = in_ukrainian.get(pages["detail"]).content.decode()
     assert "Status at BSG" in detail and "Number at BSG" in detail
+
+
+@pytest.mark.parametrize(
+    ("recipients", "parts", "english", "ukrainian"),
+    [
+        (1, 1, "1 recipient in 1 part.", "1 отримувач, 1 частина."),
+        (3, 2, "3 recipients in 2 parts.", "3 отримувачі, 2 частини."),
+        (5, 5, "5 recipients in 5 parts.", "5 отримувачів, 5 частин."),
+    ],
+)
+def test_a_dispatch_says_each_count_in_its_own_plural(recipients, parts, english, ukrainian):
+    stored = DISPATCH_AUDIT_IN_PARTS.stored(
+        recipients=recipients, in_parts=PARTS_COUNT.stored(count=parts)
+    )
+    assert stored == english
+    with translation.override("uk"):
+        assert shown(stored) == ukrainian
