@@ -22,6 +22,7 @@ from config.bsg import bsg_client
 from config.paging import Keyset, Page
 from contacts.models import ContactImport
 
+from .bsg_words import message_status_words
 from .models import (
     Campaign,
     CampaignEvent,
@@ -386,7 +387,7 @@ class CampaignOverview:
         """The SMS fallback's own counts (BSG's alternative_channels.sms statistics)."""
         prefix = "fallback_sms_"
         return [
-            (name[len(prefix) :].replace("_", " "), count)
+            (message_status_words(name[len(prefix) :]), count)
             for name, count in self.breakdown.items()
             if name.startswith(prefix)
         ]
@@ -394,7 +395,7 @@ class CampaignOverview:
     @property
     def breakdown_rows(self) -> list[tuple[str, int]]:
         return [
-            (name.replace("_", " "), n)
+            (message_status_words(name), n)
             for name, n in self.breakdown.items()
             if n and not name.startswith("fallback_sms_")
         ]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from config.paging import CursorField, PagedForm
 
 from . import dashboard
+from .bsg_words import MESSAGE_STATUS_WORDS
 from .models import Campaign
 
 # The days a filter can turn into the start of a day in the user's time zone, and the start of
@@ -90,18 +91,7 @@ class CampaignFilterForm(PagedForm):
 
 NO_REPORT = "none"
 # BSG's message statuses (dashboard.RECIPIENT_STATUSES), as the filter names them.
-RECIPIENT_STATUS_LABELS = {
-    "accepted": gettext_lazy("Accepted"),
-    "sent": gettext_lazy("Sent"),
-    "delivered": gettext_lazy("Delivered"),
-    "read": gettext_lazy("Read"),
-    "undelivered": gettext_lazy("Undelivered"),
-    "expired": gettext_lazy("Expired"),
-    "failed": gettext_lazy("Failed"),
-    "rejected": gettext_lazy("Rejected"),
-    "unknown": gettext_lazy("Unknown"),
-    "cancelled": gettext_lazy("Cancelled"),
-}
+RECIPIENT_STATUS_LABELS = MESSAGE_STATUS_WORDS
 
 
 class RecipientFilterForm(PagedForm):

@@ -44,8 +44,8 @@ BSG_SCHEDULES_HELP = gettext_lazy(
 # The labels Django would make of the model's field names, translatable.
 NAME_LABEL = gettext_lazy("Name")
 TEXT_HELP = gettext_lazy(
-    "Placeholders: {first_name} or a BSG field id such as {17}, {name}, {phone}; a fallback for "
-    "whoever has no value: {city|your city}."
+    "Placeholders: {first_name}, {name}, {phone}, or for lists linked to BSG a BSG contact-book "
+    "field number such as {17}; a fallback for whoever has no value: {city|your city}."
 )
 
 
@@ -89,7 +89,7 @@ class _CampaignForm(forms.ModelForm):
         required=False,
         max_length=64,
         label=gettext_lazy("Recipients' time zone"),
-        help_text=gettext_lazy("An IANA zone such as Europe/Kyiv; empty means the server's zone."),
+        help_text=gettext_lazy("A time zone such as Europe/Kyiv; empty means the server's zone."),
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
     )
 

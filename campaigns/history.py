@@ -5,16 +5,16 @@ field's name nor a setting of the other channel. The log itself keeps the raw ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
+from audit.words import HistoryEntry, action_words, field_label, moment_words, value_words
 
 from .models import Campaign
 from .selectors import APPROVAL_LABELS, APPROVAL_SET_KEYS
@@ -40,6 +40,9 @@ ACTION_WORDS = {
     "campaign-finish": gettext_lazy("Finished"),
     "campaign-retry-failed": gettext_lazy("Retry of the failed recipients"),
     "part-resume": gettext_lazy("Part resumed"),
+    "campaign-archive": gettext_lazy("Moved to the archive"),
+    "campaign-restore": gettext_lazy("Restored from the archive"),
+    "campaign-delete": gettext_lazy("Deleted"),
 }
 
 # The labels of what the composer edits (APPROVAL_LABELS), and of what only the log records.
@@ -51,6 +54,7 @@ LABELS = {
     "window_time_zone": gettext_lazy("Recipients' time zone"),
     "status": gettext_lazy("Status"),
     "approval_send_at": gettext_lazy("When"),
+    "archived_at": gettext_lazy("Archived"),
 }
 # The composer's order: name, who receives it, sender, text, lists, then the rest.
 ORDER = {key: index for index, key in enumerate(LABELS)}
@@ -76,19 +80,6 @@ UNSAID_KEYS = frozenset({"channel", "start_time_zone"})
 SHORT_VALUE = 60
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One audit entry as templates/audit/_entries.html shows it in words."""
-
-    created_at: datetime
-    actor_name: str
-    remote_addr: str | None
-    action: str
-    what: str
-    message: str
-    lines: tuple[str, ...]
-
-
 def campaign_history(*, campaign: Campaign, limit: int = 50) -> list[HistoryEntry]:
     """The newest audit entries of the campaign, in words (one query, as audit_entries_for)."""
     return [_in_words(entry, campaign) for entry in audit_entries_for(target=campaign, limit=limit)]
@@ -102,13 +93,13 @@ def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
         key=lambda key: ORDER.get(key, len(ORDER)),
     )
     lines = tuple(
-        _change_line(key, entry.changes[key], created=created)
+        line
         for key in said
         if isinstance(entry.changes[key], list | tuple) and len(entry.changes[key]) == 2
+        # None when both values read the same ("as soon as approved" before and after).
+        if (line := _change_line(key, entry.changes[key], created=created)) is not None
     )
-    what = ACTION_WORDS.get(entry.action) or (
-        entry.action.removeprefix("campaign-").replace("-", " ").capitalize()
-    )
+    what = ACTION_WORDS.get(entry.action) or action_words(entry.action.removeprefix("campaign-"))
     return HistoryEntry(
         created_at=entry.created_at,
         actor_name=entry.actor_name,
@@ -121,8 +112,8 @@ def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
     )
 
 
-def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) -> str:
-    label = LABELS.get(key) or key.replace("_", " ").capitalize()
+def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) -> str | None:
+    label = LABELS.get(key) or field_label(key)
     before, after = pair
     if key in APPROVAL_SET_KEYS and isinstance(after, list) and isinstance(before, list | None):
         added = [str(v) for v in after if v not in (before or [])]
@@ -132,14 +123,41 @@ def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) 
         said = [_("%(items)s added") % {"items": ", ".join(added)}] if added else []
         said += [_("%(items)s removed") % {"items": ", ".join(removed)}] if removed else []
         return _line(label, "; ".join(said) or _("changed"))
+    if key == "rcs_cards":
+        return _cards_line(label, before, after, created=created)
     if created:
         return _line(label, _shortened(_value_words(key, after)))
     if key in LONG_KEYS:
         return _("%(label)s changed") % {"label": label}
     old, new = _value_words(key, before), _value_words(key, after)
+    if old == new:
+        return None
     if len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
         return _("%(label)s changed") % {"label": label}
     return _line(label, f"{old} → {new}")
+
+
+def _cards_line(label: object, before: Any, after: Any, *, created: bool) -> str:
+    """RCS cards as a reader can take them in: how many and their titles ("2 cards: Spring
+    sale, Last call"), never the stored program data."""
+    if created:
+        return _line(label, _shortened(_cards_words(after)))
+    old, new = _cards_words(before), _cards_words(after)
+    if old == new or len(old) > SHORT_VALUE or len(new) > SHORT_VALUE:
+        return _("%(label)s changed") % {"label": label}
+    return _line(label, f"{old} → {new}")
+
+
+def _cards_words(cards: Any) -> str:
+    if not isinstance(cards, list) or not cards:
+        return "—"
+    titles = [
+        " ".join(str(card.get("title") or "").split())
+        for card in cards
+        if isinstance(card, dict) and card.get("title")
+    ]
+    said = ngettext("%(count)s card", "%(count)s cards", len(cards)) % {"count": len(cards)}
+    return f"{said}: {', '.join(titles)}" if titles else said
 
 
 def _line(label: object, words: str) -> str:
@@ -149,12 +167,8 @@ def _line(label: object, words: str) -> str:
 def _value_words(key: str, value: Any) -> str:
     if key in ("approval_send_at", "send_at") and not value:
         return _("as soon as approved")
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+    if value is None or value == "" or value == [] or isinstance(value, bool | list):
+        return value_words(value)
     words = _choice_words(key, str(value))
     if words is not None:
         return str(words)
@@ -166,7 +180,7 @@ def _value_words(key: str, value: Any) -> str:
         except ValueError:
             return str(value)
     # The log's own words for a value ("3 number(s)") are stored in English.
-    return shown(str(value)) if key == "pasted_numbers" else str(value)
+    return shown(str(value)) if key == "pasted_numbers" else value_words(value)
 
 
 def _choice_words(key: str, value: str) -> str | None:
@@ -187,7 +201,7 @@ def _moment_words(value: str) -> str:
         return value  # already in words (an approval's "As soon as approved")
     if timezone.is_naive(moment):
         return value
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
+    return f"{moment_words(moment)} {timezone.localtime(moment):%Z}"
 
 
 def _shortened(text: str) -> str:

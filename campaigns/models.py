@@ -21,6 +21,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from .bsg_words import campaign_status_words, message_status_words
 from .stored_text import shown
 
 DEFAULT_VALIDITY_HOURS = 72
@@ -371,6 +372,12 @@ class Campaign(models.Model):
         return self.status in self.IN_PROGRESS
 
     @property
+    def is_before_sending(self) -> bool:
+        """A draft, or waiting for approval or its start: nothing has gone to the engine, so
+        its sending figures would all read 0 beside the plan's count."""
+        return self.status == self.Status.DRAFT or self.status in self.BACK_TO_DRAFT_FROM
+
+    @property
     def is_resolving_recipients(self) -> bool:
         """Taken by the engine, its ledger still being written: no part goes to BSG yet."""
         return (
@@ -670,7 +677,7 @@ class SendPlan(models.Model):
             notes.append(("warning", text % {**said, "count": _grouped(unfilled)}))
         for label, used in (missing.get("fallbacks") or {}).items():
             text = ngettext(
-                "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
+                "%(count)s recipient has no %(placeholder)s: they get “%(fallback)s”.",
                 "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
                 used["recipients"],
             )
@@ -745,6 +752,11 @@ class TestSend(models.Model):
     @property
     def rendered_as_shown(self) -> str:
         return shown(self.rendered_as)
+
+    @property
+    def bsg_status_words(self) -> str:
+        """BSG's status of the test campaign in the reader's words ("Finished", not "done")."""
+        return campaign_status_words(self.bsg_status)
 
     @property
     def is_final(self) -> bool:
@@ -842,6 +854,11 @@ class CampaignPart(models.Model):
         return self.bsg_status in TERMINAL_STATUSES
 
     @property
+    def bsg_status_words(self) -> str:
+        """BSG's status of this part in the reader's words ("Finished", not "done")."""
+        return campaign_status_words(self.bsg_status)
+
+    @property
     def is_stoppable(self) -> bool:
         """Submitted and not finished at BSG: BSG is asked, and its refusal shown plainly.
 
@@ -914,6 +931,11 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.phone} in campaign {self.campaign_id}"
+
+    @property
+    def status_words(self) -> str:
+        """BSG's report on the message in the reader's words ("Delivered", not "delivered")."""
+        return message_status_words(self.status)
 
 
 class CampaignSnapshot(models.Model):
@@ -1073,6 +1095,9 @@ class TestPhone(models.Model):
 
     class Meta:
         ordering = ["label", "phone"]
+        # Pages send people to "Admin → Test phones": the admin names it in their language.
+        verbose_name = _("test phone")
+        verbose_name_plural = _("test phones")
 
     def __str__(self) -> str:
         return f"{self.label} (+{self.phone})"

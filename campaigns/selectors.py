@@ -549,8 +549,8 @@ def _approval_shown(key: str, value) -> str:
             return _("Not planned since it changed: compute the send plan")
         as_of = timezone.localtime(datetime.fromisoformat(value["as_of"]))
         return ngettext(
-            "%(count)s recipient(s), with their names and fields as of %(when)s",
-            "%(count)s recipient(s), with their names and fields as of %(when)s",
+            "%(count)s recipient, with their name and fields as of %(when)s",
+            "%(count)s recipients, with their names and fields as of %(when)s",
             value["recipients"],
         ) % {"count": value["recipients"], "when": f"{as_of:%Y-%m-%d %H:%M %Z}"}
     if key == "send_at":
@@ -559,7 +559,7 @@ def _approval_shown(key: str, value) -> str:
         return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d %H:%M %Z}"
     if key == "pasted_numbers":
         count = len(value or [])
-        return ngettext("%(count)s number(s)", "%(count)s number(s)", count) % {"count": count}
+        return ngettext("%(count)s number", "%(count)s numbers", count) % {"count": count}
     if key == "rcs_mode" and value:
         if value in Campaign.RcsMode.values:
             return str(Campaign.RcsMode(value).label)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from audit.services import audit_diff, audit_record, audit_snapshot
+from audit.words import moment_words
 from bsg import rules, smstext
 from bsg.errors import BsgError, BsgOutcomeUnknown
 from bsg.payloads import (
@@ -139,9 +140,8 @@ def campaign_save(
                 campaign.created_by = user
         if not campaign.name.strip():
             # A name, which its people change at will: in the language of whoever saved it.
-            campaign.name = _("Draft of %(when)s") % {
-                "when": f"{timezone.localtime():%Y-%m-%d %H:%M}"
-            }
+            # Its moment as the author writes one ("06.12.2026 20:12" in Ukrainian), not ISO.
+            campaign.name = _("Draft of %(when)s") % {"when": moment_words(timezone.now())}
         campaign.save()
         campaign.lists.set(list_ids)
         if campaign.approved_at is not None:

@@ -325,6 +325,37 @@ DISPATCH_AUDIT_REFUSED = StoredSentence.ngettext(
     "recipients",
     clauses=("refusal",),
 )
+# The sentences above kept English's "(s)" and BSG's "campaign"; they stay declared so rows
+# already stored are still found. These say the counts in words, the parts' count an inner
+# sentence of its own ("1 part", "3 parts") so each number has its own plural.
+PARTS_COUNT = StoredSentence.ngettext("%(count)s part", "%(count)s parts", "count")
+DISPATCHED_IN_PARTS = StoredSentence.ngettext(
+    "%(recipients)s recipient resolved into %(in_parts)s.",
+    "%(recipients)s recipients resolved into %(in_parts)s.",
+    "recipients",
+    inner=("in_parts",),
+)
+DISPATCHED_IN_PARTS_CAPPED = StoredSentence.ngettext(
+    "%(recipients)s recipient resolved into %(in_parts)s. %(skipped)s left out: messaged by this "
+    "schedule within its frequency cap.",
+    "%(recipients)s recipients resolved into %(in_parts)s. %(skipped)s left out: messaged by "
+    "this schedule within its frequency cap.",
+    "recipients",
+    inner=("in_parts",),
+)
+DISPATCH_AUDIT_IN_PARTS = StoredSentence.ngettext(
+    "%(recipients)s recipient in %(in_parts)s.",
+    "%(recipients)s recipients in %(in_parts)s.",
+    "recipients",
+    inner=("in_parts",),
+)
+DISPATCH_AUDIT_IN_PARTS_REFUSED = StoredSentence.ngettext(
+    "%(recipients)s recipient in %(in_parts)s. %(refusal)s",
+    "%(recipients)s recipients in %(in_parts)s. %(refusal)s",
+    "recipients",
+    inner=("in_parts",),
+    clauses=("refusal",),
+)
 DISPATCH_FAILED = StoredSentence.gettext_noop(
     "The recipients could not be resolved (%(error)s). Nothing was sent. Stop this campaign, "
     "then duplicate it and check its recipients.",
@@ -488,8 +519,13 @@ PART_NO_BREAKDOWN = StoredSentence.gettext_noop(
     "the campaign.",
     clauses=("error",),
 )
+# Written before statuses were said in words; kept so rows already stored are still found.
 PART_STATUS_CHANGED = StoredSentence.gettext_noop(
     "Part %(number)s: BSG status %(before)s → %(after)s."
+)
+# The statuses in words (campaigns.bsg_words, in English), translated when shown.
+PART_STATUS_CHANGED_WORDS = StoredSentence.gettext_noop(
+    "Part %(number)s: %(before)s → %(after)s.", inner=("before", "after")
 )
 EVERY_PART_FINISHED = StoredSentence.gettext_noop("Every part has finished at BSG.")
 

@@ -101,7 +101,8 @@ class ContactFieldForm(forms.Form):
         required=False,
         label=gettext_lazy("BSG field"),
         help_text=gettext_lazy(
-            "Templates sent through BSG's group methods name the field by this id."
+            "The field's number in BSG's contact book: a text sent to a whole linked contact "
+            "book names it by this number, such as {17}."
         ),
     )
 

@@ -140,8 +140,8 @@ def contact_list_delete(*, list_id: int) -> int:
             action="list-delete",
             target=contact_list,
             message=ngettext(
-                "Deleted with its %(count)s membership(s); the contacts stay.",
-                "Deleted with its %(count)s membership(s); the contacts stay.",
+                "Deleted with its %(count)s membership; the contacts stay.",
+                "Deleted with its %(count)s memberships; the contacts stay.",
                 removed,
             )
             % {"count": removed},
@@ -632,9 +632,7 @@ def contacts_add_to_list(*, contact_ids: Sequence[int], list_id: int) -> int:
             audit_record(
                 action="list-add-contacts",
                 target=ContactList.objects.get(pk=list_id),
-                message=ngettext(
-                    "%(count)s contact(s) added.", "%(count)s contact(s) added.", len(new)
-                )
+                message=ngettext("%(count)s contact added.", "%(count)s contacts added.", len(new))
                 % {"count": len(new)},
             )
     return len(new)

@@ -30,14 +30,15 @@ from ..checks import groups_refusal
 from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
 from ..rcs_content import rcs_content_from_key
 from ..stored_text import (
-    DISPATCH_AUDIT,
-    DISPATCH_AUDIT_REFUSED,
+    DISPATCH_AUDIT_IN_PARTS,
+    DISPATCH_AUDIT_IN_PARTS_REFUSED,
     DISPATCH_FAILED,
-    DISPATCHED,
-    DISPATCHED_CAPPED,
+    DISPATCHED_IN_PARTS,
+    DISPATCHED_IN_PARTS_CAPPED,
     NO_RECIPIENTS_LEFT,
     NO_RECIPIENTS_LEFT_CAPPED,
     OWN_AUTHOR_APPROVED,
+    PARTS_COUNT,
     SENT_BACK_FOR_APPROVAL,
 )
 from .bsg_groups import bsg_groups_difference
@@ -100,9 +101,11 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
             action="campaign-dispatch",
             target=campaign,
             changes={"status": [taken_from, ended]},
-            message=(DISPATCH_AUDIT_REFUSED if result.refused else DISPATCH_AUDIT).stored(
+            message=(
+                DISPATCH_AUDIT_IN_PARTS_REFUSED if result.refused else DISPATCH_AUDIT_IN_PARTS
+            ).stored(
                 recipients=result.recipients,
-                parts=len(result.part_ids),
+                in_parts=PARTS_COUNT.stored(count=len(result.part_ids)),
                 **({"refusal": result.refused} if result.refused else {}),
             ),
         )
@@ -303,11 +306,11 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
             )
             event_record(campaign_id, CampaignEvent.Kind.FINISHED, said)
         else:
-            resolved_into = {"recipients": seq, "parts": len(part_ids)}
+            resolved_into = {"recipients": seq, "in_parts": PARTS_COUNT.stored(count=len(part_ids))}
             said = (
-                DISPATCHED_CAPPED.stored(**resolved_into, skipped=skipped)
+                DISPATCHED_IN_PARTS_CAPPED.stored(**resolved_into, skipped=skipped)
                 if skipped
-                else DISPATCHED.stored(**resolved_into)
+                else DISPATCHED_IN_PARTS.stored(**resolved_into)
             )
             event_record(campaign_id, CampaignEvent.Kind.DISPATCHED, said)
         # Only now may its parts be submitted (part_submit and the sweep look at this).

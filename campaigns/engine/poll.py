@@ -18,8 +18,14 @@ from bsg.schemas import TERMINAL_STATUSES
 from bsg.schemas import Campaign as BsgCampaign
 from config.bsg import bsg_client
 
+from ..bsg_words import CAMPAIGN_STATUS_WORDS
 from ..models import Campaign, CampaignEvent, CampaignPart, CampaignSnapshot, Recipient
-from ..stored_text import EVERY_PART_FINISHED, PART_NO_BREAKDOWN, PART_STATUS_CHANGED
+from ..stored_text import (
+    EVERY_PART_FINISHED,
+    PART_NO_BREAKDOWN,
+    PART_STATUS_CHANGED_WORDS,
+    in_english,
+)
 from .events import event_and_audit_record, event_record
 from .ledger import LEDGER_BATCH
 
@@ -220,8 +226,11 @@ def _apply(
         event_record(
             part.campaign_id,
             CampaignEvent.Kind.STATUS_CHANGED,
-            PART_STATUS_CHANGED.stored(
-                number=part.number, before=part.bsg_status or "—", after=status
+            PART_STATUS_CHANGED_WORDS.stored(
+                number=part.number,
+                before=in_english(CAMPAIGN_STATUS_WORDS.get(part.bsg_status, part.bsg_status))
+                or "—",
+                after=in_english(CAMPAIGN_STATUS_WORDS.get(status, status)),
             ),
             part_id=part.pk,
         )

@@ -28,8 +28,8 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
         else:
             stopped = len(report.stopped)
             text = ngettext(
-                "Stop sent: %(count)s part(s) stopped at BSG",
-                "Stop sent: %(count)s part(s) stopped at BSG",
+                "Stop sent: %(count)s part stopped at BSG",
+                "Stop sent: %(count)s parts stopped at BSG",
                 stopped,
             ) % {"count": stopped}
             if report.cancelled_parts:
@@ -90,8 +90,8 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
         messages.success(
             request,
             ngettext(
-                "Resumed: %(count)s held part(s) will be sent.",
-                "Resumed: %(count)s held part(s) will be sent.",
+                "Resumed: %(count)s held part will be sent.",
+                "Resumed: %(count)s held parts will be sent.",
                 resumed,
             )
             % {"count": resumed},
@@ -113,8 +113,8 @@ def campaign_dnc_failures(request: HttpRequest, campaign_id: int) -> HttpRespons
         messages.success(
             request,
             ngettext(
-                "%(count)s recipient(s) added to do-not-contact.",
-                "%(count)s recipient(s) added to do-not-contact.",
+                "%(count)s recipient added to do-not-contact.",
+                "%(count)s recipients added to do-not-contact.",
                 added,
             )
             % {"count": added},

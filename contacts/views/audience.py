@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.selectors import audit_entries_for, audit_entries_of_type
+from audit.words import entries_in_words
 from bsg.errors import BsgError
 from config import paging
 
@@ -265,7 +266,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
             **paging.page_links({}, page),
             "member_count": selectors.contact_list_member_count(list_id=contact_list.pk),
             "summary": selectors.audience_summary(list_ids=[contact_list.pk]),
-            "audit_entries": audit_entries_for(target=contact_list),
+            "audit_entries": entries_in_words(audit_entries_for(target=contact_list)),
         },
     )
 
@@ -538,10 +539,12 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
             **paging.page_links(query, page),
             "export_url": reverse("contacts:dnc-export") + f"?{query.urlencode()}",
             "import_url": _import_url("do_not_contact"),
-            "audit_entries": audit_entries_of_type(
-                model=DoNotContact,
-                also_actions=["do-not-contact-import", "do-not-contact-add-failures"],
-                limit=20,
+            "audit_entries": entries_in_words(
+                audit_entries_of_type(
+                    model=DoNotContact,
+                    also_actions=["do-not-contact-import", "do-not-contact-add-failures"],
+                    limit=20,
+                )
             ),
         },
     )

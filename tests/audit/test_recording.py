@@ -303,7 +303,7 @@ def test_dispatch_and_finish_are_recorded_as_the_system(bsg_settings):
     dispatch = only_entry(action="campaign-dispatch")
     assert dispatch.actor_display == "system"
     assert dispatch.changes == {"status": ["ready", "sending"]}
-    assert "2 recipient(s) in 1 part(s)" in dispatch.message
+    assert "2 recipients in 1 part." in dispatch.message
     deadline = time.monotonic() + 15
     while Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING:
         assert time.monotonic() < deadline, "the campaign never finished"

@@ -101,12 +101,13 @@ def test_rcs_price_and_fallback_figures(signed_in):
     )
     body = detail(signed_in, made)
     fallback = body.split('id="figure-fallback-sms">')[1].split("</dd>")[0]
-    assert "delivered 4" in fallback and "not delivered 1" in fallback
+    # BSG's statuses in words ("Not delivered", not "not_delivered").
+    assert "Delivered 4" in fallback and "Not delivered 1" in fallback
     assert "0.70 EUR" in body and "billed when delivered" in body
     assert 'id="figure-read">2<' in body
     assert 'id="figure-fallback">5 ' in body and "sent the SMS fallback from Shop" in body
     breakdown = body.split('id="breakdown"')[1].split("</details>")[0]
-    assert "not rcs user" in breakdown and ">sent<" not in breakdown  # zero counts left out
+    assert "Not RCS users" in breakdown and ">Sent<" not in breakdown  # zero counts left out
     assert "fallback" not in breakdown
     assert "Half price" in body and "Sale today" in body and "shop_agent" in body
 
