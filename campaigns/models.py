@@ -670,7 +670,7 @@ class SendPlan(models.Model):
             notes.append(("warning", text % {**said, "count": _grouped(unfilled)}))
         for label, used in (missing.get("fallbacks") or {}).items():
             text = ngettext(
-                "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
+                "%(count)s recipient has no %(placeholder)s: they get “%(fallback)s”.",
                 "%(count)s recipients have no %(placeholder)s: they get “%(fallback)s”.",
                 used["recipients"],
             )

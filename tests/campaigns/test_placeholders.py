@@ -113,7 +113,7 @@ def test_a_fallback_fills_the_preview_the_plan_the_test_send_and_the_ledger(
         "city": {"recipients": 1, "fallback": "your city"}
     }
     page = author.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-    assert "1 recipients have no {city}: they get “your city”." in page
+    assert "1 recipient has no {city}: they get “your city”." in page
 
     author.post(
         reverse("campaigns:test-send", args=[campaign.pk]),
