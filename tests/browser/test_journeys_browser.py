@@ -323,6 +323,9 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     inbox = desk.locator("#inbox-approvals")
     expect(inbox).to_contain_text("Waiting for your approval 2")
     expect(inbox.get_by_role("link")).to_have_text([SMS_NAME, RCS_NAME])  # oldest first
+    if approver.on_phone:  # the links are folded away, and "Menu" says something waits
+        expect(desk.locator("#menu-inbox .badge")).to_be_visible()
+        expect(desk.locator("#menu-inbox .badge")).to_have_text("2")
     approver.shot("inbox")
     expect(approver.open_menu().locator("#nav-inbox")).to_have_accessible_name(
         "Inbox: 2 waiting for you"
