@@ -380,7 +380,7 @@ def list_push(request: HttpRequest, list_id: int) -> HttpResponse:
 @require_GET
 def list_push_status(request: HttpRequest, list_id: int) -> HttpResponse:
     contact_list = get_object_or_404(ContactList, pk=list_id)
-    return render(request, "contacts/list_detail.html#push-panel", {"contact_list": contact_list})
+    return render(request, "contacts/list_detail.html#bsg-panel", {"contact_list": contact_list})
 
 
 # --- fields --------------------------------------------------------------------------------

@@ -160,6 +160,20 @@ def test_the_count_follows_every_page_through_the_balance_poll(client, team, wor
     )
     header = client.get(reverse("campaigns:bsg-account")).content.decode()
     assert ">2<" in header.split('id="nav-inbox"')[1].split("</a>")[0]
+    # On a phone the links fold under "Menu": the count rides on it too.
+    menu = header.split('id="menu-inbox"')[1].split("</span></span>")[0]
+    assert 'hx-swap-oob="true"' in menu and ">2<" in menu and "Inbox: 2 waiting for you" in menu
+
+
+def test_the_menu_a_phone_folds_the_links_under_shows_the_count(client, team, work):
+    client.force_login(team["author"])
+    page = client.get(reverse("campaigns:list")).content.decode()
+    summary = page.split('<details class="menu" id="menu">')[1].split("</summary>")[0]
+    assert ">1<" in summary and "Inbox: 1 waiting for you" in summary
+    Campaign.objects.filter(pk=work["sent_back"].pk).update(sent_back_reason="")
+    page = client.get(reverse("campaigns:list")).content.decode()
+    summary = page.split('<details class="menu" id="menu">')[1].split("</summary>")[0]
+    assert 'class="badge"' not in summary
 
 
 def test_the_count_is_one_query_and_the_inbox_a_fixed_few_whatever_the_rows(

@@ -7,18 +7,16 @@ for this run; everything the run logs (every logger, at DEBUG: django, celery, u
 and every response the browsers receive is kept, and the key must appear in none of it (issue 7;
 tests/security/test_api_key.py walks the error paths page by page with Django's test client).
 
-`SCREENSHOTS=1` also saves the main pages to docs/screenshots/ (scripts/screenshots.py).
+The README's screenshots come from tests/browser/test_journeys_browser.py (scripts/screenshots.py).
 """
 
 import importlib
 import logging
-import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -45,7 +43,6 @@ groups_migration = importlib.import_module("campaigns.migrations.0004_approval_p
 # Distinctive and made for this run, so that finding it anywhere can only mean a leak.
 API_KEY = f"e2eKey{secrets.token_hex(12)}DoNotLeak"
 PASSWORD = "a-long-test-password"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 375, "height": 812}
 TERMINAL_STATUS = "Finished"
 SEND_PATH = "/api/campaigns/sms/send"
@@ -62,7 +59,7 @@ CSV = (
 # --- the stack ---------------------------------------------------------------------------------
 
 
-def _sandbox(speed: float) -> Iterator[SandboxServer]:
+def sandbox_at_speed(speed: float) -> Iterator[SandboxServer]:
     config = SandboxConfig(
         api_key=API_KEY, speed=speed, seed=11, balance=Decimal("500.00"), currency="EUR"
     )
@@ -76,16 +73,16 @@ def _sandbox(speed: float) -> Iterator[SandboxServer]:
 def watchable_sandbox() -> Iterator[SandboxServer]:
     """BSG's own pace: a three-message campaign is dispatched over about a second and done
     a few seconds after creation, slow enough to see figures move, quick enough for a test."""
-    yield from _sandbox(speed=1.0)
+    yield from sandbox_at_speed(speed=1.0)
 
 
 @pytest.fixture(scope="module")
 def slow_sandbox() -> Iterator[SandboxServer]:
     """A campaign stays in BSG's `creation` for a minute: there is time to press Stop."""
-    yield from _sandbox(speed=1 / 60)
+    yield from sandbox_at_speed(speed=1 / 60)
 
 
-def _point_at(settings, sandbox: SandboxServer) -> None:
+def point_app_at(settings, sandbox: SandboxServer) -> None:
     sandbox.reset()
     settings.BSG_API_URL = sandbox.url
     settings.BSG_API_KEY = API_KEY
@@ -100,7 +97,7 @@ def _point_at(settings, sandbox: SandboxServer) -> None:
 
 @pytest.fixture
 def stack(request, settings, watchable_sandbox: SandboxServer) -> SandboxServer:
-    _point_at(settings, watchable_sandbox)
+    point_app_at(settings, watchable_sandbox)
     # Only now the worker and beat: emptying the cache empties its Redis database, which in
     # tests is the broker's too.
     request.getfixturevalue("beat")
@@ -110,13 +107,13 @@ def stack(request, settings, watchable_sandbox: SandboxServer) -> SandboxServer:
 @pytest.fixture
 def bsg(settings, watchable_sandbox: SandboxServer) -> SandboxServer:
     """The sandbox without a worker, for pages that send nothing."""
-    _point_at(settings, watchable_sandbox)
+    point_app_at(settings, watchable_sandbox)
     return watchable_sandbox
 
 
 @pytest.fixture
 def slow_stack(request, settings, slow_sandbox: SandboxServer) -> SandboxServer:
-    _point_at(settings, slow_sandbox)
+    point_app_at(settings, slow_sandbox)
     request.getfixturevalue("beat")
     return slow_sandbox
 
@@ -242,14 +239,6 @@ def number(locator: Locator) -> int:
     return int(found.group(1))
 
 
-def shot(page: Page, name: str, *, full_page: bool = True) -> None:
-    if os.environ.get("SCREENSHOTS"):
-        # The header's balance arrives after the page; a picture of "BSG balance…" says little.
-        expect(page.locator("#bsg-account")).to_contain_text("EUR")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
-
-
 def stays_on_this_page(page: Page) -> Callable[[], None]:
     """A mark in the page's JavaScript world and a navigation listener: the returned check
     fails if the page was reloaded or left since."""
@@ -298,7 +287,6 @@ def test_an_author_composes_from_an_import_and_an_approver_sends_it_while_the_pa
         "first_name": "Taras",
         "discount": "15%",
     }
-    shot(author, "import-report")
 
     # ...composes a personalized SMS to that list, and asks for approval.
     author.goto(live_server.url + "/campaigns/new/sms/")
@@ -308,7 +296,6 @@ def test_an_author_composes_from_an_import_and_an_approver_sends_it_while_the_pa
     author.locator("#id_text").fill("Hi {first_name}, {discount} off all spring!")
     expect(author.locator("#preview .bubble").first).to_have_text("Hi Olena, 20% off all spring!")
     expect(author.locator("#total-recipients")).to_have_text("3")
-    shot(author, "composer")
     author.get_by_role("button", name="Save and compute send plan").click()
     expect(author.locator("#plan-recipients")).to_have_text("3")
     author.get_by_role("button", name="Ask for approval to send now").click()
@@ -350,48 +337,31 @@ def test_an_author_composes_from_an_import_and_an_approver_sends_it_while_the_pa
     assert campaign.approved_by.username == "petro"
     approver.reload()  # now the chart, drawn from the poll snapshots, has its points
     expect(approver.locator("#chart svg polyline.line-delivered")).to_have_count(1)
-    shot(approver, "campaign-detail")
 
     # The recipients tab: each recipient's own text, as personalized from the imported fields.
     approver.get_by_role("link", name="Recipients", exact=True).click()
     for text in ("Hi Olena, 20% off all spring!", "Hi Iryna, 30% off all spring!"):
         expect(approver.get_by_role("cell", name=text)).to_be_visible()
-    shot(approver, "recipients")
 
-    if os.environ.get("SCREENSHOTS"):
-        _more_campaigns_for_the_screenshots(author=campaign.created_by, spring=campaign.lists.get())
-    for name, path in (
-        ("home", reverse("campaigns:home")),
-        ("campaigns", reverse("campaigns:list")),
-        ("contacts", reverse("contacts:contact-index")),
+    for path in (
+        reverse("campaigns:home"),
+        reverse("campaigns:list"),
+        reverse("contacts:contact-index"),
     ):
         approver.goto(live_server.url + path)
         approver.wait_for_load_state("networkidle")
         # A template comment that spans lines ({# only takes one) would show up as text.
         for leftover in ("{#", "#}", "{%", "{{"):
             expect(approver.locator("main")).not_to_contain_text(leftover)
-        shot(approver, name)
     phone = leaks.watch(new_page(viewport=PHONE, is_mobile=True))
     sign_in(phone, "petro", f"/campaigns/{campaign.pk}/")
     expect(phone.locator("#campaign-status")).to_have_text(TERMINAL_STATUS)
-    shot(phone, "phone-campaign-detail", full_page=False)
 
     # The capture saw the whole stack: worker, engine, BSG client, pages and htmx partials.
     assert {"celery.app.trace", "bsg.client"} <= leaks.handler.loggers
     assert any(name.startswith("campaigns.engine.") for name in leaks.handler.loggers)
     assert any("/parts/" in url for url in leaks.html_urls())
     leaks.assert_the_key_appears_nowhere()
-
-
-def _more_campaigns_for_the_screenshots(*, author: AbstractUser, spring: ContactList) -> None:
-    """A list page with one row says little; these show the other states a list holds."""
-    summer = draft(author, spring, "Summer preview")
-    approval.campaign_approval_request(campaign_id=summer.pk, user=author, when=None)
-    autumn = draft(author, spring, "Autumn newsletter")
-    Campaign.objects.filter(pk=autumn.pk).update(
-        status=Campaign.Status.SCHEDULED, start_at=timezone.now() + timedelta(days=3)
-    )
-    draft(author, spring, "Winter sale (draft)")
 
 
 # --- 2. schedule for later and stop; stop while sending ---------------------------------------

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -51,6 +52,25 @@ def test_the_plan_counts_each_recipient_after_personalisation(audience, user, bs
     # The sandbox prices 0.015 per part.
     assert Decimal(result["price"]["amount"]) == Decimal("0.0600")
     assert result["balance_covers"] is True
+
+
+def test_the_plan_panel_speaks_of_one_recipient_and_one_part_in_the_singular(
+    audience, user, bsg_settings, client
+):
+    people = audience["people"]
+    people[0].fields = {"first_name": "Олена"}  # pushes this recipient into UCS-2
+    people[0].save()
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {first_name|there}!"),  # the third has no first name
+        list_ids=[audience["spring"].id],
+        user=user,
+    )
+    plan_for(campaign, user)
+    client.force_login(user)
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    assert "1 recipient gets a UCS-2 text because of a field value:" in panel
+    assert re.search(r"Longest: \+\d+, \d+ UCS-2 units, 1 part\.", panel)
+    assert "1 recipient has no {first_name}: they get “there”." in panel
 
 
 def test_over_limit_recipients_are_counted_with_the_field_to_blame(audience, user, bsg_settings):

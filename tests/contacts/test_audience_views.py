@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import services
 from contacts.models import Contact, ContactField, ContactList, DoNotContact, ListMembership
@@ -241,6 +242,22 @@ def test_the_push_panel_polls_only_while_the_push_can_change(admin_client):
     ContactList.objects.filter(pk=contact_list.id).update(push_status="done", push_done=400)
     html = admin_client.get(url).content.decode()
     assert "hx-trigger" not in html and "Pushed to BSG" in html
+
+
+def test_the_push_panel_says_the_list_is_linked_once_the_push_made_its_group(admin_client):
+    """The push creates the BSG group and links the list to it while the page polls: the panel
+    it polls is the whole BSG section, which must not go on saying "Not linked"."""
+    contact_list = services.contact_list_create(name="Pushing")
+    ContactList.objects.filter(pk=contact_list.id).update(push_status="running", push_total=4)
+    url = reverse("contacts:list-push-status", args=[contact_list.id])
+    assert "Not linked" in admin_client.get(url).content.decode()
+    ContactList.objects.filter(pk=contact_list.id).update(
+        push_status="done", push_done=4, bsg_group_id=77, push_finished_at=timezone.now()
+    )
+    html = admin_client.get(url).content.decode()
+    assert "Pushed to BSG" in html and "Linked to BSG list <strong>77</strong>" in html
+    assert "Not linked" not in html and "Link to an existing BSG list" not in html
+    assert "Push new members to BSG" in html
 
 
 def test_fields_pages_create_link_and_delete(admin_client, bsg_settings):
