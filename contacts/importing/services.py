@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from audit.services import audit_record
-from contacts.models import ContactField, ContactImport
+from contacts.models import ContactField, ContactImport, ContactList
 from contacts.services import contact_list_create, contact_list_name_check
 
 from . import engine
@@ -669,7 +669,7 @@ def _apply_in_one_transaction(
 
     try:
         with transaction.atomic():
-            _create_new_list(spec)
+            new_list = _create_new_list(spec)
             counts = engine.apply_stage(spec, on_step=step)
             # In the same transaction as the rows: DONE and the data commit together, and a
             # cancel that came first (status no longer RUNNING) rolls every row back.
@@ -684,6 +684,10 @@ def _apply_in_one_transaction(
                 rows_unchanged=counts.unchanged,
                 rows_added_to_list=counts.added_to_list,
                 finished_at=timezone.now(),
+                # Only now, with DONE: an earlier write to the import's row would hold its lock
+                # for the whole transaction, and SideProgress's second connection, writing the
+                # progress to that row, would wait for it for ever.
+                **({"contact_list": new_list} if new_list is not None else {}),
             ):
                 raise _ApplyCancelled
             _audit_applied(spec.import_id, counts)
@@ -691,23 +695,25 @@ def _apply_in_one_transaction(
         side.close()
 
 
-def _create_new_list(spec: engine.ImportSpec) -> None:
+def _create_new_list(spec: engine.ImportSpec) -> ContactList | None:
     """Creates the list the import was to make (ContactImport.new_list_name), inside the apply's
-    transaction: the list, its members and DONE are kept together or not at all."""
+    transaction: the list, its members and DONE are kept together or not at all. The import's
+    row is not written here (see _apply_in_one_transaction): the caller records the list with
+    DONE."""
     pending = ContactImport.objects.filter(
         pk=spec.import_id, contact_list__isnull=True, target=ContactImport.Target.CONTACTS
     ).exclude(new_list_name="")
     found = pending.select_related("created_by").first()
     if found is None:
-        return
+        return None
     name = found.new_list_name
     try:
         # Applied by a Celery task: the person who started the import created the list.
         contact_list = contact_list_create(name=name, actor=found.created_by)
     except ValidationError as exc:
         raise NewListTaken(name) from exc
-    ContactImport.objects.filter(pk=spec.import_id).update(contact_list=contact_list)
     spec.list_id = contact_list.pk
+    return contact_list
 
 
 class NewListTaken(Exception):

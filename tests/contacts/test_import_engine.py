@@ -658,3 +658,32 @@ def test_rows_only_postgresql_rejects_make_the_report_read_the_file_again(tmp_pa
     assert rejected_rows(contact_import)[1:] == [
         ["380501234567", long_name, "3", "the name is 201 characters long; at most 200"]
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_applying_into_a_new_list_reports_progress_without_waiting_on_itself(
+    tmp_path, django_user_model
+):
+    """Committed rows, as a worker sees them: the progress goes to the import's row through a
+    second connection while the apply's transaction is open, so the apply must not have written
+    that row first (it did once: the new list was recorded on it, and the progress waited for
+    the apply's lock for ever). A lock wait here fails after 5 s instead of hanging."""
+    from django.db import connection
+
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    previous = options.get("options")
+    options["options"] = "-c lock_timeout=5000"
+    try:
+        marketer = django_user_model.objects.create_user("olena", password="x" * 20)
+        path = write(tmp_path, "ok.csv", "phone\n380501234567\n380501234568\n")
+        ready = dry_run(path, list_id=None, new_list_name="Fresh", created_by_id=marketer.pk)
+        services.contact_import_start(import_id=ready.pk, enqueue=False)
+        done = services.contact_import_apply(import_id=ready.pk)
+    finally:
+        if previous is None:
+            options.pop("options", None)
+        else:
+            options["options"] = previous
+    assert done.status == Status.DONE, done.error
+    assert done.contact_list.name == "Fresh"
+    assert done.contact_list.contacts.count() == 2
