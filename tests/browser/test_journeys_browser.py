@@ -274,7 +274,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     expect(bsg).to_contain_text("Not linked")
     bsg.get_by_role("button", name="Push this list to BSG").click()
     expect(bsg).to_contain_text("4 contacts sent up this time", timeout=20_000)
-    expect(bsg).to_contain_text("Linked to BSG list")
+    expect(bsg).to_contain_text("Linked to BSG contact book")
     expect(bsg).not_to_contain_text("Not linked")
 
     author.go("New RCS")
