@@ -190,8 +190,8 @@ def test_an_edit_after_approval_voids_it_and_the_diff_shows_text_lists_and_sched
     changes = {change.key: change for change in page.context["approval_changes"]}
     # The recipients too: VIP's contact joined them.
     assert set(changes) == {"text", "lists", "send_at", "audience"}
-    assert changes["audience"].before.startswith("2 recipient(s)")
-    assert changes["audience"].after.startswith("3 recipient(s)")
+    assert changes["audience"].before.startswith("2 recipients")
+    assert changes["audience"].after.startswith("3 recipients")
     assert changes["text"].before == "Hi {first_name}, spring sale"
     assert changes["text"].after == "Hi {first_name}, 30% off"
     assert changes["lists"].added == (f"VIP (#{audience['vip'].pk})",)

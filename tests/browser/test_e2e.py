@@ -406,7 +406,7 @@ def test_a_scheduled_campaign_is_cancelled_and_a_sending_one_stopped_at_bsg(
     approval.campaign_approval_request(campaign_id=autumn.pk, user=author, when=None)
     approval.campaign_approve(campaign_id=autumn.pk, user=approver_user)
     approver.goto(f"{live_server.url}/campaigns/{autumn.pk}/")
-    expect(approver.locator("#parts")).to_contain_text("creation", timeout=20_000)
+    expect(approver.locator("#parts")).to_contain_text("Being prepared", timeout=20_000)
     # Looked at afresh while sending: Stop is offered, and it is too late to go back to draft,
     # even for its author.
     approver.reload()

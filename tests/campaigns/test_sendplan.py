@@ -69,7 +69,7 @@ def test_the_plan_panel_speaks_of_one_recipient_and_one_part_in_the_singular(
     client.force_login(user)
     panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
     assert "1 recipient gets a UCS-2 text because of a field value:" in panel
-    assert re.search(r"Longest: \+\d+, \d+ UCS-2 units, 1 part\.", panel)
+    assert re.search(r"Longest: \+\d+, length \d+ in UCS-2, 1 part\.", panel)
     assert "1 recipient has no {first_name}: they get “there”." in panel
 
 

@@ -255,7 +255,7 @@ def test_the_push_panel_says_the_list_is_linked_once_the_push_made_its_group(adm
         push_status="done", push_done=4, bsg_group_id=77, push_finished_at=timezone.now()
     )
     html = admin_client.get(url).content.decode()
-    assert "Pushed to BSG" in html and "Linked to BSG list <strong>77</strong>" in html
+    assert "Pushed to BSG" in html and "Linked to BSG contact book <strong>77</strong>" in html
     assert "Not linked" not in html and "Link to an existing BSG list" not in html
     assert "Push new members to BSG" in html
 
