@@ -312,6 +312,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.tasks.contact_imports_sweep_task",
         "schedule": float(CONTACTS_IMPORT_SWEEP_INTERVAL),
     },
+    # Each import queues it when it commits; this is for a run that was lost.
+    "contacts-search-catch-up": {
+        "task": "contacts.tasks.contacts_search_catch_up_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Client addresses (audit log and login throttling) ---------------------------------------

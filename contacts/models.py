@@ -151,6 +151,12 @@ class Contact(models.Model):
     fields = models.JSONField(default=dict, blank=True)
     # The contact's id in the BSG contact book, once the contact has been pushed there.
     bsg_contact_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # Written by a big import and not yet in the search indexes (on PostgreSQL the GIN indexes
+    # of migration 0009 hold only rows where this is false). Maintaining them row by row was
+    # most of a million-row import; the search catch-up task (contacts.search_index) adds the
+    # imported rows afterwards in batches, and until then the search reads these few rows
+    # through their own small index, so it finds them all along.
+    search_pending = models.BooleanField(default=False, db_default=False, editable=False)
     lists = models.ManyToManyField(
         ContactList, through="ListMembership", related_name="contacts", blank=True
     )
@@ -182,11 +188,25 @@ class ListMembership(models.Model):
     # No single-column index on either key: the unique (contact_list, contact) and the
     # (contact, contact_list) indexes below serve every lookup, and a big import would
     # otherwise maintain two more indexes per membership row (BENCHMARKS.md).
+    # No foreign-key constraints either: PostgreSQL checks one per inserted row and locks the
+    # contact's row for it, ~10 s at the commit of a million-row import. What they guarded is
+    # kept otherwise (migration 0009): deleting contacts or lists deletes their memberships in
+    # the same statement (statement-level triggers, any path), an import holds the contacts
+    # table and its list against deletes while it writes, and memberships are only ever made
+    # from contacts and lists read in the same transaction.
     contact_list = models.ForeignKey(
-        ContactList, on_delete=models.CASCADE, related_name="+", db_index=False
+        ContactList,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="memberships", db_index=False
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
+        db_constraint=False,
     )
     added_at = models.DateTimeField(auto_now_add=True)
     # Set once the contact is attached to the list's BSG group, so an interrupted push resumes.

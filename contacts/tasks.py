@@ -64,3 +64,14 @@ def contact_imports_sweep_task() -> None:
     from contacts.importing.services import contact_imports_sweep
 
     contact_imports_sweep()
+
+
+# Each import queues it when it commits; beat runs it every minute too, for a run that was lost.
+@shared_task(acks_late=True, soft_time_limit=150, time_limit=180)
+def contacts_search_catch_up_task() -> None:
+    """Adds imported contacts to the search indexes (contacts.search_index), a minute at a
+    time: it queues itself again while contacts still wait, so no run holds a worker long."""
+    from contacts.search_index import search_index_catch_up, search_index_waiting
+
+    if search_index_catch_up(seconds=60) and search_index_waiting():
+        contacts_search_catch_up_task.delay()

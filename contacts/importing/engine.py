@@ -111,12 +111,16 @@ def stage_table_name(import_id: int) -> str:
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pauses Python's cycle collector while a file's rows stream through this process.
+    """Pauses Python's automatic cycle collection while a file's rows stream through this
+    process.
 
     Every row is a new list (a container the collector tracks), and a batch keeps 10,000 of
     them alive, so the collector ran again and again over everything the process holds: ~40 %
-    of the dry run's Python time for a million rows. The rows form no reference cycles, and
-    plain reference counting still frees each one; the collector is back on afterwards.
+    of the dry run's Python time for a million rows. The rows form no reference cycles, but
+    some invalid numbers do, inside phonenumbers (an exception kept in a local of a frame its
+    traceback holds): with nothing collecting them, a messy million-row file grew the process
+    by ~800 MB. So the batches collect the young generation themselves
+    (`shaping.shaped_batches`): one pass over a batch's own objects, then nothing older.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -476,6 +480,8 @@ def apply_stage(spec: ImportSpec, *, on_step: Callable[[int], None] | None = Non
     with connection.cursor() as cursor:
         valid_unique = _valid_unique_count(cursor, spec)
         _prepare_bulk_write(cursor, spec)
+        if spec.list_id is not None:
+            _hold_list(cursor, spec.list_id)
         if spec.for_opt_outs:
             counts.updated, counts.created = _apply_opt_outs(spec, cursor, now, step)
         else:
@@ -484,6 +490,23 @@ def apply_stage(spec: ImportSpec, *, on_step: Callable[[int], None] | None = Non
             )
     counts.unchanged = valid_unique - counts.created - counts.updated
     return counts
+
+
+class ListGone(Exception):
+    """The list the import writes into was deleted before the apply could hold it."""
+
+
+def _hold_list(cursor, list_id: int) -> None:
+    """Holds the target list against a delete until the apply commits.
+
+    Memberships have no foreign key (ListMembership): this one row lock is what keeps a list
+    deleted meanwhile from being left with members, as the key's check of every row did.
+    """
+    # SQLite's write transaction already excludes every other writer.
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"SELECT id FROM contacts_contactlist WHERE id = %s{lock}", [list_id])
+    if cursor.fetchone() is None:
+        raise ListGone(list_id)
 
 
 def _valid_unique_count(cursor, spec: ImportSpec) -> int:
@@ -511,7 +534,7 @@ def _apply_contacts(spec: ImportSpec, cursor, now, step) -> tuple[int, int, int]
         cursor.execute(
             f"UPDATE contacts_contact AS c SET "
             "name = CASE WHEN s.name <> '' THEN s.name ELSE c.name END, "
-            f"fields = {_merged_fields('c.fields')}, updated_at = %s "
+            f"fields = {_merged_fields('c.fields')}, updated_at = %s, search_pending = TRUE "
             f"FROM {spec.table} AS s WHERE c.phone = s.phone AND {_VALID} "
             f"AND {_contact_changes(spec)}",
             [now],
@@ -529,9 +552,12 @@ def _apply_contacts(spec: ImportSpec, cursor, now, step) -> tuple[int, int, int]
         )
         added_known = cursor.rowcount
     step(2)
+    # New and updated contacts skip the search indexes (search_pending): the search catch-up
+    # task (contacts.search_index) adds them after the commit.
     insert_new = (
-        "INSERT INTO contacts_contact (phone, name, fields, created_at, updated_at) "
-        f"SELECT s.phone, s.name, s.fields, %s, %s FROM {spec.table} AS s "
+        "INSERT INTO contacts_contact (phone, name, fields, created_at, updated_at, "
+        "search_pending) "
+        f"SELECT s.phone, s.name, s.fields, %s, %s, TRUE FROM {spec.table} AS s "
         f"WHERE {_VALID} AND NOT EXISTS "
         "(SELECT 1 FROM contacts_contact k WHERE k.phone = s.phone) "
         # In phone order, the two phone indexes grow at neighbouring pages instead of at

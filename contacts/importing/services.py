@@ -621,6 +621,14 @@ def contact_import_apply(
         engine.drop_stage(import_id)
         _fail(import_id, _with_nothing_kept(exc.message()), old=(Status.RUNNING,))
         return ContactImport.objects.get(pk=import_id)
+    except engine.ListGone:
+        engine.drop_stage(import_id)
+        _fail(
+            import_id,
+            _with_nothing_kept(_("The list this file was going into was deleted.")),
+            old=(Status.RUNNING,),
+        )
+        return ContactImport.objects.get(pk=import_id)
     except Exception:
         logger.exception("Import %s failed", import_id)
         engine.drop_stage(import_id)
@@ -691,8 +699,18 @@ def _apply_in_one_transaction(
             ):
                 raise _ApplyCancelled
             _audit_applied(spec.import_id, counts)
+            if counts.created or counts.updated:
+                _queue_search_catch_up()
     finally:
         side.close()
+
+
+def _queue_search_catch_up() -> None:
+    """The written contacts skipped the search indexes (engine._apply_contacts); a worker adds
+    them once they are committed. Robust: a broker that is down leaves it to beat's run."""
+    from contacts.tasks import contacts_search_catch_up_task
+
+    transaction.on_commit(contacts_search_catch_up_task.delay, robust=True)
 
 
 def _create_new_list(spec: engine.ImportSpec) -> ContactList | None:

@@ -9,6 +9,7 @@ for SQLite.
 
 from __future__ import annotations
 
+import gc
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -132,6 +133,12 @@ def shape_row(shape: RowShape, row_no: int, cells: list[str]) -> tuple:
         phone = normalize_phone(raw_phone, region=shape.region)
     except InvalidPhone as exc:
         return _rejected(shape, row_no, str(exc))
+    return _shaped(shape, row_no, cells, phone)
+
+
+def _shaped(shape: RowShape, row_no: int, cells: list[str], phone: str) -> tuple:
+    """`shape_row` for a row of the right width whose number reads as `phone`."""
+    count = len(cells)
     name = " ".join(
         value for value in (cells[i].strip() for i in shape.names if i < count) if value
     )
@@ -323,6 +330,22 @@ def _candidates_of(batch: list[tuple[int, list[str]]], rows: list[tuple]):
     return [source for source, row in zip(batch, rows, strict=True) if row[4] or row[-1]]
 
 
+def _row_number(source: tuple[int, list[str]]) -> int:
+    return source[0]
+
+
+def _plain_line(text: str, tabs: int) -> bool:
+    """Whether a fast line is valid unquoted COPY CSV: no value holds a tab, quote, line break
+    or NUL."""
+    return (
+        text.count("\t") == tabs
+        and '"' not in text
+        and "\n" not in text
+        and "\r" not in text
+        and "\x00" not in text
+    )
+
+
 def _copy_batch(
     shape: RowShape,
     batch: list[tuple[int, list[str]]],
@@ -331,19 +354,25 @@ def _copy_batch(
     candidates: RejectedCandidates | None,
 ) -> str:
     fast: list[str] = []
+    fast_sources: list[tuple[int, list[str]]] = []
     exact: list[tuple] = []
     maybe_rejected: list[tuple[int, list[str]]] = []
     for source in batch:
         row_no, cells = source
         try:
             text = line(row_no, cells)
-        except InvalidPhone:
-            text = None
+        except InvalidPhone as exc:
+            # The same row as `shape_row` gives (the fast line checked the width first),
+            # without reading the number a second time: the error paths are the slow ones.
+            exact.append((*_rejected(shape, row_no, str(exc)), None))
+            maybe_rejected.append(source)
+            continue
         if text is None:
             exact.append(_exact_row(shape, row_no, cells, seen))
             maybe_rejected.append(source)
         else:
             fast.append(text)
+            fast_sources.append(source)
             if text[-1] == "1":  # maybe_dup
                 maybe_rejected.append(source)
     joined = "\n".join(fast)
@@ -355,12 +384,26 @@ def _copy_batch(
         or "\r" in joined
         or "\x00" in joined
     ):
-        # Some value holds a character CSV must quote (or a NUL): this batch, rare in real
-        # files, takes the exact path whole.
-        rows = [_exact_row(shape, row_no, cells, seen) for row_no, cells in batch]
-        if candidates is not None:
-            candidates.add(_candidates_of(batch, rows))
-        return copy_csv(rows)
+        # Some values hold a character CSV must quote (or a NUL): in an exported file a few
+        # rows in a hundred do (a quoted nickname, a note typed over two lines), so every
+        # batch has some. Only those rows take the exact path; the batch is checked as one
+        # string first because almost always nothing needs it.
+        kept: list[str] = []
+        for text, (row_no, cells) in zip(fast, fast_sources, strict=True):
+            if _plain_line(text, tabs):
+                kept.append(text)
+                continue
+            # The fast line read its number already (the line starts "row_no<tab>phone<tab>"),
+            # and its `maybe_dup` flag stays: reading the number again would find it seen.
+            phone = text.split("\t", 2)[1]
+            maybe_dup = 1 if text[-1] == "1" else None
+            row = (*_shaped(shape, row_no, cells, phone), maybe_dup)
+            exact.append(row)
+            if row[4] and not maybe_dup:  # rejected here (a NUL), and not a candidate yet
+                maybe_rejected.append((row_no, cells))
+        fast = kept
+        joined = "\n".join(fast)
+        maybe_rejected.sort(key=_row_number)
     if candidates is not None:
         candidates.add(maybe_rejected)
     if not exact:
@@ -417,4 +460,9 @@ def shaped_batches(
     seen = SeenNumbers()
     line = fast_line_function(shape, seen=seen) if as_copy_text else None
     for batch in _batches(rows, BATCH_ROWS):
-        yield shape_batch(shape, batch, as_copy_text, seen, line, candidates)
+        shaped = shape_batch(shape, batch, as_copy_text, seen, line, candidates)
+        del batch
+        # The cycles some invalid numbers leave (engine._cyclic_gc_paused), freed while they
+        # are still young: the pass looks at this batch's objects only.
+        gc.collect(0)
+        yield shaped
