@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -214,7 +215,7 @@ def _kept(value: object) -> object:
     if isinstance(value, int):
         return value if abs(value) < 2**63 else str(value)[:_MAX_KEPT_STRING]
     if isinstance(value, float):
-        return value
+        return value if math.isfinite(value) else None  # 1e999 reads as infinity
     return None
 
 
