@@ -78,7 +78,7 @@ from bsg.payloads import (
     Recipient,
     SmsFallback,
 )
-from bsg.rules import format_bsg_datetime
+from bsg.rules import callback_url_error, format_bsg_datetime
 from bsg.schemas import (
     Balance,
     Campaign,
@@ -342,6 +342,7 @@ class BsgClient:
         validity: int | None = None,
         tariff_code: int | None = None,
         start_at: datetime | None = None,
+        callback_url: str | None = None,
     ) -> Campaign:
         """E1 `POST /api/campaigns/sms/send`: one text to up to 10,000 numbers.
 
@@ -352,7 +353,7 @@ class BsgClient:
             "sender": sender,
             "text": text,
         }
-        body.update(self._sms_options(validity, tariff_code, start_at))
+        body.update(self._sms_options(validity, tariff_code, start_at, callback_url))
         return self._campaign("POST", "/api/campaigns/sms/send", body)
 
     def sms_send_groups(
@@ -364,13 +365,14 @@ class BsgClient:
         validity: int | None = None,
         tariff_code: int | None = None,
         start_at: datetime | None = None,
+        callback_url: str | None = None,
     ) -> Campaign:
         """E2 `POST /api/campaigns/sms/send-groups`: one text to contact-book lists.
 
         `text` may hold `{field_id}` placeholders that BSG fills from each contact's fields.
         """
         body: dict[str, Any] = {"groups": _ids(groups, "group id"), "sender": sender, "text": text}
-        body.update(self._sms_options(validity, tariff_code, start_at))
+        body.update(self._sms_options(validity, tariff_code, start_at, callback_url))
         return self._campaign("POST", "/api/campaigns/sms/send-groups", body)
 
     def sms_send_individual(
@@ -380,11 +382,13 @@ class BsgClient:
         validity: int | None = None,
         tariff_code: int | None = None,
         start_at: datetime | None = None,
+        callback_url: str | None = None,
     ) -> Campaign:
         """E3 `POST /api/campaigns/sms/send-individual`: a text and sender per phone.
 
         The schedule goes out as `start_at` (the page's table says `start_code`, its sample and
-        every other method `start_at`; bsg-api.md, Disagreements).
+        every other method `start_at`; bsg-api.md, Disagreements). `callback_url` (as on E1
+        and E2) is where BSG then pushes the messages' delivery statuses.
         """
         wire_messages = []
         for message in messages:
@@ -397,7 +401,7 @@ class BsgClient:
                 wire["reference_id"] = message.reference_id
             wire_messages.append(wire)
         body: dict[str, Any] = {"messages": wire_messages}
-        body.update(self._sms_options(validity, tariff_code, start_at))
+        body.update(self._sms_options(validity, tariff_code, start_at, callback_url))
         return self._campaign("POST", "/api/campaigns/sms/send-individual", body)
 
     def campaign_stop(self, *, campaign_id: int) -> Campaign:
@@ -864,9 +868,18 @@ class BsgClient:
         return wire
 
     def _sms_options(
-        self, validity: int | None, tariff_code: int | None, start_at: datetime | None
+        self,
+        validity: int | None,
+        tariff_code: int | None,
+        start_at: datetime | None,
+        callback_url: str | None = None,
     ) -> dict[str, Any]:
         options: dict[str, Any] = {}
+        if callback_url is not None:
+            problem = callback_url_error(callback_url)
+            if problem:
+                raise ValueError(problem)
+            options["callback_url"] = callback_url
         if tariff_code is not None:
             options["tariff_code"] = tariff_code
         if validity is not None:

@@ -276,6 +276,23 @@ def reference_id_error(ref: object) -> str | None:
     return None
 
 
+def callback_url_error(url: object) -> str | None:
+    """None for a ``callback_url`` BSG takes: an http(s) address of at most 100 characters
+    (YAML CallbackUrl, maxLength 100). BSG calls it from the internet, so it names a host."""
+    if not isinstance(url, str):
+        return _("The callback URL must be text, not %(value)s.") % {"value": repr(url)}
+    if len(url) > MAX_CALLBACK_URL:
+        return _(
+            "The callback URL %(url)s is %(count)s characters; BSG accepts at most %(max)s. "
+            "Use a shorter public address."
+        ) % {"url": url, "count": len(url), "max": MAX_CALLBACK_URL}
+    if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", url):
+        return _("The callback URL %(url)s is not an http:// or https:// address with a host.") % {
+            "url": url
+        }
+    return None
+
+
 def start_at_error(start_at: datetime, now: datetime) -> str | None:
     """None when an SMS campaign may be scheduled for ``start_at``: at most 30 days after ``now``.
 

@@ -373,6 +373,74 @@ class MessagePage:
         return cls(items=items, total=total, limit=limit, offset=offset)
 
 
+# --- delivery statuses BSG pushes -------------------------------------------------------------
+
+# Our own bounds on what a pushed status may carry (the YAML gives none but reference_id's 32):
+# the longest of MessageStatus's names is 16 characters.
+_MAX_STATUS = 30
+_MAX_REFERENCE = 32
+_MAX_DESCRIPTION = 255
+
+
+@dataclass(frozen=True)
+class StatusCallback:
+    """One delivery status BSG POSTs to a send's `callback_url`.
+
+    The YAML documents this payload only for RCS (RcsStatusCallback: id, msisdn, reference,
+    status, error, errorDescription, time_in, time_sent, time_dr, price, currency); for SMS it
+    documents the `callback_url` field and nothing of what arrives (bsg-api.md, "What nobody
+    says"). We read the RCS shape for both, and tolerate what the YAML itself does: `id` is an
+    integer in the schema and a string in its sample. A status must say which message it is
+    about (`reference` or `id`) and what it is; anything else may be missing.
+    """
+
+    message_id: int | None
+    reference: str | None
+    msisdn: str | None
+    status: str
+    error: int | None
+    error_description: str | None
+    time_in: datetime | None
+    time_sent: datetime | None
+    time_dr: datetime | None
+    price: Decimal | None
+    currency: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: object, time_zone: str) -> StatusCallback:
+        data = _object(data, "A status callback")
+        status = _str(data.get("status"))
+        if not status or len(status) > _MAX_STATUS:
+            raise ShapeError(f"A status callback without a usable status: {status!r}")
+        message_id = _int(data.get("id"))
+        if message_id is not None and not 0 < message_id < 2**63:
+            message_id = None
+        reference = _str(data.get("reference"))
+        if reference is not None and not (0 < len(reference) <= _MAX_REFERENCE):
+            reference = None
+        if message_id is None and reference is None:
+            raise ShapeError("A status callback names no message (neither `id` nor `reference`)")
+        msisdn = _str(data.get("msisdn"))
+        if msisdn is not None and not (msisdn.isascii() and msisdn.isdigit() and len(msisdn) <= 15):
+            msisdn = None
+        description = _str(data.get("errorDescription"))
+        return cls(
+            message_id=message_id,
+            reference=reference,
+            msisdn=msisdn,
+            status=status.strip().lower(),
+            error=_int(data.get("error")),
+            error_description=description[:_MAX_DESCRIPTION] if description else description,
+            time_in=_datetime(data.get("time_in"), time_zone),
+            time_sent=_datetime(data.get("time_sent"), time_zone),
+            time_dr=_datetime(data.get("time_dr"), time_zone),
+            price=_decimal(data.get("price")),
+            currency=_str(data.get("currency")),
+            raw=dict(data),
+        )
+
+
 # --- account ---------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from .models import (
     CampaignEvent,
     CampaignPart,
     CampaignSchedule,
+    DeliveryReport,
     MessageTemplate,
     Recipient,
     SavedSender,
@@ -331,6 +332,21 @@ class CampaignEventAdmin(_ReadOnly):
     list_display = ("campaign", "kind", "message", "user", "created_at")
     list_filter = ("kind",)
     list_select_related = ("campaign", "user")
+
+
+@admin.register(DeliveryReport)
+class DeliveryReportAdmin(_ReadOnly):
+    """What BSG pushed, as it came: for reading when a recipient's status is in doubt."""
+
+    list_display = ("key", "status", "phone", "received_at", "applied_at", "matched")
+    list_filter = ("status", "matched")
+    search_fields = ("=reference_id", "=bsg_message_id", "^phone")
+    readonly_fields = tuple(field.name for field in DeliveryReport._meta.fields)
+    show_full_result_count = False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The worker prunes them once applied and old (DELIVERY_REPORTS_KEEP_DAYS).
+        return False
 
 
 @admin.register(CampaignSchedule)

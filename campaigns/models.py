@@ -836,6 +836,11 @@ class CampaignPart(models.Model):
     # Per-recipient statuses (E9) are read at growing intervals until validity has passed.
     messages_polled_at = models.DateTimeField(null=True, blank=True)
     next_messages_poll_at = models.DateTimeField(null=True, blank=True)
+    # Sent with our callback URL: BSG pushes its recipients' statuses, so they are read (E9)
+    # only when the pushes seem lost and once after validity (campaigns.engine.poll).
+    reports_pushed = models.BooleanField(default=False)
+    # When a pushed status of one of its recipients was last applied to the ledger.
+    last_report_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["campaign_id", "number"]
@@ -936,6 +941,45 @@ class Recipient(models.Model):
     def status_words(self) -> str:
         """BSG's report on the message in the reader's words ("Delivered", not "delivered")."""
         return message_status_words(self.status)
+
+
+class DeliveryReport(models.Model):
+    """A delivery status BSG pushed to our callback URL, kept as it came until a worker applies
+    it to the ledger (campaigns.engine.delivery_reports): the request that brought it only
+    stores it, so BSG's call is answered at once however busy the database is.
+
+    `key` names the message (`r:<reference id>`, else `m:<BSG message id>`); with the status it
+    is unique, so a report BSG sends twice is stored once.
+    """
+
+    key = models.CharField(max_length=40)
+    status = models.CharField(max_length=30)
+    reference_id = models.CharField(max_length=32, blank=True)
+    bsg_message_id = models.PositiveBigIntegerField(null=True, blank=True)
+    phone = models.CharField(max_length=15, blank=True)
+    # The status object as BSG sent it (bounded: the endpoint refuses bodies over its cap).
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # Whether a ledger row was found for it (a report of a message sent elsewhere is not).
+    matched = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "status"], name="delivery_report_unique")
+        ]
+        indexes = [
+            # The worker's queue: what is not applied yet, oldest first.
+            models.Index(
+                fields=["id"],
+                name="delivery_report_pending",
+                condition=models.Q(applied_at__isnull=True),
+            ),
+            models.Index(fields=["received_at"], name="delivery_report_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.status}"
 
 
 class CampaignSnapshot(models.Model):

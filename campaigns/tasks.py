@@ -3,7 +3,16 @@
 from celery import shared_task
 
 from . import handoffs, sendplan
-from .engine import discovery, dispatch, poll, reconcile, schedules, submit, sweep
+from .engine import (
+    delivery_reports,
+    discovery,
+    dispatch,
+    poll,
+    reconcile,
+    schedules,
+    submit,
+    sweep,
+)
 from .engine.enqueue import task_send
 from .models import CampaignPart
 
@@ -51,6 +60,13 @@ def engine_poll() -> None:
 def engine_sweep() -> None:
     """Dispatch what the database says is due: campaigns, pending and stuck parts."""
     sweep.engine_sweep()
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def delivery_reports_apply() -> None:
+    """Apply the statuses BSG pushed to the ledger (queued on receipt, and by beat as a sweep);
+    applying a report twice changes nothing."""
+    delivery_reports.delivery_reports_apply()
 
 
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)

@@ -1,12 +1,23 @@
 from django.urls import path
 
-from .views import approval, archive, compose, dashboard, message_templates, schedules, sending
+from .views import (
+    approval,
+    archive,
+    callbacks,
+    compose,
+    dashboard,
+    message_templates,
+    schedules,
+    sending,
+)
 
 app_name = "campaigns"
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
     path("bsg/account/", dashboard.bsg_account_panel, name="bsg-account"),
+    # BSG pushes delivery statuses here; the token is the secret (engine.delivery_reports).
+    path("bsg/status/<str:token>/", callbacks.bsg_status_callback, name="bsg-status-callback"),
     path("campaigns/", dashboard.campaign_list, name="list"),
     path("campaigns/new/<str:channel>/", compose.campaign_new, name="new"),
     path("campaigns/preview/", compose.campaign_preview, name="preview"),

@@ -143,12 +143,15 @@ ACCESS: dict[str, Rule] = {
 
 # Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin), two open
 # to anyone: the language switcher (a person's own choice, also on the log-in page) and the
-# JavaScript catalogue of the interface's words; and "Your settings", which every signed-in
-# person may use (LoginRequiredMiddleware keeps others out): it changes only their own account.
+# JavaScript catalogue of the interface's words; "Your settings", which every signed-in person
+# may use (LoginRequiredMiddleware keeps others out): it changes only their own account; and the
+# callback BSG pushes delivery statuses to, guarded by the secret in its path.
 UNGUARDED_NAMESPACES = frozenset({"admin"})
 UNGUARDED_NAMES = frozenset(
     {
         "accounts:language",
+        # BSG's delivery statuses: no person, the secret in the path decides (its view).
+        "campaigns:bsg-status-callback",
         "accounts:settings",
         "javascript-catalog",
         "login",

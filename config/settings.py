@@ -262,6 +262,23 @@ BSG_READ_TIMEOUT = env.float("BSG_READ_TIMEOUT", default=30.0)
 # Seconds between two polls of live campaigns by Celery beat.
 BSG_POLL_INTERVAL = env.int("BSG_POLL_INTERVAL", default=15)
 
+# --- Delivery statuses BSG pushes (campaigns.engine.delivery_reports) -------------------------
+# This app's address as BSG reaches it from the internet, e.g. https://campaigns.example.com.
+# Set, SMS sends carry a callback URL under it and BSG pushes each message's status there; empty,
+# statuses are only polled. The whole URL must fit BSG's 100 characters (a system check says).
+BSG_CALLBACK_BASE_URL = env.str("BSG_CALLBACK_BASE_URL", default="")
+# The secret in the callback's path (BSG cannot sign its calls). Empty: derived from SECRET_KEY.
+BSG_CALLBACK_SECRET = env.str("BSG_CALLBACK_SECRET", default="")
+# A part whose recipients still wait for a status and for which nothing was pushed for this many
+# seconds has its messages read again (E9), as if nothing were pushed: lost pushes cost a delay.
+BSG_CALLBACK_QUIET_SECONDS = env.int("BSG_CALLBACK_QUIET_SECONDS", default=600)
+# The largest callback body taken, in bytes (a batch of statuses is a few hundred bytes each).
+BSG_CALLBACK_MAX_BYTES = env.int("BSG_CALLBACK_MAX_BYTES", default=1_048_576)
+# Days a pushed status is kept (admin shows it) once applied to the ledger.
+DELIVERY_REPORTS_KEEP_DAYS = env.int("DELIVERY_REPORTS_KEEP_DAYS", default=7)
+# Seconds between two sweeps that apply pushed statuses a lost or late trigger left behind.
+DELIVERY_REPORTS_SWEEP_INTERVAL = env.int("DELIVERY_REPORTS_SWEEP_INTERVAL", default=60)
+
 # --- Campaign engine --------------------------------------------------------------------------
 # A send that timed out may still be processed by BSG a moment later: "none of its messages at
 # BSG" only counts this many seconds after the attempt (longer than the read timeout).
@@ -307,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
     "engine-discover": {
         "task": "campaigns.tasks.bsg_campaigns_discover",
         "schedule": float(ENGINE_DISCOVER_INTERVAL),
+    },
+    "delivery-reports-apply": {
+        "task": "campaigns.tasks.delivery_reports_apply",
+        "schedule": float(DELIVERY_REPORTS_SWEEP_INTERVAL),
     },
     "contacts-import-sweep": {
         "task": "contacts.tasks.contact_imports_sweep_task",

@@ -19,6 +19,7 @@ its limits are its own reading of the vendor pages (``vendor_rules``), and a wro
     store.py         state: messages in in-process SQLite, the rest in Python objects
     lifecycle.py     campaign and message statuses as pure functions of time
     faults.py        seeded fault injection
+    callbacks.py     message statuses pushed to a send's callback_url (a thread)
     tokens.py        HS256 JWT bearer tokens
     clock.py         the sandbox clock (freeze, advance)
     requestlog.py    what GET /_sandbox/requests shows

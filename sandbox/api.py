@@ -106,6 +106,7 @@ class BsgApi:
         options: dict[str, object] | None = None,
         fallback: rcs.SmsFallback | None = None,
         add_to_contact_book: bool = False,
+        callback_url: str | None = None,
     ) -> Answer:
         campaign = self._store.create_campaign(
             kind=kind,
@@ -127,6 +128,7 @@ class BsgApi:
             options=options,
             fallback=fallback,
             add_to_contact_book=add_to_contact_book,
+            callback_url=callback_url,
         )
         return 200, {"data": self._shapes.campaign(campaign, call.now, created=True)}
 
@@ -145,6 +147,7 @@ class BsgApi:
             text=parsed.text,
             delivery=parsed.delivery,
             messages=messages,
+            callback_url=parsed.callback_url,
         )
 
     def sms_send_groups(self, call: Call) -> Answer:
@@ -166,6 +169,7 @@ class BsgApi:
             text=parsed.text,
             delivery=parsed.delivery,
             messages=messages,
+            callback_url=parsed.callback_url,
         )
 
     def _recipients_of(self, groups: Sequence[int], limit: int) -> list[Contact]:
@@ -227,6 +231,7 @@ class BsgApi:
             delivery=parsed.delivery,
             messages=messages,
             reference_list="messages",
+            callback_url=parsed.callback_url,
         )
 
     def campaign_price(self, call: Call) -> Answer:

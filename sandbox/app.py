@@ -73,6 +73,7 @@ _RULES = [
     Rule("/_sandbox/", endpoint="control_index", methods=["GET"]),
     Rule("/_sandbox/requests", endpoint="control_requests", methods=["GET"]),
     Rule("/_sandbox/campaigns", endpoint="control_campaigns", methods=["GET"]),
+    Rule("/_sandbox/callbacks", endpoint="control_callbacks", methods=["GET"]),
     Rule("/_sandbox/faults", endpoint="control_faults", methods=["GET", "PUT"]),
     Rule("/_sandbox/reset", endpoint="control_reset", methods=["POST"]),
     Rule("/_sandbox/time", endpoint="control_time", methods=["GET", "POST"]),
@@ -306,6 +307,7 @@ class SandboxApp:
                 "endpoints": {
                     "GET /_sandbox/requests": "requests received (?path=&method=&since=<id>)",
                     "GET /_sandbox/campaigns": "campaigns created, message counts, reference ids",
+                    "GET /_sandbox/callbacks": "status callbacks sent, failed, lost, waiting",
                     "GET /_sandbox/faults": "fault settings",
                     "PUT /_sandbox/faults": "replace fault settings (absent fields: defaults)",
                     "POST /_sandbox/reset": "a fresh account: no campaigns, requests or faults",
@@ -329,6 +331,9 @@ class SandboxApp:
 
     def _control_campaigns(self, request: Request, body: object) -> Response:
         return json_response({"data": self._state.campaigns})
+
+    def _control_callbacks(self, request: Request, body: object) -> Response:
+        return json_response({"data": self._state.callbacks.counts()})
 
     def _control_faults(self, request: Request, body: object) -> Response:
         if request.method == "PUT":

@@ -32,6 +32,13 @@ class SandboxConfig:
     # duplicate request detected" (BSG's guard against repeated requests; 0 turns it off).
     duplicate_window: float = 2.0
     faults: Faults = field(default_factory=Faults)
+    # Status callbacks (sandbox.callbacks) to a send's callback_url: statuses per POST (1 sends
+    # each as one object, the YAML's RcsStatusCallback; more send a JSON list of them), seconds
+    # between two rounds, tries of one POST before it is given up, seconds a POST may take.
+    callback_batch: int = 100
+    callback_interval: float = 0.2
+    callback_tries: int = 6
+    callback_timeout: float = 5.0
     request_log_size: int = 10_000  # entries kept by GET /_sandbox/requests
     verbose: bool = False  # one line per request on stderr
 
@@ -44,6 +51,10 @@ class SandboxConfig:
             raise ValueError("token_ttl must be positive.")
         if self.duplicate_window < 0:
             raise ValueError("duplicate_window must not be negative.")
+        if self.callback_batch < 1 or self.callback_tries < 1:
+            raise ValueError("callback_batch and callback_tries must be at least 1.")
+        if self.callback_interval <= 0 or self.callback_timeout <= 0:
+            raise ValueError("callback_interval and callback_timeout must be positive.")
         ZoneInfo(self.time_zone)  # fails early on a zone that does not exist
         self.balance = Decimal(self.balance)
         self.credit = Decimal(self.credit)

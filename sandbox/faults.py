@@ -50,6 +50,9 @@ class Faults:
     retry_after: int = 1  # Retry-After header (seconds) sent with an injected 429
     path_prefix: str = ""  # only paths starting with this ("" = every /api/ path but auth)
     seed: int | None = None  # RNG seed for the draws; None = the sandbox's seed
+    # Share of status callbacks the sandbox never makes (sandbox.callbacks): BSG promises none,
+    # and a client must end with the right statuses without them. Not a fault of a request.
+    callback_loss: float = 0.0
 
     def __post_init__(self) -> None:
         errors = _check(self)
@@ -94,7 +97,7 @@ class Faults:
 
 def _check(faults: Faults) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    for name in _PROBABILITIES:
+    for name in (*_PROBABILITIES, "callback_loss"):
         value = getattr(faults, name)
         if not 0.0 <= value <= 1.0:
             errors[name] = ["This value should be between 0 and 1."]

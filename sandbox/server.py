@@ -67,9 +67,11 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        self.state.callbacks.start(self._closing)
 
     def serve_forever(self) -> None:
         """Serves in the foreground until interrupted (Ctrl-C) or shut down from another thread."""
+        self.state.callbacks.start(self._closing)
         try:
             self._server.serve_forever()
         finally:

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from decimal import Decimal
 
 from sandbox import lifecycle
+from sandbox.callbacks import CallbackSender
 from sandbox.clock import SandboxClock
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultInjector, Faults
@@ -64,6 +65,11 @@ class SandboxState:
         self.injector = FaultInjector(config.faults, config.seed)
         self.guard = DuplicateGuard(config.duplicate_window, self.clock)
         self.shapes = Shapes(config, self.store.sent_parts)
+        # Pushes message statuses to the callback_url of the sends that gave one (its thread is
+        # started by the server).
+        self.callbacks = CallbackSender(
+            config, self.store, self.clock, self.shapes, lambda: self.injector.faults
+        )
         # Counts resets: a request held by a "slow" fault across a reset must not land in the
         # fresh account (a test's late request would create a campaign in the next test).
         self.generation = 0
@@ -139,3 +145,4 @@ class SandboxState:
         self.guard.clear()
         self.clock.reset()
         self.injector.set(Faults())
+        self.callbacks.reset()

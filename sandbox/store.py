@@ -97,6 +97,7 @@ class Campaign:
     refunded: Decimal
     options: dict[str, object] | None  # RCS options, as sent
     fallback: SmsFallback | None
+    callback_url: str | None  # where its messages' statuses are pushed (sandbox.callbacks)
     # The tally carries the timeline it was built from: one attribute, replaced in one
     # assignment when the campaign is stopped, so a reader never pairs a new timeline with an
     # old tally.
@@ -194,6 +195,7 @@ class Store:
         options: dict[str, object] | None = None,
         fallback: SmsFallback | None = None,
         add_to_contact_book: bool = False,
+        callback_url: str | None = None,
     ) -> Campaign:
         """Checks what needs the account (reference ids unused, funds), then stores the campaign
         and its messages and charges its estimate, all under the lock."""
@@ -253,6 +255,7 @@ class Store:
                 refunded=Decimal(0),
                 options=options,
                 fallback=fallback,
+                callback_url=callback_url,
                 tally=lifecycle.Tally(timeline),
             )
             self._db.execute("BEGIN")
@@ -361,6 +364,20 @@ class Store:
                     (campaign.first_message_id, campaign.last_message_id),
                 )
             ]
+
+    def messages_by_id(self, ids: Sequence[int]) -> dict[int, MessageRow]:
+        """The messages with these ids (those that exist), by id."""
+        found: dict[int, MessageRow] = {}
+        with self.lock:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})",  # noqa: S608 - only placeholders
+                    chunk,
+                ):
+                    found[row[0]] = MessageRow(*row)
+        return found
 
     def message_count(self) -> int:
         with self.lock:

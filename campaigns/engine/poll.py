@@ -26,6 +26,7 @@ from ..stored_text import (
     PART_STATUS_CHANGED_WORDS,
     in_english,
 )
+from .delivery_reports import FINAL_STATUSES, reports_quiet_window
 from .events import event_and_audit_record, event_record
 from .ledger import LEDGER_BATCH
 
@@ -283,18 +284,49 @@ def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None)
 
 
 MESSAGE_POLL_PARTS_PER_CYCLE = 10
+# A recipient in one of these waits for nothing more (a read receipt aside).
+SETTLED_STATUSES = FINAL_STATUSES | {"read"}
 # Recipients' statuses written in one transaction.
 STATUS_BATCH = 1_000
 
 
 def _parts_due_messages(now: datetime) -> list[CampaignPart]:
     """Parts whose recipients' statuses (E9) are due: every poll while sending, then at growing
-    intervals until validity has passed (delivery reports keep coming)."""
-    return list(
-        Part.objects.filter(state=State.SUBMITTED, next_messages_poll_at__lte=now).select_related(
-            "campaign"
-        )[:MESSAGE_POLL_PARTS_PER_CYCLE]
+    intervals until validity has passed (delivery reports keep coming). A part whose statuses
+    BSG pushes is read only when the pushes seem lost, and once after validity."""
+    due = Part.objects.filter(state=State.SUBMITTED, next_messages_poll_at__lte=now).select_related(
+        "campaign"
+    )[:MESSAGE_POLL_PARTS_PER_CYCLE]
+    return [part for part in due if not (part.reports_pushed and _read_postponed(part, now))]
+
+
+def _reports_end(part: CampaignPart, now: datetime) -> datetime:
+    """When the part's last delivery report can have come: validity after it was submitted,
+    and half an hour's grace."""
+    submitted = part.submitted_at or now
+    return submitted + timedelta(hours=part.campaign.validity_hours, minutes=30)
+
+
+def _read_postponed(part: CampaignPart, now: datetime) -> bool:
+    """For a part whose statuses BSG pushes: put off reading its messages, unless some of its
+    recipients still wait for a status and nothing was pushed for the quiet window (the pushes
+    seem lost: read as if there were none), or validity has passed (the one read that corrects
+    whatever a lost push left behind). True when put off, with the part's next read moved."""
+    until = _reports_end(part, now)
+    if now >= until:
+        return False
+    waiting = (
+        Recipient.objects.filter(part_id=part.pk).exclude(status__in=SETTLED_STATUSES).exists()
     )
+    heard = part.last_report_at
+    if not waiting:
+        later = until
+    elif heard is not None and now - heard < reports_quiet_window():
+        later = min(until, heard + reports_quiet_window())
+    else:
+        return False
+    Part.objects.filter(pk=part.pk).update(next_messages_poll_at=later)
+    return True
 
 
 def part_messages_refresh(*, part: CampaignPart, client: BsgClient, now: datetime) -> int:
@@ -330,9 +362,8 @@ def _next_messages_poll(part: CampaignPart, now: datetime) -> datetime | None:
     if part.bsg_status not in TERMINAL_STATUSES:
         return now + timedelta(seconds=settings.BSG_POLL_INTERVAL)
     # After the part ends, delivery reports keep arriving until validity has passed.
-    submitted = part.submitted_at or now
-    until = submitted + timedelta(hours=part.campaign.validity_hours, minutes=30)
+    until = _reports_end(part, now)
     if now >= until:
         return None
-    age = (now - submitted).total_seconds()
+    age = (now - (part.submitted_at or now)).total_seconds()
     return now + timedelta(seconds=min(3600, max(60, age / 2)))

@@ -34,6 +34,7 @@ from ..stored_text import (
     STATUS_UNKNOWN,
 )
 from .bsg_groups import bsg_group_ids
+from .delivery_reports import callback_url, part_pushes_reports, reports_quiet_window
 from .events import event_record
 from .guard_rails import hold_reason, part_hold, unit_price_record, window_opens_at
 from .poll import campaign_finish_if_settled
@@ -124,6 +125,8 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
         else None
     )
     ledger = Recipient.objects.filter(part_id=part.pk).order_by("seq")
+    # BSG pushes these messages' statuses to us when we give it where (issue 16).
+    callback = callback_url() if part_pushes_reports(campaign) else None
     if campaign.retry_of_id or (
         campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.INDIVIDUAL
     ):
@@ -136,6 +139,7 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
             validity=campaign.validity_hours,
             tariff_code=campaign.tariff_code,
             start_at=start_at,
+            callback_url=callback,
         )
     if campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.NUMBERS:
         phones = [
@@ -149,6 +153,7 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
             validity=campaign.validity_hours,
             tariff_code=campaign.tariff_code,
             start_at=start_at,
+            callback_url=callback,
         )
     if campaign.is_sms:
         compiled = rendering.compile_text(
@@ -273,6 +278,7 @@ def part_link(part: CampaignPart, answer: BsgCampaign, now: datetime, *, how: st
     # The discovery may have recorded this BSG campaign as "created elsewhere" while our answer
     # was in doubt: it is ours, so that record goes.
     Campaign.objects.filter(created_elsewhere=True, parts__bsg_campaign_id=answer.id).delete()
+    pushed = part_pushes_reports(part.campaign)
     changed = Part.objects.filter(pk=part.pk, state__in=from_states).update(
         state=State.SUBMITTED,
         bsg_campaign_id=answer.id,
@@ -281,7 +287,10 @@ def part_link(part: CampaignPart, answer: BsgCampaign, now: datetime, *, how: st
         delivered=answer.statistics.delivered,
         submitted_at=now,
         error="",
-        next_messages_poll_at=now,
+        reports_pushed=pushed,
+        # Read its recipients' statuses at once, unless BSG pushes them: then only if none
+        # has come by the end of the quiet window (poll.py).
+        next_messages_poll_at=now + reports_quiet_window() if pushed else now,
     )
     if changed != 1:
         return False

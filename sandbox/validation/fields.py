@@ -206,9 +206,19 @@ def read_reference(errors: Errors, value: object, field: str) -> str | None:
     return value  # type: ignore[return-value]
 
 
-def read_callback_url(errors: Errors, body: Mapping[str, object]) -> None:
-    read_string(
-        errors, body, "callback_url", "callback_url", required=False, bounds=(0, MAX_CALLBACK_URL)
+def read_callback_url(errors: Errors, body: Mapping[str, object]) -> str | None:
+    """The URL BSG pushes the messages' statuses to, or None ("" as absent: the YAML's samples
+    send ``"callback_url": ""``)."""
+    return (
+        read_string(
+            errors,
+            body,
+            "callback_url",
+            "callback_url",
+            required=False,
+            bounds=(0, MAX_CALLBACK_URL),
+        )
+        or None
     )
 
 

@@ -43,6 +43,7 @@ class SmsCampaign:
     delivery: Delivery
     recipients: list[Recipient]
     groups: list[int]
+    callback_url: str | None = None  # where the messages' statuses are pushed (sandbox.callbacks)
 
 
 def sms_send(body: object, *, now: datetime, time_zone: str) -> SmsCampaign:
@@ -55,9 +56,9 @@ def sms_send(body: object, *, now: datetime, time_zone: str) -> SmsCampaign:
         errors, data, name="phones", limit=MAX_SMS_RECIPIENTS, unique_numbers=False
     )
     delivery = read_delivery(errors, data, now, time_zone)
-    read_callback_url(errors, data)
+    callback_url = read_callback_url(errors, data)
     errors.raise_if_any()
-    return SmsCampaign(sender, text, delivery, recipients, [])
+    return SmsCampaign(sender, text, delivery, recipients, [], callback_url)
 
 
 def sms_send_groups(
@@ -77,9 +78,9 @@ def sms_send_groups(
         not_found=GROUP_NOT_FOUND,
     )
     delivery = read_delivery(errors, data, now, time_zone)
-    read_callback_url(errors, data)
+    callback_url = read_callback_url(errors, data)
     errors.raise_if_any()
-    return SmsCampaign(sender, text, delivery, [], groups)
+    return SmsCampaign(sender, text, delivery, [], groups, callback_url)
 
 
 def sms_send_individual(body: object, *, now: datetime, time_zone: str) -> SmsCampaign:
@@ -113,10 +114,10 @@ def sms_send_individual(body: object, *, now: datetime, time_zone: str) -> SmsCa
             seen.add(identity)
             recipients.append(Recipient(phone, reference, text, sender))
     delivery = read_delivery(errors, data, now, time_zone)
-    read_callback_url(errors, data)
+    callback_url = read_callback_url(errors, data)
     errors.raise_if_any()
     first = recipients[0]
-    return SmsCampaign(first.sender or "", first.text or "", delivery, recipients, [])
+    return SmsCampaign(first.sender or "", first.text or "", delivery, recipients, [], callback_url)
 
 
 @dataclass(frozen=True)

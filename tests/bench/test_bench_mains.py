@@ -28,6 +28,11 @@ pytestmark = pytest.mark.skipif(
         ("send_plan.py", ["--recipients", "300"], '"plan_seconds"'),
         ("import_contacts.py", ["--rows", "2000"], "rows/s"),
         ("import_compare.py", ["--rows", "400"], "figure: ours x times faster"),
+        (
+            "callbacks.py",
+            ["--recipients", "300", "--validity-hours", "1"],
+            "figure: poll calls saved",
+        ),
     ],
 )
 def test_the_benchmark_runs_from_its_command_line_in_a_database_of_its_own(

@@ -291,6 +291,35 @@ def test_sms_send_individual_sends_start_at_never_start_code(http):
     assert "start_code" not in body
 
 
+def test_a_callback_url_goes_out_as_given_and_one_bsg_would_refuse_never_leaves(http):
+    add_login(http)
+    http.add(
+        responses.POST,
+        f"{BASE}/api/campaigns/sms/send-individual",
+        json=fixture("page_sms_send_individual_response"),
+    )
+    url = "https://campaigns.example.com/bsg/status/r2Rrgcy9TZR5jdUX0m386yLX/"
+    message = IndividualMessage(phone=12345678900, text="Hi", sender="testsms", reference_id="T1")
+
+    make_client().sms_send_individual(messages=[message], callback_url=url)
+
+    (call,) = calls_to(http, "/api/campaigns/sms/send-individual")
+    assert sent_json(call) == {
+        "messages": [
+            {"phone": 12345678900, "text": "Hi", "sender": "testsms", "reference_id": "T1"}
+        ],
+        "callback_url": url,
+    }
+    # YAML CallbackUrl: maxLength 100.
+    with pytest.raises(ValueError, match="at most 100"):
+        make_client().sms_send_individual(
+            messages=[message], callback_url="https://example.com/" + "x" * 81
+        )
+    with pytest.raises(ValueError, match="http"):
+        make_client().sms_send_individual(messages=[message], callback_url="ftp://example.com/")
+    assert len(calls_to(http, "/api/campaigns/sms/send-individual")) == 1
+
+
 def test_campaign_stop_patches_without_a_body(http):
     add_login(http)
     http.add(
