@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from audit.admin import AuditedModelAdmin
 
 from .models import Contact, ContactField, ContactImport, ContactList, DoNotContact, ListMembership
-from .selectors import phone_search_prefix
+from .selectors import name_contains, phone_search_prefix
 
 # A search that is only a phone number as people type one: digits with +, spaces, dots,
 # dashes and brackets. Anything else (a name, a reason) goes to the ordinary search.
@@ -78,10 +78,20 @@ class ContactAdmin(PhoneSearchMixin, AuditedModelAdmin):
     # Phone is a prefix search (served by its varchar_pattern_ops index), name a substring one.
     search_fields = ["^phone", "name"]
     list_filter = ["created_at"]
-    readonly_fields = ["bsg_contact_id"]
+    readonly_fields = ["bsg_contact_id", "search_pending"]
     inlines = [ListMembershipInline]
     # A million rows: counting them for every changelist page would be the slowest part.
     show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        if term and not _PHONE_LIKE.fullmatch(term):
+            # As the contacts page searches names: served by the search indexes, and finding
+            # the contacts an import left waiting for them (selectors.name_contains).
+            return queryset.filter(name_contains(term)), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(ListMembership)

@@ -20,8 +20,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
+    Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, StrIndex, Upper
+from django.db.models.lookups import Exact, GreaterThan
 
 from bsg.errors import BsgError
 from config.bsg import bsg_client
@@ -240,25 +243,52 @@ class FieldValuesText(Func):
         return f"jsonb_path_query_array({fields_sql}, '$.*')::text", params
 
 
+# --- Search over both halves of the contacts --------------------------------------------------
+# The GIN search indexes hold only contacts with `search_pending` false (migration 0009); the
+# contacts an import wrote wait for the catch-up task (contacts.search_index) and are read
+# through `contact_search_pending`, the small index of exactly those rows. Every search is
+# therefore "(indexed and matches) or (waiting and matches)", and the two halves say "matches"
+# in different SQL on purpose: PostgreSQL factors a condition common to every branch of an OR
+# out of it ("X and (not pending or pending)"), after which neither partial index can serve.
+
+
+def _waiting_contains(expression, text: str) -> Q:
+    """`expression` contains `text` in any case, as icontains, spelt with strpos()."""
+    return Q(GreaterThan(StrIndex(Upper(expression), Upper(Value(text))), 0))
+
+
+def _indexed(match: Q) -> Q:
+    return Q(search_pending=False) & match
+
+
+def _waiting(match: Q) -> Q:
+    return Q(search_pending=True) & match
+
+
 def _text_match(text: str) -> Q:
     """Name or any field value containing `text` (any case), or a phone starting with it."""
-    match = Q(name__icontains=text) | Q(field_values__icontains=text)
+    match = (
+        _indexed(Q(name__icontains=text))
+        | _indexed(Q(field_values__icontains=text))
+        | _waiting(_waiting_contains(F("name"), text) | _waiting_contains(F("field_values"), text))
+    )
     if looks_like_phone(text):
         prefix = phone_search_prefix(text)
         if prefix:
-            match |= Q(phone__startswith=prefix)
+            match |= Q(phone__startswith=prefix)  # the phone indexes hold every contact
     return match
 
 
-def searched(match: Q) -> Q:
-    """`match` over contacts in the search indexes and over those an import left waiting.
+def name_contains(text: str) -> Q:
+    """Contacts whose name contains `text`, any case (contacts and admin searches)."""
+    return _indexed(Q(name__icontains=text)) | _waiting(_waiting_contains(F("name"), text))
 
-    The GIN search indexes hold only contacts with `search_pending` false (migration 0009):
-    the first half is served by them, the second by `contact_search_pending`, the small index
-    of the contacts still waiting (none once the catch-up task has run). Written as one
-    condition, the planner could use neither.
-    """
-    return (Q(search_pending=False) & match) | (Q(search_pending=True) & match)
+
+def _field_value_match(key: str, value: str) -> Q:
+    """The field `key` holds exactly `value` (field values are strings)."""
+    return _indexed(Q(fields__contains={key: value})) | _waiting(
+        Q(Exact(KeyTextTransform(key, "fields"), value))
+    )
 
 
 def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
@@ -272,19 +302,17 @@ def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
     contacts = Contact.objects.all()
     text = filters.text.strip()
     if text:
-        contacts = contacts.alias(field_values=FieldValuesText()).filter(
-            searched(_text_match(text))
-        )
+        contacts = contacts.alias(field_values=FieldValuesText()).filter(_text_match(text))
     if filters.phone:
         prefix = phone_search_prefix(filters.phone)
         if not prefix:
             return Contact.objects.none()
         contacts = contacts.filter(phone__startswith=prefix)
     if filters.name:
-        contacts = contacts.filter(searched(Q(name__icontains=filters.name.strip())))
+        contacts = contacts.filter(name_contains(filters.name.strip()))
     if filters.field_key and filters.field_value:
         contacts = contacts.filter(
-            searched(Q(fields__contains={filters.field_key: filters.field_value.strip()}))
+            _field_value_match(filters.field_key, filters.field_value.strip())
         )
     if filters.list_id:
         contacts = contacts.filter(
