@@ -143,10 +143,19 @@ def _parse(value: str, body: str, region: str | None) -> str | None:
     times faster (the common shapes, by one regex match, about twenty): a million-row import
     spends most of its time here.
     """
+    plus = value.startswith("+")
     patterns = _own_number_patterns(region) if region else _NO_PATTERNS
-    pattern = patterns[1] if value.startswith("+") else patterns[0]
+    pattern = patterns[1] if plus else patterns[0]
     if pattern is not None and pattern.fullmatch(value):
         return body
+    if region and not plus:
+        national = _national_number_pattern(region)
+        if national is not None and (found := national[1].fullmatch(value)):
+            return national[0] + found.group(1)
+        if value.startswith("00") and value[2:3] not in ("", "0") and _dials_out_with_00(region):
+            # `parse` strips the region's international prefix and reads the rest as it reads
+            # it after a `+` (and a "0" after "00" is never a country code: no stripping).
+            return _parse("+" + value[2:], value[2:], region)
     for candidate, candidate_region in _candidates(value, body, region):
         parsed = _fast_parse_digits(candidate, candidate_region)
         if parsed is _DECLINED:
@@ -211,7 +220,9 @@ def _fast_parse_digits(candidate: str, region: str | None):
     if candidate[0] == "+":
         country_code, national = pnu._extract_country_code(candidate[1:])
         if country_code == 0:
-            return _DECLINED
+            # No country has this code: `parse` refuses a `+` number without one (and the
+            # refusal, an exception, costs ten times the reading).
+            return None
         metadata = _metadata_for_code(country_code)
     else:
         plan = _REGION_PLANS.get(region)
@@ -467,6 +478,59 @@ def _type_descs(metadata: PhoneMetadata) -> tuple:
         metadata.uan,
         metadata.voicemail,
     )
+
+
+# --- Numbers written the national way, and after 00 -------------------------------------------
+# "067 132 0496" (once cleaned, "0671320496") is the region's national prefix and a valid national
+# number. For regions whose prefix is a plain digit string, `_national_number_pattern` is the
+# steps `_fast_parse_digits` and `_fast_is_valid` take for such a number as one regex: not the
+# international prefix, not the country code, the prefix stripped (a valid rest is always
+# stripped), then the rest as `_build_own_number_patterns` checks it. The same test compares it
+# with `_parse_reference` on every region.
+_NATIONAL_PATTERNS: dict[str, tuple[str, re.Pattern[str]] | None] = {}
+
+
+def _national_number_pattern(region: str) -> tuple[str, re.Pattern[str]] | None:
+    """(the region's country code, a pattern whose group is the national number), or None."""
+    if region not in _NATIONAL_PATTERNS:
+        _NATIONAL_PATTERNS[region] = _build_national_number_pattern(region)
+    return _NATIONAL_PATTERNS[region]
+
+
+def _build_national_number_pattern(region: str) -> tuple[str, re.Pattern[str]] | None:
+    metadata = PhoneMetadata.metadata_for_region(region, None)
+    if metadata is None or _own_number_patterns(region) == _NO_PATTERNS:
+        return None  # shared country codes, and the rest the own-number patterns leave alone
+    prefix = metadata.national_prefix_for_parsing
+    if not prefix or not prefix.isdigit() or metadata.national_prefix_transform_rule:
+        return None
+    general = _desc_regex(metadata.general_desc)
+    types = [text for desc in _type_descs(metadata) if (text := _desc_regex(desc)) is not None]
+    # The lengths after which `_fast_parse_digits` keeps the stripped number.
+    kept = [
+        length
+        for length in metadata.general_desc.possible_length
+        if pnu._MIN_LENGTH_FOR_NSN <= length <= pnu._MAX_LENGTH_FOR_NSN
+        and _length_result(metadata, length) not in _KEEP_NATIONAL_NUMBER
+    ]
+    lengths = _lengths_ahead(kept)
+    if general is None or not types or lengths is None:
+        return None
+    code = str(metadata.country_code)
+    idd = metadata.international_prefix
+    pattern = re.compile(
+        (f"(?!(?:{idd}))" if idd else "")
+        + f"(?!{code})(?=[0-9]{{5}})"
+        + prefix
+        + f"({lengths}(?!0)(?={general})(?:{'|'.join(types)}))",
+        re.ASCII,
+    )
+    return code, pattern
+
+
+def _dials_out_with_00(region: str) -> bool:
+    metadata = PhoneMetadata.metadata_for_region(region, None)
+    return metadata is not None and metadata.international_prefix == "00"
 
 
 def plain_own_number_matcher(region: str | None = None):

@@ -40,21 +40,33 @@ def _near_misses(region: str, rng: random.Random) -> list[str]:
 
 
 def test_the_regex_reads_every_region_s_own_numbers_as_phonenumbers_does():
+    """The shortcuts of `_parse` (the own-number regexes, the national-prefix regex, "00" read
+    as "+", a `+` code no country has) give `_parse_reference`'s answer, region by region."""
     rng = random.Random(20261123)
-    checked = matched = 0
+    checked = matched = national_matched = 0
     mismatches = []
     for region in sorted(SUPPORTED_REGIONS):
         plain, plus = phones._own_number_patterns(region)
+        national = phones._national_number_pattern(region)
+        code = str(phonenumbers.country_code_for_region(region))
+        prefix = phonenumbers.PhoneMetadata.metadata_for_region(region).national_prefix_for_parsing
         for digits in _near_misses(region, rng):
-            for spelling, pattern in ((digits, plain), ("+" + digits, plus)):
+            spellings = [(digits, plain), ("+" + digits, plus), ("00" + digits, None)]
+            if prefix and prefix.isdigit():
+                spellings.append((prefix + digits[len(code) :], None))
+            spellings.append(("+8" + digits[len(code) :], None))  # +8…: mostly no such code
+            for spelling, pattern in spellings:
+                body = spelling.removeprefix("+")
                 checked += 1
                 matched += bool(pattern is not None and pattern.fullmatch(spelling))
-                fast = phones._parse(spelling, digits, region)
-                if fast != phones._parse_reference(spelling, digits, region):
+                national_matched += bool(national is not None and national[1].fullmatch(spelling))
+                fast = phones._parse(spelling, body, region)
+                if fast != phones._parse_reference(spelling, body, region):
                     mismatches.append((spelling, region, fast))
     assert mismatches == []
-    assert checked > 20_000
-    assert matched > 3_000  # the regex really is exercised, not skipped
+    assert checked > 50_000
+    assert matched > 3_000  # the regexes really are exercised, not skipped
+    assert national_matched > 1_000
 
 
 def test_the_import_s_shortcut_promises_normalize_phone_s_answer():
