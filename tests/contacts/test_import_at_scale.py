@@ -78,18 +78,26 @@ def test_only_the_rows_that_need_quoting_leave_the_fast_path(tmp_path, monkeypat
     csv.writer(stream).writerows([["phone", "name", "note"], *rows])
     path = write(tmp_path, "quotes.csv", stream.getvalue())
     ContactField.objects.get_or_create(key="note", defaults={"label": "Note"})
-    exact_rows: list[int] = []
-    original = shaping.copy_csv
+    quoted_rows: list[int] = []
+    make_quoted_line = shaping.quoted_line_function
 
-    def recording_copy_csv(rows):
-        rows = list(rows)
-        exact_rows.extend(row[0] for row in rows)
-        return original(rows)
+    def recording_quoted_line_function(shape):
+        quoted_line = make_quoted_line(shape)
 
-    monkeypatch.setattr(shaping, "copy_csv", recording_copy_csv)
+        def recording_quoted_line(row_no, cells, phone, maybe):
+            quoted_rows.append(row_no)
+            return quoted_line(row_no, cells, phone, maybe)
+
+        return recording_quoted_line
+
+    def exact_path_refused(rows):
+        raise AssertionError("a row took the exact path")
+
+    monkeypatch.setattr(shaping, "quoted_line_function", recording_quoted_line_function)
+    monkeypatch.setattr(shaping, "copy_csv", exact_path_refused)
     staged = _staged(dry_run(path, mapping={"0": "phone", "1": "name", "2": "field:note"}))
 
-    assert exact_rows == [4, 5]  # the file's rows 4 and 5 (the header is row 1)
+    assert quoted_rows == [4, 5]  # the file's rows 4 and 5 (the header is row 1)
     assert [row[5] for row in staged] == [
         {"note": "Kyiv"},
         {"note": "Kyiv"},
