@@ -183,7 +183,7 @@ def _until_finished(ids: list[int], broker, stack: Stack) -> None:
         if time.monotonic() > deadline:
             left = Campaign.objects.filter(pk__in=ids).exclude(status=Campaign.Status.FINISHED)
             raise StackError(f"{left.count()} campaigns did not finish in {BATCH_TIMEOUT:.0f} s")
-        if broker.llen("celery") < 5:
+        if broker.llen("engine") < 5:
             tasks.engine_poll.delay()
             tasks.engine_sweep.delay()
         time.sleep(0.5)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -250,6 +251,17 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Three queues, so that sends never wait behind bulk work once workers are split (README,
+# "Past one machine"): "engine" for everything that sends, polls and plans a campaign, "bulk"
+# for contact work that may take minutes (imports, pushes to BSG, the search catch-up), and the
+# default queue for emails. A worker started without -Q consumes all three, as `make run`'s does.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("engine"), Queue("bulk"), Queue(CELERY_TASK_DEFAULT_QUEUE))
+CELERY_TASK_ROUTES = {
+    "campaigns.tasks.handoff_mail_send": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "campaigns.tasks.*": {"queue": "engine"},
+    "contacts.tasks.*": {"queue": "bulk"},
+}
 
 # --- BSG One API ------------------------------------------------------------------------------
 BSG_API_URL = env.str("BSG_API_URL", default="https://one-api.bsg.world")
