@@ -415,44 +415,74 @@ def _example(row_no: int, phone: str | None, name: str, error: str | None, dup_o
 # --- rejected rows ---------------------------------------------------------------------------
 
 
-def _rejections(spec: ImportSpec) -> dict[int, str]:
+# Rejected rows read from the staging table at a time, in row order.
+REJECTIONS_CHUNK = 10_000
+
+
+def _rejections(spec: ImportSpec) -> Iterator[tuple[int, str]]:
+    """(row number, reason) of every rejected row, in row order, streamed: a ten-million-row
+    file rejects a million rows, too many to hold."""
     duplicate = _("duplicate: same number as row %(row)s")
+    last = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT row_no, error, dup_of FROM {spec.table} "
+                "WHERE (error IS NOT NULL OR dup_of IS NOT NULL) AND row_no > %s "
+                "ORDER BY row_no LIMIT %s",
+                [last, REJECTIONS_CHUNK],
+            )
+            found = cursor.fetchall()
+        for row_no, error, dup_of in found:
+            yield row_no, error or duplicate % {"row": dup_of}
+        if len(found) < REJECTIONS_CHUNK:
+            return
+        last = found[-1][0]
+
+
+def _candidates_hold_every_rejection(spec: ImportSpec) -> bool:
+    """Whether the rows set aside while staging (shaping.RejectedCandidates: those with an
+    error Python found, and those whose number may repeat) include every rejected row; only a
+    value too long, which the staging table finds, can be missing."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT row_no, error, dup_of FROM {spec.table} "
-            "WHERE error IS NOT NULL OR dup_of IS NOT NULL"
+            f"SELECT 1 FROM {spec.table} WHERE error IS NOT NULL AND row_error IS NULL "
+            "AND maybe_dup IS NOT TRUE LIMIT 1"
         )
-        return {
-            row_no: error or duplicate % {"row": dup_of}
-            for row_no, error, dup_of in cursor.fetchall()
-        }
+        return cursor.fetchone() is None
 
 
 def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
     """The rejected rows as CSV: the original cells, then the reason; returns how many.
 
-    Cells are neutralised against formula injection (a leading `'`), as the export does.
+    Cells are neutralised against formula injection (a leading `'`), as the export does. The
+    file's rows (or the candidates set aside) and the rejections both come in row order and are
+    merged as they stream: memory stays flat whatever the file's size.
     """
-    rejections = _rejections(spec)
     writer = csv.writer(stream)
     reason_header = "reason" if "reason" not in spec.layout.headers else "rejected_reason"
     writer.writerow([*(neutralise_cell(h) for h in spec.layout.headers), "row", reason_header])
-    if not rejections:
+    rejections = _rejections(spec)
+    pending = next(rejections, None)
+    if pending is None:
         _forget_candidates(spec)
         return 0
     written = 0
     candidates = spec.candidates
-    if candidates is not None and candidates.row_numbers.issuperset(rejections):
-        rows = iter(candidates)  # the rows set aside while staging hold every rejected one
+    if candidates is not None and _candidates_hold_every_rejection(spec):
+        rows = iter(candidates)  # the rows set aside while staging, in row order
     else:
         rows = iter_rows(spec.path, spec.layout)
     with _cyclic_gc_paused():
         for row_no, cells in rows:
-            reason = rejections.get(row_no)
-            if reason is None:
+            while pending is not None and pending[0] < row_no:
+                pending = next(rejections, None)
+            if pending is None:
+                break
+            if pending[0] != row_no:
                 continue
             padded = cells + [""] * (len(spec.layout.headers) - len(cells))
-            writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, reason])
+            writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, pending[1]])
             written += 1
     _forget_candidates(spec)
     return written

@@ -97,13 +97,12 @@ class RejectedCandidates:
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 (see close)
-        self.row_numbers: set[int] = set()
 
     def add(self, rows: list[tuple[int, list[str]]]) -> None:
+        """Sets aside rows given in row order, after every row added before."""
         if rows:
             # Our own temporary file, read back by this process only.
             pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.row_numbers.update(row_no for row_no, _ in rows)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         self._file.seek(0)
