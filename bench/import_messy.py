@@ -73,6 +73,13 @@ from _stack import (  # noqa: E402
 )
 from import_contacts import copy_floor  # noqa: E402
 from messy_corpus import HEADERS, write_messy_csv  # noqa: E402
+from web_load import (  # noqa: E402 - its gunicorn, its login and its bench user
+    BENCH_PASSWORD,
+    BENCH_USER,
+    PROXY_HEADERS,
+    log_in,
+    start_gunicorn,
+)
 
 PATHS = ("cli", "task", "web")
 SECONDS_PER_MILLION_ROWS = 15.0  # 1M rows in 15 s, 10M in 150 s
@@ -327,7 +334,7 @@ def run_web(run: Run) -> PathResult:
                 server.poll() is None
                 and requests.get(
                     f"{base}/accounts/login/",
-                    headers=web_load().PROXY_HEADERS,
+                    headers=PROXY_HEADERS,
                     allow_redirects=False,
                     timeout=15,
                 ).status_code
@@ -343,7 +350,7 @@ def run_web(run: Run) -> PathResult:
                 "Celery pool child": lambda: children_of(worker.pid),
             }
         )
-        client = WebClient(base, web_load().log_in(base))
+        client = WebClient(base, log_in(base))
         upload_url = reverse("contacts:import-upload")
         page = client.get(upload_url)
         fields = form_fields(page.text, has_file=True)
@@ -411,13 +418,6 @@ RUNNERS: dict[str, Callable[[Run], PathResult]] = {
 # --- the web path's client ---------------------------------------------------------------------
 
 
-def web_load():
-    """bench/web_load.py: its gunicorn, login and bench user."""
-    import web_load as module
-
-    return module
-
-
 def start_web(stack: Stack, port: int, log: Path) -> subprocess.Popen:
     """gunicorn with one sync worker and the production settings, as bench/web_load.py runs
     it, sharing this run's database, Redis and MEDIA_ROOT with the worker."""
@@ -433,7 +433,7 @@ def start_web(stack: Stack, port: int, log: Path) -> subprocess.Popen:
     shape = SimpleNamespace(workers=1, worker_class="sync", threads=1)
     # Longer than production's 60 s: a 10M-row file (1.2 GB) takes that long to arrive and be
     # stored on a slow disk, and a killed upload would measure nothing.
-    return web_load().start_gunicorn(env, port, shape, log, timeout=600)
+    return start_gunicorn(env, port, shape, log, timeout=600)
 
 
 class WebClient:
@@ -447,7 +447,7 @@ class WebClient:
 
     def request(self, method: str, path: str, *, headers: dict | None = None, **kwargs):
         sent = {
-            **web_load().PROXY_HEADERS,
+            **PROXY_HEADERS,
             "Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items()),
             "Origin": self.origin,
             "Referer": f"{self.origin}{path}",
@@ -677,10 +677,7 @@ def measure(stack: Stack, args: argparse.Namespace, work: Path) -> int:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    bench_user = web_load()
-    user = get_user_model().objects.create_superuser(
-        bench_user.BENCH_USER, password=bench_user.BENCH_PASSWORD
-    )
+    user = get_user_model().objects.create_superuser(BENCH_USER, password=BENCH_PASSWORD)
     run = Run(stack=stack, csv_path=csv_path, rows=args.rows, work=work, user_id=user.pk)
     floor = copy_floor(csv_path, columns=len(HEADERS))
     load_before = os.getloadavg()[0]
