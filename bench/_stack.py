@@ -70,6 +70,13 @@ def rss_mib(pid: int) -> float:
     return int(value.split()[0]) / 1024 if value else 0.0
 
 
+def hwm_mib(pid: int) -> float:
+    """The process's own peak RSS so far (VmHWM): a forked child's starts at its RSS at the
+    fork, not at its parent's peak."""
+    value = _status(pid).get("VmHWM")
+    return int(value.split()[0]) / 1024 if value else 0.0
+
+
 def children_of(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):

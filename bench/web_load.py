@@ -576,7 +576,9 @@ def _server_environment(database_url: str, port: int) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(env: dict[str, str], port: int, args, log: Path) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], port: int, args, log: Path, *, timeout: int = 60
+) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}",
@@ -585,7 +587,7 @@ def start_gunicorn(env: dict[str, str], port: int, args, log: Path) -> subproces
         "--threads", str(args.threads),
         "--error-logfile", str(log),
         "--log-level", "warning",
-        "--timeout", "60",
+        "--timeout", str(timeout),
     ]  # fmt: skip
     # Django logs to stderr: into the same file, shown when something went wrong.
     with log.open("ab") as output:

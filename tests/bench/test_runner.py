@@ -82,6 +82,12 @@ def test_soaks_are_not_benchmarks() -> None:
     assert not [name for name in names if name.startswith(("soak", "_")) or name == "run"]
 
 
+def test_the_corpus_writer_is_not_a_benchmark_but_its_import_is() -> None:
+    names = load_runner().benchmarks()
+    assert "messy_corpus" not in names
+    assert "import_messy" in names
+
+
 def test_repeat_runs_each_benchmark_that_many_times_and_summarises_them(tmp_path: Path) -> None:
     markdown = tmp_path / "bench.md"
     ran = subprocess.run(
