@@ -48,7 +48,11 @@ ACTION_WORDS: dict[str, Promise] = {
     "schedule-approval-void": gettext_lazy("Schedule approval void"),
     "schedule-pause": gettext_lazy("Schedule paused"),
     "schedule-resume": gettext_lazy("Schedule resumed"),
+    "account-settings-update": gettext_lazy("Settings changed"),
+    # Written before a person's language and time zone became one row (accounts/migrations/
+    # 0003_account_settings); the log keeps its entries as they were.
     "language-choose": gettext_lazy("Language chosen"),
+    "time-zone-choose": gettext_lazy("Time zone chosen"),
     "admin-add": gettext_lazy("Added in the admin"),
     "admin-change": gettext_lazy("Changed in the admin"),
     "admin-delete": gettext_lazy("Deleted in the admin"),
@@ -70,6 +74,8 @@ FIELD_LABELS: dict[str, Promise] = {
     "paused": gettext_lazy("Paused"),
     "text": gettext_lazy("Text"),
     "status": gettext_lazy("Status"),
+    "language": gettext_lazy("Language"),
+    "time_zone": gettext_lazy("Time zone"),
 }
 
 

@@ -326,13 +326,11 @@ class CachedPermissionBackend(ModelBackend):
     """
 
     def get_user(self, user_id: Any) -> Any:
-        # ModelBackend's, with the person's language and time zone choices (accounts.middleware
-        # reads them on every request) joined into the same query instead of two more.
+        # ModelBackend's, with the person's settings (language and time zone, which
+        # accounts.middleware reads on every request) joined into the same query, not one more.
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related(
-                "language_choice", "time_zone_choice"
-            ).get(pk=user_id)
+            user = user_model._default_manager.select_related("account_settings").get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

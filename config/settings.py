@@ -145,7 +145,7 @@ AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_address"
 
 # The interface speaks English and Ukrainian (BSG's customers also write in Russian: a
 # translation is one more `locale/<code>/` folder and a line here). Each person's choice is
-# kept on their account (accounts.LanguageChoice); until they choose, their browser's language
+# kept on their account (accounts.AccountSettings); until they choose, their browser's language
 # if we offer it, else English.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]
