@@ -55,7 +55,8 @@ MIDDLEWARE = [
     "accounts.middleware.AccountLanguageMiddleware",
     # Remembers the user and address of this request for audit entries written deeper down.
     "audit.middleware.AuditContextMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware; htmx's requests are sent to the log-in page as a page.
+    "config.access.HtmxLoginRequiredMiddleware",
     # Every URL's permission from one table (config/access.py), after login is settled.
     "config.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
