@@ -44,11 +44,10 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         "time_zone": timezone.get_current_timezone_name(),
     }
     if request.method != "POST":
-        form = AccountSettingsForm(initial=initial)
-        return render(request, "accounts/settings.html", {"form": form})
+        return _settings_page(request, AccountSettingsForm(initial=initial))
     form = AccountSettingsForm(request.POST, initial=initial)
     if not form.is_valid():
-        return render(request, "accounts/settings.html", {"form": form})
+        return _settings_page(request, form)
     changed = {name: form.cleaned_data[name] for name in form.changed_data}
     if changed:
         account_settings_update(
@@ -61,6 +60,11 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     if "language" in changed:
         _language_cookie_set(response, changed["language"])
     return response
+
+
+def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpResponse:
+    # "It is now …": the moment in the person's zone and their language's date format.
+    return render(request, "accounts/settings.html", {"form": form, "now": timezone.now()})
 
 
 def _language_cookie_set(response: HttpResponse, language: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import AccountSettings
 from accounts.services import account_settings_update
@@ -94,3 +97,14 @@ def test_the_choices_cost_no_query_of_their_own(person):
             assert client.get(SETTINGS).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_page_says_now_in_the_persons_date_format_and_zone(signed_in, person):
+    account_settings_update(user=person, language="uk", time_zone="Asia/Tbilisi")
+    html = signed_in.get(SETTINGS).content.decode()
+    today = timezone.localtime(timezone.now(), ZoneInfo("Asia/Tbilisi"))
+    said = html.split('id="time-now">', 1)[1].split("</p>", 1)[0]
+    assert said.startswith(f"Зараз {today:%d.%m.%Y} ") and said.endswith("Asia/Tbilisi.")
+    # The zone's help is under its field and read with it by screen readers.
+    assert 'aria-describedby="id_time_zone_helptext"' in html
+    assert '<p class="help muted" id="id_time_zone_helptext">' in html
