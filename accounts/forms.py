@@ -45,8 +45,9 @@ class AccountSettingsForm(forms.Form):
         label=_("Time zone"),
         choices=time_zone_choices,
         help_text=_(
-            "Every time on these pages is shown in it, and the start times you type are read "
-            "in it. A campaign's “Recipients' time zone” is set on the campaign."
+            "Times on every page are shown in this zone, and start times you type are read in "
+            "it. Where a campaign's recipients live is set on the campaign (“Recipients' time "
+            "zone”)."
         ),
         error_messages={
             "invalid_choice": _("“%(value)s” is not a time zone; choose one from the list."),

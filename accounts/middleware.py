@@ -1,5 +1,4 @@
-"""Each signed-in person's language and time zone, on every request (accounts.LanguageChoice,
-accounts.TimeZoneChoice)."""
+"""Each signed-in person's language and time zone, on every request (accounts.AccountSettings)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
-from .selectors import account_language, account_time_zone
+from .selectors import account_choices_of
 
 
 class AccountLanguageMiddleware:
@@ -25,13 +24,12 @@ class AccountLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = account_language(user=request.user)
-        if language is not None:
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
-        time_zone = account_time_zone(user=request.user)
-        if time_zone is not None:
-            timezone.activate(time_zone)
+        chosen = account_choices_of(user=request.user)
+        if chosen.language is not None:
+            translation.activate(chosen.language)
+            request.LANGUAGE_CODE = chosen.language
+        if chosen.time_zone is not None:
+            timezone.activate(chosen.time_zone)
         else:
             timezone.deactivate()
         try:

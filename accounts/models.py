@@ -1,9 +1,9 @@
 """What a person keeps on their account beside Django's user: the language of the interface and
 the time zone every time is shown and typed in.
 
-Each a row of its own, one to one with the user, rather than a custom user model: the project
+One row per person, one to one with the user, rather than a custom user model: the project
 started on django.contrib.auth's User, and swapping the user model of a deployed database is a
-hand-written migration of every foreign key to it. The rows are read with the user, in the same
+hand-written migration of every foreign key to it. The row is read with the user, in the same
 query (config.access.CachedPermissionBackend.get_user), so no request pays for it.
 """
 
@@ -19,53 +19,33 @@ def language_choices() -> list[tuple[str, str]]:
     return list(settings.LANGUAGES)
 
 
-class LanguageChoice(models.Model):
-    """The language one person chose for the interface (accounts.services.language_choose).
+class AccountSettings(models.Model):
+    """One person's language and time zone (accounts.services.account_settings_update).
 
-    Without a row, their browser's language is used (Accept-Language), else English.
+    Each is empty until the person chooses it, and reads then as the default: their browser's
+    language (Accept-Language, else English), and settings.TIME_ZONE. accounts.middleware
+    activates both on each of their requests, so every time a page shows or a form reads (the
+    composer's start time) is theirs.
+
+    The time zone is not a campaign's "Recipients' time zone" (Campaign.window_time_zone),
+    which is where its recipients live, whoever writes it.
     """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         primary_key=True,
-        related_name="language_choice",
+        related_name="account_settings",
         verbose_name=_("user"),
     )
-    language = models.CharField(_("language"), max_length=10, choices=language_choices)
+    language = models.CharField(_("language"), max_length=10, choices=language_choices, blank=True)
+    # An IANA name (zoneinfo), checked when chosen (accounts.services.account_settings_update).
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     changed_at = models.DateTimeField(_("changed"), auto_now=True)
 
     class Meta:
-        verbose_name = _("language choice")
-        verbose_name_plural = _("language choices")
+        verbose_name = _("account settings")
+        verbose_name_plural = _("account settings")
 
     def __str__(self) -> str:
-        return _("Language of %(user)s") % {"user": self.user}
-
-
-class TimeZoneChoice(models.Model):
-    """The time zone one person reads and types times in (accounts.services.time_zone_choose):
-    accounts.middleware activates it on each of their requests, so every time a page shows or a
-    form reads (the composer's start time) is theirs. Without a row, settings.TIME_ZONE.
-
-    Not the campaign's "Recipients' time zone" (Campaign.window_time_zone), which is where its
-    recipients live, whoever writes it.
-    """
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        primary_key=True,
-        related_name="time_zone_choice",
-        verbose_name=_("user"),
-    )
-    # An IANA name (zoneinfo), checked when chosen (accounts.forms.AccountSettingsForm).
-    time_zone = models.CharField(_("time zone"), max_length=64)
-    changed_at = models.DateTimeField(_("changed"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("time zone choice")
-        verbose_name_plural = _("time zone choices")
-
-    def __str__(self) -> str:
-        return _("Time zone of %(user)s") % {"user": self.user}
+        return _("Settings of %(user)s") % {"user": self.user}

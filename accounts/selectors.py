@@ -1,7 +1,8 @@
-"""Reading a person's language and time zone choices."""
+"""Reading a person's settings: their language and time zone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -23,35 +24,34 @@ COMMON_TIME_ZONES = (
 )
 
 
-def account_language(*, user: Any) -> str | None:
-    """The language code this person chose and we still offer, or None (never chose).
+@dataclass(frozen=True)
+class AccountChoices:
+    """What a person chose, each None until they choose it (or when it is no longer offered):
+    then their browser's language and settings.TIME_ZONE apply."""
+
+    language: str | None = None
+    time_zone: str | None = None
+
+
+def account_choices_of(*, user: Any) -> AccountChoices:
+    """The language (one we still offer) and IANA time zone (one zoneinfo still knows) this
+    person chose; nothing for a signed-out visitor.
 
     Costs no query when the user was loaded by our authentication backend, which reads the
-    choice with the user (config.access.CachedPermissionBackend.get_user).
+    settings row with the user (config.access.CachedPermissionBackend.get_user), or by a
+    queryset with select_related("account_settings") (campaigns.handoffs).
     """
     if not getattr(user, "is_authenticated", False):
-        return None
+        return AccountChoices()
     try:
-        language = user.language_choice.language
+        chosen = user.account_settings
     except ObjectDoesNotExist:
-        return None
-    # A language taken out of settings.LANGUAGES falls back as if they had never chosen.
-    return language if language in dict(settings.LANGUAGES) else None
-
-
-def account_time_zone(*, user: Any) -> str | None:
-    """The IANA time zone this person chose, or None (never chose: settings.TIME_ZONE applies).
-
-    Costs no query when the user was loaded by our authentication backend, as the language.
-    """
-    if not getattr(user, "is_authenticated", False):
-        return None
-    try:
-        name = user.time_zone_choice.time_zone
-    except ObjectDoesNotExist:
-        return None
-    # A name the system's zone database no longer knows falls back as if never chosen.
-    return name if time_zone_known(name) else None
+        return AccountChoices()
+    # A language taken out of settings.LANGUAGES, or a zone name the system's zone database no
+    # longer knows, falls back as if never chosen.
+    language = chosen.language if chosen.language in dict(settings.LANGUAGES) else None
+    time_zone = chosen.time_zone if time_zone_known(chosen.time_zone) else None
+    return AccountChoices(language=language, time_zone=time_zone)
 
 
 def time_zone_known(name: str) -> bool:

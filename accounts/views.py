@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .forms import AccountSettingsForm, LanguageForm
-from .services import language_choose, time_zone_choose
+from .services import account_settings_update
 
 
 @login_not_required  # the log-in page offers it too
@@ -28,7 +28,7 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/language_refused.html", {"form": form}, status=400)
     language = form.cleaned_data["language"]
     if request.user.is_authenticated:
-        language_choose(user=request.user, language=language)
+        account_settings_update(user=request.user, language=language)
     translation.activate(language)
     response = HttpResponseRedirect(_back_to(request, form.cleaned_data["next"]))
     _language_cookie_set(response, language)
@@ -44,22 +44,27 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         "time_zone": timezone.get_current_timezone_name(),
     }
     if request.method != "POST":
-        form = AccountSettingsForm(initial=initial)
-        return render(request, "accounts/settings.html", {"form": form})
+        return _settings_page(request, AccountSettingsForm(initial=initial))
     form = AccountSettingsForm(request.POST, initial=initial)
     if not form.is_valid():
-        return render(request, "accounts/settings.html", {"form": form})
-    language = form.cleaned_data["language"]
-    if "language" in form.changed_data:
-        language_choose(user=request.user, language=language)
-        translation.activate(language)
-    if "time_zone" in form.changed_data:
-        time_zone_choose(user=request.user, time_zone=form.cleaned_data["time_zone"])
+        return _settings_page(request, form)
+    changed = {name: form.cleaned_data[name] for name in form.changed_data}
+    if changed:
+        account_settings_update(
+            user=request.user, language=changed.get("language"), time_zone=changed.get("time_zone")
+        )
+    if "language" in changed:
+        translation.activate(changed["language"])
     messages.success(request, _("Your settings are saved."))
     response = HttpResponseRedirect(reverse("accounts:settings"))
-    if "language" in form.changed_data:
-        _language_cookie_set(response, language)
+    if "language" in changed:
+        _language_cookie_set(response, changed["language"])
     return response
+
+
+def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpResponse:
+    # "It is now …": the moment in the person's zone and their language's date format.
+    return render(request, "accounts/settings.html", {"form": form, "now": timezone.now()})
 
 
 def _language_cookie_set(response: HttpResponse, language: str) -> None:

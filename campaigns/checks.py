@@ -357,8 +357,9 @@ def _check_lists(problems: Problems, list_ids: list[int], *, need_bsg_group: boo
             problems.add(
                 "lists",
                 _(
-                    "The list “%(name)s” is not linked to a BSG contact-book group; BSG's group "
-                    "methods can only send to linked lists."
+                    "The list “%(name)s” is not linked to a BSG contact book, so BSG cannot send "
+                    "to it as a group. Link it on the list's page, or choose “To contact lists, "
+                    "personalised here”."
                 )
                 % {"name": contact_list.name},
             )

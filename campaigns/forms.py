@@ -65,7 +65,7 @@ class _CampaignForm(forms.ModelForm):
         required=False,
     )
     # <input type="datetime-local">: a wall time in the person's own time zone, the one
-    # accounts.middleware activates (accounts.TimeZoneChoice, else settings.TIME_ZONE); not the
+    # accounts.middleware activates (accounts.AccountSettings, else settings.TIME_ZONE); not the
     # browser's, so what they type reads the same on every device and on every page after it.
     start_at = forms.CharField(
         required=False,

@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.selectors import account_language, account_time_zone
+from accounts.selectors import account_choices_of
 
 from .engine.enqueue import task_send
 from .models import Campaign, CampaignSchedule
@@ -73,22 +73,19 @@ def people(*, ids: Iterable[int | None]) -> QuerySet:
 
 def handoff_mail(*, to: QuerySet, say: Callable[[], Handoff], actor: Any = None) -> int:
     """Queue the hand-off `say()` writes to each of `to` with an email address (never to
-    `actor`, who knows), in each one's language and time zone (accounts.LanguageChoice and
-    TimeZoneChoice; the site's for those who never chose), to be sent by a worker once the
-    current transaction commits. Returns how many were queued."""
+    `actor`, who knows), in each one's language and time zone (accounts.AccountSettings; the
+    site's for those who never chose), to be sent by a worker once the current transaction
+    commits. Returns how many were queued."""
     from . import tasks
 
-    recipients = (
-        to.exclude(email="")
-        .filter(is_active=True)
-        .select_related("language_choice", "time_zone_choice")
-    )
+    recipients = to.exclude(email="").filter(is_active=True).select_related("account_settings")
     if getattr(actor, "pk", None) is not None:
         recipients = recipients.exclude(pk=actor.pk)
     addresses_by_reading: dict[tuple[str, str], set[str]] = defaultdict(set)
     for person in recipients:
-        language = account_language(user=person) or settings.LANGUAGE_CODE
-        zone = account_time_zone(user=person) or settings.TIME_ZONE
+        chosen = account_choices_of(user=person)
+        language = chosen.language or settings.LANGUAGE_CODE
+        zone = chosen.time_zone or settings.TIME_ZONE
         addresses_by_reading[language, zone].add(person.email)
     queued = 0
     for (language, zone), addresses in sorted(addresses_by_reading.items()):

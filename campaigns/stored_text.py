@@ -80,7 +80,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 # "1,234": a count as English groups it, grouped again as the reader's language does.
 _GROUPED_COUNT = re.compile(r"\d{1,3}(?:,\d{3})+")
 # A moment in a stored sentence ("scheduled for %(when)s"): written in UTC by moment_stored, said
-# in the reader's own time zone (accounts.TimeZoneChoice) when shown. Rows written before, in
+# in the reader's own time zone (accounts.AccountSettings) when shown. Rows written before, in
 # settings.TIME_ZONE, read "… UTC" too while that was UTC; any other zone's are shown as stored.
 STORED_MOMENT_FORMAT = "%Y-%m-%d %H:%M"
 _STORED_MOMENT = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC")

@@ -22,16 +22,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, gettext_lazy
+from django_htmx.http import HttpResponseClientRedirect
 
 Rule = str | Mapping[str, str]
 
@@ -241,6 +246,29 @@ def forbidden(request: HttpRequest, permission: str | None) -> HttpResponse:
     return render(request, template, context, status=403)
 
 
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's LoginRequiredMiddleware, but someone whose session ended while a page was open
+    is sent to the log-in page as a whole page when htmx asks (a live panel's poll, a preview's
+    button): htmx would follow the 302 itself and swap the log-in page into the panel. HX-Redirect
+    tells it to load the page instead, with `next` the page they were on, not the fragment's
+    URL (after logging in they would land on a bare panel)."""
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+        # HtmxMiddleware (request.htmx) runs later in settings.MIDDLEWARE.
+        if request.headers.get("HX-Request") != "true":
+            return super().handle_no_permission(request, view_func)
+        login = resolve_url(self.get_login_url(view_func))
+        page = request.headers.get("HX-Current-URL", "")
+        if not url_has_allowed_host_and_scheme(
+            page, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return HttpResponseClientRedirect(login)
+        parts = urlsplit(page)
+        back = parts.path + (f"?{parts.query}" if parts.query else "")
+        field = self.get_redirect_field_name(view_func)
+        return HttpResponseClientRedirect(redirect_to_login(back, login, field)["Location"])
+
+
 class AccessMiddleware:
     """Checks ACCESS on every request that reaches a view; after authentication and login.
 
@@ -329,13 +357,11 @@ class CachedPermissionBackend(ModelBackend):
     """
 
     def get_user(self, user_id: Any) -> Any:
-        # ModelBackend's, with the person's language and time zone choices (accounts.middleware
-        # reads them on every request) joined into the same query instead of two more.
+        # ModelBackend's, with the person's settings (language and time zone, which
+        # accounts.middleware reads on every request) joined into the same query, not one more.
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related(
-                "language_choice", "time_zone_choice"
-            ).get(pk=user_id)
+            user = user_model._default_manager.select_related("account_settings").get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

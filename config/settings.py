@@ -56,7 +56,8 @@ MIDDLEWARE = [
     "accounts.middleware.AccountLanguageMiddleware",
     # Remembers the user and address of this request for audit entries written deeper down.
     "audit.middleware.AuditContextMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware; htmx's requests are sent to the log-in page as a page.
+    "config.access.HtmxLoginRequiredMiddleware",
     # Every URL's permission from one table (config/access.py), after login is settled.
     "config.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -146,7 +147,7 @@ AXES_CLIENT_IP_CALLABLE = "audit.middleware.client_address"
 
 # The interface speaks English and Ukrainian (BSG's customers also write in Russian: a
 # translation is one more `locale/<code>/` folder and a line here). Each person's choice is
-# kept on their account (accounts.LanguageChoice); until they choose, their browser's language
+# kept on their account (accounts.AccountSettings); until they choose, their browser's language
 # if we offer it, else English.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]

@@ -98,7 +98,13 @@ class ImportUploadForm(forms.Form):
             held = None
             if cleaned.get("held_file"):
                 held = held_upload(token=cleaned["held_file"], user_id=self.user_id)
-            if held is None:
+            if held is None and self.data.get(self.add_prefix("held_file")):
+                # Older than HELD_FOR, used already, another person's, or not a token at all:
+                # the same words for each, which tell a stranger nothing.
+                self.add_error(
+                    "file", _("The file you chose before is no longer kept; choose it again.")
+                )
+            elif held is None:
                 self.add_error("file", forms.Field.default_error_messages["required"])
             else:
                 cleaned["file"] = held

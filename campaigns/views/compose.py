@@ -282,6 +282,15 @@ def approval_recipient_context(campaign: Campaign, data) -> dict:
     since they went out)."""
     if not campaign.is_awaiting_approval:
         return {}
+    if campaign.is_rcs and not campaign.fallback_enabled:
+        # The composer's words ("Turn on the SMS fallback…") ask for an edit the approver
+        # cannot make: say what the recipients get instead.
+        return {
+            "campaign": campaign,
+            "recipient": recipient_preview.RecipientPreview(
+                unavailable=_("No SMS fallback: each recipient gets only the RCS cards above.")
+            ),
+        }
     list_ids = selectors.campaign_list_ids(campaign=campaign)
     return _recipient_context(campaign, list_ids, forms.RecipientPreviewForm(data))
 

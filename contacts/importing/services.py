@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
@@ -258,28 +259,46 @@ def contact_import_hold_upload(*, upload: UploadedFile, user_id: int | None) -> 
 
 
 def contact_import_held_upload(*, token: str, user_id: int | None) -> File | None:
-    """The upload `token` names, opened, or None when it is not this user's or is gone."""
-    try:
-        held = signing.loads(token, salt=_HELD_SALT, max_age=HELD_FOR)
-    except signing.BadSignature:
+    """The upload `token` names, opened, or None when it is not this user's, is older than
+    HELD_FOR, or is gone."""
+    held = _held(token, user_id=user_id, max_age=HELD_FOR)
+    if held is None or not default_storage.exists(held.path):
         return None
-    path = held.get("path", "")
-    if held.get("user") != user_id or not path.startswith(f"{HELD_UPLOADS}/"):
-        return None
-    if not default_storage.exists(path):
-        return None
-    stream = default_storage.open(path, "rb")
-    return File(stream, name=held.get("name") or "import.csv")
+    return File(default_storage.open(held.path, "rb"), name=held.name)
 
 
-def contact_import_release_held_upload(*, token: str) -> None:
-    """Deletes a held upload once an import has its own copy."""
+def contact_import_release_held_upload(*, token: str, user_id: int | None) -> None:
+    """Deletes a held upload once an import has its own copy (however old the token is)."""
+    held = _held(token, user_id=user_id, max_age=None)
+    if held is not None:
+        default_storage.delete(held.path)
+
+
+@dataclass(frozen=True)
+class _Held:
+    path: str
+    name: str
+
+
+# Exactly what contact_import_hold_upload stores: a random name directly in the held folder
+# (and the suffix the storage adds if the name were taken). The token is signed, so only a
+# leaked SECRET_KEY could name another path; this keeps even that from opening or deleting any
+# other file of MEDIA_ROOT ("imports/held/../reports/…" starts with the folder's name too).
+_HELD_PATH = re.compile(rf"{re.escape(HELD_UPLOADS)}/[0-9a-f]{{32}}(_[A-Za-z0-9]{{7}})?\.upload")
+
+
+def _held(token: str, *, user_id: int | None, max_age: timedelta | None) -> _Held | None:
+    """What `token` names, when this hold signed it for `user_id`; else None."""
     try:
-        path = signing.loads(token, salt=_HELD_SALT).get("path", "")
-    except signing.BadSignature:
-        return
-    if path.startswith(f"{HELD_UPLOADS}/"):
-        default_storage.delete(path)
+        held = signing.loads(token, salt=_HELD_SALT, max_age=max_age)
+    except signing.BadSignature:  # SignatureExpired too
+        return None
+    if not isinstance(held, dict) or held.get("user") != user_id or user_id is None:
+        return None
+    path, name = held.get("path"), held.get("name")
+    if not isinstance(path, str) or not _HELD_PATH.fullmatch(path):
+        return None
+    return _Held(path=path, name=name if isinstance(name, str) and name else "import.csv")
 
 
 def _forget_old_held_uploads() -> None:

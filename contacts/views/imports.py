@@ -84,7 +84,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             _add_errors(form, error)
         else:
             if from_held:  # the import stored its own copy
-                services.contact_import_release_held_upload(token=data["held_file"])
+                services.contact_import_release_held_upload(
+                    token=data["held_file"], user_id=request.user.pk
+                )
             return redirect("contacts:import-detail", import_id=contact_import.pk)
         finally:
             if from_held:

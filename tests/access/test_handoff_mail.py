@@ -15,7 +15,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.services import language_choose, time_zone_choose
+from accounts.services import account_settings_update
 from campaigns import handoffs, tasks
 from campaigns.engine import dispatch
 from campaigns.models import Campaign
@@ -173,7 +173,7 @@ def test_each_person_reads_the_hand_off_in_their_own_language(
 ):
     """The author writes in English; one approver chose Ukrainian, the others never chose: each
     email is in its reader's language, whoever acted."""
-    language_choose(user=team["approver"], language="uk")
+    account_settings_update(user=team["approver"], language="uk")
     asked_for_approval(client, audience, team["author"], django_capture_on_commit_callbacks)
     assert broker() == 3
     by_address = {message.to[0]: message for message in mail.outbox}
@@ -190,8 +190,8 @@ def test_each_email_says_the_start_in_its_readers_time_zone(
 ):
     """The author types the start in Kyiv; one approver reads in London, the others never
     chose (the site's zone, UTC)."""
-    time_zone_choose(user=team["author"], time_zone="Europe/Kyiv")
-    time_zone_choose(user=team["approver"], time_zone="Europe/London")
+    account_settings_update(user=team["author"], time_zone="Europe/Kyiv")
+    account_settings_update(user=team["approver"], time_zone="Europe/London")
     start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
     typed = start.astimezone(ZoneInfo("Europe/Kyiv"))
     client.force_login(team["author"])

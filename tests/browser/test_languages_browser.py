@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from accounts.models import LanguageChoice
+from accounts.models import AccountSettings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,4 +41,4 @@ def test_a_marketer_works_in_ukrainian_then_switches_to_english(page: Page, live
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="New SMS campaign")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    assert LanguageChoice.objects.get(user=user).language == "en"
+    assert AccountSettings.objects.get(user=user).language == "en"

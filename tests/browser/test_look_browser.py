@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from accounts.services import language_choose
+from accounts.services import account_settings_update
 from campaigns import approval
 from campaigns.models import Campaign, CampaignPart, MessageTemplate
 from contacts.models import ContactList
@@ -204,7 +204,7 @@ def test_on_a_phone_campaigns_and_figures_are_cards_and_the_window_lines_up(
     language, marketing, new_page, sign_in, live_server
 ):
     author = marketing["author"]
-    language_choose(user=author, language=language)
+    account_settings_update(user=author, language=language)
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     sign_in(page, author.username)
 

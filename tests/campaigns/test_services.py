@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -49,9 +50,11 @@ def test_lists_are_required_and_groups_need_linked_lists(audience):
     groups = make_campaign(sms_mode="groups", text="Hi {17}")
     problems = check(groups, [audience["spring"].id, audience["vip"].id])
     assert problems.errors["lists"] == [
-        "The list “VIP” is not linked to a BSG contact-book group; BSG's group methods can only "
-        "send to linked lists."
+        "The list “VIP” is not linked to a BSG contact book, so BSG cannot send to it as a "
+        "group. Link it on the list's page, or choose “To contact lists, personalised here”."
     ]
+    # A marketer's words: no API names ("group methods", "send-groups").
+    assert not re.search(r"method|send-groups|sms/", problems.errors["lists"][0])
 
 
 def test_pasted_numbers_are_normalised_deduplicated_and_refs_checked(db):

@@ -1,4 +1,4 @@
-"""Times in the person's own time zone (accounts.TimeZoneChoice): the composer reads what they
+"""Times in the person's own time zone (accounts.AccountSettings): the composer reads what they
 type in it and shows it back in it, and the campaign's page and history say times in it."""
 
 from datetime import UTC, datetime
@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.services import time_zone_choose
+from accounts.services import account_settings_update
 from campaigns import history, stored_text
 from campaigns.models import Campaign
 from campaigns.stored_text import APPROVED_AT, moment_stored, shown
@@ -23,7 +23,7 @@ STORED = datetime(2027, 12, 10, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def kyiv_client(client, user):
-    time_zone_choose(user=user, time_zone="Europe/Kyiv")
+    account_settings_update(user=user, time_zone="Europe/Kyiv")
     client.force_login(user)
     return client
 
@@ -89,7 +89,7 @@ def test_the_campaign_page_and_its_history_show_kyiv_times(kyiv_client, user):
 
     # The same campaign read by someone in London: their own clock.
     londoner = get_user_model().objects.create_user("lon", is_superuser=True)
-    time_zone_choose(user=londoner, time_zone="Europe/London")
+    account_settings_update(user=londoner, time_zone="Europe/London")
     kyiv_client.force_login(londoner)
     page = kyiv_client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "2027-12-10 08:00 GMT" in page

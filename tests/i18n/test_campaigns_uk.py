@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.services import language_choose
+from accounts.services import account_settings_update
 from audit.models import AuditEntry
 from campaigns import schedule_timing, services, stored_text
 from campaigns.checks import campaign_draft_check
@@ -143,10 +143,10 @@ def test_the_detail_page_shows_the_engines_words_in_the_readers_language(client,
         dispatch_error=stored_text.DISPATCH_FAILED.stored(error="ValueError: bad list")
     )
     # The page's language is the one the person chose for their account.
-    language_choose(user=taras, language="uk")
+    account_settings_update(user=taras, language="uk")
     page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "Частина 1: BSG її відхилив: nope" in page
     assert "Не вдалося визначити отримувачів (ValueError: bad list)." in page
-    language_choose(user=taras, language="en")
+    account_settings_update(user=taras, language="en")
     english = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "Part 1: BSG refused it: nope" in english

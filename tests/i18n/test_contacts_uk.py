@@ -18,7 +18,7 @@ from django.core.files import File
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.services import language_choose
+from accounts.services import account_settings_update
 from bsg import rules
 from contacts.forms import ContactForm, ContactListForm, LinkGroupForm
 from contacts.importing import services
@@ -156,7 +156,7 @@ def test_bsg_rules_follow_the_language_of_the_page():
 def test_the_refusal_page_names_the_missing_permission_in_ukrainian(client):
     user = get_user_model().objects.create_user("newcomer", password="a long enough password")
     client.force_login(user)
-    language_choose(user=user, language="uk")
+    account_settings_update(user=user, language="uk")
 
     refused = client.get(reverse("contacts:list-index"))
     export_refused = client.get(reverse("contacts:contact-export"))
@@ -166,6 +166,6 @@ def test_the_refusal_page_names_the_missing_permission_in_ukrainian(client):
     assert "Експорт контактів, списків і списку «Не турбувати» у CSV" in (
         export_refused.content.decode()
     )
-    language_choose(user=user, language="en")
+    account_settings_update(user=user, language="en")
     english = client.get(reverse("contacts:list-index")).content.decode()
     assert "it needs the permission “Can view contact list”" in english

@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.models import LanguageChoice
-from accounts.services import language_choose
+from accounts.models import AccountSettings
+from accounts.services import account_settings_update
 from audit.models import AuditEntry
 from campaigns.models import Campaign
 from config.numbers import money_text
@@ -38,7 +38,7 @@ SWITCH = reverse("accounts:language")
 @pytest.fixture
 def olena(db):
     user = get_user_model().objects.create_superuser("olena", password="a-long-test-password")
-    language_choose(user=user, language="uk")
+    account_settings_update(user=user, language="uk")
     return user
 
 
@@ -118,8 +118,8 @@ def test_switching_to_english_through_the_switcher_gives_english_pages(as_olena,
     assert '<html lang="en"' in body and "<h1>Campaigns</h1>" in body
     assert "Кампанії" not in body
     olena.refresh_from_db()
-    assert LanguageChoice.objects.get(user=olena).language == "en"
-    entry = AuditEntry.objects.filter(action="language-choose").latest("created_at")
+    assert AccountSettings.objects.get(user=olena).language == "en"
+    entry = AuditEntry.objects.filter(action="account-settings-update").latest("created_at")
     assert entry.changes == {"language": ["uk", "en"]} and entry.actor == olena
 
 
@@ -136,7 +136,7 @@ def test_someone_who_never_chose_gets_their_browsers_language(db):
     client.force_login(user)
     assert '<html lang="uk"' in page(client, HOME, accept_language="uk-UA,uk;q=0.9")
     assert '<html lang="en"' in page(client, HOME)
-    assert not LanguageChoice.objects.filter(user=user).exists()
+    assert not AccountSettings.objects.filter(user=user).exists()
 
 
 def test_a_signed_out_visitor_gets_the_log_in_page_in_their_browsers_language(client):
@@ -160,7 +160,7 @@ def test_the_language_costs_no_query_of_its_own(as_olena):
     page(as_olena, LIST)  # permissions and the like now in the cache
     with CaptureQueriesContext(connection) as queries:
         page(as_olena, LIST)
-    choice_table = LanguageChoice._meta.db_table
+    choice_table = AccountSettings._meta.db_table
     reading_it = [q["sql"] for q in queries.captured_queries if choice_table in q["sql"]]
     assert len(reading_it) == 1 and '"auth_user"' in reading_it[0]  # joined to the user's row
 

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import LanguageChoice
+from accounts.models import AccountSettings
 from audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 SWITCH = reverse("accounts:language")
 HOME = reverse("campaigns:home")
-
-
-@pytest.fixture
-def person(db):
-    # In no group: choosing a language needs no permission.
-    return get_user_model().objects.create_user("ivan", password="a-long-test-password")
-
-
-@pytest.fixture
-def signed_in(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def test_every_page_offers_the_switcher(signed_in):
@@ -40,13 +26,13 @@ def test_a_person_in_no_group_may_choose_their_language(signed_in, person):
     response = signed_in.post(SWITCH, {"language": "uk", "next": "/accounts/password_change/"})
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password_change/"
-    assert LanguageChoice.objects.get(user=person).language == "uk"
+    assert AccountSettings.objects.get(user=person).language == "uk"
 
 
 def test_choosing_the_same_language_again_writes_no_audit_entry(signed_in, person):
     signed_in.post(SWITCH, {"language": "uk"})
     signed_in.post(SWITCH, {"language": "uk"})
-    entries = AuditEntry.objects.filter(action="language-choose")
+    entries = AuditEntry.objects.filter(action="account-settings-update")
     assert [e.changes for e in entries] == [{"language": [None, "uk"]}]
 
 
@@ -60,7 +46,7 @@ def test_an_unknown_language_is_refused_with_a_clear_error(signed_in, person, la
         assert "is not offered in" in body and "English, Українська" in body
     else:
         assert "Choose a language." in body
-    assert not LanguageChoice.objects.filter(user=person).exists()
+    assert not AccountSettings.objects.filter(user=person).exists()
     assert "django_language" not in response.cookies
 
 
@@ -83,10 +69,10 @@ def test_a_post_without_the_csrf_token_is_refused(person):
     client = Client(enforce_csrf_checks=True)
     client.force_login(person)
     assert client.post(SWITCH, {"language": "uk"}).status_code == 403
-    assert not LanguageChoice.objects.filter(user=person).exists()
+    assert not AccountSettings.objects.filter(user=person).exists()
 
 
 def test_the_choice_is_in_admin(admin_client, person):
-    LanguageChoice.objects.create(user=person, language="uk")
-    body = admin_client.get(reverse("admin:accounts_languagechoice_changelist")).content
-    assert b"ivan" in body
+    AccountSettings.objects.create(user=person, language="uk", time_zone="Europe/Kyiv")
+    body = admin_client.get(reverse("admin:accounts_accountsettings_changelist")).content
+    assert b"ivan" in body and b"Europe/Kyiv" in body

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.services import language_choose
+from accounts.services import account_settings_update
 from audit.services import audit_record
 from campaigns import archive, services
 from campaigns.models import Campaign, CampaignPart
@@ -42,7 +42,7 @@ def taras(db):
 
 @pytest.fixture
 def in_ukrainian(taras) -> Client:
-    language_choose(user=taras, language="uk")
+    account_settings_update(user=taras, language="uk")
     client = Client()
     client.force_login(taras)
     return client
@@ -121,7 +121,7 @@ def test_bsgs_statuses_are_said_in_words(in_ukrainian, taras):
     fallback = html[html.index('id="figure-fallback-sms"') :]
     assert "not viber user" not in fallback[:300] and "Без Viber" in fallback[:300]
 
-    language_choose(user=taras, language="en")
+    account_settings_update(user=taras, language="en")
     english = in_ukrainian.get(url).content.decode()
     assert "<td>Finished</td>" in english
     assert "Not RCS users" in english[english.index('id="breakdown"') :]
@@ -173,7 +173,7 @@ def test_rcs_cards_in_the_history_are_a_count_and_titles_not_program_data(in_ukr
     assert "{&#x27;title&#x27;" not in history and "{'title'" not in history
     assert "1 картка: Весняна знижка, {name}" in history
     assert "2 картки: Весняна знижка, {name}, Last call" in history
-    language_choose(user=taras, language="en")
+    account_settings_update(user=taras, language="en")
     history = _history(in_ukrainian.get(url).content.decode())
     assert "RCS cards: 1 card: Весняна знижка, {name} → 2 cards:" in history
 
@@ -198,7 +198,7 @@ def test_the_history_leaves_out_a_change_that_reads_the_same(in_ukrainian, taras
         actor=taras,
         changes={"approval_send_at": [None, ""], "sender": ["Shop", "Market"]},
     )
-    language_choose(user=taras, language="en")
+    account_settings_update(user=taras, language="en")
     html = in_ukrainian.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     history = _history(html)
     assert "Sender: Shop → Market" in history
@@ -206,7 +206,7 @@ def test_the_history_leaves_out_a_change_that_reads_the_same(in_ukrainian, taras
 
 
 def test_before_sending_the_panel_shows_no_zeros_beside_the_plans_count(in_ukrainian, taras):
-    language_choose(user=taras, language="en")
+    account_settings_update(user=taras, language="en")
     campaign = Campaign.objects.create(
         name="Spring sale", text="Hi", sender="Shop", status=Campaign.Status.AWAITING_APPROVAL
     )
@@ -221,7 +221,7 @@ JARGON = ("group methods", "BSG field id", "IANA", "one BSG campaign each", "BSG
 
 
 def test_marketer_pages_say_bsgs_api_in_plain_words(in_ukrainian, taras):
-    language_choose(user=taras, language="en")
+    account_settings_update(user=taras, language="en")
     spring = contacts.contact_list_create(name="Spring")
     campaign = _finished_rcs_campaign()
     pages = {

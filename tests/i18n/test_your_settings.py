@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import LanguageChoice, TimeZoneChoice
-from accounts.services import language_choose, time_zone_choose
+from accounts.models import AccountSettings
+from accounts.services import account_settings_update
 from audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 SETTINGS = reverse("accounts:settings")
-
-
-@pytest.fixture
-def person(db):
-    # In no group: one's own settings need no permission.
-    return get_user_model().objects.create_user("ivan", password="a-long-test-password")
-
-
-@pytest.fixture
-def signed_in(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def test_the_account_menu_leads_to_the_settings_page(signed_in):
@@ -45,10 +35,10 @@ def test_the_account_menu_leads_to_the_settings_page(signed_in):
 def test_a_person_chooses_kyiv_and_every_page_follows(signed_in, person):
     response = signed_in.post(SETTINGS, {"language": "en", "time_zone": "Europe/Kyiv"})
     assert response.status_code == 302
-    assert TimeZoneChoice.objects.get(user=person).time_zone == "Europe/Kyiv"
+    chosen = AccountSettings.objects.get(user=person)
     # The language did not change, so it is not pinned on the account.
-    assert not LanguageChoice.objects.filter(user=person).exists()
-    entries = AuditEntry.objects.filter(action="time-zone-choose")
+    assert (chosen.time_zone, chosen.language) == ("Europe/Kyiv", "")
+    entries = AuditEntry.objects.filter(action="account-settings-update")
     assert [e.changes for e in entries] == [{"time_zone": [None, "Europe/Kyiv"]}]
     html = signed_in.get(SETTINGS).content.decode()
     assert "Your settings are saved." in html
@@ -58,16 +48,17 @@ def test_a_person_chooses_kyiv_and_every_page_follows(signed_in, person):
 
 def test_saving_the_page_as_it_reads_writes_nothing(signed_in, person):
     signed_in.post(SETTINGS, {"language": "en", "time_zone": "UTC"})
-    assert not TimeZoneChoice.objects.exists()
-    assert not AuditEntry.objects.filter(action="time-zone-choose").exists()
+    assert not AccountSettings.objects.exists()
+    assert not AuditEntry.objects.filter(action="account-settings-update").exists()
 
 
 def test_the_language_is_chosen_there_too_and_audited(signed_in, person):
     response = signed_in.post(SETTINGS, {"language": "uk", "time_zone": "UTC"})
     assert response.status_code == 302
-    assert LanguageChoice.objects.get(user=person).language == "uk"
+    assert AccountSettings.objects.get(user=person).language == "uk"
     assert response.cookies["django_language"].value == "uk"
-    assert AuditEntry.objects.filter(action="language-choose").count() == 1
+    entries = AuditEntry.objects.filter(action="account-settings-update")
+    assert [e.changes for e in entries] == [{"language": [None, "uk"]}]
     assert "Ваші налаштування збережено." in signed_in.get(SETTINGS).content.decode()
 
 
@@ -79,20 +70,24 @@ def test_an_unknown_zone_is_refused_beside_the_field(signed_in, person, zone):
     assert 'id="id_time_zone-errors"' in html
     error = html.split('id="id_time_zone-errors">', 1)[1].split("</p>", 1)[0]
     assert ("is not a time zone" in error) if zone else ("Choose a time zone." in error)
-    assert not TimeZoneChoice.objects.exists()
+    assert not AccountSettings.objects.exists()
 
 
-def test_time_zone_choose_refuses_a_name_zoneinfo_does_not_know(person):
-    with pytest.raises(ValueError):
-        time_zone_choose(user=person, time_zone="Nowhere/Land")
+def test_changing_both_at_once_is_one_row_and_one_audit_entry(signed_in, person):
+    signed_in.post(SETTINGS, {"language": "uk", "time_zone": "Europe/Kyiv"})
+    chosen = AccountSettings.objects.get(user=person)
+    assert (chosen.language, chosen.time_zone) == ("uk", "Europe/Kyiv")
+    entries = AuditEntry.objects.filter(action="account-settings-update")
+    assert [e.changes for e in entries] == [
+        {"language": [None, "uk"], "time_zone": [None, "Europe/Kyiv"]}
+    ]
 
 
 def test_the_choices_cost_no_query_of_their_own(person):
-    """The backend reads both choices with the user: a person who chose both loads a page with
+    """The backend reads the settings row with the user: a person who chose both loads a page with
     as many queries as one who chose neither."""
     other = get_user_model().objects.create_user("olha", password="a-long-test-password")
-    language_choose(user=person, language="uk")
-    time_zone_choose(user=person, time_zone="Europe/Kyiv")
+    account_settings_update(user=person, language="uk", time_zone="Europe/Kyiv")
     counts = []
     for who in (person, other):
         client = Client()
@@ -102,3 +97,14 @@ def test_the_choices_cost_no_query_of_their_own(person):
             assert client.get(SETTINGS).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_page_says_now_in_the_persons_date_format_and_zone(signed_in, person):
+    account_settings_update(user=person, language="uk", time_zone="Asia/Tbilisi")
+    html = signed_in.get(SETTINGS).content.decode()
+    today = timezone.localtime(timezone.now(), ZoneInfo("Asia/Tbilisi"))
+    said = html.split('id="time-now">', 1)[1].split("</p>", 1)[0]
+    assert said.startswith(f"Зараз {today:%d.%m.%Y} ") and said.endswith("Asia/Tbilisi.")
+    # The zone's help is under its field and read with it by screen readers.
+    assert 'aria-describedby="id_time_zone_helptext"' in html
+    assert '<p class="help muted" id="id_time_zone_helptext">' in html

@@ -16,7 +16,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.services import time_zone_choose
+from accounts.services import account_settings_update
 from audit.models import AuditEntry
 from campaigns.engine import dispatch, schedules, submit
 from campaigns.models import Campaign, CampaignSchedule, TestPhone, TestSend
@@ -294,7 +294,7 @@ def test_a_campaign_its_author_sent_without_four_eyes_waits_when_four_eyes_is_on
 ):
     engine_settings.CAMPAIGNS_FOUR_EYES = False
     # They type the start in their own time zone, kept on their account.
-    time_zone_choose(user=team["both"], time_zone="Europe/Kyiv")
+    account_settings_update(user=team["both"], time_zone="Europe/Kyiv")
     kyiv = ZoneInfo("Europe/Kyiv")
     start = (timezone.now() + timedelta(hours=2)).astimezone(kyiv).replace(second=0, microsecond=0)
     data = composer_data(

@@ -320,7 +320,7 @@ def test_a_campaign_with_impossible_text_is_refused_clearly(client_in, data, mes
 @pytest.mark.parametrize("zone", ["Europe/Kyiv\x00", "../../../etc/passwd", "x" * 5000, SCRIPT])
 def test_a_posted_browser_time_zone_is_ignored_for_the_persons_own(client_in, zone):
     # Pages once sent the browser's zone in a hidden input; the start is read in the person's
-    # zone (accounts.TimeZoneChoice, else the server's), whatever is posted.
+    # zone (accounts.AccountSettings, else the server's), whatever is posted.
     response = client_in.post(reverse("campaigns:new", args=["sms"]), _sms(start_time_zone=zone))
     assert response.status_code == 302
     assert Campaign.objects.get().start_time_zone == "UTC"
