@@ -13,7 +13,10 @@
    do-not-contact list) and counts new, updated, unchanged, duplicate and invalid rows.
 4. The apply (`apply_stage`) runs a few set-based statements in ONE transaction: update the
    known numbers, insert the new ones, add everyone to the list. Either all of it is kept, or
-   none of it; the ContactImport row turns DONE in the same transaction.
+   none of it; the ContactImport row turns DONE in the same transaction. The contacts it writes
+   skip the GIN search indexes (`search_pending`; the catch-up task adds them after the commit,
+   contacts.search_index), and the memberships have no foreign keys to check (ListMembership):
+   those two cost most of a big apply (BENCHMARKS.md, "Contact import on customers' files").
 
 Only the staging table's name (from an integer id), field keys (validated to
 `[a-z][a-z0-9_]*`) and our own words for a value that is too long (from the translation

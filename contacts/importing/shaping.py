@@ -3,8 +3,8 @@
 Every row of a file passes through here once, so this module counts microseconds: a
 million-row file spends most of its dry run here (see BENCHMARKS.md, "Contact import"). On
 PostgreSQL a row normally takes the fast path (`fast_line_function`: the phone check and one
-f-string); `shape_row` is the exact path, for rows and batches the fast one cannot express, and
-for SQLite.
+f-string); a row whose values need CSV quoting is written again by `quoted_line_function`;
+`shape_row` is the exact path, for the rest (wrong width, NUL) and for SQLite.
 """
 
 from __future__ import annotations
