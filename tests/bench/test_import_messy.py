@@ -7,27 +7,18 @@ browser posts them. Its times are not asserted (the machine's load decides them,
 targets are for a million rows), only that every path ends with the same rows.
 """
 
-import importlib.util
 import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.bench._scripts import load_bench, run_bench
+
 TIMEOUT = 150
 
 
 def load_import_messy() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_import_messy", BENCH / "import_messy.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("import_messy")
 
 
 @pytest.mark.skipif(
@@ -35,20 +26,7 @@ def load_import_messy() -> ModuleType:
     reason="the benchmark's worker, server and command share a PostgreSQL database",
 )
 def test_every_path_imports_the_messy_corpus_with_the_same_outcome() -> None:
-    process = subprocess.Popen(
-        [sys.executable, str(BENCH / "import_messy.py"), "--rows", "2000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
-    )
-    try:
-        out, _ = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)  # the script stops what it started
-        out, _ = process.communicate(timeout=60)
-        pytest.fail(f"the benchmark did not end within {TIMEOUT} s:\n{out}")
-    assert process.returncode == 0, out
+    out = run_bench("import_messy", "--rows", "2000", timeout=TIMEOUT)
     assert "FAILED" not in out, out
     for path in ("cli", "task", "web"):
         assert f"figure: {path} 2,000 messy rows, dry run + import = " in out, out
