@@ -257,6 +257,28 @@ def copy_csv(rows: Iterable[tuple]) -> str:
     return "\n".join(lines)
 
 
+def _text_sources(shape: RowShape) -> tuple[str | None, str | None]:
+    """The Python expressions of a row's name and reason in the generated line functions (None:
+    the file has no such column), as `_shaped` computes them from the cells `c`.
+
+    Only column numbers (ints) are written into this code; cell values never are.
+    """
+    names = [f"c[{int(i)}].strip()" for i in shape.names]
+    if not names:
+        name = None
+    elif len(names) == 1:
+        name = names[0]
+    else:
+        name = "' '.join(filter(None, (" + ", ".join(names) + ",)))"
+    reason = None if shape.reason is None else f"c[{int(shape.reason)}].strip()"
+    return name, reason
+
+
+def _value_sources(shape: RowShape) -> list[str]:
+    """The expressions of the row's field values, in the staging table's order."""
+    return [f"c[{int(i)}].strip()" for i, _ in shape.fields]
+
+
 def fast_line_function(
     shape: RowShape, seen: SeenNumbers | None = None
 ) -> Callable[[int, list[str]], str | None]:
@@ -270,16 +292,10 @@ def fast_line_function(
     path when that check fails; the staging table rejects values that are too long with the
     same messages as `_value_problem`.
     """
-    # Only column numbers (ints) are written into this code; cell values never are.
-    names = [f"c[{int(i)}].strip()" for i in shape.names]
-    if not names:
-        name = ""
-    elif len(names) == 1:
-        name = "{" + names[0] + "}"
-    else:
-        name = "{' '.join(filter(None, (" + ", ".join(names) + ",)))}"
-    reason = "" if shape.reason is None else "{c[" + str(int(shape.reason)) + "].strip()}"
-    values = "".join("\\t{c[" + str(int(i)) + "].strip()}" for i, _ in shape.fields)
+    name, reason = _text_sources(shape)
+    name = "" if name is None else "{" + name + "}"
+    reason = "" if reason is None else "{" + reason + "}"
+    values = "".join("\\t{" + value + "}" for value in _value_sources(shape))
     own_number = plain_own_number_matcher(shape.region)
     # Most cells already hold a number as we store it: one regex match settles those
     # (`plain_own_number_matcher` promises the same answer as `normalize_phone`).
@@ -333,17 +349,12 @@ def quoted_line_function(shape: RowShape) -> Callable[[int, list[str], str, str]
     typed over two lines), so every batch has some; quoting them costs a fraction of the exact
     path. Values holding NUL still take the exact path (they are rejected there).
     """
-    # Only column numbers (ints) are written into this code; cell values never are.
-    names = [f"c[{int(i)}].strip()" for i in shape.names]
-    if not names:
-        name = '\\"\\"'
-    elif len(names) == 1:
-        name = "{q(" + names[0] + ")}"
-    else:
-        name = "{q(' '.join(filter(None, (" + ", ".join(names) + ",))))}"
     # An empty text in the generated f-string's literal part, where its quotes are escaped.
-    reason = '\\"\\"' if shape.reason is None else "{q(c[" + str(int(shape.reason)) + "].strip())}"
-    values = "".join("\\t{qn(c[" + str(int(i)) + "].strip())}" for i, _ in shape.fields)
+    empty = '\\"\\"'
+    name, reason = _text_sources(shape)
+    name = empty if name is None else "{q(" + name + ")}"
+    reason = empty if reason is None else "{q(" + reason + ")}"
+    values = "".join("\\t{qn(" + value + ")}" for value in _value_sources(shape))
     source = (
         "def quoted_line(row_no, c, phone, maybe):\n"
         f'    return f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}\\t{{maybe}}"\n'
