@@ -35,7 +35,7 @@ def test_every_path_imports_the_messy_corpus_with_the_same_outcome() -> None:
     assert "figure: web gunicorn worker peak RSS = " in out
     assert "figure: COPY floor = " in out
     # The corpus at seed 2026 and 2,000 rows, the same on every path (the run checks that too).
-    outcome = "created 1,683, duplicates 98, invalid 219; contacts in the database 1,683"
+    outcome = "created 1,778, duplicates 118, invalid 104; contacts in the database 1,778"
     assert out.count(outcome) == 3, out
 
 
