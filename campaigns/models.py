@@ -901,12 +901,25 @@ DELIVERED_MESSAGE_STATUSES = frozenset({"delivered", "read"})
 class Recipient(models.Model):
     """The per-recipient ledger: one row per campaign and recipient, resolved at send time."""
 
-    # No index of their own: (campaign, seq) and (part, seq) below lead with them.
+    # No index of their own: (campaign, seq) and (part, seq) below lead with them. No
+    # foreign-key constraints either: PostgreSQL checked both for every ledger row, locking the
+    # campaign's and the part's row each time, ~18 s a million rows at the dispatch's commits
+    # (BENCHMARKS.md, "Ten million contacts"). The rows are only ever written by the dispatch,
+    # for the campaign it holds and the parts it made, and deleting campaigns or parts deletes
+    # their rows in the same statement however they are deleted (triggers, migration 0015).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="recipients", db_index=False
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="recipients",
+        db_index=False,
+        db_constraint=False,
     )
     part = models.ForeignKey(
-        CampaignPart, on_delete=models.CASCADE, related_name="ledger", db_index=False
+        CampaignPart,
+        on_delete=models.CASCADE,
+        related_name="ledger",
+        db_index=False,
+        db_constraint=False,
     )
     # Position in the campaign (0-based); with the campaign id and the installation's salt it
     # makes the reference id.
