@@ -242,13 +242,13 @@ def test_an_unlinked_list_is_refused_beside_the_field_before_any_plan(client, te
     # Saved, not planned: back in the composer, with what stops it beside its field.
     assert response.redirect_chain
     errors = response.context["form"].errors
-    assert "“Local only” is not linked to a BSG contact-book group" in " ".join(errors["lists"])
+    assert "“Local only” is not linked to a BSG contact book" in " ".join(errors["lists"])
     campaign = Campaign.objects.get()  # saved as a draft: nothing typed is lost
     assert campaign.rcs_mode == Campaign.RcsMode.GROUPS
     assert not SendPlan.objects.exists()
     # The detail page's plan button says the same, and plans nothing either.
     panel = client.post(reverse("campaigns:plan", args=[campaign.pk]), HTTP_HX_REQUEST="true")
-    assert "is not linked to a BSG contact-book group" in panel.content.decode()
+    assert "is not linked to a BSG contact book" in panel.content.decode()
     assert not SendPlan.objects.exists()
     # To the lists' numbers the same list is fine.
     response = client.post(
