@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 
-def plan_of(sql: str) -> str:
+def plan_of(sql: str, *, as_cursor: bool = False) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of one statement as Django sent it (its parameters bound), run
-    again on the default connection: PostgreSQL's plan text, one line per node."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+    again on the default connection: PostgreSQL's plan text, one line per node.
+
+    `as_cursor`: the plan of the query read through a server-side cursor, as the app streams a
+    large audience (config.streaming). PostgreSQL plans a cursor differently: no parallel
+    workers, and a plan that returns its first rows soonest (cursor_tuple_fraction); a bare
+    SELECT's plan would not be the one that runs."""
+    statement = f"DECLARE bench_plan NO SCROLL CURSOR FOR {sql}" if as_cursor else sql
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}")
         return "\n".join(row[0] for row in cursor.fetchall())
 
 

@@ -81,7 +81,9 @@ def load_contacts(count: int) -> dict[str, int]:
         from bench._seed import indexes_rebuilt_after, rows_insert
 
         assert len(FIRST) == 9 and len(LAST) == 7 and len(CITIES) == 5  # CONTACTS_INSERT's
-        with indexes_rebuilt_after(["contacts_contact", "contacts_listmembership"]):
+        with indexes_rebuilt_after(
+            ["contacts_contact", "contacts_listmembership", "contacts_donotcontact"]
+        ):
             rows_insert(
                 count=count,
                 statement=CONTACTS_INSERT,

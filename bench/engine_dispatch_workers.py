@@ -18,7 +18,7 @@ reports:
   shows whether the two processes shared the work;
 - each process's peak RSS and its growth after warm-up, in each phase (dispatch, then submit):
   flat means no process grew more than max(--tolerance-mib, 5 %) after the dispatch had made
-  the first --warm-up fraction of the parts (at least three: past the first ledger batch), or
+  the first --warm-up fraction of the parts (at least three: 20,000 rows into the ledger), or
   after the first --warm-up fraction of the parts was submitted;
 - the sandbox's own count (GET /_sandbox/messages): as many messages as distinct phones as
   distinct reference ids as recipients in the ledger, so no recipient was submitted twice.
@@ -263,8 +263,8 @@ def _measure(stack: Stack, args: argparse.Namespace) -> int:
         by_process[match["process"]] = by_process.get(match["process"], 0) + 1
 
     tolerance = max(args.tolerance_mib, 0.05 * max(idle.values()))
-    # Warmed up once the ledger is past the first ledger batch (20,000 rows: a third part is
-    # made) and past the --warm-up fraction of the parts.
+    # Warmed up once the ledger is past its first batches (a third part is made after 20,000
+    # rows; the ledger is written 5,000 at a time) and past the --warm-up fraction of the parts.
     warm_parts = max(3, int(total_parts * args.warm_up))
     warm_dispatch = next((at for at, made in parts_made if made >= warm_parts), resolved_at)
     warm_submit = submitted_at[max(1, int(len(submitted_at) * args.warm_up)) - 1]

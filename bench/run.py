@@ -77,6 +77,14 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("json", "peak_rss_mib", "MiB"),
     ],
     "engine_poll": [("json", "api_calls", "calls"), ("json", "seconds", "s")],
+    "engine_dispatch_workers": [
+        ("json", "seed_seconds", "s"),
+        ("json", "dispatch_seconds", "s"),
+        ("json", "submit_seconds", "s"),
+        ("json", "total_seconds", "s"),
+        ("json", "peak_rss_mib", "MiB"),
+        ("json", "rss_growth_after_warm_up_mib", "MiB"),
+    ],
 }
 # The benchmarks sized by a number of contacts: what `--scale N` runs, and the arguments that
 # give each its size and its query plans.

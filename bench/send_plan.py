@@ -102,7 +102,9 @@ def _load(recipients: int, seed: int) -> tuple[int, list[int]]:
     ContactField.objects.get_or_create(key=FIELD_CITY, defaults={"label": "Bench city"})
     contact_list = ContactList.objects.create(name=f"bench send plan {time.time_ns()}")
     pool = _name_pool(seed)
-    with indexes_rebuilt_after(["contacts_contact", "contacts_listmembership"]):
+    with indexes_rebuilt_after(
+        ["contacts_contact", "contacts_listmembership", "contacts_donotcontact"]
+    ):
         rows_insert(
             count=recipients,
             statement=CONTACTS_INSERT,
@@ -222,7 +224,7 @@ def audience_plans(campaign) -> list[tuple[str, str, str]]:
         .order_by("id")
     )
     sql = connection.ops.compose_sql(*rows.query.sql_with_params())
-    found = [("send plan: the audience's rows, streamed", sql, plan_of(sql))]
+    found = [("send plan: the audience's rows, streamed", sql, plan_of(sql, as_cursor=True))]
     counted = plans_of(
         lambda: selectors.audience_counts(
             channel=campaign.channel,
