@@ -209,7 +209,7 @@ def _measure(stack: Stack, args: argparse.Namespace) -> int:
 
     parts = CampaignPart.objects.filter(campaign_id=campaign.pk)
     # Submitted, or still on the way there (an unclear answer is settled, not sent again).
-    ON_THEIR_WAY = [
+    on_their_way = [
         CampaignPart.State.SUBMITTED,
         CampaignPart.State.PENDING,
         CampaignPart.State.SUBMITTING,
@@ -241,7 +241,7 @@ def _measure(stack: Stack, args: argparse.Namespace) -> int:
         if resolved_at is not None:
             done = parts.filter(state=CampaignPart.State.SUBMITTED).count()
             submitted_at += [now] * (done - len(submitted_at))
-            unsettled = parts.exclude(state__in=ON_THEIR_WAY).values_list("pk", "state", "error")
+            unsettled = parts.exclude(state__in=on_their_way).values_list("pk", "state", "error")
             unsettled = list(unsettled[:3])
             if unsettled:
                 raise StackError(f"parts that will not be submitted: {unsettled}")
