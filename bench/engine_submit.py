@@ -1,11 +1,13 @@
 """Time the engine on a large personalised SMS campaign (default 1,000,000 contacts).
 
-Loads the contacts as bench/send_plan.py does (PostgreSQL COPY, 1% do-not-contact), then times
+Loads the contacts as bench/send_plan.py does (made by SQL, 1% do-not-contact), then times
 `campaigns.engine.dispatch.campaign_dispatch` (resolve, render and count every recipient, write
 the ledger by COPY, cut it into parts of 10,000) and `part_submit` of every part against a BSG
-sandbox. Everything it created is deleted afterwards.
+sandbox. Its database is dropped afterwards.
 
     .venv/bin/python bench/engine_submit.py [--recipients 1000000] [--sandbox-in-process]
+
+`--contacts` is another name for `--recipients` (bench/run.py's --scale passes it).
 
 The parts are submitted one after another, as one Celery worker would. The sandbox runs in its
 own process, as BSG runs on its own machines; `--sandbox-in-process` serves it from
@@ -15,8 +17,9 @@ validation of each part's 10,000 messages, and the loopback transfer): the sandb
 ours.
 
 Needs DATABASE_URL pointing at PostgreSQL; runs in a database of its own beside it
-(`<name>_bench_engine`, bench/_database.py), dropped at the end. Fails (exit 1) at 90 s or
-more, or 400 MiB or more peak RSS of this process.
+(`<name>_bench_engine`, bench/_database.py), dropped at the end. Fails (exit 1) at 90 s a
+million recipients or more (90 s at least), or 400 MiB or more peak RSS of this process at any
+size: memory must not grow with the campaign.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ class _WaitTimer:
         self._adapter.send = self._send
 
 
-def run(*, recipients: int, seed: int = 7) -> dict:
+def run(*, recipients: int, seed: int = 7, keep: bool = False) -> dict:
+    """Load, dispatch, submit every part, clean up (unless `keep`); the figures."""
     from bench.send_plan import TEXT, _cleanup, _load
     from campaigns.engine import dispatch, submit
     from campaigns.models import Campaign, CampaignPart
@@ -106,7 +110,8 @@ def run(*, recipients: int, seed: int = 7) -> dict:
         seconds = time.perf_counter() - started
     finally:
         timer.close()
-        _cleanup(list_id)
+        if not keep:
+            _cleanup(list_id)
     submit_seconds = seconds - dispatched
     wait_seconds = timer.seconds - waited_in_dispatch
     return {
@@ -121,6 +126,12 @@ def run(*, recipients: int, seed: int = 7) -> dict:
         "peak_rss_mib": round(_rss_mib(), 1),
         "rss_before_mib": round(rss_before, 1),
     }
+
+
+def time_limit(recipients: int) -> float:
+    """Issue 5's pace, 90 s a million, and never less than 90 s. One process submits every part
+    here; ten million with two worker processes are bench/engine_dispatch_workers.py's."""
+    return LIMIT_SECONDS * max(1.0, recipients / 1_000_000)
 
 
 def _free_port() -> int:
@@ -153,9 +164,10 @@ def _sandbox_process() -> tuple[subprocess.Popen, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=1_000_000)
+    parser.add_argument("--recipients", "--contacts", type=int, default=1_000_000)
     parser.add_argument("--sandbox-in-process", action="store_true")
     args = parser.parse_args(argv)
+    limit_seconds = time_limit(args.recipients)
 
     import django
 
@@ -182,14 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     settings.BSG_API_URL, settings.BSG_API_KEY = url, SANDBOX_KEY
     try:
         with own_database("bench_engine"):
-            figures = run(recipients=args.recipients)
+            # Nothing to clean up: the database goes (deleting ten million rows would take
+            # minutes).
+            figures = run(recipients=args.recipients, keep=True)
     finally:
         stop()
     figures["sandbox"] = "in this process" if args.sandbox_in_process else "own process"
     print(json.dumps(figures, indent=1))
     failed = []
-    if figures["total_seconds"] >= LIMIT_SECONDS:
-        failed.append(f"{figures['total_seconds']} s >= {LIMIT_SECONDS} s")
+    if figures["total_seconds"] >= limit_seconds:
+        failed.append(f"{figures['total_seconds']} s >= {limit_seconds:.0f} s")
     if figures["peak_rss_mib"] >= LIMIT_RSS_MIB:
         failed.append(f"peak RSS {figures['peak_rss_mib']} MiB >= {LIMIT_RSS_MIB} MiB")
     if failed:

@@ -17,6 +17,11 @@ each run is always reported.
     .venv/bin/python bench/run.py                 # every benchmark, 3 runs each, in name order
     .venv/bin/python bench/run.py --list
     .venv/bin/python bench/run.py --repeat 5 --only sandbox_load -- --campaigns 10
+    .venv/bin/python bench/run.py --scale 10m     # issue 16's ten million (SCALED), once each
+
+`--scale N` (10m, 1m, 200k or a plain number) runs only the benchmarks whose size is a number
+of contacts (SCALED), each given `--contacts N` and `--plans` (their query plans, for
+BENCHMARKS.md), once unless --repeat says otherwise: seeding ten million takes minutes.
 """
 
 from __future__ import annotations
@@ -58,10 +63,15 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("peak RSS", r"^peak RSS \(this process\)\s+([\d.]+) MiB", "MiB"),
     ],
     "contact_pages": [
+        ("seeding", r"^contact pages: [\d,]+ contacts loaded in ([\d.]+) s", "s"),
         # One figure per page: the median of its table row.
         ("{label} median", r"^\| (?P<label>[^|]+?) \| (\d+) \| \d+ \| \d+ \|$", "ms"),
     ],
-    "send_plan": [("json", "plan_seconds", "s"), ("json", "peak_rss_mib", "MiB")],
+    "send_plan": [
+        ("json", "load_seconds", "s"),
+        ("json", "plan_seconds", "s"),
+        ("json", "peak_rss_mib", "MiB"),
+    ],
     "engine_submit": [
         ("json", "dispatch_seconds", "s"),
         ("json", "submit_seconds", "s"),
@@ -69,7 +79,24 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("json", "peak_rss_mib", "MiB"),
     ],
     "engine_poll": [("json", "api_calls", "calls"), ("json", "seconds", "s")],
+    "engine_dispatch_workers": [
+        ("json", "seed_seconds", "s"),
+        ("json", "dispatch_seconds", "s"),
+        ("json", "submit_seconds", "s"),
+        ("json", "total_seconds", "s"),
+        ("json", "peak_rss_mib", "MiB"),
+        ("json", "rss_growth_after_warm_up_mib", "MiB"),
+    ],
 }
+# The benchmarks sized by a number of contacts: what `--scale N` runs, and the arguments that
+# give each its size and its query plans.
+SCALED: dict[str, list[str]] = {
+    "contact_pages": ["--contacts", "{n}", "--plans"],
+    "send_plan": ["--contacts", "{n}", "--plans"],
+    "engine_submit": ["--contacts", "{n}"],
+    "engine_dispatch_workers": ["--contacts", "{n}"],
+}
+SCALE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>[km]?)$", re.IGNORECASE)
 # Numeric keys of a printed JSON object taken as figures when HEADLINES names none.
 JSON_FIGURE_SUFFIXES = ("seconds", "_s", "_ms", "_mib", "per_s", "ratio")
 
@@ -79,6 +106,19 @@ class Figure:
     label: str
     unit: str
     values: list[float] = field(default_factory=list)
+
+
+def contacts_of(scale: str) -> int:
+    """`--scale`'s number of contacts: "10m" -> 10,000,000, "200k" -> 200,000, "5000" -> 5,000."""
+    match = SCALE.match(scale.strip())
+    if match is None:
+        raise ValueError(f"{scale!r} is not a size (10m, 1m, 200k, 5000)")
+    factor = {"": 1, "k": 1_000, "m": 1_000_000}[match["unit"].lower()]
+    return int(float(match["number"]) * factor)
+
+
+def scaled_arguments(name: str, contacts: int) -> list[str]:
+    return [argument.format(n=contacts) for argument in SCALED[name]]
 
 
 def benchmarks() -> list[str]:
@@ -197,10 +237,15 @@ def _format(value: float) -> str:
 
 
 def summary_markdown(
-    results: dict[str, dict], facts: dict[str, str], repeat: int, extra: list[str]
+    results: dict[str, dict],
+    facts: dict[str, str],
+    repeat: int,
+    extra: list[str],
+    scale: str | None = None,
 ) -> str:
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `bench/run.py --repeat {repeat}"
+        + (f" --scale {scale}" if scale else "")
         + (f" -- {shlex.join(extra)}" if extra else "")
         + "`.",
         "",
@@ -249,14 +294,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="print the benchmarks and stop")
     parser.add_argument("--only", action="append", metavar="NAME", help="run only these")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each benchmark")
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs of each benchmark (3; with --scale, 1)"
+    )
+    parser.add_argument(
+        "--scale",
+        metavar="N",
+        help="only the benchmarks sized in contacts, at N contacts (10m, 1m, 200k), with plans",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the summary to this file")
     parser.add_argument("extra", nargs="*", help="arguments for each script (after --)")
     args = parser.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = 1 if args.scale else 3
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    contacts = None
+    if args.scale:
+        try:
+            contacts = contacts_of(args.scale)
+        except ValueError as problem:
+            parser.error(str(problem))
 
     names = benchmarks()
+    if contacts is not None:
+        names = [name for name in names if name in SCALED]
     if args.list:
         print("\n".join(names))
         return 0
@@ -270,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     failed = []
     for name in names:
-        command = [sys.executable, str(BENCH / f"{name}.py"), *args.extra]
-        shown = " ".join(["bench/" + f"{name}.py", *args.extra])
+        sized = scaled_arguments(name, contacts) if contacts is not None else []
+        command = [sys.executable, str(BENCH / f"{name}.py"), *sized, *args.extra]
+        shown = " ".join(["bench/" + f"{name}.py", *sized, *args.extra])
         figures: dict[str, Figure] = {}
         codes = []
         for attempt in range(1, args.repeat + 1):
@@ -286,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(codes):
             failed.append(name)
 
-    summary = summary_markdown(results, facts, args.repeat, args.extra)
+    summary = summary_markdown(results, facts, args.repeat, args.extra, args.scale)
     print("== summary (min / median / max over the runs)\n")
     print(summary)
     if args.markdown:

@@ -1,13 +1,17 @@
 """Time the send plan of a personalised SMS campaign to a large list (default 1,000,000).
 
-Loads N contacts into one list (PostgreSQL COPY; 1% of them on the do-not-contact list, first
-names drawn from a pool in which some carry a typographic apostrophe or are Cyrillic, so the
-plan has recipients pushed into UCS-2 and into more parts), then times
+Loads N contacts into one list (made by SQL, bench/_seed.py: ten million cost this process
+nothing; 1% of them on the do-not-contact list, first names drawn from a pool in which some
+carry a typographic apostrophe or are Cyrillic, so the plan has recipients pushed into UCS-2
+and into more parts), then times
 `campaigns.sendplan.send_plan_compute` end to end: streaming every recipient, rendering, counting
 parts, and BSG's price estimate and balance (an in-process BSG sandbox). Everything it created is
 deleted afterwards.
 
-    .venv/bin/python bench/send_plan.py [--recipients 1000000] [--keep]
+    .venv/bin/python bench/send_plan.py [--recipients 1000000] [--keep] [--plans]
+
+`--contacts` is another name for `--recipients` (bench/run.py's --scale passes it to each
+script). `--plans` prints EXPLAIN (ANALYZE, BUFFERS) of the audience's queries.
 
 Needs DATABASE_URL pointing at PostgreSQL (the Makefile's TEST_ENV does); runs in a database
 of its own beside it (`<name>_bench_send_plan`, bench/_database.py), dropped at the end unless
@@ -17,8 +21,6 @@ of its own beside it (`<name>_bench_send_plan`, bench/_database.py), dropped at 
 from __future__ import annotations
 
 import argparse
-import io
-import itertools
 import json
 import os
 import random
@@ -56,54 +58,80 @@ def _names(rng: random.Random) -> list[str]:
     return names
 
 
-def _load(recipients: int, seed: int) -> tuple[int, list[int]]:
-    from django.db import connection
-    from django.utils import timezone
+# Each contact's first name and city, drawn by hashing its number (the same contacts every run,
+# at every size): a name from a pool in which each name appears as often as its weight.
+CONTACTS_INSERT = """
+INSERT INTO contacts_contact (phone, name, fields, search_pending, created_at, updated_at)
+SELECT %(prefix)s || lpad(drawn.i::text, 8, '0'), '',
+       jsonb_build_object(
+           %(name_field)s, pool.name,
+           %(city_field)s, (%(cities)s::text[])[drawn.city + 1]
+       ),
+       false, now(), now()
+FROM (
+    SELECT i,
+           (hashint8extended(i, %(seed)s) %% %(slots)s + %(slots)s) %% %(slots)s + 1 AS slot,
+           (hashint8extended(i, %(seed)s + 1) %% %(city_count)s + %(city_count)s)
+               %% %(city_count)s AS city
+    FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS i
+) AS drawn
+JOIN unnest(%(pool)s::text[]) WITH ORDINALITY AS pool(name, slot) ON pool.slot = drawn.slot
+"""
+CITIES = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv", "Ternopil"]
 
-    from contacts.models import ContactField, ContactList, DoNotContact, ListMembership
+
+def _name_pool(seed: int) -> list[str]:
+    """The names, each repeated as many times as its weight: O'Brien (typographic apostrophe,
+    so UCS-2), D'Arcy and the Cyrillic names are frequent enough to matter in the plan, the
+    120-character name rare."""
+    names = _names(random.Random(seed))
+    weights = [1] * (len(names) - 8) + [40, 20, 30, 20, 10, 10, 5, 2]
+    return [name for name, weight in zip(names, weights, strict=True) for _ in range(weight)]
+
+
+def _load(recipients: int, seed: int) -> tuple[int, list[int]]:
+    """`recipients` contacts in a new list, 1% of them (every hundredth) on the do-not-contact
+    list; made by SQL (bench/_seed.py), so this process holds none of them. Returns the list's
+    id."""
+    from django.db import connection
+
+    from bench._seed import indexes_rebuilt_after, rows_insert
+    from contacts.models import ContactField, ContactList, ListMembership
 
     ContactField.objects.get_or_create(key=FIELD_NAME, defaults={"label": "Bench first name"})
     ContactField.objects.get_or_create(key=FIELD_CITY, defaults={"label": "Bench city"})
     contact_list = ContactList.objects.create(name=f"bench send plan {time.time_ns()}")
-    rng = random.Random(seed)
-    names = _names(rng)
-    weights = [1.0] * (len(names) - 8) + [40.0, 20.0, 30.0, 20.0, 10.0, 10.0, 5.0, 2.0]
-    cities = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv", "Ternopil"]
-    # The same draws as `rng.choices(names, weights)` row by row (choices accumulates the
-    # weights on every call, which alone took a minute per million rows), so the contacts, and
-    # the figures in BENCHMARKS.md, do not change.
-    cum_weights = list(itertools.accumulate(weights))
-    payloads: dict[tuple[str, str], str] = {}
-    now = timezone.now().isoformat()
-    with connection.cursor() as cursor:
-        with cursor.copy(
-            "COPY contacts_contact (phone, name, fields, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            # Streamed in chunks: a million rows held whole took hundreds of MiB.
-            buffer = io.StringIO()
-            for i in range(recipients):
-                key = (rng.choices(names, cum_weights=cum_weights)[0], rng.choice(cities))
-                payload = payloads.get(key)
-                if payload is None:
-                    fields = {FIELD_NAME: key[0], FIELD_CITY: key[1]}
-                    payload = json.dumps(fields, ensure_ascii=False).replace("\\", "\\\\")
-                    payloads[key] = payload
-                buffer.write(f"{PHONE_PREFIX}{i:08d}\t\t{payload}\t{now}\t{now}\n")
-                if buffer.tell() >= 1 << 20:
-                    copy.write(buffer.getvalue())
-                    buffer = io.StringIO()
-            copy.write(buffer.getvalue())
-        cursor.execute(
-            "INSERT INTO contacts_listmembership (contact_list_id, contact_id, added_at) "
-            "SELECT %s, id, now() FROM contacts_contact WHERE phone LIKE %s",
-            [contact_list.pk, PHONE_PREFIX + "%"],
+    pool = _name_pool(seed)
+    with indexes_rebuilt_after(
+        ["contacts_contact", "contacts_listmembership", "contacts_donotcontact"]
+    ):
+        rows_insert(
+            count=recipients,
+            statement=CONTACTS_INSERT,
+            params={
+                "prefix": PHONE_PREFIX,
+                "name_field": FIELD_NAME,
+                "city_field": FIELD_CITY,
+                "cities": CITIES,
+                "city_count": len(CITIES),
+                "pool": pool,
+                "slots": len(pool),
+                "seed": seed,
+            },
+            what="contacts",
         )
-        cursor.execute("ANALYZE contacts_contact")
-        cursor.execute("ANALYZE contacts_listmembership")
-    DoNotContact.objects.bulk_create(
-        [DoNotContact(phone=f"{PHONE_PREFIX}{i:08d}") for i in range(0, recipients, 100)],
-        batch_size=5_000,
-    )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO contacts_listmembership (contact_list_id, contact_id, added_at) "
+                "SELECT %s, id, now() FROM contacts_contact WHERE phone LIKE %s",
+                [contact_list.pk, PHONE_PREFIX + "%"],
+            )
+            cursor.execute(
+                "INSERT INTO contacts_donotcontact (phone, reason, source, created_at) "
+                "SELECT %s || lpad(i::text, 8, '0'), '', 'manual', now() "
+                "FROM generate_series(0, %s - 1, 100) AS i",
+                [PHONE_PREFIX, recipients],
+            )
     assert ListMembership.objects.filter(contact_list=contact_list).count() == recipients
     return contact_list.pk, []
 
@@ -124,8 +152,16 @@ def _cleanup(list_id: int) -> None:
     ContactList.objects.filter(pk=list_id).delete()
 
 
-def run(*, recipients: int, keep: bool = False, seed: int = 7) -> dict:
-    """Load, plan, clean up; the plan's figures plus seconds and peak memory."""
+def run(
+    *,
+    recipients: int,
+    keep: bool = False,
+    seed: int = 7,
+    plans: list[tuple[str, str, str]] | None = None,
+) -> dict:
+    """Load, plan, clean up (unless `keep`); the plan's figures plus seconds and peak memory.
+    Given a list as `plans`, appends (title, SQL, EXPLAIN (ANALYZE, BUFFERS)) of the
+    audience's queries to it."""
     from campaigns import services
     from campaigns.models import Campaign, SendPlan
 
@@ -151,6 +187,8 @@ def run(*, recipients: int, keep: bool = False, seed: int = 7) -> dict:
         if plan.status != SendPlan.Status.DONE:
             raise RuntimeError(f"the plan failed: {plan.error}")
         result = plan.result
+        if plans is not None:
+            plans.extend(audience_plans(campaign))
     finally:
         if not keep:
             _cleanup(list_id)
@@ -170,10 +208,43 @@ def run(*, recipients: int, keep: bool = False, seed: int = 7) -> dict:
     }
 
 
+def audience_plans(campaign) -> list[tuple[str, str, str]]:
+    """(title, SQL, plan) of the queries that read the plan's audience: the rows it streams
+    (as campaigns.selectors.audience_rows reads them) and the counts it starts with."""
+    from django.db import connection
+
+    from bench._plans import plan_of, plans_of
+    from campaigns import selectors
+    from contacts.selectors import audience_contacts
+
+    list_ids = selectors.campaign_list_ids(campaign=campaign)
+    rows = (
+        audience_contacts(list_ids=list_ids)
+        .values_list("id", "phone", "name", "fields")
+        .order_by("id")
+    )
+    sql = connection.ops.compose_sql(*rows.query.sql_with_params())
+    found = [("send plan: the audience's rows, streamed", sql, plan_of(sql, as_cursor=True))]
+    counted = plans_of(
+        lambda: selectors.audience_counts(
+            channel=campaign.channel,
+            sms_mode=campaign.sms_mode,
+            list_ids=list_ids,
+            pasted=campaign.pasted_numbers,
+        )
+    )
+    for number, (query, plan) in enumerate(counted, start=1):
+        found.append((f"send plan: the audience's counts ({number})", query, plan))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the generated contacts")
+    parser.add_argument("--recipients", "--contacts", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the database and contacts")
+    parser.add_argument(
+        "--plans", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of the audience"
+    )
     args = parser.parse_args(argv)
 
     import django
@@ -192,9 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     settings.BSG_API_URL, settings.BSG_API_KEY = sandbox.url, key
     try:
         with own_database("bench_send_plan", keep=args.keep):
-            figures = run(recipients=args.recipients, keep=args.keep)
+            # Nothing to clean up: the database goes (deleting ten million rows would take
+            # minutes), unless --keep keeps it whole.
+            plans: list[tuple[str, str, str]] | None = [] if args.plans else None
+            figures = run(recipients=args.recipients, keep=True, plans=plans)
     finally:
         sandbox.shutdown()
+    from bench._plans import plan_block
+
+    for title, sql, plan in plans or ():
+        print(plan_block(title, sql, plan))  # before the figures: bench/run.py reads the last JSON
     print(json.dumps(figures, indent=1, ensure_ascii=False))
     if figures["plan_seconds"] >= LIMIT_SECONDS:
         print(f"FAILED: {figures['plan_seconds']} s >= {LIMIT_SECONDS} s", file=sys.stderr)

@@ -73,6 +73,7 @@ _RULES = [
     Rule("/_sandbox/", endpoint="control_index", methods=["GET"]),
     Rule("/_sandbox/requests", endpoint="control_requests", methods=["GET"]),
     Rule("/_sandbox/campaigns", endpoint="control_campaigns", methods=["GET"]),
+    Rule("/_sandbox/messages", endpoint="control_messages", methods=["GET"]),
     Rule("/_sandbox/callbacks", endpoint="control_callbacks", methods=["GET"]),
     Rule("/_sandbox/faults", endpoint="control_faults", methods=["GET", "PUT"]),
     Rule("/_sandbox/reset", endpoint="control_reset", methods=["POST"]),
@@ -307,6 +308,7 @@ class SandboxApp:
                 "endpoints": {
                     "GET /_sandbox/requests": "requests received (?path=&method=&since=<id>)",
                     "GET /_sandbox/campaigns": "campaigns created, message counts, reference ids",
+                    "GET /_sandbox/messages": "messages, distinct phones and reference ids",
                     "GET /_sandbox/callbacks": "status callbacks sent, failed, lost, waiting",
                     "GET /_sandbox/faults": "fault settings",
                     "PUT /_sandbox/faults": "replace fault settings (absent fields: defaults)",
@@ -331,6 +333,9 @@ class SandboxApp:
 
     def _control_campaigns(self, request: Request, body: object) -> Response:
         return json_response({"data": self._state.campaigns})
+
+    def _control_messages(self, request: Request, body: object) -> Response:
+        return json_response({"data": self._state.store.message_totals()})
 
     def _control_callbacks(self, request: Request, body: object) -> Response:
         return json_response({"data": self._state.callbacks.counts()})

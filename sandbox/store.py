@@ -383,6 +383,21 @@ class Store:
         with self.lock:
             return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
+    def message_totals(self) -> dict[str, int]:
+        """Messages, distinct phones and distinct reference ids over every campaign: a client
+        that sent ten million recipients once each sees three equal figures, without fetching
+        ten million reference ids."""
+        with self.lock:
+            messages, phones, references = self._db.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT phone), COUNT(DISTINCT reference_id) FROM messages"
+            ).fetchone()
+            return {
+                "campaigns": len(self.campaigns),
+                "messages": int(messages),
+                "phones": int(phones),
+                "reference_ids": int(references),
+            }
+
     # --- messages --------------------------------------------------------------------------------
 
     def find_messages(

@@ -25,7 +25,19 @@ pytestmark = pytest.mark.skipif(
     [
         ("engine_poll.py", ["--parts", "5"], '"api_calls"'),
         ("engine_submit.py", ["--recipients", "300"], '"total_seconds"'),
+        ("engine_submit.py", ["--contacts", "300"], '"total_seconds"'),
         ("send_plan.py", ["--recipients", "300"], '"plan_seconds"'),
+        # bench/run.py --scale's arguments: the size in contacts, and the audience's plans.
+        (
+            "send_plan.py",
+            ["--contacts", "300", "--plans"],
+            "#### plan: send plan: the audience's rows, streamed",
+        ),
+        (
+            "contact_pages.py",
+            ["--contacts", "300", "--repeats", "1", "--plans"],
+            "#### plan: list detail `Everyone` (counts, audience)",
+        ),
         ("import_contacts.py", ["--rows", "2000"], "rows/s"),
         ("import_compare.py", ["--rows", "400"], "figure: ours x times faster"),
         (

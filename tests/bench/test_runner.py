@@ -117,3 +117,37 @@ def test_repeat_runs_each_benchmark_that_many_times_and_summarises_them(tmp_path
     assert "2 run(s), all ok" in summary
     assert "| total time |" in summary and "| wall time |" in summary
     assert "Machine: CPUs (nproc) " in summary and "Redis " in summary
+
+
+def test_scale_reads_a_size_in_contacts() -> None:
+    runner = load_runner()
+    assert runner.contacts_of("10m") == 10_000_000
+    assert runner.contacts_of("1M") == 1_000_000
+    assert runner.contacts_of("200k") == 200_000
+    assert runner.contacts_of("2.5m") == 2_500_000
+    assert runner.contacts_of("5000") == 5_000
+    for wrong in ("ten", "10g", "", "-5"):
+        try:
+            runner.contacts_of(wrong)
+        except ValueError:
+            continue
+        raise AssertionError(f"{wrong!r} was read as a size")
+    assert runner.scaled_arguments("contact_pages", 10_000_000) == [
+        "--contacts",
+        "10000000",
+        "--plans",
+    ]
+
+
+def test_scale_runs_only_the_benchmarks_sized_in_contacts() -> None:
+    runner = load_runner()
+    ran = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--scale", "10m", "--list"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == sorted(runner.SCALED)
+    # Each of them exists and takes --contacts (tests/bench/test_bench_mains.py runs them).
+    assert set(runner.SCALED) <= set(runner.benchmarks())

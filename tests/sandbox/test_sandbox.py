@@ -1361,6 +1361,16 @@ def test_inspection_lists_campaigns_and_reset_starts_afresh(bsg: Bsg) -> None:
     assert bsg.get("/api/accounts/balance").json()["data"]["balance"] == 1000.0  # token survives
 
 
+def test_message_totals_count_phones_and_reference_ids_apart(bsg: Bsg) -> None:
+    bsg.send_sms(phones=3, prefix="a")
+    # The same three phones again under new reference ids: three messages more, no new phone.
+    bsg.send_sms(phones=3, prefix="b")
+
+    totals = requests.get(f"{bsg.url}/_sandbox/messages", timeout=5).json()["data"]
+
+    assert totals == {"campaigns": 2, "messages": 6, "phones": 3, "reference_ids": 6}
+
+
 def test_the_clock_can_be_read_frozen_and_advanced_over_http(
     start_sandbox: Callable[..., SandboxServer],
 ) -> None:
