@@ -1,6 +1,7 @@
 """Celery tasks of the campaigns app: thin, take ids, idempotent (the services compare-and-set)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import handoffs, sendplan
 from .engine import (
@@ -26,7 +27,11 @@ def send_plan_compute(plan_id: int) -> None:
 # --- the engine: each task re-fetches by id and calls one function of it ---------------------
 
 
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.ENGINE_DISPATCH_TIME_LIMIT,
+    time_limit=settings.ENGINE_DISPATCH_TIME_LIMIT + 60,
+)
 def campaign_dispatch(campaign_id: int) -> None:
     """Resolve a due campaign's recipients into the ledger and queue its parts."""
     dispatch.campaign_dispatch(campaign_id=campaign_id)

@@ -305,6 +305,11 @@ ENGINE_RECONCILE_MAX_TRIES = env.int("ENGINE_RECONCILE_MAX_TRIES", default=10)
 # is taken again, at most ENGINE_DISPATCH_MAX_ATTEMPTS times in all.
 ENGINE_STUCK_DISPATCH = env.float("ENGINE_STUCK_DISPATCH", default=300)
 ENGINE_DISPATCH_MAX_ATTEMPTS = env.int("ENGINE_DISPATCH_MAX_ATTEMPTS", default=3)
+# How long one dispatch (resolving a campaign's whole audience into the ledger) may run, in
+# seconds. A lost worker is found by the heartbeat above, not by this: it only has to be longer
+# than the biggest audience takes, ten million recipients on the slowest machine (BENCHMARKS.md,
+# "Ten million contacts": 40-50 s a million on a busy 2-core one).
+ENGINE_DISPATCH_TIME_LIMIT = env.int("ENGINE_DISPATCH_TIME_LIMIT", default=1800)
 # Polls that may fail to read an ended part's breakdown (E8) before the part finishes without it.
 ENGINE_DETAIL_MAX_TRIES = env.int("ENGINE_DETAIL_MAX_TRIES", default=10)
 ENGINE_BACKOFF_BASE = env.float("ENGINE_BACKOFF_BASE", default=5.0)
