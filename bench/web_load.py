@@ -1,7 +1,9 @@
 """The web app under load: gunicorn (2 workers) with 100,000 campaigns and 1,000,000 contacts.
 
-    .venv/bin/python bench/web_load.py          # full size: 200 req/s from 50 users for 60 s,
-                                                # then 50 users as fast as they can for 20 s
+    .venv/bin/python bench/web_load.py          # full size: the floor page as fast as 50 users
+                                                # can for 15 s, 60 % of that rate from 50 users
+                                                # for 60 s, then 50 users with no pause for 20 s
+    .venv/bin/python bench/web_load.py --campaigns 1000000 --contacts 10000000  # the big one
     .venv/bin/python bench/web_load.py --campaigns 2000 --contacts 20000 --seconds 10
     .venv/bin/python bench/web_load.py --fresh  # rebuild the data even if it is at size
     .venv/bin/python bench/web_load.py --drop   # and drop its database at the end
@@ -22,13 +24,22 @@ session among its simulated users and requests, at random: the campaigns list (f
 filtered, searched, a later page) and the live parts panel (`campaigns:parts`, as htmx polls
 it) of a campaign that is sending.
 
-Phases: a short warm-up (not counted); the steady phase at --rate requests/s spread over
+Every figure that depends on the machine is also given against a floor measured in the same
+run: the smallest signed-in page (accounts:signed-in: the layout and one sentence, through the
+same gunicorn, middleware, session and permission cache). Each kind's in-process CPU a request
+is printed as a multiple of the floor's (`figure: <kind> CPU / floor = N x`; over
+FLOOR_RATIO_TARGET is a miss), and the steady rate is FLOOR_LOAD_SHARE of the floor's own
+saturation rate, measured first, unless --rate asks for a fixed one.
+
+Phases: the floor page with no pause (--floor-seconds, after a short warm-up); a warm-up (not
+counted); the steady phase at that rate (or --rate) spread over
 --users users for --seconds (`--arrivals`: `spread`, the default, starts each user at a random
 moment within one period, then one request a period, start to start; `poisson` draws each gap
 at random; `lockstep` starts them all in the same instant, a burst of --users requests
 --rate/--users times a second: see `Pace`); then the saturation phase, the same users with no pause.
-Exits 1 when the steady phase misses a target: p95 < 50 ms, p99 < 150 ms, no failed request,
-and at least 95 % of the asked rate achieved.
+Exits 1 when a target is missed: p95 < 50 ms, p99 < 150 ms, no failed request and at least
+95 % of the asked rate achieved in the steady phase, and every kind's CPU at most
+FLOOR_RATIO_TARGET times the floor's.
 
 Headline figures are printed as `figure: <label> = <value> <unit>` lines (bench/run.py reads
 them for min/median/max over repeated runs).
@@ -66,6 +77,12 @@ if str(ROOT) not in sys.path:
 
 P95_TARGET_MS = 50.0
 P99_TARGET_MS = 150.0
+# Targets that hold on any machine: each page's CPU as a multiple of the floor's (the smallest
+# signed-in page, accounts:signed-in, measured in the same run), and the steady load offered as a
+# share of the floor's own saturation rate (BENCHMARKS.md "Web under load").
+FLOOR_RATIO_TARGET = 3.0
+FLOOR_LOAD_SHARE = 0.6
+FLOOR = "floor (signed-in page)"
 # The steady phase must actually have offered the load it claims to measure.
 MIN_RATE_SHARE = 0.95
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bsg_campaigns"
@@ -549,6 +566,15 @@ def request_mix(*, campaigns: int) -> list[dict]:
     ]
 
 
+def floor_request() -> dict:
+    """The floor every page is measured against: the smallest signed-in page (the layout and
+    one sentence) through the same middleware, session, authentication and permission cache.
+    Not in the mix: the floor's own phase and CPU figure come before the mix's."""
+    from django.urls import reverse
+
+    return {"name": FLOOR, "paths": [reverse("accounts:signed-in")], "weight": 0}
+
+
 # --- the server --------------------------------------------------------------------------------
 
 
@@ -785,8 +811,11 @@ def drive(spec_path: str) -> int:
             key = f"{name}: {exception}"[:200]
             recorder["errors"][key] = recorder["errors"].get(key, 0) + 1
 
-    period = spec["users"] / spec["rate"]
-    load = {"paced": True}
+    floor = spec["floor"]
+    # "floor": every user asks for the floor page with no pause (its saturation rate); "paced":
+    # the mix at the steady rate (`period` a user, set once the floor's rate is known);
+    # "saturate": the mix with no pause. `epoch` tells each user its pace must start again.
+    load: dict = {"mode": "floor", "period": 0.0, "epoch": 0}
 
     class DashboardUser(FastHttpUser):
         host = spec["host"]
@@ -802,16 +831,26 @@ def drive(spec_path: str) -> int:
                 "Cookie": cookies[DashboardUser.started % len(cookies)],
             }
             DashboardUser.started += 1
-            self.pace = Pace(period, arrivals=spec["arrivals"], now=time.perf_counter())
-            gevent.sleep(self.pace.next_start - time.perf_counter())
+            self.pace, self.epoch = None, -1
 
         def wait_time(self) -> float:
-            return self.pace.wait(time.perf_counter()) if load["paced"] else 0.0
+            if load["mode"] != "paced":
+                return 0.0
+            now = time.perf_counter()
+            if self.epoch != load["epoch"]:
+                # The steady phase begins: this user's first request at its own moment.
+                self.pace = Pace(load["period"], arrivals=spec["arrivals"], now=now)
+                self.epoch = load["epoch"]
+                return self.pace.next_start - now
+            return self.pace.wait(now)
 
         @task
         def one_page(self) -> None:
-            choice = cycle[self.position % len(cycle)]
-            self.position += 1
+            if load["mode"] == "floor":
+                choice = floor
+            else:
+                choice = cycle[self.position % len(cycle)]
+                self.position += 1
             path = random.choice(choice["paths"])
             with self.client.get(
                 path,
@@ -834,15 +873,24 @@ def drive(spec_path: str) -> int:
     env = Environment(user_classes=[DashboardUser], events=events)
     runner = env.create_local_runner()
     runner.start(spec["users"], spawn_rate=spec["users"])
+    gevent.sleep(min(2.0, spec["warmup"]))
+    floor_phase = phase(spec["floor_seconds"])
+    floor_rate = sum(map(len, floor_phase["times"].values())) / floor_phase["seconds"]
+    # The steady rate: FLOOR_LOAD_SHARE of what this machine served of the floor page, unless
+    # asked for in req/s.
+    rate = spec["rate"] or floor_rate * spec["floor_share"]
+    load.update(mode="paced", period=spec["users"] / rate, epoch=load["epoch"] + 1)
     gevent.sleep(spec["warmup"])
     steady = phase(spec["seconds"])
-    load["paced"] = False
+    load["mode"] = "saturate"
     gevent.sleep(min(2.0, spec["warmup"]))
     saturation = phase(spec["saturation_seconds"])
     runner.quit()
     print(
         json.dumps(
             {
+                "floor": floor_phase,
+                "rate": rate,
                 "steady": steady,
                 "saturation": saturation,
                 "client_cpu_warning": bool(getattr(runner, "cpu_warning_emitted", False)),
@@ -857,10 +905,14 @@ def drive(spec_path: str) -> int:
 
 
 def cpu_per_request(mix: list[dict], repeats: int) -> dict[str, dict]:
-    """CPU milliseconds and queries of one request of each kind, served in this process by
-    Django's test client as the bench user: the same middleware, view, queries and template,
-    without HTTP. Unlike latency, CPU time hardly moves with the machine's load, so it says
-    how many requests a core can serve, and what to make cheaper when a target is missed."""
+    """CPU milliseconds and queries of one request of each kind, and of the floor, served in
+    this process by Django's test client as the bench user: the same middleware, view, queries
+    and template, without HTTP. Unlike latency, CPU time hardly moves with the machine's load,
+    so it says how many requests a core can serve, and what to make cheaper when a target is
+    missed; as a multiple of the floor's it hardly moves with the machine either.
+
+    The floor is timed first and last, and its cost is the mean of the two: a machine that
+    slows down while the kinds are timed moves both ends (its `drift`)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -879,7 +931,8 @@ def cpu_per_request(mix: list[dict], repeats: int) -> dict[str, dict]:
     client = Client()
     client.force_login(get_user_model().objects.get(username=BENCH_USER))
     costs = {}
-    for kind in mix:
+
+    def measure(kind: dict) -> dict:
         headers = {
             f"HTTP_{k.upper().replace('-', '_')}": v for k, v in kind.get("headers", {}).items()
         }
@@ -898,22 +951,73 @@ def cpu_per_request(mix: list[dict], repeats: int) -> dict[str, dict]:
         started = time.process_time()
         for n in range(repeats):
             client.get(paths[n % len(paths)], **headers)
-        costs[kind["name"]] = {
+        return {
             "cpu_ms": (time.process_time() - started) * 1000 / repeats,
             "queries": query_count,
             "weight": kind["weight"],
         }
+
+    floor = floor_request()
+    first = measure(floor)
+    for kind in mix:
+        costs[kind["name"]] = measure(kind)
+    last = measure(floor)
+    costs[FLOOR] = {
+        **first,
+        "cpu_ms": (first["cpu_ms"] + last["cpu_ms"]) / 2,
+        "drift": last["cpu_ms"] / first["cpu_ms"] - 1 if first["cpu_ms"] else 0.0,
+    }
     connection.close()
     return costs
 
 
+def floor_ratios(costs: dict[str, dict]) -> dict[str, float]:
+    """Each kind's CPU a request as a multiple of the floor's, and the mix's (`the mix`)."""
+    floor = costs[FLOOR]["cpu_ms"]
+    kinds = {name: cost for name, cost in costs.items() if name != FLOOR}
+    ratios = {name: cost["cpu_ms"] / floor for name, cost in kinds.items()}
+    weights = sum(cost["weight"] for cost in kinds.values())
+    ratios["the mix"] = sum(ratios[n] * c["weight"] for n, c in kinds.items()) / weights
+    return ratios
+
+
+def _cpu_lines(costs: dict[str, dict]) -> list[str]:
+    """The in-process figures, a line a kind: CPU, queries, and the multiple of the floor."""
+    ratios = floor_ratios(costs)
+    floor = costs[FLOOR]
+    lines = [
+        f"  {FLOOR:<36} {floor['cpu_ms']:6.2f} ms  {floor['queries']} queries  (first to last "
+        f"{floor['drift']:+.0%})"
+    ]
+    for name, cost in costs.items():
+        if name == FLOOR:
+            continue
+        over = "  OVER" if ratios[name] > FLOOR_RATIO_TARGET else ""
+        lines.append(
+            f"  {name:<36} {cost['cpu_ms']:6.2f} ms  {cost['queries']} queries  "
+            f"{ratios[name]:4.2f} x floor{over}"
+        )
+    lines.append(f"  the mix: {_mix_cpu(costs):.2f} ms a request, {ratios['the mix']:.2f} x floor")
+    return lines
+
+
+def _mix_cpu(costs: dict[str, dict]) -> float:
+    kinds = [cost for name, cost in costs.items() if name != FLOOR]
+    return sum(c["cpu_ms"] * c["weight"] for c in kinds) / sum(c["weight"] for c in kinds)
+
+
+def _ratio_figures(costs: dict[str, dict]) -> list[tuple[str, float, str]]:
+    return [
+        ("floor CPU per request", round(costs[FLOOR]["cpu_ms"], 2), "ms"),
+        *((f"{name} CPU / floor", round(r, 2), "x") for name, r in floor_ratios(costs).items()),
+    ]
+
+
 def _print_cpu_costs(costs: dict[str, dict]) -> int:
     """--cpu-only: the in-process figures alone, to measure a change in seconds, not minutes."""
-    weights = sum(c["weight"] for c in costs.values())
-    for name, cost in costs.items():
-        print(f"  {name:<36} {cost['cpu_ms']:6.1f} ms  {cost['queries']} queries")
-    mix_cpu = sum(c["cpu_ms"] * c["weight"] for c in costs.values()) / weights
-    print(f"  the mix: {mix_cpu:.1f} ms a request")
+    print("\n".join(_cpu_lines(costs)))
+    for label, value, unit in _ratio_figures(costs):
+        print(f"figure: {label} = {value} {unit}")
     return 0
 
 
@@ -972,11 +1076,16 @@ def report(title: str, phase: dict) -> list[str]:
     return lines
 
 
-def misses(steady: dict, rate: float) -> list[str]:
-    """The targets the steady phase missed, in words."""
-    missed = []
+def misses(steady: dict, rate: float, ratios: dict[str, float] | None = None) -> list[str]:
+    """The targets the steady phase and the pages' CPU (as multiples of the floor's) missed, in
+    words."""
+    missed = [
+        f"{name} costs {ratio:.2f} x the floor > {FLOOR_RATIO_TARGET:g} x"
+        for name, ratio in (ratios or {}).items()
+        if ratio > FLOOR_RATIO_TARGET
+    ]
     if not steady["requests"]:
-        return ["no request completed"]
+        return [*missed, "no request completed"]
     if steady["p95"] >= P95_TARGET_MS:
         missed.append(f"p95 {steady['p95']:.1f} ms >= {P95_TARGET_MS:.0f} ms")
     if steady["p99"] >= P99_TARGET_MS:
@@ -994,6 +1103,9 @@ def _run_load(args, env: dict[str, str], base: str, cookies: list[str], mix: lis
         "cookies": cookies,
         "mix": mix,
         "rate": args.rate,
+        "floor": floor_request(),
+        "floor_seconds": args.floor_seconds,
+        "floor_share": args.floor_share,
         "users": args.users,
         "arrivals": args.arrivals,
         "seconds": args.seconds,
@@ -1010,7 +1122,7 @@ def _run_load(args, env: dict[str, str], base: str, cookies: list[str], mix: lis
             capture_output=True,
             text=True,
             check=False,
-            timeout=args.warmup + args.seconds + args.saturation_seconds + 120,
+            timeout=args.warmup + args.seconds + args.floor_seconds + args.saturation_seconds + 120,
         )
     finally:
         os.unlink(handle.name)
@@ -1024,7 +1136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--campaigns", type=int, default=100_000)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=60.0, help="steady phase length")
-    parser.add_argument("--rate", type=float, default=200.0, help="steady requests per second")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="steady requests per second (default: --floor-share of the floor's saturation rate)",
+    )
+    parser.add_argument(
+        "--floor-share",
+        type=float,
+        default=FLOOR_LOAD_SHARE,
+        help="the steady rate as a share of the floor page's saturation rate",
+    )
+    parser.add_argument(
+        "--floor-seconds", type=float, default=15.0, help="the floor page with no pause"
+    )
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds, not counted")
     parser.add_argument(
@@ -1121,14 +1247,22 @@ def main(argv: list[str] | None = None) -> int:
         server_log = log.read_text() if log.exists() else ""
 
     costs = cpu_per_request(mix, args.cpu_repeats)
+    floor_load = summarise(driven["floor"])
     steady, saturation = summarise(driven["steady"]), summarise(driven["saturation"])
+    rate = driven["rate"]
+    asked = (
+        f"{rate:.0f} req/s asked"
+        if args.rate
+        else f"{rate:.0f} req/s asked: {args.floor_share:.0%} of the floor's saturation"
+    )
     print(
         f"gunicorn {args.workers} workers ({args.worker_class}, {args.threads} thread(s)), "
         f"production settings, CONN_MAX_AGE={env['CONN_MAX_AGE']}; locust in its own process, "
         f"{args.users} users, {args.arrivals} arrivals; "
         f"machine load average {os.getloadavg()[0]:.2f}"
     )
-    print("\n".join(report(f"steady ({args.rate:g} req/s asked)", steady)))
+    print("\n".join(report(f"floor page ({args.users} users, no pause)", floor_load)))
+    print("\n".join(report(f"steady ({asked})", steady)))
     print("\n".join(report(f"saturation ({args.users} users, no pause)", saturation)))
     total_requests = driven["all_requests"]
     if total_requests:
@@ -1139,11 +1273,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{database_cpu:.1f} s (~{database_cpu * per:.1f} ms), locust {client_cpu:.1f} s "
             f"(~{client_cpu * per:.1f} ms); the machine has {os.cpu_count()} CPUs"
         )
-    weights = sum(c["weight"] for c in costs.values())
-    mix_cpu = sum(c["cpu_ms"] * c["weight"] for c in costs.values()) / weights
+    mix_cpu = _mix_cpu(costs)
     print(f"CPU per request in one process (test client, {args.cpu_repeats} of each):")
-    for name, cost in costs.items():
-        print(f"  {name:<36} {cost['cpu_ms']:6.1f} ms  {cost['queries']} queries")
+    print("\n".join(_cpu_lines(costs)))
     print(
         f"  the mix: {mix_cpu:.1f} ms a request, so one core serves at most "
         f"~{1000 / mix_cpu:.0f} req/s of it (PostgreSQL's and the load tool's CPU not counted)"
@@ -1153,6 +1285,8 @@ def main(argv: list[str] | None = None) -> int:
     if "Traceback" in server_log or "ERROR" in server_log:
         print("gunicorn log:\n" + server_log[-3000:])
     for label, value, unit in (
+        ("floor saturation throughput", floor_load["rate"], "req/s"),
+        ("steady asked rate", round(rate, 1), "req/s"),
         ("steady p50", steady.get("p50", 0), "ms"),
         ("steady p95", steady.get("p95", 0), "ms"),
         ("steady p99", steady.get("p99", 0), "ms"),
@@ -1171,7 +1305,12 @@ def main(argv: list[str] | None = None) -> int:
             round(database_cpu * 1000 / max(total_requests, 1), 2),
             "ms",
         ),
-        *((f"CPU per request, {name}", round(c["cpu_ms"], 2), "ms") for name, c in costs.items()),
+        *(
+            (f"CPU per request, {name}", round(c["cpu_ms"], 2), "ms")
+            for name, c in costs.items()
+            if name != FLOOR
+        ),
+        *_ratio_figures(costs),
     ):
         print(f"figure: {label} = {value} {unit}".rstrip())
     if args.drop:
@@ -1179,11 +1318,14 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
         _ensure_database(database_url, fresh=False, drop=True)
-    missed = misses(steady, args.rate)
+    missed = misses(steady, rate, floor_ratios(costs))
     if missed:
         print("FAILED: " + "; ".join(missed), file=sys.stderr)
         return 1
-    print("result: OK (p95 < 50 ms, p99 < 150 ms, no errors)")
+    print(
+        f"result: OK (p95 < 50 ms, p99 < 150 ms, no errors, every page <= "
+        f"{FLOOR_RATIO_TARGET:g} x the floor's CPU)"
+    )
     return 0
 
 
