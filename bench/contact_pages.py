@@ -41,12 +41,20 @@ def contact_row(i: int) -> tuple[str, str, str]:
     return phone_of(i), name, json.dumps(fields, ensure_ascii=False)
 
 
+def phone_sql(number: str) -> str:
+    """phone_of in SQL, of the integer expression `number`."""
+    return (
+        f"'380' || (50 + mod({number}, 50)) || "
+        f"lpad(({number})::text, greatest(7, length(({number})::text)), '0')"
+    )
+
+
 def contact_rows_sql(count: int) -> tuple[str, list]:
     """SELECT of the rows contact_row gives for 0 <= i < count, in that order (phone, name,
     fields): PostgreSQL makes them itself, so 10,000,000 contacts are never Python objects.
     tests/contacts/test_contact_pages_bench.py holds the two to the same rows."""
     return (
-        "SELECT '380' || (50 + i %% 50) || lpad(i::text, greatest(7, length(i::text)), '0'), "
+        f"SELECT {phone_sql('i')}, "
         "CASE WHEN i %% 100003 = 17 THEN %s "
         "ELSE (%s::text[])[i %% %s + 1] || ' ' || (%s::text[])[(i / 7) %% %s + 1] END, "
         "jsonb_build_object('first_name', (%s::text[])[i %% %s + 1], "

@@ -127,12 +127,19 @@ def test_each_size_gets_its_own_database_beside_the_configured_one() -> None:
     assert web_load.bench_database_url(url, 400, 2000).endswith("/bsg_campaigns_web_400_2000")
 
 
-def test_copy_text_escapes_what_would_break_a_copy_line() -> None:
+def test_model_defaults_are_written_as_the_text_postgresql_reads() -> None:
     web_load = load_web_load()
-    assert web_load._copy_text(None) == r"\N"
-    assert web_load._copy_text(True) == "t"
-    assert web_load._copy_text("a\tb\nc\\d") == "a\\tb\\nc\\\\d"
-    assert web_load._copy_text({"failed": 3}) == '{"failed": 3}'
+    assert web_load._sql_text(None) is None
+    assert web_load._sql_text(True) == "t"
+    assert web_load._sql_text({"failed": 3}) == '{"failed": 3}'
+    assert web_load._sql_text(web_load.date(2026, 5, 1)) == "2026-05-01"
+
+
+def test_a_weighted_choice_in_sql_names_its_options_and_the_lower_bound_of_each() -> None:
+    web_load = load_web_load()
+    assert web_load._one_of(["a", "b'c"], "r", [3, 1]) == (
+        "(ARRAY['a', 'b''c'])[width_bucket(r, ARRAY[0.0, 0.75]::float8[])]"
+    )
 
 
 def test_the_request_cycle_keeps_the_weights_and_spreads_each_kind() -> None:
