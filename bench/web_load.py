@@ -31,7 +31,7 @@ is printed as a multiple of the floor's (`figure: <kind> CPU / floor = N x`; ove
 FLOOR_RATIO_TARGET is a miss), and the steady rate is FLOOR_LOAD_SHARE of the floor's own
 saturation rate, measured first, unless --rate asks for a fixed one.
 
-Phases: the floor page with no pause (--floor-seconds, after a short warm-up); a warm-up (not
+Phases: the floor page with no pause (--floor-seconds, after a warm-up); a warm-up (not
 counted); the steady phase at that rate (or --rate) spread over
 --users users for --seconds (`--arrivals`: `spread`, the default, starts each user at a random
 moment within one period, then one request a period, start to start; `poisson` draws each gap
@@ -897,7 +897,9 @@ def drive(spec_path: str) -> int:
     env = Environment(user_classes=[DashboardUser], events=events)
     runner = env.create_local_runner()
     runner.start(spec["users"], spawn_rate=spec["users"])
-    gevent.sleep(min(2.0, spec["warmup"]))
+    # The whole warm-up: the first phase also pays for each worker's first requests (templates,
+    # each person's session and permissions into the cache).
+    gevent.sleep(spec["warmup"])
     floor_phase = phase(spec["floor_seconds"])
     floor_rate = sum(map(len, floor_phase["times"].values())) / floor_phase["seconds"]
     # The steady rate: FLOOR_LOAD_SHARE of what this machine served of the floor page, unless
