@@ -7,4 +7,5 @@ app_name = "accounts"
 urlpatterns = [
     path("language/", views.language_switch, name="language"),
     path("settings/", views.account_settings, name="settings"),
+    path("signed-in/", views.signed_in, name="signed-in"),
 ]

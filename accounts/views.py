@@ -1,4 +1,5 @@
-"""The language switcher in every page's header (templates/base.html), and "Your settings"."""
+"""The language switcher in every page's header (templates/base.html), "Your settings", and the
+smallest signed-in page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .forms import AccountSettingsForm, LanguageForm
 from .services import account_settings_update
@@ -65,6 +66,15 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpResponse:
     # "It is now …": the moment in the person's zone and their language's date format.
     return render(request, "accounts/settings.html", {"form": form, "now": timezone.now()})
+
+
+@require_GET
+def signed_in(request: HttpRequest) -> HttpResponse:
+    """Who this session belongs to, in the page layout and nothing else: a monitor (or a person
+    behind a new proxy) can check that a session survives the whole stack, and
+    bench/web_load.py measures every page against it (its floor: what any page costs before it
+    reads anything of its own)."""
+    return render(request, "accounts/signed_in.html")
 
 
 def _language_cookie_set(response: HttpResponse, language: str) -> None:

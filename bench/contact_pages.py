@@ -45,6 +45,14 @@ def contact_row(i: int) -> tuple[str, str, str]:
     return phone_of(i), name, json.dumps(fields, ensure_ascii=False)
 
 
+def phone_sql(number: str) -> str:
+    """phone_of in SQL, of the integer expression `number` (web_load's ledger reads it)."""
+    return (
+        f"'380' || (50 + mod({number}, 50)) || "
+        f"lpad(({number})::text, greatest(7, length(({number})::text)), '0')"
+    )
+
+
 # contact_row(i) in SQL, for i from generate_series: the same contacts, made by PostgreSQL.
 CONTACTS_INSERT = """
 INSERT INTO contacts_contact (phone, name, fields, search_pending, created_at, updated_at)

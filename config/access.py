@@ -149,8 +149,9 @@ ACCESS: dict[str, Rule] = {
 # Views Django guards itself (django.contrib.auth.urls under /accounts/, and admin), two open
 # to anyone: the language switcher (a person's own choice, also on the log-in page) and the
 # JavaScript catalogue of the interface's words; "Your settings", which every signed-in person
-# may use (LoginRequiredMiddleware keeps others out): it changes only their own account; and the
-# callback BSG pushes delivery statuses to, guarded by the secret in its path.
+# may use (LoginRequiredMiddleware keeps others out): it changes only their own account; the
+# "signed in as" page, which shows each person only their own name; and the callback BSG pushes
+# delivery statuses to, guarded by the secret in its path.
 UNGUARDED_NAMESPACES = frozenset({"admin"})
 UNGUARDED_NAMES = frozenset(
     {
@@ -158,6 +159,7 @@ UNGUARDED_NAMES = frozenset(
         # BSG's delivery statuses: no person, the secret in the path decides (its view).
         "campaigns:bsg-status-callback",
         "accounts:settings",
+        "accounts:signed-in",
         "javascript-catalog",
         "login",
         "logout",

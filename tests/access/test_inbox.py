@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns import inbox
 from campaigns.engine import schedules
 from campaigns.models import Campaign, CampaignPart
 from contacts.models import ContactList
@@ -194,3 +195,37 @@ def test_the_count_is_one_query_and_the_inbox_a_fixed_few_whatever_the_rows(
         home = client.get(reverse("campaigns:home")).content.decode()
     assert home.count('id="inbox-campaign-') == 10  # the oldest ten; the count says how many
     assert '<span class="badge">35</span>' in home
+
+
+@pytest.mark.parametrize("four_eyes", [True, False])
+def test_the_kept_count_statement_counts_what_each_persons_querysets_count(
+    team, work, settings, four_eyes
+):
+    """inbox_counts runs a statement compiled once per person and permissions (campaigns.inbox.
+    _counts_statement): it must count what the sections' querysets count, for each person, and
+    count rows that arrive after it was compiled."""
+    settings.CAMPAIGNS_FOUR_EYES = four_eyes
+
+    def counted_by_the_querysets(person) -> inbox.InboxCounts:
+        found = {}
+        if person.has_perm(inbox.APPROVE_PERMISSION):
+            found["awaiting"] = (
+                inbox._campaigns_awaiting(person).count()
+                + inbox._schedules_awaiting(person).count()
+            )
+        if person.has_perm(inbox.EDIT_PERMISSION):
+            found["sent_back"] = inbox._campaigns_sent_back(person).count()
+        if person.has_perm(inbox.RESUME_PERMISSION):
+            found["attention"] = (
+                inbox._parts_needing_attention().values("campaign_id").distinct().count()
+                + inbox._campaigns_not_dispatched().count()
+            )
+        return inbox.InboxCounts(**found)
+
+    for _round in range(2):
+        for person in team.values():
+            assert inbox.inbox_counts(user=person) == counted_by_the_querysets(person)
+        # Rows that arrive after the statements were compiled are counted by the next read.
+        waiting("Arrived later", author=team["editor"])
+        draft("Sent back later", created_by=team["author"], sent_back_reason="Shorter.")
+    assert inbox.inbox_counts(user=team["approver"]).awaiting == 7

@@ -23,6 +23,7 @@ TINY = [
     "--users", "4",
     "--warmup", "1",
     "--saturation-seconds", "1",
+    "--floor-seconds", "1",
     "--cpu-repeats", "3",
 ]  # fmt: skip
 
@@ -59,9 +60,15 @@ def test_the_web_load_bench_serves_every_page_through_gunicorn_without_an_error(
     assert "figure: steady failures = 0" in out, out
     assert "error x" not in out, out
     assert "figure: saturation throughput = " in out
-    # The in-process cost of each kind, with its queries.
+    # The in-process cost of each kind, with its queries, and as a multiple of the floor's.
     assert "figure: CPU per request, parts panel (htmx) = " in out
     assert " queries" in out
+    assert "figure: floor CPU per request = " in out
+    assert "figure: parts panel (htmx) CPU / floor = " in out
+    assert "figure: list CPU / floor = " in out
+    # The floor page's own saturation phase, served without an error.
+    assert "figure: floor saturation throughput = " in out
+    assert "  floor (signed-in page) " in out
     if ran.returncode == 1:
         # Only a latency or rate target may be missed on a busy machine, never correctness.
         assert "failed requests" not in ran.stderr, ran.stderr
@@ -76,6 +83,29 @@ def test_a_run_fails_on_each_missed_target_and_passes_when_all_are_met() -> None
     assert web_load.misses({**good, "failures": 3}, 200.0) == ["3 failed requests"]
     assert web_load.misses({**good, "rate": 150.0}, 200.0) == ["achieved 150.0 req/s < 95% of 200"]
     assert web_load.misses({"requests": 0}, 200.0) == ["no request completed"]
+
+
+def test_a_page_costing_more_than_three_floors_is_a_missed_target() -> None:
+    web_load = load_web_load()
+    good = {"requests": 12_000, "p95": 31.0, "p99": 90.0, "failures": 0, "rate": 199.2}
+    assert web_load.misses(good, 200.0, {"list": 3.0, "parts panel": 0.4}) == []
+    assert web_load.misses(good, 200.0, {"list": 3.01, "parts panel": 0.4}) == [
+        "list costs 3.01 x the floor > 3 x"
+    ]
+
+
+def test_each_kind_and_the_mix_are_given_as_multiples_of_the_floor() -> None:
+    web_load = load_web_load()
+    costs = {
+        web_load.FLOOR: {"cpu_ms": 4.0, "queries": 2, "weight": 0, "drift": 0.0},
+        "list": {"cpu_ms": 6.0, "queries": 2, "weight": 60},
+        "parts": {"cpu_ms": 2.0, "queries": 2, "weight": 40},
+    }
+    ratios = web_load.floor_ratios(costs)
+    assert ratios == pytest.approx({"list": 1.5, "parts": 0.5, "the mix": 1.1})
+    figures = dict((label, value) for label, value, _unit in web_load._ratio_figures(costs))
+    assert figures["floor CPU per request"] == 4.0
+    assert figures["list CPU / floor"] == 1.5
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -97,12 +127,19 @@ def test_each_size_gets_its_own_database_beside_the_configured_one() -> None:
     assert web_load.bench_database_url(url, 400, 2000).endswith("/bsg_campaigns_web_400_2000")
 
 
-def test_copy_text_escapes_what_would_break_a_copy_line() -> None:
+def test_model_defaults_are_written_as_the_text_postgresql_reads() -> None:
     web_load = load_web_load()
-    assert web_load._copy_text(None) == r"\N"
-    assert web_load._copy_text(True) == "t"
-    assert web_load._copy_text("a\tb\nc\\d") == "a\\tb\\nc\\\\d"
-    assert web_load._copy_text({"failed": 3}) == '{"failed": 3}'
+    assert web_load._sql_text(None) is None
+    assert web_load._sql_text(True) == "t"
+    assert web_load._sql_text({"failed": 3}) == '{"failed": 3}'
+    assert web_load._sql_text(web_load.date(2026, 5, 1)) == "2026-05-01"
+
+
+def test_a_weighted_choice_in_sql_names_its_options_and_the_lower_bound_of_each() -> None:
+    web_load = load_web_load()
+    assert web_load._one_of(["a", "b'c"], "r", [3, 1]) == (
+        "(ARRAY['a', 'b''c'])[width_bucket(r, ARRAY[0.0, 0.75]::float8[])]"
+    )
 
 
 def test_the_request_cycle_keeps_the_weights_and_spreads_each_kind() -> None:

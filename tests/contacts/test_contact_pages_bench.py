@@ -70,3 +70,21 @@ def test_plans_explain_each_pages_main_query():
     assert first.startswith("main query, ") and '"contacts_contact"' in first
     assert "Buffers: shared" in first and "Execution Time" in first
     assert "Index" in by_page["search phone, one number typed nationally"]
+
+
+@pytest.mark.django_db
+def test_phone_sql_is_phone_of_in_sql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("web_load's SQL seed is PostgreSQL's")
+    bench = _bench()
+    wanted = [0, 1, 49, 50, 17, 9_999_999, 10_000_017, 123_456_789]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {bench.phone_sql('i')} FROM unnest(%s::bigint[]) "  # noqa: S608 (our SQL)
+            "WITH ORDINALITY AS t(i, n) ORDER BY n",
+            [wanted],
+        )
+        made = [row[0] for row in cursor.fetchall()]
+    assert made == [bench.phone_of(i) for i in wanted]

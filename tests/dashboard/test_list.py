@@ -1,10 +1,12 @@
 """The campaigns page: filters, search, keyset pages, live rows that stop polling."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from campaigns.models import Campaign
 from tests.dashboard.conftest import campaign, many_campaigns, sending
@@ -137,3 +139,40 @@ def test_live_rows_read_a_fixed_number_of_queries(signed_in, django_assert_num_q
     with django_assert_num_queries(4):
         response = signed_in.get(reverse("campaigns:list-live"), {"ids": ids})
     assert response.content.decode().count('hx-swap-oob="true"') == 50
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {},
+        {"status": "sending", "channel": "sms", "q": " spring ", "sender": "Shop"},
+        {"created_from": "2026-03-01", "created_to": "2026-02-01"},
+        {"status": "nope", "channel": "fax", "created_from": "x", "q": "<b>"},
+    ],
+)
+def test_the_written_out_filters_show_what_djangos_widgets_would(signed_in, asked):
+    """campaigns/list.html writes its filter inputs out from form.typed, form.options and
+    form.field_errors: the values, the selected options and the errors must be the ones
+    Django's own widgets and the form's errors give."""
+    response = signed_in.get(LIST, asked)
+    body = response.content.decode()
+    form = response.context["form"]
+    for name in ("q", "sender", "created_from", "created_to"):
+        ours = re.search(rf'<input type="\w+" name="{name}" id="id_{name}" value="([^"]*)"', body)
+        theirs = re.search(r'value="([^"]*)"', str(form[name]))
+        assert ours.group(1) == (theirs.group(1) if theirs else ""), name
+    for name in ("status", "channel"):
+        select = re.search(rf'<select name="{name}".*?</select>', body, re.S).group(0)
+        ours = re.findall(r'<option value="([^"]*)" selected>', select)
+        theirs = re.findall(r'<option value="([^"]*)" selected>', str(form[name]))
+        assert ours == theirs, name
+        assert re.findall(r"<option value=\"([^\"]*)\"", select) == [
+            str(value) for value, _label in form.fields[name].choices
+        ]
+    inputs = ("q", "status", "channel", "sender", "created_from", "created_to")
+    for name, errors in form.errors.items():
+        for error in errors:
+            assert f'<p class="error" role="alert">{escape(error)}</p>' in body, (name, error)
+        if name in inputs:
+            assert f'aria-describedby="id_{name}_error"' in body
+    assert body.count('aria-invalid="true"') == len([n for n in form.errors if n in inputs])
