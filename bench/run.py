@@ -20,8 +20,9 @@ each run is always reported.
     .venv/bin/python bench/run.py --scale 10m     # issue 16's ten million (SCALED), once each
 
 `--scale N` (10m, 1m, 200k or a plain number) runs only the benchmarks whose size is a number
-of contacts (SCALED), each given `--contacts N` and `--plans` (their query plans, for
-BENCHMARKS.md), once unless --repeat says otherwise: seeding ten million takes minutes.
+of contacts or rows (SCALED), each given that size (`--contacts N` and `--plans`, their query
+plans for BENCHMARKS.md; the messy import `--rows N`), once unless --repeat says otherwise:
+seeding ten million takes minutes.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ SCALED: dict[str, list[str]] = {
     "send_plan": ["--contacts", "{n}", "--plans"],
     "engine_submit": ["--contacts", "{n}"],
     "engine_dispatch_workers": ["--contacts", "{n}"],
+    # The messy import of as many rows: issue 16's 10M rows in 150 s with flat memory.
+    "import_messy": ["--rows", "{n}"],
 }
 SCALE = re.compile(r"^(?P<number>\d+(?:\.\d+)?)(?P<unit>[km]?)$", re.IGNORECASE)
 # Numeric keys of a printed JSON object taken as figures when HEADLINES names none.
