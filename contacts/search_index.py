@@ -4,7 +4,8 @@ An import writes its contacts with `search_pending` set, so they skip the GIN se
 (migration 0009 explains the cost that saves). This moves them into the indexes afterwards, a
 batch per transaction: each batch is an UPDATE of the flag, and PostgreSQL adds the rows to
 the partial indexes as it writes their new versions. The search finds the waiting contacts all
-along, through their own small index (contacts.selectors.searched), only more slowly.
+along, through their own small index (contacts.selectors: `_text_match`, `name_contains`), only
+more slowly.
 """
 
 from __future__ import annotations
