@@ -36,7 +36,7 @@ from __future__ import annotations
 import csv
 import gc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -418,7 +418,7 @@ def _example(row_no: int, phone: str | None, name: str, error: str | None, dup_o
 # --- rejected rows ---------------------------------------------------------------------------
 
 
-# Rejected rows read from the staging table at a time, in row order.
+# Rejected rows read from the staging table at a time, in row order (SQLite).
 REJECTIONS_CHUNK = 10_000
 
 
@@ -426,6 +426,21 @@ def _rejections(spec: ImportSpec) -> Iterator[tuple[int, str]]:
     """(row number, reason) of every rejected row, in row order, streamed: a ten-million-row
     file rejects a million rows, too many to hold."""
     duplicate = _("duplicate: same number as row %(row)s")
+    if connection.vendor == "postgresql":
+        # One query, streamed by COPY: PostgreSQL scans the staging table once and sorts the
+        # rejections. Pages of "row_no > last … LIMIT n" scanned the whole table for each page
+        # (1.3 s of a million rows' report, and a hundred scans of ten million rows).
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                f"COPY (SELECT row_no, error, dup_of FROM {spec.table} "
+                "WHERE error IS NOT NULL OR dup_of IS NOT NULL ORDER BY row_no) TO STDOUT"
+            ) as copy,
+        ):
+            copy.set_types(["int8", "text", "int8"])
+            for row_no, error, dup_of in copy.rows():
+                yield row_no, error or duplicate % {"row": dup_of}
+        return
     last = 0
     while True:
         with connection.cursor() as cursor:
@@ -465,18 +480,16 @@ def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
     writer = csv.writer(stream)
     reason_header = "reason" if "reason" not in spec.layout.headers else "rejected_reason"
     writer.writerow([*(neutralise_cell(h) for h in spec.layout.headers), "row", reason_header])
-    rejections = _rejections(spec)
-    pending = next(rejections, None)
-    if pending is None:
-        _forget_candidates(spec)
-        return 0
-    written = 0
     candidates = spec.candidates
+    # Asked before the rejections stream: their COPY holds the connection until it ends.
     if candidates is not None and _candidates_hold_every_rejection(spec):
         rows = iter(candidates)  # the rows set aside while staging, in row order
     else:
         rows = iter_rows(spec.path, spec.layout)
-    with _cyclic_gc_paused():
+    rejections = _rejections(spec)
+    written = 0
+    with _cyclic_gc_paused(), closing(rejections):
+        pending = next(rejections, None)
         for row_no, cells in rows:
             while pending is not None and pending[0] < row_no:
                 pending = next(rejections, None)

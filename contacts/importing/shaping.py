@@ -238,21 +238,35 @@ def _rejected(shape: RowShape, row_no: int, error: str) -> tuple:
 
 
 # --- COPY in CSV format -------------------------------------------------------------------------
-# Staged rows reach PostgreSQL as tab-delimited CSV: an unquoted empty value is NULL, a quoted
-# one ("") an empty string, and the backslash means nothing (text format would need every value
-# scanned for it). `COPY_OPTIONS` must stay in step with the writers below.
-COPY_OPTIONS = "(FORMAT csv, DELIMITER E'\\t', FORCE_NOT_NULL (name, reason))"
+# Staged rows reach PostgreSQL as CSV with two control characters for the delimiter and the
+# quote: an unquoted empty value is NULL, a quoted one an empty string, and the backslash means
+# nothing (text format would need every value scanned for it). Tabs and double quotes are
+# common in customers' files (a note pasted from a form, a quoted nickname: a fifth of the
+# messy corpus's rows) and these two characters are not, so only a value with a line break (or
+# one of the two) has to be quoted. `COPY_OPTIONS` must stay in step with the writers below.
+COPY_DELIMITER = "\x1f"  # the ASCII unit separator
+COPY_QUOTE = "\x01"
+COPY_OPTIONS = "(FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x01', FORCE_NOT_NULL (name, reason))"
+
+
+def _quoted(value: str) -> str:
+    return COPY_QUOTE + value.replace(COPY_QUOTE, COPY_QUOTE + COPY_QUOTE) + COPY_QUOTE
+
+
+def _quoted_or_null(value: str) -> str:
+    return _quoted(value) if value else ""
 
 
 def _csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    return '"' + str(value).replace('"', '""') + '"'
+    return "" if value is None else _quoted(str(value))
 
 
 def copy_csv(rows: Iterable[tuple]) -> str:
     """Staged rows (from `shape_row`) as COPY CSV lines, every text value quoted."""
-    lines = [f"{row[0]}\t" + "\t".join([_csv_value(value) for value in row[1:]]) for row in rows]
+    lines = [
+        f"{row[0]}{COPY_DELIMITER}" + COPY_DELIMITER.join([_csv_value(value) for value in row[1:]])
+        for row in rows
+    ]
     lines.append("")
     return "\n".join(lines)
 
@@ -287,7 +301,8 @@ def fast_line_function(
 
     It is generated for the shape, so that a row costs the phone check and one f-string: no
     loop, list or JSON per row (a million rows spent ~10 s on those). The lines are only
-    valid CSV when no value holds a tab, quote, line break or NUL, and a value may be too
+    valid CSV when no value holds a line break, NUL or one of the COPY's two control
+    characters (`COPY_DELIMITER`, `COPY_QUOTE`), and a value may be too
     long: `shaped_batches` checks a whole batch of lines at once and redoes it on the exact
     path when that check fails; the staging table rejects values that are too long with the
     same messages as `_value_problem`.
@@ -295,7 +310,7 @@ def fast_line_function(
     name, reason = _text_sources(shape)
     name = "" if name is None else "{" + name + "}"
     reason = "" if reason is None else "{" + reason + "}"
-    values = "".join("\\t{" + value + "}" for value in _value_sources(shape))
+    values = "".join("\\x1f{" + value + "}" for value in _value_sources(shape))
     own_number = plain_own_number_matcher(shape.region)
     # Most cells already hold a number as we store it: one regex match settles those
     # (`plain_own_number_matcher` promises the same answer as `normalize_phone`).
@@ -307,7 +322,7 @@ def fast_line_function(
         else f"    phone = normalize(c[{int(shape.phone)}], region=region)\n"
     )
     # The last column is `maybe_dup` (SeenNumbers.check_and_add, inlined: 1 or NULL).
-    text = f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}\\t"
+    text = f"{{row_no}}\\x1f{{phone}}\\x1f{name}\\x1f{reason}\\x1f{values}\\x1f"
     source = (
         "def line(row_no, c):\n"
         f"    if len(c) != {int(shape.width)}:\n"
@@ -332,32 +347,26 @@ def fast_line_function(
     return namespace["line"]
 
 
-def _quoted(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
-
-
-def _quoted_or_null(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"' if value else ""
-
-
 def quoted_line_function(shape: RowShape) -> Callable[[int, list[str], str, str], str]:
     """A function of (row_no, cells, phone, maybe_dup) giving the COPY line of a row the fast
-    line read (its number, its `maybe_dup` text) whose values hold a tab, quote or line break:
+    line read (its number, its `maybe_dup` text) whose values hold a line break (or one of the
+    COPY's control characters):
     the same values as `_shaped` gives, every text value quoted as `copy_csv` quotes it.
 
-    In a customer's export a few rows in a hundred have such a value (a quoted nickname, a note
-    typed over two lines), so every batch has some; quoting them costs a fraction of the exact
+    In a customer's export a few rows in a hundred have such a value (a note typed over two
+    lines), so every batch has some; quoting them costs a fraction of the exact
     path. Values holding NUL still take the exact path (they are rejected there).
     """
-    # An empty text in the generated f-string's literal part, where its quotes are escaped.
-    empty = '\\"\\"'
+    # An empty text (two quotes) in the generated f-string's literal part.
+    empty = "\\x01\\x01"
     name, reason = _text_sources(shape)
     name = empty if name is None else "{q(" + name + ")}"
     reason = empty if reason is None else "{q(" + reason + ")}"
-    values = "".join("\\t{qn(" + value + ")}" for value in _value_sources(shape))
+    values = "".join("\\x1f{qn(" + value + ")}" for value in _value_sources(shape))
     source = (
         "def quoted_line(row_no, c, phone, maybe):\n"
-        f'    return f"{{row_no}}\\t{{phone}}\\t{name}\\t{reason}\\t{values}\\t{{maybe}}"\n'
+        "    return "
+        f'f"{{row_no}}\\x1f{{phone}}\\x1f{name}\\x1f{reason}\\x1f{values}\\x1f{{maybe}}"\n'
     )
     namespace = {"q": _quoted, "qn": _quoted_or_null}
     exec(compile(source, "<import quoted row shape>", "exec"), namespace)  # noqa: S102
@@ -381,12 +390,12 @@ def _row_number(source: tuple[int, list[str]]) -> int:
     return source[0]
 
 
-def _plain_line(text: str, tabs: int) -> bool:
-    """Whether a fast line is valid unquoted COPY CSV: no value holds a tab, quote, line break
-    or NUL."""
+def _plain_line(text: str, delimiters: int) -> bool:
+    """Whether a fast line is valid unquoted COPY CSV: no value holds a line break, NUL or one
+    of the COPY's control characters."""
     return (
-        text.count("\t") == tabs
-        and '"' not in text
+        text.count(COPY_DELIMITER) == delimiters
+        and COPY_QUOTE not in text
         and "\n" not in text
         and "\r" not in text
         and "\x00" not in text
@@ -424,27 +433,28 @@ def _copy_batch(
             if text[-1] == "1":  # maybe_dup
                 maybe_rejected.append(source)
     joined = "\n".join(fast)
-    tabs = 5 + len(shape.fields)
+    delimiters = 5 + len(shape.fields)
     if fast and (
-        joined.count("\t") != tabs * len(fast)
+        joined.count(COPY_DELIMITER) != delimiters * len(fast)
         or joined.count("\n") != len(fast) - 1
-        or '"' in joined
+        or COPY_QUOTE in joined
         or "\r" in joined
         or "\x00" in joined
     ):
         # Some values hold a character CSV must quote (or a NUL): in an exported file a few
-        # rows in a hundred do (a quoted nickname, a note typed over two lines), so every
+        # rows in a hundred do (a note typed over two lines), so every
         # batch has some. Only those rows are written again, quoted (`quoted_line_function`);
         # the batch is checked as one string first because often nothing needs it.
         quoted_line = quoted_line or quoted_line_function(shape)
         kept: list[str] = []
         for text, (row_no, cells) in zip(fast, fast_sources, strict=True):
-            if _plain_line(text, tabs):
+            if _plain_line(text, delimiters):
                 kept.append(text)
                 continue
-            # The fast line read its number already (the line starts "row_no<tab>phone<tab>"),
+            # The fast line read its number already (the line starts with the row's number
+            # and phone),
             # and its `maybe_dup` flag stays: reading the number again would find it seen.
-            phone = text.split("\t", 2)[1]
+            phone = text.split(COPY_DELIMITER, 2)[1]
             maybe_dup = "1" if text[-1] == "1" else ""
             if "\x00" not in text:
                 kept.append(quoted_line(row_no, cells, phone, maybe_dup))

@@ -72,8 +72,10 @@ def test_the_messy_corpus_stages_the_same_rows_on_the_fast_and_the_exact_path(
 def test_only_the_rows_that_need_quoting_leave_the_fast_path(tmp_path, monkeypatch):
     rows = [["380501234567", "Olena", "Kyiv"] for _ in range(5)]
     rows = [[f"38050123456{i}", *rest] for i, (_, *rest) in enumerate(rows)]
+    rows[1][2] = "control \x01 and \x1f characters"
     rows[2][2] = 'said "call later"'
     rows[3][2] = "line one\nline two"
+    rows[4][2] = "pasted\tfrom a form"
     stream = io.StringIO()
     csv.writer(stream).writerows([["phone", "name", "note"], *rows])
     path = write(tmp_path, "quotes.csv", stream.getvalue())
@@ -97,13 +99,15 @@ def test_only_the_rows_that_need_quoting_leave_the_fast_path(tmp_path, monkeypat
     monkeypatch.setattr(shaping, "copy_csv", exact_path_refused)
     staged = _staged(dry_run(path, mapping={"0": "phone", "1": "name", "2": "field:note"}))
 
-    assert quoted_rows == [4, 5]  # the file's rows 4 and 5 (the header is row 1)
+    # Quotes and tabs need no quoting in the COPY (shaping.COPY_OPTIONS); a line break and the
+    # COPY's own control characters do. The file's rows 3 and 5 (the header is row 1).
+    assert quoted_rows == [3, 5]
     assert [row[5] for row in staged] == [
         {"note": "Kyiv"},
-        {"note": "Kyiv"},
+        {"note": "control \x01 and \x1f characters"},
         {"note": 'said "call later"'},
         {"note": "line one\nline two"},
-        {"note": "Kyiv"},
+        {"note": "pasted\tfrom a form"},
     ]
 
 

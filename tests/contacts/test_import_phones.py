@@ -12,7 +12,7 @@ import pytest
 from phonenumbers import SUPPORTED_REGIONS, PhoneNumberType
 
 from contacts import phones
-from contacts.importing.shaping import RowShape, fast_line_function
+from contacts.importing.shaping import COPY_DELIMITER, RowShape, fast_line_function
 from contacts.phones import InvalidPhone, normalize_phone, plain_own_number_matcher
 
 
@@ -117,6 +117,6 @@ def test_a_row_s_staged_phone_is_the_same_with_and_without_the_shortcut(monkeypa
     with_shortcut = staged(fast_line_function(shape))
     monkeypatch.setattr("contacts.importing.shaping.plain_own_number_matcher", lambda _r: None)
     assert staged(fast_line_function(shape)) == with_shortcut
-    assert with_shortcut[0].split("\t")[1] == "380501234567"
-    assert with_shortcut[1].split("\t")[1] == "380501234567"
+    assert with_shortcut[0].split(COPY_DELIMITER)[1] == "380501234567"
+    assert with_shortcut[1].split(COPY_DELIMITER)[1] == "380501234567"
     assert "too short" in with_shortcut[4]
