@@ -533,16 +533,36 @@ def _dials_out_with_00(region: str) -> bool:
     return metadata is not None and metadata.international_prefix == "00"
 
 
-def plain_own_number_matcher(region: str | None = None):
-    """`fullmatch` of a pattern accepting bare digit strings that `normalize_phone` returns
-    unchanged (the region's own valid numbers with their country code), or None.
+# Only what `_DECORATION` removes too: a spelling that is digits once these are gone reads the
+# same with every character `_DECORATION` removes gone.
+_PLAIN_DECORATION = str.maketrans("", "", " \u00a0-()")
 
-    For the import's hot loop: `p if match(p) else normalize_phone(p)` gives the same answer
-    as `normalize_phone(p)` for every `p`.
+
+def own_number_reader(region: str | None = None):
+    """A function giving the digits `normalize_phone` returns for a spelling of one of the
+    region's own valid numbers with its country code, bare (`380501234567`) or written with
+    spaces, dashes, brackets, a leading `+` or spreadsheet apostrophe (`'+380 (50) 123-45-67`),
+    or None for any other spelling; None when the region has no such shortcut.
+
+    For the import's hot loop: `read(p) or normalize_phone(p)` gives the same answer as
+    `normalize_phone(p)` for every `p`. Customers' files write most numbers these ways, and one
+    translate and one regex match cost a fraction of the full reading.
     """
     region = (region or settings.CONTACTS_DEFAULT_REGION or "").upper()
-    plain = _own_number_patterns(region)[0] if region else None
-    return plain.fullmatch if plain is not None else None
+    plain, plus = _own_number_patterns(region) if region else _NO_PATTERNS
+    if plain is None or plus is None:
+        return None
+    plain_match, plus_match, decoration = plain.fullmatch, plus.fullmatch, _PLAIN_DECORATION
+
+    def read(raw: str) -> str | None:
+        # As `_repair_spreadsheet_damage` begins; its repairs need a `.`, `,` or `e`, which
+        # the patterns refuse, so they never apply to what matches here.
+        text = raw.strip().lstrip("'").translate(decoration)
+        if text[:1] == "+":
+            return text[1:] if plus_match(text) else None
+        return text if plain_match(text) else None
+
+    return read
 
 
 def phone_display(digits: str) -> str:

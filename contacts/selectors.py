@@ -180,6 +180,23 @@ def phone_search_prefix(typed: str, *, region: str | None = None) -> str:
     return digits
 
 
+def phone_starts_with(prefix: str) -> Q:
+    """Stored numbers starting with `prefix`, as the range [prefix, the next prefix) that the
+    phone's unique index serves (`3805` → `phone >= '3805' AND phone < '3806'`).
+
+    Stored numbers are ASCII digits, which every collation orders as bytes, so the range holds
+    exactly the numbers a LIKE 'prefix%' would find. It needs no second, pattern-ops index on
+    the phone, which cost every import (migration 0010).
+    """
+    if not (prefix.isascii() and prefix.isdigit()):
+        return Q(pk__in=[])  # nothing stored starts with anything else
+    stem = prefix.rstrip("9")
+    if not stem:
+        return Q(phone__gte=prefix)  # "99…": every number above it starts with it
+    following = stem[:-1] + str(int(stem[-1]) + 1)
+    return Q(phone__gte=prefix, phone__lt=following)
+
+
 @dataclass(frozen=True)
 class ContactFilters:
     text: str = ""
@@ -275,7 +292,7 @@ def _text_match(text: str) -> Q:
     if looks_like_phone(text):
         prefix = phone_search_prefix(text)
         if prefix:
-            match |= Q(phone__startswith=prefix)  # the phone indexes hold every contact
+            match |= phone_starts_with(prefix)  # the phone index holds every contact
     return match
 
 
@@ -295,9 +312,9 @@ def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
     """Contacts matching every filter given; each filter is served by an index on PostgreSQL.
 
     text: the search box, name or any field value containing it or a phone starting with it
-    (pg_trgm GIN on each, migration 0006; phone as below), phone: prefix (varchar_pattern_ops),
-    name: substring, any case (pg_trgm GIN), field value: exact value of one field (GIN
-    containment), list: membership (list, contact) index.
+    (pg_trgm GIN on each, migration 0006; phone as below), phone: prefix (a range of the unique
+    phone index, `phone_starts_with`), name: substring, any case (pg_trgm GIN), field value:
+    exact value of one field (GIN containment), list: membership (list, contact) index.
     """
     contacts = Contact.objects.all()
     text = filters.text.strip()
@@ -307,7 +324,7 @@ def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
         prefix = phone_search_prefix(filters.phone)
         if not prefix:
             return Contact.objects.none()
-        contacts = contacts.filter(phone__startswith=prefix)
+        contacts = contacts.filter(phone_starts_with(prefix))
     if filters.name:
         contacts = contacts.filter(name_contains(filters.name.strip()))
     if filters.field_key and filters.field_value:
@@ -430,7 +447,7 @@ def do_not_contact_search(*, phone: str = "", source: str = "") -> QuerySet[DoNo
     entries = DoNotContact.objects.all()
     if phone:
         prefix = phone_search_prefix(phone)
-        entries = entries.filter(phone__startswith=prefix) if prefix else entries.none()
+        entries = entries.filter(phone_starts_with(prefix)) if prefix else entries.none()
     if source:
         entries = entries.filter(source=source)
     return entries

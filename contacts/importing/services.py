@@ -623,11 +623,11 @@ def contact_import_apply(
     contact_import = ContactImport.objects.get(pk=import_id)
     spec = _spec(contact_import, path=path)
     try:
-        if engine.staged_row_count(import_id) != contact_import.rows_total:
+        total = engine.staged_row_count(import_id)
+        if total != contact_import.rows_total:
             # The staged rows are gone (PostgreSQL empties UNLOGGED tables after a crash):
             # read the file again; the result is the same rows.
-            engine.stage_rows(spec, on_progress=_progress_reporter(import_id, 0))
-        total = engine.staged_row_count(import_id) or 0
+            total = engine.stage_rows(spec, on_progress=_progress_reporter(import_id, 0))
         _apply_in_one_transaction(spec, total, on_progress)
     except engine.ImportCancelled:
         return ContactImport.objects.get(pk=import_id)

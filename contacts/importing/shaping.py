@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from contacts.phones import InvalidPhone, normalize_phone, plain_own_number_matcher
+from contacts.phones import InvalidPhone, normalize_phone, own_number_reader
 
 from . import mapping as mapping_rules
 
@@ -311,13 +311,13 @@ def fast_line_function(
     name = "" if name is None else "{" + name + "}"
     reason = "" if reason is None else "{" + reason + "}"
     values = "".join("\\x1f{" + value + "}" for value in _value_sources(shape))
-    own_number = plain_own_number_matcher(shape.region)
-    # Most cells already hold a number as we store it: one regex match settles those
-    # (`plain_own_number_matcher` promises the same answer as `normalize_phone`).
+    own_number = own_number_reader(shape.region)
+    # Most cells hold one of the region's own numbers, bare or decorated: one translate and
+    # one regex match settle those (`own_number_reader` promises `normalize_phone`'s answer).
     check = (
-        f"    phone = c[{int(shape.phone)}]\n"
-        "    if not own_number(phone):\n"
-        "        phone = normalize(phone, region=region)\n"
+        f"    phone = own_number(c[{int(shape.phone)}])\n"
+        "    if phone is None:\n"
+        f"        phone = normalize(c[{int(shape.phone)}], region=region)\n"
         if own_number is not None
         else f"    phone = normalize(c[{int(shape.phone)}], region=region)\n"
     )

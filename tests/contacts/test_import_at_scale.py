@@ -5,6 +5,7 @@
 - Numbers phonenumbers refuses leave reference cycles; staging frees them batch by batch.
 - Imported contacts skip the GIN search indexes (`search_pending`) and are found all the same,
   before and after the catch-up task adds them.
+- A phone prefix is a range of the unique phone index (no second, pattern-ops index to write).
 - Memberships have no foreign keys; deleting contacts or lists by any path still deletes them,
   and an import into a list deleted meanwhile keeps nothing.
 """
@@ -21,7 +22,12 @@ from django.db import connection
 from contacts import search_index
 from contacts.importing import engine, services, shaping
 from contacts.models import Contact, ContactField, ContactImport, ContactList, ListMembership
-from contacts.selectors import ContactFilters, contacts_search
+from contacts.selectors import (
+    ContactFilters,
+    contacts_search,
+    do_not_contact_search,
+    phone_starts_with,
+)
 from tests.contacts.test_import_engine import _staged, dry_run, run_import, upload, write
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +205,44 @@ def test_each_half_of_a_search_has_an_index():
     assert "contact_search_pending" in plan
     plan = _plan(contacts_search(filters=ContactFilters(field_key="city", field_value="Kyiv")))
     assert "contact_fields_gin" in plan and "contact_search_pending" in plan
+
+
+@pytest.mark.parametrize(
+    ("prefix", "found"),
+    [
+        ("3805", ["380501112233", "380509999999", "3805"]),
+        ("38059", []),
+        ("38050999", ["380509999999"]),
+        ("3809", ["380999000000"]),
+        ("39", ["399", "399999999999"]),
+        ("99", ["99", "999999999"]),
+        ("\uff13\uff18", []),  # full-width digits: nothing stored starts with them
+    ],
+)
+def test_a_phone_prefix_is_a_range_of_the_unique_index(prefix, found):
+    for phone in (
+        "3805", "380501112233", "380509999999", "3806", "380999000000", "381",
+        "399", "399999999999", "4", "99", "999999999", "98999",
+    ):  # fmt: skip
+        Contact.objects.create(phone=phone)
+    matching = Contact.objects.filter(phone_starts_with(prefix)).order_by("phone")
+    assert list(matching.values_list("phone", flat=True)) == sorted(found)
+    assert sorted(found) == sorted(
+        p for p in Contact.objects.values_list("phone", flat=True) if p.startswith(prefix)
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index plans")
+def test_phone_prefix_searches_read_the_unique_phone_index():
+    for filters in (ContactFilters(phone="+380 50"), ContactFilters(text="+380 50 12")):
+        assert "contacts_contact_phone_key" in _plan(contacts_search(filters=filters))
+    assert "contacts_donotcontact_phone_key" in _plan(do_not_contact_search(phone="050 12"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%%varchar_pattern_ops%%' "
+            "AND tablename IN ('contacts_contact', 'contacts_donotcontact')"
+        )
+        assert cursor.fetchone()[0] == 0  # migration 0010: no second index to write
 
 
 def test_deleting_contacts_or_lists_any_way_deletes_their_memberships():
