@@ -13,6 +13,7 @@ and the value rules are the sandbox's own (``sandbox.vendor_rules``, ``sandbox.s
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sandbox.sms_segments import text_problem
 from sandbox.vendor_rules import (
@@ -310,8 +311,9 @@ def read_delivery(
     return Delivery(validity=validity, tariff_code=tariff, start_at=start_at)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(NamedTuple):
+    """One recipient of a send (a tuple: ten thousand are made per request)."""
+
     phone: int
     reference_id: str | None = None
     text: str | None = None  # None = the campaign's text
