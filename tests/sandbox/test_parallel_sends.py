@@ -306,3 +306,45 @@ def test_send_individual_checks_each_message_in_full_whatever_looks_plain(
     created = _send(session, server, {"messages": valid})
     assert created.status_code == 200, created.text
     assert _totals(server)["messages"] == 3
+
+
+def test_sms_send_checks_each_phone_in_full_whatever_looks_plain(server: SandboxServer) -> None:
+    session = _session(server)
+    phones = [
+        {"number": True},
+        {"number": 99_999_999},
+        {"number": 1_000_000_000_000_000},
+        {"number": -380661231231},
+        {"number": "380661231236", "reference_id": "str0"},  # a digit string is taken
+        {"number": 380661231237, "reference_id": ""},
+        {"number": 380661231238, "reference_id": "a-b"},
+        {"number": 380661231239, "reference_id": "é1"},
+        {"number": 380661231240, "reference_id": 7},
+        "not an object",
+        {"number": 100_000_000, "reference_id": "x" * 32},  # the lowest phone, longest id
+        {"number": 999_999_999_999_999},  # the highest phone
+    ]
+    body = {"sender": "Shop", "text": "Hello"}
+
+    answer = session.post(
+        f"{server.url}/api/campaigns/sms/send", json=body | {"phones": phones}, timeout=10
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == {
+        "phones0number": ["This value should be of type integer."],
+        "phones1number": ["This value is too short. It should have 9 characters or more."],
+        "phones2number": ["This value is too long. It should have 15 characters or less."],
+        "phones3number": ["This value is not valid."],
+        "phones5reference_id": ["This value is too short. It should have 1 character or more."],
+        "phones6reference_id": ["This value is not valid."],
+        "phones7reference_id": ["This value is not valid."],
+        "phones8reference_id": ["This value should be of type string."],
+        "phones9": ["This value should be of type object."],
+    }
+    valid = [phones[4], phones[10], phones[11]]
+    created = session.post(
+        f"{server.url}/api/campaigns/sms/send", json=body | {"phones": valid}, timeout=10
+    )
+    assert created.status_code == 200, created.text
+    assert _totals(server)["messages"] == 3
