@@ -175,6 +175,8 @@ class Store:
         self._config = config
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        # Counts resets: a creation reserved before one is not stored into the fresh account.
+        self._generation = 0
         self.reset()
 
     def reset(self) -> None:
@@ -199,8 +201,7 @@ class Store:
             # Reference ids of campaigns reserved and not yet stored (see the module's doc).
             self._pending: set[str] = set()
             self._last_created = -math.inf
-            # A creation reserved before a reset is not stored into the fresh account.
-            self._generation = getattr(self, "_generation", 0) + 1
+            self._generation += 1
 
     # --- campaigns -------------------------------------------------------------------------------
 
