@@ -4,15 +4,24 @@ Starts `python -m sandbox` as its own process (so its RSS is the sandbox's alone
 100 x POST /api/campaigns/sms/send with 10,000 phones and reference ids each, then times a few
 reads that must stay fast at a million messages, and prints the figures.
 
-    .venv/bin/python bench/sandbox_load.py [--campaigns 100] [--size 10000]
+Then the campaign engine's load (issue 16): `--parts` POST /api/campaigns/sms/send-individual of
+`--size` personalised messages with reference ids, sent by `--clients` threads at once (bodies
+encoded beforehand, so the clients only wait), as two worker processes submit. It prints the
+time per part and the sandbox's CPU seconds per part, and checks that the sandbox holds every
+message once.
+
+    .venv/bin/python bench/sandbox_load.py [--campaigns 100] [--size 10000] [--parts 40]
+                                           [--clients 2]
 """
 
 import argparse
 import json
+import os
 import secrets
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +56,86 @@ def start_sandbox(api_key: str) -> tuple[subprocess.Popen[str], str]:
     return process, first.strip().rsplit(" ", 1)[-1]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process from /proc (Linux); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# Personalised texts as the engine sends them: a first name and a city in one template.
+NAMES = ["Olena", "Taras", "Ivan", "Maria", "Petro", "Zoë", "Søren", "Renée"]
+CITIES = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv", "Ternopil"]
+
+
+def individual_body(part: int, size: int) -> bytes:
+    first = part * size
+    return json.dumps(
+        {
+            "messages": [
+                {
+                    "phone": 447_900_000_000 + first + i,
+                    "text": f"Hi {NAMES[(first + i) % len(NAMES)]}, the "
+                    f"{CITIES[(first + i) % len(CITIES)]} store has 20% off everything this "
+                    "weekend. Show this SMS at the till. Reply STOP to opt out.",
+                    "sender": "BenchShop",
+                    "reference_id": f"p{part}m{i}",
+                }
+                for i in range(size)
+            ],
+            "validity": 72,
+            "tariff_code": 0,
+        }
+    ).encode()
+
+
+def parallel_individual(
+    url: str, bearer: str, pid: int, *, parts: int, size: int, clients: int
+) -> dict[str, float]:
+    """Sends `parts` send-individual bodies from `clients` threads at once; the figures."""
+    bodies = [individual_body(part, size) for part in range(parts)]
+    durations: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def client(number: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {bearer}"
+        session.headers["Content-Type"] = "application/json"
+        barrier.wait()
+        for body in bodies[number::clients]:
+            seconds, answer = timed(
+                lambda body=body: session.post(
+                    f"{url}/api/campaigns/sms/send-individual", data=body, timeout=120
+                )
+            )
+            with lock:
+                durations.append(seconds)
+                if answer.status_code != 200:
+                    failures.append(answer.text[:200])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    cpu_before = cpu_seconds(pid)
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    cpu_after = cpu_seconds(pid)
+    if failures:
+        raise RuntimeError(f"{len(failures)} parts refused, first: {failures[0]}")
+    return {
+        "wall": wall,
+        "median": statistics.median(durations),
+        "cpu": (cpu_after - cpu_before) if cpu_before is not None and cpu_after else -1.0,
+    }
+
+
 def timed(call: Callable[[], requests.Response]) -> tuple[float, requests.Response]:
     started = time.perf_counter()
     answer = call()
@@ -57,9 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=100)
     parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--parts", type=int, default=40, help="send-individual parts")
+    parser.add_argument("--clients", type=int, default=2, help="threads sending the parts")
     args = parser.parse_args(argv)
-    if args.campaigns < 1 or args.size < 1:
-        parser.error("--campaigns and --size must be at least 1")
+    if args.campaigns < 1 or args.size < 1 or args.parts < 0 or args.clients < 1:
+        parser.error("--campaigns, --size and --clients must be at least 1, --parts 0 or more")
 
     api_key = "test_" + secrets.token_hex(8)
     process, url = start_sandbox(api_key)
@@ -147,6 +238,40 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  sandbox RSS: {rss_before:.0f} MiB before, {rss_after:.0f} MiB after")
         for name, (seconds, status) in read_times.items():
             print(f"  {name}: {seconds * 1000:.0f} ms (HTTP {status})")
+
+        if args.parts:
+            before = session.get(f"{url}/_sandbox/messages").json()["data"]
+            figures = parallel_individual(
+                url,
+                bearer,
+                process.pid,
+                parts=args.parts,
+                size=args.size,
+                clients=args.clients,
+            )
+            after = session.get(f"{url}/_sandbox/messages").json()["data"]
+            sent = args.parts * args.size
+            added = {name: after[name] - before[name] for name in after}
+            print(
+                f"send-individual: {args.parts} parts x {args.size:,} messages from "
+                f"{args.clients} clients at once"
+            )
+            print(
+                f"  wall {figures['wall']:.1f} s, {figures['wall'] / args.parts:.3f} s a part, "
+                f"{sent / figures['wall']:,.0f} messages/s; median answer {figures['median']:.3f} s"
+            )
+            if figures["cpu"] >= 0:
+                print(
+                    f"  sandbox CPU {figures['cpu']:.1f} s, {figures['cpu'] / args.parts:.3f} s "
+                    "a part"
+                )
+            print(
+                f"  at the sandbox: {added['messages']:,} messages, {added['phones']:,} phones, "
+                f"{added['reference_ids']:,} reference ids (sent {sent:,})"
+            )
+            if not added["messages"] == added["phones"] == added["reference_ids"] == sent:
+                print("  FAILED: the sandbox does not hold each message once", file=sys.stderr)
+                return 1
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -207,19 +207,21 @@ class BsgApi:
         """E3 POST /api/campaigns/sms/send-individual: its own text and sender per message."""
         parsed = sms.sms_send_individual(call.body, now=call.now_datetime, time_zone=self._tz)
         self._tariff_connected(parsed.delivery.tariff_code)
-        parts_by_text: dict[str, int] = {}
+        # The validation counted the parts of the texts it passed on its fast path.
+        parts_by_text = parsed.parts_by_text
+        campaign_text, campaign_sender = parsed.text, parsed.sender
         messages = []
-        for recipient in parsed.recipients:
-            text = recipient.text or ""
+        for phone, reference_id, text, sender in parsed.recipients:
+            text = text or ""
             parts = parts_by_text.get(text)
             if parts is None:
                 parts = parts_by_text[text] = sms_segments.parts(text)
             messages.append(
                 NewMessage(
-                    recipient.phone,
-                    recipient.reference_id,
-                    None if text == parsed.text else text,
-                    None if recipient.sender == parsed.sender else recipient.sender,
+                    phone,
+                    reference_id,
+                    None if text == campaign_text else text,
+                    None if sender == campaign_sender else sender,
                     parts,
                 )
             )

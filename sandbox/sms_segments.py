@@ -70,12 +70,17 @@ def parts(text: str) -> int:
 
 def text_problem(text: str) -> str | None:
     """None when BSG takes ``text`` as an SMS text, else the sandbox's message."""
+    return text_verdict(text)[0]
+
+
+def text_verdict(text: str) -> tuple[str | None, int]:
+    """(``text_problem(text)``, SMS parts): one count of the text for both."""
     if not text.strip():
-        return "This value should not be blank."
+        return "This value should not be blank.", 0
     length, count = length_and_parts(text)
     limit = MAX_GSM7_TEXT if _GSM7.issuperset(text) else MAX_UCS2_TEXT
     if length > limit:
-        return f"This value is too long. It should have {limit} characters or less."
+        return f"This value is too long. It should have {limit} characters or less.", count
     if count > MAX_PARTS:
-        return f"This text needs {count} SMS parts; at most {MAX_PARTS} are accepted."
-    return None
+        return f"This text needs {count} SMS parts; at most {MAX_PARTS} are accepted.", count
+    return None, count

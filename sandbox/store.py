@@ -14,8 +14,14 @@ Layout choices, for memory and speed at a million rows:
   personalisation, E3), so a 10,000-phone E1 campaign stores its text once.
 - Statuses are not stored: ``lifecycle`` computes them from the campaign's timeline.
 
-One connection serves every thread, guarded by the store's lock; every public method takes it,
-so a campaign's checks (reference ids, balance) and its insert happen as one step.
+One connection serves every thread, guarded by the store's lock; every public method takes it.
+Creating a campaign takes it twice, briefly, so that concurrent sends are not served one after
+another (BSG answers them in parallel): once to check and reserve what must be decided as one
+step (its reference ids unused and unclaimed, the funds, its ids, the charge), once to insert its
+messages and publish it (readers never see messages without their campaign). The work per
+message (statuses planned, rows built) runs between the two, outside the lock; its reference ids
+are held in ``_pending`` meanwhile, so a concurrent send naming one of them is refused as if it
+were stored: one reference id is never accepted twice.
 """
 
 import math
@@ -25,6 +31,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from sandbox import lifecycle
 from sandbox.config import SandboxConfig
@@ -68,13 +75,28 @@ class MessageRow:
     parts: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewMessage:
+class NewMessage(NamedTuple):
+    """A message to store, its fields in the table's column order after id and campaign_id (a
+    tuple: ten thousand are made per request, and each becomes a row as it is)."""
+
     phone: int
     reference_id: str | None
     text: str | None  # None = the campaign's text
     sender: str | None  # None = the campaign's sender
     parts: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Reservation:
+    """What ``Store._reserve`` set aside for a campaign being created: its ids, its creation
+    moment, its charge and its reference ids (held in ``Store._pending`` until stored)."""
+
+    generation: int
+    campaign_id: int
+    first_message_id: int
+    created: float
+    price: Decimal
+    references: list[str]
 
 
 @dataclass
@@ -153,6 +175,8 @@ class Store:
         self._config = config
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        # Counts resets: a creation reserved before one is not stored into the fresh account.
+        self._generation = 0
         self.reset()
 
     def reset(self) -> None:
@@ -174,6 +198,10 @@ class Store:
             self._next_group = FIRST_GROUP_ID
             self._next_contact = FIRST_CONTACT_ID
             self._next_field = FIRST_FIELD_ID
+            # Reference ids of campaigns reserved and not yet stored (see the module's doc).
+            self._pending: set[str] = set()
+            self._last_created = -math.inf
+            self._generation += 1
 
     # --- campaigns -------------------------------------------------------------------------------
 
@@ -198,11 +226,73 @@ class Store:
         callback_url: str | None = None,
     ) -> Campaign:
         """Checks what needs the account (reference ids unused, funds), then stores the campaign
-        and its messages and charges its estimate, all under the lock."""
+        and its messages and charges its estimate: refused with nothing stored, or stored
+        whole."""
+        size = len(messages)
         parts = sum(message.parts for message in messages)
-        price = unit_price * (parts if kind == lifecycle.SMS else len(messages))
+        price = unit_price * (parts if kind == lifecycle.SMS else size)
+        phones = len({message.phone for message in messages})
+        references = [m.reference_id for m in messages if m.reference_id is not None]
+        while True:
+            held = self._reserve(messages, references, price, created, reference_field)
+            try:
+                timeline = lifecycle.Timeline.plan(
+                    campaign_id=held.campaign_id,
+                    kind=kind,
+                    seed=self._config.seed,
+                    size=size,
+                    created=held.created,
+                    start_at=requested_start,
+                    speed=self._config.speed,
+                    fallback=fallback is not None,
+                )
+                campaign = Campaign(
+                    id=held.campaign_id,
+                    kind=kind,
+                    endpoint=endpoint,
+                    name=name(held.created),
+                    sender=sender,
+                    text=text,
+                    validity=validity,
+                    tariff_code=tariff_code,
+                    requested_start=requested_start,
+                    first_message_id=held.first_message_id,
+                    size=size,
+                    phones=phones,
+                    parts=parts,
+                    unit_price=unit_price,
+                    price=price,
+                    refunded=Decimal(0),
+                    options=options,
+                    fallback=fallback,
+                    callback_url=callback_url,
+                    tally=lifecycle.Tally(timeline),
+                )
+                first, campaign_id = held.first_message_id, held.campaign_id
+                rows = [
+                    (first + index, campaign_id, *message) for index, message in enumerate(messages)
+                ]
+            except BaseException:
+                self._release(held)
+                raise
+            if self._publish(held, campaign, rows, add_to_contact_book):
+                return campaign
+            # The account was reset while the rows were being built: create it in the fresh one,
+            # as a request that arrived just after the reset.
+
+    def _reserve(
+        self,
+        messages: Sequence[NewMessage],
+        references: list[str],
+        price: Decimal,
+        created: float,
+        reference_field: Callable[[int], str],
+    ) -> _Reservation:
+        """Under the lock: refuses a reference id stored or reserved by a concurrent send, and a
+        campaign the funds do not cover; else takes the next ids and the charge."""
         with self.lock:
-            taken = self._taken_references(m.reference_id for m in messages if m.reference_id)
+            taken = self._pending.intersection(references)
+            taken.update(self._taken_references(references))
             if taken:
                 errors = {
                     reference_field(index): [DUPLICATE_IN_ACCOUNT]
@@ -222,72 +312,69 @@ class Store:
                         f"{available} {self._config.currency}. Please top up your account."
                     ],
                 )
-            campaign_id = self._next_campaign
-            first_message = self._next_message
+            # Campaign ids follow creation time (GET /api/campaigns windows bisect on it): a
+            # request that took its clock reading before a concurrent one reserved is created
+            # at that one's moment, not before it.
+            created = max(created, self._last_created)
+            self._last_created = created
+            held = _Reservation(
+                generation=self._generation,
+                campaign_id=self._next_campaign,
+                first_message_id=self._next_message,
+                created=created,
+                price=price,
+                references=references,
+            )
             self._next_campaign += 1
             self._next_message += len(messages)
-            timeline = lifecycle.Timeline.plan(
-                campaign_id=campaign_id,
-                kind=kind,
-                seed=self._config.seed,
-                size=len(messages),
-                created=created,
-                start_at=requested_start,
-                speed=self._config.speed,
-                fallback=fallback is not None,
-            )
-            campaign = Campaign(
-                id=campaign_id,
-                kind=kind,
-                endpoint=endpoint,
-                name=name(created),
-                sender=sender,
-                text=text,
-                validity=validity,
-                tariff_code=tariff_code,
-                requested_start=requested_start,
-                first_message_id=first_message,
-                size=len(messages),
-                phones=len({message.phone for message in messages}),
-                parts=parts,
-                unit_price=unit_price,
-                price=price,
-                refunded=Decimal(0),
-                options=options,
-                fallback=fallback,
-                callback_url=callback_url,
-                tally=lifecycle.Tally(timeline),
-            )
+            self.balance -= price
+            self._pending.update(references)
+            return held
+
+    def _publish(
+        self,
+        held: _Reservation,
+        campaign: Campaign,
+        rows: list[tuple[object, ...]],
+        add_to_contact_book: bool,
+    ) -> bool:
+        """Under the lock: stores the messages and makes the campaign visible, in one step;
+        False (nothing stored) when the account was reset since ``held`` was reserved."""
+        with self.lock:
+            if held.generation != self._generation:
+                return False
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
                     f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                    (
-                        (
-                            first_message + index,
-                            campaign_id,
-                            message.phone,
-                            message.reference_id,
-                            message.text,
-                            message.sender,
-                            message.parts,
-                        )
-                        for index, message in enumerate(messages)
-                    ),
+                    rows,
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._release(held)
                 raise
             self._db.execute("COMMIT")
-            self.balance -= price
-            self.campaigns[campaign_id] = campaign
-            self._created.append(math.floor(created))
-            self._campaign_ids.append(campaign_id)
+            self._pending.difference_update(held.references)
+            self.campaigns[campaign.id] = campaign
+            # Reservations can finish out of order: keep both lists in campaign-id order.
+            at = bisect_left(self._campaign_ids, campaign.id)
+            self._campaign_ids.insert(at, campaign.id)
+            self._created.insert(at, math.floor(campaign.created))
             if add_to_contact_book:
-                for message in messages:
-                    if message.phone not in self.contact_by_phone:
-                        self._add_contact(message.phone, {}, [], created)
-            return campaign
+                for row in rows:
+                    phone = row[2]
+                    if phone not in self.contact_by_phone:
+                        self._add_contact(phone, {}, [], campaign.created)  # type: ignore[arg-type]
+            return True
+
+    def _release(self, held: _Reservation) -> None:
+        """Gives back what a creation that failed before it was stored reserved (its ids stay
+        unused: a later campaign may already have the next ones)."""
+        with self.lock:
+            if held.generation != self._generation:
+                return
+            self.balance += held.price
+            self._pending.difference_update(held.references)
 
     def _taken_references(self, references: Iterable[str]) -> set[str]:
         wanted = list(references)
@@ -309,8 +396,9 @@ class Store:
             return self.campaigns.get(campaign_id)
 
     def all_campaigns(self) -> list[Campaign]:
+        """In id order (concurrent creations may be published out of it)."""
         with self.lock:
-            return list(self.campaigns.values())
+            return [self.campaigns[campaign_id] for campaign_id in self._campaign_ids]
 
     def campaigns_created_between(self, start: float, end: float) -> list[Campaign]:
         with self.lock:
