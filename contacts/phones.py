@@ -540,19 +540,22 @@ _PLAIN_DECORATION = str.maketrans("", "", " \u00a0-()")
 
 def own_number_reader(region: str | None = None):
     """A function giving the digits `normalize_phone` returns for a spelling of one of the
-    region's own valid numbers with its country code, bare (`380501234567`) or written with
-    spaces, dashes, brackets, a leading `+` or spreadsheet apostrophe (`'+380 (50) 123-45-67`),
-    or None for any other spelling; None when the region has no such shortcut.
+    region's own valid numbers, with its country code (`380501234567`) or its national prefix
+    (`0501234567`), bare or written with spaces, dashes, brackets, a leading `+` or spreadsheet
+    apostrophe (`'+380 (50) 123-45-67`, `(050) 123-45-67`), or None for any other spelling;
+    None when the region has no such shortcut.
 
     For the import's hot loop: `read(p) or normalize_phone(p)` gives the same answer as
     `normalize_phone(p)` for every `p`. Customers' files write most numbers these ways, and one
-    translate and one regex match cost a fraction of the full reading.
+    translate and one or two regex matches cost a fraction of the full reading.
     """
     region = (region or settings.CONTACTS_DEFAULT_REGION or "").upper()
     plain, plus = _own_number_patterns(region) if region else _NO_PATTERNS
     if plain is None or plus is None:
         return None
     plain_match, plus_match, decoration = plain.fullmatch, plus.fullmatch, _PLAIN_DECORATION
+    national = _national_number_pattern(region)
+    code, national_match = (national[0], national[1].fullmatch) if national else ("", None)
 
     def read(raw: str) -> str | None:
         # As `_repair_spreadsheet_damage` begins; its repairs need a `.`, `,` or `e`, which
@@ -560,7 +563,16 @@ def own_number_reader(region: str | None = None):
         text = raw.strip().lstrip("'").translate(decoration)
         if text[:1] == "+":
             return text[1:] if plus_match(text) else None
-        return text if plain_match(text) else None
+        if plain_match(text):
+            return text
+        # Then `_parse`'s next reading, and `normalize_phone`'s checks of the lengths.
+        if national_match is None or len(text) > MAX_DIGITS:
+            return None
+        found = national_match(text)
+        if found is None:
+            return None
+        digits = code + found.group(1)
+        return digits if MIN_DIGITS <= len(digits) <= MAX_DIGITS else None
 
     return read
 
