@@ -61,8 +61,10 @@ from .shaping import (
     too_long_message,
 )
 
-# Rows per staging chunk: one COPY (or executemany) and one commit, then a progress update.
-STAGE_CHUNK = 50_000
+# Rows per staging chunk: one COPY (or executemany) and one commit, then a progress update
+# (every second or two). At each chunk's end this process waits for PostgreSQL to take the last
+# rows sent: at 50,000 rows a chunk those waits were 1.5 s of a million rows' dry run.
+STAGE_CHUNK = 200_000
 EXAMPLES_PER_OUTCOME = 5
 OUTCOMES = ("new", "updated", "unchanged", "duplicate", "invalid")
 
