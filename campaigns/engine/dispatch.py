@@ -290,12 +290,13 @@ def _dispatch_start(campaign: Campaign, taken_from: str) -> DispatchResult | Non
             dispatch_next_seq=len(slices) * (rows or 0),
             updated_at=timezone.now(),
         )
-        queued = list(
-            DispatchSlice.objects.filter(campaign_id=campaign.pk, number__gt=0).values_list(
-                "id", flat=True
+        if len(slices) > 1:
+            queued = list(
+                DispatchSlice.objects.filter(campaign_id=campaign.pk, number__gt=0).values_list(
+                    "id", flat=True
+                )
             )
-        )
-        transaction.on_commit(lambda: _slices_enqueue(queued))
+            transaction.on_commit(lambda: _slices_enqueue(queued))
     if len(slices) > 1:
         logger.info("campaign %s: dispatching in %s slices", campaign.pk, len(slices))
     return None
