@@ -7,8 +7,10 @@ Celery worker with the prefork pool and `--concurrency 2`, as production runs it
 seeds N contacts into one list by SQL (bench/_seed.py; 1% of them on the do-not-contact list,
 personalised text as bench/send_plan.py), creates a campaign ready to send and asks for its
 dispatch the way the app does (campaigns.engine.enqueue). From then on the worker does
-everything: one `campaign_dispatch` task resolves the whole ledger, then queues a `part_submit`
-task for each part of 10,000, which both processes take from the queue.
+everything: the `campaign_dispatch` task cuts the audience into slices of 10,000 and queues a
+`dispatch_slice_write` task for each but the first; both processes write slices (the
+dispatching one claims them in its own loop too), the one that writes the last checks the
+ledger and queues a `part_submit` task for each part, which both processes take from the queue.
 
 It samples, every --sample seconds, each worker process's RSS and CPU time from /proc, and
 reports:
@@ -30,7 +32,8 @@ million, scaled up above that).
 
     .venv/bin/python bench/engine_dispatch_workers.py [--contacts 1000000] [--concurrency 2]
 
-The dispatch is one task (campaigns.tasks.campaign_dispatch) with a soft time limit of
+The dispatching task (campaigns.tasks.campaign_dispatch, which writes slices until none is
+left to claim) has a soft time limit of
 ENGINE_DISPATCH_TIME_LIMIT (1800 s); a dispatch that takes longer fails ("Dispatch failed:
 SoftTimeLimitExceeded") and so does this benchmark. `--dispatch-time-limit 900` changes it for
 this run only (the limits travel in the task message, which this process sends), e.g. to see a

@@ -199,6 +199,13 @@ class Campaign(models.Model):
     # English, as every text the engine stores: dispatch_error_shown, campaigns.stored_text).
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     dispatch_error = models.TextField(blank=True)
+    # The dispatch in slices (DispatchSlice): the status it was taken from (for its audit
+    # entry, written by whichever worker finishes it), the slices not yet written (the one
+    # whose write brings this to 0 finishes the dispatch), and the next seq for a recipient
+    # beyond its slice's room (one who joined the audience after it was cut).
+    dispatched_from = models.CharField(max_length=20, blank=True)
+    dispatch_slices_left = models.PositiveIntegerField(default=0)
+    dispatch_next_seq = models.PositiveIntegerField(default=0)
     stopped_at = models.DateTimeField(null=True, blank=True)
     stopped_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -781,6 +788,46 @@ class EngineInstallation(models.Model):
         return f"Installation {self.salt}"
 
 
+class DispatchSlice(models.Model):
+    """One slice of a campaign's audience as its dispatch cut it: the recipients whose audience
+    key is in [first_key, end_key), resolved into the ledger by whichever worker process claims
+    it (campaigns.engine.dispatch). Its seq are first_seq + its place in the slice, so they are
+    the ones one dispatch of the whole audience would give."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        WRITING = "writing"
+        WRITTEN = "written"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="slices")
+    number = models.PositiveIntegerField()  # 0-based, in audience order
+    first_key = models.BigIntegerField(null=True, blank=True)  # None: from the start
+    end_key = models.BigIntegerField(null=True, blank=True)  # None: to the end
+    first_seq = models.PositiveIntegerField(default=0)
+    # Audience rows it holds at most (the cut's); None: the whole audience in one slice.
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Each claim counts one more; a worker writes only while the slice is still its claim's
+    # (a fencing token: one that lost it to the sweep cannot commit a row after).
+    attempt = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Once written: its digest (campaigns.audience_digest), the recipients the digest covers,
+    # its ledger rows, and those its schedule's frequency cap left out.
+    digest = models.CharField(max_length=64, blank=True)
+    digested = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="slice_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"Slice {self.number} of campaign {self.campaign_id} ({self.state})"
+
+
 class CampaignPart(models.Model):
     """One BSG campaign: a campaign of more than 10,000 SMS (5,000 RCS) recipients has several.
 
@@ -800,6 +847,10 @@ class CampaignPart(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
+    # The dispatch slice that made it (its ledger rows are that slice's); None before slices.
+    dispatch_slice = models.ForeignKey(
+        DispatchSlice, null=True, blank=True, on_delete=models.CASCADE, related_name="parts"
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     recipients = models.PositiveIntegerField(default=0)
     bsg_campaign_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)

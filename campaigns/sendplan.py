@@ -33,7 +33,7 @@ from contacts.models import ContactList
 from contacts.selectors import fields_by_reference
 
 from . import checks, rendering, selectors
-from .audience_digest import AudienceDigest
+from .audience_digest import AudienceDigest, audience_slice_rows
 from .audience_values import AudienceValues, audience_values, audience_values_forget
 from .models import Campaign, SendPlan
 from .rcs_content import RcsContents, RcsTemplate, rcs_template
@@ -145,7 +145,13 @@ def plan_campaign(
     if errors:
         # Not planned as it is (a placeholder that names no field, say): the one refusal type.
         raise ValidationError(list(errors))
-    tally = _Tally(compiled, leaves_out=campaign.leaves_out_recipients_missing_values, rcs=rcs)
+    slice_rows = audience_slice_rows(campaign=campaign)
+    tally = _Tally(
+        compiled,
+        leaves_out=campaign.leaves_out_recipients_missing_values,
+        rcs=rcs,
+        slice_rows=slice_rows,
+    )
     # The approver approves these recipients with these values (campaigns.audience_digest).
     as_of = timezone.now()
     rows = selectors.campaign_audience_rows(campaign=campaign)
@@ -207,6 +213,8 @@ def plan_campaign(
             "digest": tally.digest.hexdigest(),
             "recipients": tally.recipients,
             "as_of": as_of.isoformat(),
+            # Cut as the dispatch will cut it (campaigns.audience_digest).
+            "slice_rows": slice_rows,
         },
     }
     if ask_bsg:
@@ -246,6 +254,7 @@ class _Tally:
         *,
         leaves_out: bool,
         rcs: RcsTemplate | None = None,
+        slice_rows: int | None = None,
     ) -> None:
         self.compiled = compiled
         # Personalised RCS: `compiled` is its SMS fallback, the digest takes every card's values
@@ -280,7 +289,7 @@ class _Tally:
         self.most_parts: dict[str, Any] | None = None
         self._most_parts = -1
         self._literal = None if compiled.slots else self._count(())
-        self.digest = AudienceDigest()
+        self.digest = AudienceDigest(slice_rows=slice_rows)
 
     def bsg_campaigns(self, *, channel: str) -> int:
         if self.rcs is None:
@@ -310,6 +319,7 @@ class _Tally:
                 # counts and of the digest alike, so dispatch reads the same recipients.
                 if unfilled and self.leaves_out:
                     self.left_out += 1
+                    self.digest.skip()
                     return
             self.recipients += 1
             self.digest.add(row.phone, values)

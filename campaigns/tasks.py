@@ -33,8 +33,16 @@ def send_plan_compute(plan_id: int) -> None:
     time_limit=settings.ENGINE_DISPATCH_TIME_LIMIT + 60,
 )
 def campaign_dispatch(campaign_id: int) -> None:
-    """Resolve a due campaign's recipients into the ledger and queue its parts."""
+    """Take a due campaign, cut its audience into slices and write them with the other
+    workers (dispatch_slice_write); the worker that writes the last one queues its parts."""
     dispatch.campaign_dispatch(campaign_id=campaign_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def dispatch_slice_write(slice_id: int) -> None:
+    """Write one slice of a dispatching campaign's ledger (a part's worth of recipients); a
+    slice another worker has or has written is left alone. The last one queues the parts."""
+    dispatch.dispatch_slice_write(slice_id=slice_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=150)

@@ -1,12 +1,27 @@
 """Dispatch: take a due campaign, resolve every recipient into the ledger, cut it into parts.
 
+In slices, so that every worker process can take a share (issue 16: ten million recipients in
+five minutes). The worker that takes the campaign cuts its audience at every part's worth of
+recipients (DispatchSlice: one read of the audience's keys, before anything is written),
+queues one `dispatch_slice_write` task for each slice but the first, and then claims slices
+itself until none is left; the other processes take the queued ones. A slice's seq are its
+first_seq plus each recipient's place in the audience, so the ledger, its reference ids and
+its parts are the ones a dispatch of the whole audience in one slice gives, whoever wrote which
+slice. The worker whose slice is the last to be written (a counter on the campaign, decreased
+in the transaction that marks a slice written) checks the approved digest over all slices and
+only then sets `Campaign.ledger_resolved_at`: parts are submitted only once the whole ledger
+is written and matches what was approved (a slice cannot be checked alone without letting a
+part go out before the rest is known to match, and a campaign sent back must have sent nothing).
+
 The ledger is written in bounded transactions (one batch of rows each), so a million
 recipients never hold the database's write lock for long: on the embedded SQLite a poll or a
-sign-in waits for one batch, not for the whole campaign. Its parts are not submitted until the
-whole ledger is written (`Campaign.ledger_resolved_at`). A worker that dies half-way leaves a
-heartbeat that stops moving; the sweep then hands the campaign to another worker, which clears
-the half-written ledger (nothing of it was sent) and resolves it again. A dispatch that fails
-for any other reason does not retry for ever: the campaign needs attention, with the reason.
+sign-in waits for one batch, not for the whole campaign (slices there simply take turns). Each
+batch also renews its slice's heartbeat, on condition that the slice is still this worker's
+claim: a slice whose heartbeat stops moving is claimed again by another worker, which clears
+what it holds (nothing of it was sent) and writes it again, and the lost worker can no longer
+commit a row. A campaign on which no slice moves is handed on by the sweep as before. A
+dispatch that fails for any other reason does not retry for ever: the campaign needs
+attention, with the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -25,9 +40,14 @@ from bsg import rules
 
 from .. import handoffs, selectors
 from ..approval import campaign_authors
-from ..audience_digest import ApprovedAudience, AudienceDigest
+from ..audience_digest import (
+    ApprovedAudience,
+    AudienceDigest,
+    audience_digest_combined,
+    audience_slice_rows,
+)
 from ..checks import groups_refusal
-from ..models import Campaign, CampaignEvent, CampaignPart, Recipient
+from ..models import Campaign, CampaignEvent, CampaignPart, DispatchSlice, Recipient
 from ..rcs_content import rcs_content_from_key
 from ..stored_text import (
     DISPATCH_AUDIT_IN_PARTS,
@@ -42,7 +62,7 @@ from ..stored_text import (
     SENT_BACK_FOR_APPROVAL,
 )
 from .bsg_groups import bsg_groups_difference
-from .enqueue import parts_enqueue_submit
+from .enqueue import parts_enqueue_submit, task_send
 from .events import event_record
 from .ledger import (
     LEDGER_BATCH,
@@ -59,6 +79,7 @@ logger = logging.getLogger(__name__)
 Part = CampaignPart
 State = CampaignPart.State
 Status = Campaign.Status
+SliceState = DispatchSlice.State
 
 
 @dataclass
@@ -73,8 +94,10 @@ class DispatchResult:
 
 def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> DispatchResult | None:
     """Take a due campaign (compare-and-set to `sending`), or one whose dispatch a lost worker
-    abandoned, and resolve its ledger. None when there was nothing to take (not due, taken by
-    another worker, already resolved) or the dispatch failed (the campaign then says why)."""
+    abandoned, cut its audience into slices and write slices until none is left to claim. The
+    result when this call ended the dispatch (resolved, refused or sent back); None when there
+    was nothing to take (not due, taken by another worker, already resolved), when another
+    worker's slice ended it, or when the dispatch failed (the campaign then says why)."""
     now = now or timezone.now()
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
@@ -85,38 +108,49 @@ def campaign_dispatch(*, campaign_id: int, now: datetime | None = None) -> Dispa
         return None
     campaign.refresh_from_db()
     try:
-        _ledger_clear(campaign_id)
-        result = _resolve_ledger(campaign)
+        abandoned_with_slices = (
+            taken_from == Status.SENDING
+            and DispatchSlice.objects.filter(campaign_id=campaign_id).exists()
+        )
+        if not abandoned_with_slices:
+            _ledger_clear(campaign_id)
+            ended = _dispatch_start(campaign, taken_from)
+            if ended is not None:
+                return ended
+        elif campaign.dispatch_slices_left == 0:
+            # Every slice written, but the worker that wrote the last one was lost before it
+            # finished the dispatch: finish it here.
+            return _dispatch_finish(campaign_id)
+        return _slices_write(campaign_id, now=now)
     except Exception as error:
         # Not retried by itself: the same data would fail the same way, every sweep (a repeated
         # reference id once did, 50 tracebacks a minute, "Waiting for the engine…" for ever).
         logger.exception("campaign %s: dispatch failed", campaign_id)
         _dispatch_failed(campaign, error)
         return None
-    if result.sent_back:
-        return result
-    with transaction.atomic():
-        ended = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).get()
-        audit_record(
-            action="campaign-dispatch",
-            target=campaign,
-            changes={"status": [taken_from, ended]},
-            message=(
-                DISPATCH_AUDIT_IN_PARTS_REFUSED if result.refused else DISPATCH_AUDIT_IN_PARTS
-            ).stored(
-                recipients=result.recipients,
-                in_parts=PARTS_COUNT.stored(count=len(result.part_ids)),
-                **({"refusal": result.refused} if result.refused else {}),
-            ),
-        )
-        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=result.part_ids))
-    logger.info(
-        "campaign %s: dispatched, %s recipients in %s parts",
-        campaign_id,
-        result.recipients,
-        len(result.part_ids),
-    )
-    return result
+
+
+def dispatch_slice_write(*, slice_id: int) -> DispatchResult | None:
+    """Write one slice of a dispatching campaign (queued by campaign_dispatch), unless another
+    worker has it or it is written; the result when it was the last slice and ended the
+    dispatch."""
+    piece = DispatchSlice.objects.filter(pk=slice_id).values("campaign_id", "number").first()
+    if piece is None:
+        return None
+    campaign_id = piece["campaign_id"]
+    try:
+        return _slices_write(campaign_id, now=timezone.now(), number=piece["number"])
+    except Exception as error:
+        logger.exception("campaign %s: dispatch failed in slice %s", campaign_id, piece["number"])
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is not None:
+            _dispatch_failed(campaign, error)
+        return None
+
+
+class SliceTaken(Exception):
+    """The slice this worker was writing was claimed again (its heartbeat had stopped): what
+    the worker still holds must not reach the ledger."""
 
 
 def dispatch_abandoned_since(now: datetime) -> datetime:
@@ -167,16 +201,17 @@ def _claim(campaign: Campaign, now: datetime) -> str | None:
 def _ledger_clear(campaign_id: int) -> None:
     """Remove what an abandoned dispatch wrote (nothing of it was submitted: parts wait for
     the whole ledger), in batches so that no transaction grows with the campaign."""
-    while True:
-        batch = list(
-            Recipient.objects.filter(campaign_id=campaign_id).values_list("id", flat=True)[
-                :LEDGER_BATCH
-            ]
-        )
-        if not batch:
-            break
-        Recipient.objects.filter(id__in=batch).delete()
+    _rows_delete(Recipient.objects.filter(campaign_id=campaign_id))
     Part.objects.filter(campaign_id=campaign_id).delete()
+    DispatchSlice.objects.filter(campaign_id=campaign_id).delete()
+
+
+def _rows_delete(rows) -> None:
+    while True:
+        batch = list(rows.values_list("id", flat=True)[:LEDGER_BATCH])
+        if not batch:
+            return
+        Recipient.objects.filter(id__in=batch).delete()
 
 
 def _heartbeat(campaign_id: int) -> None:
@@ -197,7 +232,10 @@ def _part_size(campaign: Campaign) -> int:
     return rules.MAX_RCS_RECIPIENTS if campaign.is_rcs else rules.MAX_SMS_RECIPIENTS
 
 
-def _resolve_ledger(campaign: Campaign) -> DispatchResult:
+def _dispatch_start(campaign: Campaign, taken_from: str) -> DispatchResult | None:
+    """Refuse or send back what must not go out as it is; else cut the audience into slices
+    and queue a task for each but the first (this worker starts with that one). The result
+    when the dispatch ended here."""
     result = DispatchResult(campaign_id=campaign.pk)
     if _approved_by_its_author(campaign):
         _send_back_for_approval(campaign, OWN_AUTHOR_APPROVED.stored())
@@ -213,39 +251,183 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
             Campaign.objects.filter(pk=campaign.pk).update(
                 status=Status.FINISHED, ledger_resolved_at=timezone.now()
             )
-        result.refused = refusal
+            result.refused = refusal
+            _dispatch_audit(campaign, taken_from, result)
         return result
+    approved = _approved_audience(campaign)
+    # Cut as its approval's digest was cut (an approval from before slices: one slice). BSG's
+    # groups always take one slice: each part there is a send to the whole group.
+    if campaign.sends_to_bsg_groups:
+        rows = None
+    elif approved is not None:
+        rows = approved.slice_rows
+    else:
+        rows = audience_slice_rows(campaign=campaign)
+    firsts: list[int | None] = [None]
+    if rows is not None:
+        keys = selectors.campaign_audience_slice_keys(
+            campaign=campaign,
+            every=rows,
+            opted_out_by=approved.as_of if approved is not None else None,
+        )
+        firsts = [None, *keys[1:]]
+    slices = [
+        DispatchSlice(
+            campaign_id=campaign.pk,
+            number=number,
+            first_key=first,
+            end_key=firsts[number + 1] if number + 1 < len(firsts) else None,
+            first_seq=number * (rows or 0),
+            rows=rows,
+        )
+        for number, first in enumerate(firsts)
+    ]
+    with transaction.atomic():
+        DispatchSlice.objects.bulk_create(slices)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            dispatched_from=taken_from,
+            dispatch_slices_left=len(slices),
+            dispatch_next_seq=len(slices) * (rows or 0),
+            updated_at=timezone.now(),
+        )
+        if len(slices) > 1:
+            queued = list(
+                DispatchSlice.objects.filter(campaign_id=campaign.pk, number__gt=0).values_list(
+                    "id", flat=True
+                )
+            )
+            transaction.on_commit(lambda: _slices_enqueue(queued))
+    if len(slices) > 1:
+        logger.info("campaign %s: dispatching in %s slices", campaign.pk, len(slices))
+    return None
+
+
+def _slices_enqueue(slice_ids: list[int]) -> None:
+    from .. import tasks
+
+    for slice_id in slice_ids:
+        task_send(tasks.dispatch_slice_write, slice_id)
+
+
+def _slices_write(
+    campaign_id: int, *, now: datetime, number: int | None = None
+) -> DispatchResult | None:
+    """Claim and write slices (only slice `number`, if given) until none is left to claim;
+    the result when the last one written here ended the dispatch."""
+    while True:
+        claimed = _slice_claim(campaign_id, now=now, number=number)
+        if claimed is None:
+            return None
+        try:
+            last = _slice_write(claimed)
+        except SliceTaken:
+            logger.warning(
+                "campaign %s: slice %s was claimed by another worker; left to it",
+                campaign_id,
+                claimed.number,
+            )
+            last = False
+        if last:
+            return _dispatch_finish(campaign_id)
+        if number is not None:
+            return None
+        now = timezone.now()
+
+
+def _slice_claim(campaign_id: int, *, now: datetime, number: int | None) -> DispatchSlice | None:
+    """Compare-and-set: a slice waiting, or one whose writer's heartbeat stopped, becomes this
+    worker's (its attempt one more); None when there is none, or the campaign is no longer
+    being dispatched (stopped, failed, resolved)."""
+    dispatching = Campaign.objects.filter(
+        pk=campaign_id, status=Status.SENDING, ledger_resolved_at__isnull=True, dispatch_error=""
+    )
+    if not dispatching.exists():
+        return None
+    claimable = DispatchSlice.objects.filter(campaign_id=campaign_id).filter(
+        Q(state=SliceState.PENDING)
+        | Q(state=SliceState.WRITING, heartbeat_at__lt=dispatch_abandoned_since(now))
+    )
+    if number is not None:
+        claimable = claimable.filter(number=number)
+    while True:
+        candidates = list(claimable.order_by("number").values_list("id", "attempt")[:10])
+        if not candidates:
+            return None
+        for pk, attempt in candidates:
+            taken = claimable.filter(pk=pk, attempt=attempt).update(
+                state=SliceState.WRITING, attempt=attempt + 1, heartbeat_at=now
+            )
+            if taken == 1:
+                return _slice_claimed(DispatchSlice.objects.get(pk=pk))
+        # Each was taken by another worker meanwhile: look again.
+
+
+def _slice_claimed(piece: DispatchSlice) -> DispatchSlice:
+    if piece.attempt > settings.ENGINE_DISPATCH_MAX_ATTEMPTS:
+        # Each try at it died the same way (a worker killed at its time limit, say).
+        raise RuntimeError(
+            f"slice {piece.number}: {piece.attempt - 1} tries ended without finishing"
+        )
+    if piece.attempt > 1:
+        logger.warning(
+            "campaign %s: slice %s abandoned by a lost worker; writing it again",
+            piece.campaign_id,
+            piece.number,
+        )
+    return piece
+
+
+def _slice_write(piece: DispatchSlice) -> bool:
+    """Write one claimed slice's ledger rows and parts; True when it was the last slice."""
+    campaign = Campaign.objects.get(pk=piece.campaign_id)
+    campaign_id = campaign.pk
+    # Whatever an earlier claim of this slice wrote (its parts hold all its rows).
+    _rows_delete(Recipient.objects.filter(part__dispatch_slice_id=piece.pk))
+    Part.objects.filter(dispatch_slice_id=piece.pk).delete()
     # BSG's group methods send to the whole group in one campaign: no split there.
     size = None if campaign.sends_to_bsg_groups else _part_size(campaign)
-    campaign_id = campaign.pk
     # reference_id_for(salt=..., campaign_id=..., seq=...) with its constant head built once.
     reference_head = reference_id_for(salt=installation_salt(), campaign_id=campaign_id, seq=0)[:-1]
-    writer = LedgerWriter(on_flush=lambda: _heartbeat(campaign_id))
+    writer = LedgerWriter(on_flush=lambda: _slice_heartbeat(piece, campaign_id))
     add = writer.add
     part_ids: list[int] = []
     counts: list[int] = []
-    seq = 0
+    written = 0
     # The open part of each message (key None: the campaign's own content) and the room left
     # in it. A personalised RCS campaign's recipients go to the part of their rendered message
     # (BSG's rcs/send takes one message for all its phones: campaigns.rcs_content), so its
     # parts interleave in seq; every other campaign has one key and fills parts in order.
     open_parts: dict[str | None, list[int]] = {}
-    capped = schedule_capped_phones(campaign=campaign, now=timezone.now())
+    # A schedule with a frequency cap is dispatched in one slice (audience_slice_rows).
+    capped = schedule_capped_phones(campaign=campaign, now=campaign.dispatched_at or timezone.now())
     skipped = 0
     approved = _approved_audience(campaign)
-    digest = AudienceDigest() if approved is not None else None
-    for phone, contact_id, text, sms_parts, reference, message in ledger_rows(
-        campaign, approved=approved, digest=digest
+    digest = AudienceDigest()
+    room = piece.rows
+    for position, phone, contact_id, text, sms_parts, reference, message in ledger_rows(
+        campaign,
+        approved=approved,
+        digest=digest,
+        first_key=piece.first_key,
+        end_key=piece.end_key,
     ):
         if capped and phone in capped:
             skipped += 1
             continue
+        if room is None or position < room:
+            seq = piece.first_seq + position
+        else:
+            # More recipients than the slice held when it was cut (some joined its range
+            # since): the next seq no slice's room can reach. An approved campaign's digest
+            # differs then anyway, and it goes back for approval.
+            seq = _next_seq(campaign_id)
         current = open_parts.get(message)
         if current is None or not current[1]:
             part_id = Part.objects.create(
                 campaign=campaign,
-                number=len(part_ids) + 1,
+                number=_provisional_number(piece, len(part_ids)),
                 content=rcs_content_from_key(message) if message is not None else {},
+                dispatch_slice=piece,
             ).pk
             part_ids.append(part_id)
             counts.append(0)
@@ -267,9 +449,82 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
                 "",  # no BSG status yet
             )
         )
-        seq += 1
+        written += 1
     writer.flush()
-    if approved is not None and digest.hexdigest() != approved.digest:
+    with transaction.atomic():
+        done = DispatchSlice.objects.filter(
+            pk=piece.pk, attempt=piece.attempt, state=SliceState.WRITING
+        ).update(
+            state=SliceState.WRITTEN,
+            heartbeat_at=timezone.now(),
+            digest=digest.hexdigest(),
+            digested=digest.recipients,
+            written=written,
+            skipped=skipped,
+        )
+        if done != 1:
+            raise SliceTaken
+        for pk, count in zip(part_ids, counts, strict=True):
+            Part.objects.filter(pk=pk).update(recipients=count)
+        # Under this row's lock until commit: of two last slices, one reads 0.
+        left = Campaign.objects.filter(pk=campaign_id)
+        left.update(dispatch_slices_left=F("dispatch_slices_left") - 1, updated_at=timezone.now())
+        return left.values_list("dispatch_slices_left", flat=True).get() == 0
+
+
+def _provisional_number(piece: DispatchSlice, index: int) -> int:
+    """A part's number while slices are written side by side, unique without knowing the
+    other slices' parts: a slice's first part takes its slice's number (one part a slice is
+    the rule, so it is its final number), any further part one above every slice's
+    (_parts_number puts them in order once the ledger is whole)."""
+    if index == 0:
+        return piece.number + 1
+    slices = DispatchSlice.objects.filter(campaign_id=piece.campaign_id).count()
+    return slices + piece.first_seq + index
+
+
+def _next_seq(campaign_id: int) -> int:
+    with transaction.atomic():
+        taken = Campaign.objects.filter(pk=campaign_id)
+        taken.update(dispatch_next_seq=F("dispatch_next_seq") + 1)
+        return taken.values_list("dispatch_next_seq", flat=True).get() - 1
+
+
+def _slice_heartbeat(piece: DispatchSlice, campaign_id: int) -> None:
+    """In each batch's transaction: the batch commits only while the slice is still this
+    claim's (a fencing token), and the campaign shows the sweep that its dispatch moves."""
+    mine = DispatchSlice.objects.filter(
+        pk=piece.pk, attempt=piece.attempt, state=SliceState.WRITING
+    ).update(heartbeat_at=timezone.now())
+    if mine != 1:
+        raise SliceTaken
+    _heartbeat(campaign_id)
+
+
+def _dispatch_finish(campaign_id: int) -> DispatchResult | None:
+    """Every slice is written: check the whole ledger against what was approved, number its
+    parts, and let them be submitted. None when the campaign is no longer being dispatched
+    (stopped meanwhile, or already finished by another worker)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if (
+        campaign.status != Status.SENDING
+        or campaign.ledger_resolved_at is not None
+        or campaign.dispatch_error
+    ):
+        return None
+    result = DispatchResult(campaign_id=campaign_id)
+    slices = list(
+        DispatchSlice.objects.filter(campaign_id=campaign_id)
+        .order_by("number")
+        .values_list("state", "digest", "digested", "written", "skipped")
+    )
+    if any(state != SliceState.WRITTEN for state, *_ in slices):
+        return None
+    approved = _approved_audience(campaign)
+    digested = sum(row[2] for row in slices)
+    if approved is not None and (
+        audience_digest_combined([row[1] for row in slices]) != approved.digest
+    ):
         # Not what its approver approved: nothing of this ledger goes out.
         _ledger_clear(campaign_id)
         _send_back_for_approval(
@@ -278,7 +533,7 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
                 campaign=campaign,
                 since=approved.as_of,
                 approved=approved.recipients,
-                now=digest.recipients,
+                now=digested,
             ),
         )
         result.sent_back = True
@@ -291,14 +546,19 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
             _send_back_for_approval(campaign, difference + ".")
             result.sent_back = True
             return result
-    result.part_ids = part_ids
-    result.recipients = seq
+    recipients = sum(row[3] for row in slices)
+    skipped = sum(row[4] for row in slices)
+    result.part_ids = _parts_number(campaign_id)
+    result.recipients = recipients
     with transaction.atomic():
-        for pk, count in zip(part_ids, counts, strict=True):
-            Part.objects.filter(pk=pk).update(recipients=count)
-        resolved = Campaign.objects.filter(pk=campaign_id)
-        if not part_ids:
-            resolved.filter(status=Status.SENDING).update(status=Status.FINISHED)
+        resolved = Campaign.objects.filter(
+            pk=campaign_id, status=Status.SENDING, ledger_resolved_at__isnull=True
+        )
+        # Only now may its parts be submitted (part_submit and the sweep look at this).
+        if not resolved.update(ledger_resolved_at=timezone.now(), updated_at=timezone.now()):
+            return None  # stopped meanwhile (its parts wait for the sweep to cancel them)
+        if not result.part_ids:
+            Campaign.objects.filter(pk=campaign_id).update(status=Status.FINISHED)
             said = (
                 NO_RECIPIENTS_LEFT_CAPPED.stored(skipped=skipped)
                 if skipped
@@ -306,16 +566,61 @@ def _resolve_ledger(campaign: Campaign) -> DispatchResult:
             )
             event_record(campaign_id, CampaignEvent.Kind.FINISHED, said)
         else:
-            resolved_into = {"recipients": seq, "in_parts": PARTS_COUNT.stored(count=len(part_ids))}
+            resolved_into = {
+                "recipients": recipients,
+                "in_parts": PARTS_COUNT.stored(count=len(result.part_ids)),
+            }
             said = (
                 DISPATCHED_IN_PARTS_CAPPED.stored(**resolved_into, skipped=skipped)
                 if skipped
                 else DISPATCHED_IN_PARTS.stored(**resolved_into)
             )
             event_record(campaign_id, CampaignEvent.Kind.DISPATCHED, said)
-        # Only now may its parts be submitted (part_submit and the sweep look at this).
-        resolved.update(ledger_resolved_at=timezone.now(), updated_at=timezone.now())
+        _dispatch_audit(campaign, campaign.dispatched_from or Status.SENDING, result)
+        transaction.on_commit(lambda: parts_enqueue_submit(part_ids=result.part_ids))
+    logger.info(
+        "campaign %s: dispatched, %s recipients in %s parts",
+        campaign_id,
+        result.recipients,
+        len(result.part_ids),
+    )
     return result
+
+
+def _parts_number(campaign_id: int) -> list[int]:
+    """Its parts' ids in order (slice, then as made), numbered 1, 2, … in that order. Only a
+    slice with no part or more than one leaves numbers to change: those move above every
+    number first, so that no two parts hold one number at any moment."""
+    parts = list(
+        Part.objects.filter(campaign_id=campaign_id)
+        .order_by("dispatch_slice__number", "id")
+        .values_list("id", "number")
+    )
+    moved = [(pk, final) for final, (pk, number) in enumerate(parts, start=1) if number != final]
+    if moved:
+        with transaction.atomic():
+            highest = max(number for _, number in parts)
+            Part.objects.filter(pk__in=[pk for pk, _ in moved]).update(number=F("number") + highest)
+            Part.objects.bulk_update(
+                [Part(pk=pk, number=final) for pk, final in moved], ["number"], batch_size=1000
+            )
+    return [pk for pk, _ in parts]
+
+
+def _dispatch_audit(campaign: Campaign, taken_from: str, result: DispatchResult) -> None:
+    ended = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).get()
+    audit_record(
+        action="campaign-dispatch",
+        target=campaign,
+        changes={"status": [taken_from, ended]},
+        message=(
+            DISPATCH_AUDIT_IN_PARTS_REFUSED if result.refused else DISPATCH_AUDIT_IN_PARTS
+        ).stored(
+            recipients=result.recipients,
+            in_parts=PARTS_COUNT.stored(count=len(result.part_ids)),
+            **({"refusal": result.refused} if result.refused else {}),
+        ),
+    )
 
 
 def _approved_audience(campaign: Campaign) -> ApprovedAudience | None:

@@ -62,11 +62,16 @@ def ledger_rows(
     *,
     approved: ApprovedAudience | None = None,
     digest: AudienceDigest | None = None,
-) -> Iterator[tuple[str, int | None, str, int, str | None, str | None]]:
-    """Every recipient once as (phone, contact id, text, SMS parts, reference id or None,
-    message key or None): from the lists (minus do-not-contact), the pasted numbers, or, for
-    "retry failed only", the failed rows of the original's ledger (their texts and counts as
-    they were sent).
+    first_key: int | None = None,
+    end_key: int | None = None,
+) -> Iterator[tuple[int, str, int | None, str, int, str | None, str | None]]:
+    """Every recipient once as (position, phone, contact id, text, SMS parts, reference id or
+    None, message key or None): from the lists (minus do-not-contact), the pasted numbers, or,
+    for "retry failed only", the failed rows of the original's ledger (their texts and counts
+    as they were sent). Position: the recipient's place among the audience rows read (0-based,
+    those left out included), which the dispatch makes its seq.
+
+    With `first_key` / `end_key`, one slice of the audience (selectors.audience_slice_keys).
 
     For RCS the text is the SMS fallback (personalised to contact lists). A personalised RCS
     campaign's recipients also carry the key of their rendered message (campaigns.rcs_content):
@@ -89,13 +94,18 @@ def ledger_rows(
             .exclude(phone__in=DoNotContact.objects.values("phone"))
             .values_list("seq", "phone", "contact_id", "text", "sms_parts")
         )
-        for _, phone, contact_id, text, sms_parts in rows_streamed(
-            rows, key="seq", chunk_size=LEDGER_BATCH
-        ):
-            yield phone, contact_id, text, sms_parts, None, None
+        streamed = rows_streamed(rows, key="seq", chunk_size=LEDGER_BATCH)
+        for position, (_, phone, contact_id, text, sms_parts) in enumerate(streamed):
+            yield position, phone, contact_id, text, sms_parts, None, None
         return
+    rows = selectors.campaign_audience_rows(
+        campaign=campaign,
+        opted_out_by=approved.as_of if approved is not None else None,
+        first_key=first_key,
+        end_key=end_key,
+    )
     if campaign.is_rcs:
-        yield from _rcs_rows(campaign, approved=approved, digest=digest)
+        yield from _rcs_rows(campaign, rows, approved=approved, digest=digest)
         return
     compiled = None
     if campaign.is_sms and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
@@ -108,22 +118,24 @@ def ledger_rows(
     opted_out_by = approved.as_of if approved is not None else None
     opted_out_later = opted_out_since(since=opted_out_by) if opted_out_by is not None else set()
     add = digest.add if digest is not None else _ignore
-    rows = selectors.campaign_audience_rows(campaign=campaign, opted_out_by=opted_out_by)
     if compiled is not None and compiled.slots:
         personalise, render = compiled.personalise, compiled.render_values
         parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
         leaves_out = campaign.leaves_out_recipients_missing_values
-        for row in rows:
+        skip = digest.skip if digest is not None else _ignore_row
+        for position, row in enumerate(rows):
             values, _missing, unfilled = personalise(
                 phone=row.phone, name=row.name, fields=row.fields
             )
             if unfilled and leaves_out:
                 # As the send plan left them out (sendplan._Tally.add): not in the digest.
+                skip()
                 continue
             add(row.phone, values)
             if opted_out_later and row.phone in opted_out_later:
                 continue
             yield (
+                position,
                 row.phone,
                 row.contact_id,
                 render(values),
@@ -134,16 +146,20 @@ def ledger_rows(
         return
     literal = campaign.text
     literal_parts = _sms_parts(literal)
-    for row in rows:
+    for position, row in enumerate(rows):
         add(row.phone, ())
         if opted_out_later and row.phone in opted_out_later:
             continue
-        yield row.phone, row.contact_id, literal, literal_parts, row.reference_id, None
+        yield position, row.phone, row.contact_id, literal, literal_parts, row.reference_id, None
 
 
 def _rcs_rows(
-    campaign: Campaign, *, approved: ApprovedAudience | None, digest: AudienceDigest | None
-) -> Iterator[tuple[str, int | None, str, int, str | None, str | None]]:
+    campaign: Campaign,
+    rows: Iterator[selectors.AudienceRow],
+    *,
+    approved: ApprovedAudience | None,
+    digest: AudienceDigest | None,
+) -> Iterator[tuple[int, str, int | None, str, int, str | None, str | None]]:
     """ledger_rows for RCS: the values read as the send plan read them (sendplan._Tally
     ._add_rcs), into the digest, then each recipient's fallback text and message key."""
     template = rcs_template(campaign=campaign, fields=fields_by_reference())
@@ -151,20 +167,27 @@ def _rcs_rows(
     opted_out_by = approved.as_of if approved is not None else None
     opted_out_later = opted_out_since(since=opted_out_by) if opted_out_by is not None else set()
     add = digest.add if digest is not None else _ignore
-    rows = selectors.campaign_audience_rows(campaign=campaign, opted_out_by=opted_out_by)
     if not template.slots:
         literal = campaign.fallback_text if campaign.fallback_enabled else ""
         literal_parts = _sms_parts(literal)
-        for row in rows:
+        for position, row in enumerate(rows):
             add(row.phone, ())
             if opted_out_later and row.phone in opted_out_later:
                 continue
-            yield row.phone, row.contact_id, literal, literal_parts, row.reference_id, None
+            yield (
+                position,
+                row.phone,
+                row.contact_id,
+                literal,
+                literal_parts,
+                row.reference_id,
+                None,
+            )
         return
     contents = RcsContents(template)
     render = fallback.render_values
     parts = rendering.ShapeCache(lambda values: _sms_parts(render(values))).get
-    for row in rows:
+    for position, row in enumerate(rows):
         values, _missing, _unfilled = template.personalise(
             phone=row.phone, name=row.name, fields=row.fields
         )
@@ -174,6 +197,7 @@ def _rcs_rows(
         fallback_values = template.fallback_values(values)
         text = render(fallback_values) if template.fallback_enabled else ""
         yield (
+            position,
             row.phone,
             row.contact_id,
             text,
@@ -184,6 +208,10 @@ def _rcs_rows(
 
 
 def _ignore(phone: str, values: tuple[str, ...]) -> None:
+    return None
+
+
+def _ignore_row() -> None:
     return None
 
 
