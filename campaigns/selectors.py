@@ -13,8 +13,8 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum, Window
-from django.db.models.functions import Mod, RowNumber
+from django.db.models import Count, F, Q, Sum, TextField, Window
+from django.db.models.functions import Cast, Mod, RowNumber
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -336,10 +336,16 @@ def audience_rows(
         contacts = contacts.filter(id__gte=first_key)
     if end_key is not None:
         contacts = contacts.filter(id__lt=end_key)
-    rows = contacts.values_list("id", "phone", "name", "fields")
+    # The fields as JSON text, decoded here: what JSONField's converter does, without Django's
+    # per-row converter loop around it (a fifth of a dispatch's own CPU per recipient).
+    rows = contacts.annotate(fields_text=Cast("fields", TextField())).values_list(
+        "id", "phone", "name", "fields_text"
+    )
     streamed = rows_streamed(rows, key="id", chunk_size=chunk_size)
-    for contact_id, phone, name, fields in streamed if limit is None else islice(streamed, limit):
-        yield AudienceRow(phone, name, fields or {}, None, contact_id, contact_id)
+    decode = json.loads
+    for contact_id, phone, name, text in streamed if limit is None else islice(streamed, limit):
+        fields = decode(text) if text else {}
+        yield AudienceRow(phone, name, fields, None, contact_id, contact_id)
 
 
 def audience_slice_keys(

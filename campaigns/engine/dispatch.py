@@ -67,10 +67,10 @@ from .events import event_record
 from .ledger import (
     LEDGER_BATCH,
     LedgerWriter,
-    base36,
     installation_salt,
     ledger_rows,
-    reference_id_for,
+    reference_head_for,
+    reference_seq,
 )
 from .schedules import schedule_capped_phones
 
@@ -387,7 +387,7 @@ def _slice_write(piece: DispatchSlice) -> bool:
     # BSG's group methods send to the whole group in one campaign: no split there.
     size = None if campaign.sends_to_bsg_groups else _part_size(campaign)
     # reference_id_for(salt=..., campaign_id=..., seq=...) with its constant head built once.
-    reference_head = reference_id_for(salt=installation_salt(), campaign_id=campaign_id, seq=0)[:-1]
+    reference_head = reference_head_for(salt=installation_salt(), campaign_id=campaign_id)
     writer = LedgerWriter(on_flush=lambda: _slice_heartbeat(piece, campaign_id))
     add = writer.add
     part_ids: list[int] = []
@@ -445,7 +445,7 @@ def _slice_write(piece: DispatchSlice) -> bool:
                 contact_id,
                 text,
                 sms_parts,
-                reference or reference_head + base36(seq),
+                reference or reference_head + reference_seq(seq),
                 "",  # no BSG status yet
             )
         )

@@ -62,9 +62,7 @@ def approve_as_planned(campaign: Campaign) -> dict:
 def the_ledger(campaign: Campaign) -> list[tuple]:
     """Everything about the ledger that does not name the campaign: seq, phone, text, the
     reference id's tail (after the campaign's own head), its part's number and size."""
-    head = ledger.reference_id_for(salt=ledger.installation_salt(), campaign_id=campaign.pk, seq=0)[
-        :-1
-    ]
+    head = ledger.reference_head_for(salt=ledger.installation_salt(), campaign_id=campaign.pk)
     rows = Recipient.objects.filter(campaign=campaign).order_by("seq")
     return [
         (
