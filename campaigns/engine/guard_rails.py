@@ -53,7 +53,11 @@ def hold_reason(client: BsgClient, campaign: Campaign, part: CampaignPart) -> st
         # the count over the ledger until then.
         and Part.objects.filter(campaign_id=campaign.pk, messages_polled_at__isnull=False).exists()
     ):
-        final, failed = selectors.campaign_failure_figures(campaign_id=campaign.pk)
+        final, failed = selectors.campaign_failure_figures(
+            campaign_id=campaign.pk,
+            rate=settings.ENGINE_HOLD_FAILURE_RATE,
+            min_final=settings.ENGINE_HOLD_MIN_FINAL,
+        )
         if final >= settings.ENGINE_HOLD_MIN_FINAL and failed / final > (
             settings.ENGINE_HOLD_FAILURE_RATE
         ):

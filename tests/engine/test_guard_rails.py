@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from bsg import rules
+from campaigns import selectors
 from campaigns.engine import dispatch, guard_rails, resume, submit, sweep
 from campaigns.models import Campaign, CampaignEvent, CampaignPart, Recipient
 from tests.engine.conftest import numbers, ready_campaign
@@ -64,6 +65,30 @@ def test_a_low_rate_or_too_few_reports_do_not_hold(engine_settings, sandbox, mon
     CampaignPart.objects.filter(pk=first).update(messages_polled_at=timezone.now())
     # Four failures, but fewer than ten final statuses: too early to judge.
     assert submit.part_submit(part_id=second).state == State.SUBMITTED
+
+
+def test_the_failure_figures_count_the_delivered_only_as_far_as_the_rate_needs():
+    campaign = ready_campaign(pasted_numbers=numbers(40))
+    dispatch.campaign_dispatch(campaign_id=campaign.pk)
+    ledger = Recipient.objects.filter(campaign=campaign).order_by("seq")
+    seqs = list(ledger.values_list("seq", flat=True))
+    Recipient.objects.filter(campaign=campaign).update(status="delivered")
+
+    def figures(failed: int, *, rate: float = 0.2, min_final: int = 3) -> tuple[int, int]:
+        Recipient.objects.filter(campaign=campaign, seq__in=seqs[:failed]).update(status="failed")
+        return selectors.campaign_failure_figures(
+            campaign_id=campaign.pk, rate=rate, min_final=min_final
+        )
+
+    # 2 failed of 40 (5 %): counting 11 final ones (2 / 0.2, and one more) shows the rate is
+    # under 20 %; the other 29 delivered are never counted.
+    assert figures(2) == (11, 2)
+    assert figures(2, min_final=20) == (21, 2)  # at least as far as min_final
+    # 10 failed of 40 (25 %): over the rate, the figures are exact for the hold's message.
+    assert figures(10) == (40, 10)
+    assert figures(10, rate=0) == (40, 10)
+    Recipient.objects.filter(campaign=campaign).update(status="delivered")
+    assert figures(0) == (0, 0)
 
 
 def test_a_balance_that_cannot_cover_the_next_part_holds_it(
