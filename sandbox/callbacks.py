@@ -136,6 +136,15 @@ class CallbackSender:
             self._in_flight = getattr(self, "_in_flight", 0)  # POSTs under way survive a reset
             self._counts = CallbackCounts()
             self._rng = random.Random(f"bsg-sandbox-callbacks:{self._config.seed}")
+        # A POST already under way belongs to the account as it was: let it end before the
+        # reset returns, so that nothing of the old account reaches anyone afterwards (a test
+        # suite's next test saw an earlier test's callback connect). At most one POST's timeout.
+        deadline = time.monotonic() + self._config.callback_timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._in_flight:
+                    return
+            time.sleep(0.01)
 
     # --- the thread ------------------------------------------------------------------------------
 
