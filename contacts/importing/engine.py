@@ -460,16 +460,21 @@ def _rejections(spec: ImportSpec) -> Iterator[tuple[int, str]]:
         last = found[-1][0]
 
 
-def _candidates_hold_every_rejection(spec: ImportSpec) -> bool:
-    """Whether the rows set aside while staging (shaping.RejectedCandidates: those with an
-    error Python found, and those whose number may repeat) include every rejected row; only a
-    value too long, which the staging table finds, can be missing."""
+def _rejections_at_hand(spec: ImportSpec) -> tuple[bool, bool]:
+    """(whether any row is rejected, whether the rows set aside while staging hold every
+    rejected one), in one scan of the staging table. The rows set aside
+    (shaping.RejectedCandidates) are those with an error Python found and those whose number
+    may repeat; only a value too long, which the staging table finds, can be missing."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {spec.table} WHERE error IS NOT NULL AND row_error IS NULL "
-            "AND maybe_dup IS NOT TRUE LIMIT 1"
+            # MAX of CASE, not bool_or: SQLite has no bool_or.
+            "SELECT COALESCE(MAX(CASE WHEN error IS NOT NULL OR dup_of IS NOT NULL "
+            "THEN 1 ELSE 0 END), 0), "
+            "COALESCE(MAX(CASE WHEN error IS NOT NULL AND row_error IS NULL "
+            f"AND maybe_dup IS NOT TRUE THEN 1 ELSE 0 END), 0) FROM {spec.table}"
         )
-        return cursor.fetchone() is None
+        any_rejected, some_not_set_aside = cursor.fetchone()
+        return bool(any_rejected), not some_not_set_aside
 
 
 def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
@@ -484,7 +489,11 @@ def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
     writer.writerow([*(neutralise_cell(h) for h in spec.layout.headers), "row", reason_header])
     candidates = spec.candidates
     # Asked before the rejections stream: their COPY holds the connection until it ends.
-    if candidates is not None and _candidates_hold_every_rejection(spec):
+    any_rejected, set_aside_hold_all = _rejections_at_hand(spec)
+    if not any_rejected:
+        _forget_candidates(spec)
+        return 0
+    if candidates is not None and set_aside_hold_all:
         rows = iter(candidates)  # the rows set aside while staging, in row order
     else:
         rows = iter_rows(spec.path, spec.layout)
