@@ -290,6 +290,10 @@ class _Tally:
         self._most_parts = -1
         self._literal = None if compiled.slots else self._count(())
         self.digest = AudienceDigest(slice_rows=slice_rows)
+        # BSG's price estimate's samples, taken in this pass (a second pass over ten million
+        # recipients cost as much as the first): by parts-count, the first recipient's text
+        # and the first PRICE_SAMPLE phones.
+        self.price_samples: dict[int, tuple[str, list[str]]] = {}
 
     def bsg_campaigns(self, *, channel: str) -> int:
         if self.rcs is None:
@@ -348,6 +352,13 @@ class _Tally:
         stats = counted.stats
         self.total_parts += stats.parts
         self.histogram[(stats.encoding, stats.parts)] += 1
+        sample = self.price_samples.get(stats.parts)
+        if sample is None:
+            if stats.parts:
+                text = self.compiled.render_values(values) if values else self.compiled.source
+                self.price_samples[stats.parts] = (text, [row.phone])
+        elif len(sample[1]) < PRICE_SAMPLE:
+            sample[1].append(row.phone)
         if counted.ucs2_field:
             self.pushed_to_ucs2 += 1
             self.ucs2_by_field[counted.ucs2_field] += 1
@@ -496,32 +507,12 @@ def _price(client, campaign, compiled, tally, list_ids, sender: str) -> dict[str
             "extrapolated": False,
             "calls": 1,
         }
-    # One call per parts-count: a sample of that bucket's phones with a text of that many parts.
+    # One call per parts-count: a sample of that bucket's phones with a text of that many parts
+    # (taken while counting: _Tally.price_samples).
     by_parts: Counter[int] = Counter()
     for (_encoding, parts), n in tally.histogram.items():
         by_parts[parts] += n
-    needed = {parts: min(PRICE_SAMPLE, n) for parts, n in by_parts.items() if parts}
-    samples: dict[int, tuple[str, list[str]]] = {}
-    for row in selectors.campaign_audience_rows(campaign=campaign):
-        if compiled.slots:
-            values, _missing, unfilled = compiled.personalise(
-                phone=row.phone, name=row.name, fields=row.fields
-            )
-            if unfilled and tally.leaves_out:
-                continue
-            counted = tally.cache.get(values)
-            parts = counted.stats.parts
-        else:
-            values, parts = (), tally._literal.stats.parts
-        if parts not in needed:
-            continue
-        if parts not in samples:
-            samples[parts] = (compiled.render_values(values) if values else compiled.source, [])
-        phones = samples[parts][1]
-        if len(phones) < needed[parts]:
-            phones.append(row.phone)
-            if all(len(samples.get(p, ("", []))[1]) >= n for p, n in needed.items()):
-                break
+    samples = tally.price_samples
     total = Decimal(0)
     currency = ""
     extrapolated = False

@@ -216,3 +216,32 @@ def test_the_audience_is_streamed_in_contact_order_and_limited(audience, user):
         channel="sms", sms_mode="individual", list_ids=[spring], pasted="", chunk_size=2, limit=1
     )
     assert [row.phone for row in limited] == ["380501111111"]
+
+
+def test_the_price_is_asked_for_a_sample_of_each_parts_count_taken_while_counting(
+    audience, user, bsg_settings, sandbox, monkeypatch
+):
+    monkeypatch.setattr(sendplan, "PRICE_SAMPLE", 1)
+    people = audience["people"]
+    people[1].fields = {"first_name": "I" * 160}  # two parts
+    people[1].save()
+    people[2].fields = {"first_name": "Anna"}
+    people[2].save()
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {first_name}!"), list_ids=[audience["spring"].id], user=user
+    )
+    price = plan_for(campaign, user).result["price"]
+
+    asked = [
+        entry["json"] for entry in sandbox.state.find_requests(path_prefix="/api/campaigns/price")
+    ]
+    # One call per parts-count, in the order first met, with that bucket's first recipients
+    # and the first of them's text; the two one-part recipients are priced from one of them.
+    assert [([m["phone"] for m in body["messages"]], body["text"]) for body in asked] == [
+        ([380501111111], "Hi Olena!"),
+        ([380502222222], "Hi " + "I" * 160 + "!"),
+    ]
+    assert price["calls"] == 2
+    assert price["extrapolated"] is True
+    # 0.015 a part: two recipients of 1 part (extrapolated from one) and one of 2.
+    assert Decimal(price["amount"]) == Decimal("0.0600")
