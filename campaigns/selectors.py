@@ -7,14 +7,16 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, Sum, TextField, Window
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Mod, RowNumber
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -306,11 +308,13 @@ def audience_rows(
     opted_out_by: datetime | None = None,
     first_key: int | None = None,
     end_key: int | None = None,
+    field_keys: Sequence[str] | None = None,
 ) -> Iterator[AudienceRow]:
     """Every recipient once, do-not-contact numbers left out (those on the list by
     `opted_out_by`, if given: contacts.selectors.audience_contacts), streamed from the database;
     with `first_key` / `end_key`, only those whose key is at least / below them (one slice of a
-    dispatch: audience_slice_keys).
+    dispatch: audience_slice_keys). With `field_keys`, each row's `fields` holds those fields
+    only (the ones a text's placeholders read), with the values `fields` would hold.
 
     Lists are read as tuples (config.streaming.rows_streamed), so a million contacts never sit
     in memory as model instances, and the caller may write while it reads.
@@ -337,6 +341,9 @@ def audience_rows(
         contacts = contacts.filter(id__gte=first_key)
     if end_key is not None:
         contacts = contacts.filter(id__lt=end_key)
+    if field_keys is not None and connection.vendor == "postgresql":
+        yield from _audience_contacts_projected(contacts, tuple(field_keys), limit, chunk_size)
+        return
     # The fields as JSON text, decoded here: what JSONField's converter does, without Django's
     # per-row converter loop around it (a fifth of a dispatch's own CPU per recipient).
     rows = contacts.annotate(fields_text=Cast("fields", TextField())).values_list(
@@ -346,6 +353,33 @@ def audience_rows(
     decode = json.loads
     for contact_id, phone, name, text in streamed if limit is None else islice(streamed, limit):
         fields = decode(text) if text else {}
+        yield AudienceRow(phone, name, fields, None, contact_id, contact_id)
+
+
+def _audience_contacts_projected(
+    contacts, field_keys: tuple[str, ...], limit: int | None, chunk_size: int
+) -> Iterator[AudienceRow]:
+    """audience_rows' contacts with only `field_keys` of their fields: each value read as its
+    own JSON text (`fields -> key`), so ten million recipients neither cross the wire with
+    every field nor cost a JSON parse of a whole object each. A string without an escape is
+    the text between its quotes; anything else is parsed as JSON, so every value is what
+    json.loads of the whole object would have given (the digest the approver approved is made
+    of them). PostgreSQL only: SQLite keeps reading the whole object."""
+    names = [f"field_{index}" for index in range(len(field_keys))]
+    rows = contacts.annotate(
+        **{
+            name: Cast(KeyTransform(key, "fields"), TextField())
+            for name, key in zip(names, field_keys, strict=True)
+        }
+    ).values_list("id", "phone", "name", *names)
+    streamed = rows_streamed(rows, key="id", chunk_size=chunk_size)
+    decode = json.loads
+    for contact_id, phone, name, *texts in streamed if limit is None else islice(streamed, limit):
+        fields = {
+            key: text[1:-1] if text[0] == '"' and "\\" not in text else decode(text)
+            for key, text in zip(field_keys, texts, strict=True)
+            if text is not None
+        }
         yield AudienceRow(phone, name, fields, None, contact_id, contact_id)
 
 
@@ -388,6 +422,7 @@ def campaign_audience_rows(
     opted_out_by: datetime | None = None,
     first_key: int | None = None,
     end_key: int | None = None,
+    field_keys: Sequence[str] | None = None,
 ) -> Iterator[AudienceRow]:
     return audience_rows(
         channel=campaign.channel,
@@ -398,6 +433,7 @@ def campaign_audience_rows(
         opted_out_by=opted_out_by,
         first_key=first_key,
         end_key=end_key,
+        field_keys=field_keys,
     )
 
 

@@ -154,7 +154,8 @@ def plan_campaign(
     )
     # The approver approves these recipients with these values (campaigns.audience_digest).
     as_of = timezone.now()
-    rows = selectors.campaign_audience_rows(campaign=campaign)
+    read = rcs.combined if rcs is not None else compiled
+    rows = selectors.campaign_audience_rows(campaign=campaign, field_keys=read.field_keys)
     for done, row in enumerate(rows, start=1):
         tally.add(row)
         if plan_id is not None and done % PROGRESS_EVERY == 0:

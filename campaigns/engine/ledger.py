@@ -19,7 +19,7 @@ from contacts.selectors import fields_by_reference, opted_out_since
 from .. import rendering, selectors
 from ..audience_digest import ApprovedAudience, AudienceDigest
 from ..models import FAILED_MESSAGE_STATUSES, Campaign, EngineInstallation, Recipient
-from ..rcs_content import RcsContents, rcs_template
+from ..rcs_content import RcsContents, RcsTemplate, rcs_template
 
 LEDGER_BATCH = 5_000
 
@@ -116,14 +116,10 @@ def ledger_rows(
         for position, (_, phone, contact_id, text, sms_parts) in enumerate(streamed):
             yield position, phone, contact_id, text, sms_parts, None, None
         return
-    rows = selectors.campaign_audience_rows(
-        campaign=campaign,
-        opted_out_by=approved.as_of if approved is not None else None,
-        first_key=first_key,
-        end_key=end_key,
-    )
     if campaign.is_rcs:
-        yield from _rcs_rows(campaign, rows, approved=approved, digest=digest)
+        template = rcs_template(campaign=campaign, fields=fields_by_reference())
+        rows = _audience_rows(campaign, approved, first_key, end_key, template.combined)
+        yield from _rcs_rows(campaign, template, rows, approved=approved, digest=digest)
         return
     compiled = None
     if campaign.is_sms and campaign.sms_mode != Campaign.SmsMode.NUMBERS:
@@ -133,6 +129,7 @@ def ledger_rows(
             else rendering.MODE_INDIVIDUAL
         )
         compiled = rendering.compile_text(campaign.text, fields=fields_by_reference(), mode=mode)
+    rows = _audience_rows(campaign, approved, first_key, end_key, compiled)
     opted_out_by = approved.as_of if approved is not None else None
     opted_out_later = opted_out_since(since=opted_out_by) if opted_out_by is not None else set()
     add = digest.add if digest is not None else _ignore
@@ -171,8 +168,27 @@ def ledger_rows(
         yield position, row.phone, row.contact_id, literal, literal_parts, row.reference_id, None
 
 
+def _audience_rows(
+    campaign: Campaign,
+    approved: ApprovedAudience | None,
+    first_key: int | None,
+    end_key: int | None,
+    compiled: rendering.CompiledText | None,
+) -> Iterator[selectors.AudienceRow]:
+    """The audience (or its slice), each contact with the fields `compiled`'s placeholders
+    read and no others."""
+    return selectors.campaign_audience_rows(
+        campaign=campaign,
+        opted_out_by=approved.as_of if approved is not None else None,
+        first_key=first_key,
+        end_key=end_key,
+        field_keys=compiled.field_keys if compiled is not None else (),
+    )
+
+
 def _rcs_rows(
     campaign: Campaign,
+    template: RcsTemplate,
     rows: Iterator[selectors.AudienceRow],
     *,
     approved: ApprovedAudience | None,
@@ -180,7 +196,6 @@ def _rcs_rows(
 ) -> Iterator[tuple[int, str, int | None, str, int, str | None, str | None]]:
     """ledger_rows for RCS: the values read as the send plan read them (sendplan._Tally
     ._add_rcs), into the digest, then each recipient's fallback text and message key."""
-    template = rcs_template(campaign=campaign, fields=fields_by_reference())
     fallback = template.fallback
     opted_out_by = approved.as_of if approved is not None else None
     opted_out_later = opted_out_since(since=opted_out_by) if opted_out_by is not None else set()

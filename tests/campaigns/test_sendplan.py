@@ -218,6 +218,46 @@ def test_the_audience_is_streamed_in_contact_order_and_limited(audience, user):
     assert [row.phone for row in limited] == ["380501111111"]
 
 
+def test_the_audience_read_for_some_fields_gives_their_values_as_the_whole_object_does(
+    audience, user
+):
+    spring = audience["spring"].id
+    values = {
+        "quoted": 'She said "hi"\\ \n',
+        "plain": "Zürich Одеса O\u2019Brien",
+        "empty": "",
+        "number": 5,
+        "decimal": 1.5,
+        "yes": True,
+        "nothing": None,
+        "nested": {"a": [1, "b"]},
+    }
+    audience["people"][0].fields = {**values, "unread": "x"}
+    audience["people"][0].save()
+    wanted = [*values, "absent"]
+
+    def read(field_keys):
+        rows = selectors.audience_rows(
+            channel="sms",
+            sms_mode="individual",
+            list_ids=[spring],
+            pasted="",
+            field_keys=field_keys,
+        )
+        return [(row.phone, row.fields) for row in rows]
+
+    whole = read(None)
+    projected = read(wanted)
+    assert whole[0][1] == {**values, "unread": "x"}
+    # The same values, only those asked for (a key no contact has is left out, as .get sees it).
+    assert projected == [
+        (phone, {key: value for key, value in fields.items() if key in wanted})
+        for phone, fields in whole
+    ]
+    # A text without field placeholders reads no field at all.
+    assert read(()) == [(phone, {}) for phone, _fields in whole]
+
+
 def test_the_price_is_asked_for_a_sample_of_each_parts_count_taken_while_counting(
     audience, user, bsg_settings, sandbox, monkeypatch
 ):
