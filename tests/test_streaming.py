@@ -3,7 +3,9 @@
 Runs on PostgreSQL in the main run and again on SQLite in the newcomer's run (`sqlite`)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
+from django.db.models import IntegerField
+from django.db.models.functions import Cast
 from django.test.utils import CaptureQueriesContext
 
 from config.streaming import rows_streamed
@@ -43,3 +45,45 @@ def test_sqlite_reads_whole_keyset_chunks(contacts, monkeypatch):
     assert seen == sorted(contacts)
     selects = [q["sql"] for q in reads.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 3 and all("LIMIT 3" in sql for sql in selects)
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's reader reads ahead in a thread"
+)
+
+
+def _readers() -> int:
+    """Connections to this database other than ours."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+def test_a_caller_that_stops_early_leaves_no_reader_behind(contacts):
+    before = _readers()
+    streamed = rows_streamed(Contact.objects.values_list("id"), key="id", chunk_size=2)
+    assert next(streamed) == (contacts[0],)
+    assert _readers() == before + 1
+    streamed.close()
+    assert _readers() == before
+
+
+@postgresql_only
+def test_an_error_on_the_server_reaches_the_caller_after_the_rows_before_it(contacts):
+    Contact.objects.filter(pk=contacts[4]).update(name="not a number")
+    Contact.objects.exclude(pk=contacts[4]).update(name="12")
+    numbers = Contact.objects.annotate(number=Cast("name", IntegerField())).values_list(
+        "id", "number"
+    )
+    before = _readers()
+    seen = []
+    with pytest.raises(DataError):
+        for row in rows_streamed(numbers, key="id", chunk_size=2):
+            seen.append(row[0])
+    # The chunks read before the failing one arrived, and nothing after.
+    assert seen == contacts[:4]
+    assert _readers() == before
