@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -69,3 +70,10 @@ def time_zone_choices() -> list[tuple[str, str]]:
     """The settings page's zones: the common ones first, then every other zoneinfo name."""
     rest = sorted(available_timezones() - set(COMMON_TIME_ZONES))
     return [(name, name.replace("_", " ")) for name in (*COMMON_TIME_ZONES, *rest)]
+
+
+def utc_offset_text(moment: datetime) -> str:
+    """An aware moment's offset from UTC as people write it after "UTC": "+02:00", "-05:00",
+    "+05:45"."""
+    offset = f"{moment:%z}"
+    return f"{offset[:3]}:{offset[3:5]}"

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .forms import AccountSettingsForm, LanguageForm
+from .selectors import account_choices_of, utc_offset_text
 from .services import account_settings_update
 
 
@@ -64,8 +65,20 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpResponse:
-    # "It is now …": the moment in the person's zone and their language's date format.
-    return render(request, "accounts/settings.html", {"form": form, "now": timezone.now()})
+    # "It is now …": the moment in the person's zone (settings.TIME_ZONE until they choose one,
+    # which the page then says) in their language's date format, and the zone's offset from
+    # UTC, which its name alone does not tell.
+    now = timezone.localtime()
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "form": form,
+            "now": now,
+            "utc_offset": utc_offset_text(now),
+            "zone_chosen": account_choices_of(user=request.user).time_zone is not None,
+        },
+    )
 
 
 @require_GET

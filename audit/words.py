@@ -113,12 +113,15 @@ def field_label(key: str, *, model: str = "") -> str:
     return str(label) if label is not None else key.replace("_", " ").capitalize()
 
 
-def moment_words(value: datetime) -> str:
+def moment_words(value: datetime, *, zone: bool = False) -> str:
     """A moment as its reader says it: in the active language's format (the one the pages use,
-    "2026-12-06 20:15" or "06.12.2026 20:15") and the active time zone."""
+    "2026-12-06 20:15" or "06.12.2026 20:15") and the active time zone; `zone` names the zone
+    too ("06.12.2026 22:15 EET"), as the pages do where a moment's zone matters."""
     if timezone.is_aware(value):
         value = timezone.localtime(value)
-    return formats.date_format(value, _("Y-m-d H:i"))
+    elif zone:
+        return formats.date_format(value, _("Y-m-d H:i"))  # a naive moment has no zone to name
+    return formats.date_format(value, _("Y-m-d H:i e") if zone else _("Y-m-d H:i"))
 
 
 def value_words(value: Any) -> str:

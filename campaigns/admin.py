@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 from django_celery_beat import admin as beat_admin
@@ -38,6 +39,7 @@ from .models import (
     TestPhone,
     TestSend,
 )
+from .stored_text import STOPPED_PARTS_AUDIT
 
 CAMPAIGN_APPROVAL_FIELDS = (
     "approval_requested_at",
@@ -226,9 +228,10 @@ class CampaignAdmin(AuditedModelAdmin):
             if report.cancelled_locally:
                 text = "cancelled before anything was sent."
             else:
-                text = (
-                    f"{len(report.stopped)} part(s) stopped at BSG, {report.cancelled_parts} "
-                    f"not submitted cancelled, {len(report.refused)} refused by BSG."
+                text = STOPPED_PARTS_AUDIT.stored(
+                    stopped=len(report.stopped),
+                    cancelled=report.cancelled_parts,
+                    refused=len(report.refused),
                 )
             level = messages.WARNING if report.refused else messages.SUCCESS
             self.message_user(request, format_html("{}: {}", self._link(campaign), text), level)
@@ -248,9 +251,11 @@ class CampaignAdmin(AuditedModelAdmin):
             if not report.parts:
                 text, level = "nothing at BSG is still sending; nothing to refresh.", messages.INFO
             else:
+                # The admin speaks English only (as its actions' names do).
                 text = (
-                    f"{report.parts} part(s) refreshed, {report.changed} changed, "
-                    f"{report.finished} finished ({report.api_calls} BSG call(s))."
+                    f"{report.parts} part{pluralize(report.parts)} refreshed, {report.changed} "
+                    f"changed, {report.finished} finished ({report.api_calls} BSG "
+                    f"call{pluralize(report.api_calls)})."
                 )
                 level = messages.SUCCESS
             self.message_user(request, format_html("{}: {}", self._link(campaign), text), level)

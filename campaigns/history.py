@@ -201,7 +201,7 @@ def _moment_words(value: str) -> str:
         return value  # already in words (an approval's "As soon as approved")
     if timezone.is_naive(moment):
         return value
-    return f"{moment_words(moment)} {timezone.localtime(moment):%Z}"
+    return moment_words(moment, zone=True)
 
 
 def _shortened(text: str) -> str:

@@ -89,7 +89,8 @@ class RecipientPreview:
     text: sendplan.PreviewText | None = None
     # Which recipient this is and how it was found.
     note: str = ""
-    # The placeholders without a value that leave this recipient out of the campaign.
+    # The placeholders without a value that leave this recipient out of the campaign, by their
+    # names (rendering.Slot.name).
     left_out: tuple[str, ...] = ()
     matches: tuple[RecipientMatch, ...] = ()
     more_matches: bool = False

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from bsg import smstext
 from bsg.rules import utf16_length
@@ -64,10 +64,22 @@ class Slot:
     # What a recipient without a value gets here; None: nothing (and the campaign's
     # missing_values decides whether they get the text at all).
     fallback: str | None = None
+    # The field's own name (ContactField.label) when the text was compiled.
+    field_name: str = ""
 
     @property
     def label(self) -> str:
         return self.field_key or self.source
+
+    @property
+    def name(self) -> str:
+        """What a marketer calls it, as the composer's "Insert field" picker names it
+        (campaigns.selectors.placeholder_choices): "First name", not `first_name`."""
+        if self.source == NAME:
+            return pgettext("a person's name", "Name")
+        if self.source == PHONE:
+            return _("Phone")
+        return self.field_name or self.field_key
 
 
 class Personalised(NamedTuple):
@@ -92,6 +104,12 @@ class CompiledText:
     @property
     def field_keys(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.field_key for s in self.slots if s.source == "field"))
+
+    def names(self, labels: Sequence[str]) -> tuple[str, ...]:
+        """The slots' `labels` (Personalised.missing, say) as a marketer reads them (Slot.name);
+        a label no slot has is said as it is."""
+        names = {slot.label: slot.name for slot in self.slots}
+        return tuple(names.get(label, label) for label in labels)
 
     @property
     def unfilled_labels(self) -> tuple[str, ...]:
@@ -251,6 +269,7 @@ def _slot(token: str, fields: Mapping[str, ContactField], fallback: str | None) 
         field_key=field.key,
         bsg_field_id=field.bsg_field_id,
         fallback=fallback,
+        field_name=field.label,
     )
 
 
@@ -341,9 +360,10 @@ class WorstCase:
 
     text: str
     stats: smstext.TextStats
-    # (label, value) of each placeholder as the worst text fills it, values that are there.
+    # (name, value) of each placeholder as the worst text fills it, values that are there; the
+    # placeholder by its name (Slot.name), as the composer's other notes say it.
     values: tuple[tuple[str, str], ...]
-    # (label, value, its characters outside GSM-7) of the values that make the text UCS-2.
+    # (name, value, its characters outside GSM-7) of the values that make the text UCS-2.
     ucs2_values: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
@@ -388,12 +408,13 @@ def worst_case(compiled: CompiledText, candidates: Mapping[str, Sequence[str]]) 
         if best is None or rank > best[0]:
             best = (rank, text, stats, chosen)
     _rank, text, stats, chosen = best
+    names = dict(zip(labels, compiled.names(labels), strict=True))
     return WorstCase(
         text=text,
         stats=stats,
-        values=tuple((label, value) for label, value in chosen.items() if value),
+        values=tuple((names[label], value) for label, value in chosen.items() if value),
         ucs2_values=tuple(
-            (label, value, smstext.analyse(value).non_gsm_characters)
+            (names[label], value, smstext.analyse(value).non_gsm_characters)
             for label, value in chosen.items()
             if value and not _is_gsm7(value)
         ),

@@ -18,11 +18,11 @@ from django.db import connection
 from django.db.models import Count, F, Q, Sum, TextField, Window
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Mod, RowNumber
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from audit.words import moment_words
 from bsg import rules
 from config.streaming import rows_streamed
 from contacts.csvsafe import neutralise_cell, phone_cell
@@ -659,16 +659,16 @@ def _approval_shown(key: str, value) -> str:
     if key == "audience":
         if not value:
             return _("Not planned since it changed: compute the send plan")
-        as_of = timezone.localtime(datetime.fromisoformat(value["as_of"]))
+        as_of = datetime.fromisoformat(value["as_of"])
         return ngettext(
             "%(count)s recipient, with their name and fields as of %(when)s",
             "%(count)s recipients, with their names and fields as of %(when)s",
             value["recipients"],
-        ) % {"count": value["recipients"], "when": f"{as_of:%Y-%m-%d %H:%M %Z}"}
+        ) % {"count": value["recipients"], "when": moment_words(as_of, zone=True)}
     if key == "send_at":
         if not value:
             return _("As soon as approved")
-        return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d %H:%M %Z}"
+        return moment_words(datetime.fromisoformat(value), zone=True)
     if key == "pasted_numbers":
         count = len(value or [])
         return ngettext("%(count)s number", "%(count)s numbers", count) % {"count": count}

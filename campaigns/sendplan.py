@@ -549,6 +549,8 @@ class PreviewText:
     name: str
     text: str
     stats: smstext.TextStats
+    # The placeholders this recipient has no value for, by their names (rendering.Slot.name):
+    # rendered as nothing, and rendered as their fallback.
     empty_fields: tuple[str, ...]
     limit_error: str | None
     fallback_fields: tuple[str, ...] = ()
@@ -631,7 +633,7 @@ def campaign_preview(*, campaign: Campaign, list_ids: list[int], text: str) -> P
         over_limit += not stats.fits
         with_empty += bool(rendered.empty_fields)
         if len(first) < PREVIEW_FIRST or longest is None or stats.length > longest.stats.length:
-            item = _preview_text(row.phone, row.name, rendered, stats)
+            item = _preview_text(compiled, row.phone, row.name, rendered, stats)
             if len(first) < PREVIEW_FIRST:
                 first.append(item)
             if longest is None or stats.length > longest.stats.length:
@@ -660,20 +662,24 @@ def recipient_text(
 ) -> PreviewText:
     """One contact's text as the campaign would send it, with its encoding and parts."""
     rendered = compiled.render(phone=phone, name=name, fields=fields)
-    return _preview_text(phone, name, rendered, smstext.analyse(rendered.text))
+    return _preview_text(compiled, phone, name, rendered, smstext.analyse(rendered.text))
 
 
 def _preview_text(
-    phone: str, name: str, rendered: rendering.Rendered, stats: smstext.TextStats
+    compiled: rendering.CompiledText,
+    phone: str,
+    name: str,
+    rendered: rendering.Rendered,
+    stats: smstext.TextStats,
 ) -> PreviewText:
     return PreviewText(
         phone=phone,
         name=name,
         text=rendered.text,
         stats=stats,
-        empty_fields=rendered.empty_fields,
+        empty_fields=compiled.names(rendered.empty_fields),
         limit_error=smstext.limit_error(rendered.text),
-        fallback_fields=rendered.fallback_fields,
+        fallback_fields=compiled.names(rendered.fallback_fields),
     )
 
 
@@ -760,7 +766,7 @@ class RcsPreviewMessage:
     phone: str
     name: str
     cards: tuple[dict[str, Any], ...]
-    empty_fields: tuple[str, ...]
+    empty_fields: tuple[str, ...]  # by their names, as PreviewText's
 
 
 @dataclass(frozen=True)
@@ -822,7 +828,7 @@ def rcs_preview(*, campaign: Campaign, list_ids: list[int]) -> RcsPreview:
                     phone=row.phone,
                     name=row.name,
                     cards=tuple(rendered.cards),
-                    empty_fields=unfilled,
+                    empty_fields=template.combined.names(unfilled),
                 )
             )
     return RcsPreview(

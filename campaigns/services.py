@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -68,6 +68,7 @@ from .stored_text import (
     FALLBACK_FOR,
     FIRST_OF_AUDIENCE,
     FIRST_OF_AUDIENCE_FILLED,
+    LABEL_SEPARATOR,
     NAMELESS_CONTACT,
     PASTED_NUMBERS,
     PASTED_NUMBERS_SWAPPED,
@@ -598,16 +599,24 @@ def _test_text(
     rendered = compiled.render(phone=contact.phone, name=contact.name, fields=contact.fields)
     notes = []
     if rendered.fallback_fields:
-        notes.append(FALLBACK_FOR.stored(fields=", ".join(rendered.fallback_fields)))
+        notes.append(FALLBACK_FOR.stored(fields=_names_stored(compiled, rendered.fallback_fields)))
     if rendered.empty_fields:
         empty = (
             EMPTY_FOR_THEM_LEFT_OUT
             if campaign.leaves_out_recipients_missing_values
             else EMPTY_FOR_THEM
         )
-        notes.append(empty.stored(fields=", ".join(rendered.empty_fields)))
+        notes.append(empty.stored(fields=_names_stored(compiled, rendered.empty_fields)))
     how = AS_CHOSEN if chosen else FIRST_OF_AUDIENCE if notes else FIRST_OF_AUDIENCE_FILLED
     return contact, rendered.text, _rendered_as(contact, how.stored(), notes)
+
+
+def _names_stored(compiled: rendering.CompiledText, labels: tuple[str, ...]) -> str:
+    """Placeholders by their names (rendering.Slot.name) as a stored sentence keeps them: a
+    field's label as it reads, the contact's own name and phone in English (said in the
+    reader's language when shown, campaigns.stored_text)."""
+    with translation.override("en"):
+        return LABEL_SEPARATOR.join(compiled.names(labels))
 
 
 def _rendered_as(contact: Contact, how: str, notes: list[str]) -> str:
@@ -640,7 +649,7 @@ def _test_rcs(
         phone=contact.phone, name=contact.name, fields=contact.fields
     )
     notes = (
-        [EMPTY_FOR_THEM.stored(fields=", ".join(personalised.unfilled))]
+        [EMPTY_FOR_THEM.stored(fields=_names_stored(template.combined, personalised.unfilled))]
         if personalised.unfilled
         else []
     )

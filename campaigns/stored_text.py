@@ -34,7 +34,9 @@ from functools import cache, lru_cache
 
 from django.utils import timezone, translation
 from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
+
+from audit.words import moment_words
 
 # A value may hold anything but the clause separator "; ", unless it is declared `clauses`:
 # several sentences joined by it (campaigns.selectors.audience_changes_text), or BSG's own words.
@@ -84,6 +86,9 @@ _GROUPED_COUNT = re.compile(r"\d{1,3}(?:,\d{3})+")
 # settings.TIME_ZONE, read "… UTC" too while that was UTC; any other zone's are shown as stored.
 STORED_MOMENT_FORMAT = "%Y-%m-%d %H:%M"
 _STORED_MOMENT = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
+# What an English reader does not read as stored either: a moment (said in their zone and
+# format), and a count stored in English's old "recipient(s)" (said in its plural now).
+_SAID_AGAIN_IN_ENGLISH = re.compile(rf"{_STORED_MOMENT.pattern}|\w\(s\)")
 # How deep sentences nest (a sent-back reason holds clauses, a clause holds examples).
 _MAX_DEPTH = 8
 # Every declared sentence, the ones with most words of their own first (shown() tries them so).
@@ -97,9 +102,13 @@ class StoredSentence:
     `inner` values are themselves stored sentences, translated with it; `clauses` values may
     hold several, joined by "; " (or any text: BSG's answers); `labels` values are what
     changed, as campaigns.selectors.APPROVAL_LABELS names it, joined by ", " (lower-cased or
-    not). A plural sentence chooses its form by the value named `number` (English keeps its
-    "(s)": both of its forms may read the same, while a language whose words change with the
-    number has its own)."""
+    not); `fields` values are placeholders by their names (campaigns.rendering.Slot.name),
+    joined by ", ", the contact's own name and phone said in the reader's language. A plural
+    sentence chooses its form by the value named `number`, in English as in any
+    language whose words change with the number.
+
+    `formerly` are the words the sentence was stored in before (English's "3 recipient(s)"):
+    a row stored so is found by them and said in the sentence's words now, English too."""
 
     def __init__(
         self,
@@ -110,6 +119,8 @@ class StoredSentence:
         inner: Iterable[str] = (),
         clauses: Iterable[str] = (),
         labels: Iterable[str] = (),
+        fields: Iterable[str] = (),
+        formerly: Iterable[str] = (),
     ) -> None:
         self.singular = singular
         self.plural = plural
@@ -117,7 +128,11 @@ class StoredSentence:
         self.inner = frozenset(inner)
         self.clauses = frozenset(clauses)
         self.labels = frozenset(labels)
-        self.forms = tuple(dict.fromkeys(f for f in (singular, plural) if f is not None))
+        self.fields = frozenset(fields)
+        self.formerly = tuple(formerly)
+        self.forms = tuple(
+            dict.fromkeys(f for f in (singular, plural, *self.formerly) if f is not None)
+        )
         self.head = min((_literal_head(form) for form in self.forms), key=len)
         # The more of its words are its own, the sooner it is tried: "empty for them: %(fields)s
         # (the campaign leaves such recipients out)" before "empty for them: %(fields)s".
@@ -130,6 +145,8 @@ class StoredSentence:
     def gettext_noop(cls, message: str, **kinds: Iterable[str]) -> StoredSentence:
         return cls(message, **kinds)
 
+    # `formerly` is a keyword, so xgettext (which reads ngettext's first two arguments) leaves
+    # the old words out of the catalogue: they are never said, only recognised.
     @classmethod
     def ngettext(
         cls, singular: str, plural: str, number: str, **kinds: Iterable[str]
@@ -154,6 +171,8 @@ class StoredSentence:
                 said[name] = _shown(value, depth + 1)
             elif name in self.labels:
                 said[name] = LABEL_SEPARATOR.join(map(_label_shown, value.split(LABEL_SEPARATOR)))
+            elif name in self.fields:
+                said[name] = LABEL_SEPARATOR.join(map(_field_shown, value.split(LABEL_SEPARATOR)))
             else:
                 said[name] = _localised(value)
         if self.plural is None:
@@ -193,8 +212,8 @@ class StoredSentence:
 def shown(text: str) -> str:
     """A stored text in the reader's language and time zone: the declared sentence it was made
     from, said again with the same values; as it is stored when none made it (or the reader
-    reads English, the language it is stored in, and it holds no moment)."""
-    if not text or (_reads_english() and not _STORED_MOMENT.search(text)):
+    reads English, the language it is stored in, and it holds no moment nor an old "(s)")."""
+    if not text or (_reads_english() and not _SAID_AGAIN_IN_ENGLISH.search(text)):
         return text
     return _shown_in(text, translation.get_language(), timezone.get_current_timezone_name())
 
@@ -206,8 +225,9 @@ def moment_stored(when: datetime) -> str:
 
 
 def moment_shown(when: datetime) -> str:
-    """`when` as text in the reader's time zone (the active one), named: "2026-12-10 10:00 EET"."""
-    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"
+    """`when` as text in the reader's time zone (the active one) and date format, the zone
+    named: "2026-12-10 10:00 EET", "10.12.2026 10:00 EET"."""
+    return moment_words(when, zone=True)
 
 
 def in_english(text: object) -> str:
@@ -268,6 +288,17 @@ def _label_shown(english: str) -> str:
             said = str(label)
             return said[:1].lower() + said[1:]
     return english
+
+
+def _field_shown(stored: str) -> str:
+    """A placeholder's name as a stored sentence keeps it (campaigns.rendering.Slot.name in
+    English), said as the composer names it; rows stored before names were stored hold the
+    key, the same for the contact's own name and phone. A field's label is its own words."""
+    if stored in ("Name", "name"):
+        return pgettext("a person's name", "Name")
+    if stored in ("Phone", "phone"):
+        return gettext("Phone")
+    return stored
 
 
 def _literal_head(form: str) -> str:
@@ -371,21 +402,27 @@ OWN_AUTHOR_APPROVED = StoredSentence.gettext_noop(
 
 # campaigns.selectors.audience_changes_text: clauses joined by "; ", closed by a full stop.
 AUDIENCE_CHANGED = StoredSentence.ngettext(
-    "its recipients or their details changed after it was approved (%(approved)s recipient(s) "
+    "its recipients or their details changed after it was approved (%(approved)s recipient "
     "approved, %(now)s now)",
-    "its recipients or their details changed after it was approved (%(approved)s recipient(s) "
+    "its recipients or their details changed after it was approved (%(approved)s recipients "
     "approved, %(now)s now)",
     "approved",
+    formerly=(
+        "its recipients or their details changed after it was approved (%(approved)s recipient(s) "
+        "approved, %(now)s now)",
+    ),
 )
 AUDIENCE_CONTACTS_CHANGED = StoredSentence.ngettext(
-    "%(count)s contact(s) of its lists changed since, e.g. %(examples)s",
-    "%(count)s contact(s) of its lists changed since, e.g. %(examples)s",
+    "%(count)s contact of its lists changed since, e.g. %(examples)s",
+    "%(count)s contacts of its lists changed since, e.g. %(examples)s",
     "count",
+    formerly=("%(count)s contact(s) of its lists changed since, e.g. %(examples)s",),
 )
 AUDIENCE_CONTACTS_ADDED = StoredSentence.ngettext(
-    "%(count)s contact(s) added to its lists since",
-    "%(count)s contact(s) added to its lists since",
+    "%(count)s contact added to its lists since",
+    "%(count)s contacts added to its lists since",
     "count",
+    formerly=("%(count)s contact(s) added to its lists since",),
 )
 
 # campaigns.engine.bsg_groups: what BSG's contact book would send, unlike what was approved.
@@ -398,31 +435,43 @@ GROUPS_DIFFERENCE = StoredSentence.gettext_noop(
     clauses=("clauses",),
 )
 GROUPS_EXTRA_OPTED_OUT = StoredSentence.ngettext(
-    "BSG's groups hold %(count)s member(s) not among the approved recipients (%(opted_out)s on "
+    "BSG's groups hold %(count)s member not among the approved recipients (%(opted_out)s on "
     "do-not-contact): %(examples)s",
-    "BSG's groups hold %(count)s member(s) not among the approved recipients (%(opted_out)s on "
+    "BSG's groups hold %(count)s members not among the approved recipients (%(opted_out)s on "
     "do-not-contact): %(examples)s",
     "count",
     inner=("examples",),
+    formerly=(
+        "BSG's groups hold %(count)s member(s) not among the approved recipients (%(opted_out)s on "
+        "do-not-contact): %(examples)s",
+    ),
 )
 GROUPS_EXTRA = StoredSentence.ngettext(
-    "BSG's groups hold %(count)s member(s) not among the approved recipients: %(examples)s",
-    "BSG's groups hold %(count)s member(s) not among the approved recipients: %(examples)s",
+    "BSG's groups hold %(count)s member not among the approved recipients: %(examples)s",
+    "BSG's groups hold %(count)s members not among the approved recipients: %(examples)s",
     "count",
     inner=("examples",),
+    formerly=(
+        "BSG's groups hold %(count)s member(s) not among the approved recipients: %(examples)s",
+    ),
 )
 GROUPS_OTHER_VALUES = StoredSentence.ngettext(
-    "BSG holds other values for %(count)s member(s), so their text would differ from the "
+    "BSG holds other values for %(count)s member, so their text would differ from the "
     "approved one: %(examples)s",
-    "BSG holds other values for %(count)s member(s), so their text would differ from the "
+    "BSG holds other values for %(count)s members, so their text would differ from the "
     "approved one: %(examples)s",
     "count",
     inner=("examples",),
+    formerly=(
+        "BSG holds other values for %(count)s member(s), so their text would differ from the "
+        "approved one: %(examples)s",
+    ),
 )
 GROUPS_MISSING = StoredSentence.ngettext(
-    "%(count)s approved recipient(s) are not in BSG's groups",
-    "%(count)s approved recipient(s) are not in BSG's groups",
+    "%(count)s approved recipient is not in BSG's groups",
+    "%(count)s approved recipients are not in BSG's groups",
     "count",
+    formerly=("%(count)s approved recipient(s) are not in BSG's groups",),
 )
 PHONES_AND_MORE = StoredSentence.gettext_noop("%(phones)s and %(more)s more")
 
@@ -434,22 +483,32 @@ GROUPS_TOO_BIG = StoredSentence.gettext_noop(
     "parts."
 )
 GROUPS_DO_NOT_CONTACT = StoredSentence.ngettext(
-    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "%(count)s member of the chosen lists is on the do-not-contact list, and BSG's group "
     "sending would message them anyway (BSG cannot leave a group member out). Choose “To "
     "contact lists” so they are left out.",
-    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "%(count)s members of the chosen lists are on the do-not-contact list, and BSG's group "
     "sending would message them anyway (BSG cannot leave a group member out). Choose “To "
     "contact lists” so they are left out.",
     "count",
+    formerly=(
+        "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+        "sending would message them anyway (BSG cannot leave a group member out). Choose “To "
+        "contact lists” so they are left out.",
+    ),
 )
 GROUPS_DO_NOT_CONTACT_COPY = StoredSentence.ngettext(
-    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "%(count)s member of the chosen lists is on the do-not-contact list, and BSG's group "
     "sending would message them anyway (BSG cannot leave a group member out). Duplicate the "
     "campaign and choose “To contact lists” so they are left out.",
-    "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+    "%(count)s members of the chosen lists are on the do-not-contact list, and BSG's group "
     "sending would message them anyway (BSG cannot leave a group member out). Duplicate the "
     "campaign and choose “To contact lists” so they are left out.",
     "count",
+    formerly=(
+        "%(count)s member(s) of the chosen lists are on the do-not-contact list, and BSG's group "
+        "sending would message them anyway (BSG cannot leave a group member out). Duplicate the "
+        "campaign and choose “To contact lists” so they are left out.",
+    ),
 )
 
 # campaigns.engine.guard_rails: why a part is held (CampaignPart.error, the event, the audit).
@@ -479,12 +538,16 @@ PART_REFUSED = StoredSentence.gettext_noop(
     "Part %(number)s: BSG refused it: %(refusal)s", clauses=("refusal",)
 )
 PART_NOT_SENT = StoredSentence.ngettext(
-    "Part %(number)s: not sent after %(attempts)s attempt(s); BSG's last answer: %(error)s. "
+    "Part %(number)s: not sent after %(attempts)s attempt; BSG's last answer: %(error)s. "
     "Nothing was accepted by BSG; resume it once BSG answers again.",
-    "Part %(number)s: not sent after %(attempts)s attempt(s); BSG's last answer: %(error)s. "
+    "Part %(number)s: not sent after %(attempts)s attempts; BSG's last answer: %(error)s. "
     "Nothing was accepted by BSG; resume it once BSG answers again.",
     "attempts",
     clauses=("error",),
+    formerly=(
+        "Part %(number)s: not sent after %(attempts)s attempt(s); BSG's last answer: %(error)s. "
+        "Nothing was accepted by BSG; resume it once BSG answers again.",
+    ),
 )
 PART_SUBMITTED = StoredSentence.gettext_noop(
     "Part %(number)s submitted: BSG campaign %(bsg_id)s (%(status)s).", inner=("status",)
@@ -534,18 +597,26 @@ CANCELLED_BEFORE_SENDING = StoredSentence.gettext_noop(
     "Cancelled before anything was sent; BSG was not called."
 )
 STOPPED_PARTS = StoredSentence.ngettext(
-    "Stopped: %(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, "
+    "Stopped: %(stopped)s part stopped at BSG, %(cancelled)s not submitted cancelled, "
     "%(refused)s refused by BSG.",
-    "Stopped: %(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, "
+    "Stopped: %(stopped)s parts stopped at BSG, %(cancelled)s not submitted cancelled, "
     "%(refused)s refused by BSG.",
     "stopped",
+    formerly=(
+        "Stopped: %(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, "
+        "%(refused)s refused by BSG.",
+    ),
 )
 STOPPED_PARTS_AUDIT = StoredSentence.ngettext(
-    "%(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+    "%(stopped)s part stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
     "refused by BSG.",
-    "%(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+    "%(stopped)s parts stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
     "refused by BSG.",
     "stopped",
+    formerly=(
+        "%(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+        "refused by BSG.",
+    ),
 )
 STOP_REFUSED = StoredSentence.gettext_noop("BSG refused to stop it: %(error)s", clauses=("error",))
 STOP_UNANSWERED = StoredSentence.gettext_noop(
@@ -559,14 +630,16 @@ UNKNOWN = StoredSentence.gettext_noop("unknown")
 # campaigns.engine.resume
 PART_RESUMED = StoredSentence.gettext_noop("Part %(number)s resumed.")
 RESUMED = StoredSentence.ngettext(
-    "Resumed: %(count)s held part(s) will be sent.",
-    "Resumed: %(count)s held part(s) will be sent.",
+    "Resumed: %(count)s held part will be sent.",
+    "Resumed: %(count)s held parts will be sent.",
     "count",
+    formerly=("Resumed: %(count)s held part(s) will be sent.",),
 )
 RESUMED_AUDIT = StoredSentence.ngettext(
-    "%(count)s held part(s) will be sent; the failure-rate hold is overridden.",
-    "%(count)s held part(s) will be sent; the failure-rate hold is overridden.",
+    "%(count)s held part will be sent; the failure-rate hold is overridden.",
+    "%(count)s held parts will be sent; the failure-rate hold is overridden.",
     "count",
+    formerly=("%(count)s held part(s) will be sent; the failure-rate hold is overridden.",),
 )
 
 # campaigns.engine.followup
@@ -579,9 +652,10 @@ DELIVERY_FAILED_IN = StoredSentence.gettext_noop(
     "Delivery failed in %(count)s campaigns (campaign %(id)s)."
 )
 FAILURES_TO_DO_NOT_CONTACT = StoredSentence.ngettext(
-    "%(count)s recipient(s) who failed repeatedly added to do-not-contact.",
-    "%(count)s recipient(s) who failed repeatedly added to do-not-contact.",
+    "%(count)s recipient who failed repeatedly added to do-not-contact.",
+    "%(count)s recipients who failed repeatedly added to do-not-contact.",
     "count",
+    formerly=("%(count)s recipient(s) who failed repeatedly added to do-not-contact.",),
 )
 
 # campaigns.engine.discovery and sweep
@@ -648,7 +722,9 @@ APPROVAL_VOID = StoredSentence.gettext_noop(
 )
 
 # campaigns.services: the composer's audit entries and a test send's outcome.
-PASTED_NUMBERS = StoredSentence.ngettext("%(count)s number(s)", "%(count)s number(s)", "count")
+PASTED_NUMBERS = StoredSentence.ngettext(
+    "%(count)s number", "%(count)s numbers", "count", formerly=("%(count)s number(s)",)
+)
 PASTED_NUMBERS_SWAPPED = StoredSentence.gettext_noop("%(numbers)s, other ones", inner=("numbers",))
 DUPLICATED_FROM = StoredSentence.gettext_noop("Duplicated from “%(name)s” (#%(id)s).")
 TEST_SEND_UNANSWERED = StoredSentence.gettext_noop(
@@ -673,10 +749,10 @@ FIRST_OF_AUDIENCE = StoredSentence.gettext_noop("the first contact of the audien
 FIRST_OF_AUDIENCE_FILLED = StoredSentence.gettext_noop(
     "the first contact of the audience with every placeholder filled"
 )
-FALLBACK_FOR = StoredSentence.gettext_noop("the fallback for: %(fields)s")
-EMPTY_FOR_THEM = StoredSentence.gettext_noop("empty for them: %(fields)s")
+FALLBACK_FOR = StoredSentence.gettext_noop("the fallback for: %(fields)s", fields=("fields",))
+EMPTY_FOR_THEM = StoredSentence.gettext_noop("empty for them: %(fields)s", fields=("fields",))
 EMPTY_FOR_THEM_LEFT_OUT = StoredSentence.gettext_noop(
-    "empty for them: %(fields)s (the campaign leaves such recipients out)"
+    "empty for them: %(fields)s (the campaign leaves such recipients out)", fields=("fields",)
 )
 
 # campaigns.selectors.campaign_approval_snapshot: the sending window, as the approval stores and

@@ -76,7 +76,7 @@ def test_refresh_now_polls_the_selected_campaigns(admin_client_in, bsg_settings)
     # Only the selected ones.
     assert CampaignPart.objects.get(campaign=other).last_polled_at is None
     said = _messages(response)
-    assert any("Spring sale" in m and "1 part(s) refreshed" in m for m in said)
+    assert any("Spring sale" in m and "1 part refreshed" in m for m in said)
     assert any("Draft" in m and "nothing to refresh" in m for m in said)
 
 

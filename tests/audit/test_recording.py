@@ -77,7 +77,7 @@ def test_editing_a_draft_records_only_the_fields_that_changed(user, spring):
         "text": ["20% off today", "30% off today"],
         "start_at": [None, campaign.start_at.isoformat()],
         "lists": [[], ["Spring", "VIP"]],
-        "pasted_numbers": ["", "3 number(s)"],
+        "pasted_numbers": ["", "3 numbers"],
     }
     # Saving it again unchanged is no change.
     services.campaign_save(

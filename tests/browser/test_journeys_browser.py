@@ -223,7 +223,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     # The counter counts the text as typed; beside it, the worst case over the real audience.
     expect(page.locator(".sms-counter-line").first).to_contain_text("GSM-7 · 1 SMS part")
     expect(page.locator("#text-live")).to_contain_text("UCS-2 · 1 SMS part")
-    expect(page.locator("#text-live")).to_contain_text("UCS-2 because of name “Ольга”")
+    expect(page.locator("#text-live")).to_contain_text("UCS-2 because of Name “Ольга”")
     preview = page.locator("#preview")
     expect(preview).to_contain_text("1 recipient left out for a missing value.")
     expect(preview.locator(".bubble").first).to_have_text("Hi Ольга, 20% off in Одеса this week!")
@@ -234,7 +234,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     bubble = one.locator(".bubble")
     expect(bubble).to_have_text("Hi Iryna,  off in Kyiv this week!")
     expect(one.locator("#recipient-left-out")).to_have_text(
-        "Left out of this campaign: no value for discount."
+        "Left out of this campaign: no value for Discount."
     )
     for expected in (
         "Hi Ольга, 20% off in Одеса this week!",
@@ -243,7 +243,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     ):
         one.get_by_role("button", name="Next →").click()
         expect(bubble).to_have_text(expected)
-    expect(one).to_contain_text("Fallback used: city")
+    expect(one).to_contain_text("Fallback used: Місто")  # the field's name, its column's
     expect(one.locator("#recipient-left-out")).to_have_count(0)
     one.get_by_role("button", name="← Previous").click()
     expect(bubble).to_have_text("Hi O'Brien, 15% off in Zürich this week!")

@@ -122,7 +122,7 @@ def test_a_fallback_fills_the_preview_the_plan_the_test_send_and_the_ledger(
     )
     test = TestSend.objects.get()
     assert test.text == "Spring sale in your city: -20%"
-    assert "the fallback for: city" in test.rendered_as
+    assert "the fallback for: City" in test.rendered_as
 
     author.post(reverse("campaigns:approval-request", args=[campaign.pk]), {"intent": "send"})
     approve(campaign)
@@ -254,18 +254,18 @@ def test_the_live_counter_shows_the_worst_case_over_the_whole_audience(
     live = body.split('id="text-live"', 1)[1]
     assert "at worst: <strong>UCS-2 · 2 SMS parts</strong>" in live
     assert "the text as typed counts GSM-7 · 1 part" in live
-    assert "UCS-2 because of city “Дніпропетровськ”" in live
+    assert "UCS-2 because of City “Дніпропетровськ”" in live
 
     # The next keystrokes do not read the audience's values again.
     with CaptureQueriesContext(connection) as queries:
         body = preview(author, {**data, "text": data["text"] + "!"})
-    assert "UCS-2 because of city “Дніпропетровськ”" in body
+    assert "UCS-2 because of City “Дніпропетровськ”" in body
     assert not [q for q in queries.captured_queries if "LPAD" in q["sql"].upper()]
 
 
 def test_the_worst_case_counts_a_fallback_that_leaves_gsm7(author, shoppers):
     body = preview(author, composer(shoppers, text="Sale in {city|вашому місті}"))
-    assert "UCS-2 because of city “вашому місті”" in body
+    assert "UCS-2 because of City “вашому місті”" in body
 
 
 def test_the_composer_offers_an_insert_field_picker(author, shoppers):

@@ -133,7 +133,7 @@ def test_the_preview_shows_the_text_its_encoding_and_parts_for_that_recipient(
     assert "Spring sale in Івано-Франківськ: -20%" in body
     assert "UCS-2 · 2 parts" in body
     missing = step(author, campaign, shoppers, contact=shoppers["Oksana"].pk)
-    assert "Spring sale in your city: -20%" in missing and "Fallback used: city" in missing
+    assert "Spring sale in your city: -20%" in missing and "Fallback used: City" in missing
 
 
 def test_the_jumps_find_the_longest_the_most_expensive_and_those_missing_a_value(

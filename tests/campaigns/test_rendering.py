@@ -106,6 +106,7 @@ class _Field:
 
     def __init__(self, key: str) -> None:
         self.key = key
+        self.label = key.upper()
         self.bsg_field_id = None
 
 
@@ -136,7 +137,7 @@ def test_the_worst_case_takes_the_ucs2_value_when_it_costs_more_parts():
     )
     worst = rendering.worst_case(compiled, {"city": ["Kyiv-Sviatoshynskyi", "Київ", ""]})
     assert worst.stats.encoding == "UCS-2" and worst.stats.parts == 1
-    assert worst.ucs2_values[0][:2] == ("city", "Київ")
+    assert worst.ucs2_values[0][:2] == ("City", "Київ")
     # A longer text: the Cyrillic value tips it into two parts, the longer Latin one does not.
     compiled = rendering.compile_text(
         "Sale in {city}! " + "x" * 60, fields=fields, mode=rendering.MODE_INDIVIDUAL

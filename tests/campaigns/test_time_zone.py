@@ -1,17 +1,18 @@
 """Times in the person's own time zone (accounts.AccountSettings): the composer reads what they
 type in it and shows it back in it, and the campaign's page and history say times in it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.services import account_settings_update
-from campaigns import history, stored_text
-from campaigns.models import Campaign
+from campaigns import history, selectors, stored_text
+from campaigns.engine.events import event_record
+from campaigns.models import Campaign, CampaignEvent
 from campaigns.stored_text import APPROVED_AT, moment_stored, shown
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,86 @@ def test_a_stored_moment_is_said_in_each_readers_zone():
             "Send it at 2027-12-10 08:00 UTC please"
         )
     assert stored_text.moment_shown(STORED) == "2027-12-10 08:00 UTC"
+
+
+# --- in the reader's date format too (the pages' "Y-m-d H:i", "d.m.Y H:i" in Ukrainian) --------
+
+
+def test_a_stored_moment_is_said_in_each_readers_date_format():
+    text = APPROVED_AT.stored(when=moment_stored(STORED))
+    with timezone.override(ZoneInfo("Europe/Kyiv")):
+        with translation.override("uk"):
+            assert shown(text) == "Погоджено; заплановано на 10.12.2027 10:00 EET."
+        with translation.override("en"):
+            assert shown(text) == "Approved; scheduled for 2027-12-10 10:00 EET."
+
+
+@pytest.fixture
+def reader(client, user):
+    """A superuser in Kyiv; each test picks the language (and leaves none active after: the
+    middleware activates it in this thread for the next test's own code too)."""
+    user.is_superuser = True
+    user.save(update_fields=["is_superuser"])
+    account_settings_update(user=user, time_zone="Europe/Kyiv")
+    client.force_login(user)
+    yield user
+    translation.deactivate()
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "as approved by an approver on 2027-12-10 10:00 EET."),
+        ("uk", "10.12.2027 10:00 EET."),
+    ],
+)
+def test_a_schedules_run_in_the_campaigns_log_says_when_it_was_approved_as_pages_do(
+    client, reader, language, said
+):
+    account_settings_update(user=reader, language=language)
+    campaign = Campaign.objects.create(name="Weekly · copy", status=Campaign.Status.SENDING)
+    event_record(
+        campaign.pk,
+        CampaignEvent.Kind.CREATED,
+        stored_text.SCHEDULE_SENT.stored(
+            name="Weekly",
+            run=3,
+            approver=stored_text.AN_APPROVER.stored(),
+            when=moment_stored(STORED),
+        ),
+    )
+    page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert said in page
+    assert "2027-12-10 08:00" not in page
+    if language == "uk":
+        assert "2027-12-10" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "now", "before", "as_of"),
+    [
+        ("en", "2027-12-10 10:00 EET", "2027-12-11 10:00 EET", "as of 2027-12-09 14:30 EET"),
+        ("uk", "10.12.2027 10:00 EET", "11.12.2027 10:00 EET", "09.12.2027 14:30 EET"),
+    ],
+)
+def test_the_approvals_changes_say_their_moments_in_the_readers_format_and_zone(
+    client, reader, language, now, before, as_of
+):
+    account_settings_update(user=reader, language=language)
+    campaign = Campaign.objects.create(
+        name="Winter sale",
+        text="Hi",
+        sender="Shop",
+        status=Campaign.Status.AWAITING_APPROVAL,
+        approval_send_at=STORED,
+    )
+    approved = selectors.campaign_approval_snapshot(campaign=campaign)
+    approved["send_at"] = (STORED + timedelta(days=1)).isoformat()
+    approved["audience"] = {"recipients": 3, "as_of": "2027-12-09T12:30:00+00:00", "digest": "x"}
+    Campaign.objects.filter(pk=campaign.pk).update(approval_snapshot=approved)
+    page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    table = page.split('id="approval-changes"', 1)[1].split("</table>", 1)[0]
+    assert now in table and before in table and as_of in table
+    assert "2027-12-10T" not in table
+    if language == "uk":
+        assert "2027-12-1" not in table

@@ -162,7 +162,7 @@ def test_the_preview_escapes_html_and_shows_counts(client_in, audience):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "&lt;b&gt;Hi&lt;/b&gt;" in body
     assert 'id="total-recipients">3<' in body
-    assert "Empty: first_name" in body
+    assert "Empty: First name" in body
 
 
 def test_the_preview_offers_the_gsm7_fix_with_parts_saved(client_in, audience):

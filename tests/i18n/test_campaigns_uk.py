@@ -89,7 +89,7 @@ def test_an_engine_reason_is_stored_in_english_and_shown_in_the_readers_language
     event = CampaignEvent.objects.get(campaign=campaign)
     assert event.message == (
         "Sent back for approval, nothing sent: its recipients or their details changed after it "
-        "was approved (5 recipient(s) approved, 3 now)."
+        "was approved (5 recipients approved, 3 now)."
     )
     with translation.override("en"):
         assert event.message_shown == event.message
@@ -115,7 +115,13 @@ def test_a_count_takes_the_ukrainian_form_for_its_number(count, words):
         assert stored_text.PASTED_NUMBERS.shown(count=count) == words
         assert stored_text.shown(stored_text.PASTED_NUMBERS.stored(count=count)) == words
     with translation.override("en"):
-        assert stored_text.PASTED_NUMBERS.shown(count=count) == f"{count} number(s)"
+        english = f"{count} number" if count == 1 else f"{count} numbers"
+        assert stored_text.PASTED_NUMBERS.stored(count=count) == english
+        assert stored_text.PASTED_NUMBERS.shown(count=count) == english
+        # A row stored in the old words is said in the new ones, in either language.
+        assert stored_text.shown(f"{count} number(s)") == english
+    with translation.override("uk"):
+        assert stored_text.shown(f"{count} number(s)") == words
 
 
 def test_every_stored_sentence_has_its_ukrainian():
