@@ -15,7 +15,8 @@ script). `--plans` prints EXPLAIN (ANALYZE, BUFFERS) of the audience's queries.
 
 Needs DATABASE_URL pointing at PostgreSQL (the Makefile's TEST_ENV does); runs in a database
 of its own beside it (`<name>_bench_send_plan`, bench/_database.py), dropped at the end unless
---keep. Fails (exit 1) when the plan takes 60 s or more.
+--keep (then a later run with --keep at the same size plans the contacts it kept, without
+loading them again). Fails (exit 1) when the plan takes 60 s or more.
 """
 
 from __future__ import annotations
@@ -89,6 +90,21 @@ def _name_pool(seed: int) -> list[str]:
     return [name for name, weight in zip(names, weights, strict=True) for _ in range(weight)]
 
 
+def _list_name(recipients: int, seed: int) -> str:
+    return f"bench send plan {recipients} seed {seed}"
+
+
+def _loaded_before(recipients: int, seed: int) -> int | None:
+    """The list a kept database already holds at this size (`--keep` twice: the second run
+    plans without loading ten million contacts again), or None."""
+    from contacts.models import ContactList, ListMembership
+
+    found = ContactList.objects.filter(name=_list_name(recipients, seed)).first()
+    if found is None or ListMembership.objects.filter(contact_list=found).count() != recipients:
+        return None
+    return found.pk
+
+
 def _load(recipients: int, seed: int) -> tuple[int, list[int]]:
     """`recipients` contacts in a new list, 1% of them (every hundredth) on the do-not-contact
     list; made by SQL (bench/_seed.py), so this process holds none of them. Returns the list's
@@ -100,7 +116,7 @@ def _load(recipients: int, seed: int) -> tuple[int, list[int]]:
 
     ContactField.objects.get_or_create(key=FIELD_NAME, defaults={"label": "Bench first name"})
     ContactField.objects.get_or_create(key=FIELD_CITY, defaults={"label": "Bench city"})
-    contact_list = ContactList.objects.create(name=f"bench send plan {time.time_ns()}")
+    contact_list = ContactList.objects.create(name=_list_name(recipients, seed))
     pool = _name_pool(seed)
     with indexes_rebuilt_after(
         ["contacts_contact", "contacts_listmembership", "contacts_donotcontact"]
@@ -158,15 +174,20 @@ def run(
     keep: bool = False,
     seed: int = 7,
     plans: list[tuple[str, str, str]] | None = None,
+    reuse: bool = False,
 ) -> dict:
-    """Load, plan, clean up (unless `keep`); the plan's figures plus seconds and peak memory.
-    Given a list as `plans`, appends (title, SQL, EXPLAIN (ANALYZE, BUFFERS)) of the
-    audience's queries to it."""
+    """Load (or, with `reuse`, take the contacts a kept database holds at this size), plan,
+    clean up (unless `keep`); the plan's figures plus seconds and peak memory. Given a list
+    as `plans`, appends (title, SQL, EXPLAIN (ANALYZE, BUFFERS)) of the audience's queries to
+    it."""
     from campaigns import services
     from campaigns.models import Campaign, SendPlan
 
     started = time.perf_counter()
-    list_id, _ = _load(recipients, seed)
+    list_id = _loaded_before(recipients, seed) if reuse else None
+    reused = list_id is not None
+    if list_id is None:
+        list_id, _ = _load(recipients, seed)
     loaded = time.perf_counter() - started
     try:
         campaign = Campaign.objects.create(
@@ -203,6 +224,7 @@ def run(
         "price_error": result["price_error"],
         "balance_covers": result["balance_covers"],
         "load_seconds": round(loaded, 1),
+        "contacts_reused": reused,
         "plan_seconds": round(seconds, 2),
         "peak_rss_mib": round(_peak_rss_mib(), 1),
     }
@@ -241,7 +263,11 @@ def audience_plans(campaign) -> list[tuple[str, str, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", "--contacts", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the database and contacts")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database and contacts; a later --keep run at the same size reuses them",
+    )
     parser.add_argument(
         "--plans", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of the audience"
     )
@@ -266,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             # Nothing to clean up: the database goes (deleting ten million rows would take
             # minutes), unless --keep keeps it whole.
             plans: list[tuple[str, str, str]] | None = [] if args.plans else None
-            figures = run(recipients=args.recipients, keep=True, plans=plans)
+            figures = run(recipients=args.recipients, keep=True, plans=plans, reuse=args.keep)
     finally:
         sandbox.shutdown()
     from bench._plans import plan_block
