@@ -121,6 +121,36 @@ class Keyset:
             prev_before=self.cursor_of(items[0]) if has_previous else None,
         )
 
+    def window(
+        self,
+        queryset: QuerySet,
+        *,
+        after: str | tuple | None = None,
+        before: str | tuple | None = None,
+        rows: int,
+    ) -> Q | None:
+        """The next `rows` rows of `queryset` past the cursor, in the direction `page` reads
+        them, as a range of the key: a page read within it walks at most `rows` rows of the
+        key's index, however rarely its filter matches. None when fewer rows remain (the range
+        would be everything past the cursor). Single-column keys only.
+
+        One query: an index-only walk of `rows` entries of the key's index."""
+        if len(self.names) != 1:
+            raise ValueError("A window is a range of a single-column key.")
+        (name,) = self.names
+        after, before = self._parsed(after), self._parsed(before)
+        forward = before is None
+        if after is not None:
+            queryset = queryset.filter(self._past(after, forward=True))
+        elif before is not None:
+            queryset = queryset.filter(self._past(before, forward=False))
+        descending = self.descending == forward
+        ordered = queryset.order_by(F(name).desc() if descending else F(name).asc())
+        edge = list(ordered.values_list(name, flat=True)[rows - 1 : rows])
+        if not edge:
+            return None
+        return Q(**{f"{name}__{'gte' if descending else 'lte'}": edge[0]})
+
     def _parsed(self, cursor: str | tuple | None) -> tuple | None:
         if cursor is None or isinstance(cursor, tuple):
             return cursor

@@ -226,6 +226,38 @@ class ListMembership(models.Model):
         return f"{self.contact_id} in {self.contact_list_id}"
 
 
+class ListMemberCount(models.Model):
+    """How many members a list has, kept by the database as memberships come and go.
+
+    Counting a list's memberships on each view took 3.2 s for a list of ten million
+    (BENCHMARKS.md). Triggers (migration 0011) write this row in the same transaction as any
+    insert or delete of memberships, whatever makes it (the ORM, the import's SQL, the cascades
+    of migration 0009), so the figure is exact in every snapshot that sees the memberships.
+    Triggers also make the row with its list and delete it with the list (and keep it through
+    a TRUNCATE). Memberships never move to another list (no code updates `contact_list_id`),
+    so updates need no trigger.
+    `contacts.services.contact_list_members_recount` counts again, for repairs.
+    """
+
+    # No foreign-key constraint: a list deleted by any path (raw SQL too) takes its row with
+    # it through a trigger, as it takes its memberships (migration 0009).
+    contact_list = models.OneToOneField(
+        ContactList,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="member_total",
+        db_constraint=False,
+    )
+    members = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("list member count")
+        verbose_name_plural = _("list member counts")
+
+    def __str__(self) -> str:
+        return f"{self.contact_list_id}: {self.members}"
+
+
 class DoNotContact(models.Model):
     """One account-wide opt-out list; every send excludes these numbers."""
 

@@ -14,13 +14,12 @@ from django.db.models import (
     Exists,
     F,
     Func,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     TextField,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, StrIndex, Upper
@@ -31,7 +30,14 @@ from config.bsg import bsg_client
 from config.paging import Keyset, Page
 
 from .csvsafe import neutralise_cell, phone_cell
-from .models import Contact, ContactField, ContactList, DoNotContact, ListMembership
+from .models import (
+    Contact,
+    ContactField,
+    ContactList,
+    DoNotContact,
+    ListMemberCount,
+    ListMembership,
+)
 
 # Keeps each `phone IN (...)` well under SQLite's 32,766 bound parameters and PostgreSQL's
 # comfortable plan size.
@@ -104,7 +110,24 @@ def audience_summary(*, list_ids: Sequence[int]) -> AudienceSummary:
     """Members of the lists (distinct), how many are opted out, by source, and who remains."""
     if not list_ids:
         return AudienceSummary(members=0)
-    members = _members_of(list_ids).count()
+    return AudienceSummary(
+        members=_members_of(list_ids).count(), excluded_by_source=_excluded_by_source(list_ids)
+    )
+
+
+def contact_list_audience(*, list_id: int) -> AudienceSummary:
+    """audience_summary of one list, its members from the kept count (ListMemberCount): one
+    list has no member twice, and counting ten million took 3.2 s a view.
+
+    The opt-outs are counted from the do-not-contact list's side: one lookup of the contact
+    and of the membership per opted-out number, however big the list."""
+    return AudienceSummary(
+        members=contact_list_member_count(list_id=list_id),
+        excluded_by_source=_excluded_by_source([list_id]),
+    )
+
+
+def _excluded_by_source(list_ids: Sequence[int]) -> dict[str, int]:
     member_phones = _members_of(list_ids).filter(phone=OuterRef("phone"))
     excluded = (
         DoNotContact.objects.filter(Exists(member_phones))
@@ -112,9 +135,7 @@ def audience_summary(*, list_ids: Sequence[int]) -> AudienceSummary:
         .values("source")
         .annotate(n=Count("id"))
     )
-    return AudienceSummary(
-        members=members, excluded_by_source={row["source"]: row["n"] for row in excluded}
-    )
+    return {row["source"]: row["n"] for row in excluded}
 
 
 def do_not_contact_phones(
@@ -220,12 +241,23 @@ class ContactFilters:
     def selective(self) -> bool:
         """Page from the search's own index, then sort what it found (Keyset.page).
 
-        Only for a phone prefix. The name and text searches leave the choice to PostgreSQL:
-        the trigram indexes on their exact expressions (migration 0006) give it statistics, so
-        it walks the ids for a common word (6 ms for "ольга", 1 in 5 of 200,000; sorting every
-        match took 309 ms) and reads the index for a rare one (13 ms).
+        Always for a phone prefix. A name or text search first walks a window of the ids
+        (`searches_words`, contacts_page) and pages from the trigram indexes only when the
+        window holds too few matches.
         """
         return bool(self.phone)
+
+    @property
+    def searches_words(self) -> bool:
+        """A name or text search: trigram indexes, whose match counts PostgreSQL misjudges.
+
+        It never estimates a LIKE '%word%' below 1 in 10,000 rows of each expression: at ten
+        million contacts a word that matches nothing is "2,000 matches", and it walked the
+        primary key for the first 51 through every row (5.8 s, BENCHMARKS.md). A common word
+        can be misjudged the other way ("odesa", 1 in 5: 1 in 300), and its trigram index
+        read as a bitmap of millions. contacts_page decides by walking instead.
+        """
+        return bool(self.name.strip() or self.text.strip()) and not self.phone
 
 
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
@@ -282,13 +314,19 @@ def _waiting(match: Q) -> Q:
     return Q(search_pending=True) & match
 
 
-def _text_match(text: str) -> Q:
-    """Name or any field value containing `text` (any case), or a phone starting with it."""
-    match = (
-        _indexed(Q(name__icontains=text))
-        | _indexed(Q(field_values__icontains=text))
-        | _waiting(_waiting_contains(F("name"), text) | _waiting_contains(F("field_values"), text))
-    )
+def _text_match(text: str, *, indexed: bool = True) -> Q:
+    """Name or any field value containing `text` (any case), or a phone starting with it.
+
+    `indexed` False: spelt as for the waiting rows, which no search index serves."""
+    unindexed = _waiting_contains(F("name"), text) | _waiting_contains(F("field_values"), text)
+    if indexed:
+        match = (
+            _indexed(Q(name__icontains=text))
+            | _indexed(Q(field_values__icontains=text))
+            | _waiting(unindexed)
+        )
+    else:
+        match = unindexed
     if looks_like_phone(text):
         prefix = phone_search_prefix(text)
         if prefix:
@@ -296,40 +334,52 @@ def _text_match(text: str) -> Q:
     return match
 
 
-def name_contains(text: str) -> Q:
-    """Contacts whose name contains `text`, any case (contacts and admin searches)."""
-    return _indexed(Q(name__icontains=text)) | _waiting(_waiting_contains(F("name"), text))
+def name_contains(text: str, *, indexed: bool = True) -> Q:
+    """Contacts whose name contains `text`, any case (contacts and admin searches).
+
+    `indexed` False: spelt as for the waiting rows, which no search index serves."""
+    unindexed = _waiting_contains(F("name"), text)
+    if not indexed:
+        return Q(unindexed)
+    return _indexed(Q(name__icontains=text)) | _waiting(unindexed)
 
 
-def _field_value_match(key: str, value: str) -> Q:
+def _field_value_match(key: str, value: str, *, indexed: bool = True) -> Q:
     """The field `key` holds exactly `value` (field values are strings)."""
-    return _indexed(Q(fields__contains={key: value})) | _waiting(
-        Q(Exact(KeyTextTransform(key, "fields"), value))
-    )
+    unindexed = Q(Exact(KeyTextTransform(key, "fields"), value))
+    if not indexed:
+        return unindexed
+    return _indexed(Q(fields__contains={key: value})) | _waiting(unindexed)
 
 
-def contacts_search(*, filters: ContactFilters) -> QuerySet[Contact]:
+def contacts_search(*, filters: ContactFilters, indexed: bool = True) -> QuerySet[Contact]:
     """Contacts matching every filter given; each filter is served by an index on PostgreSQL.
 
     text: the search box, name or any field value containing it or a phone starting with it
     (pg_trgm GIN on each, migration 0006; phone as below), phone: prefix (a range of the unique
     phone index, `phone_starts_with`), name: substring, any case (pg_trgm GIN), field value:
     exact value of one field (GIN containment), list: membership (list, contact) index.
+
+    `indexed` False: the text, name and field conditions are spelt so that no search index can
+    serve them, for a bounded walk of the ids (contacts_page) that PostgreSQL must not turn
+    into a bitmap of every match.
     """
     contacts = Contact.objects.all()
     text = filters.text.strip()
     if text:
-        contacts = contacts.alias(field_values=FieldValuesText()).filter(_text_match(text))
+        contacts = contacts.alias(field_values=FieldValuesText()).filter(
+            _text_match(text, indexed=indexed)
+        )
     if filters.phone:
         prefix = phone_search_prefix(filters.phone)
         if not prefix:
             return Contact.objects.none()
         contacts = contacts.filter(phone_starts_with(prefix))
     if filters.name:
-        contacts = contacts.filter(name_contains(filters.name.strip()))
+        contacts = contacts.filter(name_contains(filters.name.strip(), indexed=indexed))
     if filters.field_key and filters.field_value:
         contacts = contacts.filter(
-            _field_value_match(filters.field_key, filters.field_value.strip())
+            _field_value_match(filters.field_key, filters.field_value.strip(), indexed=indexed)
         )
     if filters.list_id:
         contacts = contacts.filter(
@@ -347,17 +397,46 @@ CONTACT_KEYSET = Keyset(Contact, "-id")
 DO_NOT_CONTACT_KEYSET = Keyset(DoNotContact, "-id")
 
 
+# Rows of the id index a name or text search walks before it asks the trigram indexes: ~10 ms
+# of matching at ten million contacts (BENCHMARKS.md). A word found at least once in 200 of the
+# newest rows fills its page within them; a rarer one has at most ~1 in 200 rows to sort.
+SEARCH_WALK_ROWS = 10_000
+
+
 def contacts_page(
     *,
     filters: ContactFilters,
     after: str | tuple | None = None,
     before: str | tuple | None = None,
 ) -> Page[Contact]:
-    """One page of contacts for the table: two queries whatever the page or the filters.
+    """One page of contacts for the table: two queries (page and lists), up to two more for
+    a name or text search.
 
-    A phone prefix, a name or a searched text matches few rows: the page is then sorted from the
-    search's own index instead of walking the ids (Keyset.page's `selective`)."""
+    A phone prefix matches few rows: the page is sorted from the phone index instead of
+    walking the ids (Keyset.page's `selective`). A name or text search (`searches_words`)
+    first walks the next SEARCH_WALK_ROWS ids past the cursor with conditions no search index
+    serves, so PostgreSQL cannot choose anything else whatever it guesses: a common word
+    fills its page there. When the window holds fewer than a page, the matches are rare and
+    the page is sorted from the trigram indexes."""
     queryset = contacts_search(filters=filters).prefetch_related("lists")
+    if filters.searches_words:
+        window = CONTACT_KEYSET.window(
+            Contact.objects.all(), after=after, before=before, rows=SEARCH_WALK_ROWS
+        )
+        walked = contacts_search(filters=filters, indexed=False)
+        if window is None:  # fewer rows than the window remain: walk them all
+            walked = walked.prefetch_related("lists")
+            return CONTACT_KEYSET.page(walked, after=after, before=before, size=PAGE_SIZE)
+        page = CONTACT_KEYSET.page(
+            walked.filter(window), after=after, before=before, size=PAGE_SIZE
+        )
+        # A page and one more row found in the window are the page the whole table gives.
+        if (page.prev_before if before is not None else page.next_after) is not None:
+            prefetch_related_objects(page.items, "lists")
+            return page
+        return CONTACT_KEYSET.page(
+            queryset, after=after, before=before, size=PAGE_SIZE, selective=True
+        )
     return CONTACT_KEYSET.page(
         queryset, after=after, before=before, size=PAGE_SIZE, selective=filters.selective
     )
@@ -395,21 +474,18 @@ def contacts_total_estimate() -> int:
 
 
 def contact_lists_overview(*, archived: bool = False) -> QuerySet[ContactList]:
-    """Lists with their member counts, in one query."""
-    members = (
-        ListMembership.objects.filter(contact_list_id=OuterRef("pk"))
-        .order_by()
-        .values("contact_list_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+    """Lists with their member counts (kept: ListMemberCount), in one query."""
     return ContactList.objects.filter(archived_at__isnull=not archived).annotate(
-        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0)
+        member_count=Coalesce(F("member_total__members"), 0)
     )
 
 
 def contact_list_member_count(*, list_id: int) -> int:
-    return ListMembership.objects.filter(contact_list_id=list_id).count()
+    """The list's members, as kept by the database (ListMemberCount)."""
+    count = ListMemberCount.objects.filter(contact_list_id=list_id).values_list(
+        "members", flat=True
+    )
+    return next(iter(count), 0)
 
 
 def contact_lists_active() -> QuerySet[ContactList]:

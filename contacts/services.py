@@ -33,6 +33,7 @@ from .models import (
     ContactField,
     ContactList,
     DoNotContact,
+    ListMemberCount,
     ListMembership,
 )
 from .selectors import audience_contacts
@@ -148,6 +149,38 @@ def contact_list_delete(*, list_id: int) -> int:
         )
         contact_list.delete()
     return removed
+
+
+def contact_list_members_recount(*, list_id: int | None = None) -> dict[int, tuple[int, int]]:
+    """Counts the memberships of one list (or of every list) again and corrects the kept
+    count (ListMemberCount); returns {list id: (kept, counted)} for each count it corrected.
+
+    The triggers keep the counts exact; this is for a repair (a count written by hand, rows
+    restored around the triggers). A list at a time, each in its own short transaction.
+    """
+    list_ids = (
+        [list_id]
+        if list_id is not None
+        else list(ContactList.objects.order_by("pk").values_list("pk", flat=True))
+    )
+    corrected = {}
+    for each in list_ids:
+        with transaction.atomic():
+            # The count's row first: whoever adds or removes this list's members writes that
+            # row before committing, so once it is ours the count below (a new snapshot in
+            # READ COMMITTED) sees every committed change and no other can commit meanwhile.
+            kept = ListMemberCount.objects.select_for_update().filter(contact_list_id=each).first()
+            if kept is None:
+                if not ContactList.objects.filter(pk=each).exists():
+                    continue  # deleted meanwhile
+                # The pages read a missing row as no members.
+                kept = ListMemberCount.objects.create(contact_list_id=each, members=0)
+            counted = ListMembership.objects.filter(contact_list_id=each).count()
+            if kept.members != counted:
+                corrected[each] = (kept.members, counted)
+                kept.members = counted
+                kept.save(update_fields=["members"])
+    return corrected
 
 
 def contact_list_link_group(*, list_id: int, group_id: int) -> ContactList:

@@ -164,3 +164,25 @@ def test_the_page_link_fields_refuse_a_bad_link_with_a_reason(asked, cursors, va
     assert form.cursors() == cursors
     if not valid:
         assert BAD_PAGE_LINK in str(form.errors)
+
+
+def test_a_window_is_the_next_rows_past_the_cursor_either_way(contacts):
+    newest_first = [c.pk for c in contacts]
+    everything = Contact.objects.all()
+    window = BY_ID.window(everything, rows=5)
+    assert (
+        list(everything.filter(window).order_by("-id").values_list("pk", flat=True))
+        == (newest_first[:5])
+    )
+    window = BY_ID.window(everything, after=str(newest_first[9]), rows=5)
+    assert set(everything.filter(window, pk__lt=newest_first[9]).values_list("pk", flat=True)) == (
+        set(newest_first[10:15])
+    )
+    window = BY_ID.window(everything, before=str(newest_first[9]), rows=5)
+    assert set(everything.filter(window, pk__gt=newest_first[9]).values_list("pk", flat=True)) == (
+        set(newest_first[4:9])
+    )
+    # Fewer rows than the window remain past the cursor: no range, everything past it is in.
+    assert BY_ID.window(everything, after=str(newest_first[19]), rows=5) is None
+    assert BY_ID.window(everything, rows=23) is not None
+    assert BY_ID.window(everything, rows=24) is None

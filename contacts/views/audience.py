@@ -264,8 +264,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
             "page_form": form,
             "page": page,
             **paging.page_links({}, page),
-            "member_count": selectors.contact_list_member_count(list_id=contact_list.pk),
-            "summary": selectors.audience_summary(list_ids=[contact_list.pk]),
+            "summary": selectors.contact_list_audience(list_id=contact_list.pk),
             "audit_entries": entries_in_words(audit_entries_for(target=contact_list)),
         },
     )
