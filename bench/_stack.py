@@ -130,6 +130,19 @@ def database_recreate(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def database_create_if_missing(url: str) -> None:
+    """Create the database `url` names unless it exists."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
 # --- the processes -----------------------------------------------------------------------------
 
 
@@ -247,8 +260,12 @@ class Stack:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         return env
 
-    def migrate(self) -> None:
-        database_recreate(self.database_url)
+    def migrate(self, *, recreate: bool = True) -> None:
+        """Migrates the database, recreated first unless `recreate` is False (a kept one)."""
+        if recreate:
+            database_recreate(self.database_url)
+        else:
+            database_create_if_missing(self.database_url)
         done = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
             cwd=ROOT,
