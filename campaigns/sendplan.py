@@ -277,12 +277,12 @@ class _Tally:
         )
         self.cache: rendering.ShapeCache[_Counted] = rendering.ShapeCache(self._count)
         self.recipients = 0
-        self.total_parts = 0
-        self.histogram: Counter[tuple[str, int]] = Counter()
-        self.pushed_to_ucs2 = 0
-        self.ucs2_by_field: Counter[str] = Counter()
+        # Recipients by what their text counts to (id of its _Counted: [_Counted, recipients,
+        # settled]); the totals are summed from these at the end. Once a count has had its
+        # first recipient, and the examples and the price sample it could add to are full, a
+        # recipient of it costs one addition: ten million of them passed through every figure.
+        self._uses: dict[int, list] = {}
         self.ucs2_examples: list[dict[str, Any]] = []
-        self.over_limit = 0
         self.over_limit_examples: list[dict[str, Any]] = []
         self.empty_fields: Counter[str] = Counter()
         self.longest: dict[str, Any] | None = None
@@ -347,12 +347,60 @@ class _Tally:
         counted = self.cache.get(fallback_values) if fallback_values else self._literal
         self._count_text(row, counted, fallback_values)
 
+    @property
+    def total_parts(self) -> int:
+        return sum(counted.stats.parts * n for counted, n, _settled in self._uses.values())
+
+    @property
+    def histogram(self) -> Counter[tuple[str, int]]:
+        histogram: Counter[tuple[str, int]] = Counter()
+        for counted, n, _settled in self._uses.values():
+            histogram[(counted.stats.encoding, counted.stats.parts)] += n
+        return histogram
+
+    @property
+    def pushed_to_ucs2(self) -> int:
+        return sum(n for counted, n, _settled in self._uses.values() if counted.ucs2_field)
+
+    @property
+    def ucs2_by_field(self) -> Counter[str]:
+        # In the order each field first pushed a recipient into UCS-2 (most_common's ties).
+        by_field: Counter[str] = Counter()
+        for counted, n, _settled in self._uses.values():
+            if counted.ucs2_field:
+                by_field[counted.ucs2_field] += n
+        return by_field
+
+    @property
+    def over_limit(self) -> int:
+        return sum(n for counted, n, _settled in self._uses.values() if not counted.stats.fits)
+
     def _count_text(
         self, row: selectors.AudienceRow, counted: _Counted, values: tuple[str, ...]
     ) -> None:
+        use = self._uses.get(id(counted))
+        if use is None:
+            # Kept here, so its id is not another's while the tally lives.
+            use = self._uses[id(counted)] = [counted, 0, False]
+        use[1] += 1
+        if use[2]:
+            return
+        self._count_text_first(row, counted, values)
+        # Nothing below can change for this count again: the same stats never beat
+        # themselves to most parts or longest, and full examples and samples stay full.
+        parts = counted.stats.parts
+        use[2] = (
+            (not counted.ucs2_field or len(self.ucs2_examples) >= EXAMPLES)
+            and (counted.stats.fits or len(self.over_limit_examples) >= EXAMPLES)
+            and (not parts or len(self.price_samples[parts][1]) >= PRICE_SAMPLE)
+        )
+
+    def _count_text_first(
+        self, row: selectors.AudienceRow, counted: _Counted, values: tuple[str, ...]
+    ) -> None:
+        """The figures a recipient adds to beyond the counts: examples, the price's sample,
+        most parts and longest."""
         stats = counted.stats
-        self.total_parts += stats.parts
-        self.histogram[(stats.encoding, stats.parts)] += 1
         sample = self.price_samples.get(stats.parts)
         if sample is None:
             if stats.parts:
@@ -360,33 +408,28 @@ class _Tally:
                 self.price_samples[stats.parts] = (text, [row.phone])
         elif len(sample[1]) < PRICE_SAMPLE:
             sample[1].append(row.phone)
-        if counted.ucs2_field:
-            self.pushed_to_ucs2 += 1
-            self.ucs2_by_field[counted.ucs2_field] += 1
-            if len(self.ucs2_examples) < EXAMPLES:
-                value = counted.ucs2_value
-                self.ucs2_examples.append(
-                    {
-                        "phone": row.phone,
-                        "field": counted.ucs2_field,
-                        "value": value,
-                        "characters": [
-                            c for c in dict.fromkeys(value) if c in stats.non_gsm_characters
-                        ],
-                    }
-                )
-        if not stats.fits:
-            self.over_limit += 1
-            if len(self.over_limit_examples) < EXAMPLES:
-                self.over_limit_examples.append(
-                    {
-                        "phone": row.phone,
-                        "length": stats.length,
-                        "max_length": stats.max_length,
-                        "parts": stats.parts,
-                        "field": counted.longest_field,
-                    }
-                )
+        if counted.ucs2_field and len(self.ucs2_examples) < EXAMPLES:
+            value = counted.ucs2_value
+            self.ucs2_examples.append(
+                {
+                    "phone": row.phone,
+                    "field": counted.ucs2_field,
+                    "value": value,
+                    "characters": [
+                        c for c in dict.fromkeys(value) if c in stats.non_gsm_characters
+                    ],
+                }
+            )
+        if not stats.fits and len(self.over_limit_examples) < EXAMPLES:
+            self.over_limit_examples.append(
+                {
+                    "phone": row.phone,
+                    "length": stats.length,
+                    "max_length": stats.max_length,
+                    "parts": stats.parts,
+                    "field": counted.longest_field,
+                }
+            )
         if stats.parts > self._most_parts:
             self._most_parts = stats.parts
             self.most_parts = {

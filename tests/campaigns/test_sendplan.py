@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from bsg import smstext
 from campaigns import selectors, sendplan, services, tasks
 from campaigns.models import SEND_PLAN_GIVEN_UP_AFTER, SendPlan
 from sandbox.server import SandboxConfig, SandboxServer
@@ -285,3 +286,43 @@ def test_the_price_is_asked_for_a_sample_of_each_parts_count_taken_while_countin
     assert price["extrapolated"] is True
     # 0.015 a part: two recipients of 1 part (extrapolated from one) and one of 2.
     assert Decimal(price["amount"]) == Decimal("0.0600")
+
+
+def test_recipients_of_one_count_after_the_examples_are_full_still_count_in_every_figure(
+    audience, user, bsg_settings
+):
+    from contacts.models import Contact, ListMembership
+
+    spring = audience["spring"]
+    Contact.objects.filter(pk__in=[p.pk for p in audience["people"]]).update(
+        fields={"first_name": "Ann"}
+    )
+    ucs2 = [Contact(phone=f"38050700000{i}", fields={"first_name": "Олена"}) for i in range(8)]
+    too_long = [
+        Contact(phone=f"38050800000{i}", fields={"first_name": "x" * 800}) for i in range(7)
+    ]
+    made = Contact.objects.bulk_create(ucs2 + too_long)
+    ListMembership.objects.bulk_create(ListMembership(contact_list=spring, contact=c) for c in made)
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {first_name}!"), list_ids=[spring.id], user=user
+    )
+    result = plan_for(campaign, user).result
+
+    assert result["recipients"] == 3 + 8 + 7
+    assert result["pushed_to_ucs2"] == 8
+    assert result["ucs2_by_field"] == {"first_name": 8}
+    assert [e["phone"] for e in result["ucs2_examples"]] == [c.phone for c in ucs2[:5]]
+    assert result["over_limit"] == 7
+    assert [e["phone"] for e in result["over_limit_examples"]] == [c.phone for c in too_long[:5]]
+    over = smstext.analyse("Hi " + "x" * 800 + "!")
+    assert result["histogram"] == sorted(
+        [
+            {"encoding": "GSM-7", "parts": 1, "recipients": 3},
+            {"encoding": "UCS-2", "parts": 1, "recipients": 8},
+            {"encoding": "GSM-7", "parts": over.parts, "recipients": 7},
+        ],
+        key=lambda bucket: (bucket["parts"], bucket["encoding"]),
+    )
+    assert result["total_parts"] == 3 + 8 + 7 * over.parts
+    assert result["most_parts"]["phone"] == too_long[0].phone
+    assert result["longest"]["phone"] == too_long[0].phone
