@@ -285,10 +285,10 @@ def missing_values_error(
 
 
 def missing_values_refusal(*, unfilled: int, recipients: int, by_field: dict[str, int]) -> str:
-    """The one wording of "block" refusing: how many lack what, and the three ways out."""
-    lacking = ", ".join(
-        f"{{{label}}} ({count_text(count)})" for label, count in by_field.items() if count
-    )
+    """The one wording of "block" refusing: how many lack what (`by_field`: by Slot.label), and
+    the three ways out."""
+    counts = {label: count_text(count) for label, count in by_field.items() if count}
+    lacking = rendering.placeholders_lacking(counts, selectors.placeholder_names(labels=counts))
     first = next((label for label, count in by_field.items() if count), "city")
     return ngettext(
         "%(unfilled)s of %(recipients)s recipients have no value for %(lacking)s, and sending is "

@@ -18,10 +18,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.functional import cached_property
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .bsg_words import campaign_status_words, message_status_words
+from .rendering import placeholder_said, placeholders_lacking
 from .stored_text import shown
 
 DEFAULT_VALIDITY_HOURS = 72
@@ -650,9 +652,13 @@ class SendPlan(models.Model):
         missing = (self.result or {}).get("missing_values") or {}
         notes: list[tuple[str, str]] = []
         unfilled, audience = missing.get("unfilled", 0), missing.get("audience", 0)
-        which = ", ".join(
-            f"{{{label}}} ({_grouped(count)})"
-            for label, count in (missing.get("unfilled_by_field") or {}).items()
+        names = self.placeholder_names
+        which = placeholders_lacking(
+            {
+                label: _grouped(count)
+                for label, count in (missing.get("unfilled_by_field") or {}).items()
+            },
+            names,
         )
         said = {"audience": _grouped(audience), "which": which}
         if missing.get("blocked"):
@@ -690,7 +696,7 @@ class SendPlan(models.Model):
             )
             said = {
                 "count": _grouped(used["recipients"]),
-                "placeholder": f"{{{label}}}",
+                "placeholder": placeholder_said(label, names[label]),
                 "fallback": used["fallback"],
             }
             notes.append(("note", text % said))
@@ -701,12 +707,41 @@ class SendPlan(models.Model):
 
     @property
     def result_shown(self) -> dict:
-        """The figures, with the plan's notes in the reader's language."""
+        """The figures, with the plan's notes in the reader's language and each example's
+        field by its name ("City", not `city`)."""
         result = dict(self.result or {})
         for name in self.RESULT_TEXTS:
             if result.get(name):
                 result[name] = shown(result[name])
+        names = self.placeholder_names
+        for examples in self.RESULT_EXAMPLES:
+            result[examples] = [
+                {**example, "field": names[example["field"]]} if example.get("field") else example
+                for example in result.get(examples) or ()
+            ]
         return result
+
+    # Per-recipient examples whose "field" is a placeholder's label (rendering.Slot.label).
+    RESULT_EXAMPLES = ("ucs2_examples", "over_limit_examples")
+
+    @cached_property
+    def placeholder_names(self) -> dict[str, str]:
+        """Each placeholder the figures name, by its label as they keep it (a field's key, or
+        "name" and "phone"): its name as the reader reads it now (the field's label, or its key
+        when the field is gone: plans stored before the field was renamed or deleted say it
+        too)."""
+        from .selectors import placeholder_names  # the selectors read these models
+
+        result = self.result or {}
+        missing = result.get("missing_values") or {}
+        labels = [
+            example["field"]
+            for examples in self.RESULT_EXAMPLES
+            for example in result.get(examples) or ()
+            if example.get("field")
+        ]
+        labels += [*(missing.get("unfilled_by_field") or {}), *(missing.get("fallbacks") or {})]
+        return placeholder_names(labels=dict.fromkeys(labels)) if labels else {}
 
     def is_fresh_for(self, fingerprint: str) -> bool:
         return (

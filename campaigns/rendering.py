@@ -75,11 +75,43 @@ class Slot:
     def name(self) -> str:
         """What a marketer calls it, as the composer's "Insert field" picker names it
         (campaigns.selectors.placeholder_choices): "First name", not `first_name`."""
-        if self.source == NAME:
-            return pgettext("a person's name", "Name")
-        if self.source == PHONE:
-            return _("Phone")
+        if self.source != "field":
+            return own_name(self.source) or self.source
         return self.field_name or self.field_key
+
+
+def own_name(label: str) -> str | None:
+    """The contact's own name and phone (a Slot.label of "name" or "phone") in the reader's
+    language; None for a field's label."""
+    if label == NAME:
+        return pgettext("a person's name", "Name")
+    if label == PHONE:
+        return _("Phone")
+    return None
+
+
+def placeholder_said(label: str, name: str) -> str:
+    """A placeholder in a note about missing values, by its name and as it is typed: "City
+    {city}". The marketer acts on such a note in the text (a fallback goes inside those
+    braces), so both are said; a field without a name of its own is said as typed, "{city}"."""
+    typed = f"{{{label}}}"
+    if not name or name == label:
+        return typed
+    return pgettext("a placeholder: its name, then as typed", "%(name)s %(typed)s") % {
+        "name": name,
+        "typed": typed,
+    }
+
+
+def placeholders_lacking(counts: Mapping[str, str], names: Mapping[str, str]) -> str:
+    """How many recipients lack each placeholder (`counts` by Slot.label, already in the
+    reader's digits), said with placeholder_said: "City {city} (12), First name {first_name}
+    (3)"."""
+    return ", ".join(
+        pgettext("a placeholder and how many recipients lack it", "%(placeholder)s (%(count)s)")
+        % {"placeholder": placeholder_said(label, names.get(label, label)), "count": count}
+        for label, count in counts.items()
+    )
 
 
 class Personalised(NamedTuple):

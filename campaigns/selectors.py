@@ -7,7 +7,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -42,7 +42,7 @@ from .models import (
     TestPhone,
     TestSend,
 )
-from .rendering import CompiledText
+from .rendering import CompiledText, own_name
 from .stored_text import (
     AUDIENCE_CHANGED,
     AUDIENCE_CONTACTS_ADDED,
@@ -457,6 +457,17 @@ def placeholder_choices() -> list[tuple[str, str]]:
     for key, label in ContactField.objects.order_by("label", "key").values_list("key", "label"):
         choices.append((f"{{{key}}}", label or key))
     return choices
+
+
+def placeholder_names(*, labels: Iterable[str]) -> dict[str, str]:
+    """Each placeholder's name (rendering.Slot.name) by the label a send plan's figures keep it
+    under (its field's key, or "name" and "phone"): the field's label as it reads now, its key
+    when the field is gone. One query, none when only the contact's own columns are named."""
+    names = {label: own_name(label) for label in labels}
+    keys = [label for label, name in names.items() if name is None]
+    if keys:
+        names.update(ContactField.objects.filter(key__in=keys).values_list("key", "label"))
+    return {label: name or label for label, name in names.items()}
 
 
 # A test send renders as one real recipient: the first of this many with every placeholder

@@ -739,13 +739,14 @@ def _missing_notes(
     notes = []
     fallbacks = {s.label: s.fallback for s in compiled.slots if s.fallback is not None}
     blocked = campaign.missing_values == Campaign.MissingValues.BLOCK
+    names = {s.label: s.name for s in compiled.slots}
     for label, facts in values.fields.items():
         if not facts.missing:
             continue
         said = {
             "count": checks.count_text(facts.missing),
             "recipients": checks.count_text(values.recipients),
-            "placeholder": f"{{{label}}}",
+            "placeholder": rendering.placeholder_said(label, names.get(label, label)),
         }
         if label in fallbacks and label not in compiled.unfilled_labels:
             note = ngettext(

@@ -28,9 +28,10 @@ finds the sentences here like any other message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.formats import number_format
@@ -108,7 +109,9 @@ class StoredSentence:
     language whose words change with the number.
 
     `formerly` are the words the sentence was stored in before (English's "3 recipient(s)"):
-    a row stored so is found by them and said in the sentence's words now, English too."""
+    a row stored so is found by them and said in the sentence's words now, English too. When
+    the old words held other values (a count that is a sentence of its own now),
+    `formerly_values` makes this sentence's values of the ones found in them."""
 
     def __init__(
         self,
@@ -121,6 +124,7 @@ class StoredSentence:
         labels: Iterable[str] = (),
         fields: Iterable[str] = (),
         formerly: Iterable[str] = (),
+        formerly_values: Callable[[dict[str, str]], dict[str, str]] | None = None,
     ) -> None:
         self.singular = singular
         self.plural = plural
@@ -130,6 +134,7 @@ class StoredSentence:
         self.labels = frozenset(labels)
         self.fields = frozenset(fields)
         self.formerly = tuple(formerly)
+        self.formerly_values = formerly_values
         self.forms = tuple(
             dict.fromkeys(f for f in (singular, plural, *self.formerly) if f is not None)
         )
@@ -142,15 +147,13 @@ class StoredSentence:
 
     # Named as the gettext functions xgettext looks for, so makemessages extracts the text.
     @classmethod
-    def gettext_noop(cls, message: str, **kinds: Iterable[str]) -> StoredSentence:
+    def gettext_noop(cls, message: str, **kinds: Any) -> StoredSentence:
         return cls(message, **kinds)
 
     # `formerly` is a keyword, so xgettext (which reads ngettext's first two arguments) leaves
     # the old words out of the catalogue: they are never said, only recognised.
     @classmethod
-    def ngettext(
-        cls, singular: str, plural: str, number: str, **kinds: Iterable[str]
-    ) -> StoredSentence:
+    def ngettext(cls, singular: str, plural: str, number: str, **kinds: Any) -> StoredSentence:
         return cls(singular, plural, number, **kinds)
 
     def stored(self, **values: object) -> str:
@@ -181,15 +184,22 @@ class StoredSentence:
 
     def values_in(self, text: str) -> dict[str, str] | None:
         """The values this sentence was stored with, if `text` is this sentence (in English)."""
-        for pattern in self._patterns():
+        for form, pattern in self._patterns():
             found = pattern.fullmatch(text)
             if found is not None:
-                return found.groupdict()
+                values = found.groupdict()
+                if self.formerly_values is not None and form in self.formerly:
+                    return self.formerly_values(values)
+                return values
         return None
 
     @cache  # noqa: B019 - one per declared sentence, which live for ever
-    def _patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(self._pattern(form) for form in self.forms)
+    def _patterns(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        # The form with most words of its own first, as SENTENCES are tried: an old row "3
+        # recipients resolved into 2 BSG campaign(s)." is the old form's, though the new
+        # "%(recipients)s recipients resolved into %(in_parts)s." would take it too.
+        forms = sorted(self.forms, key=lambda form: -len(_PLACEHOLDER.sub("", form)))
+        return tuple((form, self._pattern(form)) for form in forms)
 
     def _pattern(self, form: str) -> re.Pattern[str]:
         parts, seen, position = [], set(), 0
@@ -327,44 +337,27 @@ def _localised(value: str) -> str:
 # Declared with the values they are stored with; a sentence whose values may hold another
 # sentence names them `inner` (one) or `clauses` (several, or any text).
 
-# campaigns.engine.dispatch
-DISPATCHED = StoredSentence.ngettext(
-    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s).",
-    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s).",
-    "recipients",
-)
-DISPATCHED_CAPPED = StoredSentence.ngettext(
-    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s). %(skipped)s left out: "
-    "messaged by this schedule within its frequency cap.",
-    "%(recipients)s recipients resolved into %(parts)s BSG campaign(s). %(skipped)s left out: "
-    "messaged by this schedule within its frequency cap.",
-    "recipients",
-)
-NO_RECIPIENTS_LEFT = StoredSentence.gettext_noop("No recipients left to send to.")
-NO_RECIPIENTS_LEFT_CAPPED = StoredSentence.gettext_noop(
-    "No recipients left to send to. %(skipped)s left out: messaged by this schedule within its "
-    "frequency cap."
-)
-DISPATCH_AUDIT = StoredSentence.ngettext(
-    "%(recipients)s recipient(s) in %(parts)s part(s).",
-    "%(recipients)s recipient(s) in %(parts)s part(s).",
-    "recipients",
-)
-DISPATCH_AUDIT_REFUSED = StoredSentence.ngettext(
-    "%(recipients)s recipient(s) in %(parts)s part(s). %(refusal)s",
-    "%(recipients)s recipient(s) in %(parts)s part(s). %(refusal)s",
-    "recipients",
-    clauses=("refusal",),
-)
-# The sentences above kept English's "(s)" and BSG's "campaign"; they stay declared so rows
-# already stored are still found. These say the counts in words, the parts' count an inner
-# sentence of its own ("1 part", "3 parts") so each number has its own plural.
+# campaigns.engine.dispatch. The counts are said in words, the parts' count an inner sentence of
+# its own ("1 part", "3 parts") so each number has its own plural. Rows stored before said
+# English's "(s)" and BSG's "campaign", with the parts' count a bare number: found by those words
+# and said in these (_parts_said).
 PARTS_COUNT = StoredSentence.ngettext("%(count)s part", "%(count)s parts", "count")
+
+
+def _parts_said(values: dict[str, str]) -> dict[str, str]:
+    """An old dispatch row's bare count of parts (the "2" of "2 part(s)") as the sentence the
+    dispatch stores for it now ("2 parts")."""
+    parts = values.pop("parts")
+    return {**values, "in_parts": PARTS_COUNT.stored(count=parts)}
+
+
 DISPATCHED_IN_PARTS = StoredSentence.ngettext(
     "%(recipients)s recipient resolved into %(in_parts)s.",
     "%(recipients)s recipients resolved into %(in_parts)s.",
     "recipients",
     inner=("in_parts",),
+    formerly=("%(recipients)s recipients resolved into %(parts)s BSG campaign(s).",),
+    formerly_values=_parts_said,
 )
 DISPATCHED_IN_PARTS_CAPPED = StoredSentence.ngettext(
     "%(recipients)s recipient resolved into %(in_parts)s. %(skipped)s left out: messaged by this "
@@ -373,12 +366,24 @@ DISPATCHED_IN_PARTS_CAPPED = StoredSentence.ngettext(
     "this schedule within its frequency cap.",
     "recipients",
     inner=("in_parts",),
+    formerly=(
+        "%(recipients)s recipients resolved into %(parts)s BSG campaign(s). %(skipped)s left "
+        "out: messaged by this schedule within its frequency cap.",
+    ),
+    formerly_values=_parts_said,
+)
+NO_RECIPIENTS_LEFT = StoredSentence.gettext_noop("No recipients left to send to.")
+NO_RECIPIENTS_LEFT_CAPPED = StoredSentence.gettext_noop(
+    "No recipients left to send to. %(skipped)s left out: messaged by this schedule within its "
+    "frequency cap."
 )
 DISPATCH_AUDIT_IN_PARTS = StoredSentence.ngettext(
     "%(recipients)s recipient in %(in_parts)s.",
     "%(recipients)s recipients in %(in_parts)s.",
     "recipients",
     inner=("in_parts",),
+    formerly=("%(recipients)s recipient(s) in %(parts)s part(s).",),
+    formerly_values=_parts_said,
 )
 DISPATCH_AUDIT_IN_PARTS_REFUSED = StoredSentence.ngettext(
     "%(recipients)s recipient in %(in_parts)s. %(refusal)s",
@@ -386,6 +391,8 @@ DISPATCH_AUDIT_IN_PARTS_REFUSED = StoredSentence.ngettext(
     "recipients",
     inner=("in_parts",),
     clauses=("refusal",),
+    formerly=("%(recipients)s recipient(s) in %(parts)s part(s). %(refusal)s",),
+    formerly_values=_parts_said,
 )
 DISPATCH_FAILED = StoredSentence.gettext_noop(
     "The recipients could not be resolved (%(error)s). Nothing was sent. Stop this campaign, "

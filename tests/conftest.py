@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone, translation
 from pytest_socket import SocketConnectBlockedError
 
 from sandbox.server import SandboxConfig, SandboxServer
@@ -169,6 +170,22 @@ def team_test_phone(db):
 def _clear_cache_between_tests():
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_and_zone() -> Iterator[None]:
+    """Each test starts and ends in settings.LANGUAGE_CODE and settings.TIME_ZONE. A page
+    request leaves its language active in the test's thread: LocaleMiddleware activates the
+    cookie's or the browser's language and never deactivates it, and
+    accounts.middleware.AccountLanguageMiddleware activates a person's chosen one the same way
+    (a streamed response is written after the middleware returns, in that language). In a
+    server the next request activates its own; in the suite the test's own code after a
+    Ukrainian person's request, and the next test run in this thread, would read Ukrainian."""
+    translation.deactivate()
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)

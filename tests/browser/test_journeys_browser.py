@@ -254,7 +254,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     expect(plan.locator("#plan-recipients")).to_have_text("3", timeout=20_000)
     expect(plan.locator("#plan-parts")).to_have_text("3")
     expect(plan.locator("#plan-price")).to_contain_text("EUR")
-    expect(plan).to_contain_text("left out: no value for {discount}")
+    expect(plan).to_contain_text("left out: no value for Discount {discount}")
     expect(plan).to_contain_text("they get “your city”")
     # The page settles: the live checks fill in above the buttons (and move them).
     expect(page.locator("#text-live")).to_contain_text("UCS-2 · 1 SMS part")

@@ -100,7 +100,7 @@ def test_a_fallback_fills_the_preview_the_plan_the_test_send_and_the_ledger(
     body = preview(author, composer(shoppers))
     assert "Spring sale in Kyiv: -20%" in body
     assert "Spring sale in your city: -20%" in body
-    assert "1 of 3 recipients have no {city}: they get “your city”." in body
+    assert "1 of 3 recipients have no City {city}: they get “your city”." in body
 
     response = author.post(
         reverse("campaigns:new", args=["sms"]), composer(shoppers, action="plan")
@@ -113,7 +113,7 @@ def test_a_fallback_fills_the_preview_the_plan_the_test_send_and_the_ledger(
         "city": {"recipients": 1, "fallback": "your city"}
     }
     page = author.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-    assert "1 recipient has no {city}: they get “your city”." in page
+    assert "1 recipient has no City {city}: they get “your city”." in page
 
     author.post(
         reverse("campaigns:test-send", args=[campaign.pk]),
@@ -139,7 +139,7 @@ def test_skip_leaves_them_out_of_the_plan_and_the_ledger_and_dispatch_still_matc
     author, shoppers, bsg_settings
 ):
     data = composer(shoppers, text="Spring sale in {city}: -20%", missing_values="skip")
-    assert "1 of 3 recipients have no {city}: they are left out." in preview(author, data)
+    assert "1 of 3 recipients have no City {city}: they are left out." in preview(author, data)
 
     author.post(reverse("campaigns:new", args=["sms"]), {**data, "action": "plan"})
     campaign = Campaign.objects.get()
@@ -149,7 +149,7 @@ def test_skip_leaves_them_out_of_the_plan_and_the_ledger_and_dispatch_still_matc
     assert result["missing_values"]["left_out"] == 1
     assert result["audience"]["recipients"] == 2
     page = author.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-    assert "1 of 3 recipients are left out: no value for {city} (1)." in page
+    assert "1 of 3 recipients are left out: no value for City {city} (1)." in page
     assert "Recipients missing a value:</strong> Leave them out" in page
 
     author.post(reverse("campaigns:approval-request", args=[campaign.pk]), {"intent": "send"})
@@ -179,7 +179,7 @@ def test_block_is_refused_beside_the_field_before_a_plan_and_at_approval_with_th
 ):
     data = composer(shoppers, text="Spring sale in {city}: -20%", missing_values="block")
     live = preview(author, data)
-    refusal = "1 of 3 recipients have no value for {city} (1), and sending is blocked"
+    refusal = "1 of 3 recipients have no value for City {city} (1), and sending is blocked"
     assert refusal in live
 
     response = author.post(

@@ -71,7 +71,7 @@ def test_the_plan_panel_speaks_of_one_recipient_and_one_part_in_the_singular(
     panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
     assert "1 recipient gets a UCS-2 text because of a field value:" in panel
     assert re.search(r"Longest: \+\d+, length \d+ in UCS-2, 1 part\.", panel)
-    assert "1 recipient has no {first_name}: they get “there”." in panel
+    assert "1 recipient has no First name {first_name}: they get “there”." in panel
 
 
 def test_over_limit_recipients_are_counted_with_the_field_to_blame(audience, user, bsg_settings):

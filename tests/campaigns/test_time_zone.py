@@ -136,14 +136,12 @@ def test_a_stored_moment_is_said_in_each_readers_date_format():
 
 @pytest.fixture
 def reader(client, user):
-    """A superuser in Kyiv; each test picks the language (and leaves none active after: the
-    middleware activates it in this thread for the next test's own code too)."""
+    """A superuser in Kyiv; each test picks the language."""
     user.is_superuser = True
     user.save(update_fields=["is_superuser"])
     account_settings_update(user=user, time_zone="Europe/Kyiv")
     client.force_login(user)
-    yield user
-    translation.deactivate()
+    return user
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ rules and the permission a refused page names.
 # ruff: noqa: RUF001, RUF003
 import csv
 import io
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +23,7 @@ from accounts.services import account_settings_update
 from bsg import rules
 from contacts.forms import ContactForm, ContactListForm, LinkGroupForm
 from contacts.importing import services
-from contacts.models import ContactImport, ContactList
+from contacts.models import ContactImport, ContactList, DoNotContact
 from contacts.tasks import contact_import_analyse_task
 
 
@@ -169,3 +170,41 @@ def test_the_refusal_page_names_the_missing_permission_in_ukrainian(client):
     account_settings_update(user=user, language="en")
     english = client.get(reverse("contacts:list-index")).content.decode()
     assert "it needs the permission “Can view contact list”" in english
+
+
+# 08:00 UTC is 10:00 in Kyiv in December.
+MOMENT = datetime(2027, 12, 10, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "said", "not_said"),
+    [
+        ("en", "2027-12-10 10:00", ["Dec. 10, 2027", "10.12.2027"]),
+        ("uk", "10.12.2027 10:00", ["10 грудня 2027", "2027-12-10"]),
+    ],
+)
+def test_the_contacts_pages_say_moments_as_every_other_page_does(client, language, said, not_said):
+    """The do-not-contact list, the imports and a list's last push: the reader's zone and the
+    product's own format (audit.words.moment_words), not Django's DATETIME_FORMAT."""
+    person = get_user_model().objects.create_superuser("olena", password="a-long-password-1")
+    account_settings_update(user=person, language=language, time_zone="Europe/Kyiv")
+    entry = DoNotContact.objects.create(phone="380501111111", created_by=person)
+    DoNotContact.objects.create(phone="380502222222")  # added by no one (an import, say)
+    imported = ContactImport.objects.create(original_name="customers.csv", created_by=person)
+    spring = ContactList.objects.create(
+        name="Spring", push_status=ContactList.PushStatus.DONE, push_done=3, push_finished_at=MOMENT
+    )
+    DoNotContact.objects.filter(pk__gte=entry.pk).update(created_at=MOMENT)
+    ContactImport.objects.filter(pk=imported.pk).update(created_at=MOMENT)
+    client.force_login(person)
+    pages = {
+        "do-not-contact": (reverse("contacts:dnc-index"), 2),
+        "imports": (reverse("contacts:import-index"), 1),
+        "list": (reverse("contacts:list-detail", args=[spring.pk]), 1),
+    }
+    for name, (url, moments) in pages.items():
+        html = client.get(url).content.decode()
+        assert html.count(said) == moments, name
+        for other in not_said:
+            assert other not in html, (name, other)

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from accounts.services import account_settings_update
 from campaigns import rendering, stored_text
+from campaigns.models import Campaign, SendPlan
 from contacts.models import Contact, ContactField, ContactList, ListMembership
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +93,68 @@ def test_a_test_sends_note_names_the_fields_and_says_them_in_the_readers_languag
         assert stored_text.shown("the fallback for: name, city") == (
             stored_text.FALLBACK_FOR.shown(fields="Name, city")
         )
+
+
+# A plan stored before its fields were named: each placeholder by its label (the field's key, or
+# "name"), as SendPlan.result keeps them. `promo` is a field deleted since.
+STORED_PLAN = {
+    "recipients": 3,
+    "total_parts": 14,
+    "pushed_to_ucs2": 1,
+    "ucs2_examples": [
+        {"phone": "380501111111", "field": "city", "value": "Київ", "characters": ["К", "ї"]}
+    ],
+    "over_limit": 1,
+    "over_limit_examples": [
+        {"phone": "380502222222", "length": 1700, "max_length": 1530, "parts": 12, "field": "promo"}
+    ],
+    "missing_values": {
+        "policy": "skip",
+        "unfilled": 2,
+        "unfilled_by_field": {"city": 1, "promo": 1},
+        "left_out": 2,
+        "fallbacks": {"name": {"recipients": 1, "fallback": "friend"}},
+        "blocked": False,
+        "audience": 5,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        (
+            "en",
+            [
+                "+380501111111: City = “Київ”",
+                "(longest field: promo)",
+                "2 of 5 recipients are left out: no value for City {city} (1), {promo} (1).",
+                "1 recipient has no Name {name}: they get “friend”.",
+            ],
+        ),
+        (
+            "uk",
+            [
+                "+380501111111: City = “Київ”",
+                "(найдовше поле: promo)",
+                "2 з 5 отримувачів пропущено: немає значення для City {city} (1), {promo} (1).",
+                "1 отримувач не має значення для Ім’я {name}: отримає «friend».",
+            ],
+        ),
+    ],
+)
+def test_the_plan_panel_names_each_field_and_says_what_to_type_where_it_is_missing(
+    client, django_user_model, language, said
+):
+    ContactField.objects.create(key="city", label="City")
+    campaign = Campaign.objects.create(name="Spring sale", text="Hi {name|friend}, {city}{promo}")
+    SendPlan.objects.create(
+        campaign=campaign, fingerprint="old", status=SendPlan.Status.DONE, result=STORED_PLAN
+    )
+    author = django_user_model.objects.create_superuser("olena", password="x" * 20)
+    account_settings_update(user=author, language=language)
+    client.force_login(author)
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    for words in said:
+        assert words in panel
+    assert ": city =" not in panel and "field: city" not in panel

@@ -1,3 +1,5 @@
+# The Ukrainian is the point of some of these tests: their Cyrillic letters are meant.
+# ruff: noqa: RUF001
 """Counts in stored sentences say their own plural ("1 member", "3 members"; in Ukrainian
 "1 учасник", "3 учасники", "5 учасників"), not English's "member(s)"; rows stored in the old
 words are found by them and said in the new ones, in English as in Ukrainian."""
@@ -18,15 +20,10 @@ from campaigns.models import Campaign, CampaignEvent
 pytestmark = pytest.mark.django_db
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-# Declared before the counts had their plurals, and no longer written: kept so rows already
-# stored are still found (their successors say the parts' count as a sentence of its own).
-NO_LONGER_WRITTEN = {
-    stored_text.DISPATCHED,
-    stored_text.DISPATCHED_CAPPED,
-    stored_text.DISPATCH_AUDIT,
-    stored_text.DISPATCH_AUDIT_REFUSED,
-}
 REWORDED = [sentence for sentence in stored_text.SENTENCES if sentence.formerly]
+# The dispatch's old words held the parts' count as a bare number ("2 part(s)"); it is a sentence
+# of its own now ("2 parts"), so their rows are read with other values than they were stored with.
+DISPATCH = [sentence for sentence in REWORDED if sentence.formerly_values is not None]
 
 
 def sample_values(sentence: stored_text.StoredSentence, count: int) -> dict[str, object]:
@@ -43,14 +40,18 @@ COUNTS = {"approved", "attempts", "cancelled", "count", "now", "number", "opted_
 
 
 def test_no_sentence_the_app_writes_says_a_plural_with_s_in_brackets():
-    written = [s for s in stored_text.SENTENCES if s not in NO_LONGER_WRITTEN]
-    assert [s.singular for s in written if "(s)" in s.singular + (s.plural or "")] == []
-    # Sixteen sentences said "(s)" before; each keeps its old words to find the rows stored so.
-    assert len(REWORDED) == 16
+    sentences = stored_text.SENTENCES
+    assert [s.singular for s in sentences if "(s)" in s.singular + (s.plural or "")] == []
+    # Twenty sentences said "(s)" before, four of them the dispatch's; each keeps its old words
+    # to find the rows stored so.
+    assert len(REWORDED) == 20
+    assert len(DISPATCH) == 4
     assert all("(s)" in form for sentence in REWORDED for form in sentence.formerly)
 
 
-@pytest.mark.parametrize("sentence", REWORDED, ids=lambda s: s.singular[:40])
+@pytest.mark.parametrize(
+    "sentence", [s for s in REWORDED if s not in DISPATCH], ids=lambda s: s.singular[:40]
+)
 @pytest.mark.parametrize("count", [1, 3, 5])
 def test_an_old_row_reads_as_the_sentence_says_it_now(sentence, count):
     values = sample_values(sentence, count)
@@ -62,6 +63,65 @@ def test_an_old_row_reads_as_the_sentence_says_it_now(sentence, count):
     with translation.override("uk"):
         assert stored_text.shown(old_row) == sentence.shown(**values)
         assert stored_text.shown(sentence.stored(**values)) == sentence.shown(**values)
+
+
+# (old row, as English says it now, as Ukrainian says it): the dispatch's event and audit entry.
+OLD_DISPATCH_ROWS = [
+    (
+        "1 recipients resolved into 1 BSG campaign(s).",
+        "1 recipient resolved into 1 part.",
+        "Розподілено 1 отримувача: 1 частина.",
+    ),
+    (
+        "12,000 recipients resolved into 2 BSG campaign(s).",
+        "12,000 recipients resolved into 2 parts.",
+        "Розподілено 12\xa0000 отримувачів: 2 частини.",
+    ),
+    (
+        "3 recipients resolved into 5 BSG campaign(s). 1 left out: messaged by this schedule "
+        "within its frequency cap.",
+        "3 recipients resolved into 5 parts. 1 left out: messaged by this schedule within its "
+        "frequency cap.",
+        "Розподілено 3 отримувачів: 5 частин. Пропущено 1: цей розклад уже надсилав їм у межах "
+        "обмеження частоти.",
+    ),
+    ("1 recipient(s) in 1 part(s).", "1 recipient in 1 part.", "1 отримувач, 1 частина."),
+    ("3 recipient(s) in 2 part(s).", "3 recipients in 2 parts.", "3 отримувачі, 2 частини."),
+    (
+        "5 recipient(s) in 5 part(s). Part 2: BSG refused it: no credit",
+        "5 recipients in 5 parts. Part 2: BSG refused it: no credit",
+        "5 отримувачів, 5 частин. Частина 2: BSG її відхилив: no credit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old_row", "english", "ukrainian"), OLD_DISPATCH_ROWS)
+def test_an_old_dispatch_row_says_its_recipients_and_parts_each_in_its_plural(
+    old_row, english, ukrainian
+):
+    with translation.override("en"):
+        assert stored_text.shown(old_row) == english
+    with translation.override("uk"):
+        assert stored_text.shown(old_row) == ukrainian
+
+
+def test_an_old_dispatch_row_reads_as_the_dispatch_stores_it_now():
+    in_parts = stored_text.PARTS_COUNT.stored(count=2)
+    old_and_new = {
+        "3 recipients resolved into 2 BSG campaign(s).": stored_text.DISPATCHED_IN_PARTS.stored(
+            recipients=3, in_parts=in_parts
+        ),
+        "3 recipient(s) in 2 part(s). Part 1: BSG refused it: no": (
+            stored_text.DISPATCH_AUDIT_IN_PARTS_REFUSED.stored(
+                recipients=3, in_parts=in_parts, refusal="Part 1: BSG refused it: no"
+            )
+        ),
+    }
+    for old_row, new_row in old_and_new.items():
+        with translation.override("en"):
+            assert stored_text.shown(old_row) == new_row
+        with translation.override("uk"):
+            assert stored_text.shown(old_row) == stored_text.shown(new_row)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +175,17 @@ def campaign_with_counts(db):
     )
     event_record(campaign.pk, CampaignEvent.Kind.RESUMED, "Resumed: 3 held part(s) will be sent.")
     event_record(campaign.pk, CampaignEvent.Kind.RESUMED, stored_text.RESUMED.stored(count=1))
+    event_record(
+        campaign.pk,
+        CampaignEvent.Kind.DISPATCHED,
+        "4 recipients resolved into 1 BSG campaign(s).",
+    )
+    audit_record(
+        action="campaign-dispatch",
+        target=campaign,
+        changes={"status": ["ready", "sending"]},
+        message="4 recipient(s) in 1 part(s).",
+    )
     audit_record(
         action="campaign-update",
         target=campaign,
@@ -133,6 +204,8 @@ def campaign_with_counts(db):
                 "Resumed: 3 held parts will be sent.",
                 "Resumed: 1 held part will be sent.",
                 "5 numbers",
+                "4 recipients resolved into 1 part.",
+                "4 recipients in 1 part.",
             ],
         ),
         (
@@ -141,6 +214,8 @@ def campaign_with_counts(db):
                 "Відновлено: 3 призупинені частини буде надіслано.",
                 "Відновлено: 1 призупинену частину буде надіслано.",
                 "5 номерів",
+                "Розподілено 4 отримувачів: 1 частина.",
+                "4 отримувачі, 1 частина.",
             ],
         ),
     ],
@@ -156,3 +231,4 @@ def test_the_campaign_page_says_old_and_new_rows_in_their_plurals(
     for words in said:
         assert words in html
     assert "(s)" not in html
+    assert "BSG campaign" not in html
