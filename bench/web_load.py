@@ -256,6 +256,7 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
     from django.db import connection
     from django.utils import timezone
 
+    from bench._seed import indexes_rebuilt_after
     from bench.contact_pages import phone_sql
     from campaigns.models import (
         Campaign,
@@ -271,7 +272,23 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
     ]
     recent_from = count - min(LIVE_CAMPAIGNS, max(10, count * 3 // 1000))
     figures: dict[str, int] = {}
-    with connection.cursor() as cursor:
+    started = time.perf_counter()
+
+    def loaded(what: str) -> None:
+        # A million campaigns take minutes: say how far the load is.
+        print(
+            f"  web load: {figures[what]:,} {what} ({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+
+    # The campaigns' own indexes (seventeen on the campaign, a trigram GIN among them) are
+    # built once after the rows are in, not maintained row by row through a million inserts
+    # (bench/_seed.py); the constraints' indexes stay, so the rows are checked as the app's are.
+    tables = [
+        model._meta.db_table
+        for model in (Campaign, Campaign.lists.through, CampaignPart, CampaignSnapshot)
+    ] + [CampaignEvent._meta.db_table, Recipient._meta.db_table]
+    with indexes_rebuilt_after(tables), connection.cursor() as cursor:
         cursor.execute("SELECT setseed(%s)", [seed / 100])
         # One row a campaign with its random draws; ids grow with creation time (id = i + 1).
         cursor.execute(
@@ -344,6 +361,7 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
             },
             "wl_full ORDER BY id",
         )
+        loaded("campaigns")
         lists_table = Campaign.lists.through._meta.db_table
         cursor.execute(
             f"INSERT INTO {lists_table} (campaign_id, contactlist_id) "
@@ -401,6 +419,7 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
             },
             "wl_part ORDER BY id",
         )
+        loaded("parts")
         for table in ("campaigns_campaign", "campaigns_campaignpart"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -426,6 +445,7 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
             "ORDER BY p.id, s.step",
         )
 
+        loaded("snapshots")
         figures["events"] = InsertSelect(CampaignEvent, now).insert(
             cursor,
             {
@@ -447,6 +467,7 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
             "ORDER BY campaign_id, step",
         )
 
+        loaded("events")
         # The ledger of the campaigns sending now (the others' is not what these pages read).
         phone = phone_sql(f"mod(p.first_phone + k, {max(contacts, 1)})")
         figures["ledger"] = InsertSelect(Recipient, now).insert(
@@ -473,6 +494,7 @@ def load_campaigns(count: int, contacts: int, list_ids: list[int], seed: int = 7
             "CROSS JOIN LATERAL generate_series(0, p.in_part - 1) AS k) r "
             "ORDER BY id, k",
         )
+        loaded("ledger")
         cursor.execute("SELECT count(*) FROM campaigns_campaign WHERE status = 'sending'")
         figures["sending"] = cursor.fetchone()[0]
         cursor.execute("DROP TABLE wl_draw, wl_campaign, wl_full, wl_part")
@@ -999,6 +1021,60 @@ def cpu_per_request(mix: list[dict], repeats: int) -> dict[str, dict]:
     return costs
 
 
+def uncached_queries(mix: list[dict], *, plan_over_ms: float) -> list[str]:
+    """Each kind's queries with the list's and the panel's caches off, as a request that misses
+    them runs them (once every CAMPAIGN_LIST_CACHE_SECONDS for each list variant under load):
+    their count, PostgreSQL's execution time of each (EXPLAIN ANALYZE, run again), and the plan
+    of every query slower than `plan_over_ms` (once: every page repeats the layout's). What
+    grows with the data shows here, not in the warm figures: PostgreSQL's time is not the web
+    process's CPU."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench._plans import plan_block, plan_of
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.CAMPAIGN_LIST_CACHE_SECONDS = settings.CAMPAIGN_PARTS_CACHE_SECONDS = 0
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=BENCH_USER))
+    lines, plans, planned = [], [], set()
+    for kind in [floor_request(), *mix]:
+        headers = {
+            f"HTTP_{k.upper().replace('-', '_')}": v for k, v in kind.get("headers", {}).items()
+        }
+        path = kind["paths"][0]
+        client.get(path, **headers)  # templates compiled, the connection open
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path, **headers)
+        selects = [
+            query["sql"]
+            for query in captured.captured_queries
+            if query["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
+        ]
+        timed = []
+        for sql in selects:
+            plan = plan_of(sql)
+            found = re.search(r"Execution Time: ([0-9.]+) ms", plan)
+            timed.append((float(found.group(1)) if found else 0.0, sql, plan))
+        slowest = max(timed, default=(0.0, "", ""))
+        lines.append(
+            f"  {kind['name']:<36} {len(captured.captured_queries)} queries, "
+            f"{sum(t[0] for t in timed):7.2f} ms executing (slowest {slowest[0]:.2f} ms: "
+            f"{slowest[1][:60]})"
+        )
+        for ms, sql, plan in timed:
+            # The same statement but for its literals (a session key, a time) is planned once.
+            shape = re.sub(r"'[^']*'|\b\d+\b", "?", sql)
+            if ms > plan_over_ms and shape not in planned:
+                planned.add(shape)
+                plans.append(plan_block(f"{kind['name']}, {ms:.2f} ms", sql, plan))
+    connection.close()
+    return [*lines, *plans]
+
+
 def floor_ratios(costs: dict[str, dict]) -> dict[str, float]:
     """Each kind's CPU a request as a multiple of the floor's, and the mix's (`the mix`)."""
     floor = costs[FLOOR]["cpu_ms"]
@@ -1203,6 +1279,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip gunicorn and locust: only the in-process CPU per request of each kind",
     )
+    parser.add_argument(
+        "--plans",
+        type=float,
+        metavar="MS",
+        default=None,
+        help="only each kind's queries with the caches off, and the plans of those over MS",
+    )
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.drive:
@@ -1230,6 +1313,9 @@ def main(argv: list[str] | None = None) -> int:
     loaded = prepare_data(campaigns=args.campaigns, contacts=args.contacts)
     mix = request_mix(campaigns=args.campaigns)
     connection.close()
+    if args.plans is not None:
+        print("\n".join(uncached_queries(mix, plan_over_ms=args.plans)))
+        return 0
     if args.cpu_only:
         return _print_cpu_costs(cpu_per_request(mix, args.cpu_repeats))
     sending = len(mix[-1]["paths"])

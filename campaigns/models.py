@@ -284,6 +284,14 @@ class Campaign(models.Model):
                 name="campaign_dispatched",
                 condition=models.Q(dispatched_at__isnull=False),
             ),
+            # Every page's inbox count asks for the drafts sent back (campaigns.inbox): a
+            # handful, while drafts are a seventh of a million campaigns, which the status index
+            # made it read on every page (BENCHMARKS.md "Web under load", issue 16).
+            models.Index(
+                fields=["status"],
+                name="campaign_sent_back",
+                condition=~models.Q(sent_back_reason=""),
+            ),
         ]
         # Beside the model's view/add/change/delete: who may let a campaign go out, and who may
         # stop one (config/access.py maps every URL to one of these).

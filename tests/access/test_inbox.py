@@ -4,6 +4,7 @@ only what they may act on (campaigns.inbox)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -229,3 +230,25 @@ def test_the_kept_count_statement_counts_what_each_persons_querysets_count(
         waiting("Arrived later", author=team["editor"])
         draft("Sent back later", created_by=team["author"], sent_back_reason="Shorter.")
     assert inbox.inbox_counts(user=team["approver"]).awaiting == 7
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index plans")
+def test_the_count_reads_the_drafts_sent_back_not_every_draft(team, work):
+    """Every page counts the drafts sent back to its reader: a handful, among drafts that are a
+    seventh of a million campaigns. The count must find them in their own partial index
+    (campaign_sent_back), not read every draft through the status index (BENCHMARKS.md "Web
+    under load", issue 16)."""
+    Campaign.objects.bulk_create(
+        Campaign(name=f"Draft {i}", text="Hi", sender="Shop", created_by=team["author"])
+        for i in range(2000)
+    )
+    inbox._counts_statement.cache_clear()
+    sql, params = inbox._counts_statement(
+        team["both"].pk, may_approve=True, may_edit=True, may_resume=True, four_eyes=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE campaigns_campaign")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # Its own index, no other: the status indexes would read all 2,000 drafts.
+    assert "Index Scan using campaign_sent_back" in plan
