@@ -7,6 +7,7 @@ process. Its latencies are not asserted: this machine's load decides them, not t
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,30 @@ def test_the_web_load_bench_serves_every_page_through_gunicorn_without_an_error(
     if ran.returncode == 1:
         # Only a latency or rate target may be missed on a busy machine, never correctness.
         assert "failed requests" not in ran.stderr, ran.stderr
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the web load bench needs PostgreSQL (DATABASE_URL)",
+)
+def test_plans_give_each_kinds_uncached_queries_and_their_plans() -> None:
+    """--plans: what a request that misses the caches asks PostgreSQL, kind by kind, where a
+    query that grows with the data shows (BENCHMARKS.md "Web under load", issue 16)."""
+    ran = subprocess.run(
+        [sys.executable, str(BENCH / "web_load.py"), *TINY[:4], "--plans", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    out = ran.stdout
+    for name in ("floor (signed-in page)", "list ?q=", "list, later page", "parts panel (htmx)"):
+        assert re.search(rf"  {re.escape(name)} +\d+ queries, +[0-9.]+ ms executing", out), out
+    # Every statement over 0 ms is planned, once: the layout's inbox count on the floor's page.
+    assert "#### plan: floor (signed-in page)" in out
+    assert len(re.findall(r"^SELECT \(SELECT count\(\*\)", out, re.MULTILINE)) == 1
+    assert "Execution Time:" in out
 
 
 def test_a_run_fails_on_each_missed_target_and_passes_when_all_are_met() -> None:
