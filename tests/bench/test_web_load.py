@@ -83,7 +83,17 @@ def test_plans_give_each_kinds_uncached_queries_and_their_plans() -> None:
     """--plans: what a request that misses the caches asks PostgreSQL, kind by kind, where a
     query that grows with the data shows (BENCHMARKS.md "Web under load", issue 16)."""
     ran = subprocess.run(
-        [sys.executable, str(BENCH / "web_load.py"), *TINY[:4], "--plans", "0"],
+        [
+            sys.executable,
+            str(BENCH / "web_load.py"),
+            *TINY[:4],
+            "--cpu-only",
+            "--cpu-repeats",
+            "1",
+            "--plans",
+            "--plan-over",
+            "0",
+        ],
         capture_output=True,
         text=True,
         check=False,
