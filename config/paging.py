@@ -97,7 +97,7 @@ class Keyset:
         `selective`: the filter is likely to match few rows (a phone prefix, a name). Then
         PostgreSQL must not walk the key's index hoping to meet `size` matches soon (1.4 s at
         a million contacts for a rare name); ordering by `column + 0` makes it use the search's
-        own index and sort what it found. Integer columns only.
+        own index and sort what it found.
         """
         after, before = self._parsed(after), self._parsed(before)
         if before is not None:
@@ -130,14 +130,13 @@ class Keyset:
         rows: int,
     ) -> Q | None:
         """The next `rows` rows of `queryset` past the cursor, in the direction `page` reads
-        them, as a range of the key: a page read within it walks at most `rows` rows of the
-        key's index, however rarely its filter matches. None when fewer rows remain (the range
-        would be everything past the cursor). Single-column keys only.
+        them, as a range of the key's first column: a page read within it walks at most `rows`
+        rows of the key's index (and those tied with the last of them on the first column),
+        however rarely its filter matches. None when fewer rows remain (the range would be
+        everything past the cursor).
 
-        One query: an index-only walk of `rows` entries of the key's index."""
-        if len(self.names) != 1:
-            raise ValueError("A window is a range of a single-column key.")
-        (name,) = self.names
+        One query: a walk of `rows` entries of the key's index."""
+        first = self.names[0]
         after, before = self._parsed(after), self._parsed(before)
         forward = before is None
         if after is not None:
@@ -145,11 +144,13 @@ class Keyset:
         elif before is not None:
             queryset = queryset.filter(self._past(before, forward=False))
         descending = self.descending == forward
-        ordered = queryset.order_by(F(name).desc() if descending else F(name).asc())
-        edge = list(ordered.values_list(name, flat=True)[rows - 1 : rows])
+        ordered = queryset.order_by(
+            *(F(name).desc() if descending else F(name).asc() for name in self.names)
+        )
+        edge = list(ordered.values_list(first, flat=True)[rows - 1 : rows])
         if not edge:
             return None
-        return Q(**{f"{name}__{'gte' if descending else 'lte'}": edge[0]})
+        return Q(**{f"{first}__{'gte' if descending else 'lte'}": edge[0]})
 
     def _parsed(self, cursor: str | tuple | None) -> tuple | None:
         if cursor is None or isinstance(cursor, tuple):
@@ -160,7 +161,11 @@ class Keyset:
             return None
 
     def _order(self, selective: bool, *, backwards: bool = False) -> list:
-        terms = [F(name) + 0 if selective else F(name) for name in self.names]
+        # `+ 0` (an interval of 0 for a date-time): the same order, which no index gives.
+        terms = [
+            F(name) + _zero(field) if selective else F(name)
+            for name, field in zip(self.names, self._fields, strict=True)
+        ]
         descending = self.descending != backwards
         return [term.desc() if descending else term.asc() for term in terms]
 
@@ -175,6 +180,10 @@ class Keyset:
             # Redundant, but it lets PostgreSQL start the index scan at the cursor.
             past &= Q(**{f"{self.names[0]}__{lookup}e": key[0]})
         return past
+
+
+def _zero(field: models.Field) -> Any:
+    return timedelta(0) if isinstance(field, models.DateTimeField) else 0
 
 
 def _write(value: Any) -> str:

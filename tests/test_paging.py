@@ -7,7 +7,15 @@ import pytest
 from django.http import QueryDict
 
 from campaigns.models import Campaign, Recipient
-from config.paging import BAD_PAGE_LINK, BadCursor, CursorField, Keyset, Page, PagedForm, page_links
+from config.paging import (
+    BAD_PAGE_LINK,
+    BadCursor,
+    CursorField,
+    Keyset,
+    Page,
+    PagedForm,
+    page_links,
+)
 from contacts.models import Contact
 
 NEWEST_FIRST = Keyset(Campaign, "-created_at", "-id")
@@ -121,6 +129,48 @@ def test_a_selective_page_is_the_same_page_sorted_another_way(contacts):
     plain = walk(BY_ID, Contact.objects.all(), size=10)
     selective = walk(BY_ID, Contact.objects.all(), size=10, selective=True)
     assert [ids(p) for p in plain] == [ids(p) for p in selective]
+
+
+def test_a_window_of_a_two_column_key_is_a_range_of_its_first_column(db):
+    # Forty campaigns in eight instants: the window's last row is tied with four others.
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    made = Campaign.objects.bulk_create(Campaign(name=f"c{n}") for n in range(40))
+    for n, campaign in enumerate(made):
+        Campaign.objects.filter(pk=campaign.pk).update(created_at=start + timedelta(seconds=n // 5))
+    everything = Campaign.objects.all()
+    newest_first = list(everything.order_by("-created_at", "-id").values_list("pk", flat=True))
+    window = NEWEST_FIRST.window(everything, rows=7)
+    # The seventh row and every row tied with it on created_at: two instants of five.
+    assert (
+        list(everything.filter(window).order_by("-created_at", "-id").values_list("pk", flat=True))
+        == newest_first[:10]
+    )
+    second = NEWEST_FIRST.page(everything, size=3)
+    window = NEWEST_FIRST.window(everything, after=second.next_after, rows=7)
+    past = NEWEST_FIRST.page(everything.filter(window), size=40, after=second.next_after)
+    assert ids(past) == newest_first[3:10]
+    oldest = everything.order_by("created_at", "id").first()
+    window = NEWEST_FIRST.window(everything, before=NEWEST_FIRST.cursor_of(oldest), rows=7)
+    nearest = NEWEST_FIRST.page(
+        everything.filter(window), size=40, before=NEWEST_FIRST.cursor_of(oldest)
+    )
+    # The seven newer than the oldest, and the rest of the instant the seventh shares.
+    assert ids(nearest) == newest_first[-10:-1]
+    assert NEWEST_FIRST.window(everything, rows=41) is None
+
+
+def test_a_selective_page_of_a_date_time_key_is_the_same_page_sorted_another_way(db):
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    made = Campaign.objects.bulk_create(Campaign(name=f"c{n}") for n in range(23))
+    for n, campaign in enumerate(made):
+        Campaign.objects.filter(pk=campaign.pk).update(created_at=start + timedelta(seconds=n // 4))
+    plain = walk(NEWEST_FIRST, Campaign.objects.all(), size=5)
+    selective = walk(NEWEST_FIRST, Campaign.objects.all(), size=5, selective=True)
+    assert [ids(p) for p in plain] == [ids(p) for p in selective]
+    back = NEWEST_FIRST.page(
+        Campaign.objects.all(), size=5, before=selective[-1].prev_before, selective=True
+    )
+    assert ids(back) == ids(plain[-2])
 
 
 def test_a_keyset_goes_one_way():
