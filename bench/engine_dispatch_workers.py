@@ -204,6 +204,12 @@ def _measure(stack: Stack, args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     list_id = _loaded_before(args.contacts, 7) if args.reuse_contacts else None
+    if list_id is None and args.reuse_contacts:
+        # Nothing of this size to reuse (another size's contacts would collide): start afresh.
+        from django.db import connection
+
+        connection.close()
+        stack.migrate(recreate=True)
     if list_id is None:
         list_id, _ = _load(args.contacts, 7)
     else:
