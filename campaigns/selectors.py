@@ -336,7 +336,8 @@ def audience_rows(
                 return
             yield AudienceRow(number.phone, "", {}, number.reference_id, None, key)
         return
-    contacts = audience_contacts(list_ids=list_ids, opted_out_by=opted_out_by)
+    sliced = first_key is not None or end_key is not None
+    contacts = audience_contacts(list_ids=list_ids, opted_out_by=opted_out_by, probed=sliced)
     if first_key is not None:
         contacts = contacts.filter(id__gte=first_key)
     if end_key is not None:

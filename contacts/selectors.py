@@ -53,15 +53,22 @@ def _members_of(list_ids: Sequence[int]) -> QuerySet[Contact]:
     return Contact.objects.filter(Exists(memberships))
 
 
-def _opted_out(by: datetime | None = None) -> Exists:
+class _ProbedExists(Exists):
+    """EXISTS run as a lookup for each row: OFFSET 0 keeps PostgreSQL from turning it into a
+    join (and SQLite accepts it after the LIMIT 1 Django gives every EXISTS)."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
+def _opted_out(by: datetime | None = None, *, probed: bool = False) -> Exists:
     entries = DoNotContact.objects.filter(phone=OuterRef("phone"))
     if by is not None:
         entries = entries.filter(created_at__lte=by)
-    return Exists(entries)
+    return _ProbedExists(entries) if probed else Exists(entries)
 
 
 def audience_contacts(
-    *, list_ids: Sequence[int], opted_out_by: datetime | None = None
+    *, list_ids: Sequence[int], opted_out_by: datetime | None = None, probed: bool = False
 ) -> QuerySet[Contact]:
     """Each contact in any of the lists once, without the numbers on the do-not-contact list.
 
@@ -69,10 +76,15 @@ def audience_contacts(
     With `opted_out_by`, only the numbers on the list by then are left out: an approved
     campaign's dispatch reads the audience its approver saw, and leaves the later opt-outs
     (`opted_out_since`) out of what it sends itself.
+
+    `probed` for a few thousand contacts at a time (a dispatch slice): each number is looked
+    up in the do-not-contact list's index. PostgreSQL otherwise sometimes chose to hash the
+    whole list for each slice (100,000 numbers at ten million contacts: ~90 ms a slice
+    instead of ~15, and a ten-million dispatch ~40 % slower when it did).
     """
     if not list_ids:
         return Contact.objects.none()
-    return _members_of(list_ids).filter(~_opted_out(opted_out_by))
+    return _members_of(list_ids).filter(~_opted_out(opted_out_by, probed=probed))
 
 
 def opted_out_since(*, since: datetime) -> set[str]:
