@@ -45,6 +45,7 @@ from ..models import (
     Recipient,
 )
 from .enqueue import task_send
+from .ledger import recipient_statuses_write
 
 logger = logging.getLogger(__name__)
 
@@ -359,10 +360,9 @@ def _apply_batch(batch: list[DeliveryReport], now: datetime, outcome: ApplyOutco
             row.bsg_message_id = report.bsg_message_id or row.bsg_message_id
             row.status_at = now
             changed[row.pk] = row
-    if changed:
-        Recipient.objects.bulk_update(
-            list(changed.values()), ["status", "bsg_message_id", "status_at"], batch_size=1000
-        )
+    recipient_statuses_write(
+        changes=[(row.pk, row.status, row.bsg_message_id) for row in changed.values()], at=now
+    )
     if parts:
         CampaignPart.objects.filter(pk__in=parts).update(last_report_at=now)
     matched = [r.pk for r in batch if r.pk in rows]
