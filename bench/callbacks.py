@@ -16,9 +16,10 @@ counted from the sandbox's request log: every API call a poll made (E5, E7, E8 c
 which stay the same either way, and E9 message reads, which the pushed statuses spare).
 
 The sandbox serves from a process of its own and is driven over its control endpoints
-(/_sandbox/time, /_sandbox/requests, /_sandbox/callbacks): at 1,000,000 recipients the off half
-reads 18,000,000 messages, and the sandbox's half of that work (each message's status, its JSON)
-then runs on the other core instead of taking turns with the engine's for one interpreter.
+(/_sandbox/time, /_sandbox/requests, /_sandbox/callbacks): at 1,000,000 recipients the off
+half reads some 17,000,000 messages, and the sandbox's half of that work (each message's
+status, its JSON) then runs on the other core instead of taking turns with the engine's for
+one interpreter.
 Before each poll with pushes on, the statuses pushed so far are all applied (the worker's
 function called until none is left, as its next runs would): its time budget is wall-clock, and
 a poll that found some not yet applied would read messages the pushes had spared, so the count

@@ -74,7 +74,7 @@ def message_country(campaign: Campaign, index: int, phone: int) -> str | None:
     """country_of the campaign's message `index`, looked up once per message and kept in two
     bytes: E9 reads every message again and again, a million-recipient account's phones are
     too many for country_of's cache, and a miss costs ~35 µs (phonenumbers parses the number),
-    most of an E9 page (bench/callbacks.py reads 18,000,000 messages)."""
+    most of an E9 page (bench/callbacks.py reads some 17,000,000 messages)."""
     known = campaign.countries
     if known is None:
         # Two readers may both make one: each keeps what it looked up, the other's is redone.
