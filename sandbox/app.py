@@ -309,7 +309,7 @@ class SandboxApp:
                     "GET /_sandbox/requests": "requests received (?path=&method=&since=<id>)",
                     "GET /_sandbox/campaigns": "campaigns created, message counts, reference ids",
                     "GET /_sandbox/messages": "messages, distinct phones and reference ids",
-                    "GET /_sandbox/callbacks": "status callbacks sent, failed, lost, waiting",
+                    "GET /_sandbox/callbacks": "status callbacks sent, failed, lost, waiting, idle",
                     "GET /_sandbox/faults": "fault settings",
                     "PUT /_sandbox/faults": "replace fault settings (absent fields: defaults)",
                     "POST /_sandbox/reset": "a fresh account: no campaigns, requests or faults",
@@ -338,7 +338,10 @@ class SandboxApp:
         return json_response({"data": self._state.store.message_totals()})
 
     def _control_callbacks(self, request: Request, body: object) -> Response:
-        return json_response({"data": self._state.callbacks.counts()})
+        callbacks = self._state.callbacks
+        # idle: every change the clock has passed was POSTed (or given up, or lost); a client
+        # that moves a frozen clock waits for it before it looks at what was pushed.
+        return json_response({"data": {**callbacks.counts(), "idle": callbacks.idle()}})
 
     def _control_faults(self, request: Request, body: object) -> Response:
         if request.method == "PUT":

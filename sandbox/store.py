@@ -27,6 +27,7 @@ were stored: one reference id is never accepted twice.
 import math
 import sqlite3
 import threading
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -124,6 +125,8 @@ class Campaign:
     # assignment when the campaign is stopped, so a reader never pairs a new timeline with an
     # old tally.
     tally: lifecycle.Tally
+    # Its messages' countries as E9 has looked them up (sandbox.shapes.message_country).
+    countries: array | None = None
 
     @property
     def timeline(self) -> lifecycle.Timeline:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -22,6 +23,10 @@ from ..models import FAILED_MESSAGE_STATUSES, Campaign, EngineInstallation, Reci
 from ..rcs_content import RcsContents, RcsTemplate, rcs_template
 
 LEDGER_BATCH = 5_000
+# Recipients' statuses written in one statement, each its own transaction (on SQLite a
+# 10,000-recipient part held the write lock for about 5 s in one, found running the newcomer's
+# path). Three values a row, well under SQLite's 32,766 bound variables.
+STATUS_BATCH = 1_000
 
 
 _SALT_ALPHABET = string.ascii_lowercase + string.digits
@@ -306,3 +311,26 @@ class LedgerWriter:
                 # the disk (50 of those cost a million-recipient dispatch ~2 s).
                 self.on_flush()
         self.rows = []
+
+
+def recipient_statuses_write(
+    *, changes: Sequence[tuple[int, str, int | None]], at: datetime
+) -> None:
+    """Write each (ledger row id, status, BSG message id) of `changes`, with `at` as their
+    status_at: one UPDATE … FROM (VALUES …) a STATUS_BATCH of rows, PostgreSQL and SQLite
+    alike (column1… are both's names for a VALUES list's columns). bulk_update wrote one
+    CASE … WHEN a row for each field, about a second of the worker's CPU for every 1,000 rows
+    and as many comparisons for the database (found reading a 1,000,000-recipient campaign's
+    statuses, bench/callbacks.py)."""
+    table = connection.ops.quote_name(Recipient._meta.db_table)
+    moment = Recipient._meta.get_field("status_at").get_db_prep_value(at, connection)
+    for start in range(0, len(changes), STATUS_BATCH):
+        batch = changes[start : start + STATUS_BATCH]
+        rows = ", ".join(["(%s, %s, %s)"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = changed.column2, "  # noqa: S608 - only placeholders
+                "bsg_message_id = CAST(changed.column3 AS bigint), status_at = %s "
+                f"FROM (VALUES {rows}) AS changed WHERE {table}.id = changed.column1",
+                [moment, *(value for change in batch for value in change)],
+            )

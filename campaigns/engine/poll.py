@@ -28,7 +28,7 @@ from ..stored_text import (
 )
 from .delivery_reports import FINAL_STATUSES, reports_quiet_window
 from .events import event_and_audit_record, event_record
-from .ledger import LEDGER_BATCH
+from .ledger import LEDGER_BATCH, recipient_statuses_write
 
 logger = logging.getLogger(__name__)
 
@@ -286,8 +286,6 @@ def campaign_finish_if_settled(*, campaign_id: int, now: datetime | None = None)
 MESSAGE_POLL_PARTS_PER_CYCLE = 10
 # A recipient in one of these waits for nothing more (a read receipt aside).
 SETTLED_STATUSES = FINAL_STATUSES | {"read"}
-# Recipients' statuses written in one transaction.
-STATUS_BATCH = 1_000
 
 
 def _parts_due_messages(now: datetime) -> list[CampaignPart]:
@@ -338,19 +336,15 @@ def part_messages_refresh(*, part: CampaignPart, client: BsgClient, now: datetim
         key = message.reference_id if by_reference else str(message.phone or "")
         if key:
             statuses[key] = ((message.status or "").lower(), message.id)
-    rows = Recipient.objects.filter(part_id=part.pk).only("id", "reference_id", "phone", "status")
+    rows = Recipient.objects.filter(part_id=part.pk).values_list(
+        "id", "reference_id" if by_reference else "phone", "status"
+    )
     changed = []
-    for row in rows.iterator(chunk_size=LEDGER_BATCH):
-        found = statuses.get(row.reference_id if by_reference else row.phone)
-        if found and found[0] != row.status:
-            row.status, row.bsg_message_id, row.status_at = found[0], found[1], now
-            changed.append(row)
-    # A transaction a batch, not one for the part: on SQLite a 10,000-recipient part held the
-    # write lock for about 5 s in one (found running the newcomer's path).
-    for start in range(0, len(changed), STATUS_BATCH):
-        Recipient.objects.bulk_update(
-            changed[start : start + STATUS_BATCH], ["status", "bsg_message_id", "status_at"]
-        )
+    for row_id, key, status in rows.iterator(chunk_size=LEDGER_BATCH):
+        found = statuses.get(key)
+        if found and found[0] != status:
+            changed.append((row_id, found[0], found[1]))
+    recipient_statuses_write(changes=changed, at=now)
     Part.objects.filter(pk=part.pk).update(
         messages_polled_at=now, next_messages_poll_at=_next_messages_poll(part, now)
     )

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 import requests
 from django.core import checks
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -272,6 +274,24 @@ def test_the_worker_moves_statuses_forward_only_and_marks_reports_applied(
     assert ledger(campaign)[refs[1]] == "undelivered"
     # Applied twice: nothing changes.
     assert delivery_reports.delivery_reports_apply().reports == 0
+
+
+@pytest.mark.django_db
+def test_applying_costs_the_same_queries_for_few_reports_and_many(
+    client, triggers, engine_settings, sandbox
+):
+    def queries_to_apply(count: int) -> int:
+        campaign = submitted_campaign(pasted_numbers=numbers(count))
+        references = Recipient.objects.filter(campaign=campaign).values_list(
+            "reference_id", flat=True
+        )
+        post(client, [report(reference, "delivered") for reference in references])
+        with CaptureQueriesContext(connection) as applied:
+            assert delivery_reports.delivery_reports_apply().changed == count
+        return len(applied)
+
+    # Nothing read a report at a time (a deferred field would be: the payload is not loaded).
+    assert queries_to_apply(2) == queries_to_apply(7)
 
 
 @pytest.mark.django_db

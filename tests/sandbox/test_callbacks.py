@@ -126,6 +126,15 @@ def test_each_status_change_is_pushed_once_in_the_documented_shape(sandboxes, re
     assert delivered["time_dr"] and delivered["time_sent"]
     counts = bsg.get("/_sandbox/callbacks").json()["data"]
     assert counts["reports_sent"] == len(reports) and counts["reports_waiting"] == 0
+    assert counts["idle"] is True
+    # A client driving the clock from another process waits on this: changes due, not yet
+    # sent (the first POST refused, the next try half a second later).
+    receiver.refuse = 1
+    bsg.send_sms(phones=3, prefix="cc", callback_url=receiver.url)
+    bsg.advance(30)
+    assert bsg.get("/_sandbox/callbacks").json()["data"]["idle"] is False
+    settle(bsg)
+    assert bsg.get("/_sandbox/callbacks").json()["data"]["idle"] is True
 
 
 def test_one_status_a_post_as_the_yaml_shows_it(sandboxes, receiver):
