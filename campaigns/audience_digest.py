@@ -65,7 +65,10 @@ class AudienceDigest:
         self.recipients = 0
 
     def add(self, phone: str, values: Sequence[str]) -> None:
-        self._next_row()
+        # _next_row, inlined: ten million calls of it cost a send plan ~1.5 s.
+        if self._rows == self.slice_rows:
+            self._cut()
+        self._rows += 1
         self.recipients += 1
         line = f"{len(phone)}:{phone}"
         for value in values:
@@ -83,11 +86,14 @@ class AudienceDigest:
 
     def _next_row(self) -> None:
         if self._rows == self.slice_rows:
-            self._flush()
-            self._slices.append(self._hash.hexdigest())
-            self._hash = hashlib.sha256()
-            self._rows = 0
+            self._cut()
         self._rows += 1
+
+    def _cut(self) -> None:
+        self._flush()
+        self._slices.append(self._hash.hexdigest())
+        self._hash = hashlib.sha256()
+        self._rows = 0
 
     def _flush(self) -> None:
         if self._lines:

@@ -2,16 +2,17 @@
 ledger and schedules. The dashboard pages' reads live in campaigns/dashboard.py."""
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -285,8 +286,10 @@ def audience_counts(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AudienceRow:
+class AudienceRow(NamedTuple):
+    # A named tuple: ten million are made for a send plan, and a tuple costs ~40 % less to
+    # make than a dataclass with slots.
+
     phone: str
     name: str
     fields: dict
@@ -374,14 +377,38 @@ def _audience_contacts_projected(
         }
     ).values_list("id", "phone", "name", *names)
     streamed = rows_streamed(rows, key="id", chunk_size=chunk_size)
-    decode = json.loads
-    for contact_id, phone, name, *texts in streamed if limit is None else islice(streamed, limit):
-        fields = {
-            key: text[1:-1] if text[0] == '"' and "\\" not in text else decode(text)
-            for key, text in zip(field_keys, texts, strict=True)
-            if text is not None
-        }
-        yield AudienceRow(phone, name, fields, None, contact_id, contact_id)
+    yield from _projected_rows_reader(field_keys)(
+        streamed if limit is None else islice(streamed, limit)
+    )
+
+
+# One field's value in _projected_rows_reader's generated code: a string without an escape is
+# the text between its quotes, anything else is JSON (exactly what json.loads of the object
+# gave: the approved digest is made of these values).
+_PROJECTED_FIELD = """\
+        if {text} is not None:
+            fields[keys[{index}]] = (
+                {text}[1:-1] if {text}[0] == '"' and "\\\\" not in {text} else decode({text})
+            )
+"""
+
+
+@functools.lru_cache(maxsize=64)
+def _projected_rows_reader(field_keys: tuple[str, ...]) -> Callable[[Iterable[tuple]], Iterator]:
+    """A generator function made for these keys: it turns each (id, phone, name, *value
+    texts) into an AudienceRow with one statement a field, no loop, zip or unpacking into a
+    list (half of what a generic comprehension cost a row; a send plan reads ten million)."""
+    texts = [f"t{index}" for index in range(len(field_keys))]
+    source = (
+        "def read(rows):\n"
+        f"    for contact_id, phone, name{''.join(', ' + text for text in texts)} in rows:\n"
+        "        fields = {}\n"
+        + "".join(_PROJECTED_FIELD.format(text=text, index=i) for i, text in enumerate(texts))
+        + "        yield Row(phone, name, fields, None, contact_id, contact_id)\n"
+    )
+    namespace = {"keys": field_keys, "decode": json.loads, "Row": AudienceRow}
+    exec(compile(source, "<audience rows>", "exec"), namespace)  # noqa: S102
+    return namespace["read"]
 
 
 def audience_slice_keys(
