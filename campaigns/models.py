@@ -896,6 +896,11 @@ class CampaignPart(models.Model):
     )
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     recipients = models.PositiveIntegerField(default=0)
+    # Its recipients' SMS parts, summed by the dispatch as it writes them: what BSG charges
+    # an SMS campaign by, which the balance guard reads before each submit (summing the
+    # part's ledger rows there cost each submit a read of 10,000 rows). None for a part
+    # written before it was kept, or without ledger rows (BSG's groups).
+    sms_parts = models.PositiveIntegerField(null=True, blank=True)
     bsg_campaign_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
     bsg_status = models.CharField(max_length=30, blank=True)
     sent = models.PositiveIntegerField(default=0)

@@ -171,7 +171,7 @@ class CallbackSender:
 
     def _queue_due_changes(self) -> None:
         now = self._clock.now()
-        campaigns = [c for c in self._store.all_campaigns() if c.callback_url]
+        campaigns = self._store.campaigns_calling_back()
         with self._lock:
             for campaign in campaigns:
                 plan = self._plans.get(campaign.id)
@@ -322,7 +322,7 @@ class CallbackSender:
         """Nothing due is left to send: every change the clock has passed was POSTed (or given
         up, or lost)."""
         now = self._clock.now()
-        campaigns = [c for c in self._store.all_campaigns() if c.callback_url]
+        campaigns = self._store.campaigns_calling_back()
         with self._lock:
             if self._outbox or self._in_flight:
                 return False

@@ -403,6 +403,7 @@ def _slice_write(piece: DispatchSlice) -> bool:
     add = writer.add
     part_ids: list[int] = []
     counts: list[int] = []
+    sms_parts_counts: list[int] = []
     written = 0
     # The open part of each message (key None: the campaign's own content) and the room left
     # in it. A personalised RCS campaign's recipients go to the part of their rendered message
@@ -442,11 +443,13 @@ def _slice_write(piece: DispatchSlice) -> bool:
             ).pk
             part_ids.append(part_id)
             counts.append(0)
+            sms_parts_counts.append(0)
             # [part id, room left, its index in counts]; without a size, a part never fills.
             current = open_parts[message] = [part_id, size or -1, len(counts) - 1]
         part_id = current[0]
         current[1] -= 1
         counts[current[2]] += 1
+        sms_parts_counts[current[2]] += sms_parts
         add(
             (
                 campaign_id,
@@ -475,8 +478,8 @@ def _slice_write(piece: DispatchSlice) -> bool:
         )
         if done != 1:
             raise SliceTaken
-        for pk, count in zip(part_ids, counts, strict=True):
-            Part.objects.filter(pk=pk).update(recipients=count)
+        for pk, count, units in zip(part_ids, counts, sms_parts_counts, strict=True):
+            Part.objects.filter(pk=pk).update(recipients=count, sms_parts=units)
         # Under this row's lock until commit: of two last slices, one reads 0.
         left = Campaign.objects.filter(pk=campaign_id)
         left.update(dispatch_slices_left=F("dispatch_slices_left") - 1, updated_at=timezone.now())

@@ -78,6 +78,8 @@ def _part_units(campaign: Campaign, part: CampaignPart) -> int:
     """What BSG charges per unit for: SMS parts (SMS), messages (RCS)."""
     if campaign.is_rcs:
         return part.recipients
+    if part.sms_parts is not None:
+        return part.sms_parts
     return Recipient.objects.filter(part_id=part.pk).aggregate(n=Sum("sms_parts"))["n"] or 0
 
 

@@ -40,6 +40,14 @@ def callbacks_on(engine_settings):
     return engine_settings
 
 
+@pytest.fixture
+def callbacks_unsent(callbacks_on, sandbox):
+    """The sandbox keeps the statuses it would push to BASE: nothing answers there, and its
+    thread's POST to a host outside the machine is refused during a test (pytest-socket)."""
+    sandbox.set_faults(Faults(callback_loss=1.0))
+    return callbacks_on
+
+
 def callback_path() -> str:
     return reverse(
         delivery_reports.CALLBACK_URL_NAME, kwargs={"token": delivery_reports.callback_token()}
@@ -321,17 +329,19 @@ def test_applied_reports_are_pruned_after_the_keeping_days(client, triggers, set
 
 
 @pytest.mark.django_db
-def test_sms_parts_ask_bsg_to_push_and_their_messages_are_not_read_at_once(callbacks_on, sandbox):
+def test_sms_parts_ask_bsg_to_push_and_their_messages_are_not_read_at_once(
+    callbacks_unsent, sandbox
+):
     campaign = submitted_campaign(pasted_numbers=numbers(3))
     sent = [r for r in sandbox.state.requests if r["path"] == "/api/campaigns/sms/send"]
     assert sent[-1]["json"]["callback_url"] == delivery_reports.callback_url()
     part = campaign.parts.get()
     assert part.reports_pushed
     assert part.next_messages_poll_at >= part.submitted_at + timedelta(
-        seconds=callbacks_on.BSG_CALLBACK_QUIET_SECONDS
+        seconds=callbacks_unsent.BSG_CALLBACK_QUIET_SECONDS
     )
 
-    callbacks_on.BSG_CALLBACK_BASE_URL = ""
+    callbacks_unsent.BSG_CALLBACK_BASE_URL = ""
     plain = submitted_campaign(pasted_numbers=numbers(2, start=50))
     assert "callback_url" not in sandbox.state.requests[-1]["json"]
     assert not plain.parts.get().reports_pushed
@@ -339,7 +349,7 @@ def test_sms_parts_ask_bsg_to_push_and_their_messages_are_not_read_at_once(callb
 
 @pytest.mark.django_db
 def test_while_statuses_arrive_a_part_is_read_only_once_after_validity(
-    client, triggers, callbacks_on, sandbox
+    client, triggers, callbacks_unsent, sandbox
 ):
     campaign = submitted_campaign(pasted_numbers=numbers(3), validity_hours=1)
     part = campaign.parts.get()
@@ -352,7 +362,7 @@ def test_while_statuses_arrive_a_part_is_read_only_once_after_validity(
     CampaignPart.objects.filter(pk=part.pk).update(next_messages_poll_at=now)
     assert poll._parts_due_messages(now) == []
     part.refresh_from_db()
-    quiet = timedelta(seconds=callbacks_on.BSG_CALLBACK_QUIET_SECONDS)
+    quiet = timedelta(seconds=callbacks_unsent.BSG_CALLBACK_QUIET_SECONDS)
     assert part.next_messages_poll_at == now + quiet
 
     # Every recipient has a final status: nothing is read until validity has passed.

@@ -113,6 +113,25 @@ def test_a_balance_that_cannot_cover_the_next_part_holds_it(
     assert submit.part_submit(part_id=second).state == State.SUBMITTED
 
 
+def test_the_dispatch_keeps_each_parts_sms_parts_for_the_balance_guard(
+    engine_settings, sandbox, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 3)
+    # Two SMS parts each for the long texts: the guard charges by SMS part, not by recipient.
+    first, second = dispatched(pasted_numbers=numbers(6), text="Sale " * 40)
+    for part in CampaignPart.objects.filter(pk__in=[first, second]):
+        ledger = Recipient.objects.filter(part=part)
+        assert part.sms_parts == sum(ledger.values_list("sms_parts", flat=True)) == 6
+        campaign = part.campaign
+        # Read from the part: no sum over its ledger rows before each submit.
+        with django_assert_num_queries(0):
+            assert guard_rails._part_units(campaign, part) == 6
+    # A part written before the figure was kept is summed from its ledger, as before.
+    CampaignPart.objects.filter(pk=first).update(sms_parts=None)
+    part = CampaignPart.objects.get(pk=first)
+    assert guard_rails._part_units(part.campaign, part) == 6
+
+
 def test_the_balance_guard_estimates_with_bsg_price_when_no_part_went_yet(
     engine_settings, sandbox, monkeypatch
 ):
