@@ -69,6 +69,7 @@ from .ledger import (
     LedgerWriter,
     installation_salt,
     ledger_rows,
+    ledger_statistics_refresh,
     reference_head_for,
     reference_seq,
 )
@@ -564,6 +565,8 @@ def _dispatch_finish(campaign_id: int) -> DispatchResult | None:
     skipped = sum(row[4] for row in slices)
     result.part_ids = _parts_number(campaign_id)
     result.recipients = recipients
+    # Before its parts go: each submit reads its part's rows (ledger_statistics_refresh).
+    ledger_statistics_refresh(written=recipients)
     with transaction.atomic():
         resolved = Campaign.objects.filter(
             pk=campaign_id, status=Status.SENDING, ledger_resolved_at__isnull=True

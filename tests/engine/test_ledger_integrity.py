@@ -4,7 +4,7 @@ deleting campaigns or parts, by any path, deletes their ledger rows."""
 import pytest
 from django.db import connection
 
-from campaigns.engine import dispatch
+from campaigns.engine import dispatch, ledger
 from campaigns.models import Recipient
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -38,3 +38,26 @@ def test_deleting_a_campaign_any_way_deletes_its_ledger_rows(engine_settings):
 
     assert not Recipient.objects.filter(pk=moved.pk).exists()
     assert Recipient.objects.filter(campaign=kept).count() == 2
+
+
+def _known_rows() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'campaigns_recipient'::regclass")
+        return cursor.fetchone()[0]
+
+
+def test_a_dispatch_that_grows_the_ledger_by_a_lot_has_it_analysed(engine_settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE campaigns_recipient")  # statistics that know no rows
+    monkeypatch.setattr(ledger, "LEDGER_ANALYZE_MIN_ROWS", 3)
+
+    _dispatched(2)  # fewer rows than the least worth analysing
+    assert _known_rows() <= 0
+    _dispatched(30)
+    assert _known_rows() == 32  # analysed before its parts were let go
+    _dispatched(3)  # a tenth of what the statistics know at most: left to autovacuum
+    assert _known_rows() == 32
+    _dispatched(4)  # over a tenth of it
+    assert _known_rows() == 39
