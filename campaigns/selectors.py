@@ -436,8 +436,13 @@ def audience_slice_keys(
             )
         ]
         return keys[::every]
-    numbered = audience_contacts(list_ids=list_ids, opted_out_by=opted_out_by).annotate(
-        position=Window(RowNumber(), order_by=F("id").asc())
+    # No ordering of the query's own: Django wraps a filter on a window in an outer query
+    # that kept the model's ordering, and PostgreSQL then sorted all ten million numbered
+    # rows (on disk) before keeping every `every`-th: ~4 s of the cut's 18. Sorted here.
+    numbered = (
+        audience_contacts(list_ids=list_ids, opted_out_by=opted_out_by)
+        .order_by()
+        .annotate(position=Window(RowNumber(), order_by=F("id").asc()))
     )
     firsts = numbered.annotate(in_run=Mod(F("position") - 1, every)).filter(in_run=0)
     return sorted(firsts.values_list("id", flat=True))
