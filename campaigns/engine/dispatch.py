@@ -400,8 +400,6 @@ def _slice_write(piece: DispatchSlice) -> bool:
     size = None if campaign.sends_to_bsg_groups else _part_size(campaign)
     # reference_id_for(salt=..., campaign_id=..., seq=...) with its constant head built once.
     reference_head = reference_head_for(salt=installation_salt(), campaign_id=campaign_id)
-    writer = LedgerWriter(on_flush=lambda: _slice_heartbeat(piece, campaign_id))
-    add = writer.add
     part_ids: list[int] = []
     counts: list[int] = []
     sms_parts_counts: list[int] = []
@@ -417,55 +415,60 @@ def _slice_write(piece: DispatchSlice) -> bool:
     approved = _approved_audience(campaign)
     digest = AudienceDigest()
     room = piece.rows
-    for position, phone, contact_id, text, sms_parts, reference, message in ledger_rows(
-        campaign,
-        approved=approved,
-        digest=digest,
-        first_key=piece.first_key,
-        end_key=piece.end_key,
-    ):
-        if capped and phone in capped:
-            skipped += 1
-            continue
-        if room is None or position < room:
-            seq = piece.first_seq + position
-        else:
-            # More recipients than the slice held when it was cut (some joined its range
-            # since): the next seq no slice's room can reach. An approved campaign's digest
-            # differs then anyway, and it goes back for approval.
-            seq = _next_seq(campaign_id)
-        current = open_parts.get(message)
-        if current is None or not current[1]:
-            part_id = Part.objects.create(
-                campaign=campaign,
-                number=_provisional_number(piece, len(part_ids)),
-                content=rcs_content_from_key(message) if message is not None else {},
-                dispatch_slice=piece,
-            ).pk
-            part_ids.append(part_id)
-            counts.append(0)
-            sms_parts_counts.append(0)
-            # [part id, room left, its index in counts]; without a size, a part never fills.
-            current = open_parts[message] = [part_id, size or -1, len(counts) - 1]
-        part_id = current[0]
-        current[1] -= 1
-        counts[current[2]] += 1
-        sms_parts_counts[current[2]] += sms_parts
-        add(
-            (
-                campaign_id,
-                part_id,
-                seq,
-                phone,
-                contact_id,
-                text,
-                sms_parts,
-                reference or reference_head + reference_seq(seq),
-                "",  # no BSG status yet
+    # Rows stream into the ledger as they are made (LedgerWriter), so any other query of ours
+    # waits for a flush: making a part, taking a seq.
+    with LedgerWriter(on_flush=lambda: _slice_heartbeat(piece, campaign_id)) as writer:
+        add = writer.add
+        for position, phone, contact_id, text, sms_parts, reference, message in ledger_rows(
+            campaign,
+            approved=approved,
+            digest=digest,
+            first_key=piece.first_key,
+            end_key=piece.end_key,
+        ):
+            if capped and phone in capped:
+                skipped += 1
+                continue
+            if room is None or position < room:
+                seq = piece.first_seq + position
+            else:
+                # More recipients than the slice held when it was cut (some joined its range
+                # since): the next seq no slice's room can reach. An approved campaign's digest
+                # differs then anyway, and it goes back for approval.
+                writer.flush()
+                seq = _next_seq(campaign_id)
+            current = open_parts.get(message)
+            if current is None or not current[1]:
+                writer.flush()
+                part_id = Part.objects.create(
+                    campaign=campaign,
+                    number=_provisional_number(piece, len(part_ids)),
+                    content=rcs_content_from_key(message) if message is not None else {},
+                    dispatch_slice=piece,
+                ).pk
+                part_ids.append(part_id)
+                counts.append(0)
+                sms_parts_counts.append(0)
+                # [part id, room left, its index in counts]; without a size, a part never fills.
+                current = open_parts[message] = [part_id, size or -1, len(counts) - 1]
+            part_id = current[0]
+            current[1] -= 1
+            counts[current[2]] += 1
+            sms_parts_counts[current[2]] += sms_parts
+            add(
+                (
+                    campaign_id,
+                    part_id,
+                    seq,
+                    phone,
+                    contact_id,
+                    text,
+                    sms_parts,
+                    reference or reference_head + reference_seq(seq),
+                    "",  # no BSG status yet
+                )
             )
-        )
-        written += 1
-    writer.flush()
+            written += 1
     with transaction.atomic():
         done = DispatchSlice.objects.filter(
             pk=piece.pk, attempt=piece.attempt, state=SliceState.WRITING
