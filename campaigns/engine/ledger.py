@@ -357,9 +357,7 @@ class LedgerWriter:
         self._open, self._copying = opened, copying
 
     def _end(self) -> None:
-        opened, copying = self._open, self._copying
-        self._open = self._copying = self._write_row = None
-        self._streamed_rows = 0
+        opened, copying = self._detach()
         with opened:  # commits, or rolls back if the COPY or on_flush fails
             copying.close()  # the COPY ends once PostgreSQL has taken every row
             if self.on_flush is not None:
@@ -368,13 +366,18 @@ class LedgerWriter:
     def _abandon(self, kind, error, trace) -> None:
         if self._open is None:
             return
-        opened, copying = self._open, self._copying
-        self._open = self._copying = self._write_row = None
-        self._streamed_rows = 0
+        opened, copying = self._detach()
         try:
             copying.__exit__(kind, error, trace)  # the server is told the COPY failed
         finally:
             opened.__exit__(kind, error, trace)  # and the batch rolled back
+
+    def _detach(self) -> tuple[ExitStack, ExitStack]:
+        """The open batch's transaction and COPY, the writer left with no batch open."""
+        opened, copying = self._open, self._copying
+        self._open = self._copying = self._write_row = None
+        self._streamed_rows = 0
+        return opened, copying
 
 
 _COPY_SQL = f"COPY {Recipient._meta.db_table} ({', '.join(LedgerWriter.COLUMNS)}) FROM STDIN"
