@@ -130,6 +130,17 @@ def database_recreate(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def database_drop(url: str) -> None:
+    """Drop the database `url` names, if it exists (its sessions ended first)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def database_create_if_missing(url: str) -> None:
     """Create the database `url` names unless it exists."""
     import psycopg

@@ -339,12 +339,9 @@ def audience_rows(
                 return
             yield AudienceRow(number.phone, "", {}, number.reference_id, None, key)
         return
-    sliced = first_key is not None or end_key is not None
-    contacts = audience_contacts(list_ids=list_ids, opted_out_by=opted_out_by, probed=sliced)
-    if first_key is not None:
-        contacts = contacts.filter(id__gte=first_key)
-    if end_key is not None:
-        contacts = contacts.filter(id__lt=end_key)
+    contacts = audience_contacts(
+        list_ids=list_ids, opted_out_by=opted_out_by, first_key=first_key, end_key=end_key
+    )
     if field_keys is not None and connection.vendor == "postgresql":
         yield from _audience_contacts_projected(contacts, tuple(field_keys), limit, chunk_size)
         return

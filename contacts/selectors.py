@@ -44,13 +44,25 @@ from .models import (
 PHONE_BATCH = 5_000
 
 
-def _members_of(list_ids: Sequence[int]) -> QuerySet[Contact]:
+def _members_of(
+    list_ids: Sequence[int], *, first_key: int | None = None, end_key: int | None = None
+) -> QuerySet[Contact]:
     # EXISTS rather than a JOIN: a contact in two of the lists is one row without DISTINCT,
     # which PostgreSQL would otherwise sort or hash over a million rows.
     memberships = ListMembership.objects.filter(
         contact_id=OuterRef("pk"), contact_list_id__in=list(list_ids)
     )
-    return Contact.objects.filter(Exists(memberships))
+    contacts = Contact.objects.all()
+    # A slice's key range bounds the memberships too: PostgreSQL then reads that range of the
+    # (list, contact) index instead of probing it contact by contact (a ten-million dispatch's
+    # slice read: ~30 ms -> ~22 ms).
+    if first_key is not None:
+        contacts = contacts.filter(id__gte=first_key)
+        memberships = memberships.filter(contact_id__gte=first_key)
+    if end_key is not None:
+        contacts = contacts.filter(id__lt=end_key)
+        memberships = memberships.filter(contact_id__lt=end_key)
+    return contacts.filter(Exists(memberships))
 
 
 class _ProbedExists(Exists):
@@ -68,7 +80,11 @@ def _opted_out(by: datetime | None = None, *, probed: bool = False) -> Exists:
 
 
 def audience_contacts(
-    *, list_ids: Sequence[int], opted_out_by: datetime | None = None, probed: bool = False
+    *,
+    list_ids: Sequence[int],
+    opted_out_by: datetime | None = None,
+    first_key: int | None = None,
+    end_key: int | None = None,
 ) -> QuerySet[Contact]:
     """Each contact in any of the lists once, without the numbers on the do-not-contact list.
 
@@ -77,14 +93,17 @@ def audience_contacts(
     campaign's dispatch reads the audience its approver saw, and leaves the later opt-outs
     (`opted_out_since`) out of what it sends itself.
 
-    `probed` for a few thousand contacts at a time (a dispatch slice): each number is looked
-    up in the do-not-contact list's index. PostgreSQL otherwise sometimes chose to hash the
-    whole list for each slice (100,000 numbers at ten million contacts: ~90 ms a slice
-    instead of ~15, and a ten-million dispatch ~40 % slower when it did).
+    `first_key` and `end_key` (a dispatch slice: contacts with first_key <= id < end_key,
+    either bound optional) read a few thousand contacts at a time; each of their numbers is
+    then looked up in the do-not-contact list's index. PostgreSQL otherwise sometimes chose to
+    hash the whole list for each slice (100,000 numbers at ten million contacts: ~90 ms a
+    slice instead of ~15, and a ten-million dispatch ~40 % slower when it did).
     """
     if not list_ids:
         return Contact.objects.none()
-    return _members_of(list_ids).filter(~_opted_out(opted_out_by, probed=probed))
+    sliced = first_key is not None or end_key is not None
+    members = _members_of(list_ids, first_key=first_key, end_key=end_key)
+    return members.filter(~_opted_out(opted_out_by, probed=sliced))
 
 
 def opted_out_since(*, since: datetime) -> set[str]:

@@ -26,13 +26,6 @@ pytestmark = pytest.mark.skipif(
         ("engine_poll.py", ["--parts", "5"], '"api_calls"'),
         ("engine_submit.py", ["--recipients", "300"], '"total_seconds"'),
         ("engine_submit.py", ["--contacts", "300"], '"total_seconds"'),
-        ("send_plan.py", ["--recipients", "300"], '"plan_seconds"'),
-        # bench/run.py --scale's arguments: the size in contacts, and the audience's plans.
-        (
-            "send_plan.py",
-            ["--contacts", "300", "--plans"],
-            "#### plan: send plan: the audience's rows, streamed",
-        ),
         (
             "contact_pages.py",
             ["--contacts", "300", "--repeats", "1", "--plans"],

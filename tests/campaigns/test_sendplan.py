@@ -121,14 +121,6 @@ def test_numbers_mode_plans_the_pasted_numbers(db, user, bsg_settings):
     assert (result["recipients"], result["duplicates"], result["invalid"]) == (1, 1, 1)
 
 
-def test_the_benchmark_runs_tiny(db, bsg_settings):
-    from bench.send_plan import run
-
-    figures = run(recipients=300, keep=False)
-    assert figures["recipients"] == 297  # 1% on the do-not-contact list
-    assert figures["pushed_to_ucs2"] > 0
-
-
 @pytest.fixture
 def poor_sandbox(settings):
     """A BSG account holding 0.02 EUR with no credit: not enough for three SMS parts."""

@@ -30,25 +30,32 @@ def test_a_contact_in_two_lists_is_one_recipient_and_opt_outs_are_left_out():
 
 
 @pytest.mark.parametrize("opted_out_by", [None, "now"])
-def test_a_probed_audience_is_the_same_and_looks_each_number_up(opted_out_by):
+def test_a_slice_of_the_audience_is_its_key_range_and_looks_each_number_up(opted_out_by):
     from django.db import connection
     from django.utils import timezone
 
-    kyiv = _list("Kyiv", "380501111111", "380502222222", "380503333333")
+    kyiv = _list("Kyiv", "380501111111", "380502222222", "380503333333", "380504444444")
     DoNotContact.objects.create(phone="380502222222", source=DoNotContact.Source.MANUAL)
     by = timezone.now() if opted_out_by else None
     DoNotContact.objects.create(phone="380503333333", source=DoNotContact.Source.MANUAL)
+    ids = sorted(
+        ListMembership.objects.filter(contact_list=kyiv).values_list("contact_id", flat=True)
+    )
 
-    def read(**probed):
-        found = selectors.audience_contacts(list_ids=[kyiv.id], opted_out_by=by, **probed)
+    def read(**keys):
+        found = selectors.audience_contacts(list_ids=[kyiv.id], opted_out_by=by, **keys)
         return found.order_by("id")
 
-    expected = ["380501111111"] + (["380503333333"] if by else [])
-    assert list(read().values_list("phone", flat=True)) == expected
-    assert list(read(probed=True).values_list("phone", flat=True)) == expected
+    everyone = ["380501111111"] + (["380503333333"] if by else []) + ["380504444444"]
+    assert list(read().values_list("phone", flat=True)) == everyone
+    # The middle two contacts: 2222 opted out, 3333 only after the approver's moment.
+    middle = {"first_key": ids[1], "end_key": ids[3]}
+    assert list(read(**middle).values_list("phone", flat=True)) == (["380503333333"] if by else [])
+    assert list(read(first_key=ids[1]).values_list("phone", flat=True)) == everyone[1:]
+    assert list(read(end_key=ids[1]).values_list("phone", flat=True)) == ["380501111111"]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            sql, params = read(probed=True).query.sql_with_params()
+            sql, params = read(**middle).query.sql_with_params()
             # Whatever the planner would prefer: a hash of the whole do-not-contact list made
             # each dispatch slice of ten million contacts six times dearer.
             cursor.execute("SET LOCAL enable_nestloop = off")
@@ -56,6 +63,8 @@ def test_a_probed_audience_is_the_same_and_looks_each_number_up(opted_out_by):
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "SubPlan" in plan and "contacts_donotcontact" in plan
         assert "Anti Join" not in plan
+        # The memberships are read within the slice's range of their index too.
+        assert f"(contact_id >= {ids[1]}) AND (contact_id < {ids[3]})" in plan
 
 
 def test_no_lists_means_no_audience():
