@@ -733,15 +733,16 @@ class SendPlan(models.Model):
         result["histogram"] = [
             {
                 **row,
-                "encoding_words": encoding_words(row["encoding"]),
-                "encoding_hint": encoding_hint(row["encoding"]),
+                "encoding_words": encoding_words(row.get("encoding", "")),
+                "encoding_hint": encoding_hint(row.get("encoding", "")),
             }
             for row in result.get("histogram") or ()
         ]
         if result.get("longest"):
             longest = result["longest"]
-            result["longest"] = {**longest, "encoding_words": encoding_words(longest["encoding"])}
-        special = any(row["encoding"] == smstext.UCS2 for row in result["histogram"])
+            encoding = longest.get("encoding", "")
+            result["longest"] = {**longest, "encoding_words": encoding_words(encoding)}
+        special = any(row.get("encoding") == smstext.UCS2 for row in result["histogram"])
         result["special_characters_note"] = special_characters_note() if special else ""
         names = self.placeholder_names
         for examples in self.RESULT_EXAMPLES:
