@@ -12,8 +12,20 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum, Value
-from django.db.models.functions import StrIndex, Upper
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, StrIndex, Upper
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +44,7 @@ from .models import (
     CampaignSnapshot,
     Recipient,
     SavedSender,
+    SendPlan,
 )
 
 # Campaigns whose figures can still change by themselves (Campaign.is_live).
@@ -134,10 +147,36 @@ def _percent(part: int, whole: int) -> int:
 class CampaignRow:
     campaign: Campaign
     figures: Figures
+    # The campaigns page's Recipients column: the parts' figure once the campaign went out;
+    # before that (no parts yet) what its latest finished send plan counted, None (a dash)
+    # without one. A draft's 0 contradicted the 2 its send plan showed.
+    recipients: int | None
+
+
+def _with_planned_recipients(query: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """`query` with `planned_recipients`: the recipients the latest finished send plan of a
+    campaign not yet sent counted. A subquery in the page's own query, so the list stays at its
+    fixed number of queries; PostgreSQL runs it only for the page's rows that are before sending
+    (CASE), each through the send plans' campaign index."""
+    latest_count = (
+        SendPlan.objects.filter(campaign=OuterRef("pk"), status=SendPlan.Status.DONE)
+        .order_by("-created_at", "-id")
+        .annotate(counted=Cast(KT("result__recipients"), BigIntegerField()))
+        .values("counted")[:1]
+    )
+    before_sending = [Campaign.Status.DRAFT, *Campaign.BACK_TO_DRAFT_FROM]
+    return query.annotate(
+        planned_recipients=Case(
+            When(status__in=before_sending, then=Subquery(latest_count)),
+            default=None,
+            output_field=BigIntegerField(),
+        )
+    )
 
 
 def _rows_with_figures(campaigns: list[Campaign]) -> list[CampaignRow]:
-    """The campaigns with their parts' figures, read in one grouped query."""
+    """The campaigns with their parts' figures, read in one grouped query (and, where the
+    campaigns were read through _with_planned_recipients, their send plans' counts)."""
     sums = (
         {
             row["campaign_id"]: row
@@ -157,7 +196,11 @@ def _rows_with_figures(campaigns: list[Campaign]) -> list[CampaignRow]:
             if found
             else Figures()
         )
-        rows.append(CampaignRow(campaign=campaign, figures=figures))
+        if found is None and campaign.is_before_sending:
+            recipients = getattr(campaign, "planned_recipients", None)
+        else:
+            recipients = figures.recipients
+        rows.append(CampaignRow(campaign=campaign, figures=figures, recipients=recipients))
     return rows
 
 
@@ -304,7 +347,7 @@ def campaign_page(
     """One page of campaigns, newest first, keyset-paged (config.paging): no OFFSET and no
     COUNT, so the hundredth page costs what the first does. `after` pages to older rows,
     `before` to newer."""
-    query = _filtered_campaigns(filters).select_related("created_by")
+    query = _with_planned_recipients(_filtered_campaigns(filters).select_related("created_by"))
     if filters.search:
         page = _searched_page(query, filters.search, after=after, before=before, size=size)
     else:
@@ -376,9 +419,11 @@ def _start_of(day: date) -> datetime:
 def campaign_rows(*, campaign_ids: list[int]) -> list[CampaignRow]:
     """The rows a live campaigns page refreshes, with their figures (two queries)."""
     campaigns = list(
-        Campaign.objects.filter(pk__in=campaign_ids[:LIVE_ROWS_MAX])
-        .select_related("created_by")
-        .order_by("-created_at", "-id")
+        _with_planned_recipients(
+            Campaign.objects.filter(pk__in=campaign_ids[:LIVE_ROWS_MAX]).select_related(
+                "created_by"
+            )
+        ).order_by("-created_at", "-id")
     )
     return _rows_with_figures(campaigns)
 

@@ -22,7 +22,15 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .bsg_words import campaign_status_words, message_status_words
+from bsg import smstext
+
+from .bsg_words import (
+    campaign_status_words,
+    encoding_hint,
+    encoding_words,
+    message_status_words,
+    special_characters_note,
+)
 from .rendering import placeholder_said, placeholders_lacking
 from .stored_text import shown
 
@@ -715,12 +723,27 @@ class SendPlan(models.Model):
 
     @property
     def result_shown(self) -> dict:
-        """The figures, with the plan's notes in the reader's language and each example's
-        field by its name ("City", not `city`)."""
+        """The figures, with the plan's notes in the reader's language, each example's field by
+        its name ("City", not `city`) and each encoding in words ("special characters", not
+        UCS-2: bsg_words)."""
         result = dict(self.result or {})
         for name in self.RESULT_TEXTS:
             if result.get(name):
                 result[name] = shown(result[name])
+        result["histogram"] = [
+            {
+                **row,
+                "encoding_words": encoding_words(row.get("encoding", "")),
+                "encoding_hint": encoding_hint(row.get("encoding", "")),
+            }
+            for row in result.get("histogram") or ()
+        ]
+        if result.get("longest"):
+            longest = result["longest"]
+            encoding = longest.get("encoding", "")
+            result["longest"] = {**longest, "encoding_words": encoding_words(encoding)}
+        special = any(row.get("encoding") == smstext.UCS2 for row in result["histogram"])
+        result["special_characters_note"] = special_characters_note() if special else ""
         names = self.placeholder_names
         for examples in self.RESULT_EXAMPLES:
             result[examples] = [

@@ -86,8 +86,13 @@ TEMPLATES = [
                 "config.access.can",
                 "campaigns.context_processors.inbox",
             ],
-            # Money and counts formatted one way on every page (config/numbers.py).
-            "builtins": ["config.numbers", "django.contrib.humanize.templatetags.humanize"],
+            # Money, counts and phone numbers formatted one way on every page (config/numbers.py,
+            # contacts/templatetags/phones.py).
+            "builtins": [
+                "config.numbers",
+                "contacts.templatetags.phones",
+                "django.contrib.humanize.templatetags.humanize",
+            ],
         },
     },
 ]

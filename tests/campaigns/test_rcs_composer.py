@@ -192,7 +192,8 @@ def test_the_preview_counts_bsg_campaigns_as_the_send_plan_does(
     )
     preview = client_in.post(reverse("campaigns:preview"), data).content.decode()
     shown = re.search(r'id="preview-bsg-campaigns">\s*(\d+)', preview).group(1)
-    assert "(3 different personalised messages; BSG takes one message per RCS campaign)" in preview
+    assert "(3 different personalised messages; each goes to BSG in a batch of its own)" in preview
+    assert "Batches sent to BSG" in preview and "BSG campaigns" not in preview
 
     client_in.post(reverse("campaigns:new", args=["rcs"]), {**data, "action": "plan"})
     plan = Campaign.objects.get().send_plans.get()

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.services import account_settings_update
 from bsg import smstext
 from campaigns import selectors, sendplan, services, tasks
-from campaigns.models import SEND_PLAN_GIVEN_UP_AFTER, SendPlan
+from campaigns.models import SEND_PLAN_GIVEN_UP_AFTER, Campaign, SendPlan
 from sandbox.server import SandboxConfig, SandboxServer
 from tests.campaigns.conftest import make_campaign
 from tests.conftest import SANDBOX_API_KEY
@@ -69,9 +70,81 @@ def test_the_plan_panel_speaks_of_one_recipient_and_one_part_in_the_singular(
     plan_for(campaign, user)
     client.force_login(user)
     panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
-    assert "1 recipient gets a UCS-2 text because of a field value:" in panel
-    assert re.search(r"Longest: \+\d+, length \d+ in UCS-2, 1 part\.", panel)
+    assert "1 recipient's text has special characters because of a field value:" in panel
+    assert re.search(
+        r"Longest text: \+380 \d\d \d{3} \d{4}, length \d+ \(\w+ characters\), 1 SMS part\.", panel
+    )
     assert "1 recipient has no First name {first_name}: they get “there”." in panel
+
+
+def _visible(html: str) -> str:
+    """The panel without its title hints, where the technical names may stay."""
+    return re.sub(r' title="[^"]*"', "", html)
+
+
+def _plan_with_special_characters_and_an_over_limit_text(audience, user) -> Campaign:
+    people = audience["people"]
+    people[0].fields = {"first_name": "Олена"}  # special characters (UCS-2)
+    people[0].save()
+    people[1].fields = {"first_name": "x" * 800}  # past BSG's limit
+    people[1].save()
+    campaign = services.campaign_save(
+        campaign=make_campaign(text="Hi {first_name|there}!"),
+        list_ids=[audience["spring"].id],
+        user=user,
+    )
+    plan_for(campaign, user)
+    return campaign
+
+
+def test_the_plan_panel_shows_phones_as_contacts_pages_do_and_speaks_no_encoding_jargon(
+    audience, user, bsg_settings, client
+):
+    """A newcomer's report: "Longest: +380501111111", "UCS-2" and "Parts of the sending" beside
+    "SMS parts in all" meant nothing to a marketer."""
+    campaign = _plan_with_special_characters_and_an_over_limit_text(audience, user)
+    client.force_login(user)
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    # Every phone the panel names reads as on the contacts pages (contacts.phones.phone_display).
+    assert "<li>+380 50 111 1111: First name = “Олена”" in panel
+    assert "<li>+380 50 222 2222: " in panel  # the over-limit example
+    assert re.search(r"Longest text: \+380 50 222 2222, length \d+ \(standard characters\)", panel)
+    assert "+3805" not in panel
+    assert '<dt>Batches sent to BSG</dt><dd id="plan-bsg-campaigns">1' in panel
+    assert "<th>SMS parts</th><th>Characters</th><th>Recipients</th>" in panel
+    assert re.search(
+        r'<span title="UCS-2: emoji, Cyrillic, [^"]*">Special characters</span>', panel
+    )
+    assert re.search(r'<span title="GSM-7: [^"]*">Standard characters</span>', panel)
+    assert (
+        "Special characters (emoji, Cyrillic, curly quotes) leave fewer characters per SMS part: "
+        "70 instead of 160 (67 instead of 153 in each part of a longer text)."
+    ) in panel
+    assert "1 recipient's text has special characters because of a field value:" in panel
+    shown = _visible(panel)
+    for jargon in ("GSM-7", "UCS-2", "Parts of the sending", "BSG campaigns", "Encoding"):
+        assert jargon not in shown
+
+
+def test_the_plan_panel_says_the_same_in_ukrainian(audience, user, bsg_settings, client):
+    campaign = _plan_with_special_characters_and_an_over_limit_text(audience, user)
+    account_settings_update(user=user, language="uk")
+    client.force_login(user)
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    assert "<li>+380 50 111 1111: " in panel and "+3805" not in panel
+    assert '<dt>Пакетів для BSG</dt><dd id="plan-bsg-campaigns">1' in panel
+    assert "<th>Частин SMS</th><th>Символи</th><th>Одержувачі</th>" in panel
+    assert re.search(
+        r'<span title="UCS-2: емодзі, кирилиця, [^"]*">Спеціальні символи</span>', panel
+    )
+    assert re.search(r'<span title="GSM-7: [^"]*">Звичайні символи</span>', panel)
+    assert "Спеціальні символи (емодзі, кирилиця, фігурні лапки) зменшують" in panel
+    assert "1 одержувач отримає текст зі спеціальними символами через значення поля:" in panel
+    assert re.search(
+        r"Найдовший текст: \+380 50 222 2222, довжина \d+ \(звичайні символи\), \d+ частин", panel
+    )
+    shown = _visible(panel)
+    assert "GSM-7" not in shown and "UCS-2" not in shown
 
 
 def test_over_limit_recipients_are_counted_with_the_field_to_blame(audience, user, bsg_settings):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from campaigns import dashboard
-from campaigns.models import Campaign
+from campaigns.models import Campaign, SendPlan
 from tests.dashboard.conftest import campaign, many_campaigns, sending
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +135,55 @@ def test_the_list_reads_a_fixed_number_of_queries_with_1000_campaigns(
     # A search: one more, the window its walk stays in (dashboard._searched_page)
     with django_assert_num_queries(7):
         signed_in.get(LIST, {"q": "campaign 09", "status": "finished", "channel": "sms"})
+
+
+def plan(owner: Campaign, *, recipients: int, status: str = SendPlan.Status.DONE) -> SendPlan:
+    return SendPlan.objects.create(
+        campaign=owner, fingerprint="f", status=status, result={"recipients": recipients}
+    )
+
+
+def recipients_cell(body: str, owner: Campaign) -> str:
+    row = re.search(rf'<tr id="campaign-{owner.pk}".*?</tr>', body, re.S).group(0)
+    return re.search(r'<td class="num" data-label="Recipients">(.*?)</td>', row).group(1)
+
+
+def test_a_draft_shows_its_send_plans_count_and_a_dash_without_one(signed_in):
+    """A newcomer's report: drafts showed "Recipients 0" although their send plan counted 2."""
+    planned = campaign(name="Planned draft")
+    plan(planned, recipients=1)
+    plan(planned, recipients=2)  # the latest finished plan counts
+    plan(planned, recipients=0, status=SendPlan.Status.PENDING)  # being counted again
+    unplanned = campaign(name="Unplanned draft")
+    failed = campaign(name="Failed plan")
+    plan(failed, recipients=5, status=SendPlan.Status.FAILED)
+    waiting = campaign(name="Waiting", status=Campaign.Status.AWAITING_APPROVAL)
+    plan(waiting, recipients=1_708)
+    went_out = sending(name="Went out", recipients=10)
+    plan(went_out, recipients=12)  # its parts say how many, not the plan made before
+    body = signed_in.get(LIST).content.decode()
+    assert recipients_cell(body, planned) == "2"
+    assert recipients_cell(body, unplanned) == "—"
+    assert recipients_cell(body, failed) == "—"
+    assert recipients_cell(body, waiting) == "1,708"
+    assert recipients_cell(body, went_out) == "10"
+    # The live rows (waiting for approval) say the same.
+    live = signed_in.get(reverse("campaigns:list-live"), {"ids": str(waiting.pk)})
+    assert recipients_cell(live.content.decode(), waiting) == "1,708"
+
+
+def test_drafts_counts_cost_no_query_of_their_own(signed_in, django_assert_num_queries):
+    many_campaigns(100)
+    for i in range(10):
+        draft = campaign(name=f"Draft {i}")
+        if i % 2:
+            plan(draft, recipients=i)
+    # session, user, the navigation's inbox count, saved senders, one page of campaigns (with
+    # the drafts' send plan counts), their parts' figures: as many as without drafts
+    with django_assert_num_queries(6):
+        body = signed_in.get(LIST).content.decode()
+    assert body.count('data-label="Recipients">—</td>') == 5
+    assert 'data-label="Recipients">9</td>' in body
 
 
 def test_a_search_tests_the_newest_rows_and_finds_older_matches_through_the_trigram_index(

@@ -4,7 +4,7 @@ dispatched and submitted by the engine to the sandbox over HTTP.
 
 BSG's rcs/send takes one message for all its phones, so recipients are grouped by their
 rendered message: each group is its own part (its own rcs/send request), and the plan's
-"BSG campaigns" says how many before approval (campaigns.rcs_content)."""
+"Batches sent to BSG" says how many before approval (campaigns.rcs_content)."""
 
 from collections import defaultdict
 

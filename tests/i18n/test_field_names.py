@@ -126,7 +126,7 @@ STORED_PLAN = {
         (
             "en",
             [
-                "+380501111111: City = “Київ”",
+                "+380 50 111 1111: City = “Київ”",
                 "(longest field: promo)",
                 "2 of 5 recipients are left out: no value for City {city} (1), {promo} (1).",
                 "1 recipient has no Name {name}: they get “friend”.",
@@ -135,7 +135,7 @@ STORED_PLAN = {
         (
             "uk",
             [
-                "+380501111111: City = “Київ”",
+                "+380 50 111 1111: City = “Київ”",
                 "(найдовше поле: promo)",
                 "2 з 5 отримувачів пропущено: немає значення для City {city} (1), {promo} (1).",
                 "1 отримувач не має значення для Ім’я {name}: отримає «friend».",
