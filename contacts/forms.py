@@ -187,6 +187,17 @@ class ContactPageForm(PagedForm):
     before = CursorField(CONTACT_KEYSET)
 
 
+def field_key_choices(contact_fields: list[ContactField]) -> list[tuple[str, str]]:
+    """Each field offered by its label, the name a person gave it; the key follows only where
+    two fields share a label, so the two can be told apart."""
+    labels = [f.label or f.key for f in contact_fields]
+    shared = {label for label in labels if labels.count(label) > 1}
+    return [
+        (f.key, f"{label} ({f.key})" if label in shared else label)
+        for f, label in zip(contact_fields, labels, strict=True)
+    ]
+
+
 class ContactSearchForm(ContactPageForm):
     q = forms.CharField(
         required=False,
@@ -205,9 +216,18 @@ class ContactSearchForm(ContactPageForm):
         coerce=int, empty_value=None, required=False, label=gettext_lazy("List")
     )
 
-    def __init__(self, *args: Any, lists: list[ContactList], keys: list[str], **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lists: list[ContactList],
+        contact_fields: list[ContactField],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["field_key"].choices = [("", _("— any field —"))] + [(k, k) for k in keys]
+        self.fields["field_key"].choices = [
+            ("", _("— any field —")),
+            *field_key_choices(contact_fields),
+        ]
         self.fields["list_id"].choices = [("", _("— any list —"))] + [
             (str(x.id), x.name) for x in lists
         ]

@@ -473,6 +473,44 @@ def contacts_page(
     )
 
 
+@dataclass(frozen=True)
+class FieldValue:
+    """One of a contact's field values as the contacts table shows it: under the field's label,
+    with its key kept only as a hint (a marketer named the field; the key is for templates)."""
+
+    label: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    contact: Contact
+    fields: list[FieldValue]
+
+
+def contact_rows(
+    *, contacts: Iterable[Contact], contact_fields: Sequence[ContactField]
+) -> list[ContactRow]:
+    """The table's rows: each contact with its field values labelled, in the fields' order.
+
+    Labels come from `contact_fields`, which the page has already read for its filter, so the
+    rows cost no query. A value whose field was deleted since keeps its key as its label."""
+    labels = {f.key: f.label or f.key for f in contact_fields}
+    order = {key: position for position, key in enumerate(labels)}
+    rows = []
+    for contact in contacts:
+        values = contact.fields or {}
+        keys = sorted(values, key=lambda key: (order.get(key, len(order)), key))
+        rows.append(
+            ContactRow(
+                contact=contact,
+                fields=[FieldValue(labels.get(k, k), k, str(values[k])) for k in keys],
+            )
+        )
+    return rows
+
+
 def do_not_contact_page(
     *,
     phone: str = "",

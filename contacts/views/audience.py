@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -79,10 +80,12 @@ def _import_url(target: str) -> str:
 # --- contacts ------------------------------------------------------------------------------
 
 
-def _search(request: HttpRequest) -> tuple[ContactSearchForm, selectors.ContactFilters]:
+def _search(
+    request: HttpRequest,
+) -> tuple[ContactSearchForm, selectors.ContactFilters, list[ContactField]]:
     lists = list(selectors.contact_lists_active())
-    keys = [f.key for f in ContactField.objects.all()]
-    form = ContactSearchForm(request.GET or None, lists=lists, keys=keys)
+    contact_fields = _contact_fields()
+    form = ContactSearchForm(request.GET or None, lists=lists, contact_fields=contact_fields)
     filters = selectors.ContactFilters()
     if form.filters_are_valid():
         data = form.cleaned_data
@@ -94,12 +97,12 @@ def _search(request: HttpRequest) -> tuple[ContactSearchForm, selectors.ContactF
             field_value=data["field_value"],
             list_id=data["list_id"],
         )
-    return form, filters
+    return form, filters, contact_fields
 
 
 @require_GET
 def contact_index(request: HttpRequest) -> HttpResponse:
-    form, filters = _search(request)
+    form, filters, contact_fields = _search(request)
     after, before = form.cursors()
     page = selectors.contacts_page(filters=filters, after=after, before=before)
     query = request.GET.copy()
@@ -108,8 +111,13 @@ def contact_index(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows": selectors.contact_rows(contacts=page.items, contact_fields=contact_fields),
         **paging.page_links(query, page),
         "filtered": filters.active,
+        # "No contacts match “…”" repeats the words searched, and says so when other filters
+        # narrowed the search too.
+        "searched": filters.text.strip(),
+        "also_filtered": replace(filters, text="").active,
         "total_estimate": None if filters.active else selectors.contacts_total_estimate(),
         "export_url": reverse("contacts:contact-export") + (f"?{query.urlencode()}"),
         "import_url": _import_url("contacts"),
@@ -122,7 +130,7 @@ def contact_index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def contact_export(request: HttpRequest) -> StreamingHttpResponse:
-    _form, filters = _search(request)
+    _form, filters, _fields = _search(request)
     rows = selectors.contacts_export_rows(queryset=selectors.contacts_search(filters=filters))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return _csv_response(rows, f"contacts-{stamp}.csv")
