@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.text import Truncator
@@ -7,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import language_choices
 from .selectors import time_zone_choices, time_zone_known
+from .time_zones import time_zone_canonical
 
 
 class LanguageForm(forms.Form):
@@ -34,6 +37,15 @@ class LanguageForm(forms.Form):
         return language
 
 
+class TimeZoneField(forms.ChoiceField):
+    """A zone from the curated list (accounts.selectors.time_zone_choices). An old name of a
+    listed zone, sent by a page from before the list was curated, reads as that zone
+    (Europe/Kiev as Europe/Kyiv) rather than as a wrong choice."""
+
+    def to_python(self, value: Any) -> str:
+        return time_zone_canonical(super().to_python(value))
+
+
 class AccountSettingsForm(forms.Form):
     """ "Your settings": the interface's language and the time zone times are shown and typed in.
 
@@ -41,9 +53,8 @@ class AccountSettingsForm(forms.Form):
     settings.TIME_ZONE); accounts.views keeps only what they changed."""
 
     language = forms.ChoiceField(label=_("Language"), choices=language_choices)
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label=_("Time zone"),
-        choices=time_zone_choices,
         help_text=_(
             "Times on every page are shown in this zone, and start times you type are read in "
             "it. Where a campaign's recipients live is set on the campaign (“Recipients' time "
@@ -54,6 +65,16 @@ class AccountSettingsForm(forms.Form):
             "required": _("Choose a time zone."),
         },
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The zone the person has now shows chosen: an old name as its zone today (Europe/Kiev
+        # as Kyiv), and one the list leaves out (a saved Etc/GMT+5) as an extra choice. Saved
+        # unchanged, neither is written over (accounts.views keeps only what changed).
+        current = time_zone_canonical(self.initial.get("time_zone") or "")
+        if current:
+            self.initial = {**self.initial, "time_zone": current}
+        self.fields["time_zone"].choices = time_zone_choices(keep=current)
 
     def clean_time_zone(self) -> str:
         # The choices are zoneinfo's own names; this guards a name it lost since they were read.

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone as django_timezone
+from django.utils.translation import pgettext_lazy
 
-# Offered first on the settings page, where most of our people are; any zoneinfo name follows.
+from .time_zones import UTC, time_zone_database
+
+# Suggested first by the composer's recipients' time zone (campaigns.forms), where most of our
+# people are.
 COMMON_TIME_ZONES = (
     "Europe/Kyiv",
     "Europe/Warsaw",
@@ -66,10 +71,66 @@ def time_zone_known(name: str) -> bool:
         return False
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    """The settings page's zones: the common ones first, then every other zoneinfo name."""
-    rest = sorted(available_timezones() - set(COMMON_TIME_ZONES))
-    return [(name, name.replace("_", " ")) for name in (*COMMON_TIME_ZONES, *rest)]
+# The settings page's groups, in this order: Europe first, where most of our people are. A
+# region a later tzdata adds still shows, after these, under its own name.
+TIME_ZONE_REGIONS = {
+    "Europe": pgettext_lazy("time zone region", "Europe"),
+    "Asia": pgettext_lazy("time zone region", "Asia"),
+    "Africa": pgettext_lazy("time zone region", "Africa"),
+    "America": pgettext_lazy("time zone region", "America"),
+    "Atlantic": pgettext_lazy("time zone region", "Atlantic Ocean"),
+    "Indian": pgettext_lazy("time zone region", "Indian Ocean"),
+    "Pacific": pgettext_lazy("time zone region", "Pacific Ocean"),
+    "Australia": pgettext_lazy("time zone region", "Australia"),
+    "Antarctica": pgettext_lazy("time zone region", "Antarctica"),
+    "Arctic": pgettext_lazy("time zone region", "Arctic"),
+}
+
+TimeZoneChoices = list[tuple[str, Any]]
+
+
+def time_zone_place(name: str) -> str:
+    """The zone's city as people write it: "Kyiv", "New York", and for a zone inside a
+    country's or state's folder "Buenos Aires (Argentina)", "Center (North Dakota)"."""
+    parts = [part.replace("_", " ") for part in name.split("/")]
+    if len(parts) > 2:
+        return f"{parts[-1]} ({' / '.join(parts[1:-1])})"
+    return parts[-1]
+
+
+def time_zone_label(name: str, *, now: datetime) -> str:
+    """ "(UTC+02:00) Kyiv": the offset the zone has at `now` (summer and winter differ), then
+    its city, which is what a person looks for in the list."""
+    return f"(UTC{utc_offset_text(now.astimezone(ZoneInfo(name)))}) {time_zone_place(name)}"
+
+
+def time_zone_choices(*, keep: str = "", now: datetime | None = None) -> TimeZoneChoices:
+    """The settings page's zones: UTC, then one group a region, each sorted by its offset now,
+    each zone under its canonical name only (accounts.time_zones).
+
+    `keep`, a zone the person already has that is not offered (a saved Etc/GMT+5), is added in
+    a group of its own, so the page still shows it chosen and saving it unchanged keeps it.
+    An old name (Europe/Kiev) is mapped to its zone by the form instead (time_zone_canonical).
+    """
+    moment = now or django_timezone.now()
+    offered = time_zone_database().zones
+    by_region: dict[str, list[tuple[timedelta, str, str]]] = {}
+    for name in offered - {UTC}:
+        offset = moment.astimezone(ZoneInfo(name)).utcoffset() or timedelta(0)
+        by_region.setdefault(name.split("/", 1)[0], []).append(
+            (offset, time_zone_place(name), name)
+        )
+    regions = [*TIME_ZONE_REGIONS, *sorted(set(by_region) - set(TIME_ZONE_REGIONS))]
+    choices: TimeZoneChoices = [(UTC, time_zone_label(UTC, now=moment))]
+    for region in regions:
+        if region in by_region:
+            zones = sorted(by_region[region])
+            group = [(name, time_zone_label(name, now=moment)) for _offset, _place, name in zones]
+            choices.append((TIME_ZONE_REGIONS.get(region, region), group))
+    if keep and keep not in offered and time_zone_known(keep):
+        group = [(keep, f"(UTC{utc_offset_text(moment.astimezone(ZoneInfo(keep)))}) {keep}")]
+        choices.append((pgettext_lazy("time zone region", "Other"), group))
+    return choices
 
 
 def utc_offset_text(moment: datetime) -> str:

@@ -41,10 +41,7 @@ def language_switch(request: HttpRequest) -> HttpResponse:
 def account_settings(request: HttpRequest) -> HttpResponse:
     """ "Your settings": language and time zone, each kept on the account (and audited) only
     when changed, so opening the page and saving it as it reads pins nothing new."""
-    initial = {
-        "language": translation.get_language(),
-        "time_zone": timezone.get_current_timezone_name(),
-    }
+    initial = {"language": translation.get_language(), "time_zone": _current_zone_name()}
     if request.method != "POST":
         return _settings_page(request, AccountSettingsForm(initial=initial))
     form = AccountSettingsForm(request.POST, initial=initial)
@@ -64,6 +61,15 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _current_zone_name() -> str:
+    """The IANA name of the zone this request runs in (accounts.middleware activated it).
+
+    Not timezone.get_current_timezone_name(): for a fixed-offset zone it gives the
+    abbreviation ("-05" for Etc/GMT+5), which is no zone's name."""
+    zone = timezone.get_current_timezone()
+    return getattr(zone, "key", None) or timezone.get_current_timezone_name()
+
+
 def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpResponse:
     # "It is now …": the moment in the person's zone (settings.TIME_ZONE until they choose one,
     # which the page then says) in their language's date format, and the zone's offset from
@@ -75,6 +81,7 @@ def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpRespo
         {
             "form": form,
             "now": now,
+            "zone": _current_zone_name(),
             "utc_offset": utc_offset_text(now),
             "zone_chosen": account_choices_of(user=request.user).time_zone is not None,
         },

@@ -27,9 +27,10 @@ def test_the_account_menu_leads_to_the_settings_page(signed_in):
     page = signed_in.get(SETTINGS)
     assert page.status_code == 200
     html = page.content.decode()
-    assert '<option value="Europe/Kyiv">Europe/Kyiv</option>' in html
-    assert '<option value="UTC" selected>UTC</option>' in html  # settings.TIME_ZONE until chosen
-    assert '<option value="America/Argentina/Buenos_Aires">' in html  # the full list follows
+    assert '<option value="Europe/Kyiv">(UTC+0' in html  # +02:00 in winter, +03:00 in summer
+    # settings.TIME_ZONE until chosen
+    assert '<option value="UTC" selected>(UTC+00:00) UTC</option>' in html
+    assert '<option value="America/Argentina/Buenos_Aires">(UTC-03:00) Buenos Aires' in html
 
 
 def test_a_person_chooses_kyiv_and_every_page_follows(signed_in, person):
