@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .forms import AccountSettingsForm, LanguageForm
 from .selectors import account_choices_of, utc_offset_text
 from .services import account_settings_update
+from .time_zones import time_zone_canonical
 
 
 @login_not_required  # the log-in page offers it too
@@ -81,7 +82,8 @@ def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpRespo
         {
             "form": form,
             "now": now,
-            "zone": _current_zone_name(),
+            # An old name saved before (Europe/Kiev) is said as the list shows it (Europe/Kyiv).
+            "zone": time_zone_canonical(_current_zone_name()),
             "utc_offset": utc_offset_text(now),
             "zone_chosen": account_choices_of(user=request.user).time_zone is not None,
         },

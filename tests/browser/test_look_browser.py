@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
+from accounts.models import AccountSettings
 from accounts.services import account_settings_update
 from campaigns import approval
 from campaigns.models import Campaign, CampaignPart, MessageTemplate
-from contacts.models import ContactList
+from contacts.models import ContactImport, ContactList
 
 from .test_e2e import audience, draft, person
 
@@ -308,3 +309,83 @@ def test_the_upload_form_asks_only_what_the_chosen_import_needs(
     # The sub-navigation leads back to the imports.
     page.get_by_role("navigation", name="Contacts").get_by_role("link", name="Imports").click()
     expect(page).to_have_url(live_server.url + reverse("contacts:import-index"))
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_on_a_phone_contacts_and_imports_are_cards_with_every_value_named(
+    language, marketing, new_page, sign_in, live_server
+):
+    author = marketing["author"]
+    account_settings_update(user=author, language=language)
+    ContactImport.objects.create(
+        original_name="spring-customers-2026.csv",
+        contact_list=marketing["list"],
+        status=ContactImport.Status.DONE,
+        rows_processed=1200,
+        rows_created=1100,
+        rows_updated=80,
+        rows_duplicate=15,
+        rows_invalid=5,
+        created_by=author,
+    )
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in(page, author.username)
+    names = {"en": ("Phone", "First name", "Invalid"), "uk": ("Телефон", "First name", "Недійсні")}
+    phone, first_name, invalid = names[language]
+
+    # Each contact a card: nothing in a sideways scroll, each value under its column's name,
+    # its fields under their labels.
+    visit(page, live_server, f"{language}-cards", reverse("contacts:contact-index"))
+    assert page.locator(".table-scroll:has(#contacts)").evaluate(
+        "box => box.scrollWidth <= box.clientWidth"
+    )
+    expect(page.locator("#contacts thead")).to_be_hidden()
+    row = page.locator("#contacts tbody tr").first
+    for cell in row.locator("td").all():
+        if cell.is_visible():
+            within_screen(cell, PHONE["width"])
+    label = "el => getComputedStyle(el, '::before').content"
+    assert row.locator("td.phone").evaluate(label) == f'"{phone}"'
+    expect(row.locator("td.fields")).to_contain_text(f"{first_name}: ")
+
+    visit(page, live_server, f"{language}-cards", reverse("contacts:import-index"))
+    assert page.locator(".table-scroll:has(#imports)").evaluate(
+        "box => box.scrollWidth <= box.clientWidth"
+    )
+    expect(page.locator("#imports thead")).to_be_hidden()
+    row = page.locator("#imports tbody tr").first
+    for cell in row.locator("td").all():
+        within_screen(cell, PHONE["width"])
+    assert row.locator("td:nth-child(8)").evaluate(label) == f'"{invalid}"'
+    expect(row.locator("td:nth-child(8)")).to_contain_text("5")
+
+    # On a desktop the same pages are tables again, with their headings.
+    page.set_viewport_size(DESKTOP)
+    visit(page, live_server, f"{language}-tables", reverse("contacts:import-index"))
+    expect(page.locator("#imports thead")).to_be_visible()
+    visit(page, live_server, f"{language}-tables", reverse("contacts:contact-index"))
+    expect(page.locator("#contacts thead")).to_be_visible()
+    assert page.locator("#contacts td.phone").first.evaluate(label) in ("none", "normal")
+
+
+def test_your_settings_offers_places_by_region_and_offset(
+    marketing, new_page, sign_in, live_server
+):
+    """The zone list a person reads: grouped by region, "(UTC+02:00) Kyiv", the zone they have
+    chosen; an old name saved before shows as its zone today."""
+    author = marketing["author"]
+    AccountSettings.objects.create(user=author, time_zone="Europe/Kiev")
+    for viewport in (DESKTOP, PHONE):
+        page = new_page(viewport=viewport)
+        sign_in(page, author.username)
+        visit(page, live_server, "author", reverse("accounts:settings"))
+        zone = page.get_by_label("Time zone")
+        within_screen(zone, viewport["width"])
+        expect(zone).to_have_value("Europe/Kyiv")
+        expect(zone.locator("option:checked")).to_have_text(re.compile(r"^\(UTC\+0[23]:00\) Kyiv$"))
+        expect(zone.locator("optgroup")).to_have_count(10)
+        expect(zone.locator("optgroup").first).to_have_attribute("label", "Europe")
+        expect(zone.locator("option[value='Europe/Kiev'], option[value^='Etc/']")).to_have_count(0)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Your settings are saved.")).to_be_visible()
+    assert AccountSettings.objects.get(user=author).time_zone == "Europe/Kiev"
