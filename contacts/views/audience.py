@@ -271,6 +271,9 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
             "contact_list": contact_list,
             "page_form": form,
             "page": page,
+            # The members table is the contacts page's (contacts.html#contact-table): its fields
+            # under their labels too, for one more query (the fields), whatever the rows.
+            "rows": selectors.contact_rows(contacts=page.items, contact_fields=_contact_fields()),
             **paging.page_links({}, page),
             "summary": selectors.contact_list_audience(list_id=contact_list.pk),
             "audit_entries": entries_in_words(audit_entries_for(target=contact_list)),

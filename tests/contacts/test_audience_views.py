@@ -161,8 +161,9 @@ def test_the_list_pages_cost_the_same_queries_whatever_the_data(
     with django_assert_max_num_queries(4):
         response = admin_client.get(reverse("contacts:list-index"))
     assert [x.member_count for x in response.context["lists"]][:1] == [60]
-    # 10: the eight of the page, its audit log (one query, whatever the number of entries) and
-    # the navigation's inbox count.
+    # 10: session and user; the list, its page of members, their lists, the fields their values
+    # are labelled with, the member count and the opt-outs; its audit log (one query, whatever
+    # the number of entries) and the navigation's inbox count.
     with django_assert_max_num_queries(10):
         response = admin_client.get(reverse("contacts:list-detail", args=[lists[0].id]))
     assert response.context["summary"].recipients == 59

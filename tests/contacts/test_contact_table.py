@@ -122,3 +122,25 @@ def test_on_a_phone_each_cell_names_its_column(admin_client, fields):
         assert f'data-label="{label}"' in html
     imports = admin_client.get(reverse("contacts:import-index")).content.decode()
     assert '<table class="table stack" id="imports">' in imports
+
+
+def test_a_lists_members_are_the_same_table_with_the_same_labels(admin_client, fields):
+    """The list's page includes the contacts table (contacts.html#contact-table): its members
+    show, their fields under their labels, for the same queries whatever the members."""
+    vip = services.contact_list_create(name="VIP")
+    page = reverse("contacts:list-detail", args=[vip.pk])
+
+    def members(count: int) -> int:
+        Contact.objects.all().delete()
+        _contacts(count)
+        services.contacts_add_to_list(
+            contact_ids=list(Contact.objects.values_list("pk", flat=True)), list_id=vip.pk
+        )
+        admin_client.get(page)
+        with CaptureQueriesContext(connection) as captured:
+            html = admin_client.get(page).content.decode()
+        assert html.count('<span class="tag" title="city">City: Kyiv</span>') == min(count, 50)
+        assert "No contacts." not in html
+        return len(captured)
+
+    assert members(1) == members(60)
