@@ -172,7 +172,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     expect(page.locator("#import-panel")).to_contain_text("Dry run of 6 rows")
     expect(dry_run.get_by_role("row", name=re.compile("^New"))).to_contain_text("4")
     duplicate = dry_run.get_by_role("row", name=re.compile("^Duplicate within the file"))
-    expect(duplicate).to_contain_text("row 7: +380671320496")
+    expect(duplicate).to_contain_text("row 7: +380 67 132 0496")
     invalid = dry_run.get_by_role("row", name=re.compile("^Invalid"))
     expect(invalid).to_contain_text("row 6")
     expect(invalid).to_contain_text("“12345” is too short")

@@ -97,7 +97,7 @@ def step(client, campaign, shoppers, **asked) -> str:
 
 def shown(body: str) -> str:
     """The name of the recipient the preview shows."""
-    found = re.search(r"Recipient: \+\d+ · (\w+)", body)
+    found = re.search(r"Recipient: \+\d+(?: \d+)* · (\w+)", body)
     return found.group(1) if found else ""
 
 
@@ -199,6 +199,10 @@ def test_a_search_with_several_matches_lets_the_author_choose(author, campaign, 
     body = step(author, campaign, shoppers, search="38050", step="search")
     assert "5 found." in body
     assert f'name="choose" value="{shoppers["Gareth"].pk}"' in body
+    # Each match and the recipient shown: numbers as contacts pages show them.
+    assert "Gareth · +380 50 666 6666</button>" in body
+    assert "Recipient: +380 50 111 1111 · Olena" in body
+    assert not re.search(r"\+380\d", body)
     chosen = step(author, campaign, shoppers, search="38050", choose=shoppers["Gareth"].pk)
     assert shown(chosen) == "Gareth"
     opted = step(author, campaign, shoppers, choose=shoppers["Opted"].pk)
