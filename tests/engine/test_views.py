@@ -29,6 +29,11 @@ def test_the_detail_page_shows_parts_and_events(signed_in, engine_settings, sand
     page = signed_in.get(reverse("campaigns:detail", args=[campaign.pk]))
     body = page.content.decode()
     assert 'id="parts"' in body
+    # Each row a batch sent to BSG, as the send plan calls them, not "Part" (SMS parts differ).
+    table = body[body.index('id="parts"') : body.index("</table>", body.index('id="parts"'))]
+    assert "The batches the campaign was sent to BSG in" in table
+    assert '<th scope="col">Batch</th>' in table and '<th scope="row">1</th>' in table
+    assert ">Part<" not in table
     assert "Submitted to BSG" in body
     assert "recipients resolved" in body
     panel = signed_in.get(reverse("campaigns:parts", args=[campaign.pk]))
