@@ -90,8 +90,8 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
         messages.success(
             request,
             ngettext(
-                "Resumed: %(count)s held part will be sent.",
-                "Resumed: %(count)s held parts will be sent.",
+                "Resumed: %(count)s held batch will be sent.",
+                "Resumed: %(count)s held batches will be sent.",
                 resumed,
             )
             % {"count": resumed},

@@ -79,8 +79,9 @@ def test_a_held_campaign_shows_held_and_resumes(signed_in, engine_settings, sand
     CampaignPart.objects.filter(pk__in=part_ids).update(state="held", error="Held: balance low")
     body = signed_in.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert 'id="held"' in body and "Held: balance low" in body
+    assert "batches not yet sent to BSG wait for you" in body  # as the plan's "Batches"
     page = signed_in.post(reverse("campaigns:resume", args=[campaign.pk]), follow=True)
-    assert "Resumed: 2 held parts" in page.content.decode()
+    assert "Resumed: 2 held batches will be sent." in page.content.decode()
     assert set(CampaignPart.objects.values_list("state", flat=True)) == {"pending"}
 
 
