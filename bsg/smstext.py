@@ -326,21 +326,21 @@ def limit_error(text: str) -> str | None:
         if stats.length > stats.max_length:
             return (
                 ngettext(
-                    "The text is %(length)s GSM-7 characters%(counted)s; BSG accepts at most "
-                    "%(max)s (five SMS parts).",
-                    "The text is %(length)s GSM-7 characters%(counted)s; BSG accepts at most "
-                    "%(max)s (five SMS parts).",
+                    "The text is %(length)s characters long%(counted)s; with standard "
+                    "characters BSG accepts at most %(max)s (five SMS parts).",
+                    "The text is %(length)s characters long%(counted)s; with standard "
+                    "characters BSG accepts at most %(max)s (five SMS parts).",
                     stats.length,
                 )
                 % values
             )
         return (
             ngettext(
-                "The text is %(length)s GSM-7 characters%(counted)s but needs %(parts)s SMS "
-                "parts, because a two-septet extension character cannot be split between parts; "
+                "The text is %(length)s characters long%(counted)s but needs %(parts)s SMS "
+                "parts, because a character that counts as two cannot be split between parts; "
                 "BSG accepts at most five parts.",
-                "The text is %(length)s GSM-7 characters%(counted)s but needs %(parts)s SMS "
-                "parts, because a two-septet extension character cannot be split between parts; "
+                "The text is %(length)s characters long%(counted)s but needs %(parts)s SMS "
+                "parts, because a character that counts as two cannot be split between parts; "
                 "BSG accepts at most five parts.",
                 stats.length,
             )
@@ -359,23 +359,25 @@ def limit_error(text: str) -> str | None:
         values["because"] = _("because of %(characters)s") % {"characters": _join(named)}
     if stats.length > stats.max_length:
         message = ngettext(
-            "The text is %(length)s UCS-2 characters %(because)s; BSG accepts at most %(max)s "
-            "(five SMS parts), or %(gsm7_max)s if it uses only GSM-7 characters.",
-            "The text is %(length)s UCS-2 characters %(because)s; BSG accepts at most %(max)s "
-            "(five SMS parts), or %(gsm7_max)s if it uses only GSM-7 characters.",
+            "The text is %(length)s characters long and has special characters %(because)s; "
+            "BSG then accepts at most %(max)s (five SMS parts), or %(gsm7_max)s with standard "
+            "characters only.",
+            "The text is %(length)s characters long and has special characters %(because)s; "
+            "BSG then accepts at most %(max)s (five SMS parts), or %(gsm7_max)s with standard "
+            "characters only.",
             stats.length,
         ) % {**values, "gsm7_max": MAX_GSM7_LENGTH}
         if _ASTRAL.search(text):
-            message += " " + _("Emoji outside the basic plane count as two.")
+            message += " " + _("Most emoji count as two.")
         return message
     return (
         ngettext(
-            "The text is %(length)s UCS-2 characters %(because)s but needs %(parts)s SMS parts, "
-            "because an emoji's surrogate pair cannot be split between parts; BSG accepts at most "
-            "five parts.",
-            "The text is %(length)s UCS-2 characters %(because)s but needs %(parts)s SMS parts, "
-            "because an emoji's surrogate pair cannot be split between parts; BSG accepts at most "
-            "five parts.",
+            "The text is %(length)s characters long and has special characters %(because)s but "
+            "needs %(parts)s SMS parts, because an emoji that counts as two cannot be split "
+            "between parts; BSG accepts at most five parts.",
+            "The text is %(length)s characters long and has special characters %(because)s but "
+            "needs %(parts)s SMS parts, because an emoji that counts as two cannot be split "
+            "between parts; BSG accepts at most five parts.",
             stats.length,
         )
         % values

@@ -39,7 +39,7 @@ ACTION_WORDS = {
     "campaign-stop": gettext_lazy("Stopped"),
     "campaign-finish": gettext_lazy("Finished"),
     "campaign-retry-failed": gettext_lazy("Retry of the failed recipients"),
-    "part-resume": gettext_lazy("Part resumed"),
+    "part-resume": gettext_lazy("Batch resumed"),
     "campaign-archive": gettext_lazy("Moved to the archive"),
     "campaign-restore": gettext_lazy("Restored from the archive"),
     "campaign-delete": gettext_lazy("Deleted"),

@@ -34,7 +34,7 @@ from bsg.payloads import (
 )
 from config.bsg import bsg_client
 from contacts.models import Contact, ContactList, DoNotContact
-from contacts.phones import normalize_phone
+from contacts.phones import normalize_phone, phone_display
 from contacts.selectors import fields_by_reference
 
 from . import rendering, selectors
@@ -537,18 +537,18 @@ def _test_phone_refusal(*, number: str, user: User) -> None:
     if DoNotContact.objects.filter(phone=number).exists():
         raise ValidationError(
             {
-                "phone": _("+%(phone)s is on the do-not-contact list; test sends honour it too.")
-                % {"phone": number}
+                "phone": _("%(phone)s is on the do-not-contact list; test sends honour it too.")
+                % {"phone": phone_display(number)}
             }
         )
     if number not in {test_phone.phone for test_phone in selectors.test_phones_for(user=user)}:
         raise ValidationError(
             {
                 "phone": _(
-                    "+%(phone)s is not one of your test phones. Test sends go only to the phones "
+                    "%(phone)s is not one of your test phones. Test sends go only to the phones "
                     "an admin lists under Admin → Test phones."
                 )
-                % {"phone": number}
+                % {"phone": phone_display(number)}
             }
         )
 

@@ -578,7 +578,26 @@ def own_number_reader(region: str | None = None):
 
 
 def phone_display(digits: str) -> str:
-    """`380501234567` as a person reads it: `+380 50 123 4567`."""
+    """`380501234567` as a person reads it: `+380 50 123 4567`.
+
+    Pages of many numbers (a campaign's recipients, 50 a page) call this per row. `parse` costs
+    ~17 µs of the ~35 µs; the stored digits are already what `parse` reads, so the fast path's
+    reading (`_fast_parse_digits`, the same steps) and `format_number` take ~8 µs. Numbers it
+    declines (leading zeros, very short ones) take the plain path; a test compares the two.
+    """
+    if digits.isdigit() and digits.isascii():
+        parsed = _fast_parse_digits("+" + digits, None)
+        if parsed is None:
+            return "+" + digits  # `parse` refuses it too
+        if parsed is not _DECLINED:
+            country_code, national = parsed
+            number = PhoneNumber(country_code=country_code, national_number=int(national))
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return _phone_display_reference(digits)
+
+
+def _phone_display_reference(digits: str) -> str:
+    """`phone_display` by `parse` and `format_number` alone: the fast path's oracle."""
     try:
         number = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:

@@ -47,11 +47,11 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def part_resume(request: HttpRequest, part_id: int) -> HttpResponse:
     part = get_object_or_404(CampaignPart, pk=part_id)
     if resume.part_resume(part_id=part_id, user=request.user):
-        messages.success(request, _("Part %(number)s resumed.") % {"number": part.number})
+        messages.success(request, _("Batch %(number)s resumed.") % {"number": part.number})
     else:
         messages.error(
             request,
-            _("Part %(number)s is not held or waiting for attention.") % {"number": part.number},
+            _("Batch %(number)s is not held or waiting for attention.") % {"number": part.number},
         )
     return redirect("campaigns:detail", campaign_id=part.campaign_id)
 
@@ -90,8 +90,8 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
         messages.success(
             request,
             ngettext(
-                "Resumed: %(count)s held part will be sent.",
-                "Resumed: %(count)s held parts will be sent.",
+                "Resumed: %(count)s held batch will be sent.",
+                "Resumed: %(count)s held batches will be sent.",
                 resumed,
             )
             % {"count": resumed},

@@ -158,10 +158,17 @@
     return ch + " (" + codePoint(ch) + ")";
   }
 
+  /* The encoding in a marketer's words, as campaigns/bsg_words.py says it on the server's
+   * pages ("GSM-7" and "UCS-2" stay only in the line's title). */
+  function encodingWords(encoding) {
+    return encoding === UCS2 ? gettext("special characters") : gettext("standard characters");
+  }
+
   function summary(stats) {
     if (!stats.characters) return gettext("Empty: 0 SMS parts.");
     // "characters" whatever the count, as the server's preview says it (a figure, not prose).
     var characters = interpolate(gettext("%(count)s characters"), { count: stats.characters }, true);
+    characters += " (" + encodingWords(stats.encoding) + ")";
     var parts = interpolate(
       ngettext("%(count)s SMS part (%(size)s per part)", "%(count)s SMS parts (%(size)s per part)",
         stats.parts),
@@ -171,7 +178,7 @@
         { remaining: stats.remaining, max: stats.max_length }, true)
       : interpolate(gettext("over BSG's limit of %(max)s or 5 parts by %(over)s."),
         { max: stats.max_length, over: Math.max(-stats.remaining, 0) }, true);
-    return [characters, stats.encoding, parts, limit].join(" · ");
+    return [characters, parts, limit].join(" · ");
   }
 
   /* Under each textarea[data-sms-counter]: the counter line and the characters forcing UCS-2,
@@ -194,6 +201,7 @@
     function update() {
       var stats = analyse(textarea.value);
       line.textContent = summary(stats);
+      line.title = stats.characters ? stats.encoding : "";
       out.classList.toggle("over-limit", !stats.fits);
       forcing.textContent = "";
       var script = stats.encoding === UCS2 ? scriptOf(textarea.value) : "";
@@ -209,8 +217,9 @@
       }
       if (stats.encoding !== UCS2) return;
       var note = document.createElement("p");
-      note.textContent = interpolate(gettext("UCS-2 because of %(characters)s:"),
+      note.textContent = interpolate(gettext("The text has special characters because of %(characters)s:"),
         { characters: stats.non_gsm_characters.map(describe).join(", ") }, true);
+      note.title = UCS2;
       forcing.appendChild(note);
       var copy = document.createElement("div");
       copy.className = "gsm7-highlight";

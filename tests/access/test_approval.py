@@ -333,7 +333,8 @@ def test_the_demo_has_a_second_person_to_approve_the_demo_users_campaigns(groups
 
 def recipient_shown(body: str) -> str:
     section = body.split('id="recipient-preview"')[1]
-    found = re.search(r"Recipient: \+\d+ · (\w+)", section)
+    # The number as contacts pages show it (+380 50 111 1111).
+    found = re.search(r"Recipient: \+\d+(?: \d+)* · (\w+)", section)
     return found.group(1) if found else ""
 
 

@@ -100,7 +100,7 @@ def test_an_approver_sees_what_waits_for_their_approval_and_nothing_of_their_own
     assert f'id="inbox-schedule-{work["schedule"].pk}"' in inbox
     assert "Sent back to you" not in inbox
     # Approvers resume held parts: what needs attention is theirs too.
-    assert "Stuck</a>, part 1" in inbox and "Stuck</a>, part 2" in inbox
+    assert "Stuck</a>, batch 1" in inbox and "Stuck</a>, batch 2" in inbox
     assert "Too many failed" in inbox
     assert "List was deleted" in inbox
     # Four campaigns and a schedule to approve, two campaigns needing attention.

@@ -35,16 +35,22 @@ def test_a_marketer_types_sees_counter_and_preview_fixes_an_error_and_saves(
     counter = page.locator(".sms-counter-line").first
 
     text.fill("Hi {firstname}")
-    expect(counter).to_contain_text("14 characters · GSM-7 · 1 SMS part")
+    expect(counter).to_contain_text("14 characters (standard characters) · 1 SMS part")
+    expect(counter).to_have_attribute("title", "GSM-7")  # the technical name, only as a hint
     expect(page.locator("#preview")).to_contain_text("{firstname} names no contact field")
 
     # A typographic apostrophe makes it UCS-2; the counter says so and the helper fixes it.
     text.fill("Hi {first_name}, it\u2019s spring")
-    expect(counter).to_contain_text("UCS-2")
+    expect(counter).to_contain_text("(special characters)")
+    expect(page.locator("[data-gsm7-fix]")).to_contain_text(
+        "Replace \u2019 with standard look-alikes"
+    )
     expect(page.locator("#preview .bubble").first).to_have_text("Hi Olena, it\u2019s spring")
     page.locator("[data-gsm7-fix]").click()
     expect(text).to_have_value("Hi {first_name}, it's spring")
-    expect(counter).to_contain_text("GSM-7")
+    expect(counter).to_contain_text("(standard characters)")
+    expect(page.locator("#compose-form")).not_to_contain_text("GSM-7")
+    expect(page.locator("#compose-form")).not_to_contain_text("UCS-2")
     expect(page.locator("#preview .bubble").first).to_have_text("Hi Olena, it's spring")
     expect(page.locator("#total-recipients")).to_have_text("1")
 
@@ -107,6 +113,6 @@ def test_the_counter_says_a_cyrillic_text_plainly_and_marks_only_stray_character
     expect(counter).not_to_contain_text("because of")
 
     text.fill("It\u2019s spring")
-    expect(counter).to_contain_text("UCS-2 because of \u2019 (U+2019)")
+    expect(counter).to_contain_text("The text has special characters because of \u2019 (U+2019)")
     expect(counter.locator("mark")).to_have_count(1)
     expect(counter).not_to_contain_text("Cyrillic")

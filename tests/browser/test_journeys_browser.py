@@ -172,7 +172,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     expect(page.locator("#import-panel")).to_contain_text("Dry run of 6 rows")
     expect(dry_run.get_by_role("row", name=re.compile("^New"))).to_contain_text("4")
     duplicate = dry_run.get_by_role("row", name=re.compile("^Duplicate within the file"))
-    expect(duplicate).to_contain_text("row 7: +380671320496")
+    expect(duplicate).to_contain_text("row 7: +380 67 132 0496")
     invalid = dry_run.get_by_role("row", name=re.compile("^Invalid"))
     expect(invalid).to_contain_text("row 6")
     expect(invalid).to_contain_text("“12345” is too short")
@@ -221,9 +221,13 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     page.get_by_label("Sender", exact=True).fill("Shop")
 
     # The counter counts the text as typed; beside it, the worst case over the real audience.
-    expect(page.locator(".sms-counter-line").first).to_contain_text("GSM-7 · 1 SMS part")
-    expect(page.locator("#text-live")).to_contain_text("UCS-2 · 1 SMS part")
-    expect(page.locator("#text-live")).to_contain_text("UCS-2 because of Name “Ольга”")
+    expect(page.locator(".sms-counter-line").first).to_contain_text(
+        "(standard characters) · 1 SMS part"
+    )
+    expect(page.locator("#text-live")).to_contain_text("Special characters · 1 SMS part")
+    expect(page.locator("#text-live")).to_contain_text(
+        "Texts get special characters because of Name “Ольга”"
+    )
     preview = page.locator("#preview")
     expect(preview).to_contain_text("1 recipient left out for a missing value.")
     expect(preview.locator(".bubble").first).to_have_text("Hi Ольга, 20% off in Одеса this week!")
@@ -257,7 +261,7 @@ def test_a_new_author_and_a_new_approver_from_a_messy_csv_to_two_finished_campai
     expect(plan).to_contain_text("left out: no value for Discount {discount}")
     expect(plan).to_contain_text("they get “your city”")
     # The page settles: the live checks fill in above the buttons (and move them).
-    expect(page.locator("#text-live")).to_contain_text("UCS-2 · 1 SMS part")
+    expect(page.locator("#text-live")).to_contain_text("Special characters · 1 SMS part")
     expect(page.locator("#missing-values-live")).to_contain_text("they are left out")
     expect(preview.locator(".bubble").first).to_have_text("Hi Ольга, 20% off in Одеса this week!")
     author.shot("send-plan", focus=plan)

@@ -31,7 +31,7 @@ def test_a_marketer_works_in_ukrainian_then_switches_to_english(page: Page, live
     expect(page.get_by_role("heading", name="Нова SMS-кампанія")).to_be_visible()
     page.locator("#id_text").fill("Hi {first_name}")
     counter = page.locator(".sms-counter-line").first
-    expect(counter).to_contain_text("символів: 15 · GSM-7 · 1 частина SMS (по 160)")
+    expect(counter).to_contain_text("символів: 15 (звичайні символи) · 1 частина SMS (по 160)")
     page.locator("#id_text").fill("x" * 400)
     expect(counter).to_contain_text("3 частини SMS (по 153)")
     assert page.evaluate("window.__csp") == []

@@ -159,7 +159,8 @@ def test_765_latin_characters_fit_and_766_do_not():
     stats = analyse("a" * 766)
     assert (stats.length, stats.parts, stats.remaining, stats.fits) == (766, 6, -1, False)
     assert limit_error("a" * 766) == (
-        "The text is 766 GSM-7 characters; BSG accepts at most 765 (five SMS parts)."
+        "The text is 766 characters long; with standard characters BSG accepts at most 765 "
+        "(five SMS parts)."
     )
 
 
@@ -193,8 +194,8 @@ def test_a_straddling_extension_character_can_need_a_sixth_part_within_765():
     assert (stats.length, stats.parts, stats.fits) == (765, 6, False)
     assert len(split_parts(text)) == 6
     assert limit_error(text) == (
-        "The text is 765 GSM-7 characters (€ counts as two) but needs 6 SMS parts, because a "
-        "two-septet extension character cannot be split between parts; BSG accepts at most "
+        "The text is 765 characters long (€ counts as two) but needs 6 SMS parts, because a "
+        "character that counts as two cannot be split between parts; BSG accepts at most "
         "five parts."
     )
 
@@ -203,8 +204,8 @@ def test_extension_characters_count_towards_765():
     text = "a" * 763 + "{}"
     assert analyse(text).length == 767
     assert limit_error(text) == (
-        "The text is 767 GSM-7 characters ({ and } count as two); BSG accepts at most 765 "
-        "(five SMS parts)."
+        "The text is 767 characters long ({ and } count as two); with standard characters BSG "
+        "accepts at most 765 (five SMS parts)."
     )
 
 
@@ -273,8 +274,8 @@ def test_335_cyrillic_characters_fit_and_336_do_not():
     assert (stats.length, stats.parts, stats.remaining, stats.fits) == (336, 6, -1, False)
     assert limit_error("Ж" * 336) == (
         # Written in Cyrillic: the alphabet is said, not each letter (smstext.script_of).
-        "The text is 336 UCS-2 characters (Cyrillic text); BSG accepts at most 335 "
-        "(five SMS parts), or 765 if it uses only GSM-7 characters."
+        "The text is 336 characters long and has special characters (Cyrillic text); BSG then "
+        "accepts at most 335 (five SMS parts), or 765 with standard characters only."
     )
 
 
@@ -325,8 +326,8 @@ def test_a_straddling_surrogate_pair_can_need_a_sixth_part_within_335():
     stats = analyse(text)
     assert (stats.length, stats.parts, stats.fits) == (335, 6, False)
     assert limit_error(text) == (
-        "The text is 335 UCS-2 characters (Cyrillic text) but "
-        "needs 6 SMS parts, because an emoji's surrogate pair cannot be split between parts; "
+        "The text is 335 characters long and has special characters (Cyrillic text) but "
+        "needs 6 SMS parts, because an emoji that counts as two cannot be split between parts; "
         "BSG accepts at most five parts."
     )
 
@@ -337,7 +338,7 @@ def test_astral_emoji_count_towards_335_and_the_message_says_so():
     assert (stats.characters, stats.length, stats.fits) == (168, 336, False)
     message = limit_error(text)
     assert message is not None
-    assert message.endswith("Emoji outside the basic plane count as two.")
+    assert message.endswith("Most emoji count as two.")
 
 
 def test_mixed_text_is_ucs2_and_counts_extension_characters_once():

@@ -25,7 +25,8 @@ MISTAKES = [
     pytest.param(
         {"text": "a" * 2000},
         "text",
-        "The text is 2000 GSM-7 characters; BSG accepts at most 765",
+        # Plain words: "standard characters", not GSM-7 (campaigns.bsg_words).
+        "The text is 2000 characters long; with standard characters BSG accepts at most 765",
         id="2000-characters",
     ),
     pytest.param(

@@ -167,6 +167,8 @@ def test_the_preview_is_a_carousel_per_recipient_with_drawn_icons(client_in, aud
     page = client_in.post(reverse("campaigns:preview"), data).content.decode()
     assert page.count('class="rcs-carousel"') == 3  # the first three recipients
     assert "For Olena" in page and "For Ivan" in page and "For you" in page
+    # Whom each carousel is for, the number as contacts pages show it.
+    assert "For +380 50 111 1111 · Olena" in page and "+380501111111" not in page
     assert "2 cards: a carousel the recipient swipes." in page
     # The image as a box naming it (the CSP allows no external images), icons drawn in SVG.
     assert 'class="rcs-media" href="https://example.test/spring.png"' in page

@@ -181,14 +181,14 @@ def test_a_ukrainian_text_is_said_plainly_not_listed_letter_by_letter(client_in,
         reverse("campaigns:preview"), sms_data(text=text, lists=[audience["spring"].id])
     ).content.decode()
     assert "Cyrillic text: up to 70 characters per SMS part (67 when split)." in body
-    assert "UCS-2 because of" not in body and "No GSM-7 twin" not in body
+    assert "special characters because of" not in body and "look-alike" not in body
     assert "<mark>" not in body
     # A stray curly quote in a Latin text still gets the detailed hint: that is worth fixing.
     stray = client_in.post(
         reverse("campaigns:preview"),
         sms_data(text="It\u2019s spring, {first_name}", lists=[audience["spring"].id]),
     ).content.decode()
-    assert "UCS-2 because of" in stray and "Cyrillic text" not in stray
+    assert "The text has special characters because of" in stray and "Cyrillic text" not in stray
 
 
 def test_a_repeated_reference_id_is_refused_at_save_beside_the_field(client_in):
@@ -369,7 +369,7 @@ def test_schedule_waits_for_a_start_time_and_a_refused_submit_keeps_the_recipien
     assert "Choose when to send it, or use “Ask for approval to send now”." in errors
     # The one-recipient preview shows the first recipient of the form as typed.
     section = body.split('id="recipient-preview"')[1]
-    assert "Recipient: +380501111111 · Olena" in section
+    assert "Recipient: +380 50 111 1111 · Olena" in section
     assert "Choose contact lists and write the text" not in section
 
     at = client_in.post(

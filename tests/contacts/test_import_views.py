@@ -198,6 +198,8 @@ def test_the_status_panel_polls_while_working_and_stops_when_ready(client, conta
     assert "hx-trigger" not in ready
     assert "Dry run of 2 rows" in ready
     assert "&lt;b&gt;Olena&lt;/b&gt;" in ready  # examples are escaped too
+    # Each example's number as contacts pages show it.
+    assert "row 2: +380 50 123 4567 &lt;b&gt;" in ready and "+380501234567" not in ready
     assert "is too short" in ready
     assert Contact.objects.count() == 0
 

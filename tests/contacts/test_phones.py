@@ -134,3 +134,23 @@ def test_the_fast_path_reads_every_number_as_phonenumbers_itself_does():
             mismatches.append((spelling, region))
     assert checked > 35_000
     assert mismatches == []
+
+
+def test_phone_display_shows_every_stored_number_as_phonenumbers_formats_it():
+    """The display's fast path (pages of many numbers) against `parse` + `format_number`, on
+    every region's example numbers (Italian leading zeros among them) and random digits."""
+    rng = random.Random(20261207)
+    stored = [digits for digits, _region in _example_numbers()]
+    codes = [str(code) for code in COUNTRY_CODE_TO_REGION_CODE]
+    for _ in range(10_000):
+        stored.append(
+            rng.choice(codes) + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 14)))
+        )
+    stored += ["", "0", "999", "3800501111111", "390612345678"]
+    mismatches = [
+        (digits, phone_display(digits), phones._phone_display_reference(digits))
+        for digits in stored
+        if phone_display(digits) != phones._phone_display_reference(digits)
+    ]
+    assert len(stored) > 10_000
+    assert mismatches == []

@@ -85,7 +85,8 @@ def test_parts_needing_attention_link_to_their_campaign(signed_in):
     body = signed_in.get(reverse("campaigns:home")).content.decode()
     attention = body.split('id="attention"')[1].split("</section>")[0]
     assert reverse("campaigns:detail", args=[stuck.pk]) in attention
-    assert "No answer from BSG" in attention and "part 2" in attention
+    # "Batch", as the send plan's "Batches sent to BSG" (SMS parts are another thing).
+    assert "No answer from BSG" in attention and "batch 2:" in attention
 
 
 def test_recent_imports_are_listed_newest_first(signed_in):

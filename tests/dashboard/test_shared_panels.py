@@ -118,6 +118,7 @@ def test_a_panel_with_a_form_is_never_shared(shared):
     url = reverse("campaigns:parts", args=[made.pk])
     one = first.get(url).content.decode()
     two = second.get(url).content.decode()
+    assert "Batch 1 (needs attention): BSG refused the sender" in one
     assert "csrfmiddlewaretoken" in one and "csrfmiddlewaretoken" in two
     token = one.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
     assert token not in two

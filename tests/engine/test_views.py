@@ -29,6 +29,11 @@ def test_the_detail_page_shows_parts_and_events(signed_in, engine_settings, sand
     page = signed_in.get(reverse("campaigns:detail", args=[campaign.pk]))
     body = page.content.decode()
     assert 'id="parts"' in body
+    # Each row a batch sent to BSG, as the send plan calls them, not "Part" (SMS parts differ).
+    table = body[body.index('id="parts"') : body.index("</table>", body.index('id="parts"'))]
+    assert "The batches the campaign was sent to BSG in" in table
+    assert '<th scope="col">Batch</th>' in table and '<th scope="row">1</th>' in table
+    assert ">Part<" not in table
     assert "Submitted to BSG" in body
     assert "recipients resolved" in body
     panel = signed_in.get(reverse("campaigns:parts", args=[campaign.pk]))
@@ -74,8 +79,9 @@ def test_a_held_campaign_shows_held_and_resumes(signed_in, engine_settings, sand
     CampaignPart.objects.filter(pk__in=part_ids).update(state="held", error="Held: balance low")
     body = signed_in.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert 'id="held"' in body and "Held: balance low" in body
+    assert "batches not yet sent to BSG wait for you" in body  # as the plan's "Batches"
     page = signed_in.post(reverse("campaigns:resume", args=[campaign.pk]), follow=True)
-    assert "Resumed: 2 held parts" in page.content.decode()
+    assert "Resumed: 2 held batches will be sent." in page.content.decode()
     assert set(CampaignPart.objects.values_list("state", flat=True)) == {"pending"}
 
 

@@ -113,6 +113,8 @@ def test_bsgs_statuses_are_said_in_words(in_ukrainian, taras):
     html = in_ukrainian.get(url).content.decode()
     parts = html[html.index('id="parts"') :]
     assert "<td>Завершено</td>" in parts and "<td>done</td>" not in parts
+    assert '<th scope="col">Пакет</th>' in parts  # a batch sent to BSG, as the plan says
+    assert "Пакети, якими кампанію надіслано до BSG" in parts
     breakdown = html[html.index('id="breakdown"') : html.index('id="parts"')]
     assert "Доставлено" in breakdown and "Без RCS" in breakdown
     assert ">not rcs user<" not in breakdown
@@ -124,6 +126,7 @@ def test_bsgs_statuses_are_said_in_words(in_ukrainian, taras):
     account_settings_update(user=taras, language="en")
     english = in_ukrainian.get(url).content.decode()
     assert "<td>Finished</td>" in english
+    assert '<th scope="col">Batch</th>' in english
     assert "Not RCS users" in english[english.index('id="breakdown"') :]
 
 

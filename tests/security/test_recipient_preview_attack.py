@@ -88,7 +88,8 @@ def panel(response) -> str:
 
 
 def shown(response) -> str:
-    found = re.search(r"Recipient: \+\d+ · (\w+)", panel(response))
+    # The number as contacts pages show it (+380 50 111 1111).
+    found = re.search(r"Recipient: \+\d+(?: \d+)* · (\w+)", panel(response))
     return found.group(1) if found else ""
 
 
