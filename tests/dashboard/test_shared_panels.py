@@ -57,6 +57,35 @@ def test_a_cached_list_reads_only_the_user(shared, django_assert_num_queries):
     assert "Campaign 0029" in again.content.decode()
 
 
+def test_a_cached_list_shows_the_filters_as_each_request_typed_them(shared):
+    many_campaigns(30)
+    viewer = person("viewer", *VIEWER)
+    first = viewer.get(LIST, {"q": "Campaign", "status": "finished"}).content.decode()
+    assert 'name="q" id="id_q" value="Campaign"' in first
+    # Another spelling of the same search is its own page: its input shows what was typed.
+    second = viewer.get(LIST, {"q": "campaign", "status": "finished"}).content.decode()
+    assert 'name="q" id="id_q" value="campaign"' in second
+    assert 'value="finished" selected' in second
+    # And a refused filter is never served from, or put in, the cache.
+    refused = viewer.get(LIST, {"q": "campaign", "status": "nonsense"})
+    assert refused.status_code == 400
+    assert "Fix the filters above to see campaigns." in refused.content.decode()
+
+
+def test_a_cached_list_is_the_whole_page_the_person_may_see(shared):
+    many_campaigns(3)
+    author, viewer = person("author", *AUTHOR), person("viewer", *VIEWER)
+    new_sms = reverse("campaigns:new", args=["sms"])
+    viewer.get(LIST)
+    assert f'href="{new_sms}"' in author.get(LIST).content.decode()
+    assert f'href="{new_sms}"' not in viewer.get(LIST).content.decode()
+    # Someone given the right to compose sees the button at once: what they may do is part of
+    # the page's key, not left to the cache's seconds.
+    user = get_user_model().objects.get(username="viewer")
+    user.user_permissions.add(Permission.objects.get(codename="add_campaign"))
+    assert f'href="{new_sms}"' in viewer.get(LIST).content.decode()
+
+
 def test_the_list_shows_new_campaigns_once_its_moment_in_the_cache_is_over(shared):
     viewer = person("viewer", *VIEWER)
     assert "No campaigns yet" in viewer.get(LIST).content.decode()
