@@ -34,7 +34,14 @@ def test_after_an_analyse_the_estimate_follows_the_table_as_it_grows_without_cou
     _add(0, 2_000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE contacts_contact")
-    _add(2_000, 2_000)  # twice as many pages as ANALYZE saw
+    _add(2_000, 2_000)
     with django_assert_num_queries(1):  # the estimate alone: no count
         estimate = selectors.contacts_total_estimate()
-    assert 3_600 <= estimate <= 4_400
+    # PostgreSQL's own estimate of the table, made the same way (rows per page at the last
+    # ANALYZE times the pages now). Not 4,000 exactly: the test database's table also holds
+    # the pages earlier tests' rolled-back rows left, which only a VACUUM reclaims.
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN SELECT id FROM contacts_contact")
+        planned = int(cursor.fetchone()[0].split("rows=")[1].split()[0])
+    assert estimate >= 2_000  # never less than ANALYZE saw, and no count was made
+    assert abs(estimate - planned) <= 1
