@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -118,37 +120,34 @@ def database_url_for(base_url: str, suffix: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}_{suffix}"))
 
 
-def database_recreate(url: str) -> None:
-    """Drop and create the database `url` names (connecting to the server's `postgres` db)."""
+@contextlib.contextmanager
+def _server(url: str) -> Iterator[tuple[Any, str]]:
+    """An autocommit connection to the server of the database `url` names (through its
+    `postgres` database), and that database's name."""
     import psycopg
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
     admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        yield connection, parts.path.lstrip("/")
 
 
 def database_drop(url: str) -> None:
     """Drop the database `url` names, if it exists (its sessions ended first)."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
+    with _server(url) as (connection, name):
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_recreate(url: str) -> None:
+    """Drop and create the database `url` names."""
+    database_drop(url)
+    with _server(url) as (connection, name):
+        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def database_create_if_missing(url: str) -> None:
     """Create the database `url` names unless it exists."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
+    with _server(url) as (connection, name):
         found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if found.fetchone() is None:
             connection.execute(f'CREATE DATABASE "{name}"')

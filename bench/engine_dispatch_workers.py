@@ -188,36 +188,15 @@ def _campaigns_emptied() -> None:
 
 
 def _measure(stack: Stack, args: argparse.Namespace) -> int:
-    stack.start_sandbox(speed=50, seed=3)
-    stack.start_redis()
-    # Info-level logging of each BSG call would be much of what the worker does; WARNING is
-    # what production runs with (Celery's own task lines stay: its --loglevel is INFO). And
-    # database connections kept between tasks, as config.settings_production keeps them
-    # (CONN_MAX_AGE=60): closed after each task, every one of the ~2,000 slice and part tasks
-    # of ten million recipients opened a PostgreSQL backend and warmed its caches again.
-    os.environ.update(stack.environment(LOG_LEVEL="WARNING", CONN_MAX_AGE="60"))
-    stack.migrate(recreate=not args.reuse_contacts)
+    from bench.send_plan import TEXT, seeded_stack
 
-    import django
+    list_id, reused, seeded = seeded_stack(stack, contacts=args.contacts, reuse=args.reuse_contacts)
+    if reused:
+        _campaigns_emptied()
 
-    django.setup()
-    from bench.send_plan import TEXT, _load, _loaded_before
     from campaigns.engine.enqueue import campaign_enqueue_dispatch
     from campaigns.models import Campaign, CampaignPart, Recipient
 
-    started = time.perf_counter()
-    list_id = _loaded_before(args.contacts, 7) if args.reuse_contacts else None
-    if list_id is None and args.reuse_contacts:
-        # Nothing of this size to reuse (another size's contacts would collide): start afresh.
-        from django.db import connection
-
-        connection.close()
-        stack.migrate(recreate=True)
-    if list_id is None:
-        list_id, _ = _load(args.contacts, 7)
-    else:
-        _campaigns_emptied()
-    seeded = time.perf_counter() - started
     print(f"dispatch with workers: {args.contacts:,} contacts seeded in {seeded:.1f} s", flush=True)
     campaign = Campaign.objects.create(
         name="bench dispatch with workers",
