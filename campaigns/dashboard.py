@@ -164,10 +164,9 @@ def _with_planned_recipients(query: QuerySet[Campaign]) -> QuerySet[Campaign]:
         .annotate(counted=Cast(KT("result__recipients"), BigIntegerField()))
         .values("counted")[:1]
     )
-    before_sending = [Campaign.Status.DRAFT, *Campaign.BACK_TO_DRAFT_FROM]
     return query.annotate(
         planned_recipients=Case(
-            When(status__in=before_sending, then=Subquery(latest_count)),
+            When(status__in=Campaign.BEFORE_SENDING, then=Subquery(latest_count)),
             default=None,
             output_field=BigIntegerField(),
         )

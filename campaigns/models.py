@@ -134,6 +134,8 @@ class Campaign(models.Model):
     # Waiting to send, or for approval: the engine has not taken it, so "Back to draft" (or
     # "Withdraw the request") may still undo it.
     BACK_TO_DRAFT_FROM = frozenset({Status.READY, Status.SCHEDULED, Status.AWAITING_APPROVAL})
+    # Nothing has gone to the engine yet (Campaign.is_before_sending).
+    BEFORE_SENDING = frozenset({Status.DRAFT, *BACK_TO_DRAFT_FROM})
     # Asked to go out and not yet ended: an approver, the clock or the engine moves it on
     # without anyone on its page doing anything (Campaign.is_in_progress).
     IN_PROGRESS = frozenset(
@@ -400,7 +402,7 @@ class Campaign(models.Model):
     def is_before_sending(self) -> bool:
         """A draft, or waiting for approval or its start: nothing has gone to the engine, so
         its sending figures would all read 0 beside the plan's count."""
-        return self.status == self.Status.DRAFT or self.status in self.BACK_TO_DRAFT_FROM
+        return self.status in self.BEFORE_SENDING
 
     @property
     def is_resolving_recipients(self) -> bool:
