@@ -84,9 +84,7 @@ def test_the_do_not_contact_source_filter_refuses_without_echoing(client_in, val
 
 @pytest.mark.parametrize("value", [NUL, HUGE, "Mars/Olympus"])
 def test_your_settings_refuses_a_time_zone_without_echoing(client_in, value):
-    response = client_in.post(
-        reverse("accounts:settings"), {"language": "en", "time_zone": value}
-    )
+    response = client_in.post(reverse("accounts:settings"), {"language": "en", "time_zone": value})
     html = _refused_page(response, status=200)
     assert "That is not a time zone we know. Pick a time zone from the list." in html
     assert not AccountSettings.objects.exists()
