@@ -413,8 +413,9 @@ def _plain_name(character: str) -> str:
 
 
 def _describe(character: str) -> str:
-    """The character in quotes and its plain name (“’” curly apostrophe); an invisible one (a
-    no-break space) by its name alone; never its code point, which means nothing to a marketer."""
+    """The character in quotes and its plain name ("curly apostrophe" after the apostrophe
+    itself); an invisible one (a no-break space) by its name alone; never its code point, which
+    means nothing to a marketer."""
     name = _plain_name(character)
     if character.isspace() or not character.isprintable():
         return name or _("an invisible character")

@@ -128,7 +128,7 @@ def contact_index(request: HttpRequest) -> HttpResponse:
         # narrowed the search too.
         "searched": filters.text.strip(),
         "also_filtered": replace(filters, text="").active,
-        "total_estimate": None if filters.active else selectors.contacts_total_estimate(),
+        "contacts_total": None if filters.active else selectors.contacts_total_estimate(),
         "export_url": reverse("contacts:contact-export") + (f"?{query.urlencode()}"),
         "import_url": _import_url("contacts"),
     }

@@ -398,14 +398,14 @@ def test_recipients_of_one_count_after_the_examples_are_full_still_count_in_ever
     [
         (
             {"BSG_API_KEY": ""},
-            "BSG can’t be reached right now: no API key is set. Ask an admin.",
-            "Немає зв’язку з BSG: не задано ключ API. Зверніться до адміністратора.",
+            "BSG cannot be reached right now: no API key is set. Ask an admin.",
+            "BSG зараз недоступний: не задано ключ API. Зверніться до адміністратора.",
             "No BSG API key is configured (POST /api/auth/login)",
         ),
         (
             {"BSG_API_URL": "http://127.0.0.1:9"},  # the discard port: nothing listens
-            "BSG can’t be reached right now. Try again in a few minutes.",
-            "Немає зв’язку з BSG. Спробуйте ще раз за кілька хвилин.",
+            "BSG cannot be reached right now. Try again in a few minutes.",
+            "BSG зараз недоступний. Спробуйте ще раз за кілька хвилин.",
             "/api/auth/login",
         ),
     ],
