@@ -7,6 +7,8 @@ from django.conf import settings
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from config.choices import ListChoiceField
+
 from .models import language_choices
 from .selectors import time_zone_choices, time_zone_known
 from .time_zones import time_zone_canonical
@@ -37,7 +39,7 @@ class LanguageForm(forms.Form):
         return language
 
 
-class TimeZoneField(forms.ChoiceField):
+class TimeZoneField(ListChoiceField):
     """A zone from the curated list (accounts.selectors.time_zone_choices). An old name of a
     listed zone, sent by a page from before the list was curated, reads as that zone
     (Europe/Kiev as Europe/Kyiv) rather than as a wrong choice."""
@@ -60,10 +62,8 @@ class AccountSettingsForm(forms.Form):
             "it. Where a campaign's recipients live is set on the campaign (“Recipients' time "
             "zone”)."
         ),
-        error_messages={
-            "invalid_choice": _("“%(value)s” is not a time zone; choose one from the list."),
-            "required": _("Choose a time zone."),
-        },
+        refused=_("That is not a time zone we know. Pick a time zone from the list."),
+        error_messages={"required": _("Choose a time zone.")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -81,8 +81,6 @@ class AccountSettingsForm(forms.Form):
         name = self.cleaned_data["time_zone"]
         if not time_zone_known(name):
             raise forms.ValidationError(
-                _("“%(value)s” is not a time zone; choose one from the list."),
-                code="invalid_choice",
-                params={"value": Truncator(name).chars(40)},
+                self.fields["time_zone"].error_messages["invalid_choice"], code="invalid_choice"
             )
         return name

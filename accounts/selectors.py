@@ -138,3 +138,13 @@ def utc_offset_text(moment: datetime) -> str:
     "+05:45"."""
     offset = f"{moment:%z}"
     return f"{offset[:3]}:{offset[3:5]}"
+
+
+def time_zone_said(name: str, *, now: datetime) -> str:
+    """How "It is now …" names the zone `now` is in: its city and offset, "Kyiv, UTC+02:00", as
+    the list shows it; a zone without a city by its offset alone, "UTC+00:00" (UTC), "UTC-05:00"
+    (Etc/GMT+5, whose name has the sign the other way round)."""
+    offset = f"UTC{utc_offset_text(now)}"
+    if "/" not in name or name.startswith("Etc/"):
+        return offset
+    return f"{time_zone_place(name)}, {offset}"

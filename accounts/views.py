@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .forms import AccountSettingsForm, LanguageForm
-from .selectors import account_choices_of, utc_offset_text
+from .selectors import account_choices_of, time_zone_said
 from .services import account_settings_update
 from .time_zones import time_zone_canonical
 
@@ -72,9 +72,9 @@ def _current_zone_name() -> str:
 
 
 def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpResponse:
-    # "It is now …": the moment in the person's zone (settings.TIME_ZONE until they choose one,
-    # which the page then says) in their language's date format, and the zone's offset from
-    # UTC, which its name alone does not tell.
+    # "It is now 7 December 2026, 12:35 (Kyiv, UTC+02:00).": the moment in the person's zone
+    # (settings.TIME_ZONE until they choose one, which the page then says), written out in their
+    # language, and the zone's offset from UTC, which its city alone does not tell.
     now = timezone.localtime()
     return render(
         request,
@@ -82,9 +82,8 @@ def _settings_page(request: HttpRequest, form: AccountSettingsForm) -> HttpRespo
         {
             "form": form,
             "now": now,
-            # An old name saved before (Europe/Kiev) is said as the list shows it (Europe/Kyiv).
-            "zone": time_zone_canonical(_current_zone_name()),
-            "utc_offset": utc_offset_text(now),
+            # An old name saved before (Europe/Kiev) is said as the list shows it (Kyiv).
+            "zone": time_zone_said(time_zone_canonical(_current_zone_name()), now=now),
             "zone_chosen": account_choices_of(user=request.user).time_zone is not None,
         },
     )

@@ -61,6 +61,7 @@ from urllib3.exceptions import ConnectTimeoutError
 from bsg.errors import (
     BsgBadResponse,
     BsgError,
+    BsgNoApiKey,
     BsgNotAuthorised,
     BsgNotFound,
     BsgOutcomeUnknown,
@@ -1162,7 +1163,7 @@ class BsgClient:
     def _login(self) -> str:
         api_key = self._api_key.reveal()
         if not api_key:
-            raise BsgNotAuthorised("No BSG API key is configured", method="POST", path=LOGIN_PATH)
+            raise BsgNoApiKey("No BSG API key is configured", method="POST", path=LOGIN_PATH)
         return self._authenticate(LOGIN_PATH, json_body={"api_key": api_key}, token=None)
 
     def _refresh(self, token: str) -> str:

@@ -19,6 +19,8 @@ Every class carries three flags so the engine decides without chains of `isinsta
         BsgNotFound               yes        no                      yes   404
       BsgNotAuthorised            yes        no                      no    login refused, or 401
                                                                            after one re-login
+        BsgNoApiKey               yes        no                      no    no key configured:
+                                                                           nothing was sent
       BsgRateLimited              no         yes                     no    429 "Too many
                                                                            duplicate request"
       BsgUnavailable              no         no                      no    5xx on a read or 503,
@@ -136,6 +138,11 @@ class BsgNotAuthorised(BsgError):
 
     permanent = True
     may_have_been_accepted = False
+
+
+class BsgNoApiKey(BsgNotAuthorised):
+    """No API key is configured: nothing was sent to BSG, and nothing will be until an admin
+    sets one (BSG_API_KEY)."""
 
 
 class BsgRateLimited(BsgError):

@@ -388,13 +388,39 @@ def _show(character: str) -> str:
     return _("form feed") if character == "\x0c" else character
 
 
+def _plain_name(character: str) -> str:
+    """The name a marketer knows a character by, for the ones typed or pasted without meaning
+    to (a word processor's curly apostrophe is the usual reason a text turns UCS-2); "" for
+    others. static/js/sms-counter.js names the same ones (plainName)."""
+    names = {
+        "\u2019": _("curly apostrophe"),
+        "\u2018": _("curly opening quote"),
+        "\u201c": _("curly opening quote"),
+        "\u201d": _("curly closing quote"),
+        "\u00ab": _("angle quote"),
+        "\u00bb": _("angle quote"),
+        "\u02bc": _("letter apostrophe"),
+        "\u2013": _("en dash"),
+        "\u2014": _("em dash"),
+        "\u2026": _("ellipsis"),
+        "\u2022": _("bullet"),
+        "\u00a0": _("no-break space"),
+        "\u202f": _("narrow no-break space"),
+        "\u200b": _("zero-width space"),
+        "\ufeff": _("invisible character"),
+    }
+    return names.get(character, "")
+
+
 def _describe(character: str) -> str:
-    """The character and its code point, e.g. "no-break space (U+00A0)" for an invisible one."""
-    code = f"U+{ord(character):04X}"
-    if character.isprintable():
-        return f"{character} ({code})"
-    name = unicodedata.name(character, "")
-    return f"{name.lower()} ({code})" if name else code
+    """The character in quotes and its plain name ("curly apostrophe" after the apostrophe
+    itself); an invisible one (a no-break space) by its name alone; never its code point, which
+    means nothing to a marketer."""
+    name = _plain_name(character)
+    if character.isspace() or not character.isprintable():
+        return name or _("an invisible character")
+    quoted = _("“%(character)s”") % {"character": character}
+    return _("%(quoted)s %(name)s") % {"quoted": quoted, "name": name} if name else quoted
 
 
 def _join(items: Iterable[str]) -> str:

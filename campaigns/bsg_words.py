@@ -4,7 +4,10 @@ reader's language. The raw values stay in the data, the admin, the CSV export an
 "As sent to BSG" disclosure; a status BSG adds tomorrow is shown as BSG spells it.
 
 The same for an SMS text's encoding: "GSM-7" and "UCS-2" mean nothing to a marketer, so pages
-say "standard characters" and "special characters", keeping the technical name in a hint."""
+say "standard characters" and "special characters", keeping the technical name in a hint.
+
+And why BSG did not answer: "BSG can't be reached right now: no API key is set. Ask an admin.",
+not "No BSG API key is configured (POST /api/auth/login)", which stays in a title and the log."""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 
 from bsg import smstext
+from bsg.errors import BsgError, BsgNoApiKey, BsgNotAuthorised
+
+from .stored_text import BSG_KEY_REFUSED, BSG_NO_API_KEY, BSG_UNREACHABLE, StoredSentence
 
 # A BSG campaign's status (bsg-api.md, Campaign statuses; bsg.schemas).
 CAMPAIGN_STATUS_WORDS: dict[str, Promise] = {
@@ -101,3 +107,13 @@ def special_characters_note() -> str:
         "ucs2_multi": smstext.UCS2_MULTI_PART,
         "gsm7_multi": smstext.GSM7_MULTI_PART,
     }
+
+
+def bsg_trouble(error: BsgError) -> StoredSentence:
+    """Why BSG did not answer, as a marketer can act on it: an admin sets or checks the key,
+    or they try again later (a connection, a timeout, an answer we cannot use)."""
+    if isinstance(error, BsgNoApiKey):
+        return BSG_NO_API_KEY
+    if isinstance(error, BsgNotAuthorised):
+        return BSG_KEY_REFUSED
+    return BSG_UNREACHABLE

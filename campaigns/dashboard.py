@@ -5,6 +5,7 @@ Every read here is a fixed number of queries whatever the number of rows: lists 
 rows and then one grouped query for their parts' figures (tests/dashboard pins the counts). The
 BSG balance is the one call to BSG, behind a short cache."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -36,7 +37,7 @@ from config.bsg import bsg_client
 from config.paging import Keyset, Page
 from contacts.models import ContactImport
 
-from .bsg_words import message_status_words
+from .bsg_words import bsg_trouble, message_status_words
 from .models import (
     Campaign,
     CampaignEvent,
@@ -46,6 +47,8 @@ from .models import (
     SavedSender,
     SendPlan,
 )
+
+logger = logging.getLogger(__name__)
 
 # Campaigns whose figures can still change by themselves (Campaign.is_live).
 LIVE_STATUSES = (Campaign.Status.READY, Campaign.Status.SENDING)
@@ -74,7 +77,9 @@ BALANCE_CACHE_SECONDS = 60
 @dataclass(frozen=True)
 class AccountState:
     balance: Balance | None
-    error: str | None
+    # Why there is no balance, in the reader's words; and what went wrong, for a title.
+    problem: str = ""
+    detail: str = ""
 
 
 def bsg_account_state() -> AccountState:
@@ -84,10 +89,11 @@ def bsg_account_state() -> AccountState:
         return cached
     try:
         with bsg_client() as client:
-            state = AccountState(balance=client.balance(), error=None)
+            state = AccountState(balance=client.balance())
     except BsgError as error:
+        logger.warning("BSG balance not read: %s", error)
         # Not cached: the next view tries again, so a sandbox that starts late is seen at once.
-        return AccountState(balance=None, error=str(error))
+        return AccountState(balance=None, problem=bsg_trouble(error).shown(), detail=str(error))
     cache.set(BALANCE_CACHE_KEY, state, BALANCE_CACHE_SECONDS)
     return state
 

@@ -12,6 +12,7 @@ from django.utils.functional import cached_property, lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.choices import ListChoiceField
 from config.paging import CursorField, PagedForm
 
 from . import dashboard
@@ -50,15 +51,17 @@ class CampaignFilterForm(PagedForm):
     q = forms.CharField(
         label=gettext_lazy("Name contains"), required=False, max_length=200, strip=True
     )
-    status = forms.ChoiceField(
+    status = ListChoiceField(
         label=gettext_lazy("Status"),
         required=False,
         choices=[("", gettext_lazy("Any status")), *Campaign.Status.choices],
+        refused=gettext_lazy("That status does not exist. Pick a status from the list."),
     )
-    channel = forms.ChoiceField(
+    channel = ListChoiceField(
         label=gettext_lazy("Channel"),
         required=False,
         choices=[("", gettext_lazy("SMS and RCS")), *Campaign.Channel.choices],
+        refused=gettext_lazy("That channel does not exist. Pick a channel from the list."),
     )
     sender = forms.CharField(
         label=gettext_lazy("Sender"), required=False, max_length=40, strip=True
@@ -121,8 +124,11 @@ RECIPIENT_STATUS_LABELS = MESSAGE_STATUS_WORDS
 
 
 class RecipientFilterForm(PagedForm):
-    status = forms.ChoiceField(
+    status = ListChoiceField(
         label=gettext_lazy("Message status"),
+        refused=gettext_lazy(
+            "That message status does not exist. Pick a message status from the list."
+        ),
         required=False,
         choices=[
             ("", gettext_lazy("Any status")),

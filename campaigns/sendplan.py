@@ -35,6 +35,7 @@ from contacts.selectors import fields_by_reference
 from . import checks, rendering, selectors
 from .audience_digest import AudienceDigest, audience_slice_rows
 from .audience_values import AudienceValues, audience_values, audience_values_forget
+from .bsg_words import bsg_trouble
 from .models import Campaign, SendPlan
 from .rcs_content import RcsContents, RcsTemplate, rcs_template
 from .stored_text import (
@@ -44,6 +45,7 @@ from .stored_text import (
     NOT_PRICED,
     PLAN_NOT_COMPUTED,
     RCS_PRICED_ON_DELIVERY,
+    StoredSentence,
 )
 
 logger = logging.getLogger(__name__)
@@ -473,6 +475,16 @@ class _Tally:
         return _Counted(stats, ucs2_field, ucs2_value, longest_field)
 
 
+def _bsg_failure(refused: StoredSentence, error: BsgError) -> tuple[str, str]:
+    """A failed price or balance as the plan stores it, and the technical detail for a title:
+    BSG's own reason when it refused the request (`refused`), else why it did not answer, in a
+    marketer's words (no key, no connection: bsg_words.bsg_trouble)."""
+    logger.warning("BSG figure not read for the send plan: %s", error)
+    if error.refuses_the_request:
+        return refused.stored(error=error.message), str(error)
+    return bsg_trouble(error).stored(), str(error)
+
+
 def _bsg_figures(
     campaign: Campaign, compiled: rendering.CompiledText, tally: _Tally, list_ids: list[int]
 ) -> dict[str, Any]:
@@ -499,7 +511,9 @@ def _bsg_figures(
                         client, campaign, compiled, tally, list_ids, campaign.fallback_sender
                     )
                 except BsgError as error:
-                    figures["fallback_price_error"] = FALLBACK_NOT_PRICED.stored(error=error)
+                    figures["fallback_price_error"], figures["fallback_price_detail"] = (
+                        _bsg_failure(FALLBACK_NOT_PRICED, error)
+                    )
         elif tally.recipients == 0:
             figures["price_error"] = NO_RECIPIENTS_TO_PRICE.stored()
         else:
@@ -508,11 +522,11 @@ def _bsg_figures(
                     client, campaign, compiled, tally, list_ids, campaign.sender
                 )
             except BsgError as error:
-                figures["price_error"] = NOT_PRICED.stored(error=error)
+                figures["price_error"], figures["price_detail"] = _bsg_failure(NOT_PRICED, error)
         try:
             balance = client.balance()
         except BsgError as error:
-            figures["balance_error"] = NO_BALANCE.stored(error=error)
+            figures["balance_error"], figures["balance_detail"] = _bsg_failure(NO_BALANCE, error)
         else:
             figures["balance"] = {
                 "amount": str(balance.balance),

@@ -782,6 +782,16 @@ NOT_PRICED = StoredSentence.gettext_noop(
 NO_BALANCE = StoredSentence.gettext_noop(
     "BSG did not give the balance: %(error)s", clauses=("error",)
 )
+# Why BSG did not answer at all, in a marketer's words (campaigns.bsg_words.bsg_trouble): the
+# header's balance, the plan's price and balance. The technical detail (the method, path and
+# status) goes in a title and the log, never in the sentence.
+BSG_NO_API_KEY = StoredSentence.gettext_noop(
+    "BSG cannot be reached right now: no API key is set. Ask an admin."
+)
+BSG_KEY_REFUSED = StoredSentence.gettext_noop("BSG refused our API key. Ask an admin to check it.")
+BSG_UNREACHABLE = StoredSentence.gettext_noop(
+    "BSG cannot be reached right now. Try again in a few minutes."
+)
 
 # campaigns.message_templates and campaigns.archive: audit entries people read on the campaign's
 # history (and on the audit log).

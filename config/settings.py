@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.access.can",
                 "campaigns.context_processors.inbox",
+                "accounts.context_processors.language_switch",
             ],
             # Money, counts and phone numbers formatted one way on every page (config/numbers.py,
             # contacts/templatetags/phones.py).

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
+from config.choices import ListChoiceField, TypedListChoiceField
 from config.paging import CursorField, PagedForm
 
 from .models import FIELD_KEY_VALIDATOR, ContactField, ContactList, DoNotContact
@@ -210,10 +211,18 @@ class ContactSearchForm(ContactPageForm):
     name = forms.CharField(
         label=pgettext_lazy("a person's name", "Name"), required=False, max_length=200
     )
-    field_key = forms.ChoiceField(required=False, label=gettext_lazy("Field"))
+    field_key = ListChoiceField(
+        required=False,
+        label=gettext_lazy("Field"),
+        refused=gettext_lazy("That field does not exist. Pick a field from the list."),
+    )
     field_value = forms.CharField(required=False, max_length=1000, label=gettext_lazy("equals"))
-    list_id = forms.TypedChoiceField(
-        coerce=int, empty_value=None, required=False, label=gettext_lazy("List")
+    list_id = TypedListChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label=gettext_lazy("List"),
+        refused=gettext_lazy("That list does not exist. Pick a list from the choices."),
     )
 
     def __init__(
@@ -240,8 +249,9 @@ class DoNotContactForm(forms.Form):
 
 class DoNotContactSearchForm(PagedForm):
     phone = forms.CharField(label=gettext_lazy("Phone"), required=False, max_length=40)
-    source = forms.ChoiceField(
+    source = ListChoiceField(
         label=gettext_lazy("Source"),
+        refused=gettext_lazy("That source does not exist. Pick a source from the list."),
         required=False,
         choices=[("", gettext_lazy("— any source —")), *DoNotContact.Source.choices],
     )

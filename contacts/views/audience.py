@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -100,14 +100,24 @@ def _search(
     return form, filters, contact_fields
 
 
+def _filters_query(request: HttpRequest, form: paging.PagedForm) -> QueryDict:
+    """The filters the page shows rows for, as its page and export links carry them: none when
+    one was refused (the page then lists every row), so a refused value (a 100,000-character
+    list id) is not written into each link."""
+    if not form.filters_are_valid():
+        return QueryDict(mutable=True)
+    query = request.GET.copy()
+    query.pop("after", None)
+    query.pop("before", None)
+    return query
+
+
 @require_GET
 def contact_index(request: HttpRequest) -> HttpResponse:
     form, filters, contact_fields = _search(request)
     after, before = form.cursors()
     page = selectors.contacts_page(filters=filters, after=after, before=before)
-    query = request.GET.copy()
-    query.pop("after", None)
-    query.pop("before", None)
+    query = _filters_query(request, form)
     context = {
         "form": form,
         "page": page,
@@ -118,7 +128,7 @@ def contact_index(request: HttpRequest) -> HttpResponse:
         # narrowed the search too.
         "searched": filters.text.strip(),
         "also_filtered": replace(filters, text="").active,
-        "total_estimate": None if filters.active else selectors.contacts_total_estimate(),
+        "contacts_total": None if filters.active else selectors.contacts_total_estimate(),
         "export_url": reverse("contacts:contact-export") + (f"?{query.urlencode()}"),
         "import_url": _import_url("contacts"),
     }
@@ -536,9 +546,7 @@ def do_not_contact_index(request: HttpRequest) -> HttpResponse:
     search, phone, source = _dnc_search(request)
     after, before = search.cursors()
     page = selectors.do_not_contact_page(phone=phone, source=source, after=after, before=before)
-    query = request.GET.copy()
-    query.pop("after", None)
-    query.pop("before", None)
+    query = _filters_query(request, search)
     return render(
         request,
         "contacts/do_not_contact.html",

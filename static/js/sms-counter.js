@@ -147,15 +147,36 @@
       { script: scriptName(script), single: SIZES[UCS2].single, multi: SIZES[UCS2].multi }, true);
   }
 
-  function codePoint(ch) {
-    var hex = ch.codePointAt(0).toString(16).toUpperCase();
-    while (hex.length < 4) hex = "0" + hex;
-    return "U+" + hex;
+  /* The names bsg/smstext.py gives the same characters (_plain_name), literal gettext calls so
+   * makemessages finds each; "" for others. */
+  function plainName(ch) {
+    switch (ch) {
+      case "\u2019": return gettext("curly apostrophe");
+      case "\u2018": case "\u201c": return gettext("curly opening quote");
+      case "\u201d": return gettext("curly closing quote");
+      case "\u00ab": case "\u00bb": return gettext("angle quote");
+      case "\u02bc": return gettext("letter apostrophe");
+      case "\u2013": return gettext("en dash");
+      case "\u2014": return gettext("em dash");
+      case "\u2026": return gettext("ellipsis");
+      case "\u2022": return gettext("bullet");
+      case "\u00a0": return gettext("no-break space");
+      case "\u202f": return gettext("narrow no-break space");
+      case "\u200b": return gettext("zero-width space");
+      case "\ufeff": return gettext("invisible character");
+      default: return "";
+    }
   }
 
+  /* The character in quotes and its plain name, as the server says it (smstext._describe):
+   * no code point, which means nothing to a marketer. */
   function describe(ch) {
-    if (/\s/.test(ch) || ch.codePointAt(0) < 32) return codePoint(ch);
-    return ch + " (" + codePoint(ch) + ")";
+    var name = plainName(ch);
+    if (/\s/.test(ch) || ch.codePointAt(0) < 32 || ch === "\u200b" || ch === "\ufeff") {
+      return name || gettext("an invisible character");
+    }
+    var quoted = interpolate(gettext("“%(character)s”"), { character: ch }, true);
+    return name ? interpolate(gettext("%(quoted)s %(name)s"), { quoted: quoted, name: name }, true) : quoted;
   }
 
   /* The encoding in a marketer's words, as campaigns/bsg_words.py says it on the server's
@@ -227,7 +248,7 @@
       Array.from(textarea.value).forEach(function (ch) {
         if (bad.has(ch)) {
           var mark = document.createElement("mark");
-          mark.title = codePoint(ch);
+          mark.title = describe(ch);
           mark.textContent = /\s/.test(ch) || ch === "\u200b" || ch === "\ufeff" ? "·" : ch;
           copy.appendChild(mark);
         } else {

@@ -497,12 +497,12 @@ def test_a_viewer_sees_no_send_stop_or_approve_and_is_refused_when_posting_direc
     bsg.set_faults(Faults(error_5xx=1.0))
     cache.clear()
     viewer.reload()
-    expect(viewer.locator("#bsg-account")).to_contain_text("BSG unreachable")
+    expect(viewer.locator("#bsg-account")).to_contain_text("BSG cannot be reached right now.")
     bsg.set_faults(Faults())
     settings.BSG_API_KEY = API_KEY + "Revoked"
     cache.clear()
     viewer.reload()
-    expect(viewer.locator("#bsg-account")).to_contain_text("BSG unreachable")
+    expect(viewer.locator("#bsg-account")).to_contain_text("BSG refused our API key.")
     leaks.assert_the_key_appears_nowhere()
 
     # Hiding is cosmetic (the server refuses, above), but a button that can only answer 403 is

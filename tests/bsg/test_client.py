@@ -33,6 +33,7 @@ from bsg.errors import (
     NON_FIELD_ERRORS,
     BsgBadResponse,
     BsgError,
+    BsgNoApiKey,
     BsgNotAuthorised,
     BsgNotFound,
     BsgOutcomeUnknown,
@@ -1082,7 +1083,7 @@ def test_a_refused_login_is_not_authorised(http, status, body):
 
 
 def test_without_an_api_key_it_does_not_even_try(http):
-    with pytest.raises(BsgNotAuthorised, match="No BSG API key"):
+    with pytest.raises(BsgNoApiKey, match="No BSG API key"):
         BsgClient(BASE, "").balance()
     assert len(http.calls) == 0
 

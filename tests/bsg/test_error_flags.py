@@ -9,6 +9,7 @@ TABLE = {
     errors.BsgRejected: (True, False, True),
     errors.BsgNotFound: (True, False, True),
     errors.BsgNotAuthorised: (True, False, False),
+    errors.BsgNoApiKey: (True, False, False),
     errors.BsgRateLimited: (False, True, False),
     errors.BsgUnavailable: (False, False, False),
     errors.BsgOutcomeUnknown: (False, True, False),

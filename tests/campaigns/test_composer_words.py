@@ -5,11 +5,13 @@ live counter's catalogue and in the text's validation message beside the field."
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from accounts.services import account_settings_update
+from bsg import smstext
 from tests.campaigns.test_views import sms_data
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +111,18 @@ def test_a_too_long_text_with_special_characters_says_both_limits(author, user, 
     assert "335" in beside and "765" in beside
     assert {"en": "special characters", "uk": "спеціальні символи"}[language] in beside
     assert "GSM-7" not in beside and "UCS-2" not in beside
+
+
+def test_the_counter_names_special_characters_as_the_server_does():
+    """static/js/sms-counter.js's plainName and bsg.smstext._plain_name name the same
+    characters the same way, so the hint under the text and the save error agree."""
+    script = (Path(__file__).parents[2] / "static/js/sms-counter.js").read_text()
+    body = script.split("function plainName(ch) {", 1)[1].split("default:", 1)[0]
+    named = {}
+    for line in body.splitlines():
+        found = re.search(r'return gettext\("([^"]+)"\)', line)
+        for code in re.findall(r'case "\\u([0-9a-f]{4})"', line):
+            named[chr(int(code, 16))] = found.group(1)
+    assert named and all(smstext._plain_name(ch) == name for ch, name in named.items())
+    python_named = [chr(c) for c in range(0x10000) if smstext._plain_name(chr(c))]
+    assert sorted(python_named) == sorted(named)

@@ -391,3 +391,43 @@ def test_recipients_of_one_count_after_the_examples_are_full_still_count_in_ever
     assert result["total_parts"] == 3 + 8 + 7 * over.parts
     assert result["most_parts"]["phone"] == too_long[0].phone
     assert result["longest"]["phone"] == too_long[0].phone
+
+
+@pytest.mark.parametrize(
+    ("broken", "said", "said_uk", "detail"),
+    [
+        (
+            {"BSG_API_KEY": ""},
+            "BSG cannot be reached right now: no API key is set. Ask an admin.",
+            "BSG зараз недоступний: не задано ключ API. Зверніться до адміністратора.",
+            "No BSG API key is configured (POST /api/auth/login)",
+        ),
+        (
+            {"BSG_API_URL": "http://127.0.0.1:9"},  # the discard port: nothing listens
+            "BSG cannot be reached right now. Try again in a few minutes.",
+            "BSG зараз недоступний. Спробуйте ще раз за кілька хвилин.",
+            "/api/auth/login",
+        ),
+    ],
+)
+def test_the_plan_says_plainly_why_bsg_gave_no_price_nor_balance(
+    audience, user, bsg_settings, client, settings, broken, said, said_uk, detail
+):
+    for name, value in broken.items():
+        setattr(settings, name, value)
+    campaign = services.campaign_save(
+        campaign=make_campaign(), list_ids=[audience["spring"].id], user=user
+    )
+    result = plan_for(campaign, user).result
+    assert (result["price_error"], result["balance_error"]) == (said, said)
+    assert detail in result["price_detail"] and detail in result["balance_detail"]
+    client.force_login(user)
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    price = panel.split('id="plan-price">', 1)[1].split("</dd>", 1)[0]
+    title = re.search(r'title="([^"]*)"', price).group(1)
+    assert said in price and detail in title
+    # The technical detail only in the title: no path, no "unreachable" in the words shown.
+    assert "/api/" not in re.sub(r'title="[^"]*"', "", panel)
+    client.cookies["django_language"] = "uk"
+    panel = client.get(reverse("campaigns:plan", args=[campaign.pk])).content.decode()
+    assert panel.count(said_uk) == 2

@@ -41,7 +41,7 @@ def test_the_status_filter(signed_in):
     empty = signed_in.get(url(made), {"status": "expired"})
     assert "No recipient has this status" in empty.content.decode()
     bad = signed_in.get(url(made), {"status": "exploded"})
-    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
+    assert bad.status_code == 400 and "Pick a message status from the list." in bad.content.decode()
 
 
 def test_keyset_pages_by_seq_forward_and_back(signed_in):

@@ -44,7 +44,7 @@ def test_a_person_chooses_kyiv_and_every_page_follows(signed_in, person):
     html = signed_in.get(SETTINGS).content.decode()
     assert "Your settings are saved." in html
     assert '<option value="Europe/Kyiv" selected>' in html
-    assert "in Europe/Kyiv (UTC+0" in html and "until you choose yours" not in html
+    assert "(Kyiv, UTC+0" in html and "until you choose yours" not in html
 
 
 def test_saving_the_page_as_it_reads_writes_nothing(signed_in, person):
@@ -105,8 +105,9 @@ def test_the_page_says_now_in_the_persons_date_format_and_zone(signed_in, person
     html = signed_in.get(SETTINGS).content.decode()
     today = timezone.localtime(timezone.now(), ZoneInfo("Asia/Tbilisi"))
     said = html.split('id="time-now">', 1)[1].split("</p>", 1)[0]
-    assert said.startswith(f"Зараз {today:%d.%m.%Y} ")
-    assert said.endswith("за поясом Asia/Tbilisi (UTC+04:00).")
+    # Written out as people say a date, the month in Ukrainian's genitive ("7 грудня 2026").
+    assert said.startswith(f"Зараз {today.day} {UK_MONTHS[today.month - 1]} {today.year}, ")
+    assert said.endswith("(Tbilisi, UTC+04:00).")
     # The zone's help is under its field and read with it by screen readers.
     assert 'aria-describedby="id_time_zone_helptext"' in html
     assert '<p class="help muted" id="id_time_zone_helptext">' in html
@@ -117,35 +118,46 @@ def _time_now(client: Client) -> str:
     return html.split('id="time-now">', 1)[1].split("</p>", 1)[0]
 
 
-def _said_between(client: Client, zone: str, form: str) -> tuple[str, set[str]]:
+UK_MONTHS = [
+    *("січня", "лютого", "березня", "квітня", "травня", "червня"),
+    *("липня", "серпня", "вересня", "жовтня", "листопада", "грудня"),
+]
+
+
+def _english_moment(moment) -> str:
+    return f"{moment.day} {moment:%B %Y, %H:%M}"
+
+
+def _ukrainian_moment(moment) -> str:
+    return f"{moment.day} {UK_MONTHS[moment.month - 1]} {moment:%Y, %H:%M}"
+
+
+def _said_between(client: Client, zone: str, form) -> tuple[str, set[str]]:
     """What the page says now, and what it may say: the minute before or after the request."""
     before = timezone.localtime(timezone.now(), ZoneInfo(zone))
     said = _time_now(client)
     after = timezone.localtime(timezone.now(), ZoneInfo(zone))
-    return said, {f"{before:{form}}", f"{after:{form}}"}
+    return said, {form(before), form(after)}
 
 
 def test_the_page_says_the_time_in_the_zone_the_person_chose_not_the_servers(signed_in, person):
     account_settings_update(user=person, time_zone="America/New_York")  # UTC-5 in December
-    said, moments = _said_between(signed_in, "America/New_York", "%Y-%m-%d %H:%M")
+    said, moments = _said_between(signed_in, "America/New_York", _english_moment)
     offset = f"{timezone.localtime(timezone.now(), ZoneInfo('America/New_York')):%z}"
     assert said in {
-        f"It is now {moment} in America/New_York (UTC{offset[:3]}:{offset[3:]})."
-        for moment in moments
+        f"It is now {moment} (New York, UTC{offset[:3]}:{offset[3:]})." for moment in moments
     }
 
 
 def test_until_a_zone_is_chosen_the_page_says_whose_time_it_is(signed_in, person):
-    said, moments = _said_between(signed_in, "UTC", "%Y-%m-%d %H:%M")
+    said, moments = _said_between(signed_in, "UTC", _english_moment)
     assert said in {
-        f"It is now {moment} in UTC (UTC+00:00), this site's time zone, until you choose "
-        "yours below."
+        f"It is now {moment} (UTC+00:00), this site's time zone, until you choose yours below."
         for moment in moments
     }
     account_settings_update(user=person, language="uk")
-    said, moments = _said_between(signed_in, "UTC", "%d.%m.%Y %H:%M")
+    said, moments = _said_between(signed_in, "UTC", _ukrainian_moment)
     assert said in {
-        f"Зараз {moment} за поясом UTC (UTC+00:00) — це часовий пояс сайту, доки ви не "
-        "виберете свій нижче."
+        f"Зараз {moment} (UTC+00:00) — це часовий пояс сайту, доки ви не виберете свій нижче."
         for moment in moments
     }
