@@ -38,6 +38,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext, pgettext
 
 from audit.words import moment_words
+from contacts.phones import phone_display
 
 # A value may hold anything but the clause separator "; ", unless it is declared `clauses`:
 # several sentences joined by it (campaigns.selectors.audience_changes_text), or BSG's own words.
@@ -57,6 +58,7 @@ _SHAPES = {
             "bsg_id",
             "cancelled",
             "count",
+            "digits",
             "failed",
             "final",
             "id",
@@ -88,8 +90,11 @@ _GROUPED_COUNT = re.compile(r"\d{1,3}(?:,\d{3})+")
 STORED_MOMENT_FORMAT = "%Y-%m-%d %H:%M"
 _STORED_MOMENT = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
 # What an English reader does not read as stored either: a moment (said in their zone and
-# format), and a count stored in English's old "recipient(s)" (said in its plural now).
-_SAID_AGAIN_IN_ENGLISH = re.compile(rf"{_STORED_MOMENT.pattern}|\w\(s\)")
+# format), a count stored in English's old "recipient(s)" (said in its plural now), a BSG batch
+# stored in its old word "part" ("Part 2: BSG refused it"), and a phone number stored as bare
+# digits ("+380501111111", said as people read it now). A text that only looks so (an SMS's
+# "parts") is said again as it is stored.
+_SAID_AGAIN_IN_ENGLISH = re.compile(rf"{_STORED_MOMENT.pattern}|\w\(s\)|\b[Pp]arts?\b|\+\d{{7,}}")
 # How deep sentences nest (a sent-back reason holds clauses, a clause holds examples).
 _MAX_DEPTH = 8
 # Every declared sentence, the ones with most words of their own first (shown() tries them so).
@@ -108,8 +113,9 @@ class StoredSentence:
     sentence chooses its form by the value named `number`, in English as in any
     language whose words change with the number.
 
-    `formerly` are the words the sentence was stored in before (English's "3 recipient(s)"):
-    a row stored so is found by them and said in the sentence's words now, English too. When
+    `formerly` are the words the sentence was stored in before (English's "3 recipient(s)", a
+    BSG batch's old name "Part 2: …"): a row stored so is found by them and said in the
+    sentence's words now, English too. When
     the old words held other values (a count that is a sentence of its own now),
     `formerly_values` makes this sentence's values of the ones found in them."""
 
@@ -138,7 +144,9 @@ class StoredSentence:
         self.forms = tuple(
             dict.fromkeys(f for f in (singular, plural, *self.formerly) if f is not None)
         )
-        self.head = min((_literal_head(form) for form in self.forms), key=len)
+        # What a text made from it begins with, in each of its words: the old ones may begin
+        # otherwise ("Part 2: …" before "Batch 2: …").
+        self.heads = tuple(dict.fromkeys(_literal_head(form) for form in self.forms))
         # The more of its words are its own, the sooner it is tried: "empty for them: %(fields)s
         # (the campaign leaves such recipients out)" before "empty for them: %(fields)s".
         self.literal_length = max(len(_PLACEHOLDER.sub("", form)) for form in self.forms)
@@ -278,7 +286,7 @@ def _sentence_shown(text: str, depth: int) -> str | None:
     """`text` translated when it is one whole sentence: a declared one, or one of the
     catalogue's messages without values (a check's words); else None."""
     for sentence in SENTENCES:
-        if text.startswith(sentence.head):
+        if text.startswith(sentence.heads):
             values = sentence.values_in(text)
             if values is not None:
                 return sentence._translated(values, depth=depth)
@@ -337,16 +345,22 @@ def _localised(value: str) -> str:
 # Declared with the values they are stored with; a sentence whose values may hold another
 # sentence names them `inner` (one) or `clauses` (several, or any text).
 
-# campaigns.engine.dispatch. The counts are said in words, the parts' count an inner sentence of
-# its own ("1 part", "3 parts") so each number has its own plural. Rows stored before said
-# English's "(s)" and BSG's "campaign", with the parts' count a bare number: found by those words
-# and said in these (_parts_said).
-PARTS_COUNT = StoredSentence.ngettext("%(count)s part", "%(count)s parts", "count")
+# campaigns.engine.dispatch. The counts are said in words, the batches' count an inner sentence
+# of its own ("1 batch", "3 batches") so each number has its own plural. Rows stored before said
+# English's "(s)" and BSG's "campaign", with the batches' count a bare number: found by those
+# words and said in these (_parts_said). Batches were called "parts" before the pages called them
+# batches; rows stored so are said in the pages' word.
+PARTS_COUNT = StoredSentence.ngettext(
+    "%(count)s batch",
+    "%(count)s batches",
+    "count",
+    formerly=("%(count)s part", "%(count)s parts"),
+)
 
 
 def _parts_said(values: dict[str, str]) -> dict[str, str]:
-    """An old dispatch row's bare count of parts (the "2" of "2 part(s)") as the sentence the
-    dispatch stores for it now ("2 parts")."""
+    """An old dispatch row's bare count of batches (the "2" of "2 part(s)") as the sentence the
+    dispatch stores for it now ("2 batches")."""
     parts = values.pop("parts")
     return {**values, "in_parts": PARTS_COUNT.stored(count=parts)}
 
@@ -487,7 +501,12 @@ PHONES_AND_MORE = StoredSentence.gettext_noop("%(phones)s and %(more)s more")
 GROUPS_TOO_BIG = StoredSentence.gettext_noop(
     "The chosen lists have %(members)s contacts; BSG sends at most %(limit)s to contact-book "
     "groups in one campaign. Choose “To contact lists, personalised here”, which sends them in "
-    "parts."
+    "batches.",
+    formerly=(
+        "The chosen lists have %(members)s contacts; BSG sends at most %(limit)s to contact-book "
+        "groups in one campaign. Choose “To contact lists, personalised here”, which sends them "
+        "in parts.",
+    ),
 )
 GROUPS_DO_NOT_CONTACT = StoredSentence.ngettext(
     "%(count)s member of the chosen lists is on the do-not-contact list, and BSG's group "
@@ -518,7 +537,7 @@ GROUPS_DO_NOT_CONTACT_COPY = StoredSentence.ngettext(
     ),
 )
 
-# campaigns.engine.guard_rails: why a part is held (CampaignPart.error, the event, the audit).
+# campaigns.engine.guard_rails: why a batch is held (CampaignPart.error, the event, the audit).
 HELD_FAILURE_RATE = StoredSentence.ngettext(
     "Held: %(failed)s of %(final)s messages with a final status failed (%(percent)s%%, above the "
     "%(threshold)s threshold). Check the sender and the list, then resume or stop.",
@@ -527,101 +546,160 @@ HELD_FAILURE_RATE = StoredSentence.ngettext(
     "final",
 )
 HELD_BALANCE = StoredSentence.gettext_noop(
-    "Held: part %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
-    "%(balance)s %(currency)s. Top up the account, then resume."
+    "Held: batch %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
+    "%(balance)s %(currency)s. Top up the account, then resume.",
+    formerly=(
+        "Held: part %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
+        "%(balance)s %(currency)s. Top up the account, then resume.",
+    ),
 )
 HELD_BALANCE_CREDIT = StoredSentence.gettext_noop(
-    "Held: part %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
-    "%(balance)s %(currency)s (credit %(credit)s). Top up the account, then resume."
+    "Held: batch %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
+    "%(balance)s %(currency)s (credit %(credit)s). Top up the account, then resume.",
+    formerly=(
+        "Held: part %(number)s would cost about %(cost)s %(currency)s and the BSG balance is "
+        "%(balance)s %(currency)s (credit %(credit)s). Top up the account, then resume.",
+    ),
 )
 
-# campaigns.engine.submit and reconcile: each part's way to BSG.
+# campaigns.engine.submit and reconcile: each batch's way to BSG. Each says "Batch" as the
+# campaign page's table does; `formerly` holds the words stored before, when it said "Part".
 PART_UNCONFIRMED = StoredSentence.gettext_noop(
-    "Part %(number)s: no clear answer from BSG (%(error)s); checking BSG before anything is sent "
-    "again.",
+    "Batch %(number)s: no clear answer from BSG (%(error)s); checking BSG before anything is "
+    "sent again.",
     clauses=("error",),
+    formerly=(
+        "Part %(number)s: no clear answer from BSG (%(error)s); checking BSG before anything is "
+        "sent again.",
+    ),
 )
 PART_REFUSED = StoredSentence.gettext_noop(
-    "Part %(number)s: BSG refused it: %(refusal)s", clauses=("refusal",)
+    "Batch %(number)s: BSG refused it: %(refusal)s",
+    clauses=("refusal",),
+    formerly=("Part %(number)s: BSG refused it: %(refusal)s",),
 )
 PART_NOT_SENT = StoredSentence.ngettext(
-    "Part %(number)s: not sent after %(attempts)s attempt; BSG's last answer: %(error)s. "
+    "Batch %(number)s: not sent after %(attempts)s attempt; BSG's last answer: %(error)s. "
     "Nothing was accepted by BSG; resume it once BSG answers again.",
-    "Part %(number)s: not sent after %(attempts)s attempts; BSG's last answer: %(error)s. "
+    "Batch %(number)s: not sent after %(attempts)s attempts; BSG's last answer: %(error)s. "
     "Nothing was accepted by BSG; resume it once BSG answers again.",
     "attempts",
     clauses=("error",),
     formerly=(
         "Part %(number)s: not sent after %(attempts)s attempt(s); BSG's last answer: %(error)s. "
         "Nothing was accepted by BSG; resume it once BSG answers again.",
+        "Part %(number)s: not sent after %(attempts)s attempt; BSG's last answer: %(error)s. "
+        "Nothing was accepted by BSG; resume it once BSG answers again.",
+        "Part %(number)s: not sent after %(attempts)s attempts; BSG's last answer: %(error)s. "
+        "Nothing was accepted by BSG; resume it once BSG answers again.",
     ),
 )
 PART_SUBMITTED = StoredSentence.gettext_noop(
-    "Part %(number)s submitted: BSG campaign %(bsg_id)s (%(status)s).", inner=("status",)
+    "Batch %(number)s sent to BSG: BSG campaign %(bsg_id)s (%(status)s).",
+    inner=("status",),
+    formerly=("Part %(number)s submitted: BSG campaign %(bsg_id)s (%(status)s).",),
 )
 PART_RECONCILED = StoredSentence.gettext_noop(
-    "Part %(number)s found at BSG after an unclear answer: BSG campaign %(bsg_id)s (%(status)s).",
+    "Batch %(number)s found at BSG after an unclear answer: BSG campaign %(bsg_id)s (%(status)s).",
     inner=("status",),
+    formerly=(
+        "Part %(number)s found at BSG after an unclear answer: BSG campaign %(bsg_id)s "
+        "(%(status)s).",
+    ),
 )
 STATUS_UNKNOWN = StoredSentence.gettext_noop("status unknown")
 PART_UNASKABLE = StoredSentence.gettext_noop(
-    "Part %(number)s: BSG gave no clear answer to the send, and could not be asked whether it "
+    "Batch %(number)s: BSG gave no clear answer to the send, and could not be asked whether it "
     "exists (%(error)s). It may or may not have been sent; check BSG's web account before "
     "sending it again.",
     clauses=("error",),
+    formerly=(
+        "Part %(number)s: BSG gave no clear answer to the send, and could not be asked whether it "
+        "exists (%(error)s). It may or may not have been sent; check BSG's web account before "
+        "sending it again.",
+    ),
 )
 PART_NONE_AT_BSG = StoredSentence.gettext_noop(
-    "Part %(number)s: %(attempts)s attempts got no clear answer from BSG and BSG holds none of "
-    "its messages; nothing was sent. Resume to try again."
+    "Batch %(number)s: %(attempts)s attempts got no clear answer from BSG and BSG holds none of "
+    "its messages; nothing was sent. Resume to try again.",
+    formerly=(
+        "Part %(number)s: %(attempts)s attempts got no clear answer from BSG and BSG holds none "
+        "of its messages; nothing was sent. Resume to try again.",
+    ),
 )
 PART_SENT_AGAIN = StoredSentence.gettext_noop(
-    "Part %(number)s: BSG provably holds none of its messages; sending it again with the same "
-    "reference ids."
+    "Batch %(number)s: BSG provably holds none of its messages; sending it again with the same "
+    "reference ids.",
+    formerly=(
+        "Part %(number)s: BSG provably holds none of its messages; sending it again with the "
+        "same reference ids.",
+    ),
 )
 PART_AMBIGUOUS = StoredSentence.gettext_noop(
-    "Part %(number)s: BSG gave no clear answer, and BSG holds several campaigns that could be it "
-    "(%(ids)s); check which one is ours in BSG's web account."
+    "Batch %(number)s: BSG gave no clear answer, and BSG holds several campaigns that could be "
+    "it (%(ids)s); check which one is ours in BSG's web account.",
+    formerly=(
+        "Part %(number)s: BSG gave no clear answer, and BSG holds several campaigns that could "
+        "be it (%(ids)s); check which one is ours in BSG's web account.",
+    ),
 )
 
 # campaigns.engine.poll
 PART_NO_BREAKDOWN = StoredSentence.gettext_noop(
-    "BSG gave no breakdown by status for this part (%(error)s); its figures are BSG's totals for "
-    "the campaign.",
+    "BSG gave no breakdown by status for this batch (%(error)s); its figures are BSG's totals "
+    "for the campaign.",
     clauses=("error",),
+    formerly=(
+        "BSG gave no breakdown by status for this part (%(error)s); its figures are BSG's totals "
+        "for the campaign.",
+    ),
 )
 # Written before statuses were said in words; kept so rows already stored are still found.
 PART_STATUS_CHANGED = StoredSentence.gettext_noop(
-    "Part %(number)s: BSG status %(before)s → %(after)s."
+    "Batch %(number)s: BSG status %(before)s → %(after)s.",
+    formerly=("Part %(number)s: BSG status %(before)s → %(after)s.",),
 )
 # The statuses in words (campaigns.bsg_words, in English), translated when shown.
 PART_STATUS_CHANGED_WORDS = StoredSentence.gettext_noop(
-    "Part %(number)s: %(before)s → %(after)s.", inner=("before", "after")
+    "Batch %(number)s: %(before)s → %(after)s.",
+    inner=("before", "after"),
+    formerly=("Part %(number)s: %(before)s → %(after)s.",),
 )
-EVERY_PART_FINISHED = StoredSentence.gettext_noop("Every part has finished at BSG.")
+EVERY_PART_FINISHED = StoredSentence.gettext_noop(
+    "Every batch has finished at BSG.", formerly=("Every part has finished at BSG.",)
+)
 
-# campaigns.engine.stop: the event, the audit entry, and BSG's answer kept on each part.
+# campaigns.engine.stop: the event, the audit entry, and BSG's answer kept on each batch.
 CANCELLED_BEFORE_SENDING = StoredSentence.gettext_noop(
     "Cancelled before anything was sent; BSG was not called."
 )
 STOPPED_PARTS = StoredSentence.ngettext(
-    "Stopped: %(stopped)s part stopped at BSG, %(cancelled)s not submitted cancelled, "
+    "Stopped: %(stopped)s batch stopped at BSG, %(cancelled)s not submitted cancelled, "
     "%(refused)s refused by BSG.",
-    "Stopped: %(stopped)s parts stopped at BSG, %(cancelled)s not submitted cancelled, "
+    "Stopped: %(stopped)s batches stopped at BSG, %(cancelled)s not submitted cancelled, "
     "%(refused)s refused by BSG.",
     "stopped",
     formerly=(
         "Stopped: %(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, "
         "%(refused)s refused by BSG.",
+        "Stopped: %(stopped)s part stopped at BSG, %(cancelled)s not submitted cancelled, "
+        "%(refused)s refused by BSG.",
+        "Stopped: %(stopped)s parts stopped at BSG, %(cancelled)s not submitted cancelled, "
+        "%(refused)s refused by BSG.",
     ),
 )
 STOPPED_PARTS_AUDIT = StoredSentence.ngettext(
-    "%(stopped)s part stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+    "%(stopped)s batch stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
     "refused by BSG.",
-    "%(stopped)s parts stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+    "%(stopped)s batches stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
     "refused by BSG.",
     "stopped",
     formerly=(
         "%(stopped)s part(s) stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+        "refused by BSG.",
+        "%(stopped)s part stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
+        "refused by BSG.",
+        "%(stopped)s parts stopped at BSG, %(cancelled)s not submitted cancelled, %(refused)s "
         "refused by BSG.",
     ),
 )
@@ -635,18 +713,28 @@ STOPPED_AT_BSG = StoredSentence.gettext_noop(
 UNKNOWN = StoredSentence.gettext_noop("unknown")
 
 # campaigns.engine.resume
-PART_RESUMED = StoredSentence.gettext_noop("Part %(number)s resumed.")
+PART_RESUMED = StoredSentence.gettext_noop(
+    "Batch %(number)s resumed.", formerly=("Part %(number)s resumed.",)
+)
 RESUMED = StoredSentence.ngettext(
-    "Resumed: %(count)s held part will be sent.",
-    "Resumed: %(count)s held parts will be sent.",
+    "Resumed: %(count)s held batch will be sent.",
+    "Resumed: %(count)s held batches will be sent.",
     "count",
-    formerly=("Resumed: %(count)s held part(s) will be sent.",),
+    formerly=(
+        "Resumed: %(count)s held part(s) will be sent.",
+        "Resumed: %(count)s held part will be sent.",
+        "Resumed: %(count)s held parts will be sent.",
+    ),
 )
 RESUMED_AUDIT = StoredSentence.ngettext(
-    "%(count)s held part will be sent; the failure-rate hold is overridden.",
-    "%(count)s held parts will be sent; the failure-rate hold is overridden.",
+    "%(count)s held batch will be sent; the failure-rate hold is overridden.",
+    "%(count)s held batches will be sent; the failure-rate hold is overridden.",
     "count",
-    formerly=("%(count)s held part(s) will be sent; the failure-rate hold is overridden.",),
+    formerly=(
+        "%(count)s held part(s) will be sent; the failure-rate hold is overridden.",
+        "%(count)s held part will be sent; the failure-rate hold is overridden.",
+        "%(count)s held parts will be sent; the failure-rate hold is overridden.",
+    ),
 )
 
 # campaigns.engine.followup
@@ -672,7 +760,8 @@ FOUND_ON_BSG = StoredSentence.gettext_noop(
     inner=("status",),
 )
 PART_CANCELLED_STOPPED = StoredSentence.gettext_noop(
-    "Part %(number)s cancelled: the campaign was stopped before it was sent."
+    "Batch %(number)s cancelled: the campaign was stopped before it was sent.",
+    formerly=("Part %(number)s cancelled: the campaign was stopped before it was sent.",),
 )
 
 # campaigns.engine.schedules: a recurring campaign's runs and its approval.
@@ -738,8 +827,22 @@ TEST_SEND_UNANSWERED = StoredSentence.gettext_noop(
     "BSG's answer never came, so it may have been sent; not repeated. (%(error)s)",
     clauses=("error",),
 )
+
+
+def _phone_said(values: dict[str, str]) -> dict[str, str]:
+    """An old test send's number, stored as its bare digits ("+380501111111"), as a reader reads
+    it and the sentence stores it now ("+380 50 111 1111")."""
+    digits = values.pop("digits")
+    return {**values, "phone": phone_display(digits)}
+
+
+# The number is stored as people read it (contacts.phones.phone_display), the same in every
+# language, so the audit log shows it so too; rows stored before kept its digits.
 TEST_SEND_AUDIT = StoredSentence.gettext_noop(
-    "Test send to +%(phone)s: %(outcome)s", clauses=("outcome",)
+    "Test send to %(phone)s: %(outcome)s",
+    clauses=("outcome",),
+    formerly=("Test send to +%(digits)s: %(outcome)s",),
+    formerly_values=_phone_said,
 )
 TEST_SEND_ACCEPTED = StoredSentence.gettext_noop("accepted by BSG as campaign %(bsg_id)s.")
 # Whose data filled a test send's placeholders (TestSend.rendered_as).

@@ -123,7 +123,8 @@ def test_a_test_send_is_recorded(user, bsg_settings, team_test_phone):
         campaign_id=campaign.pk, phone="+380 50 999 9999", contact_id=None, user=user
     )
     entry = only_entry(action="campaign-test-send")
-    assert entry.actor == user and "+380509999999" in entry.message
+    # The number as people read it, as the audit log shows it.
+    assert entry.actor == user and "Test send to +380 50 999 9999: " in entry.message
 
 
 def test_stopping_a_campaign_before_it_went_is_recorded(user):
@@ -154,6 +155,7 @@ def test_resuming_a_part_is_recorded(user):
     assert resume.part_resume(part_id=part.pk, user=user)
     entry = only_entry(action="part-resume")
     assert entry.target_object_id == str(campaign.pk)
+    assert campaign.events.get(kind="retry").message == "Batch 1 resumed."
     assert entry.changes == {"part 1": ["held", "resumed"]}
 
 
@@ -162,6 +164,8 @@ def test_resuming_a_held_campaign_is_recorded(user):
     assert resume.campaign_resume(campaign_id=campaign.pk, user=user) == 1
     entry = only_entry(action="campaign-resume")
     assert entry.actor == user and entry.target_object_id == str(campaign.pk)
+    assert campaign.events.get(kind="resumed").message == "Resumed: 1 held batch will be sent."
+    assert entry.message == "1 held batch will be sent; the failure-rate hold is overridden."
 
 
 def test_retrying_failed_recipients_is_recorded_on_the_new_campaign(user):
@@ -303,7 +307,7 @@ def test_dispatch_and_finish_are_recorded_as_the_system(bsg_settings):
     dispatch = only_entry(action="campaign-dispatch")
     assert dispatch.actor_display == "system"
     assert dispatch.changes == {"status": ["ready", "sending"]}
-    assert "2 recipients in 1 part." in dispatch.message
+    assert "2 recipients in 1 batch." in dispatch.message
     deadline = time.monotonic() + 15
     while Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENDING:
         assert time.monotonic() < deadline, "the campaign never finished"

@@ -89,7 +89,7 @@ def test_retry_failed_and_do_not_contact_buttons_follow_their_rules(
 def test_a_parts_note_is_the_stop_answer_else_its_error():
     State = CampaignPart.State
     # Submitting clears the error; the poll may then say the breakdown is missing.
-    missing = "BSG gave no breakdown by status for this part (HTTP 404)"
+    missing = "BSG gave no breakdown by status for this batch (HTTP 404)"
     assert CampaignPart(state=State.SUBMITTED, error=missing).note == missing
     assert CampaignPart(state=State.REJECTED, error="Sender not allowed").note == (
         "Sender not allowed"

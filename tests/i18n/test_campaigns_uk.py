@@ -144,6 +144,7 @@ def test_the_detail_page_shows_the_engines_words_in_the_readers_language(client,
     client.force_login(taras)
     campaign = draft(status=Campaign.Status.SENDING)
     campaign.save()
+    # Stored when a BSG batch was called a "part": said as the batches table says it now.
     event_record(campaign.pk, CampaignEvent.Kind.NEEDS_ATTENTION, "Part 1: BSG refused it: nope")
     Campaign.objects.filter(pk=campaign.pk).update(
         dispatch_error=stored_text.DISPATCH_FAILED.stored(error="ValueError: bad list")
@@ -151,8 +152,8 @@ def test_the_detail_page_shows_the_engines_words_in_the_readers_language(client,
     # The page's language is the one the person chose for their account.
     account_settings_update(user=taras, language="uk")
     page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-    assert "Частина 1: BSG її відхилив: nope" in page
+    assert "Пакет 1: BSG його відхилив: nope" in page
     assert "Не вдалося визначити отримувачів (ValueError: bad list)." in page
     account_settings_update(user=taras, language="en")
     english = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-    assert "Part 1: BSG refused it: nope" in english
+    assert "Batch 1: BSG refused it: nope" in english

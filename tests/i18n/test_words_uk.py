@@ -132,9 +132,9 @@ def test_bsgs_statuses_are_said_in_words(in_ukrainian, taras):
 
 def test_a_parts_status_change_is_stored_in_words_and_shown_in_ukrainian():
     stored = PART_STATUS_CHANGED_WORDS.stored(number=1, before="Being prepared", after="Finished")
-    assert stored == "Part 1: Being prepared → Finished."
+    assert stored == "Batch 1: Being prepared → Finished."
     with translation.override("uk"):
-        assert shown(stored) == "Частина 1: Готується → Завершено."
+        assert shown(stored) == "Пакет 1: Готується → Завершено."
 
 
 def test_the_test_phones_are_named_as_the_ukrainian_admin_names_them(in_ukrainian):
@@ -249,9 +249,9 @@ def test_marketer_pages_say_bsgs_api_in_plain_words(in_ukrainian, taras):
 @pytest.mark.parametrize(
     ("recipients", "parts", "english", "ukrainian"),
     [
-        (1, 1, "1 recipient in 1 part.", "1 отримувач, 1 частина."),
-        (3, 2, "3 recipients in 2 parts.", "3 отримувачі, 2 частини."),
-        (5, 5, "5 recipients in 5 parts.", "5 отримувачів, 5 частин."),
+        (1, 1, "1 recipient in 1 batch.", "1 отримувач, 1 пакет."),
+        (3, 2, "3 recipients in 2 batches.", "3 отримувачі, 2 пакети."),
+        (5, 5, "5 recipients in 5 batches.", "5 отримувачів, 5 пакетів."),
     ],
 )
 def test_a_dispatch_says_each_count_in_its_own_plural(recipients, parts, english, ukrainian):
