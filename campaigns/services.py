@@ -523,7 +523,7 @@ def campaign_test_send(
             action="campaign-test-send",
             target=campaign,
             message=TEST_SEND_AUDIT.stored(
-                phone=phone_display(number),
+                phone=f"+{number}",  # E.164, as the audit log has always kept it
                 outcome=test.error or TEST_SEND_ACCEPTED.stored(bsg_id=test.bsg_campaign_id),
             ),
             actor=user,

@@ -109,7 +109,8 @@ class StoredSentence:
     hold several, joined by "; " (or any text: BSG's answers); `labels` values are what
     changed, as campaigns.selectors.APPROVAL_LABELS names it, joined by ", " (lower-cased or
     not); `fields` values are placeholders by their names (campaigns.rendering.Slot.name),
-    joined by ", ", the contact's own name and phone said in the reader's language. A plural
+    joined by ", ", the contact's own name and phone said in the reader's language; `phones`
+    values are numbers stored as BSG knows them, said as people read them. A plural
     sentence chooses its form by the value named `number`, in English as in any
     language whose words change with the number.
 
@@ -129,6 +130,7 @@ class StoredSentence:
         clauses: Iterable[str] = (),
         labels: Iterable[str] = (),
         fields: Iterable[str] = (),
+        phones: Iterable[str] = (),
         formerly: Iterable[str] = (),
         formerly_values: Callable[[dict[str, str]], dict[str, str]] | None = None,
     ) -> None:
@@ -139,6 +141,7 @@ class StoredSentence:
         self.clauses = frozenset(clauses)
         self.labels = frozenset(labels)
         self.fields = frozenset(fields)
+        self.phones = frozenset(phones)
         self.formerly = tuple(formerly)
         self.formerly_values = formerly_values
         self.forms = tuple(
@@ -184,6 +187,8 @@ class StoredSentence:
                 said[name] = LABEL_SEPARATOR.join(map(_label_shown, value.split(LABEL_SEPARATOR)))
             elif name in self.fields:
                 said[name] = LABEL_SEPARATOR.join(map(_field_shown, value.split(LABEL_SEPARATOR)))
+            elif name in self.phones:
+                said[name] = phone_display(value)
             else:
                 said[name] = _localised(value)
         if self.plural is None:
@@ -829,20 +834,10 @@ TEST_SEND_UNANSWERED = StoredSentence.gettext_noop(
 )
 
 
-def _phone_said(values: dict[str, str]) -> dict[str, str]:
-    """An old test send's number, stored as its bare digits ("+380501111111"), as a reader reads
-    it and the sentence stores it now ("+380 50 111 1111")."""
-    digits = values.pop("digits")
-    return {**values, "phone": phone_display(digits)}
-
-
-# The number is stored as people read it (contacts.phones.phone_display), the same in every
-# language, so the audit log shows it so too; rows stored before kept its digits.
+# The number is stored as BSG knows it ("+380501111111"), so the audit log can be searched by it,
+# and said as people read it ("+380 50 111 1111", contacts.phones.phone_display).
 TEST_SEND_AUDIT = StoredSentence.gettext_noop(
-    "Test send to %(phone)s: %(outcome)s",
-    clauses=("outcome",),
-    formerly=("Test send to +%(digits)s: %(outcome)s",),
-    formerly_values=_phone_said,
+    "Test send to %(phone)s: %(outcome)s", clauses=("outcome",), phones=("phone",)
 )
 TEST_SEND_ACCEPTED = StoredSentence.gettext_noop("accepted by BSG as campaign %(bsg_id)s.")
 # Whose data filled a test send's placeholders (TestSend.rendered_as).
