@@ -159,3 +159,24 @@ def test_the_missing_steps_speak_ukrainian(author, user):
     assert "Виберіть, хто її отримає</a>" in missing
     assert "Виберіть хоча б один список контактів." in missing
     assert 'title="Спершу зробіть те, що перелічено вище."' in button(page, "ask-approval")
+
+
+def test_computing_the_plan_on_the_detail_page_brings_the_approval_panel_along(
+    author, spring, bsg_settings
+):
+    campaign = newcomers_draft(sender="Shop")
+    campaign.lists.set([spring])
+    panel = author.post(
+        reverse("campaigns:plan", args=[campaign.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'id="plan-recipients"' in panel
+    assert '<div id="approval-panel" hx-swap-oob="true">' in panel
+    assert 'id="approval-missing"' not in panel
+    assert "disabled" not in button(panel, "ask-approval")
+
+    # The composer's own panel brings its buttons instead.
+    composer = author.post(
+        reverse("campaigns:plan", args=[campaign.pk]) + "?page=composer",
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "approval-panel" not in composer and 'id="compose-buttons"' in composer
