@@ -22,13 +22,14 @@ from django.utils.translation import gettext_lazy
 from audit.services import audit_record
 
 from . import handoffs, selectors
+from .checks import Problems
 from .engine.events import event_record, person_or_none
 from .models import Campaign, CampaignEvent
 from .services import (
     User,
     campaign_plan_is_fresh,
-    campaign_raise_unless_sendable,
     campaign_request_send,
+    campaign_send_problems,
     send_plan_request,
 )
 from .stored_text import (
@@ -71,7 +72,9 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
             % {"status": campaign.get_status_display().lower()}
         )
     now = timezone.now()
-    campaign_raise_unless_sendable(campaign=campaign, when=when, now=now, require_fresh_plan=True)
+    problems = campaign_approval_problems(campaign=campaign, when=when, now=now)
+    if problems:
+        raise problems.refusal()
     actor = person_or_none(user)
     with transaction.atomic():
         changed = Campaign.objects.filter(
@@ -112,6 +115,18 @@ def campaign_approval_request(*, campaign_id: int, user: User, when: datetime | 
             actor=actor,
         )
     return campaign
+
+
+def campaign_approval_problems(
+    *, campaign: Campaign, when: datetime | None, now: datetime | None = None
+) -> Problems:
+    """What stops this draft from being sent for approval, to go out at `when` (None: as soon
+    as approved): the checks for sending, with a fresh send plan. campaign_approval_request
+    refuses with exactly these; the detail page lists them before anyone asks, so nobody learns
+    them only from the refusal."""
+    return campaign_send_problems(
+        campaign=campaign, when=when, now=now or timezone.now(), require_fresh_plan=True
+    )
 
 
 def campaign_approve(*, campaign_id: int, user: User, seen: str | None = None) -> Campaign:

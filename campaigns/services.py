@@ -308,6 +308,24 @@ def campaign_raise_unless_sendable(
     *, campaign: Campaign, when: datetime | None, now: datetime, require_fresh_plan: bool
 ) -> None:
     """ValidationError unless the campaign could be sent (or scheduled at `when`) as it is."""
+    problems = campaign_send_problems(
+        campaign=campaign, when=when, now=now, require_fresh_plan=require_fresh_plan
+    )
+    if problems:
+        raise problems.refusal()
+
+
+# The key of "compute the send plan first" among a campaign's Problems: fixed by the send plan's
+# button, not by a field of the composer (the detail page links it there).
+SEND_PLAN_PROBLEM = "send_plan"
+
+
+def campaign_send_problems(
+    *, campaign: Campaign, when: datetime | None, now: datetime, require_fresh_plan: bool
+) -> Problems:
+    """What stops the campaign from being sent (or scheduled at `when`) as it is: every rule of
+    campaigns.checks, then the send plan's. Empty when it could go out. The plan is only read
+    once the content passes: a plan of content that cannot go out says nothing more."""
     list_ids = selectors.campaign_list_ids(campaign=campaign)
     problems = campaign_check(
         campaign=campaign, list_ids=list_ids, when=when, schedule=when is not None, now=now
@@ -319,7 +337,7 @@ def campaign_raise_unless_sendable(
         fresh, plan = campaign_plan_is_fresh(campaign=campaign)
         if not fresh:
             problems.add(
-                "__all__",
+                SEND_PLAN_PROBLEM,
                 _(
                     "Compute the send plan first: sending needs a plan for the campaign as it is "
                     "now."
@@ -352,8 +370,7 @@ def campaign_raise_unless_sendable(
                     )
                     % {"count": over},
                 )
-    if problems:
-        raise problems.refusal()
+    return problems
 
 
 def campaign_unschedule(*, campaign_id: int) -> Campaign:

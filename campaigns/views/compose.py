@@ -15,6 +15,7 @@ from contacts.phones import InvalidPhone, normalize_phone
 
 from .. import approval, checks, forms, recipient_preview, selectors, sendplan, services
 from ..models import Campaign, TestSend
+from .approval import approval_context
 
 COMPOSE_TEMPLATES = {
     Campaign.Channel.SMS: "campaigns/compose_sms.html",
@@ -311,7 +312,8 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
     In the composer, the Send buttons outside the panel are enabled only by a fresh plan: they
     come along out of band when a plan is asked for and when it finishes (not on every poll,
-    which would reset a button someone is about to press)."""
+    which would reset a button someone is about to press); on the detail page, the approval
+    panel does."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     refused: list[str] = []
     if request.method == "POST":
@@ -330,11 +332,16 @@ def campaign_plan(request: HttpRequest, campaign_id: int) -> HttpResponse:
     composer = asked.is_valid() and asked.cleaned_data["page"] == "composer"
     fresh, plan = services.campaign_plan_is_fresh(campaign=campaign)
     settled = plan is None or plan.is_finished
+    # On the detail page the approval panel lists "compute the send plan" among what is
+    # missing: it comes along when the plan is asked for and when it finishes, as the buttons do.
+    approval_oob = not composer and (request.method == "POST" or settled)
     return render(
         request,
         "campaigns/detail.html#send-plan",
         # 200 even when refused: htmx swaps in only successful answers, and this one says why.
         {
+            **(approval_context(campaign, request.user) if approval_oob else {}),
+            "approval_oob": approval_oob,
             "campaign": campaign,
             "plan": plan,
             "plan_fresh": fresh,

@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
@@ -22,6 +24,7 @@ from campaigns import approval
 from campaigns.models import Campaign, CampaignPart, MessageTemplate
 from contacts.models import ContactImport, ContactList
 
+from .conftest import PASSWORD
 from .test_e2e import audience, draft, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -389,3 +392,108 @@ def test_your_settings_offers_places_by_region_and_offset(
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Your settings are saved.")).to_be_visible()
     assert AccountSettings.objects.get(user=author).time_zone == "Europe/Kiev"
+
+
+# What a select's widest choice takes in the select's font, against the room the select gives
+# its text (its content box: Pico's right padding keeps the chevron's place).
+CHOICE_ROOM = """select => {
+    const style = getComputedStyle(select);
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
+    const probe = document.createElement("span");
+    probe.style.font = style.font;
+    probe.style.position = "absolute";
+    probe.style.whiteSpace = "pre";
+    document.body.append(probe);
+    const widths = [...select.options].map(option => {
+        probe.textContent = option.text;
+        return probe.getBoundingClientRect().width;
+    });
+    probe.remove();
+    return {room, text: Math.max(...widths)};
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_campaigns_filters_show_every_status_whole_and_drafts_no_sent_figures(
+    language, viewport, marketing, new_page, sign_in, live_server
+):
+    """A newcomer's report: in Ukrainian at 1280 px the status box read "Будь-який стату", and a
+    draft showed 0 sent and 0 delivered beside its planned recipients."""
+    author = marketing["author"]
+    account_settings_update(user=author, language=language)
+    page = new_page(viewport=viewport)
+    sign_in(page, author.username)
+    visit(page, live_server, f"{language}-filters", reverse("campaigns:list"))
+    for select in ("#id_status", "#id_channel"):
+        within_screen(page.locator(select), viewport["width"])
+        measured = page.locator(select).evaluate(CHOICE_ROOM)
+        assert measured["text"] <= measured["room"], (select, measured)
+    for cell in ("#id_created_from", "#id_created_to"):
+        measured = page.locator(cell).evaluate(DATE_ROOM)
+        assert measured["room"] >= measured["text"] + DATE_SPARE, (cell, measured)
+    for made in ("draft", "waiting"):
+        row = page.locator(f"#campaign-{marketing[made].pk}")  # type: ignore[attr-defined]
+        expect(row.locator("td.not-sent")).to_have_text(["—", "—"])
+    finished = page.locator(f"#campaign-{marketing['finished'].pk} td.num")
+    expect(finished).to_have_text(["120", "120", re.compile(r"^114")])
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_the_menus_chevrons_stay_beside_their_names_when_the_bar_is_full(
+    language, marketing, new_page, sign_in, live_server, settings
+):
+    """A newcomer's report: in Ukrainian at 1280 px the chevrons of "Контакти" and of the user's
+    menu wrapped under their names. The fullest bar: an administrator's (one link more), with
+    BSG's note in place of the balance."""
+    admin = get_user_model().objects.create_superuser("administrator", password=PASSWORD)
+    account_settings_update(user=admin, language=language)
+    settings.BSG_API_URL = "http://127.0.0.1:9"  # nothing listens: the bar says BSG is down
+    cache.clear()
+    page = new_page(viewport=DESKTOP)
+    sign_in(page, admin.username)
+    page.goto(live_server.url + reverse("campaigns:list"))
+    expect(page.locator("#bsg-account .error")).to_be_visible()
+    summaries = page.locator(".topbar details.nav-group > summary")
+    expect(summaries).to_have_count(2)
+    for summary in summaries.all():
+        # A chevron pushed under the name overflows the summary's one line.
+        assert summary.evaluate("s => s.scrollHeight <= s.clientHeight"), summary.inner_text()
+        within_screen(summary, DESKTOP["width"])
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_on_a_phone_the_composers_preview_is_right_under_the_text(
+    language, marketing, new_page, sign_in, live_server
+):
+    """A newcomer's report: on a phone the preview sat under every field of the form, far from
+    the text being typed. It now follows the text box (the cards, for RCS); on a desktop it stays
+    in the side column."""
+    author = marketing["author"]
+    account_settings_update(user=author, language=language)
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in(page, author.username)
+    visit(page, live_server, f"{language}-composer", reverse("campaigns:new", args=["sms"]))
+    text, preview = page.locator("#id_text"), page.locator("#preview")
+    text.fill("Hi {first_name}, spring is here")
+    page.wait_for_load_state("networkidle")
+    text_box, preview_box = text.bounding_box(), preview.bounding_box()
+    sender_box = page.locator("#id_sender").bounding_box()
+    assert text_box["y"] + text_box["height"] < preview_box["y"] < sender_box["y"]
+    # Only the field picker lies between them: the preview is in sight while typing.
+    assert preview_box["y"] - (text_box["y"] + text_box["height"]) < PHONE["height"] / 2
+    within_screen(preview, PHONE["width"])
+    shoot(page, f"{language}-composer", "preview", PHONE["width"])
+
+    visit(page, live_server, f"{language}-composer", reverse("campaigns:new", args=["rcs"]))
+    cards, preview = page.locator("#card-editor"), page.locator("#preview")
+    cards_box, preview_box = cards.bounding_box(), preview.bounding_box()
+    assert cards_box["y"] + cards_box["height"] < preview_box["y"]
+    assert preview_box["y"] < page.locator("#id_fallback_text").bounding_box()["y"]
+
+    page.set_viewport_size(DESKTOP)
+    visit(page, live_server, f"{language}-composer", reverse("campaigns:new", args=["sms"]))
+    text_box, preview_box = page.locator("#id_text").bounding_box(), preview.bounding_box()
+    assert preview_box["x"] >= text_box["x"] + text_box["width"]

@@ -172,6 +172,38 @@ def test_a_draft_shows_its_send_plans_count_and_a_dash_without_one(signed_in):
     assert recipients_cell(live.content.decode(), waiting) == "1,708"
 
 
+def figure_cell(body: str, owner: Campaign, label: str) -> str:
+    row = re.search(rf'<tr id="campaign-{owner.pk}".*?</tr>', body, re.S).group(0)
+    return re.search(rf'<td class="num[^"]*" data-label="{label}">(.*?)</td>', row).group(1)
+
+
+def test_a_campaign_not_sending_yet_shows_a_dash_for_sent_and_delivered(signed_in):
+    """A newcomer's report: a draft showed "—" recipients beside 0 sent and 0 delivered, as if
+    it had gone out to nobody. Until the engine takes it nothing is sent, so nothing is shown."""
+    before = [
+        campaign(name=f"Not yet {status}", status=status)
+        for status in sorted(Campaign.BEFORE_SENDING)
+    ]
+    planned = campaign(name="Planned draft")
+    plan(planned, recipients=2)
+    started = sending(name="Started", recipients=10, sent=0, delivered=0)
+    finished = sending(name="Done", status="finished", recipients=10, sent=10, delivered=9)
+    body = signed_in.get(LIST).content.decode()
+    for made in [*before, planned]:
+        assert figure_cell(body, made, "Sent") == "—", made.status
+        assert figure_cell(body, made, "Delivered") == "—", made.status
+    assert recipients_cell(body, planned) == "2"
+    # Once it is the engine's, a 0 is a real figure.
+    assert figure_cell(body, started, "Sent") == "0"
+    assert figure_cell(body, started, "Delivered") == "0"
+    assert figure_cell(body, finished, "Sent") == "10"
+    assert figure_cell(body, finished, "Delivered").startswith("9 ")
+    # The live rows (waiting for approval or its time) say the same.
+    waiting = next(c for c in before if c.status == Campaign.Status.AWAITING_APPROVAL)
+    live = signed_in.get(reverse("campaigns:list-live"), {"ids": str(waiting.pk)})
+    assert figure_cell(live.content.decode(), waiting, "Sent") == "—"
+
+
 def test_drafts_counts_cost_no_query_of_their_own(signed_in, django_assert_num_queries):
     many_campaigns(100)
     for i in range(10):
@@ -183,6 +215,8 @@ def test_drafts_counts_cost_no_query_of_their_own(signed_in, django_assert_num_q
     with django_assert_num_queries(6):
         body = signed_in.get(LIST).content.decode()
     assert body.count('data-label="Recipients">—</td>') == 5
+    # Nor does leaving their sent and delivered figures out.
+    assert body.count('class="num not-sent" data-label="Sent">—</td>') == 10
     assert 'data-label="Recipients">9</td>' in body
 
 
