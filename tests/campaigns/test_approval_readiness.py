@@ -18,6 +18,7 @@ from campaigns import approval, services
 from campaigns.models import Campaign
 from campaigns.views.approval import MISSING_STEP_ACTIONS
 from contacts.models import Contact, ContactList, ListMembership
+from tests.campaigns.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +40,11 @@ def spring(db) -> ContactList:
 
 def newcomers_draft(**values) -> Campaign:
     """Saved from the composer with a text and nothing else chosen."""
-    defaults = {
-        "name": "Newcomer's first",
-        "channel": Campaign.Channel.SMS,
-        "sms_mode": Campaign.SmsMode.INDIVIDUAL,
-        "text": "Spring sale: -20%",
-        "sender": "",
-    }
-    return Campaign.objects.create(**{**defaults, **values})
+    draft = make_campaign(
+        **{"name": "Newcomer's first", "text": "Spring sale: -20%", "sender": "", **values}
+    )
+    draft.save()
+    return draft
 
 
 def missing_block(page: str) -> str:
