@@ -13,7 +13,6 @@ OpenAPI description (the YAML).
 
 import re
 import string
-import unicodedata
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -397,13 +396,7 @@ def _show(moment: datetime) -> str:
 
 
 def _describe_all(characters: list[str]) -> str:
-    """Each character with its code point; invisible ones by name, e.g. "tab (U+0009)"."""
-    shown = []
-    for character in characters:
-        code = f"U+{ord(character):04X}"
-        if character.isprintable() and not character.isspace():
-            shown.append(f"{character} ({code})")
-        else:
-            name = unicodedata.name(character, "")
-            shown.append(f"{name.lower()} ({code})" if name else code)
-    return ", ".join(shown)
+    """Each character as the special-characters hint names it (smstext.character_words): in
+    quotes, an invisible one by its name, never a code point ("U+0416" means nothing to a
+    marketer)."""
+    return ", ".join(smstext.character_words(character) for character in characters)

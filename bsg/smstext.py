@@ -352,7 +352,7 @@ def limit_error(text: str) -> str | None:
         # A Ukrainian text is UCS-2 by nature: its letters are not the reason to list.
         values["because"] = _("(%(script)s text)") % {"script": script_name(script)}
     else:
-        named = [_describe(c) for c in stats.non_gsm_characters[:_NAMED_CHARACTERS]]
+        named = [character_words(c) for c in stats.non_gsm_characters[:_NAMED_CHARACTERS]]
         more = len(stats.non_gsm_characters) - len(named)
         if more:
             named.append(ngettext("%(count)s more", "%(count)s more", more) % {"count": more})
@@ -412,10 +412,11 @@ def _plain_name(character: str) -> str:
     return names.get(character, "")
 
 
-def _describe(character: str) -> str:
+def character_words(character: str) -> str:
     """The character in quotes and its plain name ("curly apostrophe" after the apostrophe
     itself); an invisible one (a no-break space) by its name alone; never its code point, which
-    means nothing to a marketer."""
+    means nothing to a marketer. The special-characters hint and bsg.rules' refusals of a
+    sender or reference id name characters so."""
     name = _plain_name(character)
     if character.isspace() or not character.isprintable():
         return name or _("an invisible character")

@@ -127,8 +127,13 @@ class _CampaignForm(forms.ModelForm):
         try:
             return ZoneInfo(name).key
         except (ZoneInfoNotFoundError, ValueError, OSError):
+            # Not said back: what was typed may be anything (a path, a script), and the field
+            # still holds it for the person to correct.
             raise forms.ValidationError(
-                _("“%(zone)s” is not a time zone; use a name such as Europe/Kyiv.") % {"zone": name}
+                _(
+                    "That is not a time zone we know. Pick one from the list or type a name such "
+                    "as Europe/Kyiv."
+                )
             ) from None
 
     def _clean_window(self, cleaned: dict) -> None:
@@ -373,7 +378,7 @@ class RcsCampaignForm(_CampaignForm):
             ),
             "rcs_mode": gettext_lazy(
                 "To contact lists: sent from here to your lists' numbers, leaving out "
-                "do-not-contact numbers; big audiences go out in parts of 5,000. To BSG "
+                "do-not-contact numbers; big audiences go out in batches of 5,000. To BSG "
                 "contact-book groups: BSG sends to each list's linked group as its contact book "
                 "holds it, at most 5,000 contacts, and no list may hold a do-not-contact number."
             ),

@@ -5,6 +5,7 @@ field's name nor a setting of the other channel. The log itself keeps the raw ke
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from typing import Any
 
@@ -16,7 +17,7 @@ from audit.models import AuditEntry
 from audit.selectors import audit_entries_for
 from audit.words import HistoryEntry, action_words, field_label, moment_words, value_words
 
-from .models import Campaign
+from .models import Campaign, CampaignPart
 from .selectors import APPROVAL_LABELS, APPROVAL_SET_KEYS
 from .stored_text import shown
 
@@ -58,6 +59,9 @@ LABELS = {
 }
 # The composer's order: name, who receives it, sender, text, lists, then the rest.
 ORDER = {key: index for index, key in enumerate(LABELS)}
+# A resumed batch is logged under "part 2", its name when the log began (audit rows are never
+# rewritten): said "Batch 2", as the page's table names it, its states in the table's words.
+PART_KEY = re.compile(r"part (\d+)")
 # Said as "Text changed": their before and after are too long to read side by side.
 LONG_KEYS = frozenset({"text", "fallback_text", "rcs_cards"})
 # Settings of the other channel, which the campaign's own never uses: an SMS campaign's log
@@ -115,6 +119,10 @@ def _in_words(entry: AuditEntry, campaign: Campaign) -> HistoryEntry:
 def _change_line(key: str, pair: list[Any] | tuple[Any, ...], *, created: bool) -> str | None:
     label = LABELS.get(key) or field_label(key)
     before, after = pair
+    batch = PART_KEY.fullmatch(key)
+    if batch is not None:
+        label = _("Batch %(number)s") % {"number": batch.group(1)}
+        return _line(label, f"{_part_state_words(before)} → {_part_state_words(after)}")
     if key in APPROVAL_SET_KEYS and isinstance(after, list) and isinstance(before, list | None):
         added = [str(v) for v in after if v not in (before or [])]
         removed = [str(v) for v in before or [] if v not in after]
@@ -181,6 +189,12 @@ def _value_words(key: str, value: Any) -> str:
             return str(value)
     # The log's own words for a value ("3 number(s)") are stored in English.
     return shown(str(value)) if key == "pasted_numbers" else value_words(value)
+
+
+def _part_state_words(state: Any) -> str:
+    if state == "resumed":
+        return _("Resumed")
+    return str(dict(CampaignPart.State.choices).get(state) or value_words(state))
 
 
 def _choice_words(key: str, value: str) -> str | None:

@@ -32,7 +32,7 @@ from .bsg_words import (
     special_characters_note,
 )
 from .rendering import placeholder_said, placeholders_lacking
-from .stored_text import shown
+from .stored_text import batch_named, shown
 
 DEFAULT_VALIDITY_HOURS = 72
 DEFAULT_TARIFF = 0
@@ -1018,6 +1018,12 @@ class CampaignPart(models.Model):
     def error_shown(self) -> str:
         """Why it is not submitted (or what its figures lack), in the reader's language."""
         return shown(self.error)
+
+    @property
+    def error_names_the_batch(self) -> bool:
+        """Its error already names this batch ("Batch 2: BSG refused it…", "Held: batch 2 would
+        cost…"), so a line that shows the error does not name the batch before it again."""
+        return bool(self.error) and batch_named(self.error) == self.number
 
     @property
     def is_settled(self) -> bool:

@@ -241,6 +241,18 @@ def shown(text: str) -> str:
     return _shown_in(text, translation.get_language(), timezone.get_current_timezone_name())
 
 
+def batch_named(text: str) -> int | None:
+    """The batch a stored sentence names ("Batch 2: BSG refused it: …", "Held: batch 2 would
+    cost…"), or None: in every declared sentence `number` is a batch's number. A line that
+    shows such a text beside its batch need not name the batch again."""
+    for sentence in SENTENCES:
+        if text.startswith(sentence.heads):
+            values = sentence.values_in(text)
+            if values is not None:
+                return _count(values["number"]) if "number" in values else None
+    return None
+
+
 def moment_stored(when: datetime) -> str:
     """`when` as a stored sentence keeps it: in UTC, whoever writes it (shown() says it in the
     reader's zone)."""

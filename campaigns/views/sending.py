@@ -1,5 +1,5 @@
 """What people do to a campaign that is sending or has sent: stop, resume (a held campaign or
-one part), retry the failed, add repeat failures to do-not-contact, and the ledger as CSV."""
+one batch), retry the failed, add repeat failures to do-not-contact, and the ledger as CSV."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -28,8 +28,8 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
         else:
             stopped = len(report.stopped)
             text = ngettext(
-                "Stop sent: %(count)s part stopped at BSG",
-                "Stop sent: %(count)s parts stopped at BSG",
+                "Stop sent: %(count)s batch stopped at BSG",
+                "Stop sent: %(count)s batches stopped at BSG",
                 stopped,
             ) % {"count": stopped}
             if report.cancelled_parts:
@@ -37,7 +37,7 @@ def campaign_stop(request: HttpRequest, campaign_id: int) -> HttpResponse:
                     "count": report.cancelled_parts
                 }
             for answer in report.refused.values():
-                # BSG's answer as each part keeps it (campaigns.stored_text), said for the reader.
+                # BSG's answer as each batch keeps it (campaigns.stored_text), said for the reader.
                 text += f"; {shown(answer)}"
             messages.success(request, text + ".")
     return redirect("campaigns:detail", campaign_id=campaign_id)

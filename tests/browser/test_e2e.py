@@ -415,7 +415,7 @@ def test_a_scheduled_campaign_is_cancelled_and_a_sending_one_stopped_at_bsg(
     expect(page.locator("#campaign-status")).to_have_text("Sending")
     expect(page.get_by_role("button", name="Back to draft")).to_have_count(0)
     stop(approver)
-    expect(approver.locator(".messages")).to_contain_text("1 part stopped at BSG")
+    expect(approver.locator(".messages")).to_contain_text("1 batch stopped at BSG")
     expect(approver.locator("#campaign-status")).to_have_text("Stopped")
     autumn.refresh_from_db()
     assert autumn.status == Campaign.Status.STOPPED

@@ -62,7 +62,8 @@ def test_an_overnight_window_in_the_rcs_composer_is_kept(client_in):
         ),
         (
             {"window_start": "09:00", "window_end": "18:00", "window_time_zone": "Mars/Olympus"},
-            "“Mars/Olympus” is not a time zone",
+            "That is not a time zone we know. Pick one from the list or type a name such as "
+            "Europe/Kyiv",
         ),
         ({"window_start": "25:00", "window_end": "18:00"}, "Enter a valid time."),
     ],
@@ -85,3 +86,24 @@ def test_clearing_the_window_removes_it(client_in):
     client_in.post(reverse("campaigns:edit", args=[campaign.pk]), sms_data())
     campaign.refresh_from_db()
     assert not campaign.has_window
+
+
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_a_refused_time_zone_says_what_to_do_without_saying_the_value_back(client_in, language):
+    client_in.cookies["django_language"] = language
+    typed = "Mars/Olympus-9"
+    data = sms_data(window_start="09:00", window_end="18:00", window_time_zone=typed)
+    response = client_in.post(reverse("campaigns:new", args=["sms"]), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    errors = body.split('id="errors-window_time_zone"', 1)[1].split("</div>", 1)[0]
+    advice = {
+        "en": "That is not a time zone we know. Pick one from the list or type a name such as "
+        "Europe/Kyiv.",
+        "uk": "Такого часового поясу немає. Виберіть його зі списку або введіть назву на кшталт "  # noqa: RUF001
+        "Europe/Kyiv.",
+    }[language]
+    assert advice in errors
+    assert typed not in errors
+    # The field itself keeps what was typed, to be corrected rather than typed again.
+    assert f'value="{typed}"' in body

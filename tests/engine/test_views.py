@@ -43,11 +43,29 @@ def test_the_detail_page_shows_parts_and_events(signed_in, engine_settings, sand
 def test_stop_button_stops_and_says_what_bsg_answered(signed_in, engine_settings, sandbox, user):
     campaign = sent()
     page = signed_in.post(reverse("campaigns:stop", args=[campaign.pk]), follow=True)
-    assert "Stop sent" in page.content.decode()
+    # A campaign's BSG batches, as the page's table calls them ("SMS parts" are another thing).
+    assert "Stop sent: 1 batch stopped at BSG." in page.content.decode()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.STOPPED and campaign.stopped_by == user
     again = signed_in.post(reverse("campaigns:stop", args=[campaign.pk]), follow=True)
     assert "nothing left to stop" in again.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Stop sent: 2 batches stopped at BSG."),
+        ("uk", "Запит на зупинку надіслано: 2 пакети зупинено в BSG."),
+    ],
+)
+def test_the_stop_message_counts_batches_in_the_readers_plural(
+    signed_in, engine_settings, sandbox, monkeypatch, language, said
+):
+    monkeypatch.setattr(rules, "MAX_SMS_RECIPIENTS", 2)
+    campaign = sent(4)
+    signed_in.cookies["django_language"] = language
+    page = signed_in.post(reverse("campaigns:stop", args=[campaign.pk]), follow=True)
+    assert said in page.content.decode()
 
 
 def test_ledger_export_and_retry_failed_only(signed_in, engine_settings, sandbox):
