@@ -190,3 +190,11 @@ def test_the_campaign_page_says_old_rows_in_the_batches_words(client, language, 
     for words in said:
         assert words in html
     assert "Part 2" not in html and "Every part" not in html and "+380501111111" not in html
+
+
+def test_number_in_a_stored_sentence_is_always_a_batchs_number():
+    # stored_text.batch_named reads `number` as the batch a sentence names: a sentence using
+    # the name for another count would make a line hide its batch's label wrongly.
+    numbered = [s for s in stored_text.SENTENCES if "%(number)s" in s.singular]
+    assert numbered
+    assert all("batch %(number)s" in s.singular.lower() for s in numbered)
