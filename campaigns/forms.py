@@ -743,10 +743,13 @@ class ScheduleForm(forms.Form):
             try:
                 ZoneInfo(zone)
             except (ValueError, KeyError, OSError, ZoneInfoNotFoundError):
+                # Not said back, as the composer's window zone: what was typed may be anything.
                 self.add_error(
                     "time_zone",
-                    _("Unknown time zone “%(zone)s”: use a name such as Europe/Kyiv.")
-                    % {"zone": zone},
+                    _(
+                        "That is not a time zone we know. Pick one from the list or type a name "
+                        "such as Europe/Kyiv."
+                    ),
                 )
         return data
 

@@ -267,7 +267,12 @@ def schedule_create(
     try:
         ZoneInfo(zone_name)
     except (ValueError, KeyError, OSError):
-        raise ValidationError(_("Unknown time zone “%(zone)s”.") % {"zone": zone_name}) from None
+        raise ValidationError(
+            _(
+                "That is not a time zone we know. Pick one from the list or type a name such "
+                "as Europe/Kyiv."
+            )
+        ) from None
     who = person_or_none(user)
     with transaction.atomic():
         cron, _created = CrontabSchedule.objects.get_or_create(**fields, timezone=zone_name)

@@ -64,7 +64,7 @@ def test_the_schedule_form_keeps_its_field_names(client_in, lists_campaign):
         ("hour", "-1", "“-1” is not a valid hour"),
         ("minute", "61", "Minute must be 0\u201359, not 61."),
         ("day_of_week", "funday", "“funday” is not a valid day of the week"),
-        ("time_zone", "Mars/Base", "Unknown time zone"),
+        ("time_zone", "Mars/Base", "That is not a time zone we know"),
         ("frequency_cap_days", "a week", "Enter a whole number."),
         ("frequency_cap_days", "0", "greater than or equal to 1"),
         ("template", "not-a-campaign", "Select a valid choice"),
