@@ -1,6 +1,8 @@
 """Every page that takes input reads it through a form: a value it does not expect is refused
 with a reason (beside its field where the page has fields), never a 500 or a silent guess."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
@@ -209,3 +211,18 @@ def test_no_input_of_these_pages_answers_500(client_in, lists_campaign, value):
     for method, url, data in asks:
         response = getattr(client_in, method)(url, data)
         assert response.status_code < 500, (url, data.keys())
+
+
+@pytest.mark.parametrize("zone", ["Europe/\x00Kyiv", "Z" * 100_000, "9" * 25, "../../etc/passwd"])
+def test_a_hostile_schedule_time_zone_is_refused_without_being_said_back(
+    client_in, lists_campaign, zone
+):
+    data = {"name": "Daily", "template": lists_campaign.pk, "hour": "9", "time_zone": zone}
+    response = client_in.post(reverse(SCHEDULES), data)
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        block = field_block(response.content.decode(), "time_zone")
+        # The box keeps what was typed, to correct it; the error never repeats it.
+        errors = " ".join(re.findall(r'<p class="error"[^>]*>(.*?)</p>', block, re.S))
+        assert errors and "9" * 25 not in errors and "Z" * 100 not in errors
+    assert not CampaignSchedule.objects.exists()
