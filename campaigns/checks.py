@@ -489,6 +489,15 @@ def rcs_suggestion_parse(*, label: str, target: str) -> dict[str, str]:
         return {"text": label, "phone": target}
 
 
+def campaign_start_problems(
+    *, campaign: Campaign, start: datetime | None, now: datetime
+) -> Problems:
+    """Only the start-time rules of campaign_check, for a start of `start`."""
+    problems = Problems()
+    _check_start(problems, campaign, start, now)
+    return problems
+
+
 def _check_start(
     problems: Problems, campaign: Campaign, start: datetime | None, now: datetime
 ) -> None:

@@ -176,17 +176,19 @@ def _approval_readiness(campaign: Campaign) -> dict:
         }
     now = timezone.now()
     problems = approval.campaign_approval_problems(campaign=campaign, when=None, now=now)
-    scheduled = None
+    now_blocked = bool(problems)
+    scheduled_blocked = False
     if campaign.start_at is not None:
-        scheduled = approval.campaign_approval_problems(
-            campaign=campaign, when=campaign.start_at, now=now
-        )
-        for message in scheduled.errors.get("start_at", []):
+        # The request for a start differs from sending now only by the start-time rules: the
+        # rest of the check (its queries, the plan) is not run a second time.
+        start = checks.campaign_start_problems(campaign=campaign, start=campaign.start_at, now=now)
+        for message in start.errors.get("start_at", []):
             problems.add("start_at", message)
+        scheduled_blocked = now_blocked or bool(start)
     return {
         "approval_missing": _missing_steps(campaign, problems),
-        "approval_now_blocked": bool(problems.errors.keys() - {"start_at"} or problems.cards),
-        "approval_scheduled_blocked": bool(scheduled),
+        "approval_now_blocked": now_blocked,
+        "approval_scheduled_blocked": scheduled_blocked,
     }
 
 
