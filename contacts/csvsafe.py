@@ -10,6 +10,7 @@ worst it can become is 380501234567 again), never a call to anything.
 """
 
 import re
+from collections.abc import Iterable
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -19,6 +20,12 @@ def neutralise_cell(value: str) -> str:
     if value and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+def neutralise_cells(values: Iterable[str]) -> list[str]:
+    """`neutralise_cell` of each value, for a whole row at once: a rejected-rows report writes
+    a million rows of ten cells, and a function call per cell was a tenth of its time."""
+    return ["'" + value if value.startswith(FORMULA_TRIGGERS) else value for value in values]
 
 
 _STORED_PHONE = re.compile(r"\d{1,15}")

@@ -29,7 +29,7 @@ from bsg.errors import BsgError
 from config.bsg import bsg_client
 from config.paging import Keyset, Page
 
-from .csvsafe import neutralise_cell, phone_cell
+from .csvsafe import neutralise_cell, neutralise_cells, phone_cell
 from .models import (
     Contact,
     ContactField,
@@ -646,11 +646,8 @@ def contacts_export_rows(*, queryset: QuerySet[Contact]) -> Iterator[list[str]]:
         queryset.order_by("pk").only("phone", "name", "fields").iterator(chunk_size=EXPORT_CHUNK)
     ):
         values = contact.fields or {}
-        yield [
-            phone_cell(contact.phone),
-            neutralise_cell(contact.name),
-            *(neutralise_cell(str(values.get(key, ""))) for key in contact_fields),
-        ]
+        texts = [contact.name, *(str(values.get(key, "")) for key in contact_fields)]
+        yield [phone_cell(contact.phone), *neutralise_cells(texts)]
 
 
 def do_not_contact_export_rows(*, queryset: QuerySet[DoNotContact]) -> Iterator[list[str]]:

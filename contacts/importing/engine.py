@@ -6,9 +6,11 @@
    UNLOGGED table; SQLite (the embedded default for trying the app) through executemany. The
    fields' JSON and the length checks of names and values are generated columns of the staging
    table: the database computes them while Python reads the next rows.
-   Rows whose number may repeat are flagged on the way (`maybe_dup`), and rows that may end
-   up rejected are set aside, for the duplicates' SQL and the rejected-rows report.
-2. Duplicates within the file are marked in SQL: the earliest row with a number wins.
+   Rows whose number may repeat are flagged on the way (`maybe_dup`; on PostgreSQL they go
+   into a partition of their own), and rows that may end up rejected are set aside, for the
+   duplicates' SQL and the rejected-rows report.
+2. Duplicates within the file are marked in SQL: the earliest row with a number wins. Only
+   flagged rows can be duplicates, so only their partition is rewritten.
 3. The dry run (`dry_run_figures`) joins the staging table with the contacts (or the
    do-not-contact list) and counts new, updated, unchanged, duplicate and invalid rows.
 4. The apply (`apply_stage`) runs a few set-based statements in ONE transaction: update the
@@ -45,7 +47,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contacts.csvsafe import neutralise_cell
+from contacts.csvsafe import neutralise_cells
 from contacts.models import FIELD_KEY_VALIDATOR, ContactImport, DoNotContact
 
 from . import mapping as mapping_rules
@@ -193,24 +195,45 @@ def _fields_expression(spec: ImportSpec) -> str:
     return f"json_patch('{{}}', json_object({pairs}))"
 
 
+# Free space left in each page of the rows whose number may repeat, so that marking them
+# duplicates rewrites each row inside its own page (a HOT update: no index entry to add).
+MAYBE_DUP_FILLFACTOR = 50
+
+
 def _create_stage(spec: ImportSpec) -> None:
     drop_stage(spec.import_id)
     postgres = connection.vendor == "postgresql"
-    unlogged, json_type = ("UNLOGGED ", "JSONB") if postgres else ("", "TEXT")
+    json_type = "JSONB" if postgres else "TEXT"
     values = "".join(f", v{i} TEXT" for i in range(len(spec.field_keys)))
-    # UNLOGGED: staged rows can always be read again from the file, so they skip the WAL.
     # The generated columns are computed by PostgreSQL during the COPY, in its own process,
-    # while Python is busy with the next rows.
+    # while Python is busy with the next rows. Building the fields' JSON later, in the apply,
+    # was measured: 21 s of ten million rows, where reading the stored JSON takes 3.6 s.
+    columns = (
+        f"row_no BIGINT {'NOT NULL' if postgres else 'PRIMARY KEY'}, phone VARCHAR(15), "
+        f"name TEXT NOT NULL, reason TEXT NOT NULL, row_error TEXT, dup_of BIGINT{values}, "
+        "maybe_dup BOOLEAN, "
+        f"error TEXT GENERATED ALWAYS AS ({_error_expression(spec)}) STORED, "
+        f"fields {json_type} GENERATED ALWAYS AS "
+        f"(CASE WHEN row_error IS NULL THEN {_fields_expression(spec)} END) STORED"
+    )
     with connection.cursor() as cursor:
+        if not postgres:
+            cursor.execute(f"CREATE TABLE {spec.table} ({columns})")
+            return
+        # UNLOGGED: staged rows can always be read again from the file, so they skip the WAL.
+        # Two partitions: the rows whose number may repeat (`maybe_dup`, ~10 % of a file) and
+        # the rest. Marking duplicates then reads and rewrites only the first; in one table it
+        # rewrote 809,113 wide rows among ten million (a new version and an index entry each,
+        # at the table's end): 17 of the marking's 39 s (BENCHMARKS.md).
+        cursor.execute(f"CREATE TABLE {spec.table} ({columns}) PARTITION BY LIST (maybe_dup)")
         cursor.execute(
-            f"CREATE {unlogged}TABLE {spec.table} ("
-            "row_no BIGINT PRIMARY KEY, phone VARCHAR(15), name TEXT NOT NULL, "
-            f"reason TEXT NOT NULL, row_error TEXT, dup_of BIGINT{values}, "
-            "maybe_dup BOOLEAN, "
-            f"error TEXT GENERATED ALWAYS AS ({_error_expression(spec)}) STORED, "
-            f"fields {json_type} GENERATED ALWAYS AS "
-            f"(CASE WHEN row_error IS NULL THEN {_fields_expression(spec)} END) STORED)"
+            f"CREATE UNLOGGED TABLE {spec.table}_maybe PARTITION OF {spec.table} "
+            f"FOR VALUES IN (TRUE) WITH (fillfactor = {MAYBE_DUP_FILLFACTOR})"
         )
+        cursor.execute(f"CREATE UNLOGGED TABLE {spec.table}_once PARTITION OF {spec.table} DEFAULT")
+        # Row numbers are unique by construction; a unique index on a partitioned table must
+        # hold its partition key, so this one is plain. It serves "ORDER BY row_no LIMIT n".
+        cursor.execute(f"CREATE INDEX {spec.table}_row_no ON {spec.table} (row_no)")
 
 
 def drop_stage(import_id: int) -> None:
@@ -296,26 +319,43 @@ def _forget_candidates(spec: ImportSpec) -> None:
 
 
 def _mark_duplicates(spec: ImportSpec) -> None:
+    duplicates = f"{spec.table}_duplicates"
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgres:
             # Grouping a million phones spills to disk at the default 4 MB.
             cursor.execute("SET LOCAL work_mem = '256MB'")
         # Only numbers flagged `maybe_dup` while staging (shaping.SeenNumbers) can repeat: every
         # later row of a repeated number is flagged, so grouping the rows of the flagged
         # numbers finds each duplicate, without grouping the million numbers that do not
         # repeat (the flags' few wrong "maybe"s just make groups of one).
+        # The duplicates are found first, apart from the update, for two reasons measured at
+        # ten million rows (BENCHMARKS.md): finding the first row of each number reads the
+        # whole table, and only a statement that writes nothing may use both CPUs for it; and
+        # the update then meets the rows in their table's order (by row number), where a join
+        # by phone met them at random, a page read for each.
         cursor.execute(
-            f"UPDATE {spec.table} AS s SET dup_of = f.first_row FROM ("
+            f"CREATE TEMPORARY TABLE {duplicates} AS "
+            f"SELECT m.row_no, f.first_row FROM {spec.table} AS m JOIN ("
             f"SELECT phone, min(row_no) AS first_row FROM {spec.table} WHERE error IS NULL "
             f"AND phone IN (SELECT phone FROM {spec.table} WHERE maybe_dup) "
-            "GROUP BY phone HAVING count(*) > 1) AS f "
-            "WHERE s.maybe_dup AND s.phone = f.phone AND s.row_no > f.first_row"
+            "GROUP BY phone HAVING count(*) > 1) AS f ON m.phone = f.phone "
+            "WHERE m.maybe_dup AND m.row_no > f.first_row"
         )
-        if connection.vendor == "postgresql":
+        if postgres:
+            cursor.execute(f"ANALYZE {duplicates}")
+        # On PostgreSQL this rewrites rows of the flagged rows' partition only (_create_stage).
+        cursor.execute(
+            f"UPDATE {spec.table} AS s SET dup_of = d.first_row FROM {duplicates} AS d "
+            "WHERE s.maybe_dup AND s.row_no = d.row_no"
+        )
+        if postgres:
             # The planner knows nothing about a table filled by COPY a moment ago. Only the
             # columns the joins and filters below use: the values and their JSON would double
             # the time (sorting a sample of jsonb) for estimates no plan reads.
             cursor.execute(f"ANALYZE {spec.table} (phone, error, dup_of)")
+        # Dropped here, not at commit: the caller's transaction may go on (a test's does).
+        cursor.execute(f"DROP TABLE {duplicates}")
 
 
 # --- SQL shared by the dry run and the apply -----------------------------------------------------
@@ -372,7 +412,10 @@ def _known_join(spec: ImportSpec) -> tuple[str, str, list]:
 def _outcome_conditions(changes: str) -> dict[str, str]:
     return {
         "invalid": "s.error IS NOT NULL",
-        "duplicate": "s.error IS NULL AND s.dup_of IS NOT NULL",
+        # Only a flagged row can be a duplicate. Saying so keeps PostgreSQL in the flagged
+        # rows' partition: the first examples in row order were otherwise looked for in the
+        # other partition too, all of whose rows it read in index order (5.5 s at 10M).
+        "duplicate": "s.error IS NULL AND s.dup_of IS NOT NULL AND s.maybe_dup",
         "new": f"{_VALID} AND c.id IS NULL",
         "updated": f"{_VALID} AND c.id IS NOT NULL AND {changes}",
         "unchanged": f"{_VALID} AND c.id IS NOT NULL AND NOT {changes}",
@@ -420,7 +463,7 @@ def _example(row_no: int, phone: str | None, name: str, error: str | None, dup_o
 # --- rejected rows ---------------------------------------------------------------------------
 
 
-# Rejected rows read from the staging table at a time, in row order (SQLite).
+# Rejected rows read from the staging table at a time, in row order.
 REJECTIONS_CHUNK = 10_000
 
 
@@ -429,19 +472,23 @@ def _rejections(spec: ImportSpec) -> Iterator[tuple[int, str]]:
     file rejects a million rows, too many to hold."""
     duplicate = _("duplicate: same number as row %(row)s")
     if connection.vendor == "postgresql":
-        # One query, streamed by COPY: PostgreSQL scans the staging table once and sorts the
-        # rejections. Pages of "row_no > last … LIMIT n" scanned the whole table for each page
-        # (1.3 s of a million rows' report, and a hundred scans of ten million rows).
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(
-                f"COPY (SELECT row_no, error, dup_of FROM {spec.table} "
-                "WHERE error IS NOT NULL OR dup_of IS NOT NULL ORDER BY row_no) TO STDOUT"
-            ) as copy,
-        ):
-            copy.set_types(["int8", "text", "int8"])
-            for row_no, error, dup_of in copy.rows():
-                yield row_no, error or duplicate % {"row": dup_of}
+        # One query: PostgreSQL scans the staging table once and sorts the rejections. Pages
+        # of "row_no > last … LIMIT n" scanned the whole table for each page (a hundred scans
+        # of ten million rows). The rows come REJECTIONS_CHUNK a round trip through a
+        # server-side cursor, parsed in C: `COPY … TO STDOUT` sent them one message a row, a
+        # Python call each (a sixth of a million rows' report).
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A cursor is otherwise planned for its first rows: down the row_no index, through
+            # the whole table in random order, instead of one scan and a sort.
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+            with connection.connection.cursor(name=f"rejections_{spec.import_id}") as rows:
+                rows.itersize = REJECTIONS_CHUNK
+                rows.execute(
+                    f"SELECT row_no, error, dup_of FROM {spec.table} "
+                    "WHERE error IS NOT NULL OR dup_of IS NOT NULL ORDER BY row_no"
+                )
+                for row_no, error, dup_of in rows:
+                    yield row_no, error or duplicate % {"row": dup_of}
         return
     last = 0
     while True:
@@ -486,9 +533,9 @@ def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
     """
     writer = csv.writer(stream)
     reason_header = "reason" if "reason" not in spec.layout.headers else "rejected_reason"
-    writer.writerow([*(neutralise_cell(h) for h in spec.layout.headers), "row", reason_header])
+    writer.writerow([*neutralise_cells(spec.layout.headers), "row", reason_header])
     candidates = spec.candidates
-    # Asked before the rejections stream: their COPY holds the connection until it ends.
+    # Asked before the rejections stream, outside their cursor's transaction.
     any_rejected, set_aside_hold_all = _rejections_at_hand(spec)
     if not any_rejected:
         _forget_candidates(spec)
@@ -509,7 +556,7 @@ def write_rejected_rows(spec: ImportSpec, stream: IO[str]) -> int:
             if pending[0] != row_no:
                 continue
             padded = cells + [""] * (len(spec.layout.headers) - len(cells))
-            writer.writerow([*(neutralise_cell(cell) for cell in padded), row_no, pending[1]])
+            writer.writerow([*neutralise_cells(padded), row_no, pending[1]])
             written += 1
     _forget_candidates(spec)
     return written

@@ -1,6 +1,6 @@
 import pytest
 
-from contacts.csvsafe import neutralise_cell, phone_cell
+from contacts.csvsafe import neutralise_cell, neutralise_cells, phone_cell
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,8 @@ def test_a_stored_phone_goes_out_in_international_format():
 @pytest.mark.parametrize("value", ["=1+2", "+380501234567", "380 50", ""])
 def test_anything_but_a_stored_phone_in_the_phone_column_is_treated_as_text(value):
     assert phone_cell(value) == neutralise_cell(value)
+
+
+def test_a_row_is_neutralised_cell_by_cell_as_one_cell_is():
+    cells = ["=1+2", "Olena", "", "+380501234567", " =1", "\t=1"]
+    assert neutralise_cells(cells) == [neutralise_cell(cell) for cell in cells]

@@ -8,6 +8,8 @@
 - A phone prefix is a range of the unique phone index (no second, pattern-ops index to write).
 - Memberships have no foreign keys; deleting contacts or lists by any path still deletes them,
   and an import into a list deleted meanwhile keeps nothing.
+- The rows whose number may repeat are staged apart: marking duplicates rewrites only them, and
+  the first duplicates shown are looked for among them only.
 """
 
 import csv
@@ -28,7 +30,14 @@ from contacts.selectors import (
     do_not_contact_search,
     phone_starts_with,
 )
-from tests.contacts.test_import_engine import _staged, dry_run, run_import, upload, write
+from tests.contacts.test_import_engine import (
+    _staged,
+    counts,
+    dry_run,
+    run_import,
+    upload,
+    write,
+)
 
 pytestmark = pytest.mark.django_db
 Status = ContactImport.Status
@@ -292,3 +301,43 @@ def test_admin_finds_contacts_by_name_whether_indexed_or_waiting(admin_client):
     assert [c.phone for c in page.context["cl"].result_list] == ["380671112233", "380501112233"]
     page = admin_client.get("/admin/contacts/contact/", {"q": "+380 93"})
     assert [c.phone for c in page.context["cl"].result_list] == ["380931112233"]
+
+
+def _staged_versions(table: str) -> set[str]:
+    """The transactions that wrote the rows of a staging table's partition as they are now."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT xmin::text FROM {table}")  # noqa: S608 (our name)
+        return {row[0] for row in cursor.fetchall()}
+
+
+REPEATS = "phone\n" + "".join(f"3805012345{i % 30:02d}\n" for i in range(90)) + "bad\n"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's partitions")
+def test_marking_duplicates_rewrites_only_the_rows_whose_number_may_repeat(tmp_path):
+    contact_import = dry_run(write(tmp_path, "repeats.csv", REPEATS))
+
+    assert counts(contact_import)["duplicate"] == 60
+    table = engine.stage_table_name(contact_import.pk)
+    with connection.cursor() as cursor:
+        flagged = "maybe_dup OR dup_of IS NOT NULL"
+        cursor.execute(f"SELECT count(*) FROM {table}_once WHERE {flagged}")  # noqa: S608
+        assert cursor.fetchone()[0] == 0
+    marking = _staged_versions(f"{table}_maybe") - _staged_versions(f"{table}_once")
+    assert len(marking) == 1  # one transaction rewrote the flagged rows, and no other row
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's partitions")
+def test_the_first_duplicates_shown_are_looked_for_among_the_flagged_rows_only(tmp_path):
+    contact_import = dry_run(write(tmp_path, "repeats.csv", REPEATS))
+    spec = services._spec(contact_import)
+    join, changes, _params = engine._known_join(spec)
+    condition = engine._outcome_conditions(changes)["duplicate"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN SELECT s.row_no FROM {spec.table} s {join} "  # noqa: S608 (our names)
+            f"WHERE {condition} ORDER BY s.row_no LIMIT 5"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"{spec.table}_maybe" in plan
+    assert f"{spec.table}_once" not in plan
