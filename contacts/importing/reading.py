@@ -383,6 +383,7 @@ def iter_rows(
         yield from _iter_xlsx(path, layout.limits, with_header=with_header)
         return
     limits = layout.limits
+    max_columns = limits.max_columns
     csv.field_size_limit(limits.max_cell_chars)
     with _open_text(path, layout.encoding) as stream:
         reader = csv.reader(_bounded_lines(stream, limits), delimiter=layout.delimiter)
@@ -423,7 +424,8 @@ def iter_rows(
                 continue  # blank lines are not rows
             blank_run = 0
             row_number += 1
-            _check_width(row_number, len(row), limits)
+            if len(row) > max_columns:  # compared here: a call per row costs a million calls
+                _check_width(row_number, len(row), limits)
             if row_number == 1 and not with_header:
                 continue
             yield row_number, row
