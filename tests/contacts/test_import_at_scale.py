@@ -8,6 +8,7 @@
 - A phone prefix is a range of the unique phone index (no second, pattern-ops index to write).
 - Memberships have no foreign keys; deleting contacts or lists by any path still deletes them,
   and an import into a list deleted meanwhile keeps nothing.
+- A first import into an empty table checks no number against it.
 - The rows whose number may repeat are staged apart: marking duplicates rewrites only them, and
   the first duplicates shown are looked for among them only.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from contacts import search_index
 from contacts.importing import engine, services, shaping
@@ -341,3 +343,26 @@ def test_the_first_duplicates_shown_are_looked_for_among_the_flagged_rows_only(t
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"{spec.table}_maybe" in plan
     assert f"{spec.table}_once" not in plan
+
+
+def _contact_inserts(path) -> list[str]:
+    inserts = ("INSERT INTO contacts_contact ", "WITH new AS")
+    with CaptureQueriesContext(connection) as queries:
+        run_import(path)
+    return [query["sql"] for query in queries if query["sql"].startswith(inserts)]
+
+
+def test_a_first_import_into_no_contacts_checks_no_number_against_them(tmp_path):
+    first = write(tmp_path, "first.csv", "phone\n380501234567\n380501234568\n")
+    second = write(tmp_path, "second.csv", "phone\n380501234568\n380501234569\n")
+
+    [first_insert] = _contact_inserts(first)
+    [second_insert] = _contact_inserts(second)
+
+    assert "NOT EXISTS" not in first_insert
+    assert "NOT EXISTS" in second_insert
+    assert sorted(Contact.objects.values_list("phone", flat=True)) == [
+        "380501234567",
+        "380501234568",
+        "380501234569",
+    ]
