@@ -8,7 +8,6 @@ it is easiest to fix while it is being typed."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.http import QueryDict
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.selectors import COMMON_TIME_ZONES
+from accounts.selectors import COMMON_TIME_ZONES, time_zone_known
 from bsg import rules
 from config.paging import CursorField
 from contacts.models import ContactList
@@ -124,17 +123,9 @@ class _CampaignForm(forms.ModelForm):
         name = (self.cleaned_data.get("window_time_zone") or "").strip()
         if not name:
             return ""
-        try:
-            return ZoneInfo(name).key
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            # Not said back: what was typed may be anything (a path, a script), and the field
-            # still holds it for the person to correct.
-            raise forms.ValidationError(
-                _(
-                    "That is not a time zone we know. Pick one from the list or type a name such "
-                    "as Europe/Kyiv."
-                )
-            ) from None
+        if not time_zone_known(name):
+            raise forms.ValidationError(schedule_timing.UNKNOWN_TIME_ZONE)
+        return name
 
     def _clean_window(self, cleaned: dict) -> None:
         start, end = cleaned.get("window_start"), cleaned.get("window_end")
@@ -739,18 +730,8 @@ class ScheduleForm(forms.Form):
         elif data.get("repeat") and "at" not in self.errors and data.get("at") is None:
             self.add_error("at", _("Choose the time of day it runs, such as 09:00."))
         zone = (data.get("time_zone") or "").strip()
-        if zone:
-            try:
-                ZoneInfo(zone)
-            except (ValueError, KeyError, OSError, ZoneInfoNotFoundError):
-                # Not said back, as the composer's window zone: what was typed may be anything.
-                self.add_error(
-                    "time_zone",
-                    _(
-                        "That is not a time zone we know. Pick one from the list or type a name "
-                        "such as Europe/Kyiv."
-                    ),
-                )
+        if zone and not time_zone_known(zone):
+            self.add_error("time_zone", schedule_timing.UNKNOWN_TIME_ZONE)
         return data
 
     def schedule(self) -> dict:

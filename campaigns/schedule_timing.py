@@ -19,6 +19,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+# A time zone name the zone database does not know (the composer's window, a schedule). Never
+# said back: what was typed may be anything (a path, a script, 100,000 characters), and the
+# field still holds it for the person to correct.
+UNKNOWN_TIME_ZONE = gettext_lazy(
+    "That is not a time zone we know. Pick one from the list or type a name such as Europe/Kyiv."
+)
+
 DAILY = "daily"
 WEEKDAYS = "weekdays"
 WEEKLY = "weekly"

@@ -18,6 +18,7 @@ from django.db.models import JSONField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.selectors import time_zone_known
 from audit.services import audit_record
 
 from .. import handoffs, schedule_timing, selectors
@@ -264,15 +265,8 @@ def schedule_create(
     if problems:
         raise ValidationError(" ".join(problems))
     zone_name = time_zone.strip() or settings.TIME_ZONE
-    try:
-        ZoneInfo(zone_name)
-    except (ValueError, KeyError, OSError):
-        raise ValidationError(
-            _(
-                "That is not a time zone we know. Pick one from the list or type a name such "
-                "as Europe/Kyiv."
-            )
-        ) from None
+    if not time_zone_known(zone_name):
+        raise ValidationError(schedule_timing.UNKNOWN_TIME_ZONE)
     who = person_or_none(user)
     with transaction.atomic():
         cron, _created = CrontabSchedule.objects.get_or_create(**fields, timezone=zone_name)
