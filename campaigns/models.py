@@ -1026,6 +1026,12 @@ class CampaignPart(models.Model):
         return bool(self.error) and batch_named(self.error) == self.number
 
     @property
+    def error_names_the_state(self) -> bool:
+        """Its error already says it is held: every hold's sentence begins "Held: …"
+        (stored_text.HELD_*), so a line that shows the error needs no "Held" badge before it."""
+        return self.state == self.State.HELD and bool(self.error)
+
+    @property
     def is_settled(self) -> bool:
         """Nothing more will happen to this part by itself."""
         if self.state == self.State.SUBMITTED:

@@ -69,6 +69,7 @@ from .stored_text import (
     FIRST_OF_AUDIENCE,
     FIRST_OF_AUDIENCE_FILLED,
     LABEL_SEPARATOR,
+    NAMED_CONTACT,
     NAMELESS_CONTACT,
     PASTED_NUMBERS,
     PASTED_NUMBERS_SWAPPED,
@@ -639,10 +640,11 @@ def _names_stored(compiled: rendering.CompiledText, labels: tuple[str, ...]) -> 
 def _rendered_as(contact: Contact, how: str, notes: list[str]) -> str:
     """Whose data filled a test send's placeholders, in English as TestSend.rendered_as stores
     it (campaigns.stored_text)."""
+    phone = f"+{contact.phone}"  # E.164, as rendered_as has always kept it
     who = (
-        f"{contact.name} (+{contact.phone})"
+        NAMED_CONTACT.stored(name=contact.name, phone=phone)
         if contact.name
-        else NAMELESS_CONTACT.stored(phone=contact.phone)
+        else NAMELESS_CONTACT.stored(phone=phone)
     )
     if notes:
         return RENDERED_AS_NOTED.stored(who=who, how=how, notes=CLAUSE_SEPARATOR.join(notes))

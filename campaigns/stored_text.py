@@ -77,6 +77,8 @@ _SHAPES = {
         ),
         _COUNT,
     ),
+    # Only a number in E.164 is one: "Olena (+380501111111)" is a contact, "Sale (spring)" not.
+    "phone": r"\+\d{7,15}",
     "start": r"\d\d:\d\d",
     "end": r"\d\d:\d\d",
     "zone": r"\S+",
@@ -860,7 +862,12 @@ RENDERED_AS_NOTED = StoredSentence.gettext_noop(
     "Rendered as %(who)s, %(how)s; %(notes)s.", inner=("who", "how"), clauses=("notes",)
 )
 RENDERED_AS = StoredSentence.gettext_noop("Rendered as %(who)s, %(how)s.", inner=("who", "how"))
-NAMELESS_CONTACT = StoredSentence.gettext_noop("a contact without a name (+%(phone)s)")
+# The contact's number stored as BSG knows it ("+380501111111"), said as people read it. No
+# words of its own to translate, so not in the catalogue (made without gettext_noop).
+NAMED_CONTACT = StoredSentence("%(name)s (%(phone)s)", phones=("phone",))
+NAMELESS_CONTACT = StoredSentence.gettext_noop(
+    "a contact without a name (%(phone)s)", phones=("phone",)
+)
 AS_CHOSEN = StoredSentence.gettext_noop("as chosen")
 FIRST_OF_AUDIENCE = StoredSentence.gettext_noop("the first contact of the audience")
 FIRST_OF_AUDIENCE_FILLED = StoredSentence.gettext_noop(

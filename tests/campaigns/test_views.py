@@ -314,7 +314,8 @@ def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience
     assert test.error == ""
     assert test.text == "Hi Ivan!"
     assert test.contact == audience["people"][1]
-    assert "Rendered as Ivan (+380502222222)" in response.content.decode()
+    assert "Rendered as Ivan (+380 50 222 2222)" in response.content.decode()
+    assert test.rendered_as.startswith("Rendered as Ivan (+380502222222), ")  # as BSG knows it
 
 
 def test_a_test_send_to_an_empty_audience_says_so_and_shows_the_placeholders(

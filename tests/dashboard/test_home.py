@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from campaigns import dashboard
 from campaigns.models import Campaign, CampaignPart
+from campaigns.stored_text import HELD_BALANCE
 from contacts.models import ContactImport, ContactList
 from tests.dashboard.conftest import campaign, many_campaigns, part, sending
 
@@ -87,6 +88,26 @@ def test_parts_needing_attention_link_to_their_campaign(signed_in):
     assert reverse("campaigns:detail", args=[stuck.pk]) in attention
     # "Batch", as the send plan's "Batches sent to BSG" (SMS parts are another thing).
     assert "No answer from BSG" in attention and "batch 2:" in attention
+
+
+def test_a_held_batch_says_held_once(signed_in):
+    """Every hold's sentence begins "Held:", so the line shows no "Held" badge before it; a
+    batch that needs attention keeps its badge, its sentence does not say so."""
+    held = sending(name="Short of credit")
+    reason = HELD_BALANCE.stored(number=3, cost="12.00", currency="EUR", balance="1.00")
+    part(held, number=3, state=CampaignPart.State.HELD, error=reason)
+    stuck = sending(name="Stuck one")
+    part(stuck, number=2, state=CampaignPart.State.NEEDS_ATTENTION, error="No answer from BSG")
+    body = signed_in.get(reverse("campaigns:home")).content.decode()
+    attention = body.split('id="attention"')[1].split("</section>")[0]
+    held_line, stuck_line = (
+        line for line in attention.split("<li>")[1:] if "Short of credit" in line or "Stuck" in line
+    )
+    if "Stuck" in held_line:
+        held_line, stuck_line = stuck_line, held_line
+    assert "Held: batch 3 would cost about 12.00 EUR" in held_line
+    assert "status-held" not in held_line and ", batch 3:" not in held_line
+    assert "status-needs_attention" in stuck_line and "Needs attention" in stuck_line
 
 
 def test_recent_imports_are_listed_newest_first(signed_in):

@@ -148,6 +148,38 @@ def test_a_test_sends_number_is_stored_as_bsg_knows_it_and_read_as_people_read_i
             assert stored_text.shown(row) == ukrainian
 
 
+@pytest.mark.parametrize(
+    ("stored", "english", "ukrainian"),
+    [
+        (
+            "Rendered as Olena (+380501111111), as chosen.",
+            "Rendered as Olena (+380 50 111 1111), as chosen.",
+            "Заповнено даними: Olena (+380 50 111 1111) — контакт, вибраний вами.",
+        ),
+        (
+            "Rendered as a contact without a name (+380501111111), the first contact of the "
+            "audience.",
+            "Rendered as a contact without a name (+380 50 111 1111), the first contact of the "
+            "audience.",
+            "Заповнено даними: контакт без імені (+380 50 111 1111) — перший контакт аудиторії.",
+        ),
+    ],
+)
+def test_whose_data_filled_a_test_send_reads_their_number_as_people_read_it(
+    stored, english, ukrainian
+):
+    with translation.override("en"):
+        assert stored_text.shown(stored) == english
+    with translation.override("uk"):
+        assert stored_text.shown(stored) == ukrainian
+
+
+@pytest.mark.parametrize("text", ["Sale (spring)", "Call us (0 800 123)", "Olena (+38)"])
+def test_only_a_number_in_brackets_is_read_as_a_contact(text):
+    with translation.override("en"):
+        assert stored_text.shown(text) == text
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("language", "said"),
