@@ -17,6 +17,7 @@ from audit.services import audit_record
 from campaigns import stored_text
 from campaigns.engine.events import event_record
 from campaigns.models import Campaign, CampaignEvent
+from tests.i18n import shown_in_english_and_ukrainian
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # "part" as the old name of a batch; an SMS's parts are not a stored sentence's words.
@@ -142,10 +143,7 @@ def test_a_test_sends_number_is_stored_as_bsg_knows_it_and_read_as_people_read_i
     )
     assert new_row == stored
     for row in (stored, new_row):
-        with translation.override("en"):
-            assert stored_text.shown(row) == english
-        with translation.override("uk"):
-            assert stored_text.shown(row) == ukrainian
+        assert shown_in_english_and_ukrainian(row) == (english, ukrainian)
 
 
 @pytest.mark.parametrize(
@@ -168,10 +166,7 @@ def test_a_test_sends_number_is_stored_as_bsg_knows_it_and_read_as_people_read_i
 def test_whose_data_filled_a_test_send_reads_their_number_as_people_read_it(
     stored, english, ukrainian
 ):
-    with translation.override("en"):
-        assert stored_text.shown(stored) == english
-    with translation.override("uk"):
-        assert stored_text.shown(stored) == ukrainian
+    assert shown_in_english_and_ukrainian(stored) == (english, ukrainian)
 
 
 @pytest.mark.parametrize("text", ["Sale (spring)", "Call us (0 800 123)", "Olena (+38)"])

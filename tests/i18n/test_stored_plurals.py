@@ -16,6 +16,7 @@ from audit.services import audit_record
 from campaigns import stored_text
 from campaigns.engine.events import event_record
 from campaigns.models import Campaign, CampaignEvent
+from tests.i18n import shown_in_english_and_ukrainian
 
 pytestmark = pytest.mark.django_db
 
@@ -109,10 +110,7 @@ OLD_DISPATCH_ROWS = [
 def test_an_old_dispatch_row_says_its_recipients_and_batches_each_in_its_plural(
     old_row, english, ukrainian
 ):
-    with translation.override("en"):
-        assert stored_text.shown(old_row) == english
-    with translation.override("uk"):
-        assert stored_text.shown(old_row) == ukrainian
+    assert shown_in_english_and_ukrainian(old_row) == (english, ukrainian)
 
 
 def test_an_old_dispatch_row_reads_as_the_dispatch_stores_it_now():
