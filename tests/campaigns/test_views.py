@@ -297,6 +297,18 @@ def test_a_test_send_goes_to_the_sandbox_and_its_status_arrives(
     assert "status" in status.content.decode()
 
 
+def test_a_test_send_still_waiting_for_bsg_says_so(client_in, audience, bsg_settings):
+    """Reserved before BSG is called (services.campaign_test_send): a page read meanwhile, or
+    after a worker died mid-call, says it is being sent, not "Number at BSG None"."""
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    campaign = Campaign.objects.get()
+    test = TestSend.objects.create(
+        campaign=campaign, phone="380509999999", text="Hi", bsg_method="sms/send-individual"
+    )
+    row = client_in.get(reverse("campaigns:test-send-status", args=[test.pk])).content.decode()
+    assert "Being sent to BSG…" in row and "None" not in row
+
+
 def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience(
     client_in, audience, bsg_settings, team_test_phone
 ):
