@@ -4,7 +4,7 @@ records the admin's own writes to other models."""
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -63,10 +63,13 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         # After the object and its inlines are saved: one entry for the whole form.
         super().save_related(request, form, formsets, change)
-        changes = {
-            name: [form.initial.get(name) if change else None, form.cleaned_data.get(name)]
-            for name in form.changed_data
-        }
+        changes = {}
+        for name in form.changed_data:
+            before = _shown(form.initial.get(name)) if change else None
+            after = _shown(form.cleaned_data.get(name))
+            # A JSON field's form reports itself changed when its text was only rewritten.
+            if before != after or not change:
+                changes[name] = [before, after]
         for formset in formsets:
             removed = [str(o) for o in formset.deleted_objects]
             added = [str(o) for o in formset.new_objects]
@@ -91,3 +94,13 @@ class AuditedModelAdmin(admin.ModelAdmin):
         for obj in queryset:
             audit_record(action="admin-delete", target=obj, actor=request.user)
         super().delete_queryset(request, queryset)
+
+
+def _shown(value: Any) -> Any:
+    """A form value as the log stores it: several chosen objects (a multiple choice's queryset
+    or initial list) by their names, sorted, as the app's own entries show lists."""
+    if isinstance(value, QuerySet) or (
+        isinstance(value, list | tuple) and value and all(isinstance(v, Model) for v in value)
+    ):
+        return sorted(str(each) for each in value)
+    return value

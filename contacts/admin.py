@@ -1,4 +1,8 @@
-"""Django admin for every contacts model; big tables use raw id widgets and no full counts.
+"""Django admin for the contacts models; big tables use raw id widgets and no full counts.
+
+Memberships have no page of their own (a composite primary key, which Django's admin cannot
+register): each contact's form shows and sets its lists, and each list's page in the app shows
+its members.
 
 Phone searches read the query the way the contact pages do (selectors.phone_search_prefix), so
 "+380 50 123", "050 123" and "380501 23" all find +380501234567; every admin write to lists,
@@ -9,14 +13,18 @@ from __future__ import annotations
 
 import re
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AuditedModelAdmin
 
-from .models import Contact, ContactField, ContactImport, ContactList, DoNotContact, ListMembership
+from .models import Contact, ContactField, ContactImport, ContactList, DoNotContact
 from .selectors import name_contains, phone_search_prefix
+from .services import contact_lists_set
 
 # A search that is only a phone number as people type one: digits with +, spaces, dots,
 # dashes and brackets. Anything else (a name, a reason) goes to the ordinary search.
@@ -64,12 +72,26 @@ class ContactListAdmin(AuditedModelAdmin):
     ]
 
 
-class ListMembershipInline(admin.TabularInline):
-    model = ListMembership
-    fk_name = "contact"
-    raw_id_fields = ["contact_list"]
-    readonly_fields = ["added_at", "pushed_to_bsg_at"]
-    extra = 0
+class ContactAdminForm(forms.ModelForm):
+    """The contact with its lists. Memberships are keyed by their (list, contact) pair, which
+    Django's admin cannot edit as inline rows (ListMembership): the lists are one choice here,
+    saved as the contact's own form saves them (services.contact_lists_set)."""
+
+    lists = forms.ModelMultipleChoiceField(
+        queryset=ContactList.objects.order_by("name"),
+        required=False,
+        widget=FilteredSelectMultiple(_("lists"), is_stacked=False),
+        label=_("lists"),
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["phone", "name", "fields"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["lists"] = list(self.instance.lists.order_by("name"))
 
 
 @admin.register(Contact)
@@ -79,9 +101,18 @@ class ContactAdmin(PhoneSearchMixin, AuditedModelAdmin):
     search_fields = ["^phone", "name"]
     list_filter = ["created_at"]
     readonly_fields = ["bsg_contact_id", "search_pending"]
-    inlines = [ListMembershipInline]
+    form = ContactAdminForm
     # A million rows: counting them for every changelist page would be the slowest part.
     show_full_result_count = False
+
+    def save_related(
+        self, request: HttpRequest, form: ContactAdminForm, formsets: list, change: bool
+    ) -> None:
+        # Before the audit entry (AuditedModelAdmin) is written, with the lists in it.
+        contact_lists_set(
+            contact=form.instance, list_ids=[each.pk for each in form.cleaned_data["lists"]]
+        )
+        super().save_related(request, form, formsets, change)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -92,17 +123,6 @@ class ContactAdmin(PhoneSearchMixin, AuditedModelAdmin):
             # the contacts an import left waiting for them (selectors.name_contains).
             return queryset.filter(name_contains(term)), False
         return super().get_search_results(request, queryset, search_term)
-
-
-@admin.register(ListMembership)
-class ListMembershipAdmin(PhoneSearchMixin, admin.ModelAdmin):
-    phone_lookup = "contact__phone"
-    list_display = ["contact", "contact_list", "added_at", "pushed_to_bsg_at"]
-    list_filter = ["contact_list"]
-    raw_id_fields = ["contact", "contact_list"]
-    search_fields = ["^contact__phone"]
-    list_select_related = ["contact", "contact_list"]
-    show_full_result_count = False
 
 
 @admin.register(DoNotContact)

@@ -615,17 +615,7 @@ def contact_update(
                 contact.bsg_contact_id = None
                 ListMembership.objects.filter(contact=contact).update(pushed_to_bsg_at=None)
             contact.save()
-            current = set(
-                ListMembership.objects.filter(contact=contact).values_list(
-                    "contact_list_id", flat=True
-                )
-            )
-            ListMembership.objects.filter(
-                contact=contact, contact_list_id__in=current - wanted
-            ).delete()
-            ListMembership.objects.bulk_create(
-                [ListMembership(contact=contact, contact_list_id=i) for i in wanted - current]
-            )
+            current = contact_lists_set(contact=contact, list_ids=wanted)
             changes = audit_diff(
                 before, {"phone": contact.phone, "name": contact.name, "fields": contact.fields}
             )
@@ -636,6 +626,22 @@ def contact_update(
     except IntegrityError as exc:
         raise _phone_taken_error(phone) from exc
     return contact
+
+
+def contact_lists_set(*, contact: Contact, list_ids: Iterable[int]) -> set[int]:
+    """Makes the contact a member of exactly `list_ids`; returns the lists it was in before.
+
+    Audits nothing: its callers (contact_update, the contact's admin form) each record the
+    change with the rest of theirs."""
+    wanted = set(list_ids)
+    current = set(
+        ListMembership.objects.filter(contact=contact).values_list("contact_list_id", flat=True)
+    )
+    ListMembership.objects.filter(contact=contact, contact_list_id__in=current - wanted).delete()
+    ListMembership.objects.bulk_create(
+        [ListMembership(contact=contact, contact_list_id=i) for i in wanted - current]
+    )
+    return current
 
 
 def contact_delete(*, contact_id: int) -> None:

@@ -10,7 +10,7 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditEntry
 from campaigns.models import Campaign, CampaignPart, CampaignSnapshot
-from contacts.models import Contact, ContactList, DoNotContact
+from contacts.models import Contact, ContactList, DoNotContact, ListMemberCount, ListMembership
 from tests.audit.admin_pages import admin_data, admin_urls, submitted_campaign
 from tests.engine.conftest import numbers, ready_campaign
 
@@ -176,24 +176,42 @@ def test_the_audit_log_is_read_only_in_admin(admin_client_in, superuser):
     assert AuditEntry.objects.get(pk=entry.pk).message == ""
 
 
-def test_an_admin_add_with_inline_memberships_is_one_entry(admin_client_in, superuser):
+def test_an_admin_add_with_lists_is_one_entry_naming_them(admin_client_in, superuser):
     spring = ContactList.objects.create(name="Spring")
+    vip = ContactList.objects.create(name="VIP")
     response = admin_client_in.post(
         reverse("admin:contacts_contact_add"),
-        {
-            "phone": "380501111111",
-            "name": "Olena",
-            "fields": "{}",
-            "memberships-TOTAL_FORMS": 1,
-            "memberships-INITIAL_FORMS": 0,
-            "memberships-0-contact_list": spring.pk,
-        },
+        {"phone": "380501111111", "name": "Olena", "fields": "{}", "lists": [vip.pk, spring.pk]},
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.actor) == ("admin-add", superuser)
     assert entry.changes["phone"] == [None, "380501111111"]
-    assert entry.changes["list memberships"][0] is None
+    assert entry.changes["lists"] == [None, ["Spring", "VIP"]]
+    contact = Contact.objects.get(phone="380501111111")
+    assert set(contact.lists.all()) == {spring, vip}
+
+
+def test_the_contacts_admin_form_shows_and_changes_its_lists(admin_client_in, superuser):
+    spring = ContactList.objects.create(name="Spring")
+    vip = ContactList.objects.create(name="VIP")
+    contact = Contact.objects.create(phone="380501111111", name="Olena")
+    ListMembership.objects.create(contact=contact, contact_list=spring)
+    change = reverse("admin:contacts_contact_change", args=[contact.pk])
+    form = admin_client_in.get(change).context["adminform"].form
+    assert [each.pk for each in form.initial["lists"]] == [spring.pk]
+
+    response = admin_client_in.post(
+        change, {"phone": "380501111111", "name": "Olena", "fields": "{}", "lists": [vip.pk]}
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(contact.lists.all()) == [vip]
+    entry = AuditEntry.objects.get(action="admin-change")
+    assert entry.changes == {"lists": [["Spring"], ["VIP"]]}
+    assert dict(ListMemberCount.objects.values_list("contact_list__name", "members")) == {
+        "Spring": 0,
+        "VIP": 1,
+    }
 
 
 def _changelist_queries(client, url: str) -> int:
