@@ -392,14 +392,14 @@ class BsgClient:
         and E2) is where BSG then pushes the messages' delivery statuses.
         """
         wire_messages = []
-        for message in messages:
+        for phone, text, sender, reference_id in messages:  # ten thousand a call
             wire: dict[str, Any] = {
-                "phone": _phone_number(message.phone, "phone"),
-                "text": message.text,
-                "sender": message.sender,
+                "phone": _phone_number(phone, "phone"),
+                "text": text,
+                "sender": sender,
             }
-            if message.reference_id is not None:
-                wire["reference_id"] = message.reference_id
+            if reference_id is not None:
+                wire["reference_id"] = reference_id
             wire_messages.append(wire)
         body: dict[str, Any] = {"messages": wire_messages}
         body.update(self._sms_options(validity, tariff_code, start_at, callback_url))

@@ -130,8 +130,10 @@ def _post_part(client: BsgClient, campaign: Campaign, part: CampaignPart, now: d
     if campaign.retry_of_id or (
         campaign.is_sms and campaign.sms_mode == Campaign.SmsMode.INDIVIDUAL
     ):
+        sender = campaign.sender
+        # (phone, text, sender, reference id), positionally: ten thousand a part.
         messages = [
-            IndividualMessage(phone=phone, text=text, sender=campaign.sender, reference_id=ref)
+            IndividualMessage(phone, text, sender, ref)
             for phone, text, ref in ledger.values_list("phone", "text", "reference_id")
         ]
         return client.sms_send_individual(
