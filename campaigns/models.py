@@ -838,6 +838,21 @@ class TestSend(models.Model):
         # BSG's terminal statuses (bsg-api.md); an error is final too.
         return bool(self.error) or self.bsg_status in {"done", "stopped", "spam"}
 
+    @property
+    def outcome_words(self) -> str:
+        """What became of the test message, as its sender asks it: did it reach the phone?
+        BSG's status is of its campaign ("Finished"), which a message can end undelivered."""
+        if self.delivered:
+            return gettext("Delivered")
+        said = {"status": self.bsg_status_words}
+        if self.bsg_status in {"stopped", "spam"}:
+            return gettext("Not delivered (%(status)s)") % said
+        if self.is_final:
+            return gettext("Not delivered")
+        if self.bsg_status in {"moderation", "scheduled", "paused"}:
+            return gettext("%(status)s at BSG") % said
+        return gettext("Sent, waiting for the delivery report")
+
 
 # --- the engine (issue 5): parts, the per-recipient ledger, snapshots, events ------------------
 

@@ -309,6 +309,36 @@ def test_a_test_send_still_waiting_for_bsg_says_so(client_in, audience, bsg_sett
     assert "Being sent to BSG…" in row and "None" not in row
 
 
+@pytest.mark.parametrize(
+    ("bsg_status", "delivered", "said"),
+    [
+        ("sending", 0, "Sent, waiting for the delivery report"),
+        ("moderation", 0, "In moderation at BSG"),
+        ("done", 1, "Delivered"),
+        ("done", 0, "Not delivered"),
+        ("spam", 0, "Not delivered (Blocked as spam)"),
+    ],
+)
+def test_a_test_send_says_whether_the_message_reached_the_phone(
+    client_in, audience, bsg_settings, bsg_status, delivered, said
+):
+    """BSG's status is its campaign's ("Finished"), which a message can end undelivered: the
+    row answers what its sender asks, with BSG's number kept for a talk with BSG's support."""
+    client_in.post(reverse("campaigns:new", args=["sms"]), sms_data(lists=[audience["spring"].id]))
+    test = TestSend.objects.create(
+        campaign=Campaign.objects.get(),
+        phone="380509999999",
+        text="Hi",
+        bsg_method="sms/send-individual",
+        bsg_campaign_id=77,
+        bsg_status=bsg_status,
+        delivered=delivered,
+    )
+    row = client_in.get(reverse("campaigns:test-send-status", args=[test.pk])).content.decode()
+    assert f'<strong class="test-status">{said}</strong>' in row
+    assert "(number at BSG 77)" in row
+
+
 def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience(
     client_in, audience, bsg_settings, team_test_phone
 ):
