@@ -15,7 +15,6 @@ import re
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -80,8 +79,9 @@ class ContactAdminForm(forms.ModelForm):
     lists = forms.ModelMultipleChoiceField(
         queryset=ContactList.objects.order_by("name"),
         required=False,
-        widget=FilteredSelectMultiple(_("lists"), is_stacked=False),
-        label=_("lists"),
+        # Checkboxes: a handful of lists, readable and usable on a phone without scripts.
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Lists"),
     )
 
     class Meta:

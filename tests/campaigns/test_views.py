@@ -336,7 +336,7 @@ def test_a_test_send_says_whether_the_message_reached_the_phone(
     )
     row = client_in.get(reverse("campaigns:test-send-status", args=[test.pk])).content.decode()
     assert f'<strong class="test-status">{said}</strong>' in row
-    assert "(number at BSG 77)" in row
+    assert "· number at BSG 77" in row
 
 
 def test_a_test_send_without_a_contact_renders_as_a_real_contact_of_the_audience(
