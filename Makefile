@@ -14,10 +14,12 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) $(TEST_SERVICES)
 # test database is a file beside this one (tests/conftest.py), removed when the run ends.
 SQLITE_TEST_DATABASE_URL ?= sqlite:///$(CURDIR)/var/newcomer.sqlite3
 # The suite spends half its time waiting (live servers, workers, the sandbox's pace, the soak's
-# own processes), so three pytest-xdist workers fit two cores (tests/conftest.py gives each its
-# own database and Redis database): on the same quiet 2-core machine and commit, two took
-# 15 m 43 s in all and three 14 m 25 s. TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 3
+# own processes), so more pytest-xdist workers than cores pay (tests/conftest.py gives each its
+# own database and Redis database): on one quiet 2-core machine and commit, two took 15 m 43 s
+# in all and three 14 m 25 s; on another (session 24, AMD), three 12 m 24 s and four 10 m 35 s
+# and 10 m 15 s (the PostgreSQL part 722 s against 611 and 592 s). TEST_WORKERS=0 runs it in
+# one process.
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint bench soak clean vendor-static
 

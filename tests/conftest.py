@@ -26,7 +26,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
 def pytest_configure(config: pytest.Config) -> None:
     """`make test` runs the suite in pytest-xdist workers (Makefile, TEST_WORKERS). Each has its
     own test database (pytest-django's `_gw0`, `_gw1`, … suffix) and takes a Redis database of its
-    own, counted down from REDIS_URL's (15, 14, 13): one worker's `cache.clear()`, queue purge
+    own, counted down from REDIS_URL's (15, 14, 13, 12): one worker's `cache.clear()`, queue purge
     or Celery worker never reaches the other's. Subprocesses the tests start (benchmarks, the
     soak) inherit the same, and a DATABASE_URL named after the worker, so the databases they
     make beside it (`<name>_soak`, `<name>_bench_…`) are never another worker's. Settings are
