@@ -23,6 +23,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from bsg import smstext
+from bsg.schemas import TERMINAL_STATUSES
 
 from .bsg_words import (
     campaign_status_words,
@@ -785,6 +786,11 @@ class SendPlan(models.Model):
         )
 
 
+# BSG holds a campaign in these, sending nothing (bsg-api.md, Campaign statuses): a test message
+# in one may not have left BSG yet, and its row says where it waits.
+HELD_AT_BSG_STATUSES = frozenset({"moderation", "scheduled", "paused"})
+
+
 class TestSend(models.Model):
     """One campaign sent to one phone now, to see it as a recipient would."""
 
@@ -835,8 +841,8 @@ class TestSend(models.Model):
 
     @property
     def is_final(self) -> bool:
-        # BSG's terminal statuses (bsg-api.md); an error is final too.
-        return bool(self.error) or self.bsg_status in {"done", "stopped", "spam"}
+        # An error is final too.
+        return bool(self.error) or self.bsg_status in TERMINAL_STATUSES
 
     @property
     def outcome_words(self) -> str:
@@ -845,11 +851,12 @@ class TestSend(models.Model):
         if self.delivered:
             return gettext("Delivered")
         said = {"status": self.bsg_status_words}
-        if self.bsg_status in {"stopped", "spam"}:
-            return gettext("Not delivered (%(status)s)") % said
         if self.is_final:
+            # Stopped or blocked as spam: why it ended undelivered is worth saying.
+            if self.bsg_status in TERMINAL_STATUSES and self.bsg_status != "done":
+                return gettext("Not delivered (%(status)s)") % said
             return gettext("Not delivered")
-        if self.bsg_status in {"moderation", "scheduled", "paused"}:
+        if self.bsg_status in HELD_AT_BSG_STATUSES:
             return gettext("%(status)s at BSG") % said
         return gettext("Sent, waiting for the delivery report")
 
@@ -1004,8 +1011,6 @@ class CampaignPart(models.Model):
 
     @property
     def is_bsg_terminal(self) -> bool:
-        from bsg.schemas import TERMINAL_STATUSES
-
         return self.bsg_status in TERMINAL_STATUSES
 
     @property
